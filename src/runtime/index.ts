@@ -1,0 +1,23 @@
+/**
+ * airmcp: define MCP servers, tools, resources and prompts, and serve them over stdio, SSE or Streamable HTTP.
+ * This entry point loads only the MCP SDK and zod.
+ */
+export { defineServer, type McpServer, type ServerOptions, type TransportConfig } from './server.js'
+export {
+  defineTool,
+  type Content,
+  type LogLevel,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolOptions,
+  type ToolResult,
+} from './tool.js'
+export { defineResource, matchTemplate, type ResourceDefinition, type ResourceOptions, type TemplateVariables } from './resource.js'
+export { definePrompt, type PromptDefinition, type PromptOptions, type PromptMessage } from './prompt.js'
+export type { ParamInput, ParamSpec, ParamType, ParamsInput, ArgsOf } from './params.js'
+export type { Plugin, ToolCall, NextFn } from './plugin.js'
+export { cachePlugin, type CacheOptions } from './plugins/cache.js'
+export { timeoutPlugin } from './plugins/timeout.js'
+export { retryPlugin, type RetryOptions } from './plugins/retry.js'
+export { rateLimitPlugin, type RateLimitOptions } from './plugins/rate-limit.js'
+export { loggerPlugin, type LoggerOptions } from './plugins/logger.js'

@@ -1,0 +1,161 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { startHttpHost, type HttpHost } from './http-host.js'
+import type { Plugin } from './plugin.js'
+import type { PromptDefinition } from './prompt.js'
+import type { ResourceDefinition } from './resource.js'
+import { createSessionFactory } from './session.js'
+import type { ToolDefinition } from './tool.js'
+
+/** Where a server listens. `host` defaults to 127.0.0.1; `AIRMCP_PORT` / `AIRMCP_HOST` override both. */
+export type TransportConfig =
+  | { type: 'stdio' }
+  | { type: 'sse'; port?: number; host?: string }
+  | { type: 'http'; port?: number; host?: string; path?: string; stateless?: boolean }
+
+export interface ServerOptions {
+  name: string
+  version: string
+  title?: string
+  description?: string
+  /** Text for the client's model on how to use this server. */
+  instructions?: string
+  transport: TransportConfig
+  /** Plugins around every tool call, outermost first. */
+  use?: Plugin[]
+  tools?: ToolDefinition[]
+  resources?: ResourceDefinition[]
+  prompts?: PromptDefinition[]
+  /** HTTP transports: extra Host names accepted besides loopback (DNS-rebinding protection). */
+  allowedHosts?: string[]
+  /** HTTP transports: extra Origins accepted besides loopback. */
+  allowedOrigins?: string[]
+  /** HTTP transports: largest request body in bytes (default 4 MiB). */
+  maxBodyBytes?: number
+  /** HTTP transports: most concurrent client sessions (default 1000). */
+  maxSessions?: number
+  /** HTTP transports: require `Authorization: Bearer <token>`. */
+  authToken?: string
+  /** Close sessions and exit on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean
+}
+
+export interface McpServer {
+  readonly name: string
+  readonly options: ServerOptions
+  /** The URL clients use once started (`.../sse` or `.../mcp`); undefined for stdio. */
+  readonly url: string | undefined
+  /** The bound port once started (useful with port 0). */
+  readonly port: number | undefined
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Tells subscribed clients that a resource changed. */
+  notifyResourceUpdated(uri: string): Promise<void>
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+/** Resolves the transport with environment overrides applied. */
+export function resolveTransport(transport: TransportConfig, env = process.env): TransportConfig {
+  if (transport.type === 'stdio') return transport
+  const port = env.AIRMCP_PORT !== undefined && env.AIRMCP_PORT !== '' ? Number(env.AIRMCP_PORT) : transport.port
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`Invalid port ${JSON.stringify(port)}. Try this: transport: { type: '${transport.type}', port: 3510 }.`)
+  }
+  return { ...transport, port, host: env.AIRMCP_HOST || transport.host || '127.0.0.1' }
+}
+
+/** Keeps stdout for JSON-RPC: everything console prints goes to stderr. */
+function routeConsoleToStderr(): void {
+  for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
+}
+
+/**
+ * Defines an MCP server over stdio, legacy SSE (`GET /sse`, `POST /messages`) or Streamable HTTP (`/mcp`).
+ * @example
+ * defineServer({ name: 'search', version: '1.0.0', transport: { type: 'sse', port: 3510 }, tools: [search] }).start()
+ */
+export function defineServer(options: ServerOptions): McpServer {
+  if (!options?.name) throw new TypeError('defineServer needs a name. Try this: defineServer({ name: "search-server", ... }).')
+  const type = options.transport?.type
+  if (type !== 'stdio' && type !== 'sse' && type !== 'http') {
+    throw new TypeError(`Server "${options.name}": unknown transport ${JSON.stringify(type)}. Try this: stdio, sse or http.`)
+  }
+  const factory = createSessionFactory({
+    name: options.name,
+    version: options.version ?? '0.0.0',
+    title: options.title,
+    description: options.description,
+    instructions: options.instructions,
+    tools: options.tools ?? [],
+    resources: options.resources ?? [],
+    prompts: options.prompts ?? [],
+    use: options.use ?? [],
+  })
+  let host: HttpHost | undefined
+  let stdio: StdioServerTransport | undefined
+  let url: string | undefined
+  let stopping: Promise<void> | undefined
+  const onSignal = () => {
+    void server.stop().then(() => process.exit(0))
+  }
+
+  const server: McpServer = {
+    name: options.name,
+    options,
+    get url() {
+      return url
+    },
+    get port() {
+      return host?.port
+    },
+    async start() {
+      const transport = resolveTransport(options.transport)
+      if (transport.type === 'stdio') {
+        routeConsoleToStderr()
+        const session = factory.createSession()
+        stdio = new StdioServerTransport()
+        await session.connect(stdio)
+        // The client closing stdin is how a stdio server is told to go.
+        process.stdin.once('end', () => void server.stop())
+        log(`${options.name} ready on stdio`)
+      } else {
+        const http = transport.type === 'http'
+        host = await startHttpHost({
+          label: `Server "${options.name}"`,
+          port: transport.port!,
+          host: transport.host!,
+          serve: { sse: !http, streamable: http },
+          path: http ? transport.path : undefined,
+          stateless: http ? transport.stateless : undefined,
+          createSession: factory.createSession,
+          allowedHosts: options.allowedHosts,
+          allowedOrigins: options.allowedOrigins,
+          maxBodyBytes: options.maxBodyBytes,
+          maxSessions: options.maxSessions,
+          authToken: options.authToken,
+          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
+        })
+        url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
+        log(`${options.name} listening on ${url}`)
+      }
+      if (options.handleSignals !== false) {
+        process.once('SIGINT', onSignal)
+        process.once('SIGTERM', onSignal)
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+        await Promise.allSettled([...factory.sessions.keys()].map((s) => s.close()))
+        await host?.close()
+        await stdio?.close()
+      })()
+      return stopping
+    },
+    notifyResourceUpdated: factory.notifyResourceUpdated,
+  }
+  return server
+}

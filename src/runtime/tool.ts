@@ -1,0 +1,131 @@
+import type { z } from 'zod'
+import { paramsToSchema, toInputSchema, type ArgsOf, type ParamsInput } from './params.js'
+
+/** MCP log levels (RFC 5424), as `notifications/message` uses them. */
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency'
+
+/** A content block of a tool result. */
+export type Content =
+  | { type: 'text'; text: string; [key: string]: unknown }
+  | { type: 'image' | 'audio'; data: string; mimeType: string; [key: string]: unknown }
+  | { type: 'resource_link'; uri: string; name: string; [key: string]: unknown }
+  | { type: 'resource'; resource: { uri: string; text?: string; blob?: string; mimeType?: string }; [key: string]: unknown }
+
+/** What a tool call returns on the wire. */
+export interface ToolResult {
+  content: Content[]
+  structuredContent?: Record<string, unknown>
+  isError?: boolean
+  [key: string]: unknown
+}
+
+/** The second argument of every handler: the call's signal, its session and ways to talk back. */
+export interface ToolContext {
+  /** Aborted when the client cancels the call or a timeout fires. */
+  signal: AbortSignal
+  sessionId?: string
+  /** Sends an MCP logging notification (dropped below the client's chosen level). */
+  log(level: LogLevel, data: unknown): Promise<void>
+  /** Reports progress; a no-op when the client asked for none. */
+  progress(progress: number, total?: number, message?: string): Promise<void>
+  /** Asks the client's model for a completion (`sampling/createMessage`). */
+  sample(params: Record<string, unknown>): Promise<Record<string, unknown>>
+  /** Asks the user for input (`elicitation/create`). */
+  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>>
+}
+
+export type ToolHandler<P> = (args: ArgsOf<P>, context: ToolContext) => unknown
+
+/** Options of {@link defineTool}; unknown keys (such as `layer`) are kept as metadata. */
+export interface ToolOptions<P extends ParamsInput | undefined> {
+  description?: string
+  title?: string
+  params?: P
+  annotations?: Record<string, unknown>
+  layer?: number
+  handler: ToolHandler<P>
+  [key: string]: unknown
+}
+
+/** A tool ready to be served: its schema, its advertised JSON Schema and its handler. */
+export interface ToolDefinition {
+  kind: 'tool'
+  name: string
+  description?: string
+  title?: string
+  schema: z.ZodObject
+  inputSchema: { type: 'object'; [key: string]: unknown }
+  annotations?: Record<string, unknown>
+  /** Options this runtime does not interpret (e.g. the seed's `layer`), kept as they were given. */
+  meta: Record<string, unknown>
+  handler: (args: Record<string, unknown>, context: ToolContext) => unknown
+}
+
+/** MCP's rule for tool names. */
+export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
+
+/** Checks a tool or prompt name, throwing an error that names it and the rule. */
+export function assertName(kind: string, name: string): void {
+  if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
+    throw new TypeError(
+      `Invalid ${kind} name ${JSON.stringify(name)}. Try this: 1-64 characters of letters, digits, "_" or "-".`,
+    )
+  }
+}
+
+/**
+ * Defines a tool: params become a zod schema and the advertised inputSchema; the handler is typed from them.
+ * @example
+ * defineTool('search', { params: { query: { type: 'string' } }, handler: async ({ query }) => ({ query }) })
+ */
+export function defineTool<const P extends ParamsInput | undefined = undefined>(
+  name: string,
+  options: ToolOptions<P>,
+): ToolDefinition {
+  assertName('tool', name)
+  if (typeof options?.handler !== 'function') {
+    throw new TypeError(`Tool "${name}" has no handler. Try this: add handler: async (args) => { ... }.`)
+  }
+  const { description, title, params, annotations, handler, ...meta } = options
+  const schema = paramsToSchema(params as ParamsInput | undefined, `Tool "${name}"`)
+  return {
+    kind: 'tool',
+    name,
+    description,
+    title,
+    schema,
+    inputSchema: toInputSchema(schema),
+    annotations,
+    meta,
+    handler: handler as ToolDefinition['handler'],
+  }
+}
+
+function isToolResult(value: unknown): value is ToolResult {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as ToolResult).content) &&
+    (value as ToolResult).content.every((c) => typeof c === 'object' && c !== null && typeof c.type === 'string')
+  )
+}
+
+/** Wraps whatever a handler returned as an MCP tool result. */
+export function toToolResult(value: unknown): ToolResult {
+  if (value === undefined || value === null) return { content: [{ type: 'text', text: '' }] }
+  if (typeof value === 'string') return { content: [{ type: 'text', text: value }] }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return { content: [{ type: 'text', text: String(value) }] }
+  }
+  if (isToolResult(value)) return value
+  if (value instanceof Uint8Array) return { content: [{ type: 'text', text: Buffer.from(value).toString('utf8') }] }
+  const json = JSON.stringify(value)
+  const structuredContent = Array.isArray(value) ? { items: value } : (value as Record<string, unknown>)
+  return { content: [{ type: 'text', text: json }], structuredContent }
+}
+
+/** The result a client sees for a failed call: `isError` with the message. */
+export function errorResult(error: unknown): ToolResult {
+  const message = error instanceof Error ? error.message : String(error)
+  return { content: [{ type: 'text', text: message }], isError: true }
+}

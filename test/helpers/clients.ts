@@ -1,0 +1,34 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+
+const open = new Set<Client>()
+
+export async function connectClient(
+  kind: 'sse' | 'http' | 'stdio',
+  target: string | { command: string; args: string[]; env?: Record<string, string>; cwd?: string },
+  capabilities: Record<string, unknown> = {},
+): Promise<Client> {
+  const client = new Client({ name: 'airmcp-test', version: '0.0.0' }, { capabilities })
+  const transport =
+    kind === 'stdio'
+      ? new StdioClientTransport({ ...(target as { command: string; args: string[] }), stderr: 'ignore' })
+      : kind === 'sse'
+        ? new SSEClientTransport(new URL(target as string))
+        : new StreamableHTTPClientTransport(new URL(target as string))
+  await client.connect(transport)
+  open.add(client)
+  return client
+}
+
+export async function closeClients(): Promise<void> {
+  await Promise.allSettled([...open].map((c) => c.close()))
+  open.clear()
+}
+
+/** The text of the first content block of a tool result. */
+export function textOf(result: unknown): string {
+  const content = (result as { content: { type: string; text?: string }[] }).content
+  return content[0]?.text ?? ''
+}
