@@ -50,6 +50,10 @@ export interface McpServer {
   stop(): Promise<void>
   /** Tells subscribed clients that a resource changed. */
   notifyResourceUpdated(uri: string): Promise<void>
+  /** Adds (or replaces) a tool while serving; clients get `notifications/tools/list_changed`. */
+  addTool(tool: ToolDefinition): Promise<void>
+  /** Removes a tool while serving; clients get `notifications/tools/list_changed`. */
+  removeTool(name: string): Promise<void>
 }
 
 function log(line: string): void {
@@ -156,6 +160,8 @@ export function defineServer(options: ServerOptions): McpServer {
       return stopping
     },
     notifyResourceUpdated: factory.notifyResourceUpdated,
+    addTool: factory.setTool,
+    removeTool: factory.removeTool,
   }
   return server
 }

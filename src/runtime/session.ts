@@ -130,7 +130,7 @@ export function createSessionFactory(parts: ServerParts) {
     }
 
     server.setRequestHandler(ListToolsRequestSchema, () => ({
-      tools: parts.tools.map((t) => ({
+      tools: [...tools.values()].map((t) => ({
         name: t.name,
         title: t.title,
         description: t.description,
@@ -251,5 +251,17 @@ export function createSessionFactory(parts: ServerParts) {
     )
   }
 
-  return { createSession, notifyResourceUpdated, sessions }
+  /** Adds or replaces a tool while serving and tells every session (`notifications/tools/list_changed`). */
+  async function setTool(tool: ToolDefinition): Promise<void> {
+    tools.set(tool.name, tool)
+    await Promise.allSettled([...sessions.keys()].map((server) => server.sendToolListChanged()))
+  }
+
+  /** Removes a tool while serving and tells every session. */
+  async function removeTool(name: string): Promise<void> {
+    if (!tools.delete(name)) return
+    await Promise.allSettled([...sessions.keys()].map((server) => server.sendToolListChanged()))
+  }
+
+  return { createSession, notifyResourceUpdated, setTool, removeTool, sessions }
 }

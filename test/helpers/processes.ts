@@ -42,6 +42,7 @@ export interface Started {
   child: ChildProcess
   url: string
   stderr: () => string
+  stdout: () => string
 }
 
 /**
@@ -60,6 +61,8 @@ export async function startListening(
   })
   started.add(child)
   let stderr = ''
+  let stdout = ''
+  child.stdout!.on('data', (chunk) => (stdout += String(chunk)))
   const pattern = options.pattern ?? /listening on (http:\/\/\S+)/
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stderr! })
@@ -68,8 +71,7 @@ export async function startListening(
       const match = pattern.exec(line)
       if (match) resolve(match[1])
     })
-    child.stdout!.resume()
     child.once('exit', (code) => reject(new Error(`process exited with ${code} before listening:\n${stderr}`)))
   })
-  return { child, url, stderr: () => stderr }
+  return { child, url, stderr: () => stderr, stdout: () => stdout }
 }

@@ -1,0 +1,148 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { createFrontSession } from './front.js'
+import { Router } from './router.js'
+import type { GatewayOptions, Registration, ServerInfo } from './types.js'
+import { Upstream } from './upstream.js'
+
+const VERSION = '1'
+
+function numberFromEnv(name: string): number | undefined {
+  const value = process.env[name]
+  return value === undefined || value === '' ? undefined : Number(value)
+}
+
+/**
+ * One MCP endpoint over many MCP servers: tools, resources and prompts of every registration are listed
+ * as one, calls are routed to the pool that owns the name, with health checks, balancing and failover.
+ * @example
+ * const gateway = new Gateway({ name: 'platform', port: 4000 })
+ * gateway.register({ id: 'search-1', name: 'search', transport: 'sse', connection: { type: 'sse', url: 'http://localhost:3510' } })
+ * await gateway.start()
+ */
+export class Gateway {
+  private readonly router: Router
+  private readonly registrations = new Map<string, Upstream>()
+  private host: HttpHost | undefined
+  private stdio: StdioServerTransport | undefined
+  private healthTimer: NodeJS.Timeout | undefined
+  private started = false
+  private stopping: Promise<void> | undefined
+  private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+
+  constructor(readonly options: GatewayOptions) {
+    if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
+    this.router = new Router({
+      requestTimeout: options.requestTimeout ?? 30_000,
+      balancer: options.balancer ?? 'round-robin',
+    })
+    const balancer = options.balancer ?? 'round-robin'
+    if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
+      throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
+    }
+  }
+
+  /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
+  register(registration: Registration): this {
+    if (!registration?.id || !registration.name || !registration.connection) {
+      throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
+    }
+    if (this.registrations.has(registration.id)) {
+      throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
+    }
+    const upstream = new Upstream(registration, this.router, {
+      connectTimeout: this.options.connectTimeout ?? 10_000,
+      reconnectDelay: this.options.reconnectDelay ?? 500,
+      unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
+    })
+    this.registrations.set(registration.id, upstream)
+    this.router.add(upstream)
+    if (this.started) void upstream.connect()
+    return this
+  }
+
+  /** Every registration with its status, tools and last error. */
+  list(): ServerInfo[] {
+    return [...this.registrations.values()].map((u) => u.info())
+  }
+
+  /** The gateway's own URL (`.../mcp`) once started over HTTP. */
+  get url(): string | undefined {
+    return this.host ? `${this.host.url}/mcp` : undefined
+  }
+
+  get port(): number | undefined {
+    return this.host?.port
+  }
+
+  /**
+   * Connects every upstream (the unreachable ones keep retrying in the background), then serves clients
+   * over HTTP (`/mcp`, `/sse`, `/health`) or, in stdio mode, on stdin/stdout.
+   */
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    const stdio =
+      this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
+    if (stdio) {
+      // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
+      for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
+    }
+    await Promise.all([...this.registrations.values()].map((u) => u.connect()))
+    this.router.rebuild()
+    const interval = this.options.healthCheckInterval ?? 15_000
+    const pingTimeout = this.options.healthCheckTimeout ?? Math.min(5_000, interval)
+    this.healthTimer = setInterval(() => {
+      void Promise.all([...this.registrations.values()].map((u) => u.checkHealth(pingTimeout)))
+    }, interval)
+    this.healthTimer.unref()
+
+    const info = { name: this.options.name, version: VERSION }
+    if (stdio) {
+      this.stdio = new StdioServerTransport()
+      await createFrontSession(this.router, info).connect(this.stdio)
+      process.stdin.once('end', () => void this.stop())
+      process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
+    } else {
+      this.host = await startHttpHost({
+        label: `Gateway "${this.options.name}"`,
+        port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
+        host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
+        serve: { sse: true, streamable: true },
+        createSession: () => createFrontSession(this.router, info),
+        allowedHosts: this.options.allowedHosts,
+        allowedOrigins: this.options.allowedOrigins,
+        maxBodyBytes: this.options.maxBodyBytes,
+        authToken: this.options.authToken,
+        health: () => {
+          const servers = this.list()
+          const healthy = servers.filter((s) => s.status === 'connected').length
+          return {
+            status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
+            name: this.options.name,
+            servers,
+          }
+        },
+      })
+      process.stderr.write(`Gateway "${this.options.name}" listening on ${this.url}\n`)
+    }
+    if (this.options.handleSignals !== false) {
+      process.once('SIGINT', this.onSignal)
+      process.once('SIGTERM', this.onSignal)
+    }
+  }
+
+  /** Closes client sessions, upstream connections and stdio children (with their process groups). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      process.off('SIGINT', this.onSignal)
+      process.off('SIGTERM', this.onSignal)
+      clearInterval(this.healthTimer)
+      await Promise.allSettled([...this.router.sessions].map((s) => s.close()))
+      await this.host?.close()
+      await this.stdio?.close()
+      await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+    })()
+    return this.stopping
+  }
+}

@@ -1,0 +1,288 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import type { RequestHandlerExtra, RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import {
+  CallToolResultSchema,
+  CompleteResultSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  GetPromptResultSchema,
+  McpError,
+  ReadResourceResultSchema,
+  type CallToolRequest,
+  type CompleteRequest,
+  type GetPromptRequest,
+  type ReadResourceRequest,
+  type ServerNotification,
+  type ServerRequest,
+  type SubscribeRequest,
+  type UnsubscribeRequest,
+} from '@modelcontextprotocol/sdk/types.js'
+import { matchTemplate } from '../runtime/resource.js'
+import { createBalancer } from './balancer.js'
+import { buildRoutes, type Route } from './catalog.js'
+import type { BalancerName } from './types.js'
+import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+
+const RESOURCE_NOT_FOUND = -32002
+
+/** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
+export class Router implements UpstreamEvents {
+  readonly sessions = new Set<Server>()
+  readonly upstreams: Upstream[] = []
+  private readonly subscriptions = new Map<Server, Set<string>>()
+  private readonly callers = new Map<Upstream, Extra[]>()
+  private toolRoutes = new Map<string, Route>()
+  private promptRoutes = new Map<string, Route>()
+  private readonly pick: ReturnType<typeof createBalancer>
+
+  constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
+    this.pick = createBalancer(options.balancer)
+  }
+
+  removeSession(session: Server): void {
+    this.sessions.delete(session)
+    this.subscriptions.delete(session)
+  }
+
+  add(upstream: Upstream): void {
+    this.upstreams.push(upstream)
+  }
+
+  private members(pool: string): Upstream[] {
+    return this.upstreams.filter((u) => u.pool === pool)
+  }
+
+  /** Per pool, what its members offer (replicas should agree; the union covers a rolling upgrade). */
+  private offered<T>(items: (u: Upstream) => T[], key: (item: T) => string): Map<string, Map<string, T>> {
+    const byPool = new Map<string, Map<string, T>>()
+    for (const upstream of this.upstreams) {
+      const pool = byPool.get(upstream.pool) ?? new Map<string, T>()
+      for (const item of items(upstream)) if (!pool.has(key(item))) pool.set(key(item), item)
+      byPool.set(upstream.pool, pool)
+    }
+    return byPool
+  }
+
+  /** Recomputes the exposed names; true when the visible lists changed. */
+  rebuild(): boolean {
+    const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
+    this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
+    this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
+    return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+  }
+
+  listTools() {
+    const tools = this.offered((u) => u.tools, (t) => t.name)
+    return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
+  }
+
+  listPrompts() {
+    const prompts = this.offered((u) => u.prompts, (p) => p.name)
+    return [...this.promptRoutes].map(([exposed, route]) => ({
+      ...prompts.get(route.pool)!.get(route.name)!,
+      name: exposed,
+    }))
+  }
+
+  listResources() {
+    return [...this.offered((u) => u.resources, (r) => r.uri).values()].flatMap((m) => [...m.values()])
+  }
+
+  listResourceTemplates() {
+    return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate).values()].flatMap((m) => [...m.values()])
+  }
+
+  /** The pool that serves a resource URI: an exact resource first, then a matching template. */
+  private resourcePool(uri: string): string | undefined {
+    return (
+      this.upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
+      this.upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))
+        ?.pool
+    )
+  }
+
+  /**
+   * Runs a request on one healthy member of a pool. A failure of the connection (not a server's answer,
+   * not a timeout, not a cancellation) marks that member broken and retries once on another member.
+   */
+  private async forward<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    const deadline = Date.now() + this.options.requestTimeout
+    const progressToken = extra._meta?.progressToken
+    const tried: Upstream[] = []
+    let lastError: unknown
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client && !tried.includes(u))
+      const upstream = this.pick(pool, healthy)
+      if (!upstream) break
+      tried.push(upstream)
+      const timeout = Math.max(1, deadline - Date.now())
+      const options: RequestOptions = {
+        timeout,
+        signal: extra.signal,
+        onprogress:
+          progressToken === undefined
+            ? undefined
+            : (progress) =>
+                void extra
+                  .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                  .catch(() => {}),
+      }
+      upstream.inflight++
+      const callers = this.callers.get(upstream) ?? []
+      callers.push(extra)
+      this.callers.set(upstream, callers)
+      try {
+        return await run(upstream, options)
+      } catch (error) {
+        if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+          throw new McpError(
+            ErrorCode.RequestTimeout,
+            `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
+          )
+        }
+        if (extra.signal.aborted || !isConnectionError(error)) throw error
+        upstream.markBroken(error)
+        lastError = error
+      } finally {
+        upstream.inflight--
+        callers.splice(callers.indexOf(extra), 1)
+      }
+    }
+    const states = this.members(pool)
+      .map((u) => `${u.id} (${u.status}${u.lastError ? `: ${u.lastError}` : ''})`)
+      .join(', ')
+    throw new McpError(
+      ErrorCode.InternalError,
+      `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+    )
+  }
+
+  callTool(request: CallToolRequest, extra: Extra) {
+    const route = this.toolRoutes.get(request.params.name)
+    if (!route) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
+    }
+    return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
+      upstream.client!.request(
+        { method: 'tools/call', params: { ...request.params, name: route.name } },
+        CallToolResultSchema,
+        options,
+      ),
+    )
+  }
+
+  readResource(request: ReadResourceRequest, extra: Extra) {
+    const pool = this.resourcePool(request.params.uri)
+    if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${request.params.uri}`)
+    return this.forward(pool, `resources/read "${request.params.uri}"`, extra, (upstream, options) =>
+      upstream.client!.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
+    )
+  }
+
+  getPrompt(request: GetPromptRequest, extra: Extra) {
+    const route = this.promptRoutes.get(request.params.name)
+    if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
+    return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
+      upstream.client!.request(
+        { method: 'prompts/get', params: { ...request.params, name: route.name } },
+        GetPromptResultSchema,
+        options,
+      ),
+    )
+  }
+
+  complete(request: CompleteRequest, extra: Extra) {
+    const { ref } = request.params
+    const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name) : undefined
+    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri) : undefined)
+    if (!pool) return { completion: { values: [] } }
+    const params = route ? { ...request.params, ref: { ...ref, name: route.name } } : request.params
+    return this.forward(pool, 'completion/complete', extra, (upstream, options) =>
+      upstream.client!.request({ method: 'completion/complete', params }, CompleteResultSchema, options),
+    )
+  }
+
+  async subscribe(session: Server, request: SubscribeRequest, extra: Extra) {
+    const uri = request.params.uri
+    const pool = this.resourcePool(uri)
+    if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
+    // Every member subscribes, so an update reaches the client whichever replica notices it.
+    await Promise.allSettled(
+      this.members(pool)
+        .filter((u) => u.client && u.client.getServerCapabilities()?.resources?.subscribe)
+        .map((u) => u.client!.subscribeResource({ uri })),
+    )
+    const uris = this.subscriptions.get(session) ?? new Set()
+    uris.add(uri)
+    this.subscriptions.set(session, uris)
+    return {}
+  }
+
+  unsubscribe(session: Server, request: UnsubscribeRequest) {
+    this.subscriptions.get(session)?.delete(request.params.uri)
+    return {}
+  }
+
+  // ---- events from upstreams ----
+
+  listChanged(_upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
+    if (!this.rebuild()) return
+    for (const session of this.sessions) {
+      const send =
+        kind === 'tools'
+          ? session.sendToolListChanged()
+          : kind === 'prompts'
+            ? session.sendPromptListChanged()
+            : session.sendResourceListChanged()
+      void Promise.resolve(send).catch(() => {})
+    }
+  }
+
+  statusChanged(): void {
+    if (!this.rebuild()) return
+    for (const session of this.sessions) {
+      void Promise.allSettled([
+        session.sendToolListChanged(),
+        session.sendPromptListChanged(),
+        session.sendResourceListChanged(),
+      ])
+    }
+  }
+
+  log(upstream: Upstream, params: Record<string, unknown>): void {
+    const message = { ...params, logger: (params.logger as string | undefined) ?? upstream.pool }
+    const callers = this.callers.get(upstream) ?? []
+    // A log sent during a call goes to the client that made it; other logs go to every client.
+    if (callers.length) {
+      for (const extra of new Set(callers)) {
+        void extra.sendNotification({ method: 'notifications/message', params: message as never }).catch(() => {})
+      }
+    } else {
+      for (const session of this.sessions) void session.sendLoggingMessage(message as never).catch(() => {})
+    }
+  }
+
+  resourceUpdated(_upstream: Upstream, uri: string): void {
+    for (const [session, uris] of this.subscriptions) {
+      if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
+    }
+  }
+
+  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }) {
+    const caller = this.callers.get(upstream)?.at(-1)
+    if (!caller) {
+      throw new McpError(ErrorCode.InvalidRequest, `${request.method} needs a client call in progress to answer it.`)
+    }
+    const schema = request.method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema
+    return caller.sendRequest(request as ServerRequest, schema)
+  }
+}

@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+
+export interface ChildOptions {
+  /** Names the child in forwarded stderr lines. */
+  label: string
+  command: string
+  args: string[]
+  env?: Record<string, string>
+  cwd: string
+}
+
+const PATH_LIKE = /^\.\.?[\\/]|[\\/].*\.[cm]?[jt]s$/
+
+/**
+ * Picks the directory a child's relative paths are meant from. The seed writes
+ * `args: ['../servers/analytics/dist/index.js']` relative to `gateway/`, so besides the working directory
+ * the gateway script's own folder and its parents are tried; the first where every path exists wins.
+ */
+export function resolveChildCwd(args: string[], explicitCwd?: string, entry = process.argv[1]): string {
+  if (explicitCwd) return resolve(explicitCwd)
+  const paths = args.filter((arg) => PATH_LIKE.test(arg) && !isAbsolute(arg))
+  if (paths.length === 0) return process.cwd()
+  const candidates = [process.cwd()]
+  for (let dir = entry ? dirname(resolve(entry)) : ''; dir && candidates.length < 6; dir = dirname(dir)) {
+    candidates.push(dir)
+    if (dirname(dir) === dir) break
+  }
+  const base = candidates.find((dir) => paths.every((p) => existsSync(resolve(dir, p))))
+  if (!base) {
+    throw new Error(
+      `Cannot find ${paths.map((p) => `"${p}"`).join(', ')} from ${[...new Set(candidates)].join(' or ')}. ` +
+        'Try this: build the server first (npm run build), or give connection.cwd.',
+    )
+  }
+  return base
+}
+
+/** An MCP client transport over a child's stdio; the child leads its own process group so stop() leaves no orphans. */
+export class ChildProcessTransport implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: (message: JSONRPCMessage) => void
+  private child?: ChildProcess
+  private readonly buffer = new ReadBuffer()
+
+  constructor(private readonly options: ChildOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(this.options.command, this.options.args, {
+        cwd: this.options.cwd,
+        env: { ...process.env, ...this.options.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+        detached: process.platform !== 'win32',
+        windowsHide: true,
+      })
+      this.child = child
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        const message =
+          error.code === 'ENOENT'
+            ? `Cannot start "${this.options.command}": command not found. Try this: use an absolute path or fix PATH.`
+            : error.message
+        reject(new Error(message))
+        this.onerror?.(new Error(message))
+      })
+      child.once('spawn', () => resolvePromise())
+      child.once('exit', () => {
+        this.child = undefined
+        this.onclose?.()
+      })
+      child.stdin!.on('error', (error) => this.onerror?.(error))
+      child.stdout!.on('data', (chunk: Buffer) => {
+        this.buffer.append(chunk)
+        for (;;) {
+          try {
+            const message = this.buffer.readMessage()
+            if (!message) break
+            this.onmessage?.(message)
+          } catch (error) {
+            this.onerror?.(error as Error)
+          }
+        }
+      })
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        process.stderr.write(`[${this.options.label}] ${line}\n`)
+      })
+    })
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const stdin = this.child?.stdin
+      if (!stdin?.writable) return reject(new Error(`${this.options.label}: the child process is not running`))
+      if (stdin.write(serializeMessage(message))) resolvePromise()
+      else stdin.once('drain', resolvePromise)
+    })
+  }
+
+  /** Ends the child: stdin closed and SIGTERM to its group, SIGKILL if it is still there after 2 s. */
+  async close(): Promise<void> {
+    const child = this.child
+    if (!child || child.exitCode !== null) return
+    const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()))
+    child.stdin?.end()
+    signalGroup(child, 'SIGTERM')
+    const force = setTimeout(() => signalGroup(child, 'SIGKILL'), 2000)
+    await exited
+    clearTimeout(force)
+    // Grandchildren that outlived their parent go too.
+    signalGroup(child, 'SIGKILL')
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (process.platform !== 'win32' && child.pid) process.kill(-child.pid, signal)
+    else child.kill(signal)
+  } catch {
+    // Already gone.
+  }
+}

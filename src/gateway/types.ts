@@ -1,0 +1,65 @@
+/** How the gateway reaches one upstream server. */
+export type Connection =
+  /** Legacy HTTP+SSE. A bare base URL such as `http://localhost:3510` means its `/sse` endpoint. */
+  | { type: 'sse'; url: string; headers?: Record<string, string> }
+  /** Streamable HTTP, e.g. `http://localhost:3520/mcp`. */
+  | { type: 'http' | 'streamable-http'; url: string; headers?: Record<string, string> }
+  /** A child process speaking MCP on stdin/stdout, spawned without a shell. */
+  | { type: 'stdio'; command: string; args?: string[]; env?: Record<string, string>; cwd?: string }
+
+export interface Registration {
+  /** Unique per registration, e.g. `search-1`. */
+  id: string
+  /** The pool: registrations sharing a name are replicas balanced over. */
+  name: string
+  /** Informational; the connection's `type` decides how to connect. */
+  transport?: string
+  connection: Connection
+}
+
+export type UpstreamStatus = 'connecting' | 'connected' | 'error'
+
+export type BalancerName = 'round-robin' | 'least-connections' | 'random'
+
+export interface GatewayOptions {
+  name: string
+  /** Front port (default 4000); `AIRMCP_GATEWAY_PORT` overrides it, 0 picks a free one. */
+  port?: number
+  /** Front address (default 127.0.0.1); `AIRMCP_GATEWAY_HOST` overrides it. */
+  host?: string
+  /** Milliseconds between health pings (default 15 000). */
+  healthCheckInterval?: number
+  /** How long a health ping may take (default: the smaller of 5 000 and the interval). */
+  healthCheckTimeout?: number
+  /** Failed pings in a row that take a server out of its pool (default 1). */
+  unhealthyThreshold?: number
+  balancer?: BalancerName
+  /** Upper bound of one forwarded request in ms (default 30 000). */
+  requestTimeout?: number
+  /** How long to wait for an upstream's initialize handshake (default 10 000). */
+  connectTimeout?: number
+  /** First reconnect delay, doubled per failure up to 30 s (default 500). */
+  reconnectDelay?: number
+  /** Serve on stdio instead of HTTP (also `--stdio` on the command line or `AIRMCP_GATEWAY_STDIO=1`). */
+  stdio?: boolean
+  /** HTTP front: require `Authorization: Bearer <token>`. */
+  authToken?: string
+  /** HTTP front: extra Host names accepted besides loopback. */
+  allowedHosts?: string[]
+  /** HTTP front: extra Origins accepted besides loopback. */
+  allowedOrigins?: string[]
+  /** HTTP front: largest request body in bytes (default 4 MiB). */
+  maxBodyBytes?: number
+  /** Close everything and exit on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean
+}
+
+/** One registration as `list()` and `GET /health` report it. */
+export interface ServerInfo {
+  id: string
+  name: string
+  transport: string
+  status: UpstreamStatus
+  tools: string[]
+  lastError: string | undefined
+}

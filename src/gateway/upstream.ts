@@ -1,0 +1,264 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js'
+import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
+import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
+
+/** What an upstream asks of the gateway: list changes, notifications and requests to pass to clients. */
+export interface UpstreamEvents {
+  listChanged(upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void
+  statusChanged(upstream: Upstream): void
+  log(upstream: Upstream, params: Record<string, unknown>): void
+  resourceUpdated(upstream: Upstream, uri: string): void
+  /** A sampling or elicitation request from the server, for the client whose call is running. */
+  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }): Promise<unknown>
+}
+
+export interface UpstreamTiming {
+  connectTimeout: number
+  reconnectDelay: number
+  unhealthyThreshold: number
+}
+
+const MAX_RECONNECT_DELAY = 30_000
+const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
+
+/** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
+export function sseEndpoint(url: string): URL {
+  const parsed = new URL(url)
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/sse'
+  return parsed
+}
+
+/** Errors that say the connection failed (worth another replica), as opposed to the server's own answer. */
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed
+  return true
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** One registration: its MCP client, its status, what it serves, and reconnection with backoff. */
+export class Upstream {
+  status: UpstreamStatus = 'connecting'
+  lastError: string | undefined
+  tools: Tool[] = []
+  resources: Resource[] = []
+  resourceTemplates: ResourceTemplate[] = []
+  prompts: Prompt[] = []
+  /** Calls in flight, for least-connections. */
+  inflight = 0
+  client: Client | undefined
+  private failures = 0
+  private attempts = 0
+  private reconnectTimer: NodeJS.Timeout | undefined
+  private connecting: Promise<void> | undefined
+  private stopped = false
+
+  constructor(
+    readonly registration: Registration,
+    private readonly events: UpstreamEvents,
+    private readonly timing: UpstreamTiming,
+  ) {}
+
+  get id(): string {
+    return this.registration.id
+  }
+
+  get pool(): string {
+    return this.registration.name
+  }
+
+  info(): ServerInfo {
+    return {
+      id: this.id,
+      name: this.pool,
+      transport: this.registration.transport ?? this.registration.connection.type,
+      status: this.status,
+      tools: this.tools.map((t) => t.name),
+      lastError: this.lastError,
+    }
+  }
+
+  private createTransport(): Transport {
+    const connection = this.registration.connection
+    switch (connection.type) {
+      case 'sse':
+        return new SSEClientTransport(sseEndpoint(connection.url), {
+          requestInit: { headers: connection.headers },
+          eventSourceInit: connection.headers
+            ? { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...connection.headers } }) }
+            : undefined,
+        })
+      case 'http':
+      case 'streamable-http':
+        return new StreamableHTTPClientTransport(new URL(connection.url), { requestInit: { headers: connection.headers } })
+      case 'stdio':
+        return new ChildProcessTransport({
+          label: this.id,
+          command: connection.command === 'node' ? process.execPath : connection.command,
+          args: connection.args ?? [],
+          env: connection.env,
+          cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+        })
+      default:
+        throw new Error(
+          `Registration "${this.id}": unknown connection type ${JSON.stringify((connection as { type: unknown }).type)}. ` +
+            'Try this: sse, http or stdio.',
+        )
+    }
+  }
+
+  /** Connects once (handshake, then lists what the server offers); on failure schedules a retry. */
+  connect(): Promise<void> {
+    this.connecting ??= this.attemptConnect().finally(() => {
+      this.connecting = undefined
+    })
+    return this.connecting
+  }
+
+  private async attemptConnect(): Promise<void> {
+    clearTimeout(this.reconnectTimer)
+    const client = new Client(GATEWAY_INFO, { capabilities: { sampling: {}, elicitation: {} } })
+    this.wire(client)
+    try {
+      const transport = this.createTransport()
+      await client.connect(transport, { timeout: this.timing.connectTimeout })
+      if (this.stopped) {
+        await client.close()
+        return
+      }
+      this.client = client
+      await this.refresh()
+      this.attempts = 0
+      this.failures = 0
+      this.lastError = undefined
+      this.setStatus('connected')
+    } catch (error) {
+      await client.close().catch(() => {})
+      this.fail(`connect failed: ${messageOf(error)}`)
+    }
+  }
+
+  private wire(client: Client): void {
+    client.onclose = () => {
+      if (this.client === client) {
+        this.client = undefined
+        this.fail('connection closed')
+      }
+    }
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void this.refresh('tools'))
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void this.refresh('resources'))
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => void this.refresh('prompts'))
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.events.log(this, n.params))
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+      this.events.resourceUpdated(this, n.params.uri),
+    )
+    client.setRequestHandler(CreateMessageRequestSchema, (request) => this.events.clientRequest(this, request) as never)
+    client.setRequestHandler(ElicitRequestSchema, (request) => this.events.clientRequest(this, request) as never)
+  }
+
+  /** Re-reads what the server offers (all of it, or one kind after a list_changed). */
+  async refresh(kind?: 'tools' | 'resources' | 'prompts'): Promise<void> {
+    const client = this.client
+    if (!client) return
+    const caps = client.getServerCapabilities() ?? {}
+    const options = { timeout: this.timing.connectTimeout }
+    if ((!kind || kind === 'tools') && caps.tools) {
+      this.tools = await collectPages((cursor) => client.listTools({ cursor }, options), 'tools')
+    }
+    if ((!kind || kind === 'resources') && caps.resources) {
+      this.resources = await collectPages((cursor) => client.listResources({ cursor }, options), 'resources')
+      this.resourceTemplates = await collectPages(
+        (cursor) => client.listResourceTemplates({ cursor }, options),
+        'resourceTemplates',
+      )
+    }
+    if ((!kind || kind === 'prompts') && caps.prompts) {
+      this.prompts = await collectPages((cursor) => client.listPrompts({ cursor }, options), 'prompts')
+    }
+    if (kind) this.events.listChanged(this, kind)
+  }
+
+  /** A health ping; enough failures in a row take the server out of its pool until it reconnects. */
+  async checkHealth(timeout: number): Promise<void> {
+    const client = this.client
+    if (!client || this.status !== 'connected') return
+    try {
+      await client.ping({ timeout })
+      this.failures = 0
+    } catch (error) {
+      if (++this.failures >= this.timing.unhealthyThreshold) {
+        this.client = undefined
+        void client.close().catch(() => {})
+        this.fail(`health check failed: ${messageOf(error)}`)
+      }
+    }
+  }
+
+  /** Marks the server down after a failed call on the connection; it reconnects in the background. */
+  markBroken(error: unknown): void {
+    if (this.status !== 'connected') return
+    const client = this.client
+    this.client = undefined
+    void client?.close().catch(() => {})
+    this.fail(`call failed: ${messageOf(error)}`)
+  }
+
+  private fail(reason: string): void {
+    this.lastError = reason
+    this.setStatus('error')
+    if (this.stopped) return
+    const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay)
+    this.reconnectTimer.unref()
+  }
+
+  private setStatus(status: UpstreamStatus): void {
+    if (this.status === status) return
+    this.status = status
+    this.events.statusChanged(this)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.reconnectTimer)
+    await this.connecting?.catch(() => {})
+    const client = this.client
+    this.client = undefined
+    await client?.close().catch(() => {})
+  }
+}
+
+async function collectPages<K extends string, T>(
+  list: (cursor?: string) => Promise<{ nextCursor?: string } & Record<K, T[]>>,
+  key: K,
+): Promise<T[]> {
+  const items: T[] = []
+  let cursor: string | undefined
+  do {
+    const page = await list(cursor)
+    items.push(...page[key])
+    cursor = page.nextCursor
+  } while (cursor)
+  return items
+}
