@@ -11,7 +11,7 @@ const started = new Set<ChildProcess>()
 
 /** Kills every process a test started (its whole group), waiting until each has exited. */
 export async function killAll(): Promise<void> {
-  await Promise.all([...started].map(killProcess))
+  await Promise.all([...started].map((child) => killProcess(child)))
 }
 
 /**
