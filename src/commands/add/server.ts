@@ -1,0 +1,70 @@
+import { Args, Flags } from '@oclif/core'
+import { applyTree, type ApplyResult } from '../../lib/apply.js'
+import { BaseCommand, writeFlags } from '../../lib/base-command.js'
+import { findWorkspaceRoot } from '../../lib/workspace.js'
+import { Tree } from '../../tree/tree.js'
+
+export interface AddServerResult extends ApplyResult {
+  server: string
+  transport: string
+  port?: number
+  tools: string[]
+  synced: boolean
+}
+
+export default class AddServer extends BaseCommand {
+  static override summary = 'Generate a server under servers/ from a tool spec, a preset or flags.'
+  static override description =
+    'Writes servers/<name>/{package.json, tsconfig.json, src/index.ts} and a test that calls each tool through ' +
+    'a real client, then registers the server in the gateway (gateway sync) unless --no-sync.'
+  static override examples = [
+    '<%= config.bin %> add server search --transport sse',
+    '<%= config.bin %> add server notes --transport http --tool create --tool find',
+    '<%= config.bin %> add server crm --spec crm.yaml',
+    '<%= config.bin %> add server files --preset files',
+  ]
+  static override args = { name: Args.string({ description: 'Server name (its folder under servers/)', required: true }) }
+  static override flags = {
+    ...writeFlags,
+    transport: Flags.string({ options: ['stdio', 'sse', 'http'], description: 'How the server is served (default: the spec\'s, else sse).' }),
+    port: Flags.integer({ min: 1, max: 65535, description: 'Port for sse/http (default: the first free from 3510).' }),
+    spec: Flags.string({ description: 'A tool spec file (JSON or YAML).' }),
+    tool: Flags.string({ multiple: true, description: 'A tool to stub (repeatable), when there is no spec.' }),
+    preset: Flags.string({ options: ['search', 'files', 'analytics'], description: "One of the seed's servers." }),
+    sync: Flags.boolean({ allowNo: true, default: true, description: 'Register the server in the gateway.' }),
+  }
+
+  async run(): Promise<AddServerResult> {
+    const { args, flags } = await this.parse(AddServer)
+    const root = findWorkspaceRoot()
+    const tree = new Tree(root)
+    const [{ serverGenerator }, { syncGenerator }, { loadToolSpec }] = await Promise.all([
+      import('../../generators/server/index.js'),
+      import('../../generators/sync/index.js'),
+      import('../../spec/load.js'),
+    ])
+    const spec = flags.spec ? await loadToolSpec(flags.spec) : undefined
+    const server = await serverGenerator(tree, {
+      name: args.name,
+      spec,
+      preset: flags.preset,
+      transport: flags.transport as 'stdio' | 'sse' | 'http' | undefined,
+      port: flags.port,
+      tools: flags.tool,
+      force: flags.force,
+    })
+    if (flags.sync) await syncGenerator(tree)
+    const applied = applyTree(tree, { dryRun: flags['dry-run'], print: (line) => this.note(line) })
+    if (!flags['dry-run']) {
+      this.note(`\nNext: npm install && npm run build -w ${server.dir}${flags.sync ? '' : '\n      airmcp gateway sync'}`)
+    }
+    return {
+      ...applied,
+      server: server.name,
+      transport: server.transport.type,
+      port: 'port' in server.transport ? server.transport.port : undefined,
+      tools: server.tools,
+      synced: flags.sync,
+    }
+  }
+}
