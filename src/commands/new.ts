@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { applyTree, type ApplyResult } from '../lib/apply.js'
 import { BaseCommand, writeFlags } from '../lib/base-command.js'
@@ -89,8 +89,11 @@ function checkTarget(directory: string, force: boolean): void {
   }
   let parent = dirname(directory)
   while (!existsSync(parent)) parent = dirname(parent)
+  // A real write, not access(): root passes access() even on read-only mounts.
+  const probe = join(parent, `.airmcp-probe-${process.pid}`)
   try {
-    accessSync(parent, constants.W_OK)
+    writeFileSync(probe, '')
+    rmSync(probe)
   } catch {
     throw new AirmcpError('NOT_WRITABLE', `Cannot create "${directory}": "${parent}" is not writable.`, 'choose a folder you can write to.')
   }

@@ -1,0 +1,90 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { syncGenerator } from '../../dist/generators/sync/index.js'
+import { flushTree } from '../../dist/tree/flush.js'
+import { Tree } from '../../dist/tree/tree.js'
+import { ROOT } from '../helpers/processes.js'
+import { makeWorkspace } from '../helpers/workspace.js'
+
+const fixture = (name: string) => readFileSync(join(ROOT, 'fixtures/sync', name), 'utf8')
+
+async function sync(dir: string) {
+  const tree = new Tree(dir)
+  const result = await syncGenerator(tree)
+  flushTree(tree)
+  return { result, text: readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8') }
+}
+
+const cases = [
+  {
+    name: 'user-code',
+    why: 'user code and comments between registrations stay; nothing to do',
+    servers: { search: "{ type: 'sse', port: 3510 }", files: "{ type: 'sse', port: 3511 }" },
+    expect: { added: [], updated: [], removed: [] },
+  },
+  {
+    name: 'remote-replica',
+    why: 'a port that changed is updated; the remote replica is skipped',
+    servers: { search: "{ type: 'sse', port: 3512 }" },
+    expect: { added: [], updated: ['search-1'], removed: [] },
+  },
+  {
+    name: 'crlf',
+    why: 'a server added to a CRLF file with double quotes keeps both',
+    servers: { search: "{ type: 'sse', port: 3510 }" },
+    expect: { added: ['search-1'], updated: [], removed: [] },
+  },
+  {
+    name: 'removed-and-switched',
+    why: 'a server removed, one switched from sse to stdio, one added',
+    servers: {
+      search: "{ type: 'sse', port: 3510 }",
+      analytics: "{ type: 'stdio' }",
+      notes: "{ type: 'http', port: 3520 }",
+    },
+    expect: { added: ['notes-1'], updated: ['analytics-1'], removed: ['old-1'] },
+  },
+]
+
+describe('gateway sync', () => {
+  for (const c of cases) {
+    it(`${c.name}: ${c.why}; a second run changes nothing`, async () => {
+      const dir = makeWorkspace(c.servers, fixture(`${c.name}.input.ts`))
+      const first = await sync(dir)
+      expect(first.text).toBe(fixture(`${c.name}.expected.ts`))
+      expect(first.result).toMatchObject(c.expect)
+      const second = await sync(dir)
+      expect(second.result.changed).toBe(false)
+      expect(second.text).toBe(first.text)
+    })
+  }
+
+  it('reports the remote replica it skipped', async () => {
+    const dir = makeWorkspace({ search: "{ type: 'sse', port: 3510 }" }, fixture('remote-replica.input.ts'))
+    const { result } = await sync(dir)
+    expect(result.skipped).toEqual([{ id: 'search-2', reason: expect.stringContaining('not local') }])
+  })
+
+  it('reads the transport from package.json when the source has no literal, else names the file', async () => {
+    const dir = makeWorkspace({ calc: 'config.transport' }, fixture('crlf.input.ts'))
+    await expect(sync(dir)).rejects.toThrow(/Cannot tell how "servers\/calc\/src\/index.ts" is served/)
+    expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toBe(fixture('crlf.input.ts'))
+    writeFileSync(join(dir, 'servers/calc/package.json'), JSON.stringify({ name: 'calc', airmcp: { type: 'http', port: 3530 } }))
+    const { result, text } = await sync(dir)
+    expect(result.added).toEqual(['calc-1'])
+    expect(text).toContain('url: "http://localhost:3530/mcp"')
+  })
+
+  it('refuses a gateway file that does not parse, writing nothing', async () => {
+    const broken = "import { Gateway } from 'airmcp/gateway';\nconst gateway = new Gateway({ name: 'g' ;\n"
+    const dir = makeWorkspace({ search: "{ type: 'sse', port: 3510 }" }, broken)
+    await expect(sync(dir)).rejects.toThrow(/does not parse \(line 2/)
+    expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toBe(broken)
+  })
+
+  it('refuses a gateway file without a Gateway', async () => {
+    const dir = makeWorkspace({ search: "{ type: 'sse', port: 3510 }" }, "console.log('no gateway here');\n")
+    await expect(sync(dir)).rejects.toThrow(/has no `const gateway = new Gateway/)
+  })
+})

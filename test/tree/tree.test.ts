@@ -1,0 +1,79 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { flushTree } from '../../dist/tree/flush.js'
+import { Tree } from '../../dist/tree/tree.js'
+import { hashTree, readTree } from '../helpers/hash.js'
+
+const temp = () => mkdtempSync(join(tmpdir(), 'airmcp-tree-'))
+
+describe('Tree', () => {
+  it('records creates and updates, and nothing for identical content', () => {
+    const dir = temp()
+    writeFileSync(join(dir, 'same.txt'), 'same')
+    writeFileSync(join(dir, 'old.txt'), 'old')
+    const tree = new Tree(dir)
+    tree.write('same.txt', 'same')
+    tree.write('old.txt', 'new')
+    tree.write('a/b.txt', 'b')
+    expect(tree.listChanges().map((c) => `${c.type} ${c.path}`)).toEqual(['CREATE a/b.txt', 'UPDATE old.txt'])
+    expect(tree.read('a/b.txt')).toBe('b')
+    expect(tree.children('a')).toEqual(['b.txt'])
+    flushTree(tree)
+    const again = new Tree(dir)
+    again.write('old.txt', 'new')
+    again.write('a/b.txt', 'b')
+    expect(again.listChanges()).toEqual([])
+  })
+
+  it('refuses paths outside the root', () => {
+    expect(() => new Tree(temp()).write('../escape.txt', 'x')).toThrow(/outside the tree/)
+  })
+
+  it('reports a conflict for a file that exists with other content, and accepts it with overwrite', () => {
+    const dir = temp()
+    writeFileSync(join(dir, 'x.txt'), 'mine')
+    const tree = new Tree(dir)
+    tree.create('x.txt', 'theirs')
+    expect(tree.conflicts()).toEqual([{ path: 'x.txt', reason: 'exists with other content' }])
+    expect(tree.listChanges()).toEqual([])
+    const forced = new Tree(dir)
+    forced.create('x.txt', 'theirs', true)
+    expect(forced.listChanges()).toMatchObject([{ type: 'UPDATE', path: 'x.txt' }])
+  })
+
+  it('renders a unified diff without touching the disk', () => {
+    const dir = temp()
+    writeFileSync(join(dir, 'f.ts'), 'a\nb\nc\n')
+    const before = hashTree(dir)
+    const tree = new Tree(dir)
+    tree.write('f.ts', 'a\nB\nc\n')
+    expect(tree.diff()).toBe('--- a/f.ts\n+++ b/f.ts\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n')
+    expect(hashTree(dir)).toBe(before)
+  })
+
+  it('leaves no partial file when a flush is interrupted', () => {
+    const dir = temp()
+    writeFileSync(join(dir, 'blocker'), 'a file where a folder is needed')
+    const tree = new Tree(dir)
+    tree.write('a.txt', 'first')
+    tree.write('blocker/inside.txt', 'cannot be written')
+    tree.write('z.txt', 'last')
+    expect(() => flushTree(tree)).toThrow()
+    expect(readdirSync(dir).sort()).toEqual(['blocker'])
+    expect(readTree(dir).get('blocker')).toBe('a file where a folder is needed')
+  })
+
+  it('deletes files', () => {
+    const dir = temp()
+    mkdirSync(join(dir, 'd'))
+    writeFileSync(join(dir, 'd/x.txt'), 'x')
+    const tree = new Tree(dir)
+    tree.delete('d/x.txt')
+    tree.delete('missing.txt')
+    expect(tree.listChanges()).toEqual([{ path: 'd/x.txt', type: 'DELETE' }])
+    flushTree(tree)
+    expect(existsSync(join(dir, 'd/x.txt'))).toBe(false)
+  })
+})
