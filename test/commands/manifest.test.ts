@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../helpers/cli.js'
+import { ROOT } from '../helpers/processes.js'
+
+describe('the CLI package', () => {
+  // `npm test` builds first, which regenerates oclif.manifest.json: a difference means the committed one is stale.
+  it('has a committed oclif.manifest.json that matches the commands', () => {
+    const diff = execFileSync('git', ['diff', '--stat', '--', 'oclif.manifest.json'], { cwd: ROOT, encoding: 'utf8' })
+    expect(diff, 'oclif.manifest.json is stale: commit the one `npm run build` wrote').toBe('')
+  })
+
+  it('shows help with examples, and refuses an unknown command', async () => {
+    const help = await runCli(['add', 'server', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('EXAMPLES')
+    expect(help.stdout).toContain('airmcp add server search --transport sse')
+    // plugin-not-found offers "Did you mean new?" on a TTY; without one it says what is wrong.
+    const typo = await runCli(['nwe'])
+    expect(typo.code).toBe(127)
+    expect(typo.stderr).toMatch(/nwe is not a airmcp command/)
+  })
+
+  it('keeps the runtime and gateway free of CLI dependencies', () => {
+    // Every import of dist/runtime and dist/gateway: only each other, node:, the MCP SDK and zod.
+    const files = readdirSync(join(ROOT, 'dist'), { recursive: true, encoding: 'utf8' }).filter(
+      (f) => /^(runtime|gateway)\/.*\.js$/.test(f),
+    )
+    expect(files.length).toBeGreaterThan(5)
+    for (const file of files) {
+      const source = readFileSync(join(ROOT, 'dist', file), 'utf8')
+      for (const [, specifier] of source.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+        const allowed =
+          specifier.startsWith('node:') ||
+          specifier.startsWith('@modelcontextprotocol/sdk/') ||
+          specifier === 'zod' ||
+          /^\.\.?\/(?:\.\.\/(?:runtime|gateway)\/)?[\w./-]+\.js$/.test(specifier)
+        expect(allowed, `${file} imports ${specifier}`).toBe(true)
+      }
+    }
+  })
+})
