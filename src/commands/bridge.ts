@@ -1,0 +1,22 @@
+import { Args, Command } from '@oclif/core'
+
+export default class Bridge extends Command {
+  static override summary = 'Proxy stdio to a Streamable HTTP MCP endpoint (for clients that only launch commands).'
+  static override description =
+    'Claude Desktop launches MCP servers as commands; `airmcp connect claude-desktop --transport http` writes ' +
+    'this command (with absolute paths) so the app reaches the gateway over HTTP. stdout carries only JSON-RPC.'
+  static override examples = ['<%= config.bin %> bridge http://127.0.0.1:4000/mcp']
+  static override args = { url: Args.string({ description: 'The gateway URL, e.g. http://127.0.0.1:4000/mcp', required: true }) }
+
+  async run(): Promise<void> {
+    const { args } = await this.parse(Bridge)
+    try {
+      new URL(args.url)
+    } catch {
+      this.error(`"${args.url}" is not a URL.`, { exit: 2, suggestions: ['airmcp bridge http://127.0.0.1:4000/mcp'] })
+    }
+    const { runBridge } = await import('../gateway/bridge.js')
+    await runBridge(args.url, { headers: process.env.AIRMCP_TOKEN ? { authorization: `Bearer ${process.env.AIRMCP_TOKEN}` } : undefined })
+    process.exit(0)
+  }
+}

@@ -1,0 +1,45 @@
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+
+/**
+ * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
+ * from stdin goes to `url`, every message from the server goes to stdout. Resolves when either side closes.
+ */
+export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
+  for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
+  const http = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers } })
+  const stdio = new StdioServerTransport()
+  const pendingInitialize = new Set<string | number>()
+  let closed: () => void = () => {}
+  const done = new Promise<void>((resolve) => (closed = resolve))
+
+  http.onmessage = (message) => {
+    // The protocol version the server chose must be sent on every later HTTP request.
+    if ('id' in message && 'result' in message && pendingInitialize.delete(message.id)) {
+      const version = (message.result as { protocolVersion?: string }).protocolVersion
+      if (version) http.setProtocolVersion(version)
+    }
+    void stdio.send(message)
+  }
+  http.onerror = (error) => process.stderr.write(`airmcp bridge: ${error.message}\n`)
+  http.onclose = () => closed()
+  stdio.onclose = () => closed()
+  stdio.onmessage = (message: JSONRPCMessage) => {
+    if ('method' in message && message.method === 'initialize' && 'id' in message) pendingInitialize.add(message.id)
+    http.send(message).catch((error: Error) => {
+      if ('id' in message && 'method' in message) {
+        void stdio.send({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: -32000, message: `The gateway at ${url} is not reachable: ${error.message}` },
+        })
+      }
+    })
+  }
+  await http.start()
+  await stdio.start()
+  process.stdin.once('end', () => closed())
+  await done
+  await Promise.allSettled([http.terminateSession(), http.close(), stdio.close()])
+}

@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ClientTarget, GatewayEntry, Scope } from '../clients/types.js'
+import { AirmcpError } from './errors.js'
+import { PACKAGE_ROOT, findWorkspaceRoot } from './workspace.js'
+import { readFileSync } from 'node:fs'
+
+export interface EntryOptions {
+  transport: 'http' | 'stdio'
+  host: string
+  port: number
+}
+
+/** The server name under which we register: the workspace's name (unscoped), else "airmcp". */
+export function defaultName(cwd = process.cwd()): string {
+  try {
+    const root = findWorkspaceRoot(cwd)
+    const name = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name as string | undefined
+    return name?.replace(/^@[^/]+\//, '') || 'airmcp'
+  } catch {
+    return 'airmcp'
+  }
+}
+
+/**
+ * What the client should run or reach. `http` is the gateway's URL, or for clients that only launch
+ * commands `airmcp bridge <url>`; `stdio` launches the workspace's gateway in stdio mode. Commands use
+ * absolute paths to node and scripts: desktop apps do not inherit the shell's PATH or nvm.
+ */
+export function gatewayEntry(target: ClientTarget, options: EntryOptions, cwd = process.cwd()): GatewayEntry {
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  const url = `http://${host}:${options.port}/mcp`
+  if (options.transport === 'http') {
+    if (target.remote) return { kind: 'http', url }
+    return { kind: 'stdio', command: process.execPath, args: [join(PACKAGE_ROOT, 'bin/run.js'), 'bridge', url] }
+  }
+  const gateway = join(findWorkspaceRoot(cwd), 'gateway/dist/index.js')
+  if (!existsSync(gateway)) {
+    throw new AirmcpError('NOT_BUILT', `"${gateway}" does not exist; the client would launch nothing.`, 'build the workspace first: npm run build')
+  }
+  return { kind: 'stdio', command: process.execPath, args: [gateway, '--stdio'] }
+}
+
+export function checkScope(target: ClientTarget, scope: Scope | undefined): Scope {
+  const chosen = scope ?? target.defaultScope
+  if (!target.scopes.includes(chosen)) {
+    throw new AirmcpError('INVALID_SCOPE', `${target.label} has no ${chosen} config.`, `use --scope ${target.scopes.join(' or ')}.`)
+  }
+  return chosen
+}
