@@ -1,4 +1,4 @@
-import { applyEdits, modify, parse, printParseErrorCode, type ParseError } from 'jsonc-parser'
+import { applyEdits, findNodeAtLocation, modify, parse, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser'
 import { AirmcpError } from '../lib/errors.js'
 
 const BOM = '\uFEFF'
@@ -48,24 +48,68 @@ export function parseJsonConfig(text: string, path: string): Record<string, unkn
   return value as Record<string, unknown>
 }
 
+/** The whitespace that starts the line holding `offset`. */
+function indentAt(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1
+  return /^[ \t]*/.exec(text.slice(lineStart))![0]
+}
+
+/** JSON for a value placed at `indent`, in the file's own indent unit and line ending. */
+function pretty(value: unknown, indent: string, layout: Layout): string {
+  const unit = layout.insertSpaces ? ' '.repeat(layout.tabSize) : '\t'
+  return JSON.stringify(value, null, unit).split('\n').join(layout.eol + indent)
+}
+
+/** Inserts `"key": value` as the last property of an object node, in the style of its siblings. */
+function insertProperty(body: string, object: JsonNode, key: string, value: unknown, layout: Layout): string {
+  const unit = layout.insertSpaces ? ' '.repeat(layout.tabSize) : '\t'
+  const last = object.children?.at(-1)
+  if (last) {
+    const indent = indentAt(body, last.offset)
+    const end = last.offset + last.length
+    return `${body.slice(0, end)},${layout.eol}${indent}${JSON.stringify(key)}: ${pretty(value, indent, layout)}${body.slice(end)}`
+  }
+  const outer = indentAt(body, object.offset)
+  const indent = outer + unit
+  const open = object.offset + 1
+  const close = object.offset + object.length - 1
+  return `${body.slice(0, open)}${layout.eol}${indent}${JSON.stringify(key)}: ${pretty(value, indent, layout)}${layout.eol}${outer}${body.slice(close)}`
+}
+
 /**
  * Sets (or with `undefined` removes) `container.name` and changes nothing else: comments, other keys,
- * key order, indentation, BOM and line endings stay as they were.
+ * key order, indentation, BOM and line endings stay as they were; only our entry is formatted.
  */
 export function editJsonConfig(text: string, container: string, name: string, entry: unknown): string {
   const layout = layoutOf(text)
-  const formattingOptions = { insertSpaces: layout.insertSpaces, tabSize: layout.tabSize, eol: layout.eol }
   if (!layout.body.trim()) {
     if (entry === undefined) return text
     return `${layout.bom}${JSON.stringify({ [container]: { [name]: entry } }, null, 2).replace(/\n/g, layout.eol)}${layout.eol}`
   }
-  let body = applyEdits(layout.body, modify(layout.body, [container, name], entry, { formattingOptions }))
+  let body = layout.body
+  const root = parseTree(body)!
+  const holder = findNodeAtLocation(root, [container])
   if (entry === undefined) {
-    // Leave no empty container behind us: connect added it when it was missing.
-    const holder = (parse(body) as Record<string, unknown>)[container]
-    if (holder && typeof holder === 'object' && Object.keys(holder).length === 0) {
-      body = applyEdits(body, modify(body, [container], undefined, { formattingOptions }))
+    if (!holder) return text
+    // Removing the property takes its comma with it, which gives back the bytes before connect.
+    body = applyEdits(body, modify(body, [container, name], undefined, {}))
+    const remaining = findNodeAtLocation(parseTree(body)!, [container])
+    if (remaining?.type === 'object' && !remaining.children?.length && !/\/[/*]/.test(body.slice(remaining.offset, remaining.offset + remaining.length))) {
+      // Leave no empty container behind us: connect added it when it was missing.
+      body = applyEdits(body, modify(body, [container], undefined, {}))
     }
+    return layout.bom + body
+  }
+  const existing = holder ? findNodeAtLocation(holder, [name]) : undefined
+  if (existing) {
+    const indent = indentAt(body, existing.parent!.offset)
+    body = body.slice(0, existing.offset) + pretty(entry, indent, layout) + body.slice(existing.offset + existing.length)
+  } else if (holder?.type === 'object') {
+    body = insertProperty(body, holder, name, entry, layout)
+  } else if (holder) {
+    throw new AirmcpError('INVALID_CONFIG', `"${container}" is not an object in this config. Nothing was written.`, `make "${container}" an object, then run again.`)
+  } else {
+    body = insertProperty(body, root, container, { [name]: entry }, layout)
   }
   return layout.bom + body
 }

@@ -11,7 +11,9 @@ export function readState(target: ClientTarget, text: string | undefined, path: 
   const document = target.format === 'toml' ? parseTomlConfig(text, path) : parseJsonConfig(text, path)
   const current = (document[target.container] as Record<string, unknown> | undefined)?.[name]
   if (current === undefined) return { state: 'absent' as ConnectState, current }
-  return { state: (entry && isDeepStrictEqual(current, entry) ? 'connected' : 'different') as ConnectState, current }
+  // Round-trip through JSON: TOML tables come back without Object's prototype.
+  const plain = JSON.parse(JSON.stringify(current))
+  return { state: (entry && isDeepStrictEqual(plain, entry) ? 'connected' : 'different') as ConnectState, current: plain }
 }
 
 /** The config text with our entry set (or removed with `undefined`); pure. */
@@ -19,4 +21,9 @@ export function editConfig(target: ClientTarget, text: string | undefined, name:
   return target.format === 'toml'
     ? editTomlConfig(text ?? '', target.container, name, entry)
     : editJsonConfig(text ?? '', target.container, name, entry)
+}
+
+/** True for a config with nothing in it (`{}`, or blank). */
+export function isEmptyConfig(text: string): boolean {
+  return /^\uFEFF?\s*(\{\s*\})?\s*$/.test(text)
 }

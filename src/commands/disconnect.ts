@@ -1,6 +1,7 @@
+import { rmSync } from 'node:fs'
 import { Args, Flags } from '@oclif/core'
 import { CLIENT_IDS, findClient, pathContext } from '../clients/index.js'
-import { editConfig, readState } from '../clients/plan.js'
+import { editConfig, isEmptyConfig, readState } from '../clients/plan.js'
 import type { Scope } from '../clients/types.js'
 import { BaseCommand } from '../lib/base-command.js'
 import { backupFile, readIfExists, writeAtomic } from '../lib/config-file.js'
@@ -34,7 +35,9 @@ export default class Disconnect extends BaseCommand {
       return { client: target.id, path, name, action: 'dry-run' }
     }
     const backup = backupFile(path)
-    writeAtomic(path, after)
+    // A config left holding nothing was made by connect: remove it (the backup keeps it).
+    if (isEmptyConfig(after)) rmSync(path)
+    else writeAtomic(path, after)
     this.note(`Removed "${name}" from ${path}.${backup ? ` Backup: ${backup}` : ''}`)
     if (target.note) this.note(target.note)
     return { client: target.id, path, name, action: 'removed', backup }

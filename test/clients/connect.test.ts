@@ -1,0 +1,110 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Gateway } from 'airmcp/gateway'
+import { runCli } from '../helpers/cli.js'
+import { closeClients, connectClient, textOf } from '../helpers/clients.js'
+import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { makeWorkspace } from '../helpers/workspace.js'
+
+function sandbox() {
+  const home = mkdtempSync(join(tmpdir(), 'airmcp-home-'))
+  const env = {
+    HOME: home,
+    APPDATA: join(home, 'AppData'),
+    XDG_CONFIG_HOME: join(home, 'xdg'),
+    CODEX_HOME: join(home, 'codex-home'),
+  }
+  return { home, env, desktopConfig: join(env.XDG_CONFIG_HOME, 'Claude/claude_desktop_config.json') }
+}
+
+describe('airmcp connect / disconnect', () => {
+  afterAll(async () => {
+    await closeClients()
+    await killAll()
+  })
+
+  it('writes a Claude Desktop bridge entry with absolute paths, idempotently, with backups, and disconnects it', async () => {
+    const { env, desktopConfig } = sandbox()
+    const cwd = makeWorkspace({})
+    const first = await runCli(['connect', 'claude-desktop', '--transport', 'http', '--port', '4000', '--json'], { cwd, env })
+    expect(first.code, first.stderr).toBe(0)
+    expect(JSON.parse(first.stdout)).toMatchObject({ action: 'created', name: 'ws', path: desktopConfig })
+    const config = JSON.parse(readFileSync(desktopConfig, 'utf8'))
+    expect(config.mcpServers.ws).toEqual({
+      command: process.execPath,
+      args: [join(ROOT, 'bin/run.js'), 'bridge', 'http://127.0.0.1:4000/mcp'],
+    })
+    expect(first.stdout + first.stderr).not.toContain('Backup')
+
+    const bytes = readFileSync(desktopConfig, 'utf8')
+    const again = await runCli(['connect', 'claude-desktop', '--transport', 'http', '--port', '4000'], { cwd, env })
+    expect(again.stderr).toContain('already connected')
+    expect(readFileSync(desktopConfig, 'utf8')).toBe(bytes)
+    expect(readdirSync(join(desktopConfig, '..'))).toEqual(['claude_desktop_config.json'])
+
+    const other = await runCli(['connect', 'claude-desktop', '--port', '4001'], { cwd, env })
+    expect(other.code).not.toBe(0)
+    expect(other.stderr).toMatch(/already has a different "ws" entry/)
+    expect(readFileSync(desktopConfig, 'utf8')).toBe(bytes)
+    const forced = await runCli(['connect', 'claude-desktop', '--port', '4001', '--force'], { cwd, env })
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(forced.stderr).toMatch(/Restart Claude Desktop/)
+    const backups = readdirSync(join(desktopConfig, '..')).filter((f) => f.includes('.airmcp-backup-'))
+    expect(backups).toHaveLength(1)
+    expect(readFileSync(join(desktopConfig, '..', backups[0]), 'utf8')).toBe(bytes)
+
+    const removed = await runCli(['disconnect', 'claude-desktop'], { cwd, env })
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(existsSync(desktopConfig)).toBe(false)
+  })
+
+  it('refuses a config that is not valid JSON and writes nothing', async () => {
+    const { env, home } = sandbox()
+    const path = join(home, '.cursor/mcp.json')
+    mkdirSync(join(home, '.cursor'))
+    writeFileSync(path, '{ "mcpServers": { ')
+    const result = await runCli(['connect', 'cursor', '--name', 'x'], { env })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr.replace(/\s*\n\s*›?\s*/g, '')).toContain(`"${path}" is not valid JSON (line 1`)
+    expect(readFileSync(path, 'utf8')).toBe('{ "mcpServers": { ')
+    expect(readdirSync(join(home, '.cursor'))).toEqual(['mcp.json'])
+  })
+
+  it('writes codex TOML under CODEX_HOME and lists every client\'s state', async () => {
+    const { env } = sandbox()
+    const result = await runCli(['connect', 'codex', '--name', 'my.platform'], { env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(readFileSync(join(env.CODEX_HOME, 'config.toml'), 'utf8')).toBe(
+      '[mcp_servers."my.platform"]\nurl = "http://127.0.0.1:4000/mcp"\n',
+    )
+    const list = await runCli(['connect', '--list', '--name', 'my.platform', '--json'], { env })
+    const states = JSON.parse(list.stdout).clients as { client: string; state: string }[]
+    expect(states.find((c) => c.client === 'codex')!.state).toBe('connected')
+    expect(states.find((c) => c.client === 'claude-desktop')!.state).toBe('no config')
+  })
+
+  it('bridges stdio to a running gateway: the command connect wrote lists and calls its tools', async () => {
+    const replica = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/replica.ts'], {
+      env: { REPLICA: 'a', TRANSPORT: 'sse', AIRMCP_PORT: '0' },
+    })
+    const gateway = new Gateway({ name: 'bridge-test', port: 0, handleSignals: false })
+    gateway.register({ id: 'r-1', name: 'r', connection: { type: 'sse', url: replica.url } })
+    await gateway.start()
+    try {
+      const { env } = sandbox()
+      const printed = await runCli(
+        ['connect', 'claude-desktop', '--port', String(gateway.port), '--name', 'bridge', '--print'],
+        { env },
+      )
+      const entry = JSON.parse(printed.stdout).bridge as { command: string; args: string[] }
+      const client = await connectClient('stdio', { command: entry.command, args: entry.args })
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('whoami')
+      expect(textOf(await client.callTool({ name: 'whoami' }))).toBe('a')
+    } finally {
+      await closeClients()
+      await gateway.stop()
+    }
+  })
+})
