@@ -67,7 +67,7 @@ describe('airmcp connect / disconnect', () => {
     writeFileSync(path, '{ "mcpServers": { ')
     const result = await runCli(['connect', 'cursor', '--name', 'x'], { env })
     expect(result.code).not.toBe(0)
-    expect(result.stderr.replace(/\s*\n\s*›?\s*/g, '')).toContain(`"${path}" is not valid JSON (line 1`)
+    expect(result.stderr.replace(/\s*\n\s*›?\s*/g, ' ')).toContain(`"${path}" is not valid JSON (line 1`)
     expect(readFileSync(path, 'utf8')).toBe('{ "mcpServers": { ')
     expect(readdirSync(join(home, '.cursor'))).toEqual(['mcp.json'])
   })
