@@ -1,4 +1,4 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import { paramsToSchema, toInputSchema, type ArgsOf, type ParamsInput } from './params.js'
 
 /** MCP log levels (RFC 5424), as `notifications/message` uses them. */
@@ -42,6 +42,8 @@ export interface ToolOptions<P extends ParamsInput | undefined> {
   title?: string
   params?: P
   annotations?: Record<string, unknown>
+  /** Advertise this JSON Schema as it is (e.g. with `$defs`); arguments then reach the handler unvalidated. */
+  inputSchema?: { type: 'object'; [key: string]: unknown }
   layer?: number
   handler: ToolHandler<P>
   [key: string]: unknown
@@ -86,15 +88,15 @@ export function defineTool<const P extends ParamsInput | undefined = undefined>(
   if (typeof options?.handler !== 'function') {
     throw new TypeError(`Tool "${name}" has no handler. Try this: add handler: async (args) => { ... }.`)
   }
-  const { description, title, params, annotations, handler, ...meta } = options
-  const schema = paramsToSchema(params as ParamsInput | undefined, `Tool "${name}"`)
+  const { description, title, params, annotations, handler, inputSchema, ...meta } = options
+  const schema = inputSchema ? z.looseObject({}) : paramsToSchema(params as ParamsInput | undefined, `Tool "${name}"`)
   return {
     kind: 'tool',
     name,
     description,
     title,
     schema,
-    inputSchema: toInputSchema(schema),
+    inputSchema: inputSchema ?? toInputSchema(schema),
     annotations,
     meta,
     handler: handler as ToolDefinition['handler'],
