@@ -1,0 +1,125 @@
+import type { SourceFile } from 'ts-morph'
+import { AirmcpError } from '../../lib/errors.js'
+import { validateServerName } from '../../lib/names.js'
+import { quote } from '../../lib/render.js'
+import { PARAM_TYPES } from '../../spec/schema.js'
+import type { Tree } from '../../tree/tree.js'
+
+type Morph = typeof import('ts-morph')
+
+export interface ToolGeneratorOptions {
+  server: string
+  tool: string
+  /** `name:type` or `name:type?`, e.g. `limit:number?`. */
+  params?: string[]
+  description?: string
+}
+
+export interface ToolGeneratorResult {
+  file: string
+  added: boolean
+}
+
+interface Param {
+  name: string
+  type: (typeof PARAM_TYPES)[number]
+  optional: boolean
+}
+
+function parseParam(text: string): Param {
+  const match = /^([A-Za-z_$][\w$]*):([a-z]+)(\?)?$/.exec(text)
+  if (!match || !(PARAM_TYPES as readonly string[]).includes(match[2])) {
+    throw new AirmcpError('INVALID_PARAM', `Invalid --param "${text}".`, `write name:type or name:type? with a type of ${PARAM_TYPES.join(', ')}, e.g. limit:number?`)
+  }
+  return { name: match[1], type: match[2] as Param['type'], optional: Boolean(match[3]) }
+}
+
+function toolCode(options: ToolGeneratorOptions, params: Param[], indent: string, unit: string, eol: string): string {
+  const inner = indent + unit
+  const lines = [`defineTool(${quote(options.tool)}, {`, `${unit}description: ${quote(options.description ?? `TODO: describe ${options.tool}`)},`]
+  if (params.length) {
+    lines.push(`${unit}params: {`)
+    for (const p of params) lines.push(`${unit}${unit}${p.name}: { type: ${quote(p.type)}${p.optional ? ', optional: true' : ''} },`)
+    lines.push(`${unit}},`)
+  }
+  const names = params.map((p) => p.name)
+  lines.push(
+    `${unit}handler: async (${names.length ? `{ ${names.join(', ')} }` : ''}) => {`,
+    `${unit}${unit}// TODO: replace this placeholder with the real implementation.`,
+    `${unit}${unit}return { todo: ${quote(`implement ${options.tool}`)}${names.length ? `, ${names.join(', ')}` : ''} };`,
+    `${unit}},`,
+    '}),',
+  )
+  return lines.map((line, i) => (i === 0 ? line : inner.slice(unit.length) + line)).join(eol)
+}
+
+/** Adds `defineTool` to the named imports from 'airmcp' when it is missing; returns the edit or undefined. */
+function importEdit(morph: Morph, file: SourceFile, eol: string): { at: number; text: string } | undefined {
+  const declaration = file.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === 'airmcp')
+  if (!declaration) return { at: 0, text: `import { defineTool } from 'airmcp';${eol}` }
+  const named = declaration.getNamedImports()
+  if (named.some((n) => n.getName() === 'defineTool')) return undefined
+  const last = named.at(-1)
+  if (!last) throw new AirmcpError('UNSUPPORTED_IMPORT', "The import from 'airmcp' has no named imports to extend.", "add: import { defineTool } from 'airmcp'")
+  return { at: last.getEnd(), text: ', defineTool' }
+}
+
+/** Plans a `defineTool(...)` appended to a server's `tools: [...]`, idempotently (an existing name is left alone). */
+export async function toolGenerator(tree: Tree, options: ToolGeneratorOptions): Promise<ToolGeneratorResult> {
+  validateServerName(options.server)
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(options.tool)) {
+    throw new AirmcpError('INVALID_TOOL', `Invalid tool name "${options.tool}".`, 'use 1-64 letters, digits, "_" or "-".')
+  }
+  const params = (options.params ?? []).map(parseParam)
+  const path = `servers/${options.server}/src/index.ts`
+  const text = tree.read(path)
+  if (text === undefined) {
+    throw new AirmcpError('NO_SERVER', `Server "${options.server}" does not exist ("${path}" is missing).`, `create it first: airmcp add server ${options.server}`)
+  }
+  const morph = await import('ts-morph')
+  const { Node: N, SyntaxKind } = morph
+  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
+  const file = project.createSourceFile(path, text)
+  const call = file.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'defineServer')
+  const config = call?.getArguments()[0]
+  if (!config || !N.isObjectLiteralExpression(config)) {
+    throw new AirmcpError('NO_DEFINE_SERVER', `"${path}" has no defineServer({ ... }) call.`, 'add the tool by hand, or restore defineServer({ ... }).')
+  }
+  const toolsProperty = config.getProperty('tools')
+  const tools = toolsProperty && N.isPropertyAssignment(toolsProperty) ? toolsProperty.getInitializer() : undefined
+  if (!tools || !N.isArrayLiteralExpression(tools)) {
+    throw new AirmcpError(
+      'TOOLS_NOT_ARRAY',
+      `The tools of "${path}" are not an array literal (tools: [ ... ]), so airmcp cannot add to them safely. Nothing was written.`,
+      'add the defineTool(...) by hand, or write tools: [ ... ] in defineServer.',
+    )
+  }
+  const exists = tools.getElements().some((element) => {
+    if (!N.isCallExpression(element) || element.getExpression().getText() !== 'defineTool') return false
+    const first = element.getArguments()[0]
+    return first !== undefined && N.isStringLiteral(first) && first.getLiteralValue() === options.tool
+  })
+  if (exists) return { file: path, added: false }
+
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  const propertyIndent = /[ \t]*$/.exec(text.slice(0, toolsProperty!.getStart()))![0]
+  const elements = tools.getElements()
+  const unit = propertyIndent || '  '
+  const indent = elements.length ? /[ \t]*$/.exec(text.slice(0, elements[0].getStart()))![0] : propertyIndent + unit
+  const code = toolCode(options, params, indent, unit, eol)
+  let next: string
+  if (elements.length) {
+    const last = elements.at(-1)!
+    const after = text.slice(last.getEnd())
+    const comma = after.trimStart().startsWith(',') ? '' : ','
+    const insertAt = comma ? last.getEnd() : last.getEnd() + after.indexOf(',') + 1
+    next = `${text.slice(0, insertAt)}${comma}${eol}${indent}${code.replace(/,$/, comma ? '' : ',')}${text.slice(insertAt)}`
+  } else {
+    const open = tools.getStart() + 1
+    next = `${text.slice(0, open)}${eol}${indent}${code}${eol}${propertyIndent}${text.slice(tools.getEnd() - 1)}`
+  }
+  const edit = importEdit(morph, file, eol)
+  if (edit) next = next.slice(0, edit.at) + edit.text + next.slice(edit.at)
+  tree.write(path, next)
+  return { file: path, added: true }
+}
