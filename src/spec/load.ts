@@ -11,7 +11,12 @@ function formatPath(path: PropertyKey[]): string {
 export function parseToolSpec(data: unknown, file: string): ToolSpec {
   const result = toolSpecSchema.safeParse(data)
   if (result.success) return result.data
-  const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path) || '(top level)'}: ${issue.message}`)
+  const lines = result.error.issues.map((issue) => {
+    // A bad record key carries the reason in its own nested issues.
+    const nested = (issue as { issues?: { message: string }[] }).issues?.[0]?.message
+    const message = issue.code === 'invalid_key' && nested ? `invalid name: ${nested}` : issue.message
+    return `  ${formatPath(issue.path) || '(top level)'}: ${message}`
+  })
   throw new AirmcpError(
     'INVALID_SPEC',
     `Tool spec "${file}" is invalid:\n${lines.join('\n')}`,

@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../helpers/cli.js'
+import { hashTree } from '../helpers/hash.js'
+import { ROOT } from '../helpers/processes.js'
+import { makeWorkspace } from '../helpers/workspace.js'
+
+const spec = (name: string) => join(ROOT, 'fixtures/specs', name)
+const flat = (text: string) => text.replace(/\s*\n\s*›?\s*/g, ' ')
+
+async function workspace() {
+  const cwd = mkdtempSync(join(tmpdir(), 'airmcp-add-'))
+  const created = await runCli(['new', 'ws', '--yes', '--no-install', '--no-git'], { cwd })
+  expect(created.code, created.stderr).toBe(0)
+  return join(cwd, 'ws')
+}
+
+describe('airmcp add server', () => {
+  it('generates a server from a YAML spec that compiles, and registers it', async () => {
+    const dir = await workspace()
+    const result = await runCli(['add', 'server', 'crm', '--spec', spec('crm.yaml'), '--json'], { cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ server: 'crm', transport: 'http', port: 3600, tools: ['find_customer', 'create_deal', 'ping_crm'] })
+    const source = readFileSync(join(dir, 'servers/crm/src/index.ts'), 'utf8')
+    expect(source).toContain("description: 'Find a customer by name (it\\'s fuzzy)'")
+    expect(source).toContain("use: [cachePlugin({ ttlMs: 10000, exclude: ['create_deal'] }), timeoutPlugin(5000)]")
+    expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toContain("url: 'http://localhost:3600/mcp'")
+    // Compile it against this package, as the workspace would after npm install.
+    execFileSync('mkdir', ['-p', join(dir, 'node_modules/@types')])
+    symlinkSync(ROOT, join(dir, 'node_modules/airmcp'))
+    symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'))
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'servers/crm', '--noEmit'], { cwd: dir })
+  })
+
+  it('picks the first free port from 3510 and repeats nothing on a second sync', async () => {
+    const dir = await workspace()
+    for (const name of ['one', 'two']) expect((await runCli(['add', 'server', name], { cwd: dir })).code).toBe(0)
+    expect(JSON.parse(readFileSync(join(dir, 'servers/two/package.json'), 'utf8')).airmcp).toEqual({ type: 'sse', port: 3511 })
+    const sync = await runCli(['gateway', 'sync'], { cwd: dir })
+    expect(sync.stderr).toContain('already in sync')
+    const list = await runCli(['list', '--json'], { cwd: dir })
+    expect(JSON.parse(list.stdout).servers).toEqual([
+      { name: 'one', transport: 'sse', port: 3510, registered: true },
+      { name: 'two', transport: 'sse', port: 3511, registered: true },
+    ])
+  })
+
+  const bad: [string, string[], RegExp][] = [
+    ['an unknown param type', ['--spec', spec('bad-type.json')], /bad-type\.json" is invalid: tools\[1\]\.params\.limit\.type: must be one of string/],
+    ['a duplicate tool', ['--spec', spec('duplicate.json')], /tools\[1\]\.name: duplicate tool name "a"/],
+    ['an invalid tool name', ['--spec', spec('bad-name.json')], /tools\[0\]\.name: must be 1-64 letters/],
+    ['a port used by another server', ['--port', '3510'], /Port 3510 is already used by server "taken"/],
+    ['a server that exists', [], /Server "taken" already exists/],
+    ['an invalid server name', [], /Invalid server name "Bad_Name"/],
+  ]
+  for (const [what, flags, message] of bad) {
+    it(`refuses ${what}, writing nothing`, async () => {
+      const dir = await workspace()
+      expect((await runCli(['add', 'server', 'taken'], { cwd: dir })).code).toBe(0)
+      const before = hashTree(dir)
+      const name = what === 'a server that exists' ? 'taken' : what === 'an invalid server name' ? 'Bad_Name' : 'fresh'
+      const result = await runCli(['add', 'server', name, ...flags], { cwd: dir })
+      expect(result.code).not.toBe(0)
+      expect(flat(result.stderr)).toMatch(message)
+      expect(result.stderr).toContain('Try this:')
+      expect(hashTree(dir)).toBe(before)
+    })
+  }
+
+  it('refuses to run outside a workspace, and a gateway without a Gateway', async () => {
+    const outside = await runCli(['add', 'server', 'x'], { cwd: mkdtempSync(join(tmpdir(), 'airmcp-out-')) })
+    expect(flat(outside.stderr)).toMatch(/is not inside an airmcp workspace/)
+    const dir = makeWorkspace({}, "console.log('no gateway')\n")
+    const before = hashTree(dir)
+    const result = await runCli(['add', 'server', 'x'], { cwd: dir })
+    expect(flat(result.stderr)).toMatch(/has no `const gateway = new Gateway/)
+    expect(hashTree(dir)).toBe(before)
+  })
+
+  it('shows a diff and writes nothing on --dry-run', async () => {
+    const dir = await workspace()
+    const before = hashTree(dir)
+    const result = await runCli(['add', 'server', 'notes', '--transport', 'http', '--dry-run'], { cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain('CREATE servers/notes/src/index.ts')
+    expect(result.stderr).toContain("+  connection: { type: 'http', url: 'http://localhost:3510/mcp' },")
+    expect(hashTree(dir)).toBe(before)
+  })
+
+  it('--check exits 1 with the diff when the gateway is out of sync', async () => {
+    const dir = await workspace()
+    expect((await runCli(['add', 'server', 'notes', '--no-sync'], { cwd: dir })).code).toBe(0)
+    const check = await runCli(['gateway', 'sync', '--check'], { cwd: dir })
+    expect(check.code).toBe(1)
+    expect(check.stderr).toContain("+  id: 'notes-1',")
+  })
+})
