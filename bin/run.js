@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+// Only the execute entry of @oclif/core: `--help` stays close to a bare `node` start.
+import { execute } from '@oclif/core/execute'
 
 await execute({ dir: import.meta.url })

@@ -1,0 +1,52 @@
+import { performance } from 'node:perf_hooks'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+
+export interface CallStats {
+  medianMs: number
+  p99Ms: number
+  callsPerSecond: number
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]
+}
+
+/** Sequential calls for latency, then `concurrency` callers for `durationMs` for throughput; bounded in count and time. */
+export async function measureCalls(client: Client, options = { warmup: 50, samples: 400, concurrency: 50, durationMs: 3000 }): Promise<CallStats> {
+  const call = () => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
+  for (let i = 0; i < options.warmup; i++) await call()
+  const times: number[] = []
+  for (let i = 0; i < options.samples; i++) {
+    const started = performance.now()
+    await call()
+    times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  let completed = 0
+  const until = performance.now() + options.durationMs
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < until) {
+        await call()
+        completed++
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  return { medianMs: percentile(times, 0.5), p99Ms: percentile(times, 0.99), callsPerSecond: completed / elapsed }
+}
+
+/** Median wall time of a command over `runs` runs. */
+export async function medianWallMs(runs: number, run: () => Promise<void>): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    await run()
+    times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  return percentile(times, 0.5)
+}
+
+export const fmt = (n: number, digits = 2) => n.toFixed(digits)

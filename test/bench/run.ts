@@ -1,0 +1,180 @@
+// `npm run bench`: every figure is a ratio to a baseline measured in the same run, on this machine.
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connectClient, closeClients } from '../helpers/clients.js'
+import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+
+const lines: string[] = []
+const out = (line = '') => {
+  lines.push(line)
+  process.stdout.write(`${line}\n`)
+}
+
+function run(command: string, args: string[], cwd = ROOT): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: 'ignore' })
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))))
+  })
+}
+
+const cli = (args: string[], cwd = ROOT) => run(process.execPath, [join(ROOT, 'bin/run.js'), ...args], cwd)
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Connects once the endpoint answers; a bounded number of tries, for third-party proxies that print no URL. */
+async function connectWhenUp(url: string) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      return await connectClient('http', url)
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+  throw new Error(`${url} never answered`)
+}
+
+async function cliSection() {
+  const base = await medianWallMs(10, () => run(process.execPath, ['-e', '0']))
+  const help = await medianWallMs(10, () => cli(['--help']))
+  const fresh = () => mkdtempSync(join(tmpdir(), 'airmcp-bench-'))
+  const create = await medianWallMs(5, () => cli(['new', 'demo', '--yes', '--no-install', '--no-git'], fresh()))
+
+  // A workspace of 50 servers, then `gateway sync` registering all of them, then `add server`.
+  const dir = join(fresh(), 'fleet')
+  await cli(['new', 'fleet', '--yes', '--no-install', '--no-git'], join(dir, '..'))
+  for (let i = 0; i < 50; i++) {
+    const name = `s${i}`
+    mkdirSync(join(dir, 'servers', name, 'src'), { recursive: true })
+    writeFileSync(join(dir, 'servers', name, 'package.json'), JSON.stringify({ name: `@fleet/${name}`, airmcp: { type: 'sse', port: 3510 + i } }))
+    writeFileSync(join(dir, 'servers', name, 'src/index.ts'), `import { defineServer } from 'airmcp';\nconst server = defineServer({ name: '${name}', version: '1.0.0', transport: { type: 'sse', port: ${3510 + i} }, tools: [] });\nserver.start();\n`)
+  }
+  const syncFirst = await medianWallMs(1, () => cli(['gateway', 'sync'], dir))
+  const syncAgain = await medianWallMs(5, () => cli(['gateway', 'sync'], dir))
+  let n = 0
+  const addServer = await medianWallMs(5, () => cli(['add', 'server', `extra${n++}`, '--no-sync'], dir))
+
+  out('## CLI (median wall time)')
+  out()
+  out('| command | ms | × `node -e 0` | target |')
+  out('| --- | --- | --- | --- |')
+  out(`| \`node -e 0\` | ${fmt(base, 0)} | 1.00 | |`)
+  out(`| \`airmcp --help\` | ${fmt(help, 0)} | ${fmt(help / base)} | ≤ 2.5× |`)
+  out(`| \`airmcp new demo --yes --no-install --no-git\` | ${fmt(create, 0)} | ${fmt(create / base)} | ≤ 1000 ms |`)
+  out(`| \`airmcp gateway sync\`, 50 servers, registering all | ${fmt(syncFirst, 0)} | ${fmt(syncFirst / base)} | ≤ 2000 ms |`)
+  out(`| \`airmcp gateway sync\`, 50 servers, already in sync | ${fmt(syncAgain, 0)} | ${fmt(syncAgain / base)} | ≤ 2000 ms |`)
+  out(`| \`airmcp add server\` (in that workspace) | ${fmt(addServer, 0)} | ${fmt(addServer / base)} | ≤ 1000 ms |`)
+  out()
+}
+
+async function statsFor(kind: 'stdio' | 'sse' | 'http', fixture: string): Promise<CallStats> {
+  const client =
+    kind === 'stdio'
+      ? await connectClient('stdio', { command: process.execPath, args: [...TSX_NODE_ARGS, fixture], cwd: ROOT, env: { ...process.env, TRANSPORT: 'stdio' } as Record<string, string> })
+      : await connectClient(kind, (await startListening([...TSX_NODE_ARGS, fixture], { env: { TRANSPORT: kind, AIRMCP_PORT: '0' } })).url)
+  try {
+    return await measureCalls(client)
+  } finally {
+    await closeClients()
+    await killAll()
+  }
+}
+
+const row = (label: string, s: CallStats, base?: CallStats) =>
+  `| ${label} | ${fmt(s.medianMs)} | ${fmt(s.p99Ms)} | ${fmt(s.callsPerSecond, 0)} | ${base ? `${fmt(s.medianMs / base.medianMs)} | ${fmt(s.callsPerSecond / base.callsPerSecond)}` : '1.00 | 1.00'} |`
+
+async function runtimeSection() {
+  out('## Runtime: tools/call, airmcp vs a plain SDK McpServer (same tool)')
+  out()
+  out('| server | median ms | p99 ms | calls/s (50 callers) | median × SDK | throughput × SDK |')
+  out('| --- | --- | --- | --- | --- | --- |')
+  for (const kind of ['stdio', 'sse', 'http'] as const) {
+    const sdk = await statsFor(kind, 'fixtures/servers/bench-sdk.ts')
+    const airmcp = await statsFor(kind, 'fixtures/servers/bench-airmcp.ts')
+    out(row(`SDK McpServer, ${kind}`, sdk))
+    out(row(`airmcp, ${kind}`, airmcp, sdk))
+  }
+  out()
+  out('Targets: throughput ≥ 0.95× and median ≤ 1.05× the plain SDK.')
+  out()
+}
+
+async function viaGateway(upstream: string): Promise<CallStats> {
+  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream } })
+  const client = await connectClient('http', gateway.url)
+  return measureCalls(client)
+}
+
+async function viaProxy(command: string, args: string[], url: string): Promise<CallStats> {
+  const child = spawn(command, args, { cwd: ROOT, stdio: 'ignore', detached: true })
+  try {
+    const client = await connectWhenUp(url)
+    return await measureCalls(client)
+  } finally {
+    await closeClients()
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function gatewaySection() {
+  const stdioServer = `${process.execPath} --import tsx fixtures/servers/bench-airmcp.ts`
+  const direct = await statsFor('http', 'fixtures/servers/bench-airmcp.ts')
+  const httpUpstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
+  const gatewayHttp = await viaGateway(httpUpstream.url)
+  await closeClients()
+  await killAll()
+  const gatewayStdio = await viaGateway('stdio')
+  await closeClients()
+  await killAll()
+  const superPort = await freePort()
+  const supergateway = await viaProxy(
+    'npx',
+    ['-y', 'supergateway@3.4.3', '--stdio', `TRANSPORT=stdio ${stdioServer}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(superPort), '--logLevel', 'none'],
+    `http://127.0.0.1:${superPort}/mcp`,
+  )
+  const proxyPort = await freePort()
+  const mcpProxy = await viaProxy(
+    'npx',
+    ['-y', 'mcp-proxy@6.7.19', '--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
+    `http://127.0.0.1:${proxyPort}/mcp`,
+  )
+  out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
+  out()
+  out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP |')
+  out('| --- | --- | --- | --- | --- | --- |')
+  out(row('direct Streamable HTTP to the airmcp server', direct))
+  out(row('gateway → stdio upstream', gatewayStdio, direct))
+  out(row('gateway → Streamable HTTP upstream', gatewayHttp, direct))
+  out(row('supergateway --stateful → stdio', supergateway, direct))
+  out(row('mcp-proxy → stdio', mcpProxy, direct))
+  out()
+  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)} (target ≥ 1.2)`)
+  out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)} (target ≥ 1.2)`)
+  out('Targets: median ≤ 1.2× direct with a stdio upstream, ≤ 1.6× with an HTTP upstream.')
+  out()
+}
+
+const only = process.argv[2]
+out(`# airmcp benchmarks`)
+out()
+out(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}; ${new Date().toISOString().slice(0, 10)}.`)
+out()
+if (!only || only === 'cli') await cliSection()
+if (!only || only === 'runtime') await runtimeSection()
+if (!only || only === 'gateway') await gatewaySection()
+if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
+process.exit(0)
