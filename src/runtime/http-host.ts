@@ -114,8 +114,10 @@ function sendError(res: ServerResponse, error: HttpError): void {
     res.end()
     return
   }
-  res.writeHead(error.status, { 'content-type': 'application/json' })
-  if (error.status === 401) res.setHeader('www-authenticate', 'Bearer')
+  res.writeHead(error.status, {
+    'content-type': 'application/json',
+    ...(error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+  })
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: error.code, message: error.message }, id: null }))
 }
 

@@ -60,6 +60,23 @@ describe('airmcp connect / disconnect', () => {
     expect(existsSync(desktopConfig)).toBe(false)
   })
 
+  it('--transport stdio launches the built workspace gateway in stdio mode, and refuses an unbuilt one', async () => {
+    const { env, home } = sandbox()
+    const cwd = makeWorkspace({})
+    const unbuilt = await runCli(['connect', 'cursor', '--transport', 'stdio'], { cwd, env })
+    expect(unbuilt.code).not.toBe(0)
+    expect(unbuilt.stderr).toMatch(/does not exist/)
+    expect(existsSync(join(home, '.cursor/mcp.json'))).toBe(false)
+    mkdirSync(join(cwd, 'gateway/dist'), { recursive: true })
+    writeFileSync(join(cwd, 'gateway/dist/index.js'), '')
+    const built = await runCli(['connect', 'cursor', '--transport', 'stdio'], { cwd, env })
+    expect(built.code, built.stderr).toBe(0)
+    expect(JSON.parse(readFileSync(join(home, '.cursor/mcp.json'), 'utf8')).mcpServers.ws).toEqual({
+      command: process.execPath,
+      args: [join(cwd, 'gateway/dist/index.js'), '--stdio'],
+    })
+  })
+
   it('refuses a config that is not valid JSON and writes nothing', async () => {
     const { env, home } = sandbox()
     const path = join(home, '.cursor/mcp.json')

@@ -170,6 +170,27 @@ describe('gateway', () => {
     expect(asked.structuredContent).toMatchObject({ content: { text: 'sampled!' } })
   })
 
+  it('requires the bearer token on its HTTP front, and sends per-upstream headers', async () => {
+    const a = await startListening([...TSX_NODE_ARGS, REPLICA], {
+      env: { REPLICA: 'a', TRANSPORT: 'http', AIRMCP_PORT: '0', AIRMCP_TEST_TOKEN: 'upstream-secret' },
+    })
+    const gateway = await startGateway({ authToken: 'front-secret' }, (g) => {
+      g.register({ id: 'a-1', name: 'a', connection: { type: 'http', url: a.url, headers: { authorization: 'Bearer upstream-secret' } } })
+    })
+    expect(gateway.list()[0].status).toBe('connected')
+    await expect(connectClient('http', gateway.url!)).rejects.toThrow()
+    const denied = await fetch(gateway.url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(denied.status).toBe(401)
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js')
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js')
+    const client = new Client({ name: 't', version: '1' })
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(gateway.url!), { requestInit: { headers: { authorization: 'Bearer front-secret' } } }),
+    )
+    expect(textOf(await client.callTool({ name: 'whoami' }))).toBe('a')
+    await client.close()
+  })
+
   it('starts with the reachable servers and reports the unreachable one', async () => {
     const a = await startReplica('a')
     const gateway = await startGateway({ connectTimeout: 2000 }, (g) => {

@@ -62,6 +62,14 @@ describe('the seed topology through the gateway', () => {
     ])
   })
 
+  it('serves the same tools on stdio when launched with --stdio, with nothing but JSON-RPC on stdout', async () => {
+    const client = await connectClient('stdio', { command: process.execPath, args: [join(dir, 'gateway/dist/index.js'), '--stdio'], cwd: join(dir, 'gateway') })
+    const names = (await client.listTools()).tools.map((t) => t.name).sort()
+    expect(names).toEqual(['aggregate', 'list_files', 'read_file', 'search', 'search_reindex'])
+    const aggregate = await client.callTool({ name: 'aggregate', arguments: { metric: 'm', period: '1y' } })
+    expect(aggregate.structuredContent).toMatchObject({ period: '1y' })
+  })
+
   it('finds the stdio server from the workspace root too', async () => {
     const fromRoot = await startListening(['gateway/dist/index.js'], { cwd: dir, env: { AIRMCP_GATEWAY_PORT: '0' } })
     const client = await connectClient('http', fromRoot.url)
