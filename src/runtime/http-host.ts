@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import { StreamableHttpSession } from './streamable-http.js'
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
 export interface HttpHostOptions {
@@ -126,7 +126,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>()
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: Server }>()
   const sse = new Map<string, { transport: SSEServerTransport; server: Server }>()
   const sessionCount = () => streamable.size + sse.size
 
@@ -138,20 +138,17 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
     if (options.stateless) {
       const server = options.createSession()
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined })
-      res.on('close', () => {
-        void transport.close()
-        void server.close()
-      })
+      const transport = new StreamableHttpSession(undefined)
+      res.on('close', () => void server.close())
       await server.connect(transport)
-      await transport.handleRequest(req, res, body)
+      await transport.handle(req, res, body)
       return
     }
     const sessionId = req.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
       const session = streamable.get(sessionId)
       if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
-      await session.transport.handleRequest(req, res, body)
+      await session.transport.handle(req, res, body)
       return
     }
     const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
@@ -160,18 +157,14 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
     assertRoom()
     const server = options.createSession()
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        streamable.set(id, { transport, server })
-      },
-    })
+    const transport = new StreamableHttpSession(randomUUID())
+    streamable.set(transport.sessionId!, { transport, server })
     transport.onclose = () => {
-      if (transport.sessionId) streamable.delete(transport.sessionId)
+      streamable.delete(transport.sessionId!)
       void server.close()
     }
     await server.connect(transport)
-    await transport.handleRequest(req, res, body)
+    await transport.handle(req, res, body)
   }
 
   async function openSse(res: ServerResponse): Promise<void> {

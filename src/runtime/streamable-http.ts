@@ -1,0 +1,151 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  JSONRPCMessageSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type JSONRPCMessage,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js'
+
+/** The HTTP exchange of one POST: which requests it carries and how it answers them. */
+interface Exchange {
+  res: ServerResponse
+  open: Set<RequestId>
+  batch: boolean
+  /** Answered as one JSON body unless something else must go first, then as an SSE stream. */
+  sse: boolean
+  responses: JSONRPCMessage[]
+}
+
+const event = (message: JSONRPCMessage) => `event: message\ndata: ${JSON.stringify(message)}\n\n`
+
+function reply(res: ServerResponse, status: number, message: string, code = -32000): void {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }))
+}
+
+/**
+ * One Streamable HTTP session on node:http. A POST's answer is plain JSON when its responses are all that
+ * is sent (the common case, and the cheapest to parse); as soon as a progress, log or server request for
+ * one of its requests comes first, that POST switches to an SSE stream. GET opens the session's standalone
+ * stream; DELETE ends the session.
+ */
+export class StreamableHttpSession implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: Transport['onmessage']
+  private readonly exchanges = new Map<RequestId, Exchange>()
+  private standalone: ServerResponse | undefined
+  private closed = false
+
+  constructor(readonly sessionId: string | undefined) {}
+
+  async start(): Promise<void> {}
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    return this.sessionId ? { ...extra, 'mcp-session-id': this.sessionId } : extra
+  }
+
+  /** Answers one HTTP request of this session (`body` is the parsed JSON of a POST). */
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const version = req.headers['mcp-protocol-version']
+    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return reply(res, 400, `Bad Request: Unsupported protocol version: ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`)
+    }
+    const accept = req.headers.accept ?? ''
+    if (req.method === 'GET') {
+      if (!accept.includes('text/event-stream')) return reply(res, 406, 'Not Acceptable: Client must accept text/event-stream')
+      if (this.standalone) return reply(res, 409, 'Conflict: Only one SSE stream is allowed per session')
+      res.writeHead(200, this.headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }))
+      res.flushHeaders()
+      this.standalone = res
+      res.on('close', () => {
+        if (this.standalone === res) this.standalone = undefined
+      })
+      return
+    }
+    if (req.method === 'DELETE') {
+      res.writeHead(200, this.headers({})).end()
+      await this.close()
+      return
+    }
+    if (req.method !== 'POST') return reply(res, 405, 'Method Not Allowed')
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      return reply(res, 406, 'Not Acceptable: Client must accept both application/json and text/event-stream')
+    }
+    if (!(req.headers['content-type'] ?? '').includes('application/json')) {
+      return reply(res, 415, 'Unsupported Media Type: Content-Type must be application/json')
+    }
+    const batch = Array.isArray(body)
+    const messages: JSONRPCMessage[] = []
+    for (const raw of batch ? body : [body]) {
+      const parsed = JSONRPCMessageSchema.safeParse(raw)
+      if (!parsed.success) return reply(res, 400, `Invalid JSON-RPC message: ${parsed.error.message}`, -32600)
+      messages.push(parsed.data)
+    }
+    const requests = messages.filter(isJSONRPCRequest)
+    const extra = { requestInfo: { headers: req.headers } }
+    if (requests.length === 0) {
+      res.writeHead(202, this.headers({})).end()
+      for (const message of messages) this.onmessage?.(message, extra)
+      return
+    }
+    const exchange: Exchange = { res, open: new Set(requests.map((r) => r.id)), batch, sse: false, responses: [] }
+    for (const id of exchange.open) this.exchanges.set(id, exchange)
+    res.on('close', () => {
+      for (const id of exchange.open) this.exchanges.delete(id)
+    })
+    for (const message of messages) this.onmessage?.(message, extra)
+  }
+
+  private toStream(exchange: Exchange): void {
+    if (exchange.sse) return
+    exchange.sse = true
+    exchange.res.writeHead(200, this.headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }))
+    for (const response of exchange.responses.splice(0)) exchange.res.write(event(response))
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const isResponse = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)
+    const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId
+    if (id === undefined) {
+      // Not tied to a request: the standalone stream, when the client opened one.
+      this.standalone?.write(event(message))
+      return
+    }
+    const exchange = this.exchanges.get(id)
+    if (!exchange) return // the client went away; nobody is left to read it
+    if (!isResponse) {
+      this.toStream(exchange)
+      exchange.res.write(event(message))
+      return
+    }
+    this.exchanges.delete(id)
+    exchange.open.delete(id)
+    if (exchange.sse) {
+      exchange.res.write(event(message))
+      if (exchange.open.size === 0) exchange.res.end()
+      return
+    }
+    exchange.responses.push(message)
+    if (exchange.open.size > 0) return
+    exchange.res.writeHead(200, this.headers({ 'content-type': 'application/json' }))
+    exchange.res.end(JSON.stringify(exchange.batch ? exchange.responses : exchange.responses[0]))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const exchange of new Set(this.exchanges.values())) {
+      if (!exchange.res.headersSent) reply(exchange.res, 503, 'Session closed')
+      else exchange.res.end()
+    }
+    this.exchanges.clear()
+    this.standalone?.end()
+    this.standalone = undefined
+    this.onclose?.()
+  }
+}
