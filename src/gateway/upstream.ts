@@ -1,6 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CreateMessageRequestSchema,
@@ -17,6 +16,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { HttpClientTransport } from './http-client.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -110,7 +110,7 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new StreamableHTTPClientTransport(new URL(connection.url), { requestInit: { headers: connection.headers } })
+        return new HttpClientTransport(new URL(connection.url), connection.headers)
       case 'stdio':
         return new ChildProcessTransport({
           label: this.id,

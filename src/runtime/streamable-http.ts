@@ -90,7 +90,13 @@ export class StreamableHttpSession implements Transport {
     const extra = { requestInfo: { headers: req.headers } }
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()
-      for (const message of messages) this.onmessage?.(message, extra)
+      for (const message of messages) {
+        this.onmessage?.(message, extra)
+        // A cancelled request gets no response: end its part of the exchange so no socket stays open.
+        if ('method' in message && message.method === 'notifications/cancelled') {
+          this.abandon((message.params as { requestId?: RequestId } | undefined)?.requestId)
+        }
+      }
       return
     }
     const exchange: Exchange = { res, open: new Set(requests.map((r) => r.id)), batch, sse: false, responses: [] }
@@ -99,6 +105,16 @@ export class StreamableHttpSession implements Transport {
       for (const id of exchange.open) this.exchanges.delete(id)
     })
     for (const message of messages) this.onmessage?.(message, extra)
+  }
+
+  private abandon(id: RequestId | undefined): void {
+    const exchange = id === undefined ? undefined : this.exchanges.get(id)
+    if (!exchange) return
+    this.exchanges.delete(id!)
+    exchange.open.delete(id!)
+    if (exchange.open.size > 0) return
+    this.toStream(exchange)
+    exchange.res.end()
   }
 
   private toStream(exchange: Exchange): void {
