@@ -39,6 +39,13 @@ export interface UpstreamTiming {
 const MAX_RECONNECT_DELAY = 30_000
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
 
+/**
+ * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
+ * undici leaves one listener per request (thousands under load); a POST is short and needs none.
+ */
+const postWithoutSharedSignal: typeof fetch = (url, init) =>
+  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
+
 /** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
 export function sseEndpoint(url: string): URL {
   const parsed = new URL(url)
@@ -104,9 +111,7 @@ export class Upstream {
       case 'sse':
         return new SSEClientTransport(sseEndpoint(connection.url), {
           requestInit: { headers: connection.headers },
-          eventSourceInit: connection.headers
-            ? { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...connection.headers } }) }
-            : undefined,
+          fetch: postWithoutSharedSignal,
         })
       case 'http':
       case 'streamable-http':

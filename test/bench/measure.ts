@@ -12,7 +12,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Sequential calls for latency, then `concurrency` callers for `durationMs` for throughput; bounded in count and time. */
-export async function measureCalls(client: Client, options = { warmup: 50, samples: 400, concurrency: 50, durationMs: 3000 }): Promise<CallStats> {
+export async function measureCalls(client: Client, options = { warmup: 1000, samples: 1000, concurrency: 50, durationMs: 3000 }): Promise<CallStats> {
   const call = () => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
   for (let i = 0; i < options.warmup; i++) await call()
   const times: number[] = []

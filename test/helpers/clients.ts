@@ -15,7 +15,10 @@ export async function connectClient(
     kind === 'stdio'
       ? new StdioClientTransport({ ...(target as { command: string; args: string[] }), stderr: 'ignore' })
       : kind === 'sse'
-        ? new SSEClientTransport(new URL(target as string))
+        ? new SSEClientTransport(new URL(target as string), {
+            // Node 20's undici leaves a listener per POST on the transport's shared signal (see src/gateway/upstream.ts).
+            fetch: (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init),
+          })
         : new StreamableHTTPClientTransport(new URL(target as string))
   await client.connect(transport)
   open.add(client)
