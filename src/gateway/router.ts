@@ -1,14 +1,10 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { RequestHandlerExtra, RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import {
-  CallToolResultSchema,
-  CompleteResultSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   ErrorCode,
-  GetPromptResultSchema,
   McpError,
-  ReadResourceResultSchema,
   type CallToolRequest,
   type CompleteRequest,
   type GetPromptRequest,
@@ -18,6 +14,7 @@ import {
   type SubscribeRequest,
   type UnsubscribeRequest,
 } from '@modelcontextprotocol/sdk/types.js'
+import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
@@ -27,6 +24,12 @@ import { isConnectionError, type Upstream, type UpstreamEvents } from './upstrea
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
 const RESOURCE_NOT_FOUND = -32002
+
+/**
+ * Forwarded results are passed on as the server sent them: the client that asked validates them, so the
+ * gateway checks only that a result is an object instead of parsing every field twice.
+ */
+const ForwardedResult = z.looseObject({})
 
 /** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
 export class Router implements UpstreamEvents {
@@ -174,7 +177,7 @@ export class Router implements UpstreamEvents {
     return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'tools/call', params: { ...request.params, name: route.name } },
-        CallToolResultSchema,
+        ForwardedResult,
         options,
       ),
     )
@@ -184,7 +187,7 @@ export class Router implements UpstreamEvents {
     const pool = this.resourcePool(request.params.uri)
     if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${request.params.uri}`)
     return this.forward(pool, `resources/read "${request.params.uri}"`, extra, (upstream, options) =>
-      upstream.client!.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
+      upstream.client!.request({ method: 'resources/read', params: request.params }, ForwardedResult, options),
     )
   }
 
@@ -194,7 +197,7 @@ export class Router implements UpstreamEvents {
     return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'prompts/get', params: { ...request.params, name: route.name } },
-        GetPromptResultSchema,
+        ForwardedResult,
         options,
       ),
     )
@@ -207,7 +210,7 @@ export class Router implements UpstreamEvents {
     if (!pool) return { completion: { values: [] } }
     const params = route ? { ...request.params, ref: { ...ref, name: route.name } } : request.params
     return this.forward(pool, 'completion/complete', extra, (upstream, options) =>
-      upstream.client!.request({ method: 'completion/complete', params }, CompleteResultSchema, options),
+      upstream.client!.request({ method: 'completion/complete', params }, ForwardedResult, options),
     )
   }
 
