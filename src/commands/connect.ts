@@ -51,9 +51,10 @@ export default class Connect extends BaseCommand {
       const clients = CLIENTS.flatMap((target) =>
         target.scopes.map((scope) => {
           const path = target.configPath(scope, context)
-          let state: string
+          const text = readIfExists(path)
+          let state = 'no config'
           try {
-            state = readState(target, readIfExists(path), path, name).state === 'absent' ? (readIfExists(path) === undefined ? 'no config' : 'not connected') : 'connected'
+            if (text !== undefined) state = readState(target, text, path, name).state === 'absent' ? 'not connected' : 'connected'
           } catch {
             state = 'invalid config'
           }

@@ -170,9 +170,12 @@ export class Upstream {
         this.fail('connection closed')
       }
     }
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void this.refresh('tools'))
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void this.refresh('resources'))
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => void this.refresh('prompts'))
+    // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
+    const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
+      void this.refresh(kind).catch((error) => (this.lastError = `refreshing ${kind} failed: ${messageOf(error)}`))
+    client.setNotificationHandler(ToolListChangedNotificationSchema, refresh('tools'))
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh('resources'))
+    client.setNotificationHandler(PromptListChangedNotificationSchema, refresh('prompts'))
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.events.log(this, n.params))
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
       this.events.resourceUpdated(this, n.params.uri),
