@@ -1,0 +1,41 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { closeClients, connectClient, textOf } from '../helpers/clients.js'
+import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+
+const FIXTURE = 'fixtures/servers/kitchen-sink.ts'
+
+describe('Streamable HTTP sessions', () => {
+  afterAll(async () => {
+    await closeClients()
+    await killAll()
+  })
+
+  it('ends a session on DELETE; its id is then unknown', async () => {
+    const { url } = await startListening([...TSX_NODE_ARGS, FIXTURE], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
+    const transport = new StreamableHTTPClientTransport(new URL(url))
+    const client = new Client({ name: 't', version: '1' })
+    await client.connect(transport)
+    const sessionId = transport.sessionId!
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'a' } }))).toBe('a')
+    await transport.terminateSession()
+    const after = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+    })
+    expect(after.status).toBe(404)
+    const health = await (await fetch(new URL('/health', url))).json()
+    expect(health.sessions).toBe(0)
+    await client.close()
+  })
+
+  it('serves without sessions in stateless mode', async () => {
+    const { url } = await startListening([...TSX_NODE_ARGS, FIXTURE], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', STATELESS: '1' } })
+    const client = await connectClient('http', url)
+    expect(textOf(await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }))).toBe('3')
+    const health = await (await fetch(new URL('/health', url))).json()
+    expect(health.sessions).toBe(0)
+  })
+})
