@@ -76,3 +76,17 @@ describe('a generated workspace, end to end', () => {
     expect(output).not.toMatch(/failed/)
   })
 })
+
+describe('a plain workspace, end to end', () => {
+  it('`new demo --yes` installs, and the workspace builds and tests with no server yet', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'airmcp-plain-'))
+    const created = await runCli(['new', 'demo', '--yes', '--no-git'], { cwd })
+    expect(created.code, created.stderr).toBe(0)
+    expect(created.stderr).toMatch(/Installed in/)
+    const env = { ...process.env, NO_COLOR: '1' }
+    execFileSync('npm', ['run', 'build'], { cwd: join(cwd, 'demo'), stdio: 'pipe', env })
+    execFileSync('npm', ['test'], { cwd: join(cwd, 'demo'), stdio: 'pipe', env })
+    const again = await runCli(['new', 'demo', '--yes', '--no-git'], { cwd })
+    expect(again.code).not.toBe(0)
+  }, 300_000)
+})
