@@ -110,12 +110,10 @@ describe('airmcp connect / disconnect', () => {
     gateway.register({ id: 'r-1', name: 'r', connection: { type: 'sse', url: replica.url } })
     await gateway.start()
     try {
-      const { env } = sandbox()
-      const printed = await runCli(
-        ['connect', 'claude-desktop', '--port', String(gateway.port), '--name', 'bridge', '--print'],
-        { env },
-      )
-      const entry = JSON.parse(printed.stdout).bridge as { command: string; args: string[] }
+      const { env, desktopConfig } = sandbox()
+      const written = await runCli(['connect', 'claude-desktop', '--transport', 'http', '--port', String(gateway.port), '--name', 'bridge'], { env })
+      expect(written.code, written.stderr).toBe(0)
+      const entry = JSON.parse(readFileSync(desktopConfig, 'utf8')).mcpServers.bridge as { command: string; args: string[] }
       const client = await connectClient('stdio', { command: entry.command, args: entry.args })
       expect((await client.listTools()).tools.map((t) => t.name)).toContain('whoami')
       expect(textOf(await client.callTool({ name: 'whoami' }))).toBe('a')
