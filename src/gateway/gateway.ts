@@ -113,6 +113,7 @@ export class Gateway {
         allowedHosts: this.options.allowedHosts,
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
+        sessionIdleMs: this.options.sessionIdleMs,
         authToken: this.options.authToken,
         health: () => {
           const servers = this.list()

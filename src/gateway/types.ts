@@ -50,6 +50,8 @@ export interface GatewayOptions {
   allowedOrigins?: string[]
   /** HTTP front: largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
+  /** HTTP front: close a client session idle this long with no open stream (default 30 min). */
+  sessionIdleMs?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }

@@ -29,6 +29,8 @@ export interface HttpHostOptions {
   maxSessions?: number
   /** When set, MCP requests need `Authorization: Bearer <token>`. */
   authToken?: string
+  /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
+  sessionIdleMs?: number
   /** Body of `GET /health`. */
   health: () => Record<string, unknown>
 }
@@ -126,7 +128,16 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: Server }>()
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: Server; lastSeen: number }>()
+  // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - idleMs
+    for (const session of streamable.values()) {
+      if (session.lastSeen < cutoff && !session.transport.isStreaming()) void session.transport.close()
+    }
+  }, Math.max(10, Math.min(60_000, idleMs / 2)))
+  sweeper.unref()
   const sse = new Map<string, { transport: SSEServerTransport; server: Server }>()
   const sessionCount = () => streamable.size + sse.size
 
@@ -148,6 +159,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (typeof sessionId === 'string') {
       const session = streamable.get(sessionId)
       if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      session.lastSeen = Date.now()
       await session.transport.handle(req, res, body)
       return
     }
@@ -158,7 +170,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     assertRoom()
     const server = options.createSession()
     const transport = new StreamableHttpSession(randomUUID())
-    streamable.set(transport.sessionId!, { transport, server })
+    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now() })
     transport.onclose = () => {
       streamable.delete(transport.sessionId!)
       void server.close()
@@ -239,6 +251,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     url: `http://${hostForUrl}:${port}`,
     sessionCount,
     async close() {
+      clearInterval(sweeper)
       const sessions = [...streamable.values(), ...sse.values()]
       streamable.clear()
       sse.clear()

@@ -35,6 +35,8 @@ export interface ServerOptions {
   maxSessions?: number
   /** HTTP transports: require `Authorization: Bearer <token>`. */
   authToken?: string
+  /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
+  sessionIdleMs?: number
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }
@@ -139,6 +141,7 @@ export function defineServer(options: ServerOptions): McpServer {
           maxBodyBytes: options.maxBodyBytes,
           maxSessions: options.maxSessions,
           authToken: options.authToken,
+          sessionIdleMs: options.sessionIdleMs,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`

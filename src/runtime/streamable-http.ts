@@ -45,6 +45,11 @@ export class StreamableHttpSession implements Transport {
 
   async start(): Promise<void> {}
 
+  /** True while a response stream or an unanswered request is open: the session is in use. */
+  isStreaming(): boolean {
+    return this.standalone !== undefined || this.exchanges.size > 0
+  }
+
   private headers(extra: Record<string, string>): Record<string, string> {
     return this.sessionId ? { ...extra, 'mcp-session-id': this.sessionId } : extra
   }

@@ -31,6 +31,19 @@ describe('Streamable HTTP sessions', () => {
     await client.close()
   })
 
+  it('closes a session its client abandoned, once it has been idle long enough', async () => {
+    const { url } = await startListening([...TSX_NODE_ARGS, FIXTURE], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', SESSION_IDLE_MS: '200' } })
+    const initialize = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'gone', version: '1' } } }),
+    })
+    expect(initialize.status).toBe(200)
+    const sessions = async () => (await (await fetch(new URL('/health', url))).json()).sessions
+    expect(await sessions()).toBe(1)
+    await expect.poll(sessions, { timeout: 5000 }).toBe(0)
+  })
+
   it('serves without sessions in stateless mode', async () => {
     const { url } = await startListening([...TSX_NODE_ARGS, FIXTURE], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', STATELESS: '1' } })
     const client = await connectClient('http', url)
