@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClientTarget, GatewayEntry, Scope } from '../clients/types.js'
 import { AirmcpError } from './errors.js'
 import { PACKAGE_ROOT, findWorkspaceRoot } from './workspace.js'
-import { readFileSync } from 'node:fs'
 
 export interface EntryOptions {
   transport: 'http' | 'stdio'

@@ -43,7 +43,7 @@ export interface HttpHost {
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
-export const DEFAULT_MAX_BODY = 4 * 1024 * 1024
+const DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 class HttpError extends Error {
   constructor(

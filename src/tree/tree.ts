@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, normalize, relative, sep } from 'node:path'
+import { join, normalize, sep } from 'node:path'
 import { unifiedDiff } from './diff.js'
 
 export type ChangeType = 'CREATE' | 'UPDATE' | 'DELETE'
@@ -110,9 +110,5 @@ export class Tree {
   /** Absolute path of a tree path. */
   resolve(path: string): string {
     return join(this.root, this.key(path))
-  }
-
-  relative(absolute: string): string {
-    return relative(this.root, absolute).split(sep).join('/')
   }
 }
