@@ -1,5 +1,5 @@
 import { BaseCommand } from '../lib/base-command.js'
-import { findWorkspaceRoot, listServers } from '../lib/workspace.js'
+import { findWorkspaceRoot } from '../lib/workspace.js'
 import { Tree } from '../tree/tree.js'
 
 export interface ServerRow {
@@ -17,22 +17,16 @@ export default class List extends BaseCommand {
     await this.parse(List)
     const tree = new Tree(findWorkspaceRoot())
     const morph = await import('ts-morph')
-    const { readServerTransport } = await import('../generators/sync/read-server.js')
+    const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
     const { syncGenerator } = await import('../generators/sync/index.js')
     // A dry sync on a scratch tree tells which servers still need a registration.
     const pending = new Set((await syncGenerator(new Tree(tree.root))).added.map((id) => id.replace(/-\d+$/, '')))
-    const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
-    const servers = listServers(tree).map((server) => {
-      const source = tree.read(`${server.dir}/src/index.ts`)
-      const file = source === undefined ? undefined : project.createSourceFile(`${server.dir}/index.ts`, source)
-      const transport = readServerTransport(morph, file, server)
-      return {
-        name: server.name,
-        transport: transport.type,
-        port: 'port' in transport ? transport.port : undefined,
-        registered: !pending.has(server.name),
-      }
-    })
+    const servers = readWorkspaceServers(morph, tree).map(({ name, transport }) => ({
+      name,
+      transport: transport.type,
+      port: 'port' in transport ? transport.port : undefined,
+      registered: !pending.has(name),
+    }))
     if (!servers.length) this.note('No servers yet. Add one: airmcp add server search')
     for (const s of servers) {
       this.note(`${s.name.padEnd(20)} ${s.transport.padEnd(6)} ${String(s.port ?? '-').padEnd(6)} ${s.registered ? 'registered' : 'not registered (run airmcp gateway sync)'}`)

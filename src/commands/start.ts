@@ -4,12 +4,14 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { BaseCommand } from '../lib/base-command.js'
 import { AirmcpError } from '../lib/errors.js'
-import { findWorkspaceRoot, listServers } from '../lib/workspace.js'
+import { findWorkspaceRoot } from '../lib/workspace.js'
 import { Tree } from '../tree/tree.js'
 
 interface Managed {
   label: string
   child: ChildProcess
+  /** Resolves when the process says it listens, or exits. */
+  ready: Promise<void>
 }
 
 export default class Start extends BaseCommand {
@@ -23,13 +25,8 @@ export default class Start extends BaseCommand {
     const root = findWorkspaceRoot()
     const tree = new Tree(root)
     const morph = await import('ts-morph')
-    const { readServerTransport } = await import('../generators/sync/read-server.js')
-    const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
-    const networked = listServers(tree).filter((server) => {
-      const source = tree.read(`${server.dir}/src/index.ts`)
-      const file = source === undefined ? undefined : project.createSourceFile(`${server.dir}/index.ts`, source)
-      return readServerTransport(morph, file, server).type !== 'stdio'
-    })
+    const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
+    const networked = readWorkspaceServers(morph, tree).filter((server) => server.transport.type !== 'stdio')
     const entries = [...networked.map((s) => ({ label: s.name, dir: join(root, s.dir) })), { label: 'gateway', dir: join(root, 'gateway') }]
     for (const entry of entries) {
       if (!existsSync(join(entry.dir, 'dist/index.js'))) {
@@ -54,7 +51,7 @@ export default class Start extends BaseCommand {
         }
       })
       // Servers first, each ready before the next: the gateway then connects on its first try.
-      if (!isGateway) await readyOrExit(managed)
+      if (!isGateway) await managed.ready
     }
     await Promise.all(running.map(({ child }) => new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)))))
   }
@@ -62,20 +59,13 @@ export default class Start extends BaseCommand {
 
 function launch(label: string, cwd: string): Managed {
   const child = spawn(process.execPath, ['dist/index.js'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-  for (const [stream, out] of [
-    [child.stdout!, process.stdout],
-    [child.stderr!, process.stderr],
-  ] as const) {
-    createInterface({ input: stream }).on('line', (line) => out.write(`[${label}] ${line}\n`))
-  }
-  return { label, child }
-}
-
-function readyOrExit({ child }: Managed): Promise<void> {
-  return new Promise((resolve) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      if (/listening on /.test(line)) resolve()
-    })
-    child.once('exit', () => resolve())
+  let markReady: () => void = () => {}
+  const ready = new Promise<void>((resolve) => (markReady = resolve))
+  child.once('exit', () => markReady())
+  createInterface({ input: child.stdout! }).on('line', (line) => process.stdout.write(`[${label}] ${line}\n`))
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    process.stderr.write(`[${label}] ${line}\n`)
+    if (/listening on /.test(line)) markReady()
   })
+  return { label, child, ready }
 }

@@ -1,8 +1,7 @@
 import type { CallExpression, ObjectLiteralExpression, SourceFile, Statement } from 'ts-morph'
 import { AirmcpError } from '../../lib/errors.js'
-import { listServers } from '../../lib/workspace.js'
 import type { Tree } from '../../tree/tree.js'
-import { literalValue, objectValue, readServerTransport, type ServerTransport } from './read-server.js'
+import { literalValue, objectValue, readWorkspaceServers, type ServerTransport } from './read-server.js'
 
 type Morph = typeof import('ts-morph')
 
@@ -174,12 +173,7 @@ export async function syncGenerator(tree: Tree): Promise<SyncResult> {
   }
   const morph = await import('ts-morph')
   const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
-  const servers = listServers(tree).map((server) => {
-    const path = `${server.dir}/src/index.ts`
-    const source = tree.read(path)
-    const file = source === undefined ? undefined : project.createSourceFile(path, source, { overwrite: true })
-    return { ...server, transport: readServerTransport(morph, file, server) }
-  })
+  const servers = readWorkspaceServers(morph, tree)
 
   const file = project.createSourceFile(GATEWAY_FILE, text, { overwrite: true })
   const parseErrors = (file.compilerNode as unknown as { parseDiagnostics?: { start?: number; messageText: unknown }[] }).parseDiagnostics ?? []

@@ -1,6 +1,7 @@
 import type { Node, ObjectLiteralExpression, SourceFile } from 'ts-morph'
 import { AirmcpError } from '../../lib/errors.js'
-import type { ServerEntry } from '../../lib/workspace.js'
+import { listServers, type ServerEntry } from '../../lib/workspace.js'
+import type { Tree } from '../../tree/tree.js'
 
 export type ServerTransport = { type: 'stdio' } | { type: 'sse' | 'http'; port: number; path?: string }
 
@@ -68,4 +69,15 @@ export function readServerTransport(morph: Morph, file: SourceFile | undefined, 
     `Cannot tell how "${server.dir}/src/index.ts" is served: its defineServer({ transport }) is not a literal and "${server.dir}/package.json" has no "airmcp" field.`,
     `write transport: { type: 'sse', port: 3510 } literally, or add "airmcp": { "type": "sse", "port": 3510 } to ${server.dir}/package.json.`,
   )
+}
+
+/** Every server of the workspace with how it is served, each source parsed once in an in-memory project. */
+export function readWorkspaceServers(morph: Morph, tree: Tree): (ServerEntry & { transport: ServerTransport })[] {
+  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
+  return listServers(tree).map((server) => {
+    const path = `${server.dir}/src/index.ts`
+    const source = tree.read(path)
+    const file = source === undefined ? undefined : project.createSourceFile(path, source, { overwrite: true })
+    return { ...server, transport: readServerTransport(morph, file, server) }
+  })
 }
