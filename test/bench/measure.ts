@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks'
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 
 export interface CallStats {
   medianMs: number
@@ -11,8 +10,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]
 }
 
+/** What measuring needs of a client: SDK v1 and v2 clients both fit. */
+export interface CallingClient {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>
+}
+
 /** Sequential calls for latency, then `concurrency` callers for `durationMs` for throughput; bounded in count and time. */
-export async function measureCalls(client: Client, options = { warmup: 1000, samples: 1000, concurrency: 50, durationMs: 3000 }): Promise<CallStats> {
+export async function measureCalls(client: CallingClient, options = { warmup: 1000, samples: 1000, concurrency: 50, durationMs: 3000 }): Promise<CallStats> {
   const call = () => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
   for (let i = 0; i < options.warmup; i++) await call()
   const times: number[] = []

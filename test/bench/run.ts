@@ -5,6 +5,8 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
@@ -109,6 +111,54 @@ async function runtimeSection() {
   out()
 }
 
+/** Measures with an SDK v2 client pinned to a revision (`legacy` = 2025-11-25) against a fixture over http or stdio. */
+async function statsV2(kind: 'stdio' | 'http' | 'http-sessions', fixture: string, era: 'modern' | 'legacy'): Promise<CallStats> {
+  const client = new Client({ name: 'bench', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {})
+  const env = { ...process.env, TRANSPORT: kind, AIRMCP_PORT: '0' } as Record<string, string>
+  await client.connect(
+    kind === 'stdio'
+      ? new StdioClientTransport({ command: process.execPath, args: [...TSX_NODE_ARGS, fixture], cwd: ROOT, env, stderr: 'ignore' })
+      : new StreamableHTTPClientTransport(new URL((await startListening([...TSX_NODE_ARGS, fixture], { env })).url)),
+  )
+  try {
+    return await measureCalls(client)
+  } finally {
+    await client.close()
+    await killAll()
+  }
+}
+
+/** The better of two runs each, alternating: on a shared machine a single run measures the neighbours as much as the code. */
+async function pair(a: () => Promise<CallStats>, b: () => Promise<CallStats>): Promise<[CallStats, CallStats]> {
+  const best = (x: CallStats, y: CallStats) => (x.callsPerSecond >= y.callsPerSecond ? x : y)
+  const a1 = await a()
+  const b1 = await b()
+  const a2 = await a()
+  const b2 = await b()
+  return [best(a1, a2), best(b1, b2)]
+}
+
+async function protocolSection() {
+  const AIR = 'fixtures/servers/bench-airmcp.ts'
+  const V2 = 'fixtures/servers/bench-sdk-v2.ts'
+  const [handlerHttp, airHttp] = await pair(() => statsV2('http', V2, 'modern'), () => statsV2('http', AIR, 'modern'))
+  const [stdioV2, airStdio] = await pair(() => statsV2('stdio', V2, 'modern'), () => statsV2('stdio', AIR, 'modern'))
+  const [sessionsV2, airLegacy] = await pair(() => statsV2('http-sessions', V2, 'legacy'), () => statsV2('http', AIR, 'legacy'))
+  out('## Runtime, 2026-07-28 and 2025-11-25 on one URL: tools/call vs plain SDK v2 servers (same tool, SDK v2 client)')
+  out()
+  out('| server | client | median ms | p99 ms | calls/s (50 callers) | median × SDK v2 | throughput × SDK v2 |')
+  out('| --- | --- | --- | --- | --- | --- | --- |')
+  out(row('SDK v2 `createMcpHandler`, http | 2026-07-28', handlerHttp))
+  out(row('airmcp, http | 2026-07-28', airHttp, handlerHttp))
+  out(row('SDK v2 `serveStdio`, stdio | 2026-07-28', stdioV2))
+  out(row('airmcp, stdio | 2026-07-28', airStdio, stdioV2))
+  out(row('SDK v2 `NodeStreamableHTTPServerTransport` (sessions), http | 2025-11-25', sessionsV2))
+  out(row('airmcp (own session transport), http | 2025-11-25', airLegacy, sessionsV2))
+  out()
+  out('Each row is the better of two alternating runs. Targets: 2026 throughput ≥ 1.00× the SDK v2 server.')
+  out()
+}
+
 async function viaGateway(upstream: string): Promise<CallStats> {
   const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream } })
   const client = await connectClient('http', gateway.url)
@@ -175,6 +225,7 @@ out(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${p
 out()
 if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
+if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 process.exit(0)
