@@ -84,30 +84,34 @@ export async function runRound<T>(
   codec: RoundCodec,
   ctx: ServerContext,
   target: { method: string; name: string; args: unknown },
-  run: (ask: Ask, signal: AbortSignal) => Promise<T>,
+  run: (ask: Ask, signal: () => AbortSignal) => Promise<T>,
 ): Promise<T | InputRequiredResult> {
-  const call = callDigest(target.method, target.name, target.args)
+  // Most calls never ask: everything below that costs (digest, signals, minting) happens only when needed.
   const state = ctx.mcpReq.requestState<RoundState>()
-  if (state !== undefined && (typeof state !== 'object' || state.call !== call)) {
+  let call: string | undefined
+  const digest = () => (call ??= callDigest(target.method, target.name, target.args))
+  if (state !== undefined && (typeof state !== 'object' || state === null || state.call !== digest())) {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState: it belongs to another call.')
   }
-  const known: Record<string, unknown> = { ...(state?.answers ?? {}) }
   const fresh = ctx.mcpReq.inputResponses ?? {}
-  const capabilities = envelopeCapabilities(ctx) ?? {}
   const used: Record<string, unknown> = {}
   const pending: Record<string, InputRequest> = {}
   const missing: Record<string, object> = {}
   const counters = new Map<InputMethod, number>()
-  const abandon = new AbortController()
-  let endRound: (() => void) | undefined
-  const roundEnded = new Promise<RoundEnded>((resolve) => {
-    endRound = () => setImmediate(() => resolve(new RoundEnded()))
-  })
+  let abandon: AbortController | undefined
+  let signal: AbortSignal | undefined
+  const handlerSignal = () => {
+    abandon ??= new AbortController()
+    return (signal ??= AbortSignal.any([ctx.mcpReq.signal, abandon.signal]))
+  }
+  let endRound!: (ended: RoundEnded) => void
+  const roundEnded = new Promise<RoundEnded>((resolve) => (endRound = resolve))
   let ending = false
   const waitForClient = () => {
     if (!ending) {
       ending = true
-      endRound!()
+      // Let the handler ask everything it asks at once (Promise.all) before the round ends.
+      setImmediate(() => endRound(new RoundEnded()))
     }
     return new Promise<never>(() => {})
   }
@@ -116,28 +120,27 @@ export async function runRound<T>(
     const n = (counters.get(method) ?? 0) + 1
     counters.set(method, n)
     const id = key ?? `${KEY_PREFIX[method]}-${n}`
-    for (const answer of [fresh[id], known[id]]) {
+    for (const answer of [fresh[id], state?.answers?.[id]]) {
       if (isAnswer(method, answer)) {
         used[id] = answer
         return Promise.resolve(answer)
       }
     }
     const capability = CAPABILITY[method]
-    if (!(capability in capabilities)) missing[capability] = {}
+    if (!(capability in (envelopeCapabilities(ctx) ?? {}))) missing[capability] = {}
     else pending[id] = { method, params } as InputRequest
     return waitForClient()
   }
 
-  const signal = AbortSignal.any([ctx.mcpReq.signal, abandon.signal])
-  const outcome = await Promise.race([run(ask, signal), roundEnded])
+  const outcome = await Promise.race([run(ask, handlerSignal), roundEnded])
   if (!(outcome instanceof RoundEnded)) return outcome
-  abandon.abort(new Error('The call is waiting for the client to answer.'))
+  abandon?.abort(new Error('The call is waiting for the client to answer.'))
   if (Object.keys(missing).length) {
     throw new MissingRequiredClientCapabilityError({ requiredCapabilities: missing } as never)
   }
   return inputRequired({
     inputRequests: pending,
-    requestState: await codec.mint({ call, answers: { ...known, ...used } }),
+    requestState: await codec.mint({ call: digest(), answers: { ...(state?.answers ?? {}), ...used } }),
   })
 }
 

@@ -48,7 +48,7 @@ function assertUnique(kind: string, names: string[]): void {
 const PUSH_METHOD = { elicit: 'elicitation/create', sample: 'sampling/createMessage', roots: 'roots/list' } as const
 
 /** The context a handler gets: the same functions in both eras, carried over the era's own wire. */
-function makeContext(server: Server, ctx: ServerContext, era: Era, ask: Ask | undefined, signal: AbortSignal): ToolContext {
+function makeContext(server: Server, ctx: ServerContext, era: Era, ask: Ask | undefined, signal: () => AbortSignal): ToolContext {
   const meta = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>
   const clientCapabilities =
     era === 'modern'
@@ -59,7 +59,9 @@ function makeContext(server: Server, ctx: ServerContext, era: Era, ask: Ask | un
   const request = (method: InputMethod, params: Record<string, unknown>, key?: string) =>
     ask ? ask(method, params, key) : push(method, params)
   return {
-    signal,
+    get signal() {
+      return signal()
+    },
     sessionId: ctx.sessionId,
     clientCapabilities,
     traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
@@ -117,7 +119,7 @@ export function createServerFactory(parts: ServerParts) {
     target: { method: string; name: string; args: unknown },
     run: (context: ToolContext) => Promise<T>,
   ) {
-    if (era === 'legacy') return run(makeContext(server, ctx, era, undefined, ctx.mcpReq.signal))
+    if (era === 'legacy') return run(makeContext(server, ctx, era, undefined, () => ctx.mcpReq.signal))
     return runRound(codec, ctx, target, (ask, signal) => run(makeContext(server, ctx, era, ask, signal)))
   }
 
