@@ -2,6 +2,7 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { checkParamHeaders } from '../http/param-headers.js'
 import type { Plugin } from './plugin.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
@@ -162,7 +163,7 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: serveModern && ((req, res, body) => serveModern(req, res, body)),
+          modern: serveModern && checkParamHeaders(serveModern, (name) => factory.tools.get(name)?.inputSchema),
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

@@ -50,6 +50,18 @@ describe('bad input on the 2026-07-28 path', () => {
     expect(name.body.error?.code).toBe(-32020)
   })
 
+  it('refuses an Mcp-Param header that disagrees with its argument, or is missing: 400, -32020', async () => {
+    const args = { name: 'weather', arguments: { city: 'Oslo' } }
+    expect((await call(args, { 'mcp-param-city': 'Oslo' })).body.result).toMatchObject({ content: [{ text: 'Sunny in Oslo' }] })
+    const base64 = `=?base64?${Buffer.from('Oslo').toString('base64')}?=`
+    expect((await call(args, { 'mcp-param-city': base64 })).body.result).toMatchObject({ content: [{ text: 'Sunny in Oslo' }] })
+    for (const headers of [{ 'mcp-param-city': 'Bergen' }, {}, { 'mcp-param-city': '=?base64?T3!!?=' }]) {
+      const { status, body } = await call(args, headers)
+      expect(status).toBe(400)
+      expect(body.error).toMatchObject({ code: -32020, message: expect.stringContaining('Mcp-Param-City') })
+    }
+  })
+
   it('refuses an unsupported revision: 400, -32022 naming the supported one', async () => {
     const future = envelope({ 'io.modelcontextprotocol/protocolVersion': '2099-01-01' })
     const { status, body } = await post('tools/list', { _meta: future }, { 'mcp-protocol-version': '2099-01-01' })

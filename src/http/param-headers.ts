@@ -1,0 +1,97 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { ModernHandler } from './host.js'
+
+/** An argument a tool asks clients to mirror in an `Mcp-Param-{Name}` header (SEP-2243, 2026-07-28). */
+interface HeaderParam {
+  header: string
+  path: string[]
+  type: unknown
+}
+
+const SENTINEL_PREFIX = '=?base64?'
+const SENTINEL_SUFFIX = '?='
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const CANONICAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+
+/** The `x-mcp-header` declarations of an input schema, on properties reached through `properties` only. */
+export function headerParamsOf(schema: unknown, path: string[] = []): HeaderParam[] {
+  const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties
+  if (typeof properties !== 'object' || properties === null) return []
+  return Object.entries(properties).flatMap(([name, property]) => {
+    const here = [...path, name]
+    const header = (property as Record<string, unknown> | null)?.['x-mcp-header']
+    const own = typeof header === 'string' && header ? [{ header, path: here, type: (property as Record<string, unknown>).type }] : []
+    return [...own, ...headerParamsOf(property, here)]
+  })
+}
+
+function decode(value: string): string | undefined {
+  if (!(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))) return value
+  const base64 = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length)
+  if (!CANONICAL_BASE64.test(base64)) return undefined
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(base64, 'base64'))
+  } catch {
+    return undefined
+  }
+}
+
+function asHeaderText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (typeof value === 'boolean') return String(value)
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  return undefined
+}
+
+/**
+ * Checks a 2026 `tools/call`'s `Mcp-Param-*` headers against its arguments: every declared argument the
+ * body carries must come with its header, and the (possibly Base64-wrapped) header must equal it.
+ * Returns what disagrees, or undefined when all agree.
+ */
+export function paramHeaderMismatch(params: HeaderParam[], args: unknown, headers: IncomingHttpHeaders): string | undefined {
+  for (const param of params) {
+    let value: unknown = args
+    for (const key of param.path) value = (value as Record<string, unknown> | null)?.[key]
+    const text = asHeaderText(value)
+    if (text === undefined) continue
+    const name = `Mcp-Param-${param.header}`
+    const raw = headers[name.toLowerCase()]
+    if (typeof raw !== 'string') return `the body carries ${param.path.join('.')} but the ${name} header is absent`
+    const decoded = decode(raw)
+    if (decoded === undefined) return `the ${name} header carries an invalid Base64 value`
+    const numeric = (param.type === 'integer' || param.type === 'number') && typeof value === 'number'
+    const equal = numeric && CANONICAL_DECIMAL.test(decoded) ? Number(decoded) === value : decoded === text
+    if (!equal) return `the ${name} header says ${JSON.stringify(decoded)} but the body carries ${param.path.join('.')}=${JSON.stringify(value)}`
+  }
+  return undefined
+}
+
+const declared = new WeakMap<object, HeaderParam[]>()
+
+/**
+ * Wraps a 2026 handler so a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments is refused
+ * with 400 and `-32020` (HeaderMismatch) before it reaches the tool. `inputSchemaOf` names the tool's schema.
+ */
+export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: string) => object | undefined): ModernHandler {
+  return (req, res, body) => {
+    const message = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null
+    const schema = message?.method === 'tools/call' && typeof message.params?.name === 'string' ? inputSchemaOf(message.params.name) : undefined
+    if (schema) {
+      let params = declared.get(schema)
+      if (!params) declared.set(schema, (params = headerParamsOf(schema)))
+      const mismatch = params.length ? paramHeaderMismatch(params, message!.params!.arguments, req.headers) : undefined
+      if (mismatch) {
+        res.writeHead(400, { 'content-type': 'application/json' })
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: message!.id ?? null,
+            error: { code: -32020, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
+          }),
+        )
+        return Promise.resolve()
+      }
+    }
+    return serve(req, res, body)
+  }
+}
