@@ -3,9 +3,9 @@ import { Args, Flags } from '@oclif/core'
 import { CLIENT_IDS, findClient, pathContext } from '../clients/index.js'
 import { editConfig, isEmptyConfig, readState } from '../clients/plan.js'
 import type { Scope } from '../clients/types.js'
-import { BaseCommand } from '../lib/base-command.js'
-import { backupFile, readIfExists, writeAtomic } from '../lib/config-file.js'
-import { checkScope, defaultName } from '../lib/connect.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { backupFile, readIfExists, writeAtomic } from '../clients/config-file.js'
+import { checkScope, defaultName } from '../clients/entry.js'
 import { unifiedDiff } from '../tree/diff.js'
 
 export default class Disconnect extends BaseCommand {

@@ -5,6 +5,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { StreamableHttpSession } from './streamable-http.js'
+import { isLoopbackHost } from '../names.js'
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
 export interface HttpHostOptions {
@@ -42,7 +43,6 @@ export interface HttpHost {
   close(): Promise<void>
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 class HttpError extends Error {
@@ -60,7 +60,7 @@ function hostnameOf(hostHeader: string): string {
 }
 
 function isLoopbackBind(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.')
+  return isLoopbackHost(host)
 }
 
 /** Refuses requests a DNS-rebinding page could send: foreign Host names on a loopback bind, foreign Origins. */
@@ -68,7 +68,7 @@ function checkHostAndOrigin(req: IncomingMessage, options: HttpHostOptions): voi
   const allowedHosts = options.allowedHosts ?? []
   if (!allowedHosts.includes('*') && (isLoopbackBind(options.host) || allowedHosts.length)) {
     const hostname = hostnameOf(req.headers.host ?? '').toLowerCase()
-    if (!LOOPBACK_HOSTS.has(hostname) && !hostname.startsWith('127.') && !allowedHosts.includes(hostname)) {
+    if (!isLoopbackHost(hostname) && !allowedHosts.includes(hostname)) {
       throw new HttpError(403, `Host "${req.headers.host}" is not allowed. Add it to allowedHosts to accept it.`)
     }
   }
@@ -81,7 +81,7 @@ function checkHostAndOrigin(req: IncomingMessage, options: HttpHostOptions): voi
     } catch {
       // An unparsable Origin is foreign.
     }
-    if (!LOOPBACK_HOSTS.has(hostname) && !hostname.startsWith('127.')) {
+    if (!isLoopbackHost(hostname)) {
       throw new HttpError(403, `Origin "${origin}" is not allowed. Add it to allowedOrigins to accept it.`)
     }
   }

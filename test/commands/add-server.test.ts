@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -43,25 +43,48 @@ describe('airmcp add server', () => {
     expect(sync.stderr).toContain('already in sync')
     const list = await runCli(['list', '--json'], { cwd: dir })
     expect(JSON.parse(list.stdout).servers).toEqual([
-      { name: 'one', transport: 'sse', port: 3510, registered: true },
-      { name: 'two', transport: 'sse', port: 3511, registered: true },
+      { name: 'one', transport: 'sse', port: 3510, registered: true, status: 'registered' },
+      { name: 'two', transport: 'sse', port: 3511, registered: true, status: 'registered' },
     ])
   })
 
-  const bad: [string, string[], RegExp][] = [
+  const bad: [string, string[], RegExp, ((dir: string) => void)?][] = [
     ['an unknown param type', ['--spec', spec('bad-type.json')], /bad-type\.json" is invalid: tools\[1\]\.params\.limit\.type: must be one of string/],
     ['a duplicate tool', ['--spec', spec('duplicate.json')], /tools\[1\]\.name: duplicate tool name "a"/],
     ['an invalid tool name', ['--spec', spec('bad-name.json')], /tools\[0\]\.name: must be 1-64 letters/],
     ['a port used by another server', ['--port', '3510'], /Port 3510 is already used by server "taken"/],
     ['a server that exists', [], /Server "taken" already exists/],
     ['an invalid server name', [], /Invalid server name "Bad_Name"/],
+    [
+      'a port only the source of another server uses (edited by hand)',
+      ['--port', '3600'],
+      /Port 3600 is already used by server "taken" \(servers\/taken\/src\/index\.ts\)/,
+      (dir) => {
+        const file = join(dir, 'servers/taken/src/index.ts')
+        writeFileSync(file, readFileSync(file, 'utf8').replace('port: 3510', 'port: 3600'))
+      },
+    ],
+    ["the gateway's own port", ['--port', '4000'], /Port 4000 is already used by the gateway \(gateway\/src\/index\.ts\)/],
+    ['a privileged port', ['--port', '80'], /Port 80 \(--port\) is below 1024/],
+    ['--port with --transport stdio', ['--transport', 'stdio', '--port', '3600'], /--port 3600 means nothing for a stdio server/],
+    ['a server named gateway', [], /Server name "gateway" is reserved/],
+    [
+      "a name another workspace package's name already has",
+      [],
+      /would be package "@ws\/fresh", which "servers\/taken\/package\.json" already is/,
+      (dir) => {
+        const file = join(dir, 'servers/taken/package.json')
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"@ws/taken"', '"@ws/fresh"'))
+      },
+    ],
   ]
-  for (const [what, flags, message] of bad) {
+  for (const [what, flags, message, edit] of bad) {
     it(`refuses ${what}, writing nothing`, async () => {
       const dir = await workspace()
       expect((await runCli(['add', 'server', 'taken'], { cwd: dir })).code).toBe(0)
+      edit?.(dir)
       const before = hashTree(dir)
-      const name = what === 'a server that exists' ? 'taken' : what === 'an invalid server name' ? 'Bad_Name' : 'fresh'
+      const name = { 'a server that exists': 'taken', 'an invalid server name': 'Bad_Name', 'a server named gateway': 'gateway' }[what] ?? 'fresh'
       const result = await runCli(['add', 'server', name, ...flags], { cwd: dir })
       expect(result.code).not.toBe(0)
       expect(flat(result.stderr)).toMatch(message)
@@ -69,6 +92,17 @@ describe('airmcp add server', () => {
       expect(hashTree(dir)).toBe(before)
     })
   }
+
+  it('skips every port a server names in its source or package.json when it picks one', async () => {
+    const dir = await workspace()
+    expect((await runCli(['add', 'server', 'one'], { cwd: dir })).code).toBe(0)
+    const file = join(dir, 'servers/one/src/index.ts')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('port: 3510', 'port: 3511'))
+    const two = await runCli(['add', 'server', 'two', '--json'], { cwd: dir })
+    expect(two.code, two.stderr).toBe(0)
+    // 3510 is still one's package.json port, 3511 its source's: the first free one is 3512.
+    expect(JSON.parse(two.stdout)).toMatchObject({ server: 'two', port: 3512 })
+  })
 
   it('refuses to run outside a workspace, and a gateway without a Gateway', async () => {
     const outside = await runCli(['add', 'server', 'x'], { cwd: mkdtempSync(join(tmpdir(), 'airmcp-out-')) })

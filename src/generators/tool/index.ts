@@ -1,8 +1,8 @@
 import type { SourceFile } from 'ts-morph'
-import { AirmcpError } from '../../lib/errors.js'
-import { validateServerName } from '../../lib/names.js'
-import { quote } from '../../lib/render.js'
-import { PARAM_TYPES } from '../../spec/schema.js'
+import { AirmcpError } from '../../errors.js'
+import { PARAM_TYPES, type ParamTypeName } from '../../names.js'
+import { validateServerName, validateToolName } from '../../workspace/names.js'
+import { quote } from '../render.js'
 import type { Tree } from '../../tree/tree.js'
 
 type Morph = typeof import('ts-morph')
@@ -22,7 +22,7 @@ export interface ToolGeneratorResult {
 
 interface Param {
   name: string
-  type: (typeof PARAM_TYPES)[number]
+  type: ParamTypeName
   optional: boolean
 }
 
@@ -67,9 +67,7 @@ function importEdit(morph: Morph, file: SourceFile, eol: string): { at: number; 
 /** Plans a `defineTool(...)` appended to a server's `tools: [...]`, idempotently (an existing name is left alone). */
 export async function toolGenerator(tree: Tree, options: ToolGeneratorOptions): Promise<ToolGeneratorResult> {
   validateServerName(options.server)
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(options.tool)) {
-    throw new AirmcpError('INVALID_TOOL', `Invalid tool name "${options.tool}".`, 'use 1-64 letters, digits, "_" or "-".')
-  }
+  validateToolName(options.tool)
   const params = (options.params ?? []).map(parseParam)
   const path = `servers/${options.server}/src/index.ts`
   const text = tree.read(path)

@@ -1,6 +1,6 @@
-import { flushTree } from '../tree/flush.js'
-import type { FileChange, Tree } from '../tree/tree.js'
-import { AirmcpError } from './errors.js'
+import { flushTree } from './flush.js'
+import type { FileChange, Tree } from './tree.js'
+import { AirmcpError } from '../errors.js'
 
 export interface ApplyResult {
   dryRun: boolean
