@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { backupPath, flushTree } from '../../dist/tree/flush.js'
+import { unifiedDiff } from '../../dist/tree/diff.js'
 import { Tree } from '../../dist/tree/tree.js'
 import { hashTree, readTree } from '../helpers/hash.js'
 
@@ -117,5 +118,16 @@ describe('Tree', () => {
     expect(readdirSync(join(home, '.cursor'))).toEqual(['mcp.json'])
     rmSync(dir, { recursive: true, force: true })
     rmSync(home, { recursive: true, force: true })
+  })
+
+  it('diffs creations, deletions and large files (jsdiff: no quadratic table)', () => {
+    expect(unifiedDiff('n.txt', undefined, 'x\ny\n')).toBe('--- /dev/null\n+++ b/n.txt\n@@ -0,0 +1,2 @@\n+x\n+y\n')
+    expect(unifiedDiff('o.txt', 'x\n', undefined)).toBe('--- a/o.txt\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-x\n')
+    expect(unifiedDiff('same.txt', 'x\n', 'x\n')).toBe('')
+    // 60k lines: an LCS table would need 60k x 60k cells; the diff has one hunk of 7 lines.
+    const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i}`)
+    const changed = lines.with(30_000, 'changed')
+    const diff = unifiedDiff('big.txt', `${lines.join('\n')}\n`, `${changed.join('\n')}\n`)
+    expect(diff.split('\n').filter((l) => l.startsWith('@@'))).toEqual(['@@ -29998,7 +29998,7 @@'])
   })
 })
