@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -68,10 +68,21 @@ describe('airmcp add server', () => {
       },
     ],
   ]
-  for (const [what, flags, message, edit] of bad) {
-    it(`refuses ${what}, writing nothing`, async () => {
+  // One workspace with server "taken", copied for each case: every case starts from the same files.
+  let template: Promise<string> | undefined
+  const withTaken = async () => {
+    template ??= (async () => {
       const dir = await workspace()
       expect((await runCli(['add', 'server', 'taken'], { cwd: dir })).code).toBe(0)
+      return dir
+    })()
+    const copy = join(mkdtempSync(join(tmpdir(), 'airmcp-add-')), 'ws')
+    cpSync(await template, copy, { recursive: true })
+    return copy
+  }
+  for (const [what, flags, message, edit] of bad) {
+    it(`refuses ${what}, writing nothing`, async () => {
+      const dir = await withTaken()
       edit?.(dir)
       const before = hashTree(dir)
       const name = { 'a server that exists': 'taken', 'an invalid server name': 'Bad_Name' }[what] ?? 'fresh'
