@@ -1,4 +1,5 @@
-import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
+import { UriTemplate } from '@modelcontextprotocol/server'
+import type { ToolContext } from './tool.js'
 
 /** Variables a URI template matched, by name. */
 export type TemplateVariables = Record<string, string>
@@ -16,7 +17,8 @@ export interface ResourceOptions {
   title?: string
   description?: string
   mimeType?: string
-  handler: (uri: string, variables: TemplateVariables) => ResourceValue | Promise<ResourceValue>
+  /** Gets the URI, the template's variables and the same context as a tool handler. */
+  handler: (uri: string, variables: TemplateVariables, context: ToolContext) => ResourceValue | Promise<ResourceValue>
   /** Completion of a template variable: values offered for what the user typed so far. */
   complete?: Record<string, (value: string) => string[] | Promise<string[]>>
   [key: string]: unknown
@@ -61,7 +63,7 @@ export function defineResource(uri: string, options: ResourceOptions): ResourceD
   }
 }
 
-// The SDK's matcher (v1 `shared/uriTemplate.js`; v2 exports the same class from `@modelcontextprotocol/server`).
+// The MCP SDK's matcher (v2 exports it from `@modelcontextprotocol/server`; v1 had it in `shared/uriTemplate.js`).
 const compiled = new Map<string, UriTemplate>()
 const MAX_COMPILED = 1000
 
