@@ -1,6 +1,26 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { redact } from './errors.js'
+
+/**
+ * fetch for the bridge's transport. Its POSTs carry one long-lived abort signal, on which Node 20's undici
+ * leaves a listener per request: a bridge lives as long as the desktop app, so each POST gets its own signal,
+ * tied to the shared one only until the response headers arrive (then the listener is removed).
+ */
+const withOwnSignal: typeof fetch = async (input, init) => {
+  const shared = init?.signal
+  if (!shared || init?.method !== 'POST') return fetch(input, init)
+  const own = new AbortController()
+  const abort = () => own.abort(shared.reason)
+  if (shared.aborted) abort()
+  else shared.addEventListener('abort', abort, { once: true })
+  try {
+    return await fetch(input, { ...init, signal: own.signal })
+  } finally {
+    shared.removeEventListener('abort', abort)
+  }
+}
 
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
@@ -8,7 +28,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
  */
 export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
-  const http = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers } })
+  const http = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers }, fetch: withOwnSignal })
   const stdio = new StdioServerTransport()
   const pendingInitialize = new Set<string | number>()
   let closed: () => void = () => {}
@@ -22,7 +42,7 @@ export async function runBridge(url: string, options: { headers?: Record<string,
     }
     void stdio.send(message)
   }
-  http.onerror = (error) => process.stderr.write(`airmcp bridge: ${error.message}\n`)
+  http.onerror = (error) => process.stderr.write(`airmcp bridge: ${redact(error.message)}\n`)
   http.onclose = () => closed()
   stdio.onclose = () => closed()
   stdio.onmessage = (message: JSONRPCMessage) => {
@@ -32,7 +52,7 @@ export async function runBridge(url: string, options: { headers?: Record<string,
         void stdio.send({
           jsonrpc: '2.0',
           id: message.id,
-          error: { code: -32000, message: `The gateway at ${url} is not reachable: ${error.message}` },
+          error: { code: -32000, message: redact(`The gateway at ${url} is not reachable: ${error.message}`) },
         })
       }
     })

@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
 import { createFrontSession } from './front.js'
+import { LIMIT_DEFAULTS } from './limits.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
@@ -35,6 +36,8 @@ export class Gateway {
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
+      maxConcurrentPerSession: options.maxConcurrentPerSession,
+      maxArgumentDepth: options.maxArgumentDepth,
     })
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
@@ -54,6 +57,8 @@ export class Gateway {
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
+      maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
+      maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
     })
     this.registrations.set(registration.id, upstream)
     this.router.add(upstream)
@@ -114,6 +119,9 @@ export class Gateway {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
+        maxSessions: this.options.maxSessions,
+        maxSessionsPerClient: this.options.maxSessionsPerClient,
+        requestReadTimeout: this.options.requestReadTimeout,
         authToken: this.options.authToken,
         health: () => {
           const servers = this.list()

@@ -19,7 +19,9 @@ import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
 import type { BalancerName } from './types.js'
-import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
+import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
+import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
+import type { Upstream, UpstreamEvents } from './upstream.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -41,8 +43,23 @@ export class Router implements UpstreamEvents {
   private promptRoutes = new Map<string, Route>()
   private readonly pick: ReturnType<typeof createBalancer>
 
-  constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
+  private readonly sessionSlots: KeyedSemaphores
+
+  constructor(
+    private readonly options: {
+      requestTimeout: number
+      balancer: BalancerName
+      maxConcurrentPerSession?: number
+      maxArgumentDepth?: number
+    },
+  ) {
     this.pick = createBalancer(options.balancer)
+    this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
+  }
+
+  /** Input limits, checked before anything is forwarded. */
+  private checkInput(params: unknown, what: string): void {
+    assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
   removeSession(session: Server): void {
@@ -119,6 +136,36 @@ export class Router implements UpstreamEvents {
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
   ): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
+    // One signal for the whole call: the client's cancellation, or the deadline while it waits in a queue.
+    const waiting = new AbortController()
+    const timeoutError = () =>
+      new McpError(ErrorCode.RequestTimeout, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`)
+    const timer = setTimeout(() => waiting.abort(timeoutError()), this.options.requestTimeout)
+    const onAbort = () => waiting.abort(extra.signal.reason)
+    extra.signal.addEventListener('abort', onAbort, { once: true })
+    let releaseSession: (() => void) | undefined
+    try {
+      releaseSession = await this.sessionSlots.acquire(extra.sessionId ?? 'stdio', waiting.signal)
+      return await this.forwardWithFailover(pool, what, extra, deadline, waiting.signal, run)
+    } finally {
+      releaseSession?.()
+      clearTimeout(timer)
+      extra.signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /**
+   * Runs a request on one healthy member of a pool. A transport failure (see errors.ts) marks that member
+   * broken and retries once on another member; any other failure is that caller's answer alone.
+   */
+  private async forwardWithFailover<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    deadline: number,
+    signal: AbortSignal,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
     const progressToken = extra._meta?.progressToken
     const tried: Upstream[] = []
     let lastError: unknown
@@ -127,35 +174,47 @@ export class Router implements UpstreamEvents {
       const upstream = this.pick(pool, healthy)
       if (!upstream) break
       tried.push(upstream)
-      const timeout = Math.max(1, deadline - Date.now())
-      const options: RequestOptions = {
-        timeout,
-        signal: extra.signal,
-        onprogress:
-          progressToken === undefined
-            ? undefined
-            : (progress) =>
-                void extra
-                  .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                  .catch(() => {}),
-      }
       upstream.inflight++
       const callers = this.callers.get(upstream) ?? []
       callers.push(extra)
       this.callers.set(upstream, callers)
+      let release: (() => void) | undefined
       try {
+        release = await upstream.slots.acquire(signal)
+        if (!upstream.client) throw new McpError(ErrorCode.ConnectionClosed, 'Connection closed')
+        const options: RequestOptions = {
+          timeout: Math.max(1, deadline - Date.now()),
+          signal: extra.signal,
+          onprogress:
+            progressToken === undefined
+              ? undefined
+              : (progress) =>
+                  void extra
+                    .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                    .catch(() => {}),
+        }
         return await run(upstream, options)
       } catch (error) {
-        if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+        if ((error instanceof McpError && error.code === ErrorCode.RequestTimeout) || signal.reason === error) {
+          if (extra.signal.aborted) throw error
           throw new McpError(
             ErrorCode.RequestTimeout,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
           )
         }
-        if (extra.signal.aborted || !isConnectionError(error)) throw error
+        if (extra.signal.aborted) throw error
+        if (classifyFailure(error) === 'request') {
+          if (error instanceof McpError) throw new McpError(error.code, redact(error.message.replace(/^MCP error -?\d+: /, ''), upstream.secrets), error.data)
+          // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
+          throw new McpError(
+            ErrorCode.InvalidRequest,
+            `Server "${pool}" could not be sent ${what}: ${redact((error as Error)?.message ?? String(error), upstream.secrets)}`,
+          )
+        }
         upstream.markBroken(error)
         lastError = error
       } finally {
+        release?.()
         upstream.inflight--
         callers.splice(callers.indexOf(extra), 1)
       }
@@ -163,9 +222,13 @@ export class Router implements UpstreamEvents {
     const states = this.members(pool)
       .map((u) => `${u.id} (${u.status}${u.lastError ? `: ${u.lastError}` : ''})`)
       .join(', ')
+    const secrets = this.members(pool).flatMap((u) => u.secrets)
     throw new McpError(
       ErrorCode.InternalError,
-      `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+      redact(
+        `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+        secrets,
+      ),
     )
   }
 
@@ -174,18 +237,27 @@ export class Router implements UpstreamEvents {
     if (!route) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
     }
-    return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
+    const what = `tools/call "${request.params.name}"`
+    this.checkInput(request.params, what)
+    return this.forward(route.pool, what, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'tools/call', params: { ...request.params, name: route.name } },
         ForwardedResult,
         options,
       ),
-    )
+    ).catch((error: unknown) => {
+      // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+      if (error instanceof McpError && error.code === RESULT_TOO_LARGE) {
+        return { content: [{ type: 'text' as const, text: error.message.replace(/^MCP error -?\d+: /, '') }], isError: true }
+      }
+      throw error
+    })
   }
 
   readResource(request: ReadResourceRequest, extra: Extra) {
     const pool = this.resourcePool(request.params.uri)
     if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${request.params.uri}`)
+    this.checkInput(request.params, 'resources/read')
     return this.forward(pool, `resources/read "${request.params.uri}"`, extra, (upstream, options) =>
       upstream.client!.request({ method: 'resources/read', params: request.params }, ForwardedResult, options),
     )
@@ -194,6 +266,7 @@ export class Router implements UpstreamEvents {
   getPrompt(request: GetPromptRequest, extra: Extra) {
     const route = this.promptRoutes.get(request.params.name)
     if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
+    this.checkInput(request.params, `prompts/get "${request.params.name}"`)
     return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'prompts/get', params: { ...request.params, name: route.name } },
@@ -208,6 +281,7 @@ export class Router implements UpstreamEvents {
     const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name) : undefined
     const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri) : undefined)
     if (!pool) return { completion: { values: [] } }
+    this.checkInput(request.params, 'completion/complete')
     const params = route ? { ...request.params, ref: { ...ref, name: route.name } } : request.params
     return this.forward(pool, 'completion/complete', extra, (upstream, options) =>
       upstream.client!.request({ method: 'completion/complete', params }, ForwardedResult, options),
