@@ -3,22 +3,33 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { redact } from './errors.js'
 
+/** Per long-lived signal, the controllers of the POSTs in flight; one listener on that signal serves them all. */
+const inflightBySignal = new WeakMap<AbortSignal, Set<AbortController>>()
+
 /**
  * fetch for the bridge's transport. Its POSTs carry one long-lived abort signal, on which Node 20's undici
- * leaves a listener per request: a bridge lives as long as the desktop app, so each POST gets its own signal,
- * tied to the shared one only until the response headers arrive (then the listener is removed).
+ * leaves a listener per request: a bridge lives as long as the desktop app. Each POST gets its own signal
+ * instead, aborted through a single listener on the shared one while its response headers are awaited.
  */
 const withOwnSignal: typeof fetch = async (input, init) => {
   const shared = init?.signal
   if (!shared || init?.method !== 'POST') return fetch(input, init)
+  let inflight = inflightBySignal.get(shared)
+  if (!inflight) {
+    const controllers = new Set<AbortController>()
+    inflight = controllers
+    inflightBySignal.set(shared, controllers)
+    shared.addEventListener('abort', () => {
+      for (const controller of controllers) controller.abort(shared.reason)
+    }, { once: true })
+  }
   const own = new AbortController()
-  const abort = () => own.abort(shared.reason)
-  if (shared.aborted) abort()
-  else shared.addEventListener('abort', abort, { once: true })
+  if (shared.aborted) own.abort(shared.reason)
+  inflight.add(own)
   try {
     return await fetch(input, { ...init, signal: own.signal })
   } finally {
-    shared.removeEventListener('abort', abort)
+    inflight.delete(own)
   }
 }
 

@@ -1,0 +1,62 @@
+// Item 9 of issue 15: `airmcp bridge` (what Claude Desktop launches) lives as long as the app, so thousands
+// of calls must leave it quiet (no MaxListenersExceededWarning) and flat in memory.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { killAll, ROOT } from '../helpers/processes.js'
+import { connect, keepCalling, rssMiB, startGateway, startUpstream, TOKEN, type HostileGateway } from './harness.js'
+
+let gateway: HostileGateway
+const clients: Client[] = []
+
+beforeAll(async () => {
+  const upstream = await startUpstream('http')
+  gateway = await startGateway({}, [{ id: 'http-1', name: 'http', connection: { type: 'http', url: upstream.url } }])
+})
+
+afterAll(async () => {
+  await Promise.allSettled(clients.map((c) => c.close()))
+  await killAll()
+})
+
+describe('the desktop bridge under many calls', () => {
+  it('9: 2,000 calls through `airmcp bridge`: no listener warning, flat RSS', async () => {
+    const first = await connect(gateway.url)
+    clients.push(first)
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [`${ROOT}bin/run.js`, 'bridge', gateway.url],
+      env: { ...(process.env as Record<string, string>), AIRMCP_TOKEN: TOKEN },
+      stderr: 'pipe',
+    })
+    let stderr = ''
+    transport.stderr!.on('data', (chunk) => (stderr += String(chunk)))
+    const desktop = new Client({ name: 'desktop', version: '0' })
+    await desktop.connect(transport)
+    clients.push(desktop)
+    const steady = keepCalling(first, ['echo'])
+    const callMany = async (count: number) => {
+      let next = 0
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (next < count) {
+            const text = `c${next++}`
+            const result = (await desktop.callTool({ name: 'echo', arguments: { text } })) as { content: { text: string }[] }
+            expect(result.content[0].text).toBe(text)
+          }
+        }),
+      )
+    }
+    await callMany(500)
+    const rssAfterWarmup = rssMiB(transport.pid!)
+    await callMany(1500)
+    const rssAfter = rssMiB(transport.pid!)
+    expect(stderr).not.toMatch(/MaxListenersExceededWarning/)
+    // Unfixed, one listener per call stays on the shared signal: +90 MiB over 16,000 calls in the issue's run.
+    expect(rssAfter - rssAfterWarmup).toBeLessThan(40)
+    const { calls, failures } = await steady.stop()
+    expect(failures).toEqual([])
+    expect(calls).toBeGreaterThanOrEqual(20)
+    expect(gateway.alive()).toBe(true)
+  })
+})
