@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { soakSection } from './soak.js'
 
 const lines: string[] = []
 const out = (line = '') => {
@@ -176,5 +177,6 @@ out()
 if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'gateway') await gatewaySection()
+if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 process.exit(0)
