@@ -32,15 +32,24 @@ export class Semaphore {
     return this.active === 0 && this.waiting.length === 0
   }
 
-  acquire(signal?: AbortSignal): Promise<() => void> {
-    const release = once(() => {
+  /** A slot now, or undefined when all are taken (the common, uncontended path costs no promise). */
+  tryAcquire(): (() => void) | undefined {
+    if (this.active >= this.limit) return undefined
+    this.active++
+    return this.releaser()
+  }
+
+  private releaser(): () => void {
+    return once(() => {
       this.active--
       this.waiting.shift()?.()
     })
-    if (this.active < this.limit) {
-      this.active++
-      return Promise.resolve(release)
-    }
+  }
+
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    const now = this.tryAcquire()
+    if (now) return Promise.resolve(now)
+    const release = this.releaser()
     return new Promise((resolve, reject) => {
       const grant = () => {
         signal?.removeEventListener('abort', onAbort)
@@ -74,17 +83,37 @@ export class KeyedSemaphores {
 
   constructor(private readonly limit: number) {}
 
-  async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+  private semaphoreOf(key: string): Semaphore {
     let semaphore = this.byKey.get(key)
     if (!semaphore) this.byKey.set(key, (semaphore = new Semaphore(this.limit)))
+    return semaphore
+  }
+
+  private forget(key: string, semaphore: Semaphore): void {
+    if (semaphore.idle && this.byKey.get(key) === semaphore) this.byKey.delete(key)
+  }
+
+  /** A slot of this key now, or undefined when all are taken. */
+  tryAcquire(key: string): (() => void) | undefined {
+    const semaphore = this.semaphoreOf(key)
+    const release = semaphore.tryAcquire()
+    if (!release) return undefined
+    return () => {
+      release()
+      this.forget(key, semaphore)
+    }
+  }
+
+  async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+    const semaphore = this.semaphoreOf(key)
     try {
       const release = await semaphore.acquire(signal)
       return () => {
         release()
-        if (semaphore.idle && this.byKey.get(key) === semaphore) this.byKey.delete(key)
+        this.forget(key, semaphore)
       }
     } catch (error) {
-      if (semaphore.idle && this.byKey.get(key) === semaphore) this.byKey.delete(key)
+      this.forget(key, semaphore)
       throw error
     }
   }

@@ -126,8 +126,8 @@ export class Router implements UpstreamEvents {
   }
 
   /**
-   * Runs a request on one healthy member of a pool. A failure of the connection (not a server's answer,
-   * not a timeout, not a cancellation) marks that member broken and retries once on another member.
+   * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
+   * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
   private async forward<T>(
     pool: string,
@@ -136,21 +136,39 @@ export class Router implements UpstreamEvents {
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
   ): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
-    // One signal for the whole call: the client's cancellation, or the deadline while it waits in a queue.
-    const waiting = new AbortController()
-    const timeoutError = () =>
-      new McpError(ErrorCode.RequestTimeout, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`)
-    const timer = setTimeout(() => waiting.abort(timeoutError()), this.options.requestTimeout)
-    const onAbort = () => waiting.abort(extra.signal.reason)
-    extra.signal.addEventListener('abort', onAbort, { once: true })
+    // Only a call that has to wait in a queue pays for a signal: the client's cancellation or the deadline.
+    let waiting: { signal: AbortSignal; dispose: () => void } | undefined
+    const queueSignal = () => (waiting ??= this.queueSignal(extra, deadline, pool, what)).signal
+    const sessionKey = extra.sessionId ?? 'stdio'
     let releaseSession: (() => void) | undefined
     try {
-      releaseSession = await this.sessionSlots.acquire(extra.sessionId ?? 'stdio', waiting.signal)
-      return await this.forwardWithFailover(pool, what, extra, deadline, waiting.signal, run)
+      releaseSession = this.sessionSlots.tryAcquire(sessionKey) ?? (await this.sessionSlots.acquire(sessionKey, queueSignal()))
+      return await this.forwardWithFailover(pool, what, extra, deadline, queueSignal, run)
     } finally {
       releaseSession?.()
-      clearTimeout(timer)
-      extra.signal.removeEventListener('abort', onAbort)
+      waiting?.dispose()
+    }
+  }
+
+  /** A signal that aborts when the client cancels or the deadline passes, for a call waiting in a queue. */
+  private queueSignal(extra: Extra, deadline: number, pool: string, what: string) {
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new McpError(ErrorCode.RequestTimeout, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`),
+        ),
+      Math.max(1, deadline - Date.now()),
+    )
+    const onAbort = () => controller.abort(extra.signal.reason)
+    if (extra.signal.aborted) onAbort()
+    else extra.signal.addEventListener('abort', onAbort, { once: true })
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer)
+        extra.signal.removeEventListener('abort', onAbort)
+      },
     }
   }
 
@@ -163,7 +181,7 @@ export class Router implements UpstreamEvents {
     what: string,
     extra: Extra,
     deadline: number,
-    signal: AbortSignal,
+    queueSignal: () => AbortSignal,
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
   ): Promise<T> {
     const progressToken = extra._meta?.progressToken
@@ -174,14 +192,16 @@ export class Router implements UpstreamEvents {
       const upstream = this.pick(pool, healthy)
       if (!upstream) break
       tried.push(upstream)
-      upstream.inflight++
-      const callers = this.callers.get(upstream) ?? []
-      callers.push(extra)
-      this.callers.set(upstream, callers)
       let release: (() => void) | undefined
+      let callers: Extra[] | undefined
       try {
-        release = await upstream.slots.acquire(signal)
+        // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
+        release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
         if (!upstream.client) throw new McpError(ErrorCode.ConnectionClosed, 'Connection closed')
+        upstream.inflight++
+        callers = this.callers.get(upstream) ?? []
+        callers.push(extra)
+        this.callers.set(upstream, callers)
         const options: RequestOptions = {
           timeout: Math.max(1, deadline - Date.now()),
           signal: extra.signal,
@@ -195,7 +215,7 @@ export class Router implements UpstreamEvents {
         }
         return await run(upstream, options)
       } catch (error) {
-        if ((error instanceof McpError && error.code === ErrorCode.RequestTimeout) || signal.reason === error) {
+        if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
           if (extra.signal.aborted) throw error
           throw new McpError(
             ErrorCode.RequestTimeout,
@@ -214,9 +234,11 @@ export class Router implements UpstreamEvents {
         upstream.markBroken(error)
         lastError = error
       } finally {
+        if (callers) {
+          upstream.inflight--
+          callers.splice(callers.indexOf(extra), 1)
+        }
         release?.()
-        upstream.inflight--
-        callers.splice(callers.indexOf(extra), 1)
       }
     }
     const states = this.members(pool)
