@@ -24,7 +24,7 @@ describe('the CLI package', () => {
   })
 
   it('keeps the runtime and gateway free of CLI dependencies', () => {
-    // Every import of dist/runtime and dist/gateway: only each other, node:, the MCP SDK and zod.
+    // Every import of dist/runtime and dist/gateway: only each other, node:, the MCP SDK, zod and eventsource-parser.
     const files = readdirSync(join(ROOT, 'dist'), { recursive: true, encoding: 'utf8' }).filter(
       (f) => /^(runtime|gateway)\/.*\.js$/.test(f),
     )
@@ -36,6 +36,7 @@ describe('the CLI package', () => {
           specifier.startsWith('node:') ||
           specifier.startsWith('@modelcontextprotocol/sdk/') ||
           specifier === 'zod' ||
+          specifier === 'eventsource-parser' ||
           /^\.\.?\/(?:\.\.\/(?:runtime|gateway)\/)?[\w./-]+\.js$/.test(specifier)
         expect(allowed, `${file} imports ${specifier}`).toBe(true)
       }
