@@ -139,10 +139,13 @@ export class Router implements UpstreamEvents {
     // Only a call that has to wait in a queue pays for a signal: the client's cancellation or the deadline.
     let waiting: { signal: AbortSignal; dispose: () => void } | undefined
     const queueSignal = () => (waiting ??= this.queueSignal(extra, deadline, pool, what)).signal
-    const sessionKey = extra.sessionId ?? 'stdio'
+    // A request without a session (the stdio front's one client, a per-request era) is bounded per upstream only.
+    const sessionKey = extra.sessionId
     let releaseSession: (() => void) | undefined
     try {
-      releaseSession = this.sessionSlots.tryAcquire(sessionKey) ?? (await this.sessionSlots.acquire(sessionKey, queueSignal()))
+      if (sessionKey !== undefined) {
+        releaseSession = this.sessionSlots.tryAcquire(sessionKey) ?? (await this.sessionSlots.acquire(sessionKey, queueSignal()))
+      }
       return await this.forwardWithFailover(pool, what, extra, deadline, queueSignal, run)
     } finally {
       releaseSession?.()
