@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isLoopbackHost } from '../names.js'
 import { bearerMatches } from './bearer.js'
-import { hostnameOfHostHeader, isLoopbackHostname } from './loopback.js'
+import { hostnameOfHostHeader } from './loopback.js'
 
 /** An HTTP failure answered as a JSON-RPC error body with this status. */
 export class HttpError extends Error {
@@ -28,8 +29,8 @@ export interface GuardOptions {
 /** Largest request body accepted unless configured otherwise (4 MiB). */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
-// Parsed, not prefix-matched: `127.0.0.1.evil.example` is a DNS name anyone can point anywhere.
-const isLoopbackName = isLoopbackHostname
+// Parsed, not prefix-matched (see isLoopbackHost): `127.0.0.1.evil.example` is a DNS name anyone can point anywhere.
+const isLoopbackName = isLoopbackHost
 
 /** Refuses requests a DNS-rebinding page could send: foreign Host names on a loopback bind, foreign Origins. */
 export function checkHostAndOrigin(req: IncomingMessage, options: GuardOptions): void {

@@ -175,7 +175,7 @@ export function defineServer(options: ServerOptions): McpServer {
           requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
-          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
+          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`)

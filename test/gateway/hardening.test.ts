@@ -4,7 +4,8 @@ import { classifyFailure, redact, secretsOf, UpstreamTransportError } from '../.
 import { LineReader, responseIdOf } from '../../dist/gateway/line-reader.js'
 import { assertDepth, Semaphore } from '../../dist/gateway/limits.js'
 import { bearerMatches } from '../../dist/http/bearer.js'
-import { hostnameOfHostHeader, isLoopbackHostname } from '../../dist/http/loopback.js'
+import { hostnameOfHostHeader } from '../../dist/http/loopback.js'
+import { isLoopbackHost as isLoopbackHostname } from '../../dist/names.js'
 
 describe('loopback names', () => {
   it('accepts only real loopback names', () => {
