@@ -141,9 +141,13 @@ export class HttpClientTransport implements Transport {
       }
     }
     const id = isJSONRPCRequest(message) ? message.id : undefined
+    // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
+    const body = JSON.stringify(message)
+    return this.post(message, id, body, true)
+  }
+
+  private post(message: JSONRPCMessage, id: RequestId | undefined, body: string, mayRetry: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
-      const body = JSON.stringify(message)
       const req = this.client.request(this.url, {
         method: 'POST',
         agent: this.agent,
@@ -153,8 +157,14 @@ export class HttpClientTransport implements Transport {
         if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)
       }
       if (id !== undefined) this.inflight.set(id, req)
-      req.on('error', (error) => {
+      req.on('error', (error: NodeJS.ErrnoException) => {
         done()
+        // A kept-alive socket the server closed just as we reused it: the request never reached the server, so
+        // it is sent once more on a fresh socket rather than counted as the upstream failing (Node's own advice).
+        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.cancelled.has(req) && !this.closed) {
+          this.post(message, id, body, false).then(resolve, reject)
+          return
+        }
         reject(error)
       })
       req.on('response', (res) => {
