@@ -17,9 +17,11 @@ import {
 import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
+import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import type { BalancerName } from './types.js'
 import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
+import { toRequestError } from './upstream-error.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -52,6 +54,12 @@ export class Router implements UpstreamEvents {
 
   add(upstream: Upstream): void {
     this.upstreams.push(upstream)
+  }
+
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.callers.delete(upstream)
   }
 
   private members(pool: string): Upstream[] {
@@ -112,7 +120,16 @@ export class Router implements UpstreamEvents {
    * Runs a request on one healthy member of a pool. A failure of the connection (not a server's answer,
    * not a timeout, not a cancellation) marks that member broken and retries once on another member.
    */
-  private async forward<T>(
+  private forward<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.forwardOnce(pool, what, extra, run).catch((error: unknown) => Promise.reject(toRequestError(error)))
+  }
+
+  private async forwardOnce<T>(
     pool: string,
     what: string,
     extra: Extra,
@@ -143,9 +160,13 @@ export class Router implements UpstreamEvents {
       const callers = this.callers.get(upstream) ?? []
       callers.push(extra)
       this.callers.set(upstream, callers)
+      const startedAt = performance.now()
       try {
-        return await run(upstream, options)
+        const result = await run(upstream, options)
+        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        return result
       } catch (error) {
+        upstream.stats.record(performance.now() - startedAt, true)
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
           throw new McpError(
             ErrorCode.RequestTimeout,

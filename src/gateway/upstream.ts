@@ -16,6 +16,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { CallStats } from './call-stats.js'
 import { HttpClientTransport } from './http-client.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
@@ -73,6 +74,8 @@ export class Upstream {
   prompts: Prompt[] = []
   /** Calls in flight, for least-connections. */
   inflight = 0
+  /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
+  readonly stats = new CallStats()
   client: Client | undefined
   private failures = 0
   private attempts = 0
@@ -102,6 +105,7 @@ export class Upstream {
       status: this.status,
       tools: this.tools.map((t) => t.name),
       lastError: this.lastError,
+      ...this.stats.snapshot(),
     }
   }
 
@@ -229,6 +233,21 @@ export class Upstream {
     this.client = undefined
     void client?.close().catch(() => {})
     this.fail(`call failed: ${messageOf(error)}`)
+  }
+
+  /**
+   * Closes the connection and opens a new one at once (a server restarted by its supervisor, a rebuilt
+   * stdio child), then tells the router, which sends `list_changed` if what the server offers changed.
+   */
+  async reconnect(): Promise<void> {
+    if (this.stopped) return
+    await this.connecting?.catch(() => {})
+    const client = this.client
+    this.client = undefined
+    await client?.close().catch(() => {})
+    this.attempts = 0
+    await this.connect()
+    this.events.statusChanged(this)
   }
 
   private fail(reason: string): void {

@@ -31,6 +31,8 @@ export interface HttpHostOptions {
   authToken?: string
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
+  /** The environment variable that overrides this port, named in the port-in-use hint (default AIRMCP_PORT). */
+  portEnv?: string
   /** Body of `GET /health`. */
   health: () => Record<string, unknown>
 }
@@ -121,6 +123,23 @@ function sendError(res: ServerResponse, error: HttpError): void {
     ...(error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
   })
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: error.code, message: error.message }, id: null }))
+}
+
+/** The port could not be bound (taken, or no permission): a start-up failure whose message says it all. */
+export class ListenError extends Error {
+  override name = 'ListenError'
+}
+
+/**
+ * Ends the process with the one line a start-up failure deserves (no stack trace): for the processes that
+ * own their lifetime (`handleSignals` not false); anything else is thrown on.
+ */
+export function exitOnListenError(error: unknown, ownsProcess: boolean): never {
+  if (error instanceof ListenError && ownsProcess) {
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
+  throw error
 }
 
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
@@ -220,7 +239,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       checkAuth(req, options.authToken)
       return postSse(req, res, url)
     }
-    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
+    const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
+    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)
   }
 
   const httpServer = createServer((req, res) => {
@@ -233,13 +253,18 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     httpServer.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
         reject(
-          new Error(
+          new ListenError(
             `${options.label}: port ${options.port} on ${options.host} is already in use. ` +
-              'Try this: stop the other process, or choose another port (AIRMCP_PORT=...).',
+              `Try this: stop the other process, or choose another port (${options.portEnv ?? 'AIRMCP_PORT'}=...).`,
           ),
         )
       } else if (error.code === 'EACCES') {
-        reject(new Error(`${options.label}: no permission to listen on ${options.host}:${options.port}.`))
+        reject(
+          new ListenError(
+            `${options.label}: no permission to listen on ${options.host}:${options.port}. ` +
+              `Try this: a port above 1023 (${options.portEnv ?? 'AIRMCP_PORT'}=...).`,
+          ),
+        )
       } else reject(error)
     })
     httpServer.listen(options.port, options.host, () => resolve())

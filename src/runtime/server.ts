@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { startHttpHost, type HttpHost } from './http-host.js'
+import { exitOnListenError, startHttpHost, type HttpHost } from './http-host.js'
 import type { Plugin } from './plugin.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
@@ -143,7 +143,7 @@ export function defineServer(options: ServerOptions): McpServer {
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
-        })
+        }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`)
       }
