@@ -56,14 +56,25 @@ function shifted(port: number, offset: number, what: string): number {
   return moved
 }
 
+/** Where a port declared in the sources runs under this choice. */
+export async function placePort(choice: PortChoice, declared: number, what: string): Promise<number> {
+  return choice.mode === 'free' ? freePort() : choice.mode === 'offset' ? shifted(declared, choice.offset, what) : declared
+}
+
+/** Every server of the workspace with its transport, read from the sources as `gateway sync` reads them. */
+export async function readServers(root: string) {
+  const morph = await import('ts-morph')
+  const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
+  return readWorkspaceServers(morph, new Tree(root))
+}
+
 /** Reads the workspace (servers, transports, the gateway's port) and decides every port. */
 export async function planFleet(root: string, choice: PortChoice, env = process.env): Promise<FleetPlan> {
   const morph = await import('ts-morph')
   const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
   const tree = new Tree(root)
   const servers = readWorkspaceServers(morph, tree)
-  const place = async (declared: number, what: string) =>
-    choice.mode === 'free' ? freePort() : choice.mode === 'offset' ? shifted(declared, choice.offset, what) : declared
+  const place = (declared: number, what: string) => placePort(choice, declared, what)
   const networked: FleetMember[] = []
   const portMap: Record<string, number> = {}
   for (const server of servers) {
