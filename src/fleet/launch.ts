@@ -100,8 +100,8 @@ export async function launchFleet(
       writeFleetState(plan.root, {
         pid: process.pid,
         mode,
-        gateway: { url: gatewayUrl, port: plan.gateway.port },
-        servers: plan.servers.map((s) => ({ name: s.name, transport: s.transport, port: s.port })),
+        gateway: { url: gatewayUrl, port: plan.gateway.port, pid: supervisor.pid('gateway') },
+        servers: plan.servers.map((s) => ({ name: s.name, transport: s.transport, port: s.port, pid: supervisor.pid(s.name) })),
       })
     },
     async stop() {
@@ -110,6 +110,7 @@ export async function launchFleet(
     },
   }
   supervisor.onRestarted = (name) => {
+    fleet.saveState()
     if (name === 'gateway') return
     fleet.reconnect(name).catch((error: Error) => output.line('airmcp', `could not reconnect "${name}" in the gateway: ${error.message}`, 'stderr'))
   }

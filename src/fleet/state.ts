@@ -5,8 +5,8 @@ import { join } from 'node:path'
 export interface FleetState {
   pid: number
   mode: 'start' | 'dev'
-  gateway: { url: string; port: number }
-  servers: { name: string; transport: string; port: number }[]
+  gateway: { url: string; port: number; pid?: number }
+  servers: { name: string; transport: string; port: number; pid?: number }[]
 }
 
 const statePath = (root: string) => join(root, '.airmcp/fleet.json')

@@ -60,6 +60,11 @@ export class Supervisor {
     return this.children.has(name)
   }
 
+  /** The process id of a running child (it changes when the child restarts). */
+  pid(name: string): number | undefined {
+    return this.children.get(name)?.process?.pid
+  }
+
   names(): string[] {
     return [...this.children.keys()]
   }
