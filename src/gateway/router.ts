@@ -41,6 +41,7 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Extra[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
 
   constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
@@ -77,13 +78,17 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed. */
+  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
-    const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
-    return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    // Compared with what clients last saw: upstreams update their lists before calling here, so a
+    // before/after comparison inside this call would miss a changed description.
+    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const changed = now !== this.published
+    this.published = now
+    return changed
   }
 
   listTools() {
