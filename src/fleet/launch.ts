@@ -40,8 +40,10 @@ export function serverSpec(plan: FleetPlan, member: FleetMember): ChildSpec {
     name: member.name,
     cwd: join(plan.root, member.dir),
     entry: 'dist/index.js',
-    env: { ...baseEnv(), AIRMCP_PORT: String(member.port), AIRMCP_HOST: LOCAL },
+    env: { ...baseEnv(), AIRMCP_PORT: String(member.port), AIRMCP_HOST: LOCAL, AIRMCP_SUPERVISED: '1' },
     healthUrl: `http://${LOCAL}:${member.port}/health`,
+    // The channel lets the server notice when we are gone (even after a SIGKILL) and stop.
+    ipc: true,
   }
 }
 

@@ -1,3 +1,4 @@
+import { stopWithSupervisor } from '../runtime/supervised.js'
 import type { Registration } from './types.js'
 
 /** What `airmcp start` / `airmcp dev` may ask of a gateway it runs (over the IPC channel of the child). */
@@ -34,7 +35,7 @@ export function attachSupervisor(gateway: SupervisedGateway): void {
       (error: unknown) => reply(message.seq, { error: error instanceof Error ? error.message : String(error) }),
     )
   })
-  process.once('disconnect', () => void gateway.stop().then(() => process.exit(0)))
+  stopWithSupervisor(() => gateway.stop())
 }
 
 /**

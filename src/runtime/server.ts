@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { exitOnListenError, startHttpHost, type HttpHost } from './http-host.js'
 import type { Plugin } from './plugin.js'
+import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createSessionFactory } from './session.js'
@@ -146,6 +147,7 @@ export function defineServer(options: ServerOptions): McpServer {
         }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`)
+        stopWithSupervisor(() => server.stop())
       }
       if (options.handleSignals !== false) {
         process.once('SIGINT', onSignal)

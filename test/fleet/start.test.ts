@@ -71,6 +71,16 @@ describe('airmcp start', () => {
     expect(processesIn(root)).toEqual([])
   })
 
+  it('the supervisor killed with SIGKILL: its servers and the gateway notice and stop, no orphan keeps a port', async () => {
+    const fleet = await runFleet(root, 'start')
+    expect(processesIn(root).length).toBeGreaterThanOrEqual(4) // supervisor, search, files, gateway (+ analytics)
+    process.kill(fleet.child.pid!, 'SIGKILL')
+    // Each child's IPC channel closes with the supervisor; poll (bounded) until none is left.
+    const deadline = Date.now() + 10_000
+    while (processesIn(root).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(processesIn(root)).toEqual([])
+  })
+
   it("a server's port taken: exits non-zero with one line naming the port, the server and the fix; nothing left running", async () => {
     await stopFleets()
     const { port, server } = await holdPort()

@@ -43,8 +43,13 @@ export interface FleetProcess {
  * Runs `airmcp <command> --free-ports` in the workspace (its own process group, no TTY) and resolves once
  * it prints `Gateway ready at <url>`: the supervisor says so only after every `/health` answered.
  */
-export async function runFleet(root: string, command: 'start' | 'dev', env: NodeJS.ProcessEnv = {}): Promise<FleetProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), command, '--free-ports'], {
+export async function runFleet(
+  root: string,
+  command: 'start' | 'dev',
+  env: NodeJS.ProcessEnv = {},
+  cli = join(ROOT, 'bin/run.js'),
+): Promise<FleetProcess> {
+  const child = spawn(process.execPath, [cli, command, '--free-ports'], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
