@@ -68,6 +68,16 @@ describe('a generated workspace, as a new user runs it', () => {
     }
   })
 
+  it('airmcp status with no gateway running: a clear error naming the URL and how to start one', async () => {
+    const { port, server } = await holdPort()
+    server.close() // a port nobody listens on
+    await once(server, 'close')
+    const result = await runCli(['status'], { cwd: root, env: { AIRMCP_GATEWAY_PORT: String(port) } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(new RegExp(`No gateway answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`))
+    expect(result.stderr).toMatch(/Try this: start the workspace: airmcp dev \(or airmcp start\), or pass/)
+  })
+
   it("add server's Next: steps rebuild the gateway too", async () => {
     const added = await runCli(['add', 'server', 'docs', '--transport', 'sse'], { cwd: root })
     expect(added.code, added.stderr).toBe(0)
