@@ -5,5 +5,7 @@
  */
 export function stopWithSupervisor(stop: () => Promise<void>): void {
   if (!process.send || process.env.AIRMCP_SUPERVISED !== '1') return
+  // The channel alone must not keep the process alive once the server has stopped.
+  process.channel?.unref()
   process.once('disconnect', () => void stop().finally(() => process.exit(0)))
 }

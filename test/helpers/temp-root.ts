@@ -12,6 +12,8 @@ export default function setup(): () => void {
   process.env.TMPDIR = run
   process.env.TEMP = run
   process.env.TMP = run
+  // Paths under the run folder are longer: oclif must not wrap error lines that tests match on.
+  process.env.OCLIF_COLUMNS ??= '1000'
   return () => {
     const left = readdirSync(run)
     if (left.length && process.env.AIRMCP_TEST_REPORT_TEMP) console.log(`[temp] left by tests (removed now): ${left.join(', ')}`)
