@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
-import { applyTree, type ApplyResult } from '../lib/apply.js'
-import { BaseCommand, writeFlags } from '../lib/base-command.js'
-import { AirmcpError } from '../lib/errors.js'
-import { validateWorkspaceName } from '../lib/names.js'
-import { runInstall, runGitInit, detectPackageManager, PACKAGE_MANAGERS, type PackageManager } from '../lib/tasks.js'
+import { applyTree, type ApplyResult } from '../tree/apply.js'
+import { BaseCommand, writeFlags } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
+import { validateWorkspaceName } from '../workspace/names.js'
+import { runInstall, runGitInit, detectPackageManager, PACKAGE_MANAGERS, type PackageManager } from '../tasks/install.js'
 import { Tree } from '../tree/tree.js'
 
 export interface NewResult extends ApplyResult {
@@ -47,7 +47,7 @@ export default class New extends BaseCommand {
     const directory = resolve(dirName)
     checkTarget(directory, flags.force)
     const tree = new Tree(directory)
-    const { chooseRuntimeSpec, localRuntimeSpec } = await import('../lib/runtime-spec.js')
+    const { chooseRuntimeSpec, localRuntimeSpec } = await import('../workspace/runtime-spec.js')
     const runtime = flags.runtime ?? (await chooseRuntimeSpec((line) => this.note(line)))
     const { workspaceGenerator } = await import('../generators/workspace/index.js')
     const { servers } = await workspaceGenerator(tree, {

@@ -1,6 +1,6 @@
-import { BaseCommand } from '../lib/base-command.js'
-import { AirmcpError } from '../lib/errors.js'
-import { findWorkspaceRoot } from '../lib/workspace.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
 import { oneLine, portChoice, portFlags, untilSignal } from '../fleet/flags.js'
 
 export default class Start extends BaseCommand {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../lib/base-command.js'
-import { findWorkspaceRoot } from '../lib/workspace.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
 import type { GatewayStatus } from '../fleet/status.js'
 
 export default class Status extends BaseCommand {
@@ -34,7 +34,7 @@ export default class Status extends BaseCommand {
     const running = readFleetState(root)
     if (running) return new URL(running.gateway.url).origin
     if (process.env.AIRMCP_GATEWAY_PORT) return `http://127.0.0.1:${process.env.AIRMCP_GATEWAY_PORT}`
-    const [morph, { readGatewayPort }, { Tree }] = await Promise.all([import('ts-morph'), import('../fleet/plan.js'), import('../tree/tree.js')])
-    return `http://127.0.0.1:${readGatewayPort(morph, new Tree(root).read('gateway/src/index.ts'))}`
+    const { readWorkspace, DEFAULT_GATEWAY_PORT } = await import('../workspace/index.js')
+    return `http://127.0.0.1:${(await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT}`
   }
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 import type { PrefixedOutput } from './output.js'
 
 /** The workspace's own TypeScript compiler (the version its package.json asks for). */

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 import type { PortChoice } from './plan.js'
 
 /** Port flags shared by `start` and `dev`: run two workspaces side by side, or on free ports (tests). */

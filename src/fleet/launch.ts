@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Registration } from '../gateway/types.js'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 import type { PrefixedOutput } from './output.js'
 import type { FleetMember, FleetPlan } from './plan.js'
 import { portIsFree } from './ports.js'

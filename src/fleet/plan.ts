@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { AirmcpError } from '../lib/errors.js'
-import { Tree } from '../tree/tree.js'
+import { AirmcpError } from '../errors.js'
+import { DEFAULT_GATEWAY_PORT, readWorkspace, type Workspace } from '../workspace/index.js'
 import { freePort } from './ports.js'
-
-type Morph = typeof import('ts-morph')
 
 /** How `start`/`dev` place the fleet: the ports in the sources, all of them shifted, or free ones. */
 export type PortChoice = { mode: 'declared' } | { mode: 'offset'; offset: number } | { mode: 'free' }
@@ -32,22 +30,6 @@ export interface FleetPlan {
   portMap: Record<string, number>
 }
 
-/** The port of `new Gateway({ port: N })` in the gateway's source (4000 when not written literally). */
-export function readGatewayPort(morph: Morph, source: string | undefined): number {
-  if (!source) return 4000
-  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
-  const file = project.createSourceFile('gateway.ts', source)
-  for (const created of file.getDescendantsOfKind(morph.SyntaxKind.NewExpression)) {
-    if (created.getExpression().getText() !== 'Gateway') continue
-    const options = created.getArguments()[0]
-    if (!options || !morph.Node.isObjectLiteralExpression(options)) continue
-    const port = options.getProperty('port')
-    const value = port && morph.Node.isPropertyAssignment(port) ? port.getInitializer() : undefined
-    if (value && morph.Node.isNumericLiteral(value)) return value.getLiteralValue()
-  }
-  return 4000
-}
-
 function shifted(port: number, offset: number, what: string): number {
   const moved = port + offset
   if (moved < 1 || moved > 65535) {
@@ -61,23 +43,18 @@ export async function placePort(choice: PortChoice, declared: number, what: stri
   return choice.mode === 'free' ? freePort() : choice.mode === 'offset' ? shifted(declared, choice.offset, what) : declared
 }
 
-/** Every server of the workspace with its transport, read from the sources as `gateway sync` reads them. */
-export async function readServers(root: string) {
-  const morph = await import('ts-morph')
-  const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
-  return readWorkspaceServers(morph, new Tree(root))
+/** Every server of the workspace with its transport, from the workspace model (as `gateway sync` sees them). */
+export async function readServers(root: string): Promise<Workspace['servers']> {
+  return (await readWorkspace(root)).servers
 }
 
 /** Reads the workspace (servers, transports, the gateway's port) and decides every port. */
 export async function planFleet(root: string, choice: PortChoice, env = process.env): Promise<FleetPlan> {
-  const morph = await import('ts-morph')
-  const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
-  const tree = new Tree(root)
-  const servers = readWorkspaceServers(morph, tree)
+  const workspace = await readWorkspace(root)
   const place = (declared: number, what: string) => placePort(choice, declared, what)
   const networked: FleetMember[] = []
   const portMap: Record<string, number> = {}
-  for (const server of servers) {
+  for (const server of workspace.servers) {
     if (server.transport.type === 'stdio') continue
     const port = await place(server.transport.port, `server "${server.name}"`)
     if (port !== server.transport.port) portMap[server.transport.port] = port
@@ -87,12 +64,12 @@ export async function planFleet(root: string, choice: PortChoice, env = process.
   if (fromEnv !== undefined && (!Number.isInteger(fromEnv) || fromEnv < 0 || fromEnv > 65535)) {
     throw new AirmcpError('BAD_PORT', `AIRMCP_GATEWAY_PORT=${env.AIRMCP_GATEWAY_PORT} is not a port.`, 'set a number from 1 to 65535, or unset it.')
   }
-  const declaredGateway = readGatewayPort(morph, tree.read('gateway/src/index.ts'))
+  const declaredGateway = workspace.gateway?.port ?? DEFAULT_GATEWAY_PORT
   const gatewayPort = fromEnv === undefined ? await place(declaredGateway, 'the gateway') : fromEnv === 0 ? await freePort() : fromEnv
   return {
     root,
     servers: networked,
-    stdio: servers.filter((s) => s.transport.type === 'stdio').map((s) => ({ name: s.name, dir: s.dir })),
+    stdio: workspace.servers.filter((s) => s.transport.type === 'stdio').map((s) => ({ name: s.name, dir: s.dir })),
     gateway: { name: 'gateway', kind: 'gateway', dir: 'gateway', transport: 'gateway', declaredPort: declaredGateway, port: gatewayPort },
     portMap,
   }

@@ -1,5 +1,5 @@
 import { get } from 'node:http'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 
 /** One server as the gateway reports it on `/health`. */
 export interface ServerStatus {

@@ -1,5 +1,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { exitOnListenError, startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { startHttpHost, type HttpHost } from '../http/host.js'
+import { exitOnListenError } from '../http/listen.js'
 import { createFrontSession } from './front.js'
 import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'

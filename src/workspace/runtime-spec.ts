@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { defaultRuntimeSpec, PACKAGE_ROOT, PACKAGE_VERSION } from './workspace.js'
+import { defaultRuntimeSpec, PACKAGE_ROOT, PACKAGE_VERSION } from './root.js'
 
 /** `file:` link to the package this CLI runs from. */
 export const localRuntimeSpec = (): string => `file:${PACKAGE_ROOT.replace(/[\\/]$/, '')}`
