@@ -17,11 +17,13 @@ import {
 import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
+import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import type { BalancerName } from './types.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { Upstream, UpstreamEvents } from './upstream.js'
+import { toRequestError } from './upstream-error.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -41,6 +43,7 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Extra[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
 
   private readonly sessionSlots: KeyedSemaphores
@@ -71,6 +74,12 @@ export class Router implements UpstreamEvents {
     this.upstreams.push(upstream)
   }
 
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.callers.delete(upstream)
+  }
+
   private members(pool: string): Upstream[] {
     return this.upstreams.filter((u) => u.pool === pool)
   }
@@ -86,13 +95,17 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed. */
+  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
-    const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
-    return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    // Compared with what clients last saw: upstreams update their lists before calling here, so a
+    // before/after comparison inside this call would miss a changed description.
+    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const changed = now !== this.published
+    this.published = now
+    return changed
   }
 
   listTools() {
@@ -129,7 +142,16 @@ export class Router implements UpstreamEvents {
    * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
    * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
-  private async forward<T>(
+  private forward<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.forwardOnce(pool, what, extra, run).catch((error: unknown) => Promise.reject(toRequestError(error)))
+  }
+
+  private async forwardOnce<T>(
     pool: string,
     what: string,
     extra: Extra,
@@ -197,6 +219,7 @@ export class Router implements UpstreamEvents {
       tried.push(upstream)
       let release: (() => void) | undefined
       let callers: Extra[] | undefined
+      let startedAt = 0
       try {
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
@@ -216,8 +239,12 @@ export class Router implements UpstreamEvents {
                     .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
                     .catch(() => {}),
         }
-        return await run(upstream, options)
+        startedAt = performance.now()
+        const result = await run(upstream, options)
+        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        return result
       } catch (error) {
+        if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
           if (extra.signal.aborted) throw error
           throw new McpError(
