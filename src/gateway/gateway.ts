@@ -1,7 +1,8 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { Router } from './router.js'
+import { createStateSealer, type StateSealer } from './sealed-state.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
 
@@ -24,7 +25,9 @@ export class Gateway {
   private readonly router: Router
   private readonly registrations = new Map<string, Upstream>()
   private host: HttpHost | undefined
-  private stdio: StdioServerTransport | undefined
+  private stdio: { close(): Promise<void> } | undefined
+  private modern: { close(): Promise<void> } | undefined
+  private readonly sealer: StateSealer
   private healthTimer: NodeJS.Timeout | undefined
   private started = false
   private stopping: Promise<void> | undefined
@@ -32,9 +35,12 @@ export class Gateway {
 
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
+    // One key across replicas lets any of them continue another's multi-round-trip request.
+    this.sealer = createStateSealer(options.stateKey ?? (process.env.AIRMCP_GATEWAY_STATE_KEY || undefined))
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
+      sealer: this.sealer,
     })
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
@@ -99,12 +105,14 @@ export class Gateway {
 
     const info = { name: this.options.name, version: VERSION }
     if (stdio) {
-      this.stdio = new StdioServerTransport()
-      await createFrontSession(this.router, info).connect(this.stdio)
+      this.stdio = serveGatewayStdio(this.router, info, this.sealer)
       process.stdin.once('end', () => void this.stop())
       process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
     } else {
+      const modern = createModernHttpFront(this.router, info, this.sealer)
+      this.modern = modern
       this.host = await startHttpHost({
+        perRequest: modern,
         label: `Gateway "${this.options.name}"`,
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
         host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
@@ -141,6 +149,7 @@ export class Gateway {
       clearInterval(this.healthTimer)
       await Promise.allSettled([...this.router.sessions].map((s) => s.close()))
       await this.host?.close()
+      await this.modern?.close()
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
     })()

@@ -56,6 +56,22 @@ export class HttpClientTransport implements Transport {
   /** Reads `data:` lines of an SSE stream, one message per event. */
   private readEvents(res: http.IncomingMessage): void {
     let buffer = ''
+    // Events after the first wait a turn of the event loop each: the v2 SDK client dispatches notifications
+    // asynchronously, and a response read in the same tick would otherwise overtake the progress before it.
+    let queue: Promise<void> | undefined
+    const deliverInOrder = (data: string) => {
+      const run = () => {
+        try {
+          this.deliver(data)
+        } catch (error) {
+          this.onerror?.(error as Error)
+        }
+      }
+      if (!queue) {
+        queue = Promise.resolve()
+        run()
+      } else queue = queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
+    }
     res.setEncoding('utf8')
     res.on('data', (chunk: string) => {
       buffer += chunk
@@ -68,13 +84,7 @@ export class HttpClientTransport implements Transport {
           .filter((line) => line.startsWith('data:'))
           .map((line) => line.slice(5).replace(/^ /, ''))
           .join('\n')
-        if (data) {
-          try {
-            this.deliver(data)
-          } catch (error) {
-            this.onerror?.(error as Error)
-          }
-        }
+        if (data) deliverInOrder(data)
       }
     })
   }

@@ -52,6 +52,12 @@ export interface GatewayOptions {
   maxBodyBytes?: number
   /** HTTP front: close a client session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
+  /**
+   * Key of the sealed `requestState` the gateway hands 2026 clients between rounds of a multi-round-trip
+   * request (`AIRMCP_GATEWAY_STATE_KEY` sets it too). Give every replica the same key so a retry may reach
+   * any of them; without one, a random key per process.
+   */
+  stateKey?: string
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }
@@ -64,4 +70,6 @@ export interface ServerInfo {
   status: UpstreamStatus
   tools: string[]
   lastError: string | undefined
+  /** The protocol revision the gateway speaks to it (`2026-07-28` or `2025-11-25`), once connected. */
+  protocolVersion?: string
 }

@@ -33,6 +33,14 @@ export interface HttpHostOptions {
   sessionIdleMs?: number
   /** Body of `GET /health`. */
   health: () => Record<string, unknown>
+  /**
+   * Per-request serving beside the sessions (the 2026-07-28 era): a POST without a session id that
+   * `accepts` is handed to `handle` with its parsed body.
+   */
+  perRequest?: {
+    accepts(req: IncomingMessage, body: unknown): boolean
+    handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>
+  }
 }
 
 export interface HttpHost {
@@ -147,6 +155,9 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
+    if (body !== undefined && req.headers['mcp-session-id'] === undefined && options.perRequest?.accepts(req, body)) {
+      return options.perRequest.handle(req, res, body)
+    }
     if (options.stateless) {
       const server = options.createSession()
       const transport = new StreamableHttpSession(undefined)

@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { toNodeHandler } from '@modelcontextprotocol/node'
+import { classifyInboundRequest, createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/server'
+import { serveStdio } from '@modelcontextprotocol/server/stdio'
+import { createModernServer } from './front.js'
+import type { Router } from './router.js'
+import type { StateSealer } from './sealed-state.js'
+
+/** The 2025-era revisions the sessionful front serves; anything else a client names goes to the 2026 path. */
+const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'])
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/**
+ * The gateway's 2026-07-28 front on HTTP: each request is served by a fresh SDK v2 server over the router,
+ * so any gateway process can answer any request. 2025-era traffic keeps the sessionful front.
+ */
+export function createModernHttpFront(router: Router, info: { name: string; version: string }, sealer: StateSealer) {
+  const handler = createMcpHandler(() => createModernServer(router, info, sealer), { legacy: 'reject' })
+  router.notifiers.add(handler.notify)
+  const serve = toNodeHandler(handler)
+  return {
+    /** True for a request of the 2026 era (or one naming a revision the 2025 front does not serve). */
+    accepts(req: IncomingMessage, body: unknown): boolean {
+      const version = header(req, 'mcp-protocol-version')
+      if (version !== undefined && !LEGACY_VERSIONS.has(version.trim())) return true
+      const outcome = classifyInboundRequest({
+        httpMethod: req.method ?? 'POST',
+        protocolVersionHeader: version,
+        mcpMethodHeader: header(req, 'mcp-method'),
+        mcpNameHeader: header(req, 'mcp-name'),
+        body,
+      } as never) as { kind: string }
+      return outcome.kind !== 'legacy'
+    },
+    async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+      // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
+      const request = body as { method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
+      const uris = request?.method === 'subscriptions/listen' ? request.params?.notifications?.resourceSubscriptions : undefined
+      if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
+      await serve(req, res, body)
+    },
+    close: () => handler.close(),
+  }
+}
+
+/**
+ * The gateway on stdio, both eras: the client's opening exchange pins the connection's era (the SDK's
+ * `serveStdio`). A 2025 connection is a session like any HTTP one, told about list changes.
+ */
+export function serveGatewayStdio(router: Router, info: { name: string; version: string }, sealer: StateSealer) {
+  return serveStdio((context: McpRequestContext) => {
+    const server = createModernServer(router, info, sealer)
+    if (context.era === 'legacy') {
+      const session = server as unknown as Parameters<Router['removeSession']>[0]
+      router.sessions.add(session)
+      server.onclose = () => router.removeSession(session)
+      server.setRequestHandler('resources/subscribe', (r) => router.subscribe(session, r.params.uri) as never)
+      server.setRequestHandler('resources/unsubscribe', (r) => router.unsubscribe(session, r.params.uri) as never)
+    }
+    return server
+  })
+}
