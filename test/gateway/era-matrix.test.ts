@@ -1,0 +1,129 @@
+// One suite, every cell: {2025 client, 2026 client} × {2025 upstream, strict SDK v2 2026 upstream} ×
+// {Streamable HTTP, stdio upstream}, each running the same calls through the gateway and asserting results.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { Gateway, type Connection } from 'airmcp/gateway'
+import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+
+const FIXTURES = { legacy: 'fixtures/servers/era-legacy.ts', modern: 'fixtures/servers/era-strict-v2.ts' }
+type UpstreamEra = keyof typeof FIXTURES
+type ClientEra = '2025-11-25' | '2026-07-28'
+
+const gateways = new Map<string, Gateway>()
+const clients: Client[] = []
+
+async function upstreamConnection(era: UpstreamEra, transport: 'http' | 'stdio'): Promise<Connection> {
+  if (transport === 'stdio') {
+    return { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, FIXTURES[era]], env: { TRANSPORT: 'stdio' } }
+  }
+  const started = await startListening([...TSX_NODE_ARGS, FIXTURES[era]], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
+  return { type: 'http', url: started.url }
+}
+
+async function connect(gateway: Gateway, era: ClientEra): Promise<Client> {
+  const client = new Client(
+    { name: 'era-matrix', version: '1.0.0' },
+    {
+      capabilities: { elicitation: {}, sampling: {} },
+      versionNegotiation: { mode: era === '2025-11-25' ? 'legacy' : { pin: era } },
+    },
+  )
+  client.setRequestHandler('elicitation/create', async (request) => ({
+    action: 'accept',
+    content: { name: `Ada (asked "${request.params.message}")` },
+  }))
+  client.setRequestHandler('sampling/createMessage', async () => ({
+    role: 'assistant',
+    model: 'test-model',
+    content: { type: 'text', text: 'short' },
+  }))
+  await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url!)))
+  clients.push(client)
+  return client
+}
+
+function textOf(result: unknown): string {
+  return (result as { content: { text?: string }[] }).content[0]?.text ?? ''
+}
+
+const CELLS = (['legacy', 'modern'] as const).flatMap((upstream) =>
+  (['http', 'stdio'] as const).map((transport) => ({ upstream, transport, key: `${upstream}-${transport}` })),
+)
+
+beforeAll(async () => {
+  await Promise.all(
+    CELLS.map(async ({ upstream, transport, key }) => {
+      const gateway = new Gateway({ name: `matrix-${key}`, port: 0, handleSignals: false })
+      gateway.register({ id: `${key}-1`, name: key, connection: await upstreamConnection(upstream, transport) })
+      gateways.set(key, gateway)
+      await gateway.start()
+    }),
+  )
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.allSettled(clients.splice(0).map((c) => c.close()))
+  await Promise.allSettled([...gateways.values()].map((g) => g.stop()))
+  await killAll()
+})
+
+describe.each(CELLS)('upstream $upstream over $transport', ({ upstream, key }) => {
+  const label = upstream === 'legacy' ? 'legacy' : 'modern'
+  const version = upstream === 'legacy' ? '2025-11-25' : '2026-07-28'
+
+  it(`is probed and spoken to in ${version}`, () => {
+    const [info] = gateways.get(key)!.list()
+    expect(info.status).toBe('connected')
+    expect(info.protocolVersion).toBe(version)
+  })
+
+  describe.each(['2025-11-25', '2026-07-28'] as const)('client %s', (clientEra) => {
+    let client: Client
+    beforeAll(async () => {
+      client = await connect(gateways.get(key)!, clientEra)
+      expect(client.getNegotiatedProtocolVersion()).toBe(clientEra)
+    })
+
+    it('lists and calls tools', async () => {
+      const { tools } = await client.listTools()
+      expect(tools.map((t) => t.name).sort()).toEqual(['cancelled', 'confirm', 'echo', 'hang', 'progress', 'summarize'])
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe(`${label}: hi`)
+    })
+
+    it('reads resources and gets prompts', async () => {
+      const { resources } = await client.listResources()
+      expect(resources.map((r) => r.uri)).toEqual(['memo://note'])
+      const read = await client.readResource({ uri: 'memo://note' })
+      expect((read.contents[0] as { text: string }).text).toBe(`${label} note`)
+      const prompt = await client.getPrompt({ name: 'greet', arguments: { who: 'Bob' } })
+      expect((prompt.messages[0].content as { text: string }).text).toBe(`Hello, Bob (${label})`)
+    })
+
+    it('forwards progress', async () => {
+      const seen: number[] = []
+      const result = await client.callTool({ name: 'progress', arguments: {} }, { onprogress: (p) => seen.push(p.progress) })
+      expect(textOf(result)).toBe('done')
+      expect(seen).toEqual([1, 2, 3])
+    })
+
+    it('cancels upstream when the client cancels', async () => {
+      const before = Number(textOf(await client.callTool({ name: 'cancelled', arguments: {} })))
+      const abort = new AbortController()
+      // The upstream reports progress once the call runs: that is when the client gives up.
+      const call = client.callTool({ name: 'hang', arguments: {} }, { signal: abort.signal, onprogress: () => abort.abort() })
+      await expect(call).rejects.toThrow()
+      await expect
+        .poll(async () => Number(textOf(await client.callTool({ name: 'cancelled', arguments: {} }))), { timeout: 10_000 })
+        .toBe(before + 1)
+    })
+
+    it('bridges elicitation', async () => {
+      const result = await client.callTool({ name: 'confirm', arguments: {} })
+      expect(textOf(result)).toBe('hello Ada (asked "Your name?")')
+    })
+
+    it('bridges sampling', async () => {
+      expect(textOf(await client.callTool({ name: 'summarize', arguments: {} }))).toBe('sampled: short')
+    })
+  })
+})
