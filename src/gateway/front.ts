@@ -96,6 +96,7 @@ function modernCaller(ctx: ServerContext): Caller {
     inputResponses: ctx.mcpReq.inputResponses,
     state: ctx.mcpReq.requestState<GatewayState>(),
     logLevel: envelope?.['io.modelcontextprotocol/logLevel'] as string | undefined,
+    clientCapabilities: envelope?.['io.modelcontextprotocol/clientCapabilities'] as Params | undefined,
   }
 }
 

@@ -1,4 +1,4 @@
-import { ProtocolError } from '@modelcontextprotocol/client'
+import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
 import type { RequestOptions } from '@modelcontextprotocol/client'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
@@ -45,6 +45,8 @@ export interface Caller {
   state?: GatewayState
   /** 2026 clients: the log level asked for in the request (absent: no logs). */
   logLevel?: string
+  /** 2026 clients: the capabilities declared in the request's envelope. */
+  clientCapabilities?: Params
   /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
   replay?: Replay
 }
@@ -71,7 +73,27 @@ interface Replay {
   answers: Params
   next: number
   needed?: Record<string, Message>
+  /** Set when the upstream asked for something the client did not declare it can do. */
+  missing?: Params
   abort: AbortController
+}
+
+/** The client capability a server-to-client request needs, as a capabilities object. */
+function capabilityFor(request: Message): Params | undefined {
+  if (request.method === 'elicitation/create') {
+    return { elicitation: (request.params?.mode === 'url' ? { url: {} } : {}) }
+  }
+  if (request.method === 'sampling/createMessage') return { sampling: {} }
+  if (request.method === 'roots/list') return { roots: {} }
+  return undefined
+}
+
+function declares(capabilities: Params | undefined, needed: Params): boolean {
+  return Object.entries(needed).every(([key, sub]) => {
+    const declared = capabilities?.[key] as Params | undefined
+    if (declared === undefined) return false
+    return Object.keys(sub as Params).every((mode) => (declared as Params)[mode] !== undefined)
+  })
 }
 
 export interface RouterOptions {
@@ -239,7 +261,11 @@ export class Router implements UpstreamEvents {
   private upstreamParams(params: Params, caller: Caller, upstream: Upstream): Params {
     const { _meta: _ignored, inputResponses: _responses, requestState: _state, ...rest } = params
     const meta: Params = { ...caller.meta }
-    if (upstream.era === 'modern' && caller.logLevel) meta['io.modelcontextprotocol/logLevel'] = caller.logLevel
+    if (upstream.era === 'modern' && caller.era === 'modern') {
+      // The upstream answers for the client at the front: its log level and what it can do.
+      if (caller.logLevel) meta['io.modelcontextprotocol/logLevel'] = caller.logLevel
+      meta['io.modelcontextprotocol/clientCapabilities'] = caller.clientCapabilities ?? {}
+    }
     return Object.keys(meta).length ? { ...rest, _meta: meta } : rest
   }
 
@@ -318,6 +344,7 @@ export class Router implements UpstreamEvents {
         { ...options, signal },
       )) as Params
     } catch (error) {
+      if (replay.missing) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: replay.missing } as never)
       if (!replay.needed) throw error
       return {
         resultType: 'input_required',
@@ -445,6 +472,12 @@ export class Router implements UpstreamEvents {
     if (replay) {
       const key = `r${replay.next++}`
       if (key in replay.answers) return replay.answers[key]
+      const needed = capabilityFor(request)
+      if (needed && !declares(caller.clientCapabilities, needed)) {
+        replay.missing = needed
+        replay.abort.abort()
+        throw new ProtocolError(INVALID_REQUEST, `The client did not declare the capability ${request.method} needs.`)
+      }
       replay.needed = { [key]: { method: request.method, params: request.params ?? {} } }
       replay.abort.abort()
       throw new ProtocolError(INVALID_REQUEST, `${request.method} is asked of the client; the call resumes on its retry.`)
