@@ -210,6 +210,7 @@ export class Router implements UpstreamEvents {
       if (!upstream) break
       tried.push(upstream)
       const timeout = Math.max(1, deadline - Date.now())
+      let progressSent: Promise<unknown> | undefined
       const options: RequestOptions = {
         timeout,
         signal: caller.signal,
@@ -217,16 +218,20 @@ export class Router implements UpstreamEvents {
           progressToken === undefined
             ? undefined
             : (progress) =>
-                void caller
+                (progressSent = caller
                   .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                  .catch(() => {}),
+                  .catch(() => {})),
       }
       upstream.inflight++
       const callers = this.callers.get(upstream) ?? []
       callers.push(caller)
       this.callers.set(upstream, callers)
       try {
-        return await run(upstream, options)
+        const result = await run(upstream, options)
+        // SDK clients handle a notification a turn after a response read in the same chunk, and drop
+        // progress that arrives after its call ended: the result waits for the progress to be out first.
+        if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 1)))
+        return result
       } catch (error) {
         if (isTimeoutError(error)) {
           throw new ProtocolError(
