@@ -259,7 +259,7 @@ export class Upstream {
         ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
         ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
         ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
-        ...(this.subscribedUris.size && caps.resources?.subscribe ? { resourceSubscriptions: [...this.subscribedUris] } : {}),
+        ...(this.subscribedUris.size && caps.resources ? { resourceSubscriptions: [...this.subscribedUris] } : {}),
       })
     } catch (error) {
       this.lastError = `subscriptions/listen failed: ${messageOf(error)}`
@@ -270,10 +270,16 @@ export class Upstream {
   /** Asks the server for `notifications/resources/updated` about `uri`, in the era it speaks. */
   async subscribeResource(uri: string): Promise<void> {
     const client = this.client
-    if (!client?.getServerCapabilities()?.resources?.subscribe || this.subscribedUris.has(uri)) return
-    this.subscribedUris.add(uri)
-    if (this.era === 'modern') await this.listen()
-    else await client.subscribeResource({ uri })
+    const resources = client?.getServerCapabilities()?.resources
+    if (!client || !resources || this.subscribedUris.has(uri)) return
+    // A 2026 server says in its listen acknowledgement which URIs it honours; a 2025 one must declare it.
+    if (this.era === 'modern') {
+      this.subscribedUris.add(uri)
+      await this.listen()
+    } else if (resources.subscribe) {
+      this.subscribedUris.add(uri)
+      await client.subscribeResource({ uri })
+    }
   }
 
   /** Re-reads what the server offers (all of it, or one kind after a list_changed). */

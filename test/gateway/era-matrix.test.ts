@@ -87,7 +87,7 @@ describe.each(CELLS)('upstream $upstream over $transport', ({ upstream, key }) =
 
     it('lists and calls tools', async () => {
       const { tools } = await client.listTools()
-      expect(tools.map((t) => t.name).sort()).toEqual(['cancelled', 'confirm', 'echo', 'hang', 'pid', 'progress', 'summarize'])
+      expect(tools.map((t) => t.name).sort()).toEqual(['add_tool', 'cancelled', 'confirm', 'echo', 'hang', 'pid', 'progress', 'summarize', 'touch'])
       expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe(`${label}: hi`)
     })
 

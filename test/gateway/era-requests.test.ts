@@ -191,3 +191,44 @@ describe('2026 requests through the gateway', () => {
     expect(discover.body.result?.supportedVersions).toContain(REVISION)
   })
 })
+
+describe('notifications in both eras', () => {
+  it('tells 2025 sessions and 2026 listen streams about list changes and resource updates', async () => {
+    const gateway = await startGateway(undefined)
+    const events = { legacy: [] as string[], modern: [] as string[] }
+    const clients = await Promise.all(
+      (['legacy', 'modern'] as const).map(async (era) => {
+        const client = new Client(
+          { name: `${era}-listener`, version: '1.0.0' },
+          { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: REVISION } } },
+        )
+        client.setNotificationHandler('notifications/tools/list_changed', () => void events[era].push('tools'))
+        client.setNotificationHandler('notifications/resources/updated', (n) => void events[era].push(`updated ${n.params.uri}`))
+        await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url!)))
+        return client
+      }),
+    )
+    const [legacyClient, modernClient] = clients
+    await legacyClient.subscribeResource({ uri: 'memo://note' })
+    const subscription = await modernClient.listen({ toolsListChanged: true, resourceSubscriptions: ['memo://note'] })
+    expect(subscription.honoredFilter).toMatchObject({ toolsListChanged: true })
+
+    // A 2025 upstream and a strict 2026 upstream each grow a tool: both clients hear of it and see it.
+    await modernClient.callTool({ name: 'legacy__add_tool', arguments: { name: 'fresh_legacy' } })
+    await modernClient.callTool({ name: 'modern__add_tool', arguments: { name: 'fresh_modern' } })
+    for (const client of clients) {
+      await expect
+        .poll(async () => (await client.listTools()).tools.map((t) => t.name), { timeout: 10_000 })
+        .toEqual(expect.arrayContaining(['fresh_legacy', 'fresh_modern']))
+    }
+    await expect.poll(() => events.legacy.filter((e) => e === 'tools').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => events.modern.filter((e) => e === 'tools').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+
+    await legacyClient.callTool({ name: 'modern__touch', arguments: {} })
+    for (const era of ['legacy', 'modern'] as const) {
+      await expect.poll(() => events[era], { timeout: 10_000 }).toContain('updated memo://note')
+    }
+    await subscription.close()
+    await Promise.all(clients.map((c) => c.close()))
+  })
+})
