@@ -1,6 +1,7 @@
 // `npm run bench`: every figure is a ratio to a baseline measured in the same run, on this machine.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
@@ -109,10 +110,35 @@ async function runtimeSection() {
   out()
 }
 
-async function viaGateway(upstream: string): Promise<CallStats> {
+async function viaGateway(upstream: string, era: '2025' | '2026' = '2025'): Promise<CallStats> {
   const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream } })
-  const client = await connectClient('http', gateway.url)
-  return measureCalls(client)
+  return era === '2026' ? measureModern(gateway.url) : measureCalls(await connectClient('http', gateway.url))
+}
+
+/** The same measurement with an SDK v2 client speaking 2026-07-28. */
+async function measureModern(url: string): Promise<CallStats> {
+  const client = new ModernClient({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+  await client.connect(new ModernTransport(new URL(url)))
+  try {
+    return await measureCalls(client as never)
+  } finally {
+    await client.close()
+  }
+}
+
+/**
+ * A third-party proxy's command, installed once into a cache under the OS temp dir with the given extra
+ * pins (supergateway 3.4.3 resolves yargs 17.7.3, whose ESM entry imports a cliui file that does not exist).
+ */
+async function installedBin(spec: string, bin: string, pins: string[]): Promise<string> {
+  const dir = join(tmpdir(), `airmcp-bench-${spec.replace(/[^\w.-]/g, '_')}`)
+  const path = join(dir, 'node_modules', '.bin', bin)
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'package.json'), '{"private":true}')
+    await run('npm', ['install', '--no-audit', '--no-fund', spec, ...pins], dir)
+  }
+  return path
 }
 
 async function viaProxy(command: string, args: string[], url: string): Promise<CallStats> {
@@ -136,14 +162,24 @@ async function gatewaySection() {
   const httpUpstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
   const gatewayHttp = await viaGateway(httpUpstream.url)
   await closeClients()
+  const gatewayHttpModernClient = await viaGateway(httpUpstream.url, '2026')
+  await closeClients()
   await killAll()
   const gatewayStdio = await viaGateway('stdio')
   await closeClients()
   await killAll()
+  // A strict SDK v2 upstream (2026-07-28 only): direct with a 2026 client, then through the gateway.
+  const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
+  const directStrict = await measureModern(strict.url)
+  const gatewayStrictModern = await viaGateway(strict.url, '2026')
+  await closeClients()
+  const gatewayStrictLegacy = await viaGateway(strict.url)
+  await closeClients()
+  await killAll()
   const superPort = await freePort()
   const supergateway = await viaProxy(
-    'npx',
-    ['-y', 'supergateway@3.4.3', '--stdio', `TRANSPORT=stdio ${stdioServer}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(superPort), '--logLevel', 'none'],
+    await installedBin('supergateway@3.4.3', 'supergateway', ['yargs@17.7.2']),
+    ['--stdio', `TRANSPORT=stdio ${stdioServer}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(superPort), '--logLevel', 'none'],
     `http://127.0.0.1:${superPort}/mcp`,
   )
   const proxyPort = await freePort()
@@ -152,6 +188,7 @@ async function gatewaySection() {
     ['-y', 'mcp-proxy@6.7.19', '--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
     `http://127.0.0.1:${proxyPort}/mcp`,
   )
+  const bestProxy = Math.max(supergateway.callsPerSecond, mcpProxy.callsPerSecond)
   out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
   out()
   out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP |')
@@ -159,12 +196,20 @@ async function gatewaySection() {
   out(row('direct Streamable HTTP to the airmcp server', direct))
   out(row('gateway → stdio upstream', gatewayStdio, direct))
   out(row('gateway → Streamable HTTP upstream', gatewayHttp, direct))
+  out(row('2026 client → gateway → Streamable HTTP upstream (2025)', gatewayHttpModernClient, direct))
   out(row('supergateway --stateful → stdio', supergateway, direct))
   out(row('mcp-proxy → stdio', mcpProxy, direct))
   out()
-  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)} (target ≥ 1.2)`)
-  out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)} (target ≥ 1.2)`)
-  out('Targets: median ≤ 1.2× direct with a stdio upstream, ≤ 1.6× with an HTTP upstream.')
+  out('| path (strict SDK v2 upstream, `legacy: \'reject\'`) | median ms | p99 ms | calls/s (50 callers) | median × direct | throughput × direct |')
+  out('| --- | --- | --- | --- | --- | --- |')
+  out(row('direct, 2026 client', directStrict))
+  out(row('2026 client → gateway → strict upstream', gatewayStrictModern, directStrict))
+  out(row('2025 client → gateway → strict upstream', gatewayStrictLegacy, directStrict))
+  out()
+  out(`Gateway (Streamable HTTP upstream) median × direct: ${fmt(gatewayHttp.medianMs / direct.medianMs)} (target ≤ 1.4)`)
+  out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / bestProxy)} (target ≥ 1.5)`)
+  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)}`)
+  out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)}`)
   out()
 }
 
