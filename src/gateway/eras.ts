@@ -1,18 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toNodeHandler } from '@modelcontextprotocol/node'
-import { classifyInboundRequest, createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/server'
+import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/server'
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import { createModernServer } from './front.js'
 import type { Router } from './router.js'
 import type { StateSealer } from './sealed-state.js'
-
-/** The 2025-era revisions the sessionful front serves; anything else a client names goes to the 2026 path. */
-const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'])
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
 
 /**
  * The gateway's 2026-07-28 front on HTTP: each request is served by a fresh SDK v2 server over the router,
@@ -23,19 +15,6 @@ export function createModernHttpFront(router: Router, info: { name: string; vers
   router.notifiers.add(handler.notify)
   const serve = toNodeHandler(handler)
   return {
-    /** True for a request of the 2026 era (or one naming a revision the 2025 front does not serve). */
-    accepts(req: IncomingMessage, body: unknown): boolean {
-      const version = header(req, 'mcp-protocol-version')
-      if (version !== undefined && !LEGACY_VERSIONS.has(version.trim())) return true
-      const outcome = classifyInboundRequest({
-        httpMethod: req.method ?? 'POST',
-        protocolVersionHeader: version,
-        mcpMethodHeader: header(req, 'mcp-method'),
-        mcpNameHeader: header(req, 'mcp-name'),
-        body,
-      } as never) as { kind: string }
-      return outcome.kind !== 'legacy'
-    },
     async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
       // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
       const request = body as { method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }

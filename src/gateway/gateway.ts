@@ -112,7 +112,7 @@ export class Gateway {
       const modern = createModernHttpFront(this.router, info, this.sealer)
       this.modern = modern
       this.host = await startHttpHost({
-        perRequest: modern,
+        modern: (req, res, body) => modern.handle(req, res, body),
         label: `Gateway "${this.options.name}"`,
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
         host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',

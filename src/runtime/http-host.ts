@@ -33,14 +33,8 @@ export interface HttpHostOptions {
   sessionIdleMs?: number
   /** Body of `GET /health`. */
   health: () => Record<string, unknown>
-  /**
-   * Per-request serving beside the sessions (the 2026-07-28 era): a POST without a session id that
-   * `accepts` is handed to `handle` with its parsed body.
-   */
-  perRequest?: {
-    accepts(req: IncomingMessage, body: unknown): boolean
-    handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>
-  }
+  /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
+  modern?: (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>
 }
 
 export interface HttpHost {
@@ -131,6 +125,21 @@ function sendError(res: ServerResponse, error: HttpError): void {
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: error.code, message: error.message }, id: null }))
 }
 
+/**
+ * Whether a Streamable HTTP request belongs to the 2026-07-28 era: a POST whose message carries the
+ * per-request envelope claim, or whose `MCP-Protocol-Version` header names a 2026+ revision.
+ */
+function isModernRequest(req: IncomingMessage, body: unknown): boolean {
+  if (req.method !== 'POST') return false
+  const header = req.headers['mcp-protocol-version']
+  if (typeof header === 'string' && header.trim() >= '2026') return true
+  const claims = (m: unknown) => {
+    const meta = (m as { params?: { _meta?: unknown } } | null)?.params?._meta
+    return typeof meta === 'object' && meta !== null && 'io.modelcontextprotocol/protocolVersion' in meta
+  }
+  return Array.isArray(body) ? body.some(claims) : claims(body)
+}
+
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
   const mcpPath = options.path ?? '/mcp'
@@ -155,9 +164,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
-    if (body !== undefined && req.headers['mcp-session-id'] === undefined && options.perRequest?.accepts(req, body)) {
-      return options.perRequest.handle(req, res, body)
-    }
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body)
     if (options.stateless) {
       const server = options.createSession()
       const transport = new StreamableHttpSession(undefined)
