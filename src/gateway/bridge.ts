@@ -1,10 +1,12 @@
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { StreamableHTTPClientTransport, type JSONRPCMessage } from '@modelcontextprotocol/client'
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
  * from stdin goes to `url`, every message from the server goes to stdout. Resolves when either side closes.
+ * Both eras pass: a 2026-07-28 message's `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers are
+ * derived from its own `_meta` envelope by the SDK v2 transport; a 2025 session's version comes from its
+ * `initialize` result.
  */
 export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error

@@ -163,3 +163,17 @@ describe.each(['2025-11-25', '2026-07-28'] as const)('the gateway on stdio, clie
     expect((prompt.messages[0].content as { text: string }).text).toBe(`Hello, Bob (${label})`)
   })
 })
+
+describe.each(['2025-11-25', '2026-07-28'] as const)('a stdio client %s through `airmcp bridge`', (clientEra) => {
+  it('reaches the gateway and its 2026 upstream, input requests included', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['bin/run.js', 'bridge', gateways.get('modern-http')!.url!],
+      stderr: 'ignore',
+    })
+    const client = await connect(transport, clientEra)
+    expect(client.getNegotiatedProtocolVersion()).toBe(clientEra)
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'bridged' } }))).toBe('modern: bridged')
+    expect(textOf(await client.callTool({ name: 'confirm', arguments: {} }))).toBe('hello Ada (asked "Your name?")')
+  }, 60_000)
+})
