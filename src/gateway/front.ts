@@ -12,6 +12,7 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
   type ServerNotification,
@@ -40,10 +41,11 @@ function passableMeta(meta: Params | undefined): Params | undefined {
   return Object.keys(kept).length ? kept : undefined
 }
 
-/** A 2025 session's request as the router sees it. */
-function legacyCaller(extra: Extra): Caller {
+/** A 2025 session's request as the router sees it (`logLevel`: what the session set with logging/setLevel). */
+function callerOf(extra: Extra, logLevel?: string): Caller {
   return {
     era: 'legacy',
+    logLevel,
     signal: extra.signal,
     progressToken: extra._meta?.progressToken,
     meta: passableMeta(extra._meta as Params | undefined),
@@ -61,6 +63,9 @@ export function createFrontSession(router: Router, info: { name: string; version
   const server = new Server(info, { capabilities: CAPABILITIES })
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
+  let logLevel: string | undefined
+  const legacyCaller = (extra: Extra) => callerOf(extra, logLevel)
+  server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), {}))
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: router.listTools() }))
   server.setRequestHandler(CallToolRequestSchema, (r, extra) => router.callTool(r.params, legacyCaller(extra)) as never)
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: router.listResources() }))

@@ -43,7 +43,7 @@ export interface Caller {
   inputResponses?: Params
   /** 2026 clients: the gateway's verified state from the previous round. */
   state?: GatewayState
-  /** 2026 clients: the log level asked for in the request (absent: no logs). */
+  /** The log level asked for: in a 2026 request (absent: no logs), or set by a 2025 session (absent: all). */
   logLevel?: string
   /** 2026 clients: the capabilities declared in the request's envelope. */
   clientCapabilities?: Params
@@ -270,6 +270,9 @@ export class Router implements UpstreamEvents {
       // The upstream answers for the client at the front: its log level and what it can do.
       if (caller.logLevel) meta['io.modelcontextprotocol/logLevel'] = caller.logLevel
       meta['io.modelcontextprotocol/clientCapabilities'] = caller.clientCapabilities ?? {}
+    } else if (upstream.era === 'modern') {
+      // A 2025 session hears every log until it sets a level; a 2026 upstream sends none unless asked.
+      meta['io.modelcontextprotocol/logLevel'] = caller.logLevel ?? 'debug'
     }
     return Object.keys(meta).length ? { ...rest, _meta: meta } : rest
   }
@@ -453,7 +456,8 @@ export class Router implements UpstreamEvents {
     // A log sent during a call goes to the client that made it; other logs go to every 2025 session.
     if (callers.length) {
       for (const caller of new Set(callers)) {
-        if (caller.era === 'modern' && !atLeast(params.level as string, caller.logLevel)) continue
+        const threshold = caller.era === 'modern' ? caller.logLevel : (caller.logLevel ?? 'debug')
+        if (!atLeast(params.level as string, threshold)) continue
         void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
       }
     } else {

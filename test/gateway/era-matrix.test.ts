@@ -87,7 +87,7 @@ describe.each(CELLS)('upstream $upstream over $transport', ({ upstream, key }) =
 
     it('lists and calls tools', async () => {
       const { tools } = await client.listTools()
-      expect(tools.map((t) => t.name).sort()).toEqual(['add_tool', 'cancelled', 'confirm', 'echo', 'hang', 'pid', 'progress', 'summarize', 'touch'])
+      expect(tools.map((t) => t.name).sort()).toEqual(['add_tool', 'cancelled', 'confirm', 'echo', 'hang', 'log', 'pid', 'progress', 'summarize', 'touch'])
       expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe(`${label}: hi`)
     })
 
@@ -121,6 +121,19 @@ describe.each(CELLS)('upstream $upstream over $transport', ({ upstream, key }) =
     it('bridges elicitation', async () => {
       const result = await client.callTool({ name: 'confirm', arguments: {} })
       expect(textOf(result)).toBe('hello Ada (asked "Your name?")')
+    })
+
+    it('forwards logs at the level the client asked for, and none unasked in 2026', async () => {
+      const logs: unknown[] = []
+      client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params.data))
+      if (clientEra === '2025-11-25') await client.setLoggingLevel('info')
+      const asked = clientEra === '2025-11-25' ? undefined : { 'io.modelcontextprotocol/logLevel': 'info' }
+      expect(textOf(await client.callTool({ name: 'log', arguments: {}, _meta: asked }))).toBe('logged')
+      await expect.poll(() => logs).toEqual([`${label} log line`])
+      if (clientEra === '2026-07-28') {
+        expect(textOf(await client.callTool({ name: 'log', arguments: {} }))).toBe('logged')
+        expect(logs).toEqual([`${label} log line`])
+      }
     })
 
     it('bridges sampling', async () => {
