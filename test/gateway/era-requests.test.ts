@@ -67,8 +67,8 @@ async function startGateway(stateKey: string | undefined): Promise<Gateway> {
 beforeAll(async () => {
   // Two replicas of a strict 2026 server and one 2025 server, each pool behind every gateway.
   const [a, b, legacy] = await Promise.all([
-    startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts']),
-    startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts']),
+    startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'], { env: { TOOLS_TTL_MS: '60000' } }),
+    startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'], { env: { TOOLS_TTL_MS: '30000' } }),
     startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-legacy.ts'], { env: { TRANSPORT: 'http' } }),
   ])
   upstreams = [
@@ -189,6 +189,13 @@ describe('2026 requests through the gateway', () => {
     expect(list.body.result).toMatchObject({ ttlMs: 0, cacheScope: 'private' })
     const discover = await rpc(one.url!, 'server/discover', {})
     expect(discover.body.result?.supportedVersions).toContain(REVISION)
+    // Two 2026 replicas saying public for 60 s and 30 s: public for the shorter.
+    const modernOnly = new Gateway({ name: 'modern-only', port: 0, handleSignals: false })
+    for (const registration of upstreams.filter((u) => u.name === 'modern')) modernOnly.register(registration)
+    gateways.push(modernOnly)
+    await modernOnly.start()
+    const merged = await rpc(modernOnly.url!, 'tools/list', {})
+    expect(merged.body.result).toMatchObject({ ttlMs: 30_000, cacheScope: 'public' })
   })
 })
 
