@@ -1,4 +1,4 @@
-import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { startHttpHost, type HttpHost } from '../http/host.js'
 import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { Router } from './router.js'

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { paramsToSchema, toInputSchema, type ArgsOf, type ParamsInput } from './params.js'
+import { TOOL_NAME, TOOL_NAME_RULE } from '../names.js'
 
 /** MCP log levels (RFC 5424), as `notifications/message` uses them. */
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency'
@@ -19,19 +20,37 @@ export interface ToolResult {
   [key: string]: unknown
 }
 
-/** The second argument of every handler: the call's signal, its session and ways to talk back. */
+/** Names an input request, so a 2026 client's answer is matched to it across rounds (default: its order). */
+export interface AskOptions {
+  key?: string
+}
+
+/**
+ * The second argument of every handler: the call's signal, its client and ways to talk back. The same
+ * functions work for 2025 and 2026 clients: for a 2026 client, `elicit`/`sample`/`listRoots` end the
+ * round with an `input_required` result and the handler runs again with the answer, so do side effects
+ * after asking.
+ */
 export interface ToolContext {
   /** Aborted when the client cancels the call or a timeout fires. */
   signal: AbortSignal
+  /** The 2025 session, when there is one (2026 requests have none). */
   sessionId?: string
-  /** Sends an MCP logging notification (dropped below the client's chosen level). */
+  /** What the client declared it supports (from `initialize`, or the request's envelope for 2026). */
+  clientCapabilities?: Record<string, unknown>
+  /** W3C trace context the client sent in `_meta`, for tracing through the call. */
+  traceparent?: string
+  tracestate?: string
+  /** Sends an MCP logging notification (dropped below the client's chosen level; 2026: only when the request asked for logs). */
   log(level: LogLevel, data: unknown): Promise<void>
   /** Reports progress; a no-op when the client asked for none. */
   progress(progress: number, total?: number, message?: string): Promise<void>
   /** Asks the client's model for a completion (`sampling/createMessage`). */
-  sample(params: Record<string, unknown>): Promise<Record<string, unknown>>
+  sample(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>
   /** Asks the user for input (`elicitation/create`). */
-  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>>
+  elicit(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>
+  /** Asks the client for its roots (`roots/list`). */
+  listRoots(options?: AskOptions): Promise<{ roots: { uri: string; name?: string }[] }>
 }
 
 export type ToolHandler<P> = (args: ArgsOf<P>, context: ToolContext) => unknown
@@ -63,14 +82,12 @@ export interface ToolDefinition {
   handler: (args: Record<string, unknown>, context: ToolContext) => unknown
 }
 
-/** MCP's rule for tool names. */
-export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
 
 /** Checks a tool or prompt name, throwing an error that names it and the rule. */
 export function assertName(kind: string, name: string): void {
   if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
     throw new TypeError(
-      `Invalid ${kind} name ${JSON.stringify(name)}. Try this: 1-64 characters of letters, digits, "_" or "-".`,
+      `Invalid ${kind} name ${JSON.stringify(name)}. Try this: ${TOOL_NAME_RULE}.`,
     )
   }
 }
