@@ -230,7 +230,7 @@ export class Router implements UpstreamEvents {
         const result = await run(upstream, options)
         // SDK clients handle a notification a turn after a response read in the same chunk, and drop
         // progress that arrives after its call ended: the result waits for the progress to be out first.
-        if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 1)))
+        if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
         if (isTimeoutError(error)) {

@@ -166,9 +166,8 @@ describe.each(['2025-11-25', '2026-07-28'] as const)('the gateway on stdio, clie
     const done = await client.callTool({ name: `${pool}__progress`, arguments: {} }, { onprogress: (p) => seen.push(p.progress) })
     expect(textOf(done)).toBe('done')
     // On stdio the SDK client handles a notification one microtask after a response read in the same
-    // chunk and drops progress for a call that has ended, so a loaded machine may lose some: those that
-    // arrive are the upstream's, in order.
-    expect(seen.length).toBeGreaterThan(0)
+    // chunk and drops progress for a call that has ended, so a loaded machine may lose some or all (the
+    // HTTP cells above assert all three): those that arrive are the upstream's, in order.
     expect([1, 2, 3].filter((n) => seen.includes(n))).toEqual(seen)
     expect(textOf(await client.callTool({ name: `${pool}__confirm`, arguments: {} }))).toBe('hello Ada (asked "Your name?")')
     expect(textOf(await client.callTool({ name: `${pool}__summarize`, arguments: {} }))).toBe('sampled: short')
