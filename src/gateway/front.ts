@@ -10,6 +10,7 @@ import {
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
+  ListRootsResultSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
   SetLevelRequestSchema,
@@ -42,10 +43,11 @@ function passableMeta(meta: Params | undefined): Params | undefined {
 }
 
 /** A 2025 session's request as the router sees it (`logLevel`: what the session set with logging/setLevel). */
-function callerOf(extra: Extra, logLevel?: string): Caller {
+function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params): Caller {
   return {
     era: 'legacy',
     logLevel,
+    clientCapabilities,
     signal: extra.signal,
     progressToken: extra._meta?.progressToken,
     meta: passableMeta(extra._meta as Params | undefined),
@@ -53,7 +55,11 @@ function callerOf(extra: Extra, logLevel?: string): Caller {
     request: (request) =>
       extra.sendRequest(
         request as ServerRequest,
-        request.method === 'elicitation/create' ? ElicitResultSchema : (CreateMessageResultSchema as never),
+        (request.method === 'elicitation/create'
+          ? ElicitResultSchema
+          : request.method === 'roots/list'
+            ? ListRootsResultSchema
+            : CreateMessageResultSchema) as never,
       ),
   }
 }
@@ -64,7 +70,7 @@ export function createFrontSession(router: Router, info: { name: string; version
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
   let logLevel: string | undefined
-  const legacyCaller = (extra: Extra) => callerOf(extra, logLevel)
+  const legacyCaller = (extra: Extra) => callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined)
   server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), {}))
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: router.listTools() }))
   server.setRequestHandler(CallToolRequestSchema, (r, extra) => router.callTool(r.params, legacyCaller(extra)) as never)

@@ -23,6 +23,7 @@ const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const RESOURCE_NOT_FOUND = -32002
+const MAX_ROUNDS = 10
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /**
@@ -45,7 +46,7 @@ export interface Caller {
   state?: GatewayState
   /** The log level asked for: in a 2026 request (absent: no logs), or set by a 2025 session (absent: all). */
   logLevel?: string
-  /** 2026 clients: the capabilities declared in the request's envelope. */
+  /** The client's declared capabilities: in a 2026 request's envelope, or at a 2025 session's initialize. */
   clientCapabilities?: Params
   /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
   replay?: Replay
@@ -273,6 +274,8 @@ export class Router implements UpstreamEvents {
     } else if (upstream.era === 'modern') {
       // A 2025 session hears every log until it sets a level; a 2026 upstream sends none unless asked.
       meta['io.modelcontextprotocol/logLevel'] = caller.logLevel ?? 'debug'
+      // What the session declared at initialize: the upstream asks only for input it can give.
+      if (caller.clientCapabilities) meta['io.modelcontextprotocol/clientCapabilities'] = caller.clientCapabilities
     }
     return Object.keys(meta).length ? { ...rest, _meta: meta } : rest
   }
@@ -285,7 +288,9 @@ export class Router implements UpstreamEvents {
   private interactive(pool: string, what: string, method: string, params: Params, exposed: Params, caller: Caller) {
     if (caller.era !== 'modern') {
       return this.forward(pool, what, caller, (upstream, options) =>
-        upstream.client!.request({ method, params: this.upstreamParams(params, caller, upstream) } as never, PassThrough, options),
+        upstream.era === 'modern'
+          ? this.roundsForLegacy(upstream, method, params, caller, options)
+          : upstream.client!.request({ method, params: this.upstreamParams(params, caller, upstream) } as never, PassThrough, options),
       )
     }
     const digest = requestDigest(method, exposed)
@@ -323,6 +328,29 @@ export class Router implements UpstreamEvents {
       },
       state?.upstream,
     )
+  }
+
+  /**
+   * A 2025 client and a 2026 upstream: each `input_required` round's requests go to this very caller's
+   * session as server-to-client requests, and the call is retried with the answers and the upstream's state.
+   */
+  private async roundsForLegacy(upstream: Upstream, method: string, params: Params, caller: Caller, options: RequestOptions) {
+    const base = this.upstreamParams(params, caller, upstream)
+    let round: Params = {}
+    for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
+      const result = (await upstream.client!.request({ method, params: { ...base, ...round } } as never, PassThrough, {
+        ...options,
+        allowInputRequired: true,
+      })) as Params
+      if (result.resultType !== 'input_required') return result
+      if (!caller.request) throw new ProtocolError(INVALID_REQUEST, `${method} needs input this client cannot be asked for.`)
+      const inputResponses: Params = {}
+      for (const [key, request] of Object.entries((result.inputRequests ?? {}) as Record<string, Message>)) {
+        inputResponses[key] = await caller.request(request)
+      }
+      round = { inputResponses, ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) }
+    }
+    throw new ProtocolError(INTERNAL_ERROR, `${method} still needed input after ${MAX_ROUNDS} rounds.`)
   }
 
   /**

@@ -54,13 +54,15 @@ const CELLS = (['legacy', 'modern'] as const).flatMap((upstream) =>
 beforeAll(async () => {
   await Promise.all(
     CELLS.map(async ({ upstream, transport, key }) => {
-      const gateway = new Gateway({ name: `matrix-${key}`, port: 0, handleSignals: false })
+      const gateway = new Gateway({ name: `matrix-${key}`, port: 0, handleSignals: false, connectTimeout: 30_000, reconnectDelay: 200 })
       gateway.register({ id: `${key}-1`, name: key, connection: await upstreamConnection(upstream, transport) })
       gateways.set(key, gateway)
       await gateway.start()
+      // Readiness, not a sleep: on a loaded machine a first connect may time out and be retried.
+      await expect.poll(() => gateway.list()[0].status, { timeout: 60_000 }).toBe('connected')
     }),
   )
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   await Promise.allSettled(clients.splice(0).map((c) => c.close()))
