@@ -57,10 +57,11 @@ const gateways: Gateway[] = []
 let upstreams: Registration[] = []
 
 async function startGateway(stateKey: string | undefined): Promise<Gateway> {
-  const gateway = new Gateway({ name: 'era-requests', port: 0, handleSignals: false, stateKey })
+  const gateway = new Gateway({ name: 'era-requests', port: 0, handleSignals: false, stateKey, connectTimeout: 30_000, reconnectDelay: 200 })
   for (const registration of upstreams) gateway.register(registration)
   gateways.push(gateway)
   await gateway.start()
+  await expect.poll(() => gateway.list().every((s) => s.status === 'connected'), { timeout: 60_000 }).toBe(true)
   return gateway
 }
 
@@ -194,6 +195,7 @@ describe('2026 requests through the gateway', () => {
     for (const registration of upstreams.filter((u) => u.name === 'modern')) modernOnly.register(registration)
     gateways.push(modernOnly)
     await modernOnly.start()
+    await expect.poll(() => modernOnly.list().every((s) => s.status === 'connected'), { timeout: 60_000 }).toBe(true)
     const merged = await rpc(modernOnly.url!, 'tools/list', {})
     expect(merged.body.result).toMatchObject({ ttlMs: 30_000, cacheScope: 'public' })
   })
