@@ -309,7 +309,9 @@ export class Upstream {
     const client = this.client
     if (!client || this.status !== 'connected') return
     try {
-      await client.ping({ timeout })
+      // 2026-07-28 has no ping: a modern server is asked `server/discover`, which also refreshes its advertisement.
+      if (this.era === 'modern') this.discover = await client.discover({ timeout })
+      else await client.ping({ timeout })
       this.failures = 0
     } catch (error) {
       if (++this.failures >= this.timing.unhealthyThreshold) {
