@@ -1,5 +1,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createFrontSession } from './front.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
@@ -47,6 +48,7 @@ export class Gateway {
     if (!registration?.id || !registration.name || !registration.connection) {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
+    registration = withUpstreamOverride(registration)
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
@@ -114,7 +116,7 @@ export class Gateway {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
-        authToken: this.options.authToken,
+        authToken: this.options.authToken ?? gatewayTokenFromEnv(),
         health: () => {
           const servers = this.list()
           const healthy = servers.filter((s) => s.status === 'connected').length

@@ -1,0 +1,117 @@
+import { AirmcpError } from '../../lib/errors.js'
+import { readJson } from '../../lib/workspace.js'
+import { versions } from '../../versions.js'
+import type { Tree } from '../../tree/tree.js'
+import { objectValue, readWorkspaceServers, type ServerTransport } from '../sync/read-server.js'
+
+type Morph = typeof import('ts-morph')
+
+export interface DeployServer {
+  name: string
+  /** `servers/<name>` */
+  dir: string
+  transport: ServerTransport
+}
+
+/** Everything the deploy generators need to know about a workspace, read once. */
+export interface DeployModel {
+  /** DNS-safe workspace name: the prefix of image names and the `part-of` label. */
+  workspace: string
+  /** Servers that run in their own container (SSE and HTTP). */
+  networked: (DeployServer & { transport: { type: 'sse' | 'http'; port: number; path?: string } })[]
+  /** Servers the gateway launches itself: built into the gateway's image. */
+  stdio: DeployServer[]
+  gatewayPort: number
+  /** The workspace depends on airmcp through a path or a tarball: images need it packed into the context. */
+  localRuntime: boolean
+  /** The default base image of every Dockerfile. */
+  nodeImage: string
+}
+
+/** RFC 1123 label starting with a letter: what Kubernetes Service names and compose hostnames accept. */
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/
+
+/** A dependency spec that names a folder or a tarball rather than a registry version. */
+export function isLocalSpec(spec: string): boolean {
+  return /^(file:|link:|\.{0,2}\/|~\/)/.test(spec) || /\.(tgz|tar\.gz)$/.test(spec)
+}
+
+function dnsName(text: string): string {
+  const name = text
+    .replace(/^@[^/]+\//, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+|-+$/g, '')
+    .slice(0, 40)
+  return name || 'airmcp'
+}
+
+/** The literal `port` of `new Gateway({...})` in gateway/src/index.ts, else 4000. */
+function readGatewayPort(morph: Morph, tree: Tree): number {
+  const text = tree.read('gateway/src/index.ts')
+  if (text === undefined) {
+    throw new AirmcpError('NO_GATEWAY_FILE', '"gateway/src/index.ts" does not exist.', 'create the workspace with airmcp new, or restore the file.')
+  }
+  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
+  const file = project.createSourceFile('gateway/src/index.ts', text, { overwrite: true })
+  for (const expression of file.getDescendantsOfKind(morph.SyntaxKind.NewExpression)) {
+    if (expression.getExpression().getText() !== 'Gateway') continue
+    const options = expression.getArguments()[0]
+    if (options && morph.Node.isObjectLiteralExpression(options)) {
+      const port = objectValue(morph, options).port
+      if (typeof port === 'number' && port > 0) return port
+    }
+  }
+  return 4000
+}
+
+function runtimeSpecs(tree: Tree, dirs: string[]): string[] {
+  const specs: string[] = []
+  for (const dir of ['', ...dirs]) {
+    const pkg = readJson<Record<string, Record<string, string> | undefined>>(tree, dir ? `${dir}/package.json` : 'package.json')
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      const spec = pkg?.[field]?.airmcp
+      if (typeof spec === 'string') specs.push(spec)
+    }
+  }
+  return specs
+}
+
+/** Reads servers, transports, the gateway's port and how airmcp is depended on; refuses what cannot deploy. */
+export async function readDeployModel(tree: Tree): Promise<DeployModel> {
+  if (!tree.exists('package-lock.json')) {
+    throw new AirmcpError(
+      'NO_LOCKFILE',
+      '"package-lock.json" does not exist: images install exactly what the lockfile pins.',
+      'run npm install in the workspace root, then airmcp deploy again.',
+    )
+  }
+  const morph = await import('ts-morph')
+  const servers = readWorkspaceServers(morph, tree)
+  for (const server of servers) {
+    if (!DNS_LABEL.test(server.name) || server.name === 'gateway') {
+      throw new AirmcpError(
+        'INVALID_SERVICE_NAME',
+        server.name === 'gateway'
+          ? `"servers/gateway" would clash with the gateway's own service.`
+          : `"servers/${server.name}" cannot name a service: deployed names must be DNS labels (lower-case letters, digits and "-", starting with a letter, at most 63 characters).`,
+        `rename the folder, e.g. servers/${dnsName(server.name === 'gateway' ? 'gateway-server' : server.name)}, then run airmcp gateway sync and airmcp deploy again.`,
+      )
+    }
+  }
+  const name = readJson<{ name?: string }>(tree, 'package.json')?.name ?? 'airmcp'
+  return {
+    workspace: dnsName(name),
+    networked: servers.filter((s): s is DeployModel['networked'][number] => s.transport.type !== 'stdio'),
+    stdio: servers.filter((s) => s.transport.type === 'stdio'),
+    gatewayPort: readGatewayPort(morph, tree),
+    localRuntime: runtimeSpecs(tree, ['gateway', ...servers.map((s) => s.dir)]).some(isLocalSpec),
+    nodeImage: versions.nodeImage,
+  }
+}
+
+/** The URL the gateway reaches a networked server at, by its service name. */
+export function serviceUrl(server: DeployModel['networked'][number]): string {
+  const path = server.transport.type === 'http' ? (server.transport.path ?? '/mcp') : ''
+  return `http://${server.name}:${server.transport.port}${path}`
+}
