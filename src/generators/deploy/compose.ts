@@ -4,7 +4,7 @@ import { upstreamUrlVariable } from '../../gateway/deploy-env.js'
 import { planImages, type ImagePlan } from './images.js'
 import { readDeployModel, serviceUrl, type DeployModel } from './model.js'
 import type { OwnedFileResult } from './owned-file.js'
-import { changedMeaning, parseUserYaml, PRINT, setOwned, setSeeded, valueAt } from './yaml-edit.js'
+import { changedMeaning, NODE, parseUserYaml, PRINT, setOwned, setSeeded, valueAt } from './yaml-edit.js'
 
 type Yaml = typeof import('yaml')
 
@@ -38,12 +38,13 @@ function healthCheck(port: number): Record<string, unknown> {
 }
 
 /** The values of one service that airmcp owns (`seeded`: defaults written once, then the user's). */
-function desiredService(model: DeployModel, plan: ImagePlan): { owned: Record<string, unknown>; environment: Record<string, string>; seeded: Record<string, unknown> } {
+function desiredService(model: DeployModel, plan: ImagePlan): { owned: Record<string, unknown>; environment: Record<string, string | null>; seeded: Record<string, unknown> } {
   const isGateway = plan.service === 'gateway'
-  const environment: Record<string, string> = isGateway
+  const environment: Record<string, string | null> = isGateway
     ? {
         AIRMCP_GATEWAY_HOST: '0.0.0.0',
-        AIRMCP_GATEWAY_TOKEN: '${AIRMCP_GATEWAY_TOKEN:-}',
+        // No value: passed through from the shell running compose when set there (empty would not be).
+        AIRMCP_GATEWAY_TOKEN: null,
         ...Object.fromEntries(model.networked.map((s) => [upstreamUrlVariable(s.name), serviceUrl(s)])),
       }
     : { AIRMCP_HOST: '0.0.0.0' }
@@ -64,7 +65,7 @@ function desiredService(model: DeployModel, plan: ImagePlan): { owned: Record<st
 /** A new service in the order people read them: build, image, environment, network, health, restart. */
 function newService(
   owned: Record<string, unknown>,
-  environment: Record<string, string>,
+  environment: Record<string, string | null>,
   seeded: Record<string, unknown>,
   model: DeployModel,
   plan: ImagePlan,
@@ -97,7 +98,7 @@ function splitKey(key: string): string[] {
 }
 
 /** Sets the AIRMCP_* variables of a service (map or `KEY=value` list form) and drops stale upstream ones. */
-function ensureEnvironment(yaml: Yaml, doc: Document, service: string, wanted: Record<string, string>): void {
+function ensureEnvironment(yaml: Yaml, doc: Document, service: string, wanted: Record<string, string | null>): void {
   const path = ['services', service, 'environment']
   const current = valueAt(yaml, doc, path)
   if (Array.isArray(current)) {
@@ -105,7 +106,7 @@ function ensureEnvironment(yaml: Yaml, doc: Document, service: string, wanted: R
       const key = String(item).split('=')[0]
       return !(key in wanted) && !/^AIRMCP_UPSTREAM_.*_URL$/.test(key)
     })
-    setOwned(yaml, doc, path, [...items, ...Object.entries(wanted).map(([k, v]) => `${k}=${v}`)])
+    setOwned(yaml, doc, path, [...items, ...Object.entries(wanted).map(([k, v]) => (v === null ? k : `${k}=${v}`))])
     return
   }
   const map = (current ?? {}) as Record<string, unknown>
@@ -133,7 +134,7 @@ export async function composeGenerator(tree: Tree, options: DeployOptions = {}):
   // Parse before planning anything else: a broken file refuses the whole run.
   const doc = before === undefined ? new yaml.Document({ services: {} }) : parseUserYaml(yaml, COMPOSE_FILE, before)
   if (before === undefined) doc.commentBefore = HEADER
-  if (!yaml.isMap(doc.getIn(['services'], true))) doc.set('services', doc.createNode({}))
+  if (!yaml.isMap(doc.getIn(['services'], true))) doc.set('services', doc.createNode({}, NODE))
 
   const result: ComposeResult = { kept: [], services: [], images: [], removed: [], vendor: model.localRuntime }
   const plans = await planImages(tree, model, options.force ?? false, result)
@@ -142,7 +143,7 @@ export async function composeGenerator(tree: Tree, options: DeployOptions = {}):
   for (const plan of plans) {
     const { owned, environment, seeded } = desiredService(model, plan)
     if (!doc.hasIn(['services', plan.service])) {
-      doc.setIn(['services', plan.service], doc.createNode(newService(owned, environment, seeded, model, plan)))
+      doc.setIn(['services', plan.service], doc.createNode(newService(owned, environment, seeded, model, plan), NODE))
     }
     for (const [key, value] of Object.entries(owned)) setOwned(yaml, doc, pathOf(plan.service, key), value)
     ensureEnvironment(yaml, doc, plan.service, environment)

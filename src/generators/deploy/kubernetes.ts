@@ -80,11 +80,13 @@ function deployment(model: DeployModel, plan: ImagePlan, env: Record<string, unk
 }
 
 function service(model: DeployModel, plan: ImagePlan): Manifest {
+  // Until every replica can serve every 2025 session, a client stays on the gateway pod it started with.
+  const affinity = plan.service === 'gateway' ? { sessionAffinity: 'ClientIP' } : {}
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: plan.service, labels: { ...labels(model, plan.service), 'app.kubernetes.io/managed-by': 'airmcp' } },
-    spec: { selector: labels(model, plan.service), ports: [{ name: 'mcp', port: plan.port, targetPort: 'mcp' }] },
+    spec: { selector: labels(model, plan.service), ports: [{ name: 'mcp', port: plan.port, targetPort: 'mcp' }], ...affinity },
   }
 }
 
@@ -132,9 +134,15 @@ function ensureKustomization(yaml: Yaml, doc: Document, model: DeployModel, plan
   const images = (valueAt(yaml, doc, ['images']) as Record<string, string>[] | undefined) ?? []
   const removedImages = removed.map((file) => `${model.workspace}-${file.replace(/\.yaml$/, '')}`)
   const nextImages = images.filter((image) => !removedImages.includes(image.name))
+  // A new image follows the registry and tag the gateway's image already uses.
+  const gatewayImage = nextImages.find((image) => image.name === `${model.workspace}-gateway`)
+  const registry = options.registry ?? gatewayImage?.newName?.replace(/\/[^/]+$/, '')
   for (const plan of plans) {
     let entry = nextImages.find((image) => image.name === plan.image)
-    if (!entry) nextImages.push((entry = { name: plan.image, newTag: options.tag ?? 'latest' }))
+    if (!entry) {
+      nextImages.push((entry = { name: plan.image, newTag: options.tag ?? gatewayImage?.newTag ?? 'latest' }))
+      if (registry) entry.newName = `${registry}/${plan.image}`
+    }
     if (options.registry) entry.newName = `${options.registry}/${plan.image}`
     if (options.tag) entry.newTag = options.tag
   }

@@ -4,8 +4,10 @@ import { AirmcpError } from '../../lib/errors.js'
 type Yaml = typeof import('yaml')
 export type Path = (string | number)[]
 
-/** How every YAML file airmcp deploy writes is printed: no folding, so a re-run prints the same bytes. */
-export const PRINT = { lineWidth: 0, minContentWidth: 0 } as const
+/** How every YAML file airmcp deploy writes is printed: no folding or anchors, so re-runs print the same bytes. */
+export const PRINT = { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false } as const
+/** New nodes never become anchors and aliases, even when one value is used twice. */
+export const NODE = { aliasDuplicateObjects: false } as const
 
 /** Parses a YAML file the user may have edited; a file that does not parse is refused with its line. */
 export function parseUserYaml(yaml: Yaml, path: string, text: string): Document {
@@ -34,12 +36,12 @@ function same(a: unknown, b: unknown): boolean {
 export function setOwned(yaml: Yaml, doc: Document, path: Path, value: unknown): void {
   const current = doc.getIn(path, true)
   const currentValue = yaml.isNode(current) ? current.toJSON() : current
-  if (!same(currentValue, value)) doc.setIn(path, doc.createNode(value))
+  if (!same(currentValue, value)) doc.setIn(path, doc.createNode(value, NODE))
 }
 
 /** Sets a value only when the file has none there: a default the user may change. */
 export function setSeeded(doc: Document, path: Path, value: unknown): void {
-  if (!doc.hasIn(path)) doc.setIn(path, doc.createNode(value))
+  if (!doc.hasIn(path)) doc.setIn(path, doc.createNode(value, NODE))
 }
 
 /** The value at a path as plain data. */
