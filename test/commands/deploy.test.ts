@@ -240,13 +240,14 @@ describe('airmcp deploy kubernetes', () => {
     const dir = await workspace()
     expect((await runCli(['deploy', 'kubernetes'], { cwd: dir })).code).toBe(0)
     const docs = manifests(dir)
-    const deployment = docs[0]
-    deployment.spec.replica = 3
-    deployment.spec.template.spec.containers[0].imag = 'typo'
+    // tsc names the first unknown property of each literal: one misspelling per Deployment.
+    docs[0].spec.replica = 3
+    docs[2].spec.template.spec.containers[0].imag = 'typo'
     await validateManifests(docs)
     const typed = await typeCheckManifests(docs)
     expect(typed.code).not.toBe(0)
-    expect(typed.output).toMatch(/'replica' does not exist/)
+    expect(typed.output).toMatch(/'"replica"' does not exist in type 'IDeploymentSpec'/)
+    expect(typed.output).toMatch(/'"imag"' does not exist in type 'IContainer'/)
   })
 
   it('--registry, --tag and --replicas go to kustomization.yaml and stay on later runs; user entries stay too', async () => {
