@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, parseAllDocuments } from 'yaml'
@@ -29,7 +30,7 @@ async function workspace(runtime = '^0.1.0'): Promise<string> {
 const read = (dir: string, path: string) => readFileSync(join(dir, path), 'utf8')
 const compose = (dir: string) => parse(read(dir, 'deploy/compose.yaml'))
 
-describe('airmcp deploy compose', () => {
+describe('airmcp deploy compose', { timeout: 240_000 }, () => {
   it('writes a Dockerfile per image, a .dockerignore and compose.yaml; a second run changes nothing', async () => {
     const dir = await workspace()
     const first = await runCli(['deploy', 'compose', '--json'], { cwd: dir })
@@ -143,7 +144,21 @@ describe('airmcp deploy compose', () => {
   })
 })
 
-describe('airmcp deploy: bad input changes nothing', () => {
+describe('airmcp deploy compose with airmcp as a tarball', { timeout: 240_000 }, () => {
+  it('copies the tarball the workspace names into the build context', async () => {
+    const packs = mkdtempSync(join(tmpdir(), 'airmcp-deploy-pack-'))
+    temps.push(packs)
+    execFileSync('npm', ['pack', ROOT, '--pack-destination', packs, '--silent', '--ignore-scripts'], { stdio: 'ignore' })
+    const tarball = join(packs, readdirSync(packs).find((f) => f.endsWith('.tgz'))!)
+    const dir = await workspace(`file:${tarball}`)
+    const result = await runCli(['deploy', 'compose'], { cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    expect(readFileSync(join(dir, 'deploy/vendor/airmcp.tgz')).equals(readFileSync(tarball))).toBe(true)
+    expect(read(dir, 'gateway/Dockerfile')).toContain('COPY deploy/vendor/airmcp.tgz deploy/vendor/')
+  })
+})
+
+describe('airmcp deploy: bad input changes nothing', { timeout: 240_000 }, () => {
   const refuses = async (dir: string, args: string[], message: RegExp) => {
     const before = hashTree(dir)
     const result = await runCli(args, { cwd: dir })
@@ -202,7 +217,7 @@ function manifests(dir: string): Doc[] {
   )
 }
 
-describe('airmcp deploy kubernetes', () => {
+describe('airmcp deploy kubernetes', { timeout: 240_000 }, () => {
   it('writes a kustomize base whose every document validates and has no unknown field', async () => {
     const dir = await workspace()
     const result = await runCli(['deploy', 'kubernetes'], { cwd: dir })

@@ -75,8 +75,10 @@ describe.skipIf(missing !== undefined)('a compose fleet of the example workspace
   beforeAll(async () => {
     ensureBaseImage()
     lap('base image')
-    const created = await runCli(['new', name, '--example', '--yes', '--no-git', '--runtime', `file:${ROOT}`], { cwd: parent })
+    const created = await runCli(['new', name, '--example', '--yes', '--no-git', '--no-install', '--runtime', `file:${ROOT}`], { cwd: parent })
     expect(created.code, created.stderr).toBe(0)
+    // Images install from the lockfile; the workspace itself needs no node_modules here.
+    await sh('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: workspace })
     lap('new --example')
     const deployed = await runCli(['deploy', 'compose'], { cwd: workspace })
     expect(deployed.code, deployed.stderr).toBe(0)
