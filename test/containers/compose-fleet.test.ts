@@ -114,9 +114,12 @@ describe.skipIf(missing !== undefined)('a compose fleet of the example workspace
 
   afterAll(async () => {
     await client?.close().catch(() => {})
+    mark = Date.now()
     await removeProject(project)
+    lap('down')
     if (images.length) await sh('podman', ['rmi', '-f', ...images]).catch(() => '')
     rmSync(parent, { recursive: true, force: true })
+    lap('clean-up')
     console.log(`test/containers: ${((Date.now() - started) / 1000).toFixed(0)} s (${timings.join(', ')})`)
   }, 120_000)
 
