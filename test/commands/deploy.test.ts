@@ -45,7 +45,7 @@ describe('airmcp deploy compose', { timeout: 240_000 }, () => {
     // analytics speaks stdio: no service of its own, built into the gateway's image.
     const gatewayDockerfile = read(dir, 'gateway/Dockerfile')
     expect(gatewayDockerfile).toContain('COPY servers/analytics/package.json servers/analytics/')
-    expect(gatewayDockerfile).toContain('npm run build --workspace gateway --workspace servers/analytics')
+    expect(gatewayDockerfile).toContain('npm run build --if-present --workspace gateway \\\n && npm run build --if-present --workspace servers/analytics')
     const search = read(dir, 'servers/search/Dockerfile')
     expect(search).toContain('ARG NODE_IMAGE=node:22-slim')
     expect(search.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2)
@@ -125,6 +125,30 @@ describe('airmcp deploy compose', { timeout: 240_000 }, () => {
     const second = await runCli(['deploy', 'compose'], { cwd: dir })
     expect(second.stderr).not.toContain('PACKED')
     expect(second.stderr).toContain('already up to date')
+  })
+})
+
+describe('airmcp deploy compose in a workspace with shared packages', { timeout: 240_000 }, () => {
+  it("builds a server's image with the workspace packages it depends on, dependencies first", async () => {
+    const dir = await workspace()
+    const root = JSON.parse(read(dir, 'package.json'))
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...root, workspaces: [...root.workspaces, 'libs/*'] }, null, 2))
+    mkdirSync(join(dir, 'libs/common'), { recursive: true })
+    mkdirSync(join(dir, 'libs/util'), { recursive: true })
+    writeFileSync(join(dir, 'libs/util/package.json'), JSON.stringify({ name: '@ws/util', version: '0.1.0' }))
+    writeFileSync(join(dir, 'libs/common/package.json'), JSON.stringify({ name: '@ws/common', version: '0.1.0', dependencies: { '@ws/util': '*' } }))
+    const search = JSON.parse(read(dir, 'servers/search/package.json'))
+    search.dependencies['@ws/common'] = '*'
+    writeFileSync(join(dir, 'servers/search/package.json'), JSON.stringify(search, null, 2))
+
+    const result = await runCli(['deploy', 'compose'], { cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    const dockerfile = read(dir, 'servers/search/Dockerfile')
+    const order = ['libs/util', 'libs/common', 'servers/search'].map((p) => dockerfile.indexOf(`npm run build --if-present --workspace ${p} `))
+    expect(order.every((at) => at > 0)).toBe(true)
+    expect([...order].sort((a, b) => a - b)).toEqual(order)
+    expect(dockerfile).toContain('COPY libs/common/package.json libs/common/')
+    expect(read(dir, 'servers/files/Dockerfile')).not.toContain('libs/')
   })
 })
 

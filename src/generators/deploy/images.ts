@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { renderTemplate, TEMPLATES_DIR } from '../../lib/render.js'
 import type { Tree } from '../../tree/tree.js'
-import type { DeployModel } from './model.js'
+import { packagesFor, type DeployModel } from './model.js'
 import { stamped, writeOwned, type OwnedFileResult } from './owned-file.js'
 
 const OWNED_NOTE = 'Edit freely: airmcp deploy then keeps your version (--force rewrites it).'
@@ -36,7 +36,7 @@ export function imagePlans(model: DeployModel): ImagePlan[] {
 
 async function dockerfile(model: DeployModel, plan: ImagePlan): Promise<string> {
   const isGateway = plan.service === 'gateway'
-  const packages = isGateway ? ['gateway', ...model.stdio.map((s) => s.dir)] : [`servers/${plan.service}`]
+  const packages = packagesFor(model, isGateway ? ['gateway', ...model.stdio.map((s) => s.dir)] : [`servers/${plan.service}`])
   const body = await renderTemplate('deploy/Dockerfile.hbs', {
     title: isGateway
       ? `the gateway${model.stdio.length ? ` and the stdio servers it launches (${model.stdio.map((s) => s.name).join(', ')})` : ''}`

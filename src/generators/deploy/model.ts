@@ -15,6 +15,8 @@ export interface DeployServer {
 
 /** Everything the deploy generators need to know about a workspace, read once. */
 export interface DeployModel {
+  /** Workspace packages by name (`@ws/common` → `libs/common`), for what each image needs besides itself. */
+  packages: Map<string, { dir: string; dependencies: string[] }>
   /** DNS-safe workspace name: the prefix of image names and the `part-of` label. */
   workspace: string
   /** Servers that run in their own container (SSE and HTTP). */
@@ -77,6 +79,40 @@ function runtimeSpecs(tree: Tree, dirs: string[]): string[] {
   return specs
 }
 
+/** Every package of the root's `workspaces` (`dir/*` patterns and plain folders) with its dependency names. */
+function readPackages(tree: Tree): DeployModel['packages'] {
+  const patterns = readJson<{ workspaces?: unknown }>(tree, 'package.json')?.workspaces
+  const dirs = (Array.isArray(patterns) ? patterns : [])
+    .filter((p): p is string => typeof p === 'string')
+    .flatMap((pattern) => (pattern.endsWith('/*') ? tree.children(pattern.slice(0, -2)).map((n) => `${pattern.slice(0, -2)}/${n}`) : [pattern]))
+  const packages: DeployModel['packages'] = new Map()
+  for (const dir of dirs) {
+    const pkg = tree.exists(`${dir}/package.json`) ? readJson<Record<string, unknown>>(tree, `${dir}/package.json`) : undefined
+    if (typeof pkg?.name !== 'string') continue
+    const names = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'].flatMap((field) =>
+      Object.keys((pkg[field] as Record<string, string> | undefined) ?? {}),
+    )
+    packages.set(pkg.name, { dir, dependencies: names })
+  }
+  return packages
+}
+
+/** The folders an image builds: the workspace packages `dirs` depend on (dependencies first), then `dirs`. */
+export function packagesFor(model: Pick<DeployModel, 'packages'>, dirs: string[]): string[] {
+  const byDir = new Map([...model.packages.values()].map((p) => [p.dir, p]))
+  const ordered: string[] = []
+  const visit = (dir: string, path: string[]) => {
+    if (ordered.includes(dir) || path.includes(dir)) return
+    for (const name of byDir.get(dir)?.dependencies ?? []) {
+      const dependency = model.packages.get(name)
+      if (dependency) visit(dependency.dir, [...path, dir])
+    }
+    ordered.push(dir)
+  }
+  for (const dir of dirs) visit(dir, [])
+  return ordered
+}
+
 /** Reads servers, transports, the gateway's port and how airmcp is depended on; refuses what cannot deploy. */
 export async function readDeployModel(tree: Tree): Promise<DeployModel> {
   if (!tree.exists('package-lock.json')) {
@@ -101,6 +137,7 @@ export async function readDeployModel(tree: Tree): Promise<DeployModel> {
   }
   const name = readJson<{ name?: string }>(tree, 'package.json')?.name ?? 'airmcp'
   return {
+    packages: readPackages(tree),
     workspace: dnsName(name),
     networked: servers.filter((s): s is DeployModel['networked'][number] => s.transport.type !== 'stdio'),
     stdio: servers.filter((s) => s.transport.type === 'stdio'),
