@@ -23,7 +23,7 @@ export default class DeployCompose extends BaseCommand {
     const tree = new Tree(findWorkspaceRoot())
     const { composeGenerator } = await import('../../generators/deploy/compose.js')
     const result = await composeGenerator(tree, { force: flags.force })
-    for (const path of result.kept) this.note(`kept ${path}: you edited it (--force rewrites it)`)
+    for (const path of result.kept) this.note(`kept ${path}: it differs from what airmcp deploy wrote (--force rewrites it)`)
     const applied = applyDeploy(tree, result.vendor, flags, (line) => this.note(line))
     if (!applied.outOfDate) this.note('Deploy files already up to date.')
     else if (!flags['dry-run'] && !flags.check) {

@@ -34,7 +34,7 @@ export default class DeployKubernetes extends BaseCommand {
       registry: flags.registry,
       tag: flags.tag,
     })
-    for (const path of result.kept) this.note(`kept ${path}: you edited it (--force rewrites it)`)
+    for (const path of result.kept) this.note(`kept ${path}: it differs from what airmcp deploy wrote (--force rewrites it)`)
     const applied = applyDeploy(tree, result.vendor, flags, (line) => this.note(line))
     if (!applied.outOfDate) this.note('Deploy files already up to date.')
     else if (!flags['dry-run'] && !flags.check) {
