@@ -1,6 +1,6 @@
-import { BaseCommand } from '../../lib/base-command.js'
-import { applyDeploy, deployFlags, type DeployApplyResult } from '../../lib/deploy-command.js'
-import { findWorkspaceRoot } from '../../lib/workspace.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { applyDeploy, deployFlags, type DeployApplyResult } from '../../cli/deploy-command.js'
+import { findWorkspaceRoot } from '../../workspace/root.js'
 import { Tree } from '../../tree/tree.js'
 import type { ComposeResult } from '../../generators/deploy/compose.js'
 

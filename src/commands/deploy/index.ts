@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
-import { BaseCommand } from '../../lib/base-command.js'
-import { AirmcpError } from '../../lib/errors.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { AirmcpError } from '../../errors.js'
 
 const TARGETS = ['compose', 'kubernetes']
 

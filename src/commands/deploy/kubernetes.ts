@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../lib/base-command.js'
-import { applyDeploy, deployFlags, type DeployApplyResult } from '../../lib/deploy-command.js'
-import { findWorkspaceRoot } from '../../lib/workspace.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { applyDeploy, deployFlags, type DeployApplyResult } from '../../cli/deploy-command.js'
+import { findWorkspaceRoot } from '../../workspace/root.js'
 import { Tree } from '../../tree/tree.js'
 import type { KubernetesResult } from '../../generators/deploy/kubernetes.js'
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { renderTemplate, TEMPLATES_DIR } from '../../lib/render.js'
+import { renderTemplate, TEMPLATES_DIR } from '../render.js'
 import type { Tree } from '../../tree/tree.js'
 import { packagesFor, type DeployModel } from './model.js'
 import { stamped, writeOwned, type OwnedFileResult } from './owned-file.js'

@@ -1,5 +1,5 @@
 import type { Document } from 'yaml'
-import { AirmcpError } from '../../lib/errors.js'
+import { AirmcpError } from '../../errors.js'
 import type { Tree } from '../../tree/tree.js'
 import { upstreamUrlVariable } from '../../gateway/deploy-env.js'
 import { planImages, type ImagePlan } from './images.js'

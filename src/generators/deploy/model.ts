@@ -1,10 +1,8 @@
-import { AirmcpError } from '../../lib/errors.js'
-import { readJson } from '../../lib/workspace.js'
+import { AirmcpError } from '../../errors.js'
+import { readJson } from '../../workspace/json.js'
 import { versions } from '../../versions.js'
 import type { Tree } from '../../tree/tree.js'
-import { objectValue, readWorkspaceServers, type ServerTransport } from '../sync/read-server.js'
-
-type Morph = typeof import('ts-morph')
+import { readWorkspace, requireGateway, type ServerTransport } from '../../workspace/index.js'
 
 export interface DeployServer {
   name: string
@@ -46,25 +44,6 @@ function dnsName(text: string): string {
     .replace(/^[^a-z]+|-+$/g, '')
     .slice(0, 40)
   return name || 'airmcp'
-}
-
-/** The literal `port` of `new Gateway({...})` in gateway/src/index.ts, else 4000. */
-function readGatewayPort(morph: Morph, tree: Tree): number {
-  const text = tree.read('gateway/src/index.ts')
-  if (text === undefined) {
-    throw new AirmcpError('NO_GATEWAY_FILE', '"gateway/src/index.ts" does not exist.', 'create the workspace with airmcp new, or restore the file.')
-  }
-  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
-  const file = project.createSourceFile('gateway/src/index.ts', text, { overwrite: true })
-  for (const expression of file.getDescendantsOfKind(morph.SyntaxKind.NewExpression)) {
-    if (expression.getExpression().getText() !== 'Gateway') continue
-    const options = expression.getArguments()[0]
-    if (options && morph.Node.isObjectLiteralExpression(options)) {
-      const port = objectValue(morph, options).port
-      if (typeof port === 'number' && port > 0) return port
-    }
-  }
-  return 4000
 }
 
 function runtimeSpecs(tree: Tree, dirs: string[]): string[] {
@@ -122,8 +101,8 @@ export async function readDeployModel(tree: Tree): Promise<DeployModel> {
       'run npm install in the workspace root, then airmcp deploy again.',
     )
   }
-  const morph = await import('ts-morph')
-  const servers = readWorkspaceServers(morph, tree)
+  const workspace = await readWorkspace(tree)
+  const servers: DeployServer[] = workspace.servers.map(({ name, dir, transport }) => ({ name, dir, transport }))
   for (const server of servers) {
     if (!DNS_LABEL.test(server.name) || server.name === 'gateway') {
       throw new AirmcpError(
@@ -135,13 +114,12 @@ export async function readDeployModel(tree: Tree): Promise<DeployModel> {
       )
     }
   }
-  const name = readJson<{ name?: string }>(tree, 'package.json')?.name ?? 'airmcp'
   return {
     packages: readPackages(tree),
-    workspace: dnsName(name),
-    networked: servers.filter((s): s is DeployModel['networked'][number] => s.transport.type !== 'stdio'),
+    workspace: dnsName(workspace.name),
+    networked: servers.flatMap((s) => (s.transport.type === 'stdio' ? [] : [{ ...s, transport: s.transport }])),
     stdio: servers.filter((s) => s.transport.type === 'stdio'),
-    gatewayPort: readGatewayPort(morph, tree),
+    gatewayPort: requireGateway(workspace).port,
     localRuntime: runtimeSpecs(tree, ['gateway', ...servers.map((s) => s.dir)]).some(isLocalSpec),
     nodeImage: versions.nodeImage,
   }

@@ -1,5 +1,5 @@
 import type { Document } from 'yaml'
-import { AirmcpError } from '../../lib/errors.js'
+import { AirmcpError } from '../../errors.js'
 
 type Yaml = typeof import('yaml')
 export type Path = (string | number)[]

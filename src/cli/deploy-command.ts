@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import type { Tree } from '../tree/tree.js'
-import { applyTree, type ApplyResult } from './apply.js'
+import { applyTree, type ApplyResult } from '../tree/apply.js'
 import { writeFlags } from './base-command.js'
-import { AirmcpError } from './errors.js'
+import { AirmcpError } from '../errors.js'
 
 /** Flags both deploy targets have. */
 export const deployFlags = {
