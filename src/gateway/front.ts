@@ -11,10 +11,16 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import type { ClientAccess } from './policy.js'
 import type { Router } from './router.js'
+import { ClientSurface } from './surface.js'
 
-/** A client session on the gateway: an MCP server whose every request is answered by the router. */
-export function createFrontSession(router: Router, info: { name: string; version: string }): Server {
+/**
+ * A client session on the gateway: an MCP server whose every request is answered by the router, through
+ * the client's surface (its policies and discovery mode).
+ */
+export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
+  const surface = new ClientSurface(router, access)
   const server = new Server(info, {
     capabilities: {
       tools: { listChanged: true },
@@ -26,17 +32,17 @@ export function createFrontSession(router: Router, info: { name: string; version
   })
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: router.listTools() }))
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => router.callTool(request, extra) as never)
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: router.listResources() }))
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => surface.callTool(request, extra) as never)
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: surface.listResources() }))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
-    resourceTemplates: router.listResourceTemplates(),
+    resourceTemplates: surface.listResourceTemplates(),
   }))
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => router.readResource(request, extra) as never)
-  server.setRequestHandler(SubscribeRequestSchema, (request, extra) => router.subscribe(server, request, extra))
+  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => surface.readResource(request, extra) as never)
+  server.setRequestHandler(SubscribeRequestSchema, (request, extra) => surface.subscribe(server, request, extra))
   server.setRequestHandler(UnsubscribeRequestSchema, (request) => router.unsubscribe(server, request))
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: router.listPrompts() }))
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => router.getPrompt(request, extra) as never)
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) => router.complete(request, extra) as never)
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
+  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => surface.getPrompt(request, extra) as never)
+  server.setRequestHandler(CompleteRequestSchema, (request, extra) => surface.complete(request, extra) as never)
   return server
 }

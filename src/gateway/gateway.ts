@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
 import { createFrontSession } from './front.js'
+import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
@@ -29,6 +30,7 @@ export class Gateway {
   private started = false
   private stopping: Promise<void> | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+  private readonly authenticate: ReturnType<typeof createAuthenticator>
 
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
@@ -40,6 +42,11 @@ export class Gateway {
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
     }
+    validateClients(options.clients, options.authToken, options.discovery)
+    if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
+      throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
+    }
+    this.authenticate = createAuthenticator(options)
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -100,7 +107,7 @@ export class Gateway {
     const info = { name: this.options.name, version: VERSION }
     if (stdio) {
       this.stdio = new StdioServerTransport()
-      await createFrontSession(this.router, info).connect(this.stdio)
+      await createFrontSession(this.router, info, this.stdioAccess()).connect(this.stdio)
       process.stdin.once('end', () => void this.stop())
       process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
     } else {
@@ -109,12 +116,13 @@ export class Gateway {
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
         host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
         serve: { sse: true, streamable: true },
-        createSession: () => createFrontSession(this.router, info),
+        createSession: (principal) =>
+          createFrontSession(this.router, info, (principal as ClientAccess | undefined) ?? fullAccess(this.options.discovery)),
         allowedHosts: this.options.allowedHosts,
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
-        authToken: this.options.authToken,
+        authenticate: this.authenticate,
         health: () => {
           const servers = this.list()
           const healthy = servers.filter((s) => s.status === 'connected').length
@@ -131,6 +139,12 @@ export class Gateway {
       process.once('SIGINT', this.onSignal)
       process.once('SIGTERM', this.onSignal)
     }
+  }
+
+  /** On stdio the launching process is the client: `stdioClient`'s policies, or everything. */
+  private stdioAccess(): ClientAccess {
+    const client = this.options.clients?.find((c) => c.name === this.options.stdioClient)
+    return client ? accessFor(client, this.options.discovery) : fullAccess(this.options.discovery)
   }
 
   /** Closes client sessions, upstream connections and stdio children (with their process groups). */

@@ -18,12 +18,11 @@ import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import type { BalancerName } from './types.js'
 import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
-
-const RESOURCE_NOT_FOUND = -32002
 
 /**
  * Forwarded results are passed on as the server sent them: the client that asked validates them, so the
@@ -40,6 +39,8 @@ export class Router implements UpstreamEvents {
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
   private readonly pick: ReturnType<typeof createBalancer>
+  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
+  revision = 0
 
   constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
     this.pick = createBalancer(options.balancer)
@@ -75,7 +76,9 @@ export class Router implements UpstreamEvents {
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
-    return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const changed = before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    if (changed) this.revision++
+    return changed
   }
 
   listTools() {
@@ -171,9 +174,7 @@ export class Router implements UpstreamEvents {
 
   callTool(request: CallToolRequest, extra: Extra) {
     const route = this.toolRoutes.get(request.params.name)
-    if (!route) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
-    }
+    if (!route) throw unknownTool(request.params.name)
     return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'tools/call', params: { ...request.params, name: route.name } },
@@ -193,7 +194,7 @@ export class Router implements UpstreamEvents {
 
   getPrompt(request: GetPromptRequest, extra: Extra) {
     const route = this.promptRoutes.get(request.params.name)
-    if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
+    if (!route) throw unknownPrompt(request.params.name)
     return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'prompts/get', params: { ...request.params, name: route.name } },

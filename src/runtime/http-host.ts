@@ -17,8 +17,8 @@ export interface HttpHostOptions {
   path?: string
   /** Streamable HTTP without sessions: a fresh server per request. */
   stateless?: boolean
-  /** A fresh SDK server for one client session. */
-  createSession: () => Server
+  /** A fresh SDK server for one client session, given who `authenticate` said the client is. */
+  createSession: (principal?: unknown) => Server
   /** Extra Host header names accepted besides loopback ones (`*` accepts any). */
   allowedHosts?: string[]
   /** Extra Origins accepted besides loopback ones (`*` accepts any). */
@@ -29,6 +29,11 @@ export interface HttpHostOptions {
   maxSessions?: number
   /** When set, MCP requests need `Authorization: Bearer <token>`. */
   authToken?: string
+  /**
+   * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
+   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   */
+  authenticate?: (authorization: string | undefined) => unknown
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
   /** Body of `GET /health`. */
@@ -87,10 +92,17 @@ function checkHostAndOrigin(req: IncomingMessage, options: HttpHostOptions): voi
   }
 }
 
-function checkAuth(req: IncomingMessage, token: string | undefined): void {
-  if (token && req.headers.authorization !== `Bearer ${token}`) {
+/** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
+function checkAuth(req: IncomingMessage, options: HttpHostOptions): unknown {
+  if (options.authenticate) {
+    const principal = options.authenticate(req.headers.authorization)
+    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    return principal
+  }
+  if (options.authToken && req.headers.authorization !== `Bearer ${options.authToken}`) {
     throw new HttpError(401, 'Missing or wrong bearer token.')
   }
+  return undefined
 }
 
 /** Reads and parses a JSON body, refusing bodies over the cap before they are buffered whole. */
@@ -128,7 +140,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: Server; lastSeen: number }>()
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: Server; lastSeen: number; principal?: unknown }>()
   // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
   const sweeper = setInterval(() => {
@@ -138,17 +150,17 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
-  const sse = new Map<string, { transport: SSEServerTransport; server: Server }>()
+  const sse = new Map<string, { transport: SSEServerTransport; server: Server; principal?: unknown }>()
   const sessionCount = () => streamable.size + sse.size
 
   function assertRoom(): void {
     if (sessionCount() >= maxSessions) throw new HttpError(503, `Too many sessions (limit ${maxSessions}).`)
   }
 
-  async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
     if (options.stateless) {
-      const server = options.createSession()
+      const server = options.createSession(principal)
       const transport = new StreamableHttpSession(undefined)
       res.on('close', () => void server.close())
       await server.connect(transport)
@@ -158,7 +170,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const sessionId = req.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
       const session = streamable.get(sessionId)
-      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      // Another client's session answers as one that does not exist.
+      if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
       session.lastSeen = Date.now()
       await session.transport.handle(req, res, body)
       return
@@ -168,9 +181,9 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
     assertRoom()
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new StreamableHttpSession(randomUUID())
-    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now() })
+    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now(), principal })
     transport.onclose = () => {
       streamable.delete(transport.sessionId!)
       void server.close()
@@ -179,11 +192,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     await transport.handle(req, res, body)
   }
 
-  async function openSse(res: ServerResponse): Promise<void> {
+  async function openSse(res: ServerResponse, principal: unknown): Promise<void> {
     assertRoom()
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new SSEServerTransport('/messages', res)
-    sse.set(transport.sessionId, { transport, server })
+    sse.set(transport.sessionId, { transport, server, principal })
     res.on('close', () => {
       sse.delete(transport.sessionId)
       void server.close()
@@ -191,10 +204,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     await server.connect(transport)
   }
 
-  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
-    if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
     const body = await readJsonBody(req, maxBody)
     await session.transport.handlePostMessage(req, res, body)
   }
@@ -209,16 +222,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      checkAuth(req, options.authToken)
-      return handleStreamable(req, res)
+      return handleStreamable(req, res, checkAuth(req, options))
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      checkAuth(req, options.authToken)
-      return openSse(res)
+      return openSse(res, checkAuth(req, options))
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      checkAuth(req, options.authToken)
-      return postSse(req, res, url)
+      return postSse(req, res, url, checkAuth(req, options))
     }
     throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
   }
