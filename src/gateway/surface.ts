@@ -49,8 +49,8 @@ export function catalogOf(router: Router): ToolCatalog {
   return catalog
 }
 
-function jsonResult(value: Record<string, unknown>, isError = false) {
-  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], structuredContent: value, ...(isError ? { isError } : {}) }
+function jsonResult(value: Record<string, unknown>) {
+  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], structuredContent: value }
 }
 
 /**
@@ -88,7 +88,7 @@ export class ClientSurface {
     const name = request.params.name
     const args = discoveryArguments(name, request.params.arguments)
     const allowed = (tool: string) => this.access.tool(tool)
-    if (args.kind === 'error') return jsonResult({ error: args.error }, true)
+    if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
     if (args.kind === 'search') return jsonResult({ tools: catalogOf(this.router).search(args.query, allowed, args.limit) })
     if (args.kind === 'describe') return jsonResult(catalogOf(this.router).describe(args.names, allowed))
     if (args.kind === 'call') {
