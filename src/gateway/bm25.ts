@@ -16,12 +16,12 @@ const STOPWORDS = new Set(
 /** Groups of words people use for one action or thing; a query word matches the others at half weight. */
 const SYNONYM_GROUPS = [
   'delete remove erase drop destroy purge',
-  'create add new make insert open start',
+  'create add new make insert open start arrange organize setup',
   'update edit modify change set patch rename',
   'find search lookup look query locate seek',
-  'list enumerate show browse all',
+  'list enumerate show browse all every',
   'fetch read retrieve load download view',
-  'send post publish notify message',
+  'send post publish notify message tell announce say',
   'upload put store save write',
   'stop halt kill terminate cancel',
   'run execute trigger invoke launch',
@@ -32,20 +32,26 @@ const SYNONYM_GROUPS = [
   'meeting event appointment calendar',
   'issue ticket bug',
   'error failure exception crash',
-  'cost price spend billing bill charge',
+  'cost price spend spending charge',
+  'invoice bill billing',
+  'refund reimburse money back',
+  'free available availability busy',
+  'share access permission grant',
+  'sql select query row table',
+  'conversion funnel drop churn',
   'schedule plan book',
   'sum total add',
   'picture image photo',
   'repo repository project',
   'chat channel conversation',
   'reply respond answer',
-  'translate translation language',
-  'weather forecast temperature',
+  'translate translation language spanish french german english italian chinese japanese',
+  'weather forecast temperature rain snow sunny wind',
   'log logs logging',
   'metric metrics measurement stat statistic',
   'deploy deployment release rollout ship',
   'customer client contact lead',
-  'payment pay invoice',
+  'payment pay',
   'song track music',
   'city place location address',
   'random sample',
@@ -64,6 +70,7 @@ export function stem(word: string): string {
   if (w.length > 4 && w.endsWith('ies')) return `${w.slice(0, -3)}y`
   if (w.length > 4 && w.endsWith('sses')) return w.slice(0, -2)
   if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us') && !w.endsWith('is')) w = w.slice(0, -1)
+  if (w.length >= 8 && w.endsWith('ment')) return w.slice(0, -4)
   for (const suffix of ['ing', 'ed', 'er', 'ion', 'ly', 'e']) {
     if (w.length - suffix.length >= 3 && w.endsWith(suffix)) return w.slice(0, -suffix.length)
   }
