@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
 import { createFrontSession } from './front.js'
+import { validateNaming } from './naming.js'
 import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
@@ -54,6 +55,7 @@ export class Gateway {
     if (!registration?.id || !registration.name || !registration.connection) {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
+    validateNaming(registration.id, registration.tools)
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }

@@ -18,6 +18,7 @@ import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { offeredTools, serverToolName } from './naming.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import type { BalancerName } from './types.js'
 import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
@@ -74,7 +75,7 @@ export class Router implements UpstreamEvents {
   rebuild(): boolean {
     const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
+    this.toolRoutes = buildRoutes(names(this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
     const changed = before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     if (changed) this.revision++
@@ -82,7 +83,7 @@ export class Router implements UpstreamEvents {
   }
 
   listTools() {
-    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const tools = this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)
     return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
   }
 
@@ -177,7 +178,7 @@ export class Router implements UpstreamEvents {
     if (!route) throw unknownTool(request.params.name)
     return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
-        { method: 'tools/call', params: { ...request.params, name: route.name } },
+        { method: 'tools/call', params: { ...request.params, name: serverToolName(upstream.registration.tools, upstream.tools, route.name) } },
         ForwardedResult,
         options,
       ),

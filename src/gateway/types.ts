@@ -1,3 +1,4 @@
+import type { ToolNaming } from './naming.js'
 import type { DiscoveryMode, GatewayClient } from './policy.js'
 
 /** How the gateway reaches one upstream server. */
@@ -17,6 +18,8 @@ export interface Registration {
   /** Informational; the connection's `type` decides how to connect. */
   transport?: string
   connection: Connection
+  /** Names to offer this server's tools by: `prefix` for all of them, `rename` for single ones (rename first). */
+  tools?: ToolNaming
 }
 
 export type UpstreamStatus = 'connecting' | 'connected' | 'error'
