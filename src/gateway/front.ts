@@ -8,9 +8,11 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import { setSessionLevel } from './isolation.js'
 import type { ClientAccess } from './policy.js'
 import type { Router } from './router.js'
 import { ClientSurface } from './surface.js'
@@ -20,7 +22,6 @@ import { ClientSurface } from './surface.js'
  * the client's surface (its policies and discovery mode).
  */
 export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
-  const surface = new ClientSurface(router, access)
   const server = new Server(info, {
     capabilities: {
       tools: { listChanged: true },
@@ -30,6 +31,7 @@ export function createFrontSession(router: Router, info: { name: string; version
       completions: {},
     },
   })
+  const surface = new ClientSurface(router, access, server)
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
@@ -43,6 +45,8 @@ export function createFrontSession(router: Router, info: { name: string; version
   server.setRequestHandler(UnsubscribeRequestSchema, (request) => router.unsubscribe(server, request))
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
   server.setRequestHandler(GetPromptRequestSchema, (request, extra) => surface.getPrompt(request, extra) as never)
+  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
+  server.setRequestHandler(SetLevelRequestSchema, (request) => (setSessionLevel(server, request.params.level), {}))
   server.setRequestHandler(CompleteRequestSchema, (request, extra) => surface.complete(request, extra) as never)
   return server
 }

@@ -2,6 +2,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
+import { OwnConnections } from './own-connections.js'
 import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
@@ -59,15 +60,19 @@ export class Gateway {
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
-    const upstream = new Upstream(registration, this.router, {
-      connectTimeout: this.options.connectTimeout ?? 10_000,
-      reconnectDelay: this.options.reconnectDelay ?? 500,
-      unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
-    })
+    const upstream = this.createUpstream(registration)
     this.registrations.set(registration.id, upstream)
     this.router.add(upstream)
     if (this.started) void upstream.connect()
     return this
+  }
+
+  private createUpstream(registration: Registration): Upstream {
+    return new Upstream(registration, this.router, {
+      connectTimeout: this.options.connectTimeout ?? 10_000,
+      reconnectDelay: this.options.reconnectDelay ?? 500,
+      unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
+    })
   }
 
   /** Every registration with its status, tools and last error. */
@@ -113,6 +118,8 @@ export class Gateway {
       process.stdin.once('end', () => void this.stop())
       process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
     } else {
+      // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
       this.host = await startHttpHost({
         label: `Gateway "${this.options.name}"`,
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
@@ -159,6 +166,7 @@ export class Gateway {
       await this.host?.close()
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+      await this.router.own?.closeAll()
     })()
     return this.stopping
   }

@@ -1,7 +1,8 @@
 import http from 'node:http'
 import https from 'node:https'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { markOwner } from './isolation.js'
 
 /**
  * The gateway's Streamable HTTP client on node:http with keep-alive sockets: one POST per message, answers
@@ -44,17 +45,19 @@ export class HttpClientTransport implements Transport {
     }
   }
 
-  private deliver(text: string): void {
+  /** `owner`: the mark of the request whose response stream carried the text (see isolation.ts). */
+  private deliver(text: string, owner?: unknown): void {
     const data = JSON.parse(text) as unknown
     for (const raw of Array.isArray(data) ? data : [data]) {
       const parsed = JSONRPCMessageSchema.safeParse(raw)
+      if (parsed.success) markOwner(parsed.data as never, owner)
       if (parsed.success) this.onmessage?.(parsed.data)
       else this.onerror?.(new Error(`Invalid JSON-RPC message from ${this.url}`))
     }
   }
 
   /** Reads `data:` lines of an SSE stream, one message per event. */
-  private readEvents(res: http.IncomingMessage): void {
+  private readEvents(res: http.IncomingMessage, owner?: unknown): void {
     let buffer = ''
     res.setEncoding('utf8')
     res.on('data', (chunk: string) => {
@@ -70,7 +73,7 @@ export class HttpClientTransport implements Transport {
           .join('\n')
         if (data) {
           try {
-            this.deliver(data)
+            this.deliver(data, owner)
           } catch (error) {
             this.onerror?.(error as Error)
           }
@@ -79,12 +82,13 @@ export class HttpClientTransport implements Transport {
     })
   }
 
-  send(message: JSONRPCMessage): Promise<void> {
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
       if (requestId !== undefined) this.inflight.get(requestId)?.destroy()
     }
     const id = isJSONRPCRequest(message) ? message.id : undefined
+    const owner = id !== undefined ? options?.relatedRequestId : undefined
     return new Promise((resolve, reject) => {
       const req = this.client.request(this.url, {
         method: 'POST',
@@ -117,7 +121,7 @@ export class HttpClientTransport implements Transport {
           if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
           return
         }
-        if ((res.headers['content-type'] ?? '').includes('text/event-stream')) return this.readEvents(res)
+        if ((res.headers['content-type'] ?? '').includes('text/event-stream')) return this.readEvents(res, owner)
         let text = ''
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => (text += chunk))

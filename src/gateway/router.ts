@@ -18,7 +18,9 @@ import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { offeredTools, serverToolName } from './naming.js'
+import type { OwnConnections } from './own-connections.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import type { BalancerName } from './types.js'
 import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
@@ -42,6 +44,8 @@ export class Router implements UpstreamEvents {
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
   revision = 0
+  /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
+  own: OwnConnections | undefined
 
   constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
     this.pick = createBalancer(options.balancer)
@@ -50,6 +54,7 @@ export class Router implements UpstreamEvents {
   removeSession(session: Server): void {
     this.sessions.delete(session)
     this.subscriptions.delete(session)
+    void this.own?.close(session)
   }
 
   add(upstream: Upstream): void {
@@ -128,12 +133,15 @@ export class Router implements UpstreamEvents {
     let lastError: unknown
     for (let attempt = 0; attempt < 2; attempt++) {
       const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client && !tried.includes(u))
-      const upstream = this.pick(pool, healthy)
-      if (!upstream) break
-      tried.push(upstream)
+      const picked = this.pick(pool, healthy)
+      if (!picked) break
+      tried.push(picked)
+      const upstream = this.own ? await this.own.choose(picked, extra) : picked
       const timeout = Math.max(1, deadline - Date.now())
       const options: RequestOptions = {
         timeout,
+        // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
+        relatedRequestId: ownerMark(extra),
         signal: extra.signal,
         onprogress:
           progressToken === undefined
@@ -263,17 +271,24 @@ export class Router implements UpstreamEvents {
     }
   }
 
+  /** A log goes to the client whose call it belongs to; one of no call, to the clients that asked for its level. */
   log(upstream: Upstream, params: Record<string, unknown>): void {
-    const message = { ...params, logger: (params.logger as string | undefined) ?? upstream.pool }
+    const { owner, params: clean } = takeOwner(params)
+    const message = { ...clean, logger: (clean.logger as string | undefined) ?? upstream.pool }
     const callers = this.callers.get(upstream) ?? []
-    // A log sent during a call goes to the client that made it; other logs go to every client.
-    if (callers.length) {
-      for (const extra of new Set(callers)) {
-        void extra.sendNotification({ method: 'notifications/message', params: message as never }).catch(() => {})
+    const caller = (owner as Extra | undefined) ?? soleCaller(callers)
+    if (caller) {
+      if (wantsLog(sessionOf(caller), clean.level, true)) {
+        void caller.sendNotification({ method: 'notifications/message', params: message as never }).catch(() => {})
       }
-    } else {
-      for (const session of this.sessions) void session.sendLoggingMessage(message as never).catch(() => {})
+    } else if (!callers.length) {
+      // A session's own connection speaks for that session only.
+      const own = this.own?.ownerOf(upstream) as Server | undefined
+      for (const session of own ? [own] : this.sessions) {
+        if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
+      }
     }
+    // Otherwise several clients have calls in flight on a channel that cannot say whose this is: dropped.
   }
 
   resourceUpdated(_upstream: Upstream, uri: string): void {
@@ -282,12 +297,21 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }) {
-    const caller = this.callers.get(upstream)?.at(-1)
+  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
+    const { owner, params } = takeOwner(request.params)
+    const callers = this.callers.get(upstream) ?? []
+    const caller = (owner as Extra | undefined) ?? soleCaller(callers)
     if (!caller) {
-      throw new McpError(ErrorCode.InvalidRequest, `${request.method} needs a client call in progress to answer it.`)
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        callers.length
+          ? `${request.method} refused: several clients have calls in flight on "${upstream.id}" and its transport does not say whose call this belongs to.`
+          : `${request.method} needs a client call in progress to answer it.`,
+      )
     }
     const schema = request.method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema
-    return caller.sendRequest(request as ServerRequest, schema)
+    // The upstream cancelling its request cancels it at that client too.
+    return caller.sendRequest({ method: request.method, params } as ServerRequest, schema, { signal })
   }
 }

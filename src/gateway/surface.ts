@@ -18,6 +18,7 @@ import {
   ToolCatalog,
   type ToolDefinition,
 } from './discovery.js'
+import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
 import type { Router } from './router.js'
 
@@ -62,7 +63,14 @@ export class ClientSurface {
   constructor(
     private readonly router: Router,
     readonly access: ClientAccess = fullAccess(),
+    private readonly session?: Server,
   ) {}
+
+  /** Remembers which session a forwarded request came from (isolation.ts routes the upstream's answers by it). */
+  private bind(extra: Extra): Extra {
+    if (this.session) bindCaller(extra, this.session)
+    return extra
+  }
 
   private get searching(): boolean {
     return this.access.discovery === 'search'
@@ -74,6 +82,7 @@ export class ClientSurface {
   }
 
   callTool(request: CallToolRequest, extra: Extra) {
+    this.bind(extra)
     const name = request.params.name
     if (this.searching && DISCOVERY_TOOL_NAMES.includes(name)) return this.callDiscoveryTool(request, extra)
     return this.callAllowedTool(request, extra)
@@ -107,7 +116,7 @@ export class ClientSurface {
 
   getPrompt(request: GetPromptRequest, extra: Extra) {
     if (!this.access.prompt(request.params.name)) throw unknownPrompt(request.params.name)
-    return this.router.getPrompt(request, extra)
+    return this.router.getPrompt(request, this.bind(extra))
   }
 
   listResources() {
@@ -120,7 +129,7 @@ export class ClientSurface {
 
   readResource(request: ReadResourceRequest, extra: Extra) {
     if (!this.access.resource(request.params.uri)) throw resourceNotFound(request.params.uri)
-    return this.router.readResource(request, extra)
+    return this.router.readResource(request, this.bind(extra))
   }
 
   subscribe(session: Server, request: SubscribeRequest, extra: Extra) {
@@ -133,6 +142,6 @@ export class ClientSurface {
     const hidden = ref.type === 'ref/prompt' ? !this.access.prompt(ref.name) : ref.type === 'ref/resource' && !this.access.resource(ref.uri)
     // Completing a hidden prompt or resource answers as for one that does not exist.
     if (hidden) return { completion: { values: [] } }
-    return this.router.complete(request, extra)
+    return this.router.complete(request, this.bind(extra))
   }
 }
