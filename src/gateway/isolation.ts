@@ -22,6 +22,7 @@ export const OWNER_MARK = 'dev.airmcp/owner'
 
 const markOfOwner = new WeakMap<object, string>()
 const ownerOfMark = new Map<string, WeakRef<object>>()
+let sweepAt = 1024
 
 /**
  * An unguessable mark per owner (the client request an upstream request is made for), so a server cannot
@@ -34,7 +35,11 @@ export function ownerMark(owner: object): string {
     mark = randomUUID()
     markOfOwner.set(owner, mark)
     ownerOfMark.set(mark, new WeakRef(owner))
-    if (ownerOfMark.size > 1024) for (const [key, ref] of ownerOfMark) if (!ref.deref()) ownerOfMark.delete(key)
+    // Marks of requests long answered are swept when the map has doubled: amortized constant time.
+    if (ownerOfMark.size > sweepAt) {
+      for (const [key, ref] of ownerOfMark) if (!ref.deref()) ownerOfMark.delete(key)
+      sweepAt = Math.max(1024, ownerOfMark.size * 2)
+    }
   }
   return mark
 }

@@ -13,10 +13,15 @@ export class OwnConnections {
 
   constructor(private readonly create: (registration: Registration) => Upstream) {}
 
-  /** The connection a call of `caller` should use for the pool member `upstream`. */
-  async choose(upstream: Upstream, caller: object): Promise<Upstream> {
+  /** True when a call of `caller` to the pool member `upstream` should go over the caller's own connection. */
+  wanted(upstream: Upstream, caller: object): boolean {
     const session = sessionOf(caller) as { getClientCapabilities?: () => Record<string, unknown> | undefined } | undefined
-    if (!session || !needsOwnConnection(upstream.registration.connection.type, session.getClientCapabilities?.())) return upstream
+    return !!session && needsOwnConnection(upstream.registration.connection.type, session.getClientCapabilities?.())
+  }
+
+  /** The caller's own connection to `upstream` (opened on first use), or `upstream` when it cannot connect. */
+  async choose(upstream: Upstream, caller: object): Promise<Upstream> {
+    const session = sessionOf(caller)!
     const connections = this.bySession.get(session) ?? new Map<string, Promise<Upstream>>()
     this.bySession.set(session, connections)
     let own = connections.get(upstream.id)

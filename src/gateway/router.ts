@@ -136,7 +136,7 @@ export class Router implements UpstreamEvents {
       const picked = this.pick(pool, healthy)
       if (!picked) break
       tried.push(picked)
-      const upstream = this.own ? await this.own.choose(picked, extra) : picked
+      const upstream = this.own?.wanted(picked, extra) ? await this.own.choose(picked, extra) : picked
       const timeout = Math.max(1, deadline - Date.now())
       const options: RequestOptions = {
         timeout,
