@@ -3,8 +3,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
 import { Gateway } from 'airmcp/gateway'
-import { textOf } from '../helpers/clients.js'
-import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { closeClients, connectClient, textOf } from '../helpers/clients.js'
+import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 const TOKENS = { admin: 'admin-secret', ci: 'ci-secret', ops: 'ops-secret', finder: 'finder-secret' }
 let gateway: Gateway
@@ -56,6 +56,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  await closeClients()
   await Promise.allSettled(clients.map((c) => c.close()))
   await gateway?.stop()
   await killAll()
@@ -176,5 +177,20 @@ describe('progressive discovery, with real clients', () => {
     const bad = await finder.callTool({ name: 'search_tools', arguments: {} })
     expect(bad.isError).toBe(true)
     expect(textOf(bad)).toMatch(/needs a "query"/)
+  })
+})
+
+describe('tool policies on the stdio front', () => {
+  it("applies stdioClient's policy to the client that launched the gateway", async () => {
+    const client = await connectClient('stdio', { command: process.execPath, args: [...TSX_NODE_ARGS, 'fixtures/servers/team-gateway.ts'], cwd: ROOT })
+    expect(await toolNames(client)).toEqual(['search', 'search_docs', 'searchable'])
+    expect(textOf(await client.callTool({ name: 'search', arguments: { query: 's' } }))).toBe('search:s')
+    expect(await failure(() => client.callTool({ name: 'search_reindex' }), 'search_reindex')).toEqual(
+      await failure(() => client.callTool({ name: 'nope' }), 'nope'),
+    )
+  })
+
+  it('refuses a stdioClient that is not one of the clients', () => {
+    expect(() => new Gateway({ name: 'g', stdioClient: 'ghost', clients: [{ name: 'a', token: 't' }] })).toThrow(/stdioClient "ghost" is not one of clients/)
   })
 })
