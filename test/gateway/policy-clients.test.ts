@@ -130,6 +130,10 @@ describe('tool policies, with real clients', () => {
     expect(new Set(bodies).size).toBe(1)
     expect(bodies[0]).not.toMatch(/ci-bot|ops|finder|admin/)
     await expect(connectAs('wrong')).rejects.toThrow()
+    // The legacy SSE front answers the same.
+    const sse = await fetch(new URL('/sse', gateway.url), { headers: { accept: 'text/event-stream', authorization: 'Bearer wrong' } })
+    expect(sse.status).toBe(401)
+    expect(await sse.text()).toBe(bodies[0])
   })
 
   it("answers a request on another client's session like one on a session that does not exist", async () => {
