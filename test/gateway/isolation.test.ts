@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { Gateway } from 'airmcp/gateway'
 import { textOf } from '../helpers/clients.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -14,11 +14,13 @@ const clients: Client[] = []
 async function recordingClient(name: string, capabilities: Record<string, unknown>) {
   const logs: string[] = []
   const asked: string[] = []
+  const prompts: string[] = []
+  const progress: string[] = []
   const client = new Client({ name, version: '1' }, { capabilities })
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(String(n.params.data)))
   await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url!)))
   clients.push(client)
-  return { client, logs, asked }
+  return { client, logs, asked, prompts, progress }
 }
 
 /**
@@ -26,8 +28,8 @@ async function recordingClient(name: string, capabilities: Record<string, unknow
  * in flight on the upstream at the same time, whatever the scheduling.
  */
 async function twoElicitingClients() {
-  const a = await recordingClient('client-a', { elicitation: {} })
-  const b = await recordingClient('client-b', { elicitation: {} })
+  const a = await recordingClient('client-a', { elicitation: {}, sampling: {} })
+  const b = await recordingClient('client-b', { elicitation: {}, sampling: {} })
   let release!: () => void
   const bothAsked = new Promise<void>((resolve) => (release = resolve))
   let askedCount = 0
@@ -37,6 +39,10 @@ async function twoElicitingClients() {
       if (++askedCount === 2) release()
       await bothAsked
       return { action: 'accept', content: { answer: `answer from ${who}` } }
+    })
+    c.client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+      c.prompts.push(String((request.params.messages[0].content as { text?: string }).text))
+      return { role: 'assistant', content: { type: 'text', text: `sampled by ${who}` }, model: 'test' }
     })
   }
   return { a, b }
@@ -64,18 +70,23 @@ describe('client isolation', () => {
     ['web', 'a Streamable HTTP upstream (one shared session; each message rides its request stream)'],
     ['local', 'a stdio upstream (each eliciting client gets its own connection)'],
   ] as const) {
-    it(`two concurrent clients each get only their own logs and elicitation, on ${channel}`, async () => {
+    it(`two concurrent clients each get only their own logs, elicitation, sampling and progress, on ${channel}`, async () => {
       const { a, b } = await twoElicitingClients()
-      const [resultA, resultB] = await Promise.all([
-        call(a.client, pool, 'log_and_elicit', { tag: 'A' }),
-        call(b.client, pool, 'log_and_elicit', { tag: 'B' }),
-      ])
+      const withProgress = (c: typeof a, tag: string) =>
+        c.client.callTool({ name: `${pool}__log_and_elicit`, arguments: { tag } }, CallToolResultSchema, {
+          onprogress: (p) => void c.progress.push(String(p.message)),
+        })
+      const [resultA, resultB] = await Promise.all([withProgress(a, 'A'), withProgress(b, 'B')])
       // The server side: each question was answered by the client whose call asked it.
-      expect(resultA.structuredContent).toMatchObject({ tag: 'A', answer: 'answer from A' })
-      expect(resultB.structuredContent).toMatchObject({ tag: 'B', answer: 'answer from B' })
+      expect(resultA.structuredContent).toMatchObject({ tag: 'A', answer: 'answer from A', sampled: 'sampled by A' })
+      expect(resultB.structuredContent).toMatchObject({ tag: 'B', answer: 'answer from B', sampled: 'sampled by B' })
       // The client side: each saw its own question and its own logs, nothing of the other's.
       expect(a.asked).toEqual(['question for A'])
       expect(b.asked).toEqual(['question for B'])
+      expect(a.prompts).toEqual(['prompt for A'])
+      expect(b.prompts).toEqual(['prompt for B'])
+      expect(a.progress).toEqual(['progress A'])
+      expect(b.progress).toEqual(['progress B'])
       await expect.poll(() => a.logs).toEqual(['start A', 'end A'])
       await expect.poll(() => b.logs).toEqual(['start B', 'end B'])
       const pids = [resultA, resultB].map((r) => (r.structuredContent as { pid: number }).pid)
