@@ -46,9 +46,12 @@ export function ownerMark(owner: object): string {
 
 type Message = { method?: string; params?: Record<string, unknown> }
 
+/** The messages the router routes by owner (progress goes by its token; the rest is not about a call). */
+const ROUTED_BY_OWNER = new Set(['notifications/message', 'sampling/createMessage', 'elicitation/create'])
+
 /** Marks a message read from the response stream of a request sent with `mark` (a transport calls this). */
 export function markOwner(message: Message, mark: unknown): void {
-  if (typeof mark !== 'string' || typeof message.method !== 'string') return
+  if (typeof mark !== 'string' || !ROUTED_BY_OWNER.has(message.method as string)) return
   const params = message.params ?? {}
   const meta = (params._meta as Record<string, unknown> | undefined) ?? {}
   message.params = { ...params, _meta: { ...meta, [OWNER_MARK]: mark } }

@@ -21,10 +21,13 @@ describe('owner marks', () => {
     const forged = takeOwner({ data: 'x', _meta: { [OWNER_MARK]: 'not-a-real-mark' } })
     expect(forged.owner).toBeUndefined()
     expect(forged.params).toEqual({ data: 'x' })
-    // Responses and unmarked requests stay as they are.
+    // Responses, and messages routed otherwise (progress goes by its token), stay as they are.
     const response = { id: 1, result: {} }
     markOwner(response as never, ownerMark(owner))
     expect(response).toEqual({ id: 1, result: {} })
+    const progress = { method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }
+    markOwner(progress, ownerMark(owner))
+    expect(progress.params).toEqual({ progressToken: 1, progress: 1 })
   })
 })
 

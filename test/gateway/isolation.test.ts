@@ -74,7 +74,7 @@ describe('client isolation', () => {
       const { a, b } = await twoElicitingClients()
       const withProgress = (c: typeof a, tag: string) =>
         c.client.callTool({ name: `${pool}__log_and_elicit`, arguments: { tag } }, CallToolResultSchema, {
-          onprogress: (p) => void c.progress.push(String(p.message)),
+          onprogress: (p) => void c.progress.push(p._meta ? 'marked!' : String(p.message)),
         })
       const [resultA, resultB] = await Promise.all([withProgress(a, 'A'), withProgress(b, 'B')])
       // The server side: each question was answered by the client whose call asked it.
