@@ -1,16 +1,4 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
-import {
-  ErrorCode,
-  McpError,
-  type CallToolRequest,
-  type CompleteRequest,
-  type GetPromptRequest,
-  type ReadResourceRequest,
-  type ServerNotification,
-  type ServerRequest,
-  type SubscribeRequest,
-} from '@modelcontextprotocol/sdk/types.js'
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import {
   DISCOVERY_TOOL_NAMES,
   DISCOVERY_TOOLS,
@@ -21,8 +9,6 @@ import {
 import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
 import type { Router } from './router.js'
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
 /** The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle. */
 export function unknownTool(name: string): McpError {
@@ -54,22 +40,33 @@ function jsonResult(value: Record<string, unknown>) {
   return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], structuredContent: value }
 }
 
+type Params = Record<string, unknown>
+
+/** The router's forwarded requests, by params, for one kind of caller (a 2025 session's `extra`, a 2026 request…). */
+export interface Forwarder<Caller extends object> {
+  callTool(params: Params, caller: Caller): unknown
+  getPrompt(params: Params, caller: Caller): unknown
+  readResource(params: Params, caller: Caller): unknown
+  complete(params: Params, caller: Caller): unknown
+}
+
 /**
  * What one client sees of the gateway: the router's lists filtered by the client's policies, calls to
  * names it may not use answered exactly like calls to names that do not exist, and in `search` discovery
  * mode three tools to search, describe and call the rest.
  */
-export class ClientSurface {
+export class ClientSurface<Caller extends object> {
   constructor(
     private readonly router: Router,
+    private readonly forward: Forwarder<Caller>,
     readonly access: ClientAccess = fullAccess(),
-    private readonly session?: Server,
+    private readonly session?: object,
   ) {}
 
   /** Remembers which session a forwarded request came from (isolation.ts routes the upstream's answers by it). */
-  private bind(extra: Extra): Extra {
-    if (this.session) bindCaller(extra, this.session)
-    return extra
+  private bind(caller: Caller): Caller {
+    if (this.session) bindCaller(caller, this.session)
+    return caller
   }
 
   private get searching(): boolean {
@@ -81,42 +78,36 @@ export class ClientSurface {
     return this.router.listTools().filter((tool) => this.access.tool(tool.name))
   }
 
-  callTool(request: CallToolRequest, extra: Extra) {
-    this.bind(extra)
-    const name = request.params.name
-    if (this.searching && DISCOVERY_TOOL_NAMES.includes(name)) return this.callDiscoveryTool(request, extra)
-    return this.callAllowedTool(request, extra)
+  callTool(params: Params, caller: Caller) {
+    this.bind(caller)
+    const name = params.name as string
+    if (this.searching && DISCOVERY_TOOL_NAMES.includes(name)) return this.callDiscoveryTool(params, caller)
+    return this.callAllowedTool(params, caller)
   }
 
-  private callAllowedTool(request: CallToolRequest, extra: Extra) {
-    if (!this.access.tool(request.params.name)) throw unknownTool(request.params.name)
-    return this.router.callTool(request, extra)
+  private callAllowedTool(params: Params, caller: Caller) {
+    if (!this.access.tool(params.name as string)) throw unknownTool(params.name as string)
+    return this.forward.callTool(params, caller)
   }
 
-  private async callDiscoveryTool(request: CallToolRequest, extra: Extra) {
-    const name = request.params.name
-    const args = discoveryArguments(name, request.params.arguments)
+  private async callDiscoveryTool(params: Params, caller: Caller) {
+    const name = params.name as string
+    const args = discoveryArguments(name, params.arguments as Params | undefined)
     const allowed = (tool: string) => this.access.tool(tool)
     if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
     if (args.kind === 'search') return jsonResult({ tools: catalogOf(this.router).search(args.query, allowed, args.limit) })
     if (args.kind === 'describe') return jsonResult(catalogOf(this.router).describe(args.names, allowed))
-    if (args.kind === 'call') {
-      // Routed and policy-checked exactly like a direct call of that name; progress and cancellation follow `extra`.
-      return this.callAllowedTool(
-        { ...request, params: { _meta: request.params._meta, name: args.name, arguments: args.arguments } },
-        extra,
-      )
-    }
-    throw unknownTool(name)
+    // call_tool: routed and policy-checked exactly like a direct call; progress and cancellation follow the caller.
+    return this.callAllowedTool({ ...params, name: args.name, arguments: args.arguments }, caller)
   }
 
   listPrompts() {
     return this.router.listPrompts().filter((prompt) => this.access.prompt(prompt.name))
   }
 
-  getPrompt(request: GetPromptRequest, extra: Extra) {
-    if (!this.access.prompt(request.params.name)) throw unknownPrompt(request.params.name)
-    return this.router.getPrompt(request, this.bind(extra))
+  getPrompt(params: Params, caller: Caller) {
+    if (!this.access.prompt(params.name as string)) throw unknownPrompt(params.name as string)
+    return this.forward.getPrompt(params, this.bind(caller))
   }
 
   listResources() {
@@ -127,21 +118,21 @@ export class ClientSurface {
     return this.router.listResourceTemplates().filter((template) => this.access.resource(template.uriTemplate))
   }
 
-  readResource(request: ReadResourceRequest, extra: Extra) {
-    if (!this.access.resource(request.params.uri)) throw resourceNotFound(request.params.uri)
-    return this.router.readResource(request, this.bind(extra))
+  /** Throws what a resource that does not exist gets, unless the client may use `uri`. */
+  checkResource(uri: string): void {
+    if (!this.access.resource(uri)) throw resourceNotFound(uri)
   }
 
-  subscribe(session: Server, request: SubscribeRequest, extra: Extra) {
-    if (!this.access.resource(request.params.uri)) throw resourceNotFound(request.params.uri)
-    return this.router.subscribe(session, request, extra)
+  readResource(params: Params, caller: Caller) {
+    this.checkResource(params.uri as string)
+    return this.forward.readResource(params, this.bind(caller))
   }
 
-  complete(request: CompleteRequest, extra: Extra) {
-    const ref = request.params.ref
-    const hidden = ref.type === 'ref/prompt' ? !this.access.prompt(ref.name) : ref.type === 'ref/resource' && !this.access.resource(ref.uri)
+  complete(params: Params, caller: Caller) {
+    const ref = params.ref as { type: string; name?: string; uri?: string }
+    const hidden = ref.type === 'ref/prompt' ? !this.access.prompt(ref.name ?? '') : ref.type === 'ref/resource' && !this.access.resource(ref.uri ?? '')
     // Completing a hidden prompt or resource answers as for one that does not exist.
     if (hidden) return { completion: { values: [] } }
-    return this.router.complete(request, this.bind(extra))
+    return this.forward.complete(params, this.bind(caller))
   }
 }
