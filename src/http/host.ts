@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
+import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
+import { closeServer, listen } from './listen.js'
+import { isModernRequest } from './era.js'
+import { SseSession } from './sse-session.js'
+import { StreamableHttpSession } from './streamable-session.js'
+
+/** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
+export interface SessionServer {
+  connect(transport: Transport): Promise<void>
+  close(): Promise<void>
+}
+
+/** Serves one 2026-07-28 request (`body` is its parsed JSON); the guards have already run. */
+export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => Promise<void>
+
+/** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
+export interface HttpHostOptions extends GuardOptions {
+  /** Shown in errors and logs. */
+  label: string
+  port: number
+  serve: { sse: boolean; streamable: boolean }
+  /** Streamable HTTP path (default `/mcp`). */
+  path?: string
+  /** Streamable HTTP without sessions: a fresh server per request. */
+  stateless?: boolean
+  /** A fresh server for one 2025-era client session, given who `authenticate` said the client is. */
+  createSession: (principal?: unknown) => SessionServer
+  /**
+   * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
+   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   */
+  authenticate?: (authorization: string | undefined) => unknown
+  /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
+  modern?: ModernHandler
+  /** Largest request body in bytes (default 4 MiB). */
+  maxBodyBytes?: number
+  /** Most concurrent sessions (default 1000). */
+  maxSessions?: number
+  /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
+  sessionIdleMs?: number
+  /** Body of `GET /health`. */
+  health: () => Record<string, unknown>
+}
+
+export interface HttpHost {
+  port: number
+  url: string
+  sessionCount(): number
+  close(): Promise<void>
+}
+
+/** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
+export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
+  const mcpPath = options.path ?? '/mcp'
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
+  const maxSessions = options.maxSessions ?? 1000
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number; principal?: unknown }>()
+  // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - idleMs
+    for (const session of streamable.values()) {
+      if (session.lastSeen < cutoff && !session.transport.isStreaming()) void session.transport.close()
+    }
+  }, Math.max(10, Math.min(60_000, idleMs / 2)))
+  sweeper.unref()
+  const sse = new Map<string, { transport: SseSession; server: SessionServer; principal?: unknown }>()
+  const sessionCount = () => streamable.size + sse.size
+
+  function assertRoom(): void {
+    if (sessionCount() >= maxSessions) throw new HttpError(503, `Too many sessions (limit ${maxSessions}).`)
+  }
+
+  /** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
+  function authorize(req: IncomingMessage): unknown {
+    if (!options.authenticate) {
+      checkBearer(req, options.authToken)
+      return undefined
+    }
+    const principal = options.authenticate(req.headers.authorization)
+    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    return principal
+  }
+
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
+    const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
+    if (options.stateless) {
+      const server = options.createSession(principal)
+      const transport = new StreamableHttpSession(undefined)
+      res.on('close', () => void server.close())
+      await server.connect(transport)
+      await transport.handle(req, res, body)
+      return
+    }
+    const sessionId = req.headers['mcp-session-id']
+    if (typeof sessionId === 'string') {
+      const session = streamable.get(sessionId)
+      // Another client's session answers as one that does not exist.
+      if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      session.lastSeen = Date.now()
+      await session.transport.handle(req, res, body)
+      return
+    }
+    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
+    if (req.method !== 'POST' || !initializing) {
+      throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
+    }
+    assertRoom()
+    const server = options.createSession(principal)
+    const transport = new StreamableHttpSession(randomUUID())
+    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now(), principal })
+    transport.onclose = () => {
+      streamable.delete(transport.sessionId!)
+      void server.close()
+    }
+    await server.connect(transport)
+    await transport.handle(req, res, body)
+  }
+
+  async function openSse(res: ServerResponse, principal: unknown): Promise<void> {
+    assertRoom()
+    const server = options.createSession(principal)
+    const transport = new SseSession(res, '/messages')
+    sse.set(transport.sessionId, { transport, server, principal })
+    transport.onclose = () => {
+      sse.delete(transport.sessionId)
+      void server.close()
+    }
+    await server.connect(transport)
+  }
+
+  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
+    const sessionId = url.searchParams.get('sessionId') ?? ''
+    const session = sse.get(sessionId)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    const body = await readJsonBody(req, maxBody)
+    session.transport.handlePost(req, res, body)
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkHostAndOrigin(req, options)
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname === '/health' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ ...options.health(), sessions: sessionCount() }))
+      return
+    }
+    const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
+    if (options.serve.streamable && url.pathname === mcpPath) {
+      return handleStreamable(req, res, authorize(req))
+    }
+    if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
+      return openSse(res, authorize(req))
+    }
+    if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
+      return postSse(req, res, url, authorize(req))
+    }
+    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
+  }
+
+  const httpServer = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) sendHttpError(res, error)
+      else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
+    })
+  })
+  const { port, url } = await listen(httpServer, options.port, options.host, options.label)
+  return {
+    port,
+    url,
+    sessionCount,
+    async close() {
+      clearInterval(sweeper)
+      const sessions = [...streamable.values(), ...sse.values()]
+      streamable.clear()
+      sse.clear()
+      await Promise.allSettled(sessions.map(({ transport, server }) => transport.close().then(() => server.close())))
+      await closeServer(httpServer)
+    },
+  }
+}
