@@ -2,6 +2,7 @@
 // instances, all stdio children of one gateway); bytes of tools/list in full vs search mode, recall@5 of
 // search_tools on the labeled queries, and search_tools latency.
 import { createRequire } from 'node:module'
+import { cpus, loadavg } from 'node:os'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Gateway } from 'airmcp/gateway'
@@ -81,6 +82,13 @@ export async function discoverySection(out: (line?: string) => void): Promise<vo
       await search(query, 5)
       roundTrips.push(performance.now() - started)
     }
+    // The same client's plain tools/call of a catalog tool through the gateway, as the floor of a round trip here.
+    const plainCalls: number[] = []
+    for (let i = 0; i < SEARCH_CALLS; i++) {
+      const started = performance.now()
+      await client.callTool({ name: 'count_words', arguments: { text: 'a b c' } })
+      plainCalls.push(performance.now() - started)
+    }
     // The ranking alone, on the same 300+ tools as the full-mode client sees them.
     const full = new Client({ name: 'bench', version: '1' })
     await full.connect(new StreamableHTTPClientTransport(new URL(gateway.url!), { requestInit: { headers: { authorization: 'Bearer full-token' } } }))
@@ -96,7 +104,7 @@ export async function discoverySection(out: (line?: string) => void): Promise<vo
 
     out('## Gateway: progressive discovery')
     out()
-    out(`Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench discovery\`. Fleet: ${toolCount} tools from ${gateway.list().length} stdio servers (${Object.keys(CATALOG).length} generated from fixtures/discovery/catalog.ts, ${EVERYTHING_INSTANCES} × @modelcontextprotocol/server-everything).`)
+    out(`Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench discovery\`, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores. Fleet: ${toolCount} tools from ${gateway.list().length} stdio servers (${Object.keys(CATALOG).length} generated from fixtures/discovery/catalog.ts, ${EVERYTHING_INSTANCES} × @modelcontextprotocol/server-everything).`)
     out()
     out('| measure | value | target |')
     out('| --- | --- | --- |')
@@ -104,6 +112,7 @@ export async function discoverySection(out: (line?: string) => void): Promise<vo
     out(`| tools/list bytes, search mode | ${searchBytes} (${fmt(fullBytes / searchBytes)}× smaller) | |`)
     out(`| search_tools recall@5, ${LABELED_QUERIES.length} labeled queries (test/bench/discovery-queries.json) | ${recall.toFixed(2)} | ≥ 0.9 |`)
     out(`| search_tools median round trip through the gateway (client → gateway → client), ${SEARCH_CALLS} calls | ${median(roundTrips).toFixed(2)} ms | ≤ 5 ms |`)
+    out(`| for comparison: a plain tools/call of a catalog tool through the gateway, same client, median | ${median(plainCalls).toFixed(2)} ms | |`)
     out(`| search_tools median ranking time in the gateway (BM25F over ${catalog.size} tools), ${SEARCH_CALLS} queries | ${median(rankings).toFixed(3)} ms | |`)
     out()
     if (misses.length) out(`Missed: ${misses.map((m) => `"${m.query}" (wanted ${m.expected.join(' or ')})`).join('; ')}.`)
