@@ -138,7 +138,8 @@ export class Gateway {
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
+            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
           }
         },
       })

@@ -130,6 +130,10 @@ describe('tool policies, with real clients', () => {
     expect(new Set(bodies).size).toBe(1)
     expect(bodies[0]).not.toMatch(/ci-bot|ops|finder|admin/)
     await expect(connectAs('wrong')).rejects.toThrow()
+    // /health needs no token, so it names no tool.
+    const health = await (await fetch(new URL('/health', gateway.url))).json()
+    expect(JSON.stringify(health)).not.toMatch(/search_reindex|deploy/)
+    expect(health.servers[0]).toMatchObject({ id: 'team-1', status: 'connected', toolCount: expect.any(Number) })
     // The legacy SSE front answers the same.
     const sse = await fetch(new URL('/sse', gateway.url), { headers: { accept: 'text/event-stream', authorization: 'Bearer wrong' } })
     expect(sse.status).toBe(401)
