@@ -169,7 +169,7 @@ export function defineServer(options: ServerOptions): McpServer {
           maxSessions: options.maxSessions,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
-          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
+          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`)
