@@ -4,6 +4,7 @@ import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
 import { OwnConnections } from './own-connections.js'
 import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
+import { LIMIT_DEFAULTS } from './limits.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
@@ -39,6 +40,8 @@ export class Gateway {
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
+      maxConcurrentPerSession: options.maxConcurrentPerSession,
+      maxArgumentDepth: options.maxArgumentDepth,
     })
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
@@ -72,6 +75,8 @@ export class Gateway {
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
+      maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
+      maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
     })
   }
 
@@ -131,6 +136,9 @@ export class Gateway {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
+        maxSessions: this.options.maxSessions,
+        maxSessionsPerClient: this.options.maxSessionsPerClient,
+        requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         health: () => {
           const servers = this.list()

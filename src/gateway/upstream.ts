@@ -1,12 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
-  ErrorCode,
   LoggingMessageNotificationSchema,
-  McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -16,7 +14,9 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
+import { Semaphore } from './limits.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -34,6 +34,10 @@ export interface UpstreamTiming {
   connectTimeout: number
   reconnectDelay: number
   unhealthyThreshold: number
+  /** Requests sent to this member at once; more wait in a queue (default 64). */
+  maxConcurrent?: number
+  /** Largest result or stdio line accepted from this member (default 8 MiB). */
+  maxResultBytes?: number
 }
 
 const MAX_RECONNECT_DELAY = 30_000
@@ -55,12 +59,16 @@ export function sseEndpoint(url: string): URL {
 
 /** Errors that say the connection failed (worth another replica), as opposed to the server's own answer. */
 export function isConnectionError(error: unknown): boolean {
-  if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed
-  return true
+  return classifyFailure(error) === 'transport'
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** What a legacy SSE client reports when its stream ended or carried something that is not JSON-RPC. */
+function isStreamFailure(error: unknown): boolean {
+  return error instanceof SseError || error instanceof SyntaxError || (error as Error | undefined)?.name === 'ZodError'
 }
 
 /** One registration: its MCP client, its status, what it serves, and reconnection with backoff. */
@@ -79,12 +87,19 @@ export class Upstream {
   private reconnectTimer: NodeJS.Timeout | undefined
   private connecting: Promise<void> | undefined
   private stopped = false
+  /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
+  readonly slots: Semaphore
+  /** Values that must not appear in errors, logs or /health (header values, URL credentials). */
+  readonly secrets: string[]
 
   constructor(
     readonly registration: Registration,
     private readonly events: UpstreamEvents,
     private readonly timing: UpstreamTiming,
-  ) {}
+  ) {
+    this.slots = new Semaphore(timing.maxConcurrent ?? 64)
+    this.secrets = secretsOf(registration.connection as { url?: string; headers?: Record<string, string> })
+  }
 
   get id(): string {
     return this.registration.id
@@ -115,7 +130,7 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new HttpClientTransport(new URL(connection.url), connection.headers)
+        return new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes)
       case 'stdio':
         return new ChildProcessTransport({
           label: this.id,
@@ -123,6 +138,7 @@ export class Upstream {
           args: connection.args ?? [],
           env: connection.env,
           cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+          maxLineBytes: this.timing.maxResultBytes,
         })
       default:
         throw new Error(
@@ -170,9 +186,18 @@ export class Upstream {
         this.fail('connection closed')
       }
     }
+    // A legacy SSE stream that ended (the server stopped) or carried garbage: out of the pool now, reconnecting,
+    // rather than at the next health ping.
+    if (this.registration.connection.type === 'sse') {
+      client.onerror = (error) => {
+        if (this.client === client && this.status === 'connected' && isStreamFailure(error)) {
+          this.markBroken(new Error(`the SSE stream failed: ${messageOf(error)}`))
+        }
+      }
+    }
     // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
     const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
-      void this.refresh(kind).catch((error) => (this.lastError = `refreshing ${kind} failed: ${messageOf(error)}`))
+      void this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
     client.setNotificationHandler(ToolListChangedNotificationSchema, refresh('tools'))
     client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh('resources'))
     client.setNotificationHandler(PromptListChangedNotificationSchema, refresh('prompts'))
@@ -232,7 +257,7 @@ export class Upstream {
   }
 
   private fail(reason: string): void {
-    this.lastError = reason
+    this.lastError = redact(reason, this.secrets)
     this.setStatus('error')
     if (this.stopped) return
     const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)

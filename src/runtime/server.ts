@@ -33,8 +33,12 @@ export interface ServerOptions {
   allowedOrigins?: string[]
   /** HTTP transports: largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
-  /** HTTP transports: most concurrent client sessions (default 1000). */
+  /** HTTP transports: most concurrent client sessions (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
+  /** HTTP transports: most sessions one remote address may hold (default: half of maxSessions). */
+  maxSessionsPerClient?: number
+  /** HTTP transports: how long a client may take to send a request's headers and body, in ms (default 30 000). */
+  requestReadTimeout?: number
   /** HTTP transports: require `Authorization: Bearer <token>`. */
   authToken?: string
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
@@ -167,6 +171,8 @@ export function defineServer(options: ServerOptions): McpServer {
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,
           maxSessions: options.maxSessions,
+          maxSessionsPerClient: options.maxSessionsPerClient,
+          requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),

@@ -11,6 +11,7 @@ import { connectClient, closeClients } from '../helpers/clients.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { soakSection } from './soak.js'
 
 const lines: string[] = []
 const out = (line = '') => {
@@ -248,6 +249,7 @@ if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
 if (!only || only === 'discovery') await discoverySection(out)
+if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 // `npm run bench discovery` appends its section to the results rather than replacing them.
 if (only === 'discovery') appendFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.slice(4).join('\n')}\n`)
