@@ -130,8 +130,9 @@ describe('tool policies, with real clients', () => {
     expect(new Set(bodies).size).toBe(1)
     expect(bodies[0]).not.toMatch(/ci-bot|ops|finder|admin/)
     await expect(connectAs('wrong')).rejects.toThrow()
-    // /health needs no token, so it names no tool.
-    const health = await (await fetch(new URL('/health', gateway.url))).json()
+    // /health: a bare status without a known token; with one, tool counts and still no tool names.
+    expect(await (await fetch(new URL('/health', gateway.url))).json()).toEqual({ status: 'ok' })
+    const health = await (await fetch(new URL('/health', gateway.url), { headers: { authorization: `Bearer ${TOKENS.ci}` } })).json()
     expect(JSON.stringify(health)).not.toMatch(/search_reindex|deploy/)
     expect(health.servers[0]).toMatchObject({ id: 'team-1', status: 'connected', toolCount: expect.any(Number) })
     // The legacy SSE front answers the same.
