@@ -53,7 +53,11 @@ export async function runBridge(url: string, options: { headers?: Record<string,
     }
     void stdio.send(message)
   }
-  http.onerror = (error) => process.stderr.write(`airmcp bridge: ${redact(error.message)}\n`)
+  let closing = false
+  // Closing aborts the open GET stream: that abort is the normal end, not an error to print.
+  http.onerror = (error) => {
+    if (!closing && error.name !== 'AbortError') process.stderr.write(`airmcp bridge: ${redact(error.message)}\n`)
+  }
   http.onclose = () => closed()
   stdio.onclose = () => closed()
   stdio.onmessage = (message: JSONRPCMessage) => {
@@ -72,5 +76,6 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   await stdio.start()
   process.stdin.once('end', () => closed())
   await done
+  closing = true
   await Promise.allSettled([http.terminateSession(), http.close(), stdio.close()])
 }

@@ -17,6 +17,7 @@ import {
 import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
+import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { offeredTools, serverToolName } from './naming.js'
@@ -26,6 +27,7 @@ import type { BalancerName } from './types.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { Upstream, UpstreamEvents } from './upstream.js'
+import { toRequestError } from './upstream-error.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -43,6 +45,7 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Extra[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
   revision = 0
@@ -78,6 +81,12 @@ export class Router implements UpstreamEvents {
     this.upstreams.push(upstream)
   }
 
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.callers.delete(upstream)
+  }
+
   private members(pool: string): Upstream[] {
     return this.upstreams.filter((u) => u.pool === pool)
   }
@@ -93,13 +102,16 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed. */
+  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
-    const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     this.toolRoutes = buildRoutes(names(this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
-    const changed = before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    // Compared with what clients last saw: upstreams update their lists before calling here, so a
+    // before/after comparison inside this call would miss a changed description.
+    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const changed = now !== this.published
+    this.published = now
     if (changed) this.revision++
     return changed
   }
@@ -138,7 +150,16 @@ export class Router implements UpstreamEvents {
    * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
    * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
-  private async forward<T>(
+  private forward<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.forwardOnce(pool, what, extra, run).catch((error: unknown) => Promise.reject(toRequestError(error)))
+  }
+
+  private async forwardOnce<T>(
     pool: string,
     what: string,
     extra: Extra,
@@ -207,6 +228,7 @@ export class Router implements UpstreamEvents {
       const upstream = this.own?.wanted(picked, extra) ? await this.own.choose(picked, extra) : picked
       let release: (() => void) | undefined
       let callers: Extra[] | undefined
+      let startedAt = 0
       try {
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
@@ -228,8 +250,12 @@ export class Router implements UpstreamEvents {
                     .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
                     .catch(() => {}),
         }
-        return await run(upstream, options)
+        startedAt = performance.now()
+        const result = await run(upstream, options)
+        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        return result
       } catch (error) {
+        if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
           if (extra.signal.aborted) throw error
           throw new McpError(
@@ -282,8 +308,8 @@ export class Router implements UpstreamEvents {
       ),
     ).catch((error: unknown) => {
       // An oversized result is the tool's failure, reported like one; the server stays in its pool.
-      if (error instanceof McpError && error.code === RESULT_TOO_LARGE) {
-        return { content: [{ type: 'text' as const, text: error.message.replace(/^MCP error -?\d+: /, '') }], isError: true }
+      if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+        return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
       }
       throw error
     })

@@ -96,4 +96,10 @@ export interface ServerInfo {
   status: UpstreamStatus
   tools: string[]
   lastError: string | undefined
+  /** Calls forwarded to it since the gateway started. */
+  calls: number
+  /** Of those, how many failed (an error, or a result with `isError`). */
+  errors: number
+  /** Median latency of those calls in ms (within 5%); undefined before the first call. */
+  medianMs: number | undefined
 }

@@ -14,6 +14,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { CallStats } from './call-stats.js'
 import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { Semaphore } from './limits.js'
@@ -81,6 +82,8 @@ export class Upstream {
   prompts: Prompt[] = []
   /** Calls in flight, for least-connections. */
   inflight = 0
+  /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
+  readonly stats = new CallStats()
   client: Client | undefined
   private failures = 0
   private attempts = 0
@@ -117,6 +120,7 @@ export class Upstream {
       status: this.status,
       tools: this.tools.map((t) => t.name),
       lastError: this.lastError,
+      ...this.stats.snapshot(),
     }
   }
 
@@ -254,6 +258,21 @@ export class Upstream {
     this.client = undefined
     void client?.close().catch(() => {})
     this.fail(`call failed: ${messageOf(error)}`)
+  }
+
+  /**
+   * Closes the connection and opens a new one at once (a server restarted by its supervisor, a rebuilt
+   * stdio child), then tells the router, which sends `list_changed` if what the server offers changed.
+   */
+  async reconnect(): Promise<void> {
+    if (this.stopped) return
+    await this.connecting?.catch(() => {})
+    const client = this.client
+    this.client = undefined
+    await client?.close().catch(() => {})
+    this.attempts = 0
+    await this.connect()
+    this.events.statusChanged(this)
   }
 
   private fail(reason: string): void {

@@ -46,6 +46,8 @@ export interface HttpHostOptions extends GuardOptions {
   requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
+  /** The environment variable that overrides this port, named in the port-in-use hint (default AIRMCP_PORT). */
+  portEnv?: string
   /** Body of `GET /health` (with authToken set, only for an authorized caller; others get `{ status: 'ok' }`). */
   health: () => Record<string, unknown>
 }
@@ -184,7 +186,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
       return postSse(req, res, url, authorize(req))
     }
-    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
+    const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
+    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)
   }
 
   // Slow clients get a bounded time to send a request (Node's default is 5 minutes per request).
@@ -199,7 +202,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
     })
   })
-  const { port, url } = await listen(httpServer, options.port, options.host, options.label)
+  const { port, url } = await listen(httpServer, options.port, options.host, options.label, options.portEnv)
   return {
     port,
     url,

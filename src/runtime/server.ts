@@ -2,7 +2,9 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { exitOnListenError } from '../http/listen.js'
 import type { Plugin } from './plugin.js'
+import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
@@ -176,9 +178,10 @@ export function defineServer(options: ServerOptions): McpServer {
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
-        })
+        }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`)
+        stopWithSupervisor(() => server.stop())
       }
       if (options.handleSignals !== false) {
         process.once('SIGINT', onSignal)
