@@ -15,7 +15,7 @@ export interface SessionServer {
 }
 
 /** Serves one 2026-07-28 request (`body` is its parsed JSON); the guards have already run. */
-export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>
+export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => Promise<void>
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
 export interface HttpHostOptions extends GuardOptions {
@@ -27,8 +27,13 @@ export interface HttpHostOptions extends GuardOptions {
   path?: string
   /** Streamable HTTP without sessions: a fresh server per request. */
   stateless?: boolean
-  /** A fresh server for one 2025-era client session. */
-  createSession: () => SessionServer
+  /** A fresh server for one 2025-era client session, given who `authenticate` said the client is. */
+  createSession: (principal?: unknown) => SessionServer
+  /**
+   * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
+   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   */
+  authenticate?: (authorization: string | undefined) => unknown
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
   modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
@@ -59,7 +64,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number }>()
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number; principal?: unknown }>()
   // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
   const sweeper = setInterval(() => {
@@ -69,7 +74,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
-  const sse = new Map<string, { transport: SseSession; server: SessionServer }>()
+  const sse = new Map<string, { transport: SseSession; server: SessionServer; principal?: unknown }>()
   const sessionCount = () => streamable.size + sse.size
 
   const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
@@ -85,11 +90,22 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }
 
-  async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
+  function authorize(req: IncomingMessage): unknown {
+    if (!options.authenticate) {
+      checkBearer(req, options.authToken)
+      return undefined
+    }
+    const principal = options.authenticate(req.headers.authorization)
+    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    return principal
+  }
+
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
-    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body)
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
     if (options.stateless) {
-      const server = options.createSession()
+      const server = options.createSession(principal)
       const transport = new StreamableHttpSession(undefined)
       res.on('close', () => void server.close())
       await server.connect(transport)
@@ -99,7 +115,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const sessionId = req.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
       const session = streamable.get(sessionId)
-      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      // Another client's session answers as one that does not exist.
+      if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
       session.lastSeen = Date.now()
       bookkeeping.touch(sessionId)
       await session.transport.handle(req, res, body)
@@ -110,9 +127,9 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
     makeRoom(clientOf(req))
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new StreamableHttpSession(randomUUID())
-    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now() })
+    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now(), principal })
     bookkeeping.add(transport.sessionId!, clientOf(req), () => transport.hasPendingRequests(), () => void transport.close())
     transport.onclose = () => {
       streamable.delete(transport.sessionId!)
@@ -123,11 +140,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     await transport.handle(req, res, body)
   }
 
-  async function openSse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function openSse(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     makeRoom(clientOf(req))
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new SseSession(res, '/messages')
-    sse.set(transport.sessionId, { transport, server })
+    sse.set(transport.sessionId, { transport, server, principal })
     // A held-open stream is not use: only its POSTs keep an SSE session from being the least recently used.
     bookkeeping.add(transport.sessionId, clientOf(req), () => false, () => void transport.close())
     transport.onclose = () => {
@@ -138,10 +155,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     await server.connect(transport)
   }
 
-  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
-    if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
     bookkeeping.touch(sessionId)
     const body = await readJsonBody(req, maxBody)
     session.transport.handlePost(req, res, body)
@@ -152,23 +169,22 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
-      const authorized = !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
+      const authorized = options.authenticate
+        ? options.authenticate(req.headers.authorization) !== undefined
+        : !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      checkBearer(req, options.authToken)
-      return handleStreamable(req, res)
+      return handleStreamable(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      checkBearer(req, options.authToken)
-      return openSse(req, res)
+      return openSse(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      checkBearer(req, options.authToken)
-      return postSse(req, res, url)
+      return postSse(req, res, url, authorize(req))
     }
     const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
     throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)
