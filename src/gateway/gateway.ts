@@ -1,6 +1,8 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { log } from '../telemetry/log.js'
 import { createFrontSession } from './front.js'
+import { startOperations, type Operations } from './operations.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
@@ -28,6 +30,7 @@ export class Gateway {
   private healthTimer: NodeJS.Timeout | undefined
   private started = false
   private stopping: Promise<void> | undefined
+  private operations: Operations | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
 
   constructor(readonly options: GatewayOptions) {
@@ -88,6 +91,11 @@ export class Gateway {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
     }
+    this.operations = await startOperations(this.router, this.options, {
+      sessions: () => this.host?.sessionCount() ?? this.router.sessions.size,
+      servers: () => this.list(),
+      serveHttp: !stdio,
+    })
     await Promise.all([...this.registrations.values()].map((u) => u.connect()))
     this.router.rebuild()
     const interval = this.options.healthCheckInterval ?? 15_000
@@ -102,7 +110,7 @@ export class Gateway {
       this.stdio = new StdioServerTransport()
       await createFrontSession(this.router, info).connect(this.stdio)
       process.stdin.once('end', () => void this.stop())
-      process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
+      log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
       this.host = await startHttpHost({
         label: `Gateway "${this.options.name}"`,
@@ -115,6 +123,7 @@ export class Gateway {
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
         authToken: this.options.authToken,
+        metrics: this.operations.metrics,
         health: () => {
           const servers = this.list()
           const healthy = servers.filter((s) => s.status === 'connected').length
@@ -122,10 +131,11 @@ export class Gateway {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
             servers,
+            ...this.operations?.health(),
           }
         },
       })
-      process.stderr.write(`Gateway "${this.options.name}" listening on ${this.url}\n`)
+      log('info', `Gateway "${this.options.name}" listening on ${this.url}`, { component: 'gateway', server: this.options.name, url: this.url })
     }
     if (this.options.handleSignals !== false) {
       process.once('SIGINT', this.onSignal)
@@ -143,6 +153,7 @@ export class Gateway {
       await this.host?.close()
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+      await this.operations?.stop()
     })()
     return this.stopping
   }

@@ -2,6 +2,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { traceHeadersOf } from '../telemetry/tracing.js'
 
 /**
  * The gateway's Streamable HTTP client on node:http with keep-alive sockets: one POST per message, answers
@@ -89,7 +90,7 @@ export class HttpClientTransport implements Transport {
       const req = this.client.request(this.url, {
         method: 'POST',
         agent: this.agent,
-        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json' },
+        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...traceHeadersOf(message) },
       })
       const done = () => {
         if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)

@@ -17,7 +17,10 @@ import {
 import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
+import { CallTelemetry } from '../telemetry/calls.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { toolCallInfo, withTraceMeta } from './call-telemetry.js'
+import type { LockGate } from './lock.js'
 import type { BalancerName } from './types.js'
 import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
 
@@ -40,6 +43,12 @@ export class Router implements UpstreamEvents {
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
   private readonly pick: ReturnType<typeof createBalancer>
+  /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
+  telemetry = new CallTelemetry('gateway', 'gateway')
+  /** Holds back tools and prompts that differ from airmcp.lock, when the gateway has one. */
+  gate: LockGate | undefined
+  /** Told of every upstream status change (reconnect counting). */
+  onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
     this.pick = createBalancer(options.balancer)
@@ -73,18 +82,23 @@ export class Router implements UpstreamEvents {
   rebuild(): boolean {
     const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
-    this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
+    this.toolRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'tools'), (t) => t.name)))
+    this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
     return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
   }
 
+  /** What an upstream offers that the lock lets through (all of it without a lock). */
+  private admitted<K extends 'tools' | 'prompts'>(upstream: Upstream, kind: K): Upstream[K] {
+    return this.gate ? this.gate.admit(upstream, kind) : upstream[kind]
+  }
+
   listTools() {
-    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const tools = this.offered((u) => this.admitted(u, 'tools'), (t) => t.name)
     return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
   }
 
   listPrompts() {
-    const prompts = this.offered((u) => u.prompts, (p) => p.name)
+    const prompts = this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)
     return [...this.promptRoutes].map(([exposed, route]) => ({
       ...prompts.get(route.pool)!.get(route.name)!,
       name: exposed,
@@ -172,14 +186,18 @@ export class Router implements UpstreamEvents {
   callTool(request: CallToolRequest, extra: Extra) {
     const route = this.toolRoutes.get(request.params.name)
     if (!route) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
+      const held = this.gate?.explain(request.params.name)
+      throw new McpError(ErrorCode.InvalidParams, held ?? `Unknown tool "${request.params.name}".`)
     }
-    return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
-      upstream.client!.request(
-        { method: 'tools/call', params: { ...request.params, name: route.name } },
-        ForwardedResult,
-        options,
-      ),
+    return this.telemetry.run(toolCallInfo(route, request, extra), (scope) =>
+      this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) => {
+        scope.annotate('airmcp.upstream.id', upstream.id)
+        return upstream.client!.request(
+          { method: 'tools/call', params: withTraceMeta({ ...request.params, name: route.name }, scope) },
+          ForwardedResult,
+          options,
+        )
+      }),
     )
   }
 
@@ -250,7 +268,8 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  statusChanged(): void {
+  statusChanged(upstream?: Upstream): void {
+    if (upstream) this.onStatusChanged?.(upstream)
     if (!this.rebuild()) return
     for (const session of this.sessions) {
       void Promise.allSettled([

@@ -16,6 +16,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { HttpClientTransport } from './http-client.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
@@ -44,7 +45,7 @@ const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
  * undici leaves one listener per request (thousands under load); a POST is short and needs none.
  */
 const postWithoutSharedSignal: typeof fetch = (url, init) =>
-  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
+  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) } : init)
 
 /** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
 export function sseEndpoint(url: string): URL {

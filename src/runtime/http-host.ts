@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { MetricsRoute } from '../telemetry/metrics.js'
 import { StreamableHttpSession } from './streamable-http.js'
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
@@ -33,6 +34,8 @@ export interface HttpHostOptions {
   sessionIdleMs?: number
   /** Body of `GET /health`. */
   health: () => Record<string, unknown>
+  /** `GET /metrics` (Prometheus text), behind the same Host/Origin checks and its own or the main token. */
+  metrics?: MetricsRoute
 }
 
 export interface HttpHost {
@@ -205,6 +208,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (url.pathname === '/health' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ ...options.health(), sessions: sessionCount() }))
+      return
+    }
+    if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
+      checkAuth(req, options.metrics.token)
+      const { contentType, body } = await options.metrics.render()
+      res.writeHead(200, { 'content-type': contentType })
+      res.end(body)
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')

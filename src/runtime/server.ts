@@ -1,4 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { CallTelemetry } from '../telemetry/calls.js'
+import { log as writeLog } from '../telemetry/log.js'
+import type { TracingOption } from '../telemetry/tracing.js'
 import { startHttpHost, type HttpHost } from './http-host.js'
 import type { Plugin } from './plugin.js'
 import type { PromptDefinition } from './prompt.js'
@@ -39,6 +42,12 @@ export interface ServerOptions {
   sessionIdleMs?: number
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
+  /** HTTP transports: Prometheus metrics per tool at `GET /metrics` (default true). */
+  metrics?: boolean
+  /** HTTP transports: the Bearer token `/metrics` needs (default: `authToken`). */
+  metricsToken?: string
+  /** OpenTelemetry spans per tool call over OTLP/HTTP (default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). */
+  tracing?: TracingOption
 }
 
 export interface McpServer {
@@ -58,8 +67,8 @@ export interface McpServer {
   removeTool(name: string): Promise<void>
 }
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`)
+function log(line: string, fields: Record<string, unknown> = {}): void {
+  writeLog('info', line, { component: 'server', ...fields })
 }
 
 /** Resolves the transport with environment overrides applied. */
@@ -88,7 +97,10 @@ export function defineServer(options: ServerOptions): McpServer {
   if (type !== 'stdio' && type !== 'sse' && type !== 'http') {
     throw new TypeError(`Server "${options.name}": unknown transport ${JSON.stringify(type)}. Try this: stdio, sse or http.`)
   }
+  const telemetry = new CallTelemetry('server', options.name)
   const factory = createSessionFactory({
+    telemetry,
+    transport: type === 'stdio' ? 'pipe' : 'tcp',
     name: options.name,
     version: options.version ?? '0.0.0',
     title: options.title,
@@ -118,6 +130,12 @@ export function defineServer(options: ServerOptions): McpServer {
     },
     async start() {
       const transport = resolveTransport(options.transport)
+      await telemetry.start({
+        metrics: transport.type !== 'stdio' && options.metrics !== false,
+        tracing: options.tracing,
+        sources: { sessions: () => host?.sessionCount() ?? factory.sessions.size },
+      })
+      const metrics = telemetry.metrics
       if (transport.type === 'stdio') {
         routeConsoleToStderr()
         const session = factory.createSession()
@@ -125,7 +143,7 @@ export function defineServer(options: ServerOptions): McpServer {
         await session.connect(stdio)
         // The client closing stdin is how a stdio server is told to go.
         process.stdin.once('end', () => void server.stop())
-        log(`${options.name} ready on stdio`)
+        log(`${options.name} ready on stdio`, { server: options.name })
       } else {
         const http = transport.type === 'http'
         host = await startHttpHost({
@@ -142,10 +160,11 @@ export function defineServer(options: ServerOptions): McpServer {
           maxSessions: options.maxSessions,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
+          metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
-        log(`${options.name} listening on ${url}`)
+        log(`${options.name} listening on ${url}`, { server: options.name, url })
       }
       if (options.handleSignals !== false) {
         process.once('SIGINT', onSignal)
@@ -159,6 +178,7 @@ export function defineServer(options: ServerOptions): McpServer {
         await Promise.allSettled([...factory.sessions.keys()].map((s) => s.close()))
         await host?.close()
         await stdio?.close()
+        await telemetry.stop()
       })()
       return stopping
     },

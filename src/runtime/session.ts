@@ -17,6 +17,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { CallTelemetry } from '../telemetry/calls.js'
+import { serverCallInfo } from './call-telemetry.js'
 import { describeIssues } from './params.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
@@ -36,6 +38,10 @@ export interface ServerParts {
   resources: ResourceDefinition[]
   prompts: PromptDefinition[]
   use: Plugin[]
+  /** Metrics and spans around each tool call (inactive until the server starts them). */
+  telemetry?: CallTelemetry
+  /** `network.transport` of the spans: `pipe` for stdio, `tcp` for HTTP. */
+  transport?: 'pipe' | 'tcp'
 }
 
 /** MCP's "resource not found" error code. */
@@ -147,17 +153,22 @@ export function createSessionFactory(parts: ServerParts) {
           `Unknown tool "${request.params.name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
         )
       }
-      // Validation failures are tool errors (isError) so the model can correct its arguments.
-      const parsed = tool.schema.safeParse(request.params.arguments ?? {})
-      if (!parsed.success) {
-        return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
+      const answer = async () => {
+        // Validation failures are tool errors (isError) so the model can correct its arguments.
+        const parsed = tool.schema.safeParse(request.params.arguments ?? {})
+        if (!parsed.success) {
+          return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
+        }
+        const context = makeContext(server, extra, extra.signal)
+        try {
+          return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
+        } catch (error) {
+          return errorResult(error)
+        }
       }
-      const context = makeContext(server, extra, extra.signal)
-      try {
-        return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
-      } catch (error) {
-        return errorResult(error)
-      }
+      return parts.telemetry
+        ? parts.telemetry.run(serverCallInfo(parts.name, request, extra, parts.transport ?? 'tcp'), answer)
+        : answer()
     })
 
     if (parts.resources.length) {
