@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline'
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { forwardChildLine } from '../telemetry/log.js'
 
 export interface ChildOptions {
   /** Names the child in forwarded stderr lines. */
@@ -93,7 +94,7 @@ export class ChildProcessTransport implements Transport {
         }
       })
       createInterface({ input: child.stderr! }).on('line', (line) => {
-        process.stderr.write(`[${this.options.label}] ${line}\n`)
+        forwardChildLine(this.options.label, line)
       })
     })
   }

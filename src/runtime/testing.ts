@@ -40,7 +40,7 @@ export async function startTestServer(entry: string, transport: 'stdio' | 'sse' 
       let output = ''
       createInterface({ input: child.stderr! }).on('line', (line) => {
         output += `${line}\n`
-        const match = /listening on (http:\/\/\S+)/.exec(line)
+        const match = /listening on (http:\/\/[^\s"]+)/.exec(line)
         if (match) resolve(match[1])
       })
       child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)))

@@ -70,3 +70,22 @@ export function createLogger(base: LogFields) {
 }
 
 export type Logger = ReturnType<typeof createLogger>
+
+/**
+ * Passes on a stderr line of a child process (a stdio upstream) under its label: `[label] line` as text;
+ * in JSON format the child's own JSON line gains `upstream`, and a plain line becomes `{ msg, upstream }`.
+ */
+export function forwardChildLine(label: string, line: string): void {
+  if (format() === 'text') {
+    sink(`[${label}] ${line}`)
+    return
+  }
+  let parsed: unknown
+  try {
+    parsed = line.startsWith('{') ? JSON.parse(line) : undefined
+  } catch {
+    parsed = undefined
+  }
+  const fields = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as LogFields) : undefined
+  sink(JSON.stringify(fields ? { ...fields, upstream: label } : { time: new Date().toISOString(), level: 'info', msg: line, upstream: label }))
+}
