@@ -1,11 +1,12 @@
 // `npm run bench`: every figure is a ratio to a baseline measured in the same run, on this machine.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectClient, closeClients } from '../helpers/clients.js'
+import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
 
@@ -109,8 +110,8 @@ async function runtimeSection() {
   out()
 }
 
-async function viaGateway(upstream: string): Promise<CallStats> {
-  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream } })
+async function viaGateway(upstream: string, env: NodeJS.ProcessEnv = {}): Promise<CallStats> {
+  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream, ...env } })
   const client = await connectClient('http', gateway.url)
   return measureCalls(client)
 }
@@ -168,6 +169,57 @@ async function gatewaySection() {
   out()
 }
 
+/**
+ * Metrics on vs off (tracing off), and tracing on to a local OTLP receiver, through the gateway to a stdio
+ * upstream. The three set-ups run in turns, several rounds, and each keeps its median: on a shared
+ * machine that cancels most of the drift between runs.
+ */
+async function telemetrySection() {
+  const receiver = await startOtlpReceiver()
+  const setups = {
+    off: { METRICS: '0' },
+    metrics: { METRICS: '1' },
+    traced: { METRICS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'bench' },
+  }
+  const runs: Record<keyof typeof setups, CallStats[]> = { off: [], metrics: [], traced: [] }
+  for (let round = 0; round < 5; round++) {
+    for (const name of Object.keys(setups) as (keyof typeof setups)[]) {
+      runs[name].push(await viaGateway('stdio', setups[name]))
+      await closeClients()
+      await killAll()
+    }
+  }
+  await receiver.close()
+  const median = (stats: CallStats[], key: keyof CallStats) => [...stats.map((s) => s[key])].sort((a, b) => a - b)[Math.floor(stats.length / 2)]
+  const summary = (name: keyof typeof setups): CallStats => ({
+    medianMs: median(runs[name], 'medianMs'),
+    p99Ms: median(runs[name], 'p99Ms'),
+    callsPerSecond: median(runs[name], 'callsPerSecond'),
+  })
+  const off = summary('off')
+  out('## Telemetry: gateway → stdio upstream, metrics and tracing on vs off (median of 5 interleaved rounds)')
+  out()
+  out('| gateway | median ms | p99 ms | calls/s (50 callers) | median × off | throughput × off |')
+  out('| --- | --- | --- | --- | --- | --- |')
+  out(row('metrics off, tracing off', off))
+  out(row('metrics on (`/metrics`), tracing off', summary('metrics'), off))
+  out(row('metrics on, tracing on (OTLP/HTTP to a local receiver, gateway and upstream)', summary('traced'), off))
+  out()
+  out(`Spans received: ${receiver.spans.length}. Target: metrics on within 3% of off (throughput ≥ 0.97×); tracing overhead reported.`)
+  out()
+}
+
+/** A section run on its own replaces its part of RESULTS.md (or is appended to it). */
+function replaceSection(heading: string, section: string[]): void {
+  const file = join(ROOT, 'test/bench/RESULTS.md')
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const start = text.indexOf(heading)
+  const end = start < 0 ? -1 : text.indexOf('\n## ', start + heading.length)
+  const body = `${section.join('\n')}\n`
+  const next = start < 0 ? `${text.trimEnd()}\n\n${body}` : `${text.slice(0, start)}${body}${end < 0 ? '' : text.slice(end + 1)}`
+  writeFileSync(file, next)
+}
+
 const only = process.argv[2]
 out(`# airmcp benchmarks`)
 out()
@@ -176,5 +228,10 @@ out()
 if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'gateway') await gatewaySection()
+if (!only || only === 'telemetry') {
+  const from = lines.length
+  await telemetrySection()
+  if (only) replaceSection('## Telemetry', lines.slice(from))
+}
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 process.exit(0)
