@@ -5,7 +5,7 @@ import { applyTree } from '../lib/apply.js'
 import { BaseCommand } from '../lib/base-command.js'
 import { AirmcpError } from '../lib/errors.js'
 import { findWorkspaceRoot } from '../lib/workspace.js'
-import type { LockChange } from '../lock/format.js'
+import type { LockChange } from '../gateway/lock-file.js'
 import { Tree } from '../tree/tree.js'
 
 export interface LockResult {

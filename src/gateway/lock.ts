@@ -1,6 +1,6 @@
-import { readFileSync, unwatchFile, watchFile } from 'node:fs'
-import { resolve } from 'node:path'
-import { lockVerdict, parseLock, type LockFile } from '../lock/format.js'
+import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { lockVerdict, parseLock, type LockFile } from './lock-file.js'
 import { log } from '../telemetry/log.js'
 import type { Upstream } from './upstream.js'
 
@@ -15,10 +15,17 @@ export interface HeldItem {
 
 type GatedKind = 'tools' | 'prompts'
 
-/** The lock file the options or `AIRMCP_LOCK` name, as an absolute path (relative to the cwd). */
-export function lockPathFrom(option: string | undefined, env = process.env): string | undefined {
+/**
+ * The lock file the options or `AIRMCP_LOCK` name, as an absolute path. A relative path is found from the
+ * cwd or, like stdio commands, from the folders of the gateway's entry script (so `'../airmcp.lock'`
+ * works whether the gateway runs from `gateway/` or from the workspace root).
+ */
+export function lockPathFrom(option: string | undefined, env = process.env, entry = process.argv[1]): string | undefined {
   const path = option ?? (env.AIRMCP_LOCK || undefined)
-  return path ? resolve(path) : undefined
+  if (!path || isAbsolute(path)) return path
+  const candidates = [process.cwd()]
+  for (let dir = entry ? dirname(resolve(entry)) : ''; dir && candidates.length < 4; dir = dirname(dir)) candidates.push(dir)
+  return candidates.map((dir) => resolve(dir, path)).find((file) => existsSync(file)) ?? resolve(path)
 }
 
 function readLock(file: string): LockFile {

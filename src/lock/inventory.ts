@@ -7,7 +7,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { ServerInventory } from './format.js'
+import type { ServerInventory } from '../gateway/lock-file.js'
 
 /** A built server to list: its folder (absolute) and how it serves. */
 export interface InventoryTarget {

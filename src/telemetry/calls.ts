@@ -57,6 +57,8 @@ export function outcomeOf(result: unknown, error: unknown, signal?: AbortSignal)
 export class CallTelemetry {
   metrics: ToolMetrics | undefined
   private tracing = false
+  /** Every call is logged (AIRMCP_LOG_LEVEL=debug); read once on start, not per call. */
+  private debug = false
   private readonly tracer = trace.getTracer('airmcp')
 
   constructor(
@@ -74,6 +76,7 @@ export class CallTelemetry {
     ])
     this.metrics = metrics
     this.tracing = tracing
+    this.debug = logEnabled('debug')
   }
 
   /** Flushes queued spans. */
@@ -85,7 +88,7 @@ export class CallTelemetry {
   async run<T>(info: CallInfo, call: (scope: CallScope) => Promise<T>): Promise<T> {
     const metrics = this.metrics
     const tracing = this.tracing
-    const debug = logEnabled('debug')
+    const debug = this.debug
     if (!metrics && !tracing && !debug) return call(NO_SCOPE)
     const started = performance.now()
     metrics?.callStarted(info.server)

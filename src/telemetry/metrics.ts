@@ -17,15 +17,14 @@ export interface MetricsSources {
 
 /**
  * The Prometheus metrics of one gateway or server, in a registry of its own (two gateways in one
- * process do not clash). Label children are cached so a call costs a map lookup, not a label hash.
+ * process do not clash). On the call path only the histogram is observed through prom-client; call
+ * counts and in-flight calls are plain map entries that the counter and gauge read when scraped.
  */
 export class ToolMetrics {
-  private readonly calls: Counter<'server' | 'tool' | 'outcome'>
   private readonly durations: Histogram<'server' | 'tool' | 'outcome'>
-  private readonly inflight: Gauge<'server'>
   private readonly reconnects: Counter<'server' | 'upstream'>
-  private readonly children = new Map<string, { inc(): void; observe(seconds: number): void }>()
-  private readonly inflightChildren = new Map<string, { inc(): void; dec(): void }>()
+  private readonly calls = new Map<string, { labels: [string, string, CallOutcome]; count: number; observe(seconds: number): void }>()
+  private readonly running = new Map<string, number>()
 
   private constructor(
     private readonly registry: Registry,
@@ -33,11 +32,17 @@ export class ToolMetrics {
     sources: MetricsSources,
   ) {
     const registers = [registry]
-    this.calls = new prom.Counter({
+    const calls = this.calls
+    const running = this.running
+    new prom.Counter({
       name: 'airmcp_tool_calls_total',
       help: 'Tool calls by server, tool and outcome (ok, tool_error, protocol_error, timeout, cancelled).',
       labelNames: ['server', 'tool', 'outcome'],
       registers,
+      collect() {
+        this.reset()
+        for (const { labels, count } of calls.values()) this.labels(...labels).inc(count)
+      },
     })
     this.durations = new prom.Histogram({
       name: 'airmcp_tool_call_duration_seconds',
@@ -46,11 +51,14 @@ export class ToolMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     })
-    this.inflight = new prom.Gauge({
+    new prom.Gauge({
       name: 'airmcp_tool_calls_in_flight',
       help: 'Tool calls running now, by server.',
       labelNames: ['server'],
       registers,
+      collect() {
+        for (const [server, count] of running) this.labels(server).set(count)
+      },
     })
     new prom.Gauge({
       name: 'airmcp_sessions_open',
@@ -102,24 +110,21 @@ export class ToolMetrics {
 
   /** A call started: counts it in flight. */
   callStarted(server: string): void {
-    let child = this.inflightChildren.get(server)
-    if (!child) this.inflightChildren.set(server, (child = this.inflight.labels(server)))
-    child.inc()
+    this.running.set(server, (this.running.get(server) ?? 0) + 1)
   }
 
   /** A call ended: in flight down, counted by outcome, its duration observed. */
   callEnded(server: string, tool: string, outcome: CallOutcome, seconds: number): void {
-    this.inflightChildren.get(server)?.dec()
+    this.running.set(server, (this.running.get(server) ?? 1) - 1)
     const key = `${server}\u0000${tool}\u0000${outcome}`
-    let child = this.children.get(key)
-    if (!child) {
-      const counter = this.calls.labels(server, tool, outcome)
+    let entry = this.calls.get(key)
+    if (!entry) {
       const histogram = this.durations.labels(server, tool, outcome)
-      child = { inc: () => counter.inc(), observe: (s) => histogram.observe(s) }
-      this.children.set(key, child)
+      entry = { labels: [server, tool, outcome], count: 0, observe: (s) => histogram.observe(s) }
+      this.calls.set(key, entry)
     }
-    child.inc()
-    child.observe(seconds)
+    entry.count++
+    entry.observe(seconds)
   }
 
   /** An upstream reconnected after being down. */
