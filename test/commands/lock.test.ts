@@ -61,7 +61,8 @@ afterEach(async () => {
 })
 
 describe('airmcp lock', () => {
-  it('locks a fleet, catches a changed description, holds the tool back in the gateway until --update accepts it', async () => {
+  // Seven CLI runs, each starting both servers: generous on a loaded 2-core machine.
+  it('locks a fleet, catches a changed description, holds the tool back in the gateway until --update accepts it', { timeout: 240_000 }, async () => {
     // 1. Lock the fleet: every tool, prompt and resource template of both servers, with hashes and fields.
     const first = await runCli(['lock', '--json'], { cwd: dir })
     expect(first.code, first.stderr).toBe(0)
