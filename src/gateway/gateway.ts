@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { startHttpHost, type HttpHost } from '../runtime/http-host.js'
+import { startHttpHost, type HttpHost } from '../http/host.js'
 import { log } from '../telemetry/log.js'
 import { createFrontSession } from './front.js'
 import { startOperations, type Operations } from './operations.js'

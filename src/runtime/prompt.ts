@@ -1,4 +1,4 @@
-import { assertName } from './tool.js'
+import { assertName, type ToolContext } from './tool.js'
 
 export interface PromptArgument {
   description?: string
@@ -20,7 +20,8 @@ export interface PromptOptions {
   arguments?: Record<string, PromptArgument> | (PromptArgument & { name: string })[]
   /** Completion of an argument: values offered for what the user typed so far. */
   complete?: Record<string, (value: string, context: Record<string, string>) => string[] | Promise<string[]>>
-  handler: (args: Record<string, string>) => PromptValue | Promise<PromptValue>
+  /** Gets the arguments and the same context as a tool handler (to elicit, log, ...). */
+  handler: (args: Record<string, string>, context: ToolContext) => PromptValue | Promise<PromptValue>
 }
 
 export interface PromptDefinition {

@@ -1,3 +1,5 @@
+import type { ToolContext } from './tool.js'
+
 /** Variables a URI template matched, by name. */
 export type TemplateVariables = Record<string, string>
 
@@ -14,7 +16,8 @@ export interface ResourceOptions {
   title?: string
   description?: string
   mimeType?: string
-  handler: (uri: string, variables: TemplateVariables) => ResourceValue | Promise<ResourceValue>
+  /** Gets the URI, the template's variables and the same context as a tool handler. */
+  handler: (uri: string, variables: TemplateVariables, context: ToolContext) => ResourceValue | Promise<ResourceValue>
   /** Completion of a template variable: values offered for what the user typed so far. */
   complete?: Record<string, (value: string) => string[] | Promise<string[]>>
   [key: string]: unknown

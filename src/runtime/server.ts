@@ -1,12 +1,14 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server'
+import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
+import { toNodeHandler } from '@modelcontextprotocol/node'
+import { startHttpHost, type HttpHost } from '../http/host.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import { log as writeLog } from '../telemetry/log.js'
 import type { TracingOption } from '../telemetry/tracing.js'
-import { startHttpHost, type HttpHost } from './http-host.js'
 import type { Plugin } from './plugin.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
-import { createSessionFactory } from './session.js'
+import { createServerFactory, type CacheHints } from './session.js'
 import type { ToolDefinition } from './tool.js'
 
 /** Where a server listens. `host` defaults to 127.0.0.1; `AIRMCP_PORT` / `AIRMCP_HOST` override both. */
@@ -40,6 +42,13 @@ export interface ServerOptions {
   authToken?: string
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
+  /** Cache hints (`ttlMs`, `cacheScope`) on 2026-07-28 results, by method; default `ttlMs: 0`, `private`. */
+  cacheHints?: CacheHints
+  /**
+   * Key sealing the `requestState` of multi-round 2026 calls (`ctx.elicit`/`ctx.sample`); give replicas the
+   * same key (or set `AIRMCP_STATE_KEY`) so any of them can continue a call. Default: random per process.
+   */
+  stateKey?: string
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
   /** HTTP transports: Prometheus metrics per tool at `GET /metrics` (default true). */
@@ -65,6 +74,10 @@ export interface McpServer {
   addTool(tool: ToolDefinition): Promise<void>
   /** Removes a tool while serving; clients get `notifications/tools/list_changed`. */
   removeTool(name: string): Promise<void>
+  /** Adds (or replaces) a prompt while serving; clients get `notifications/prompts/list_changed`. */
+  addPrompt(prompt: PromptDefinition): Promise<void>
+  /** Removes a prompt while serving; clients get `notifications/prompts/list_changed`. */
+  removePrompt(name: string): Promise<void>
 }
 
 function log(line: string, fields: Record<string, unknown> = {}): void {
@@ -88,6 +101,8 @@ function routeConsoleToStderr(): void {
 
 /**
  * Defines an MCP server over stdio, legacy SSE (`GET /sse`, `POST /messages`) or Streamable HTTP (`/mcp`).
+ * Streamable HTTP and stdio serve MCP 2026-07-28 and 2025-11-25 side by side, chosen per request (HTTP)
+ * or per connection (stdio); handlers never see which.
  * @example
  * defineServer({ name: 'search', version: '1.0.0', transport: { type: 'sse', port: 3510 }, tools: [search] }).start()
  */
@@ -98,7 +113,7 @@ export function defineServer(options: ServerOptions): McpServer {
     throw new TypeError(`Server "${options.name}": unknown transport ${JSON.stringify(type)}. Try this: stdio, sse or http.`)
   }
   const telemetry = new CallTelemetry('server', options.name)
-  const factory = createSessionFactory({
+  const factory = createServerFactory({
     telemetry,
     transport: type === 'stdio' ? 'pipe' : 'tcp',
     name: options.name,
@@ -110,13 +125,22 @@ export function defineServer(options: ServerOptions): McpServer {
     resources: options.resources ?? [],
     prompts: options.prompts ?? [],
     use: options.use ?? [],
+    cacheHints: options.cacheHints,
+    stateKey: options.stateKey,
   })
   let host: HttpHost | undefined
-  let stdio: StdioServerTransport | undefined
+  let modern: McpHttpHandler | undefined
+  let stdio: StdioServerHandle | undefined
   let url: string | undefined
   let stopping: Promise<void> | undefined
   const onSignal = () => {
     void server.stop().then(() => process.exit(0))
+  }
+
+  /** Tells every client that asked: 2025 sessions and stdio connections directly, 2026 HTTP listen streams via the bus. */
+  async function broadcast(send: (s: import('@modelcontextprotocol/server').Server) => Promise<void>, publish: (m: McpHttpHandler) => void) {
+    if (modern) publish(modern)
+    await Promise.allSettled([...factory.sessions.keys()].map(send))
   }
 
   const server: McpServer = {
@@ -138,14 +162,16 @@ export function defineServer(options: ServerOptions): McpServer {
       const metrics = telemetry.metrics
       if (transport.type === 'stdio') {
         routeConsoleToStderr()
-        const session = factory.createSession()
-        stdio = new StdioServerTransport()
-        await session.connect(stdio)
+        stdio = serveStdio(({ era }) => factory.build(era, { longLived: true }), {
+          onerror: (error) => log(`${options.name}: ${error.message}`),
+        })
         // The client closing stdin is how a stdio server is told to go.
         process.stdin.once('end', () => void server.stop())
         log(`${options.name} ready on stdio`, { server: options.name })
       } else {
         const http = transport.type === 'http'
+        if (http) modern = createMcpHandler(({ era }) => factory.build(era), { legacy: 'reject' })
+        const serveModern = modern ? toNodeHandler(modern) : undefined
         host = await startHttpHost({
           label: `Server "${options.name}"`,
           port: transport.port!,
@@ -153,7 +179,8 @@ export function defineServer(options: ServerOptions): McpServer {
           serve: { sse: !http, streamable: http },
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
-          createSession: factory.createSession,
+          createSession: () => factory.build('legacy', { longLived: true }),
+          modern: serveModern && ((req, res, body) => serveModern(req, res, body)),
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,
@@ -176,15 +203,37 @@ export function defineServer(options: ServerOptions): McpServer {
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
         await Promise.allSettled([...factory.sessions.keys()].map((s) => s.close()))
+        await modern?.close()
         await host?.close()
         await stdio?.close()
         await telemetry.stop()
       })()
       return stopping
     },
-    notifyResourceUpdated: factory.notifyResourceUpdated,
-    addTool: factory.setTool,
-    removeTool: factory.removeTool,
+    async notifyResourceUpdated(uri) {
+      if (modern) modern.notify.resourceUpdated(uri)
+      await Promise.allSettled(
+        [...factory.sessions]
+          .filter(([, session]) => session.era === 'modern' || session.uris.has(uri))
+          .map(([s]) => s.sendResourceUpdated({ uri })),
+      )
+    },
+    async addTool(tool) {
+      factory.tools.set(tool.name, tool)
+      await broadcast((s) => s.sendToolListChanged(), (m) => m.notify.toolsChanged())
+    },
+    async removeTool(name) {
+      if (!factory.tools.delete(name)) return
+      await broadcast((s) => s.sendToolListChanged(), (m) => m.notify.toolsChanged())
+    },
+    async addPrompt(prompt) {
+      factory.prompts.set(prompt.name, prompt)
+      await broadcast((s) => s.sendPromptListChanged(), (m) => m.notify.promptsChanged())
+    },
+    async removePrompt(name) {
+      if (!factory.prompts.delete(name)) return
+      await broadcast((s) => s.sendPromptListChanged(), (m) => m.notify.promptsChanged())
+    },
   }
   return server
 }

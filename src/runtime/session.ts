@@ -1,33 +1,27 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js'
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  Server,
+  type CacheHint,
+  type ServerContext,
+} from '@modelcontextprotocol/server'
+import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputMethod, type RoundCodec } from './input-rounds.js'
 import type { CallTelemetry } from '../telemetry/calls.js'
 import { serverCallInfo } from './call-telemetry.js'
 import { describeIssues } from './params.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
 import { matchTemplate, toResourceContents, type ResourceDefinition } from './resource.js'
-import { errorResult, toToolResult, type LogLevel, type ToolContext, type ToolDefinition } from './tool.js'
+import { errorResult, toToolResult, type ToolContext, type ToolDefinition } from './tool.js'
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+/** The protocol era one server instance serves: `legacy` is 2025-11-25 and older (sessions), `modern` 2026-07-28. */
+export type Era = 'legacy' | 'modern'
 
-/** Everything one MCP server serves; each client session gets its own SDK `Server` built from it. */
+/** Cache hints for 2026-07-28 results, by method (`tools/list`, `resources/read`, ...). */
+export type CacheHints = Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list' | 'resources/read' | 'server/discover', CacheHint>>
+
+/** Everything one MCP server serves; each 2025 session or 2026 request gets an SDK `Server` built from it. */
 export interface ServerParts {
   name: string
   version: string
@@ -38,14 +32,15 @@ export interface ServerParts {
   resources: ResourceDefinition[]
   prompts: PromptDefinition[]
   use: Plugin[]
+  cacheHints?: CacheHints
+  /** Key sealing `requestState` of multi-round 2026 calls; replicas share it (default: random per process). */
+  stateKey?: string
   /** Metrics and spans around each tool call (inactive until the server starts them). */
   telemetry?: CallTelemetry
   /** `network.transport` of the spans: `pipe` for stdio, `tcp` for HTTP. */
   transport?: 'pipe' | 'tcp'
 }
 
-/** MCP's "resource not found" error code. */
-const RESOURCE_NOT_FOUND = -32002
 const MAX_COMPLETIONS = 100
 
 function assertUnique(kind: string, names: string[]): void {
@@ -56,36 +51,44 @@ function assertUnique(kind: string, names: string[]): void {
   }
 }
 
-function makeContext(server: Server, extra: Extra, signal: AbortSignal): ToolContext {
-  const levelIgnored = (level: LogLevel) =>
-    (server as unknown as { isMessageIgnored?: (l: LogLevel, s?: string) => boolean }).isMessageIgnored?.(
-      level,
-      extra.sessionId,
-    ) ?? false
+const PUSH_METHOD = { elicit: 'elicitation/create', sample: 'sampling/createMessage', roots: 'roots/list' } as const
+
+/** The context a handler gets: the same functions in both eras, carried over the era's own wire. */
+function makeContext(server: Server, ctx: ServerContext, era: Era, ask: Ask | undefined, signal: () => AbortSignal): ToolContext {
+  const meta = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>
+  const clientCapabilities =
+    era === 'modern'
+      ? envelopeCapabilities(ctx)
+      : (server.getClientCapabilities() as Record<string, unknown> | undefined)
+  const push = (method: InputMethod, params: Record<string, unknown>) =>
+    ctx.mcpReq.send({ method, params } as never) as Promise<Record<string, unknown>>
+  const request = (method: InputMethod, params: Record<string, unknown>, key?: string) =>
+    ask ? ask(method, params, key) : push(method, params)
   return {
-    signal,
-    sessionId: extra.sessionId,
-    async log(level, data) {
-      if (levelIgnored(level)) return
-      await extra.sendNotification({ method: 'notifications/message', params: { level, data } })
+    get signal() {
+      return signal()
     },
+    sessionId: ctx.sessionId,
+    clientCapabilities,
+    traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
+    tracestate: typeof meta.tracestate === 'string' ? meta.tracestate : undefined,
+    log: (level, data) => ctx.mcpReq.log(level, data),
     async progress(progress, total, message) {
-      const progressToken = extra._meta?.progressToken
+      const progressToken = meta.progressToken
       if (progressToken === undefined) return
-      await extra.sendNotification({
+      await ctx.mcpReq.notify({
         method: 'notifications/progress',
         params: { progressToken, progress, total, message },
-      })
+      } as never)
     },
-    sample: (params) =>
-      extra.sendRequest({ method: 'sampling/createMessage', params } as ServerRequest, CreateMessageResultSchema),
-    elicit: (params) =>
-      extra.sendRequest({ method: 'elicitation/create', params } as ServerRequest, ElicitResultSchema),
+    sample: (params, options) => request(PUSH_METHOD.sample, params, options?.key),
+    elicit: (params, options) => request(PUSH_METHOD.elicit, params, options?.key),
+    listRoots: (options) => request(PUSH_METHOD.roots, {}, options?.key) as never,
   }
 }
 
-/** Builds the per-session SDK server factory for a server's tools, resources and prompts. */
-export function createSessionFactory(parts: ServerParts) {
+/** Builds SDK servers for a server's tools, resources and prompts, one per 2025 session or 2026 request. */
+export function createServerFactory(parts: ServerParts) {
   assertUnique('tool', parts.tools.map((t) => t.name))
   assertUnique('prompt', parts.prompts.map((p) => p.name))
   assertUnique('resource', parts.resources.map((r) => r.uri))
@@ -93,13 +96,13 @@ export function createSessionFactory(parts: ServerParts) {
   const prompts = new Map(parts.prompts.map((p) => [p.name, p]))
   const fixedResources = parts.resources.filter((r) => !r.isTemplate)
   const templates = parts.resources.filter((r) => r.isTemplate)
+  const codec: RoundCodec = createRoundCodec(parts.stateKey)
   const runTool = composePlugins(parts.use, async (call: ToolCall) =>
     toToolResult(await call.tool.handler(call.args, call.context)),
   )
-  /** Live sessions and the resource URIs each subscribed to. */
-  const sessions = new Map<Server, Set<string>>()
-  const hasCompletions =
-    parts.prompts.some((p) => p.complete) || templates.some((r) => r.complete)
+  /** Live long-lived instances (2025 sessions, stdio connections): their era and the resource URIs each subscribed to. */
+  const sessions = new Map<Server, { era: Era; uris: Set<string> }>()
+  const hasCompletions = parts.prompts.some((p) => p.complete) || templates.some((r) => r.complete)
 
   function findResource(uri: string) {
     const fixed = fixedResources.find((r) => r.uri === uri)
@@ -111,7 +114,23 @@ export function createSessionFactory(parts: ServerParts) {
     return undefined
   }
 
-  function createSession(): Server {
+  /**
+   * Runs a handler in the request's era: on 2026 requests questions to the client end the round with
+   * `input_required`; on 2025 sessions they are server-to-client requests.
+   */
+  function inEra<T>(
+    server: Server,
+    era: Era,
+    ctx: ServerContext,
+    target: { method: string; name: string; args: unknown },
+    run: (context: ToolContext) => Promise<T>,
+  ) {
+    if (era === 'legacy') return run(makeContext(server, ctx, era, undefined, () => ctx.mcpReq.signal))
+    return runRound(codec, ctx, target, (ask, signal) => run(makeContext(server, ctx, era, ask, signal)))
+  }
+
+  /** A fresh SDK server for one 2025 session, one 2026 request, or one stdio connection. */
+  function build(era: Era, options: { longLived?: boolean } = {}): Server {
     const server = new Server(
       { name: parts.name, version: parts.version, title: parts.title, description: parts.description } as {
         name: string
@@ -126,16 +145,22 @@ export function createSessionFactory(parts: ServerParts) {
           ...(hasCompletions ? { completions: {} } : {}),
         },
         instructions: parts.instructions,
+        cacheHints: parts.cacheHints,
+        requestState: { verify: codec.verify },
+        // Questions to a 2025 client are asked in place (ctx.elicit awaits the answer), never by re-entry.
+        inputRequired: { legacyShim: false },
       },
     )
-    sessions.set(server, new Set())
-    const previousOnClose = server.onclose
-    server.onclose = () => {
-      sessions.delete(server)
-      previousOnClose?.()
+    if (options.longLived) {
+      sessions.set(server, { era, uris: new Set() })
+      const previousOnClose = server.onclose
+      server.onclose = () => {
+        sessions.delete(server)
+        previousOnClose?.()
+      }
     }
 
-    server.setRequestHandler(ListToolsRequestSchema, () => ({
+    server.setRequestHandler('tools/list', () => ({
       tools: [...tools.values()].map((t) => ({
         name: t.name,
         title: t.title,
@@ -145,34 +170,36 @@ export function createSessionFactory(parts: ServerParts) {
       })),
     }))
 
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      const tool = tools.get(request.params.name)
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const { name, arguments: args } = request.params
+      const tool = tools.get(name)
       if (!tool) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `Unknown tool "${request.params.name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Unknown tool "${name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
         )
       }
       const answer = async () => {
         // Validation failures are tool errors (isError) so the model can correct its arguments.
-        const parsed = tool.schema.safeParse(request.params.arguments ?? {})
+        const parsed = tool.schema.safeParse(args ?? {})
         if (!parsed.success) {
-          return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
+          return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`) as never
         }
-        const context = makeContext(server, extra, extra.signal)
-        try {
-          return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
-        } catch (error) {
-          return errorResult(error)
-        }
+        return inEra(server, era, ctx, { method: 'tools/call', name, args }, async (context) => {
+          try {
+            return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
+          } catch (error) {
+            return errorResult(error)
+          }
+        }) as never
       }
       return parts.telemetry
-        ? parts.telemetry.run(serverCallInfo(parts.name, request, extra, parts.transport ?? 'tcp'), answer)
+        ? parts.telemetry.run(serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), answer)
         : answer()
     })
 
     if (parts.resources.length) {
-      server.setRequestHandler(ListResourcesRequestSchema, () => ({
+      server.setRequestHandler('resources/list', () => ({
         resources: fixedResources.map((r) => ({
           uri: r.uri,
           name: r.name,
@@ -181,7 +208,7 @@ export function createSessionFactory(parts: ServerParts) {
           mimeType: r.mimeType,
         })),
       }))
-      server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+      server.setRequestHandler('resources/templates/list', () => ({
         resourceTemplates: templates.map((r) => ({
           uriTemplate: r.uri,
           name: r.name,
@@ -190,54 +217,60 @@ export function createSessionFactory(parts: ServerParts) {
           mimeType: r.mimeType,
         })),
       }))
-      server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+      server.setRequestHandler('resources/read', async (request, ctx) => {
         const { uri } = request.params
         const found = findResource(uri)
-        if (!found) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
-        try {
-          const value = await found.resource.handler(uri, found.variables)
-          return { contents: toResourceContents(uri, value, found.resource.mimeType) }
-        } catch (error) {
-          if (error instanceof McpError) throw error
-          throw new McpError(ErrorCode.InternalError, `Reading ${uri} failed: ${(error as Error)?.message ?? error}`)
-        }
+        if (!found) throw new ResourceNotFoundError(uri, `Resource not found: ${uri}`)
+        return inEra(server, era, ctx, { method: 'resources/read', name: uri, args: {} }, async (context) => {
+          try {
+            const value = await found.resource.handler(uri, found.variables, context)
+            return { contents: toResourceContents(uri, value, found.resource.mimeType) }
+          } catch (error) {
+            if (error instanceof ProtocolError) throw error
+            throw new ProtocolError(ProtocolErrorCode.InternalError, `Reading ${uri} failed: ${(error as Error)?.message ?? error}`)
+          }
+        }) as never
       })
-      server.setRequestHandler(SubscribeRequestSchema, (request) => {
-        sessions.get(server)?.add(request.params.uri)
-        return {}
-      })
-      server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
-        sessions.get(server)?.delete(request.params.uri)
-        return {}
-      })
+      if (era === 'legacy') {
+        server.setRequestHandler('resources/subscribe', (request) => {
+          sessions.get(server)?.uris.add(request.params.uri)
+          return {}
+        })
+        server.setRequestHandler('resources/unsubscribe', (request) => {
+          sessions.get(server)?.uris.delete(request.params.uri)
+          return {}
+        })
+      }
     }
 
     if (parts.prompts.length) {
-      server.setRequestHandler(ListPromptsRequestSchema, () => ({
-        prompts: parts.prompts.map((p) => ({
+      server.setRequestHandler('prompts/list', () => ({
+        prompts: [...prompts.values()].map((p) => ({
           name: p.name,
           title: p.title,
           description: p.description,
           arguments: p.arguments,
         })),
       }))
-      server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+      server.setRequestHandler('prompts/get', async (request, ctx) => {
         const prompt = prompts.get(request.params.name)
-        if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
+        if (!prompt) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
         const args = request.params.arguments ?? {}
         const missing = prompt.arguments.filter((a) => a.required && args[a.name] === undefined).map((a) => a.name)
         if (missing.length) {
-          throw new McpError(
-            ErrorCode.InvalidParams,
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
             `Prompt "${prompt.name}" is missing required argument(s): ${missing.join(', ')}.`,
           )
         }
-        return toPromptResult(await prompt.handler(args), prompt.description)
+        return inEra(server, era, ctx, { method: 'prompts/get', name: prompt.name, args }, async (context) =>
+          toPromptResult(await prompt.handler(args, context), prompt.description),
+        ) as never
       })
     }
 
     if (hasCompletions) {
-      server.setRequestHandler(CompleteRequestSchema, async (request) => {
+      server.setRequestHandler('completion/complete', async (request) => {
         const { ref, argument, context } = request.params
         let complete: ((value: string, ctx: Record<string, string>) => string[] | Promise<string[]>) | undefined
         if (ref.type === 'ref/prompt') complete = prompts.get(ref.name)?.complete?.[argument.name]
@@ -255,24 +288,7 @@ export function createSessionFactory(parts: ServerParts) {
     return server
   }
 
-  /** Sends `notifications/resources/updated` to every session subscribed to `uri`. */
-  async function notifyResourceUpdated(uri: string): Promise<void> {
-    await Promise.allSettled(
-      [...sessions].filter(([, uris]) => uris.has(uri)).map(([server]) => server.sendResourceUpdated({ uri })),
-    )
-  }
-
-  /** Adds or replaces a tool while serving and tells every session (`notifications/tools/list_changed`). */
-  async function setTool(tool: ToolDefinition): Promise<void> {
-    tools.set(tool.name, tool)
-    await Promise.allSettled([...sessions.keys()].map((server) => server.sendToolListChanged()))
-  }
-
-  /** Removes a tool while serving and tells every session. */
-  async function removeTool(name: string): Promise<void> {
-    if (!tools.delete(name)) return
-    await Promise.allSettled([...sessions.keys()].map((server) => server.sendToolListChanged()))
-  }
-
-  return { createSession, notifyResourceUpdated, setTool, removeTool, sessions }
+  return { build, sessions, tools, prompts }
 }
+
+export type ServerFactory = ReturnType<typeof createServerFactory>

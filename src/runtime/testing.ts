@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { ToolResult } from './tool.js'
 
 /** A real MCP client connected to a server process started for a test. */
@@ -13,15 +11,35 @@ export interface TestClient {
   close(): Promise<void>
 }
 
+export interface TestServerOptions {
+  /**
+   * The protocol revision the client speaks: `2025-11-25` (the only one over SSE) or `2026-07-28`
+   * (Streamable HTTP and stdio). Default: `AIRMCP_TEST_PROTOCOL`, else `2025-11-25`, so a workspace's
+   * existing tests run against either era with `AIRMCP_TEST_PROTOCOL=2026-07-28 npm test`.
+   */
+  protocol?: '2025-11-25' | '2026-07-28'
+}
+
 /**
  * Starts a built server (`node <entry>`) on an ephemeral port (or over stdio) and connects a real MCP
  * client to it; `close()` ends both.
  * @example
- * const client = await startTestServer('dist/index.js', 'sse')
+ * const client = await startTestServer('dist/index.js', 'http', { protocol: '2026-07-28' })
  * await client.callTool('search', { query: 'hello' })
  */
-export async function startTestServer(entry: string, transport: 'stdio' | 'sse' | 'http'): Promise<TestClient> {
-  const client = new Client({ name: 'airmcp-test', version: '1' })
+export async function startTestServer(
+  entry: string,
+  transport: 'stdio' | 'sse' | 'http',
+  options: TestServerOptions = {},
+): Promise<TestClient> {
+  const modern = (options.protocol ?? process.env.AIRMCP_TEST_PROTOCOL) === '2026-07-28'
+  if (modern && transport === 'sse') {
+    throw new TypeError('The legacy SSE transport speaks only 2025-11-25. Try this: transport "http" or "stdio".')
+  }
+  const client = new Client(
+    { name: 'airmcp-test', version: '1' },
+    modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+  )
   let stopChild = async () => {}
   if (transport === 'stdio') {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [entry], stderr: 'ignore' }))

@@ -19,19 +19,37 @@ export interface ToolResult {
   [key: string]: unknown
 }
 
-/** The second argument of every handler: the call's signal, its session and ways to talk back. */
+/** Names an input request, so a 2026 client's answer is matched to it across rounds (default: its order). */
+export interface AskOptions {
+  key?: string
+}
+
+/**
+ * The second argument of every handler: the call's signal, its client and ways to talk back. The same
+ * functions work for 2025 and 2026 clients: for a 2026 client, `elicit`/`sample`/`listRoots` end the
+ * round with an `input_required` result and the handler runs again with the answer, so do side effects
+ * after asking.
+ */
 export interface ToolContext {
   /** Aborted when the client cancels the call or a timeout fires. */
   signal: AbortSignal
+  /** The 2025 session, when there is one (2026 requests have none). */
   sessionId?: string
-  /** Sends an MCP logging notification (dropped below the client's chosen level). */
+  /** What the client declared it supports (from `initialize`, or the request's envelope for 2026). */
+  clientCapabilities?: Record<string, unknown>
+  /** W3C trace context the client sent in `_meta`, for tracing through the call. */
+  traceparent?: string
+  tracestate?: string
+  /** Sends an MCP logging notification (dropped below the client's chosen level; 2026: only when the request asked for logs). */
   log(level: LogLevel, data: unknown): Promise<void>
   /** Reports progress; a no-op when the client asked for none. */
   progress(progress: number, total?: number, message?: string): Promise<void>
   /** Asks the client's model for a completion (`sampling/createMessage`). */
-  sample(params: Record<string, unknown>): Promise<Record<string, unknown>>
+  sample(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>
   /** Asks the user for input (`elicitation/create`). */
-  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>>
+  elicit(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>
+  /** Asks the client for its roots (`roots/list`). */
+  listRoots(options?: AskOptions): Promise<{ roots: { uri: string; name?: string }[] }>
 }
 
 export type ToolHandler<P> = (args: ArgsOf<P>, context: ToolContext) => unknown

@@ -171,3 +171,18 @@ export function withActiveTraceHeaders(headers: RequestInit['headers']): Request
   for (const [key, value] of Object.entries(carrier)) merged.set(key, value)
   return merged
 }
+
+/**
+ * The view of a node:http request that SDK v2 servers expose to handlers as `ctx.http.req` (only its
+ * header lookup), so a 2025-era session over our own transports shows its `traceparent` header too.
+ */
+export function requestHeadersView(headers: Record<string, string | string[] | undefined>): { headers: { get(name: string): string | null } } {
+  return {
+    headers: {
+      get(name: string) {
+        const value = headers[name.toLowerCase()]
+        return Array.isArray(value) ? value.join(', ') : (value ?? null)
+      },
+    },
+  }
+}

@@ -1,18 +1,39 @@
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 
 export interface CallStats {
   medianMs: number
   p99Ms: number
   callsPerSecond: number
+  /** Server CPU time (user + system, all threads) per 1000 calls of the throughput phase, when its pid is known. */
+  serverCpuMsPerKCall?: number
+}
+
+/** CPU time a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]
 }
 
+/** What measuring needs of a client: SDK v1 and v2 clients both fit. */
+export interface CallingClient {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>
+}
+
 /** Sequential calls for latency, then `concurrency` callers for `durationMs` for throughput; bounded in count and time. */
-export async function measureCalls(client: Client, options = { warmup: 1000, samples: 1000, concurrency: 50, durationMs: 3000 }): Promise<CallStats> {
+export async function measureCalls(
+  client: CallingClient,
+  options = { warmup: 1000, samples: 1000, concurrency: 50, durationMs: 3000 },
+  serverPid?: number,
+): Promise<CallStats> {
   const call = () => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
   for (let i = 0; i < options.warmup; i++) await call()
   const times: number[] = []
@@ -23,6 +44,7 @@ export async function measureCalls(client: Client, options = { warmup: 1000, sam
   }
   times.sort((a, b) => a - b)
   let completed = 0
+  const cpuBefore = serverPid ? cpuMsOf(serverPid) : undefined
   const until = performance.now() + options.durationMs
   const started = performance.now()
   await Promise.all(
@@ -34,7 +56,9 @@ export async function measureCalls(client: Client, options = { warmup: 1000, sam
     }),
   )
   const elapsed = (performance.now() - started) / 1000
-  return { medianMs: percentile(times, 0.5), p99Ms: percentile(times, 0.99), callsPerSecond: completed / elapsed }
+  const cpuAfter = serverPid ? cpuMsOf(serverPid) : undefined
+  const serverCpuMsPerKCall = cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) / completed) * 1000 : undefined
+  return { medianMs: percentile(times, 0.5), p99Ms: percentile(times, 0.99), callsPerSecond: completed / elapsed, serverCpuMsPerKCall }
 }
 
 /** Median wall time of a command over `runs` runs. */

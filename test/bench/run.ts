@@ -5,6 +5,8 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -107,6 +109,73 @@ async function runtimeSection() {
   }
   out()
   out('Targets: throughput ≥ 0.95× and median ≤ 1.05× the plain SDK.')
+  out()
+}
+
+/** Measures with an SDK v2 client pinned to a revision (`legacy` = 2025-11-25) against a fixture over http or stdio. */
+async function statsV2(kind: 'stdio' | 'sse' | 'http' | 'http-sessions', fixture: string, era: 'modern' | 'legacy'): Promise<CallStats> {
+  const client = new Client({ name: 'bench', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {})
+  const env = { ...process.env, TRANSPORT: kind, AIRMCP_PORT: '0' } as Record<string, string>
+  let pid: number | undefined
+  if (kind === 'stdio') {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [...TSX_NODE_ARGS, fixture], cwd: ROOT, env, stderr: 'ignore' })
+    await client.connect(transport)
+    pid = transport.pid ?? undefined
+  } else {
+    const server = await startListening([...TSX_NODE_ARGS, fixture], { env })
+    pid = server.child.pid
+    await client.connect(kind === 'sse' ? new SSEClientTransport(new URL(server.url)) : new StreamableHTTPClientTransport(new URL(server.url)))
+  }
+  try {
+    return await measureCalls(client, undefined, pid)
+  } finally {
+    await client.close()
+    await killAll()
+  }
+}
+
+/** The better of two runs each, alternating: on a shared machine a single run measures the neighbours as much as the code. */
+async function pair(a: () => Promise<CallStats>, b: () => Promise<CallStats>): Promise<[CallStats, CallStats]> {
+  const best = (x: CallStats, y: CallStats) => (x.callsPerSecond >= y.callsPerSecond ? x : y)
+  const a1 = await a()
+  const b1 = await b()
+  const a2 = await a()
+  const b2 = await b()
+  return [best(a1, a2), best(b1, b2)]
+}
+
+const cpuRow = (label: string, s: CallStats, base?: CallStats) =>
+  `${row(label, s, base)} ${fmt(s.serverCpuMsPerKCall ?? NaN, 0)} | ${base ? fmt((s.serverCpuMsPerKCall ?? NaN) / (base.serverCpuMsPerKCall ?? NaN)) : '1.00'} |`
+
+async function protocolSection() {
+  const AIR = 'fixtures/servers/bench-airmcp.ts'
+  const V2 = 'fixtures/servers/bench-sdk-v2.ts'
+  const [handlerHttp, airHttp] = await pair(() => statsV2('http', V2, 'modern'), () => statsV2('http', AIR, 'modern'))
+  const [stdioV2, airStdio] = await pair(() => statsV2('stdio', V2, 'modern'), () => statsV2('stdio', AIR, 'modern'))
+  const [sessionsV2, airLegacy] = await pair(() => statsV2('http-sessions', V2, 'legacy'), () => statsV2('http', AIR, 'legacy'))
+  const V1 = 'fixtures/servers/bench-sdk.ts'
+  const [v1Http, airV1Http] = await pair(() => statsV2('http', V1, 'legacy'), () => statsV2('http', AIR, 'legacy'))
+  const [v1Stdio, airV1Stdio] = await pair(() => statsV2('stdio', V1, 'legacy'), () => statsV2('stdio', AIR, 'legacy'))
+  const [v1Sse, airV1Sse] = await pair(() => statsV2('sse', V1, 'legacy'), () => statsV2('sse', AIR, 'legacy'))
+  out('## Runtime, 2026-07-28 and 2025-11-25 on one URL: tools/call vs plain SDK v2 servers (same tool, SDK v2 client)')
+  out()
+  out('| server | client | median ms | p99 ms | calls/s (50 callers) | median × SDK | throughput × SDK | server CPU ms / 1000 calls | CPU × SDK |')
+  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+  out(cpuRow('SDK v2 `createMcpHandler`, http | 2026-07-28', handlerHttp))
+  out(cpuRow('airmcp, http | 2026-07-28', airHttp, handlerHttp))
+  out(cpuRow('SDK v2 `serveStdio`, stdio | 2026-07-28', stdioV2))
+  out(cpuRow('airmcp, stdio | 2026-07-28', airStdio, stdioV2))
+  out(cpuRow('SDK v2 `NodeStreamableHTTPServerTransport` (sessions), http | 2025-11-25', sessionsV2))
+  out(cpuRow('airmcp (own session transport), http | 2025-11-25', airLegacy, sessionsV2))
+  out(cpuRow('SDK v1 McpServer (the RESULTS.md baseline), http | 2025-11-25', v1Http))
+  out(cpuRow('airmcp, http | 2025-11-25', airV1Http, v1Http))
+  out(cpuRow('SDK v1 McpServer (the RESULTS.md baseline), stdio | 2025-11-25', v1Stdio))
+  out(cpuRow('airmcp, stdio | 2025-11-25', airV1Stdio, v1Stdio))
+  out(cpuRow('SDK v1 McpServer (the RESULTS.md baseline), sse | 2025-11-25', v1Sse))
+  out(cpuRow('airmcp, sse | 2025-11-25', airV1Sse, v1Sse))
+  out()
+  out('Each row is the better of two alternating runs. Server CPU per call is the figure a busy machine disturbs least.')
+  out('Targets: 2026 throughput ≥ 1.00× the SDK v2 server; 2025 no lower than the ratios of the runtime table above.')
   out()
 }
 
@@ -254,6 +323,7 @@ out(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${p
 out()
 if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
+if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
 if (!only || only === 'telemetry') {
   const from = lines.length

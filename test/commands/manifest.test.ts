@@ -24,9 +24,10 @@ describe('the CLI package', () => {
   })
 
   it('keeps the runtime and gateway free of CLI dependencies', () => {
-    // Every import of dist/runtime and dist/gateway: only each other, node:, the MCP SDK and zod.
+    // Every import of dist/runtime, dist/gateway, dist/http and dist/telemetry: only each other, node:, the
+    // MCP SDK, zod and @opentelemetry/api (telemetry also loads prom-client and the OpenTelemetry SDK lazily).
     const files = readdirSync(join(ROOT, 'dist'), { recursive: true, encoding: 'utf8' }).filter(
-      (f) => /^(runtime|gateway)\/.*\.js$/.test(f),
+      (f) => /^(runtime|gateway|http|telemetry)\/.*\.js$/.test(f),
     )
     expect(files.length).toBeGreaterThan(5)
     for (const file of files) {
@@ -34,9 +35,11 @@ describe('the CLI package', () => {
       for (const [, specifier] of source.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
         const allowed =
           specifier.startsWith('node:') ||
-          specifier.startsWith('@modelcontextprotocol/sdk/') ||
+          /^@modelcontextprotocol\/(sdk\/|server|client|node|core)/.test(specifier) ||
           specifier === 'zod' ||
-          /^\.\.?\/(?:\.\.\/(?:runtime|gateway)\/)?[\w./-]+\.js$/.test(specifier)
+          specifier === '@opentelemetry/api' ||
+          (file.startsWith('telemetry/') && (specifier === 'prom-client' || specifier.startsWith('@opentelemetry/'))) ||
+          /^\.\.?\/(?:\.\.\/(?:runtime|gateway|http|telemetry)\/)?[\w./-]+\.js$/.test(specifier)
         expect(allowed, `${file} imports ${specifier}`).toBe(true)
       }
     }

@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
-  JSONRPCMessageSchema,
+  parseJSONRPCMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type RequestId,
-} from '@modelcontextprotocol/sdk/types.js'
+  type Transport,
+  type TransportSendOptions,
+} from '@modelcontextprotocol/server'
+import { requestHeadersView } from '../telemetry/tracing.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
@@ -28,7 +30,7 @@ function reply(res: ServerResponse, status: number, message: string, code = -320
 }
 
 /**
- * One Streamable HTTP session on node:http. A POST's answer is plain JSON when its responses are all that
+ * One 2025-era Streamable HTTP session on node:http. A POST's answer is plain JSON when its responses are all that
  * is sent (the common case, and the cheapest to parse); as soon as a progress, log or server request for
  * one of its requests comes first, that POST switches to an SSE stream. GET opens the session's standalone
  * stream; DELETE ends the session.
@@ -87,12 +89,15 @@ export class StreamableHttpSession implements Transport {
     const batch = Array.isArray(body)
     const messages: JSONRPCMessage[] = []
     for (const raw of batch ? body : [body]) {
-      const parsed = JSONRPCMessageSchema.safeParse(raw)
-      if (!parsed.success) return reply(res, 400, `Invalid JSON-RPC message: ${parsed.error.message}`, -32600)
-      messages.push(parsed.data)
+      try {
+        messages.push(parseJSONRPCMessage(raw))
+      } catch (error) {
+        return reply(res, 400, `Invalid JSON-RPC message: ${(error as Error).message}`, -32600)
+      }
     }
     const requests = messages.filter(isJSONRPCRequest)
-    const extra = { requestInfo: { headers: req.headers } }
+    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
+    const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()
       for (const message of messages) {

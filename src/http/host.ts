@@ -1,35 +1,40 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js'
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
+import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
+import { closeServer, listen } from './listen.js'
+import { isModernRequest } from './era.js'
+import { SseSession } from './sse-session.js'
+import { StreamableHttpSession } from './streamable-session.js'
 import type { MetricsRoute } from '../telemetry/metrics.js'
-import { StreamableHttpSession } from './streamable-http.js'
+
+/** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
+export interface SessionServer {
+  connect(transport: Transport): Promise<void>
+  close(): Promise<void>
+}
+
+/** Serves one 2026-07-28 request (`body` is its parsed JSON); the guards have already run. */
+export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
-export interface HttpHostOptions {
+export interface HttpHostOptions extends GuardOptions {
   /** Shown in errors and logs. */
   label: string
   port: number
-  host: string
   serve: { sse: boolean; streamable: boolean }
   /** Streamable HTTP path (default `/mcp`). */
   path?: string
   /** Streamable HTTP without sessions: a fresh server per request. */
   stateless?: boolean
-  /** A fresh SDK server for one client session. */
-  createSession: () => Server
-  /** Extra Host header names accepted besides loopback ones (`*` accepts any). */
-  allowedHosts?: string[]
-  /** Extra Origins accepted besides loopback ones (`*` accepts any). */
-  allowedOrigins?: string[]
+  /** A fresh server for one 2025-era client session. */
+  createSession: () => SessionServer
+  /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
+  modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
   /** Most concurrent sessions (default 1000). */
   maxSessions?: number
-  /** When set, MCP requests need `Authorization: Bearer <token>`. */
-  authToken?: string
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
   /** Body of `GET /health`. */
@@ -45,93 +50,12 @@ export interface HttpHost {
   close(): Promise<void>
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
-const DEFAULT_MAX_BODY = 4 * 1024 * 1024
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly code = -32000,
-  ) {
-    super(message)
-  }
-}
-
-function hostnameOf(hostHeader: string): string {
-  return hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]
-}
-
-function isLoopbackBind(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.')
-}
-
-/** Refuses requests a DNS-rebinding page could send: foreign Host names on a loopback bind, foreign Origins. */
-function checkHostAndOrigin(req: IncomingMessage, options: HttpHostOptions): void {
-  const allowedHosts = options.allowedHosts ?? []
-  if (!allowedHosts.includes('*') && (isLoopbackBind(options.host) || allowedHosts.length)) {
-    const hostname = hostnameOf(req.headers.host ?? '').toLowerCase()
-    if (!LOOPBACK_HOSTS.has(hostname) && !hostname.startsWith('127.') && !allowedHosts.includes(hostname)) {
-      throw new HttpError(403, `Host "${req.headers.host}" is not allowed. Add it to allowedHosts to accept it.`)
-    }
-  }
-  const origin = req.headers.origin
-  const allowedOrigins = options.allowedOrigins ?? []
-  if (origin && !allowedOrigins.includes('*') && !allowedOrigins.includes(origin)) {
-    let hostname = ''
-    try {
-      hostname = new URL(origin).hostname
-    } catch {
-      // An unparsable Origin is foreign.
-    }
-    if (!LOOPBACK_HOSTS.has(hostname) && !hostname.startsWith('127.')) {
-      throw new HttpError(403, `Origin "${origin}" is not allowed. Add it to allowedOrigins to accept it.`)
-    }
-  }
-}
-
-function checkAuth(req: IncomingMessage, token: string | undefined): void {
-  if (token && req.headers.authorization !== `Bearer ${token}`) {
-    throw new HttpError(401, 'Missing or wrong bearer token.')
-  }
-}
-
-/** Reads and parses a JSON body, refusing bodies over the cap before they are buffered whole. */
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) throw new HttpError(413, `Request body of ${declared} bytes exceeds the ${limit}-byte limit.`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) throw new HttpError(413, `Request body exceeds the ${limit}-byte limit.`)
-    chunks.push(chunk)
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch (error) {
-    throw new HttpError(400, `Parse error: ${(error as Error).message}`, -32700)
-  }
-}
-
-function sendError(res: ServerResponse, error: HttpError): void {
-  if (res.headersSent) {
-    res.end()
-    return
-  }
-  res.writeHead(error.status, {
-    'content-type': 'application/json',
-    ...(error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-  })
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: error.code, message: error.message }, id: null }))
-}
-
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: Server; lastSeen: number }>()
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number }>()
   // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
   const sweeper = setInterval(() => {
@@ -141,7 +65,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
-  const sse = new Map<string, { transport: SSEServerTransport; server: Server }>()
+  const sse = new Map<string, { transport: SseSession; server: SessionServer }>()
   const sessionCount = () => streamable.size + sse.size
 
   function assertRoom(): void {
@@ -150,6 +74,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body)
     if (options.stateless) {
       const server = options.createSession()
       const transport = new StreamableHttpSession(undefined)
@@ -185,12 +110,12 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   async function openSse(res: ServerResponse): Promise<void> {
     assertRoom()
     const server = options.createSession()
-    const transport = new SSEServerTransport('/messages', res)
+    const transport = new SseSession(res, '/messages')
     sse.set(transport.sessionId, { transport, server })
-    res.on('close', () => {
+    transport.onclose = () => {
       sse.delete(transport.sessionId)
       void server.close()
-    })
+    }
     await server.connect(transport)
   }
 
@@ -199,7 +124,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const session = sse.get(sessionId)
     if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
     const body = await readJsonBody(req, maxBody)
-    await session.transport.handlePostMessage(req, res, body)
+    session.transport.handlePost(req, res, body)
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -211,7 +136,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       return
     }
     if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
-      checkAuth(req, options.metrics.token)
+      checkBearer(req, options.metrics.token)
       const { contentType, body } = await options.metrics.render()
       res.writeHead(200, { 'content-type': contentType })
       res.end(body)
@@ -219,15 +144,15 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      checkAuth(req, options.authToken)
+      checkBearer(req, options.authToken)
       return handleStreamable(req, res)
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      checkAuth(req, options.authToken)
+      checkBearer(req, options.authToken)
       return openSse(res)
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      checkAuth(req, options.authToken)
+      checkBearer(req, options.authToken)
       return postSse(req, res, url)
     }
     throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
@@ -235,30 +160,14 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
   const httpServer = createServer((req, res) => {
     route(req, res).catch((error: unknown) => {
-      if (error instanceof HttpError) sendError(res, error)
-      else sendError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
+      if (error instanceof HttpError) sendHttpError(res, error)
+      else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') {
-        reject(
-          new Error(
-            `${options.label}: port ${options.port} on ${options.host} is already in use. ` +
-              'Try this: stop the other process, or choose another port (AIRMCP_PORT=...).',
-          ),
-        )
-      } else if (error.code === 'EACCES') {
-        reject(new Error(`${options.label}: no permission to listen on ${options.host}:${options.port}.`))
-      } else reject(error)
-    })
-    httpServer.listen(options.port, options.host, () => resolve())
-  })
-  const port = (httpServer.address() as AddressInfo).port
-  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host
+  const { port, url } = await listen(httpServer, options.port, options.host, options.label)
   return {
     port,
-    url: `http://${hostForUrl}:${port}`,
+    url,
     sessionCount,
     async close() {
       clearInterval(sweeper)
@@ -266,10 +175,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       streamable.clear()
       sse.clear()
       await Promise.allSettled(sessions.map(({ transport, server }) => transport.close().then(() => server.close())))
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve())
-        httpServer.closeAllConnections()
-      })
+      await closeServer(httpServer)
     },
   }
 }

@@ -1,0 +1,102 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** An HTTP failure answered as a JSON-RPC error body with this status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code = -32000,
+  ) {
+    super(message)
+  }
+}
+
+/** Who may reach an HTTP front: Host names and Origins besides loopback, and an optional bearer token. */
+export interface GuardOptions {
+  /** The address the server binds; a loopback bind refuses foreign Host names (DNS rebinding). */
+  host: string
+  /** Extra Host header names accepted besides loopback ones (`*` accepts any). */
+  allowedHosts?: string[]
+  /** Extra Origins accepted besides loopback ones (`*` accepts any). */
+  allowedOrigins?: string[]
+  /** When set, MCP requests need `Authorization: Bearer <token>`. */
+  authToken?: string
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
+/** Largest request body accepted unless configured otherwise (4 MiB). */
+export const DEFAULT_MAX_BODY = 4 * 1024 * 1024
+
+function hostnameOf(hostHeader: string): string {
+  return hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]
+}
+
+function isLoopbackName(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.')
+}
+
+/** Refuses requests a DNS-rebinding page could send: foreign Host names on a loopback bind, foreign Origins. */
+export function checkHostAndOrigin(req: IncomingMessage, options: GuardOptions): void {
+  const allowedHosts = options.allowedHosts ?? []
+  if (!allowedHosts.includes('*') && (isLoopbackName(options.host) || allowedHosts.length)) {
+    const hostname = hostnameOf(req.headers.host ?? '').toLowerCase()
+    if (!isLoopbackName(hostname) && !allowedHosts.includes(hostname)) {
+      throw new HttpError(403, `Host "${req.headers.host}" is not allowed. Add it to allowedHosts to accept it.`)
+    }
+  }
+  const origin = req.headers.origin
+  const allowedOrigins = options.allowedOrigins ?? []
+  if (origin && !allowedOrigins.includes('*') && !allowedOrigins.includes(origin)) {
+    let hostname = ''
+    try {
+      hostname = new URL(origin).hostname
+    } catch {
+      // An unparsable Origin is foreign.
+    }
+    if (!isLoopbackName(hostname)) {
+      throw new HttpError(403, `Origin "${origin}" is not allowed. Add it to allowedOrigins to accept it.`)
+    }
+  }
+}
+
+/** Checks `Authorization: Bearer <token>` in constant time when a token is configured. */
+export function checkBearer(req: IncomingMessage, token: string | undefined): void {
+  if (!token) return
+  const expected = Buffer.from(`Bearer ${token}`)
+  const given = Buffer.from(req.headers.authorization ?? '')
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new HttpError(401, 'Missing or wrong bearer token.')
+  }
+}
+
+/** Reads and parses a JSON body, refusing bodies over the cap before they are buffered whole. */
+export async function readJsonBody(req: IncomingMessage, limit = DEFAULT_MAX_BODY): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > limit) throw new HttpError(413, `Request body of ${declared} bytes exceeds the ${limit}-byte limit.`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > limit) throw new HttpError(413, `Request body exceeds the ${limit}-byte limit.`)
+    chunks.push(chunk)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (error) {
+    throw new HttpError(400, `Parse error: ${(error as Error).message}`, -32700)
+  }
+}
+
+/** Answers an HTTP failure as a JSON-RPC error body (or just ends a response already under way). */
+export function sendHttpError(res: ServerResponse, error: HttpError): void {
+  if (res.headersSent) {
+    res.end()
+    return
+  }
+  res.writeHead(error.status, {
+    'content-type': 'application/json',
+    ...(error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+  })
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: error.code, message: error.message }, id: null }))
+}

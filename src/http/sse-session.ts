@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
+import { requestHeadersView } from '../telemetry/tracing.js'
+
+/**
+ * One session of the legacy HTTP+SSE transport (2024-11-05): `GET /sse` holds the stream that carries
+ * every server message; the client posts its messages to the `endpoint` the stream announced first.
+ */
+export class SseSession implements Transport {
+  readonly sessionId = randomUUID()
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: Transport['onmessage']
+  private closed = false
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly endpoint: string,
+  ) {
+    res.on('close', () => void this.close())
+  }
+
+  async start(): Promise<void> {
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
+    this.res.write(`event: endpoint\ndata: ${encodeURI(this.endpoint)}?sessionId=${this.sessionId}\n\n`)
+  }
+
+  /** Delivers one posted message (`body` already parsed) and acknowledges it with 202. */
+  handlePost(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+    let message: JSONRPCMessage
+    try {
+      message = parseJSONRPCMessage(body)
+    } catch (error) {
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: `Invalid JSON-RPC message: ${(error as Error).message}` }, id: null }))
+      return
+    }
+    res.writeHead(202).end('Accepted')
+    this.onmessage?.(message, { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never)
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) return
+    this.res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.res.end()
+    this.onclose?.()
+  }
+}

@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process'
+
+/** The official suite, pinned; it needs Node 22, so npx brings node@22 and the suite from the npm registry. */
+export const SUITE_VERSION = '0.2.0-alpha.12'
+const SUITE = ['-y', '-p', 'node@22', '-p', `@modelcontextprotocol/conformance@${SUITE_VERSION}`, '--', 'conformance', 'server']
+
+/** A protocol revision whose frozen requirement set the suite runs. */
+export type Revision = '2025-11-25' | '2026-07-28'
+
+export interface SuiteRun {
+  code: number
+  output: string
+  /** Scenario → "N passed, M failed", for the scenarios that count towards conformance. */
+  scored: Map<string, string>
+  /** The same for the scenarios the suite runs but does not score (extensions, pending). */
+  notScored: Map<string, string>
+}
+
+/** Runs the suite's requirement set of `revision` against `url`. */
+export function runSuite(url: string, revision: Revision): Promise<SuiteRun> {
+  return new Promise((resolve) => {
+    execFile(
+      'npx',
+      [...SUITE, '--url', url, '--requirements', revision],
+      { timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const output = `${stdout}\n${stderr}`
+        const rows = new Map([...output.matchAll(/^[✓✗] ([\w-]+): (\d+ passed, \d+ failed)/gmu)].map(([, s, counts]) => [s, counts]))
+        const unscoredNames = new Set([...output.matchAll(/^ {2}[✓✗] ([\w-]+) \(/gmu)].map(([, s]) => s))
+        const scored = new Map([...rows].filter(([s]) => !unscoredNames.has(s)))
+        const notScored = new Map([...rows].filter(([s]) => unscoredNames.has(s)))
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output, scored, notScored })
+      },
+    )
+  })
+}
+
+/** Scenarios with a failed check. */
+export function failing(results: Map<string, string>): [string, string][] {
+  return [...results].filter(([, counts]) => !counts.endsWith(' 0 failed'))
+}
+
+/** "passed/total" over scenarios, for reports. */
+export function tally(results: Map<string, string>): string {
+  return `${results.size - failing(results).length}/${results.size}`
+}
