@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { textOf } from '../helpers/clients.js'
 import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -68,8 +69,18 @@ describe('tracing through the gateway', () => {
     clients.push(direct)
     await direct.callTool({ name: 'whoami' })
 
+    // A 2026-07-28 request carries its context in _meta.traceparent.
+    const modernTrace = { traceId: hex(16), spanId: hex(8) }
+    const modern = new ModernClient({ name: 'modern-client', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+    await modern.connect(new ModernTransport(new URL(upstream.url)))
+    await modern.callTool({ name: 'whoami', _meta: { traceparent: `00-${modernTrace.traceId}-${modernTrace.spanId}-01` } })
+    await modern.close()
+
     await receiver.until(
-      () => receiver.spans.some((s) => s.traceId === directTrace.traceId && s.parentSpanId === directTrace.spanId) && !!chainOf(receiver.spans, httpTrace.traceId, httpTrace.spanId).upstream && !!chainOf(receiver.spans, stdioTrace.traceId, stdioTrace.spanId).upstream,
+      () =>
+        receiver.spans.some((s) => s.traceId === directTrace.traceId && s.parentSpanId === directTrace.spanId) &&
+        receiver.spans.some((s) => s.traceId === modernTrace.traceId && s.parentSpanId === modernTrace.spanId) &&
+        !!chainOf(receiver.spans, httpTrace.traceId, httpTrace.spanId).upstream && !!chainOf(receiver.spans, stdioTrace.traceId, stdioTrace.spanId).upstream,
     )
 
     const viaHttp = chainOf(receiver.spans, httpTrace.traceId, httpTrace.spanId)
