@@ -46,10 +46,8 @@ function activeTraceId(): string | undefined {
 export function log(level: LogLevel, msg: string, fields: LogFields = {}): void {
   if (!logEnabled(level)) return
   if (format() === 'text') {
-    const extra = Object.entries(fields)
-      .filter(([key, value]) => value !== undefined && !['server', 'component'].includes(key))
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    sink(extra.length && level !== 'info' ? `${msg} (${extra.join(' ')})` : msg)
+    // Text lines read as before: the message says it all; only an error's message is added.
+    sink(typeof fields.error === 'string' ? `${msg}: ${fields.error}` : msg)
     return
   }
   const traceId = fields.trace_id ?? activeTraceId()
