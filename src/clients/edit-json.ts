@@ -1,5 +1,5 @@
 import { applyEdits, findNodeAtLocation, modify, parse, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 
 const BOM = '\uFEFF'
 

@@ -1,5 +1,5 @@
 import { parse } from 'smol-toml'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 
 function tomlKey(name: string): string {
   return /^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name)

@@ -1,12 +1,15 @@
+import { resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
 import { CLIENT_IDS, CLIENTS, findClient, pathContext } from '../clients/index.js'
-import { editConfig, readState } from '../clients/plan.js'
+import { checkScope, defaultName, gatewayEntry } from '../clients/entry.js'
+import { planConnect, readState } from '../clients/plan.js'
 import type { Scope } from '../clients/types.js'
-import { BaseCommand } from '../lib/base-command.js'
-import { backupFile, readIfExists, writeAtomic } from '../lib/config-file.js'
-import { checkScope, defaultName, gatewayEntry } from '../lib/connect.js'
-import { AirmcpError } from '../lib/errors.js'
-import { unifiedDiff } from '../tree/diff.js'
+import { AirmcpError } from '../errors.js'
+import { applyTree } from '../tree/apply.js'
+import { defaultBackupDir } from '../tree/flush.js'
+import { Tree } from '../tree/tree.js'
+import { tryWorkspaceRoot } from '../workspace/root.js'
 
 export interface ConnectResult {
   client?: string
@@ -22,7 +25,9 @@ export default class Connect extends BaseCommand {
   static override summary = "Point an MCP client (Claude Desktop, Claude Code, Cursor, VS Code, …) at the gateway."
   static override description =
     'Edits only our entry in the client\'s config: comments, other servers and formatting stay as they were. ' +
-    'A timestamped backup is written first; running it again changes nothing. Clients: ' + CLIENT_IDS.join(', ') + '.'
+    'The file is backed up first under ~/.airmcp/backups/ (never beside it, so project folders stay clean); ' +
+    'running it again changes nothing. Inside a workspace the port defaults to its gateway\'s. Clients: ' +
+    CLIENT_IDS.join(', ') + '.'
   static override examples = [
     '<%= config.bin %> connect claude-desktop --transport http --port 4000',
     '<%= config.bin %> connect claude-code --scope project',
@@ -32,7 +37,7 @@ export default class Connect extends BaseCommand {
   static override args = { client: Args.string({ description: 'The client', options: CLIENT_IDS }) }
   static override flags = {
     transport: Flags.string({ options: ['http', 'stdio'], default: 'http', description: 'Reach the running gateway over HTTP, or launch it over stdio.' }),
-    port: Flags.integer({ default: 4000, min: 1, max: 65535, description: "The gateway's port." }),
+    port: Flags.integer({ min: 1, max: 65535, description: "The gateway's port (default: the workspace gateway's, else 4000)." }),
     host: Flags.string({ default: '127.0.0.1', description: "The gateway's host." }),
     name: Flags.string({ description: 'The entry name (default: the workspace name).' }),
     scope: Flags.string({ options: ['user', 'project'], description: 'Which config file, for clients that have both.' }),
@@ -47,18 +52,20 @@ export default class Connect extends BaseCommand {
     const { args, flags } = await this.parse(Connect)
     const name = flags.name ?? defaultName()
     const context = pathContext()
+    const root = tryWorkspaceRoot()
+    const tree = new Tree(root ?? process.cwd())
     if (flags.list) {
       const clients = CLIENTS.flatMap((target) =>
         target.scopes.map((scope) => {
           const path = target.configPath(scope, context)
-          const text = readIfExists(path)
+          const text = tree.read(path)
           let state = 'no config'
           try {
             if (text !== undefined) state = readState(target, text, path, name).state === 'absent' ? 'not connected' : 'connected'
           } catch {
             state = 'invalid config'
           }
-          this.note(`${target.id.padEnd(15)} ${scope.padEnd(8)} ${state.padEnd(14)} ${path}`)
+          this.log(`${target.id.padEnd(15)} ${scope.padEnd(8)} ${state.padEnd(14)} ${path}`)
           return { client: target.id, scope, path, state }
         }),
       )
@@ -67,35 +74,29 @@ export default class Connect extends BaseCommand {
     const target = args.client ? findClient(args.client) : undefined
     if (!target) throw new AirmcpError('MISSING_CLIENT', 'No client given.', `name one: airmcp connect ${CLIENT_IDS.join('|')}`)
     const scope = checkScope(target, flags.scope as Scope | undefined)
-    const path = flags.config ?? target.configPath(scope, context)
-    const entry = target.toEntry(gatewayEntry(target, { transport: flags.transport as 'http' | 'stdio', host: flags.host, port: flags.port }))
+    const path = flags.config ? resolve(flags.config) : target.configPath(scope, context)
+    const port = flags.port ?? (await this.workspaceGatewayPort(root))
+    const entry = target.toEntry(gatewayEntry(target, { transport: flags.transport as 'http' | 'stdio', host: flags.host, port }))
     if (flags.print) {
       this.log(JSON.stringify({ [name]: entry }, null, 2))
       return { client: target.id, path, name, entry, action: 'printed' }
     }
-    const before = readIfExists(path)
-    const { state, current } = readState(target, before, path, name, entry)
-    if (state === 'connected') {
+    const { action } = planConnect(tree, target, { path, name, entry, force: flags.force })
+    if (action === 'unchanged') {
       this.note(`${target.label} is already connected as "${name}" in ${path}.`)
-      return { client: target.id, path, name, entry, action: 'unchanged' }
+      return { client: target.id, path, name, entry, action }
     }
-    if (state === 'different' && !flags.force) {
-      throw new AirmcpError(
-        'ENTRY_EXISTS',
-        `"${path}" already has a different "${name}" entry: ${JSON.stringify(current)}.`,
-        'use --force to replace it, or --name to add ours under another name.',
-      )
-    }
-    const after = editConfig(target, before, name, entry)
-    if (flags['dry-run']) {
-      this.note(unifiedDiff(path, before, after))
-      return { client: target.id, path, name, entry, action: 'dry-run' }
-    }
-    const backup = backupFile(path)
-    writeAtomic(path, after)
-    this.note(`${before === undefined ? 'Created' : 'Updated'} ${path}: "${name}" → ${JSON.stringify(entry)}`)
-    if (backup) this.note(`Backup: ${backup}`)
+    const applied = applyTree(tree, { dryRun: flags['dry-run'], print: (line) => this.note(line), backupDir: defaultBackupDir(context.home) })
+    if (applied.dryRun) return { client: target.id, path, name, entry, action: 'dry-run' }
+    this.note(`${action === 'created' ? 'Created' : 'Updated'} ${path}: "${name}" → ${JSON.stringify(entry)}`)
     if (target.note) this.note(target.note)
-    return { client: target.id, path, name, entry, action: before === undefined ? 'created' : 'updated', backup }
+    return { client: target.id, path, name, entry, action, backup: applied.backups?.[0]?.backup }
+  }
+
+  /** The port of the workspace's gateway (its `new Gateway({ port })`), else 4000. */
+  private async workspaceGatewayPort(root: string | undefined): Promise<number> {
+    if (!root) return 4000
+    const { readWorkspace, DEFAULT_GATEWAY_PORT } = await import('../workspace/index.js')
+    return (await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT
   }
 }

@@ -1,15 +1,18 @@
-import { rmSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
+import { checkScope, defaultName } from '../clients/entry.js'
 import { CLIENT_IDS, findClient, pathContext } from '../clients/index.js'
-import { editConfig, isEmptyConfig, readState } from '../clients/plan.js'
+import { planDisconnect } from '../clients/plan.js'
 import type { Scope } from '../clients/types.js'
-import { BaseCommand } from '../lib/base-command.js'
-import { backupFile, readIfExists, writeAtomic } from '../lib/config-file.js'
-import { checkScope, defaultName } from '../lib/connect.js'
-import { unifiedDiff } from '../tree/diff.js'
+import { applyTree } from '../tree/apply.js'
+import { defaultBackupDir } from '../tree/flush.js'
+import { Tree } from '../tree/tree.js'
+import { tryWorkspaceRoot } from '../workspace/root.js'
 
 export default class Disconnect extends BaseCommand {
   static override summary = 'Remove our entry from an MCP client\'s config, and nothing else.'
+  static override description = 'The file is backed up first under ~/.airmcp/backups/; a config left empty is removed.'
   static override examples = ['<%= config.bin %> disconnect claude-desktop', '<%= config.bin %> disconnect vscode --dry-run']
   static override args = { client: Args.string({ description: 'The client', options: CLIENT_IDS, required: true }) }
   static override flags = {
@@ -23,23 +26,17 @@ export default class Disconnect extends BaseCommand {
     const { args, flags } = await this.parse(Disconnect)
     const target = findClient(args.client)!
     const name = flags.name ?? defaultName()
-    const path = flags.config ?? target.configPath(checkScope(target, flags.scope as Scope | undefined), pathContext())
-    const before = readIfExists(path)
-    if (readState(target, before, path, name).state === 'absent') {
+    const context = pathContext()
+    const path = flags.config ? resolve(flags.config) : target.configPath(checkScope(target, flags.scope as Scope | undefined), context)
+    const tree = new Tree(tryWorkspaceRoot() ?? process.cwd())
+    if (planDisconnect(tree, target, { path, name }).action === 'absent') {
       this.note(`${target.label} has no "${name}" entry in ${path}; nothing to do.`)
       return { client: target.id, path, name, action: 'absent' }
     }
-    const after = editConfig(target, before, name, undefined)
-    if (flags['dry-run']) {
-      this.note(unifiedDiff(path, before, after))
-      return { client: target.id, path, name, action: 'dry-run' }
-    }
-    const backup = backupFile(path)
-    // A config left holding nothing was made by connect: remove it (the backup keeps it).
-    if (isEmptyConfig(after)) rmSync(path)
-    else writeAtomic(path, after)
-    this.note(`Removed "${name}" from ${path}.${backup ? ` Backup: ${backup}` : ''}`)
+    const applied = applyTree(tree, { dryRun: flags['dry-run'], print: (line) => this.note(line), backupDir: defaultBackupDir(context.home) })
+    if (applied.dryRun) return { client: target.id, path, name, action: 'dry-run' }
+    this.note(`Removed "${name}" from ${path}.`)
     if (target.note) this.note(target.note)
-    return { client: target.id, path, name, action: 'removed', backup }
+    return { client: target.id, path, name, action: 'removed', backup: applied.backups?.[0]?.backup }
   }
 }

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Flags } from '@oclif/core'
-import { applyTree } from '../lib/apply.js'
-import { BaseCommand } from '../lib/base-command.js'
-import { AirmcpError } from '../lib/errors.js'
-import { findWorkspaceRoot } from '../lib/workspace.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
+import { applyTree } from '../tree/apply.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
 import type { LockChange } from '../gateway/lock-file.js'
 import { Tree } from '../tree/tree.js'
 
@@ -42,9 +42,8 @@ export default class Lock extends BaseCommand {
     }
     const root = findWorkspaceRoot()
     const tree = new Tree(root)
-    const morph = await import('ts-morph')
-    const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
-    const servers = readWorkspaceServers(morph, tree)
+    const { readWorkspace } = await import('../workspace/index.js')
+    const { servers } = await readWorkspace(tree)
     for (const server of servers) {
       if (!existsSync(join(root, server.dir, 'dist/index.js'))) {
         throw new AirmcpError('NOT_BUILT', `"${join(server.dir, 'dist/index.js')}" does not exist.`, 'build first: npm run build')

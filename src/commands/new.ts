@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
-import { applyTree, type ApplyResult } from '../lib/apply.js'
-import { BaseCommand, writeFlags } from '../lib/base-command.js'
-import { AirmcpError } from '../lib/errors.js'
-import { validateWorkspaceName } from '../lib/names.js'
-import { runInstall, runGitInit, detectPackageManager, PACKAGE_MANAGERS, type PackageManager } from '../lib/tasks.js'
-import { defaultRuntimeSpec } from '../lib/workspace.js'
+import { applyTree, type ApplyResult } from '../tree/apply.js'
+import { BaseCommand, writeFlags } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
+import { validateWorkspaceName } from '../workspace/names.js'
+import { runInstall, runGitInit, detectPackageManager, PACKAGE_MANAGERS, type PackageManager } from '../tasks/install.js'
+import { defaultRuntimeSpec } from '../workspace/root.js'
 import { Tree } from '../tree/tree.js'
 
 export interface NewResult extends ApplyResult {

@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { BaseCommand } from '../lib/base-command.js'
-import { AirmcpError } from '../lib/errors.js'
-import { findWorkspaceRoot } from '../lib/workspace.js'
-import { Tree } from '../tree/tree.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
 
 interface Managed {
   label: string
@@ -23,10 +22,8 @@ export default class Start extends BaseCommand {
   async run(): Promise<void> {
     await this.parse(Start)
     const root = findWorkspaceRoot()
-    const tree = new Tree(root)
-    const morph = await import('ts-morph')
-    const { readWorkspaceServers } = await import('../generators/sync/read-server.js')
-    const networked = readWorkspaceServers(morph, tree).filter((server) => server.transport.type !== 'stdio')
+    const { readWorkspace } = await import('../workspace/index.js')
+    const networked = (await readWorkspace(root)).servers.filter((server) => server.transport.type !== 'stdio')
     const entries = [...networked.map((s) => ({ label: s.name, dir: join(root, s.dir) })), { label: 'gateway', dir: join(root, 'gateway') }]
     for (const entry of entries) {
       if (!existsSync(join(entry.dir, 'dist/index.js'))) {

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isLoopbackHost } from '../names.js'
 
 /** An HTTP failure answered as a JSON-RPC error body with this status. */
 export class HttpError extends Error {
@@ -24,7 +25,6 @@ export interface GuardOptions {
   authToken?: string
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
 /** Largest request body accepted unless configured otherwise (4 MiB). */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
@@ -33,7 +33,7 @@ function hostnameOf(hostHeader: string): string {
 }
 
 function isLoopbackName(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.')
+  return isLoopbackHost(hostname)
 }
 
 /** Refuses requests a DNS-rebinding page could send: foreign Host names on a loopback bind, foreign Origins. */

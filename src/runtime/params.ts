@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { PARAM_TYPES } from '../names.js'
 
 /** The value types a seed-style param may declare. */
 export type ParamType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array'
@@ -70,7 +71,6 @@ export type ArgsOf<P> = P extends z.ZodObject
         }
       >
 
-const PARAM_TYPES: readonly ParamType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array']
 
 function isZod(value: unknown): value is z.ZodType {
   return typeof value === 'object' && value !== null && '_zod' in value

@@ -1,3 +1,4 @@
+import { UriTemplate } from '@modelcontextprotocol/server'
 import type { ToolContext } from './tool.js'
 
 /** Variables a URI template matched, by name. */
@@ -62,75 +63,53 @@ export function defineResource(uri: string, options: ResourceOptions): ResourceD
   }
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+// The MCP SDK's matcher (v2 exports it from `@modelcontextprotocol/server`; v1 had it in `shared/uriTemplate.js`).
+const compiled = new Map<string, UriTemplate>()
+const MAX_COMPILED = 1000
+
+/** A trailing simple `{name}` becomes `{+name}` so it takes the rest of the URI, slashes included. */
+function spanTrailingVariable(template: string): string {
+  return template.replace(/\{([A-Za-z0-9_%][A-Za-z0-9_.%]*)\}$/, '{+$1}')
 }
 
-const compiled = new Map<string, { regex: RegExp; names: string[] }>()
-
-function compileTemplate(template: string): { regex: RegExp; names: string[] } {
+function compile(template: string): UriTemplate {
   let cached = compiled.get(template)
-  if (cached) return cached
-  const names: string[] = []
-  let pattern = ''
-  let last = 0
-  for (const match of template.matchAll(EXPRESSION)) {
-    pattern += escapeRegExp(template.slice(last, match.index))
-    const [, operator, list] = match
-    const vars = list.split(',').map((v) => v.replace(/\*$|:\d+$/, '').trim())
-    if (operator === '?' || operator === '&') {
-      // Query expansions: each variable optional, in order.
-      pattern += vars
-        .map((v, i) => {
-          names.push(v)
-          const lead = i === 0 && operator === '?' ? '[?]' : '&'
-          return `(?:${lead}${escapeRegExp(v)}=([^&#]*))?`
-        })
-        .join('')
-    } else {
-      const lead = operator === '#' ? '#' : operator === '.' ? '\\.' : operator === '/' ? '/' : ''
-      // `+`, `#` and a single simple variable spanning the rest may contain slashes; simple ones stop at `/`.
-      const chars = operator === '+' || operator === '#' ? '.+?' : '[^/?#,]+'
-      const separator = operator === '/' ? '/' : operator === '.' ? '\\.' : ','
-      pattern += lead + vars.map((v) => (names.push(v), `(${chars})`)).join(separator)
-    }
-    last = match.index + match[0].length
+  if (!cached) {
+    // Upstreams advertise templates: keep the cache bounded.
+    if (compiled.size >= MAX_COMPILED) compiled.clear()
+    cached = new UriTemplate(spanTrailingVariable(template))
+    compiled.set(template, cached)
   }
-  pattern += escapeRegExp(template.slice(last))
-  cached = { regex: new RegExp(`^${pattern}$`), names }
-  compiled.set(template, cached)
   return cached
 }
 
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
 /**
- * Matches a URI against an RFC 6570 template and returns its variables, or null when it does not match.
- * A single variable at the end of the template takes the rest of the URI, slashes included,
- * so `file:///{path}` matches `file:///docs/readme.md` with `path = 'docs/readme.md'`.
+ * Matches a URI against an RFC 6570 template and returns its variables (percent-decoded), or null when it
+ * does not match. A single variable at the end of the template takes the rest of the URI, slashes included,
+ * so `file:///{path}` matches `file:///docs/readme.md` with `path = 'docs/readme.md'`. Query expressions
+ * (`{?q,limit}`) match when every variable is present, as in the MCP SDK.
  * @example
  * matchTemplate('users://{id}/profile', 'users://42/profile') // { id: '42' }
  */
 export function matchTemplate(template: string, uri: string): TemplateVariables | null {
-  const { regex, names } = compileTemplate(template)
-  let match = regex.exec(uri)
-  if (!match && names.length > 0) {
-    // Let a trailing simple variable span slashes (paths), as users of file:///{path} expect.
-    const trailing = template.match(/\{([^{}+#./;?&][^{}]*)\}$/)
-    if (trailing) {
-      const loose = compileTemplate(template.replace(/\{([^{}]+)\}$/, '{+$1}'))
-      match = loose.regex.exec(uri)
-    }
+  let match: ReturnType<UriTemplate['match']>
+  try {
+    match = compile(template).match(uri)
+  } catch {
+    // Over-long URIs and malformed templates match nothing.
+    return null
   }
   if (!match) return null
   const variables: TemplateVariables = {}
-  names.forEach((name, i) => {
-    const value = match[i + 1]
-    if (value === undefined) return
-    try {
-      variables[name] = decodeURIComponent(value)
-    } catch {
-      variables[name] = value
-    }
-  })
+  for (const [name, value] of Object.entries(match)) variables[name] = decode(Array.isArray(value) ? value.join(',') : value)
   return variables
 }
 

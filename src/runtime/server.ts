@@ -188,7 +188,7 @@ export function defineServer(options: ServerOptions): McpServer {
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
           metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },
-          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type }),
+          health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`, { server: options.name, url })

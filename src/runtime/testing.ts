@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
+import { createServer } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { ToolResult } from './tool.js'
@@ -44,24 +45,26 @@ export async function startTestServer(
   if (transport === 'stdio') {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [entry], stderr: 'ignore' }))
   } else {
+    // A port from the OS, then readiness from GET /health: no log line is parsed.
+    const port = await freePort()
     const child = spawn(process.execPath, [entry], {
-      env: { ...process.env, AIRMCP_PORT: '0' },
+      env: { ...process.env, AIRMCP_PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
+    let output = ''
+    child.stderr!.on('data', (chunk) => (output += chunk))
     stopChild = () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve()
         child.once('exit', () => resolve())
         child.kill('SIGTERM')
       })
-    const url = await new Promise<string>((resolve, reject) => {
-      let output = ''
-      createInterface({ input: child.stderr! }).on('line', (line) => {
-        output += `${line}\n`
-        const match = /listening on (http:\/\/[^\s"]+)/.exec(line)
-        if (match) resolve(match[1])
-      })
-      child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)))
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`${entry} exited with ${code} before it was ready:\n${output}`))),
+    )
+    const url = await Promise.race([waitForHealth(`http://127.0.0.1:${port}`), exited]).catch(async (error) => {
+      await stopChild()
+      throw error
     })
     const target = new URL(url)
     await client.connect(
@@ -76,4 +79,33 @@ export async function startTestServer(
       await stopChild()
     },
   }
+}
+
+/** A port the OS says is free now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Polls `GET /health` until the server answers; returns its MCP endpoint URL (from the health body). */
+async function waitForHealth(base: string, attempts = 600): Promise<string> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      const response = await fetch(`${base}/health`)
+      if (response.ok) {
+        const health = (await response.json()) as { endpoint?: string; transport?: string }
+        return `${base}${health.endpoint ?? (health.transport === 'http' ? '/mcp' : '/sse')}`
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await delay(50)
+  }
+  throw new Error(`${base}/health did not answer after ${attempts} attempts.`)
 }

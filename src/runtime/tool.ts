@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { paramsToSchema, toInputSchema, type ArgsOf, type ParamsInput } from './params.js'
+import { TOOL_NAME, TOOL_NAME_RULE } from '../names.js'
 
 /** MCP log levels (RFC 5424), as `notifications/message` uses them. */
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency'
@@ -81,14 +82,12 @@ export interface ToolDefinition {
   handler: (args: Record<string, unknown>, context: ToolContext) => unknown
 }
 
-/** MCP's rule for tool names. */
-export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
 
 /** Checks a tool or prompt name, throwing an error that names it and the rule. */
 export function assertName(kind: string, name: string): void {
   if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
     throw new TypeError(
-      `Invalid ${kind} name ${JSON.stringify(name)}. Try this: 1-64 characters of letters, digits, "_" or "-".`,
+      `Invalid ${kind} name ${JSON.stringify(name)}. Try this: ${TOOL_NAME_RULE}.`,
     )
   }
 }

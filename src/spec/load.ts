@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { AirmcpError } from '../lib/errors.js'
+import { AirmcpError } from '../errors.js'
 import { toolSpecSchema, type ToolSpec } from './schema.js'
 
 /** `tools[1].params.limit.type` from a zod path. */

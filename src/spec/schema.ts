@@ -1,9 +1,8 @@
 import { z } from 'zod'
 
-const IDENTIFIER = /^[a-zA-Z_$][a-zA-Z0-9_$]*$/
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
+import { IDENTIFIER, PARAM_TYPES, TOOL_NAME, TOOL_NAME_RULE } from '../names.js'
 
-export const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const
+export { PARAM_TYPES }
 
 const paramSchema = z
   .object({
@@ -17,7 +16,7 @@ const paramSchema = z
 
 const toolSchema = z
   .object({
-    name: z.string().regex(TOOL_NAME, { error: 'must be 1-64 letters, digits, "_" or "-"' }),
+    name: z.string().regex(TOOL_NAME, { error: `must be ${TOOL_NAME_RULE}` }),
     description: z.string().optional(),
     params: z
       .record(z.string().regex(IDENTIFIER, { error: 'param names must be JavaScript identifiers' }), paramSchema)

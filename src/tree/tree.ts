@@ -1,14 +1,16 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, normalize, sep } from 'node:path'
+import { isAbsolute, join, normalize, relative, sep } from 'node:path'
 import { unifiedDiff } from './diff.js'
 
 export type ChangeType = 'CREATE' | 'UPDATE' | 'DELETE'
 
 export interface FileChange {
-  /** Relative to the tree's root, with `/` separators. */
+  /** Relative to the tree's root with `/` separators, or absolute for a file outside it (a client config). */
   path: string
   type: ChangeType
   content?: string
+  /** Copy the file as it was into the backup folder before changing it (user files such as client configs). */
+  backup?: boolean
 }
 
 export interface Conflict {
@@ -16,17 +18,41 @@ export interface Conflict {
   reason: string
 }
 
+export interface WriteOptions {
+  /** Back the file up before it is changed (see `FileChange.backup`). */
+  backup?: boolean
+}
+
 /**
  * A virtual file tree over a directory: reads see planned changes first, then the disk; writes are only
  * recorded. Writing what the disk already holds records nothing, so planning twice is a no-op.
+ * `Tree.inMemory(files)` is the same tree over a map instead of the disk (for tests and previews); absolute
+ * paths reach files outside the root, such as a client's config in the home folder.
  */
 export class Tree {
   private readonly changes = new Map<string, FileChange>()
   private readonly conflictList: Conflict[] = []
 
-  constructor(readonly root: string) {}
+  /** `memory` replaces the disk: absolute path → content. */
+  constructor(
+    readonly root: string,
+    readonly memory?: Map<string, string>,
+  ) {}
+
+  /** A tree whose "disk" is the given files (paths relative to `root`, or absolute). */
+  static inMemory(files: Record<string, string> = {}, root = '/virtual'): Tree {
+    const memory = new Map<string, string>()
+    const tree = new Tree(root, memory)
+    for (const [path, content] of Object.entries(files)) memory.set(tree.resolve(path), content)
+    return tree
+  }
 
   private key(path: string): string {
+    if (isAbsolute(path)) {
+      const inside = relative(this.root, path)
+      if (inside && !inside.startsWith('..') && !isAbsolute(inside)) return inside.split(sep).join('/')
+      return normalize(path)
+    }
     const normalized = normalize(path).split(sep).join('/')
     if (normalized.startsWith('../') || normalized === '..' || normalized.startsWith('/')) {
       throw new Error(`Path "${path}" is outside the tree.`)
@@ -34,10 +60,17 @@ export class Tree {
     return normalized
   }
 
-  private disk(path: string): string | undefined {
-    const full = join(this.root, path)
+  private disk(key: string): string | undefined {
+    const full = this.resolve(key)
+    if (this.memory) return this.memory.get(full)
     if (!existsSync(full) || !statSync(full).isFile()) return undefined
     return readFileSync(full, 'utf8')
+  }
+
+  private diskChildren(full: string): string[] {
+    if (!this.memory) return existsSync(full) && statSync(full).isDirectory() ? readdirSync(full) : []
+    const prefix = full.endsWith(sep) ? full : full + sep
+    return [...this.memory.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split(sep)[0])
   }
 
   /** The file's planned content, or what is on disk, or undefined. */
@@ -50,13 +83,13 @@ export class Tree {
   /** Names of the entries directly inside a folder, on disk or planned. */
   children(dir: string): string[] {
     const key = dir === '' || dir === '.' ? '' : this.key(dir)
-    const full = join(this.root, key)
-    const names = new Set(existsSync(full) && statSync(full).isDirectory() ? readdirSync(full) : [])
+    const names = new Set(this.diskChildren(this.resolve(key)))
     const prefix = key ? `${key}/` : ''
     for (const change of this.changes.values()) {
       if (!change.path.startsWith(prefix)) continue
       const name = change.path.slice(prefix.length).split('/')[0]
       if (change.type !== 'DELETE') names.add(name)
+      else if (change.path === prefix + name) names.delete(name)
     }
     return [...names].sort()
   }
@@ -66,11 +99,11 @@ export class Tree {
   }
 
   /** Records new content; identical content records nothing (and cancels an earlier change). */
-  write(path: string, content: string): void {
+  write(path: string, content: string, options: WriteOptions = {}): void {
     const key = this.key(path)
     const onDisk = this.disk(key)
     if (onDisk === content) this.changes.delete(key)
-    else this.changes.set(key, { path: key, type: onDisk === undefined ? 'CREATE' : 'UPDATE', content })
+    else this.changes.set(key, { path: key, type: onDisk === undefined ? 'CREATE' : 'UPDATE', content, ...(options.backup ? { backup: true } : {}) })
   }
 
   /**
@@ -86,10 +119,10 @@ export class Tree {
     this.write(path, content)
   }
 
-  delete(path: string): void {
+  delete(path: string, options: WriteOptions = {}): void {
     const key = this.key(path)
     if (this.disk(key) === undefined) this.changes.delete(key)
-    else this.changes.set(key, { path: key, type: 'DELETE' })
+    else this.changes.set(key, { path: key, type: 'DELETE', ...(options.backup ? { backup: true } : {}) })
   }
 
   conflicts(): Conflict[] {
@@ -98,6 +131,16 @@ export class Tree {
 
   listChanges(): FileChange[] {
     return [...this.changes.values()].sort((a, b) => a.path.localeCompare(b.path))
+  }
+
+  /** What the disk (or the memory) holds for a change's path, before the change. */
+  original(path: string): string | undefined {
+    return this.disk(this.key(path))
+  }
+
+  /** Forgets every planned change (after a flush). */
+  clear(): void {
+    this.changes.clear()
   }
 
   /** Unified diffs of every change, for `--dry-run`. */
@@ -109,6 +152,7 @@ export class Tree {
 
   /** Absolute path of a tree path. */
   resolve(path: string): string {
-    return join(this.root, this.key(path))
+    const key = isAbsolute(path) ? path : this.key(path)
+    return isAbsolute(key) ? key : join(this.root, key)
   }
 }

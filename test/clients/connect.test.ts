@@ -51,13 +51,29 @@ describe('airmcp connect / disconnect', () => {
     const forced = await runCli(['connect', 'claude-desktop', '--port', '4001', '--force'], { cwd, env })
     expect(forced.code, forced.stderr).toBe(0)
     expect(forced.stderr).toMatch(/Restart Claude Desktop/)
-    const backups = readdirSync(join(desktopConfig, '..')).filter((f) => f.includes('.airmcp-backup-'))
-    expect(backups).toHaveLength(1)
-    expect(readFileSync(join(desktopConfig, '..', backups[0]), 'utf8')).toBe(bytes)
+    // The backup goes under ~/.airmcp/backups/, never beside the config (where it would litter a project), and the output says where.
+    expect(readdirSync(join(desktopConfig, '..'))).toEqual(['claude_desktop_config.json'])
+    const backup = /Backup: (.+)/.exec(forced.stderr)?.[1]?.trim()
+    expect(backup?.startsWith(join(env.HOME, '.airmcp/backups/'))).toBe(true)
+    expect(readFileSync(backup!, 'utf8')).toBe(bytes)
 
     const removed = await runCli(['disconnect', 'claude-desktop'], { cwd, env })
     expect(removed.code, removed.stderr).toBe(0)
     expect(existsSync(desktopConfig)).toBe(false)
+  })
+
+  it("uses the workspace gateway's port, and keeps project-scope backups out of the workspace", async () => {
+    const { env } = sandbox()
+    const cwd = makeWorkspace({}, "import { Gateway } from 'airmcp/gateway';\nconst gateway = new Gateway({ name: 'g', port: 4100 });\nawait gateway.start();\n")
+    const printed = await runCli(['connect', 'cursor', '--print'], { cwd, env })
+    expect(printed.code, printed.stderr).toBe(0)
+    expect(JSON.parse(printed.stdout).ws.url).toBe('http://127.0.0.1:4100/mcp')
+    writeFileSync(join(cwd, '.mcp.json'), '{ "mcpServers": {} }\n')
+    const written = await runCli(['connect', 'claude-code', '--scope', 'project'], { cwd, env })
+    expect(written.code, written.stderr).toBe(0)
+    expect(JSON.parse(readFileSync(join(cwd, '.mcp.json'), 'utf8')).mcpServers.ws.url).toBe('http://127.0.0.1:4100/mcp')
+    expect(readdirSync(cwd).filter((f) => f.includes('airmcp'))).toEqual([])
+    expect(written.stderr).toContain(`Backup: ${join(env.HOME, '.airmcp/backups/')}`)
   })
 
   it('--transport stdio launches the built workspace gateway in stdio mode, and refuses an unbuilt one', async () => {

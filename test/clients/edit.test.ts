@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CLIENTS } from '../../dist/clients/index.js'
-import { editConfig, readState } from '../../dist/clients/plan.js'
+import { editConfig, isEmptyConfig, readState } from '../../dist/clients/plan.js'
 import type { ClientTarget } from '../../dist/clients/types.js'
 import { ROOT } from '../helpers/processes.js'
 
@@ -40,7 +40,11 @@ describe.each(CLIENTS.map((c) => [c.id, c] as const))('%s config edits', (id, ta
       expect(readState(target, connected, input, NAME, entry)).toMatchObject({ state: 'connected' })
       expect(editConfig(target, connected, NAME, entry)).toBe(connected)
       const restored = editConfig(target, connected, NAME, undefined)
-      expect(restored).toBe(original.trim() === '' ? restored : original)
+      if (original.trim() === '') {
+        // Nothing to restore byte for byte: what is left holds nothing, so disconnect deletes the file.
+        expect(isEmptyConfig(restored)).toBe(true)
+        expect(readState(target, restored, input, NAME, entry).state).toBe('absent')
+      } else expect(restored).toBe(original)
     })
   }
 

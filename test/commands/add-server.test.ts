@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -41,27 +41,51 @@ describe('airmcp add server', () => {
     expect(JSON.parse(readFileSync(join(dir, 'servers/two/package.json'), 'utf8')).airmcp).toEqual({ type: 'sse', port: 3511 })
     const sync = await runCli(['gateway', 'sync'], { cwd: dir })
     expect(sync.stderr).toContain('already in sync')
+    // The table goes to stdout, so `airmcp list | grep one` works.
+    const table = await runCli(['list'], { cwd: dir })
+    expect(table.stdout).toMatch(/^one +sse +3510 +registered$/m)
     const list = await runCli(['list', '--json'], { cwd: dir })
     expect(JSON.parse(list.stdout).servers).toEqual([
-      { name: 'one', transport: 'sse', port: 3510, registered: true },
-      { name: 'two', transport: 'sse', port: 3511, registered: true },
+      { name: 'one', transport: 'sse', port: 3510, registered: true, status: 'registered' },
+      { name: 'two', transport: 'sse', port: 3511, registered: true, status: 'registered' },
     ])
   })
 
-  const bad: [string, string[], RegExp][] = [
+  const bad: [string, string[], RegExp, ((dir: string) => void)?][] = [
     ['an unknown param type', ['--spec', spec('bad-type.json')], /bad-type\.json" is invalid: tools\[1\]\.params\.limit\.type: must be one of string/],
     ['a duplicate tool', ['--spec', spec('duplicate.json')], /tools\[1\]\.name: duplicate tool name "a"/],
     ['an invalid tool name', ['--spec', spec('bad-name.json')], /tools\[0\]\.name: must be 1-64 letters/],
     ['a port used by another server', ['--port', '3510'], /Port 3510 is already used by server "taken"/],
     ['a server that exists', [], /Server "taken" already exists/],
     ['an invalid server name', [], /Invalid server name "Bad_Name"/],
+    [
+      'a port only the source of another server uses (edited by hand)',
+      ['--port', '3600'],
+      /Port 3600 is already used by server "taken" \(servers\/taken\/src\/index\.ts\)/,
+      (dir) => {
+        const file = join(dir, 'servers/taken/src/index.ts')
+        writeFileSync(file, readFileSync(file, 'utf8').replace('port: 3510', 'port: 3600'))
+      },
+    ],
   ]
-  for (const [what, flags, message] of bad) {
-    it(`refuses ${what}, writing nothing`, async () => {
+  // One workspace with server "taken", copied for each case: every case starts from the same files.
+  let template: Promise<string> | undefined
+  const withTaken = async () => {
+    template ??= (async () => {
       const dir = await workspace()
       expect((await runCli(['add', 'server', 'taken'], { cwd: dir })).code).toBe(0)
+      return dir
+    })()
+    const copy = join(mkdtempSync(join(tmpdir(), 'airmcp-add-')), 'ws')
+    cpSync(await template, copy, { recursive: true })
+    return copy
+  }
+  for (const [what, flags, message, edit] of bad) {
+    it(`refuses ${what}, writing nothing`, async () => {
+      const dir = await withTaken()
+      edit?.(dir)
       const before = hashTree(dir)
-      const name = what === 'a server that exists' ? 'taken' : what === 'an invalid server name' ? 'Bad_Name' : 'fresh'
+      const name = { 'a server that exists': 'taken', 'an invalid server name': 'Bad_Name' }[what] ?? 'fresh'
       const result = await runCli(['add', 'server', name, ...flags], { cwd: dir })
       expect(result.code).not.toBe(0)
       expect(flat(result.stderr)).toMatch(message)

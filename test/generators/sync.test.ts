@@ -1,19 +1,18 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { syncGenerator } from '../../dist/generators/sync/index.js'
 import { flushTree } from '../../dist/tree/flush.js'
-import { Tree } from '../../dist/tree/tree.js'
+import type { Tree } from '../../dist/tree/tree.js'
 import { ROOT } from '../helpers/processes.js'
-import { makeWorkspace } from '../helpers/workspace.js'
+import { memoryWorkspace } from '../helpers/workspace.js'
 
 const fixture = (name: string) => readFileSync(join(ROOT, 'fixtures/sync', name), 'utf8')
 
-async function sync(dir: string) {
-  const tree = new Tree(dir)
+async function sync(tree: Tree) {
   const result = await syncGenerator(tree)
   flushTree(tree)
-  return { result, text: readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8') }
+  return { result, text: tree.read('gateway/src/index.ts') }
 }
 
 const cases = [
@@ -50,7 +49,7 @@ const cases = [
 describe('gateway sync', () => {
   for (const c of cases) {
     it(`${c.name}: ${c.why}; a second run changes nothing`, async () => {
-      const dir = makeWorkspace(c.servers, fixture(`${c.name}.input.ts`))
+      const dir = memoryWorkspace(c.servers, fixture(`${c.name}.input.ts`))
       const first = await sync(dir)
       expect(first.text).toBe(fixture(`${c.name}.expected.ts`))
       expect(first.result).toMatchObject(c.expect)
@@ -61,16 +60,16 @@ describe('gateway sync', () => {
   }
 
   it('reports the remote replica it skipped', async () => {
-    const dir = makeWorkspace({ search: "{ type: 'sse', port: 3510 }" }, fixture('remote-replica.input.ts'))
+    const dir = memoryWorkspace({ search: "{ type: 'sse', port: 3510 }" }, fixture('remote-replica.input.ts'))
     const { result } = await sync(dir)
     expect(result.skipped).toEqual([{ id: 'search-2', reason: expect.stringContaining('not local') }])
   })
 
   it('reads the transport from package.json when the source has no literal, else names the file', async () => {
-    const dir = makeWorkspace({ calc: 'config.transport' }, fixture('crlf.input.ts'))
+    const dir = memoryWorkspace({ calc: 'config.transport' }, fixture('crlf.input.ts'))
     await expect(sync(dir)).rejects.toThrow(/Cannot tell how "servers\/calc\/src\/index.ts" is served/)
-    expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toBe(fixture('crlf.input.ts'))
-    writeFileSync(join(dir, 'servers/calc/package.json'), JSON.stringify({ name: 'calc', airmcp: { type: 'http', port: 3530 } }))
+    expect(dir.read('gateway/src/index.ts')).toBe(fixture('crlf.input.ts'))
+    dir.write('servers/calc/package.json', JSON.stringify({ name: 'calc', airmcp: { type: 'http', port: 3530 } }))
     const { result, text } = await sync(dir)
     expect(result.added).toEqual(['calc-1'])
     expect(text).toContain('url: "http://localhost:3530/mcp"')
@@ -78,13 +77,26 @@ describe('gateway sync', () => {
 
   it('refuses a gateway file that does not parse, writing nothing', async () => {
     const broken = "import { Gateway } from 'airmcp/gateway';\nconst gateway = new Gateway({ name: 'g' ;\n"
-    const dir = makeWorkspace({ search: "{ type: 'sse', port: 3510 }" }, broken)
+    const dir = memoryWorkspace({ search: "{ type: 'sse', port: 3510 }" }, broken)
     await expect(sync(dir)).rejects.toThrow(/does not parse \(line 2/)
-    expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toBe(broken)
+    expect(dir.read('gateway/src/index.ts')).toBe(broken)
   })
 
   it('refuses a gateway file without a Gateway', async () => {
-    const dir = makeWorkspace({ search: "{ type: 'sse', port: 3510 }" }, "console.log('no gateway here');\n")
+    const dir = memoryWorkspace({ search: "{ type: 'sse', port: 3510 }" }, "console.log('no gateway here');\n")
     await expect(sync(dir)).rejects.toThrow(/has no `const gateway = new Gateway/)
+  })
+
+  it("reports each server's status: added, updated or in sync", async () => {
+    const dir = memoryWorkspace(
+      { search: "{ type: 'sse', port: 3510 }", analytics: "{ type: 'stdio' }", notes: "{ type: 'http', port: 3520 }" },
+      fixture('removed-and-switched.input.ts'),
+    )
+    const { result } = await sync(dir)
+    expect(result.servers).toEqual([
+      { name: 'analytics', status: 'updated', ids: ['analytics-1'] },
+      { name: 'notes', status: 'added', ids: ['notes-1'] },
+      { name: 'search', status: 'in sync', ids: ['search-1'] },
+    ])
   })
 })

@@ -69,6 +69,19 @@ describe('plugins', () => {
     expect((await call({}, 'b')).content[0]).toEqual({ type: 'text', text: 'ok' })
   })
 
+  it('rate limit: forgets the windows of sessions that are gone (the map stays bounded)', async () => {
+    const { RateWindows } = await import('../../dist/runtime/plugins/rate-limit.js')
+    let now = 0
+    const windows = new RateWindows(1, 1000, () => now)
+    for (let i = 0; i < 10_000; i++) expect(windows.hit(`session-${i}`)).toBeUndefined()
+    expect(windows.hit('session-0')).toBe(1)
+    expect(windows.size).toBe(10_000)
+    now = 1000
+    expect(windows.hit('fresh')).toBeUndefined()
+    expect(windows.size).toBe(1)
+    expect(windows.hit('session-0')).toBeUndefined()
+  })
+
   it('logger: one JSON line per call with its outcome', async () => {
     const lines: string[] = []
     const call = chain([loggerPlugin({ json: true, write: (l) => lines.push(l) })], (args) => {

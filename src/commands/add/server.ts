@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
-import { applyTree, type ApplyResult } from '../../lib/apply.js'
-import { BaseCommand, writeFlags } from '../../lib/base-command.js'
-import { findWorkspaceRoot } from '../../lib/workspace.js'
+import { applyTree, type ApplyResult } from '../../tree/apply.js'
+import { BaseCommand, writeFlags } from '../../cli/base-command.js'
+import { findWorkspaceRoot } from '../../workspace/root.js'
 import { Tree } from '../../tree/tree.js'
 
 export interface AddServerResult extends ApplyResult {
@@ -27,7 +27,7 @@ export default class AddServer extends BaseCommand {
   static override flags = {
     ...writeFlags,
     transport: Flags.string({ options: ['stdio', 'sse', 'http'], description: 'How the server is served (default: the spec\'s, else sse).' }),
-    port: Flags.integer({ min: 1, max: 65535, description: 'Port for sse/http (default: the first free from 3510).' }),
+    port: Flags.integer({ min: 1, max: 65535, description: 'Port for sse/http, 1024 or above and not used by the gateway or another server (default: the first free from 3510).' }),
     spec: Flags.string({ description: 'A tool spec file (JSON or YAML).' }),
     tool: Flags.string({ multiple: true, description: 'A tool to stub (repeatable), when there is no spec.' }),
     preset: Flags.string({ options: ['search', 'files', 'analytics'], description: "One of the seed's servers." }),
@@ -38,12 +38,14 @@ export default class AddServer extends BaseCommand {
     const { args, flags } = await this.parse(AddServer)
     const root = findWorkspaceRoot()
     const tree = new Tree(root)
-    const [{ serverGenerator }, { syncGenerator }, { loadToolSpec }] = await Promise.all([
+    const [{ serverGenerator }, { syncGenerator }, { loadToolSpec }, { readWorkspace, withServer }] = await Promise.all([
       import('../../generators/server/index.js'),
       import('../../generators/sync/index.js'),
       import('../../spec/load.js'),
+      import('../../workspace/index.js'),
     ])
     const spec = flags.spec ? await loadToolSpec(flags.spec) : undefined
+    const workspace = await readWorkspace(tree)
     const server = await serverGenerator(tree, {
       name: args.name,
       spec,
@@ -52,8 +54,8 @@ export default class AddServer extends BaseCommand {
       port: flags.port,
       tools: flags.tool,
       force: flags.force,
-    })
-    if (flags.sync) await syncGenerator(tree)
+    }, workspace)
+    if (flags.sync) await syncGenerator(tree, withServer(workspace, server.files))
     const applied = applyTree(tree, { dryRun: flags['dry-run'], print: (line) => this.note(line) })
     if (!flags['dry-run']) {
       this.note(`\nNext: npm install && npm run build -w ${server.dir}${flags.sync ? '' : '\n      airmcp gateway sync'}`)

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
-import { applyTree, type ApplyResult } from '../../lib/apply.js'
-import { BaseCommand } from '../../lib/base-command.js'
-import { findWorkspaceRoot } from '../../lib/workspace.js'
+import { applyTree, type ApplyResult } from '../../tree/apply.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { findWorkspaceRoot } from '../../workspace/root.js'
 import { Tree } from '../../tree/tree.js'
 
 export default class AddTool extends BaseCommand {

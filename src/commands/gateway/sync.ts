@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
-import { applyTree, type ApplyResult } from '../../lib/apply.js'
-import { BaseCommand } from '../../lib/base-command.js'
-import { findWorkspaceRoot } from '../../lib/workspace.js'
+import { applyTree, type ApplyResult } from '../../tree/apply.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { findWorkspaceRoot } from '../../workspace/root.js'
 import { Tree } from '../../tree/tree.js'
 import type { SyncResult } from '../../generators/sync/index.js'
 
@@ -26,6 +26,7 @@ export default class GatewaySync extends BaseCommand {
     const tree = new Tree(findWorkspaceRoot())
     const { syncGenerator } = await import('../../generators/sync/index.js')
     const result = await syncGenerator(tree)
+    for (const server of result.servers) this.note(`${server.status.padEnd(8)} ${server.name}${server.ids.length ? ` (${server.ids.join(', ')})` : ''}`)
     for (const skipped of result.skipped) this.note(`skipped ${skipped.id}: ${skipped.reason}`)
     const applied = applyTree(tree, { dryRun: flags['dry-run'] || flags.check, print: (line) => this.note(line) })
     if (!result.changed) this.note('Gateway already in sync.')

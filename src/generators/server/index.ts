@@ -1,12 +1,12 @@
-import { AirmcpError } from '../../lib/errors.js'
-import { validateServerName } from '../../lib/names.js'
-import { quote, renderTemplate, renderTemplates } from '../../lib/render.js'
-import { listServers, workspaceInfo } from '../../lib/workspace.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { TEMPLATES_DIR } from '../../lib/render.js'
+import { AirmcpError } from '../../errors.js'
+import { FIRST_UNPRIVILEGED_PORT } from '../../names.js'
 import type { ToolSpec, ToolSpecParam, ToolSpecTool, ToolSpecTransport } from '../../spec/schema.js'
 import type { Tree } from '../../tree/tree.js'
+import { portOwner, readWorkspace, type ServerFiles, type ServerTransport, type Workspace } from '../../workspace/index.js'
+import { validateServerName, validateToolName } from '../../workspace/names.js'
+import { quote, renderTemplate, renderTemplates, TEMPLATES_DIR } from '../render.js'
 import { PRESET_SAMPLE_ARGS, PRESETS } from './presets.js'
 
 export interface ServerGeneratorOptions {
@@ -25,65 +25,102 @@ export interface ServerGeneratorResult {
   dir: string
   transport: ToolSpecTransport
   tools: string[]
+  /** The server as the workspace model will read it, for `withServer` and sync. */
+  files: ServerFiles
 }
 
 const FIRST_PORT = 3510
 
-/** The first port from 3510 up that no other server of the workspace uses. */
-function pickPort(tree: Tree, self: string): number {
-  const used = new Set(listServers(tree).filter((s) => s.name !== self).map((s) => s.declared?.port))
+/** The first port from 3510 up that neither the gateway nor any other server (source or package.json) uses. */
+export function pickPort(workspace: Workspace, self: string): number {
   let port = FIRST_PORT
-  while (used.has(port)) port++
+  while (portOwner(workspace, port, self)) port++
   return port
 }
 
-function normalizeOptions(tree: Tree, options: ServerGeneratorOptions) {
+/** Refuses a port the server cannot have: privileged, or already used by the gateway or another server. */
+export function ensurePortFree(workspace: Workspace, name: string, port: number, from: string): void {
+  if (port < FIRST_UNPRIVILEGED_PORT) {
+    throw new AirmcpError(
+      'PRIVILEGED_PORT',
+      `Port ${port} (${from}) is below ${FIRST_UNPRIVILEGED_PORT}: the server would need root to listen on it.`,
+      `choose --port ${FIRST_UNPRIVILEGED_PORT} or above, or leave it out to pick a free one.`,
+    )
+  }
+  const owner = portOwner(workspace, port, name)
+  if (owner) {
+    throw new AirmcpError('PORT_IN_USE', `Port ${port} is already used by ${owner}.`, 'choose another --port, or leave it out to pick a free one.')
+  }
+}
+
+/** Refuses a server whose package name (`@scope/name`) another workspace package already has. */
+function ensurePackageNameFree(workspace: Workspace, name: string): string {
+  const packageName = `@${workspace.scope}/${name}`
+  const owner = workspace.packages.find((p) => p.name === packageName && p.dir !== `servers/${name}`)
+  if (owner) {
+    throw new AirmcpError(
+      'PACKAGE_NAME_TAKEN',
+      `Server "${name}" would be package "${packageName}", which "${owner.dir}/package.json" already is (npm refuses two workspaces with one name).`,
+      'choose another server name.',
+    )
+  }
+  return packageName
+}
+
+function chooseSpec(options: ServerGeneratorOptions): ToolSpec {
+  if (options.preset) {
+    const preset = PRESETS[options.preset]
+    if (!preset) throw new AirmcpError('UNKNOWN_PRESET', `Unknown preset "${options.preset}".`, `use one of ${Object.keys(PRESETS).join(', ')}.`)
+    return structuredClone(preset)
+  }
+  if (options.spec) return structuredClone(options.spec)
+  const tools = options.tools?.length ? options.tools : ['hello']
+  return {
+    tools: tools.map((tool) => ({ name: tool, description: `TODO: describe ${tool}`, params: { input: { type: 'string', description: 'Input text' } } })),
+  }
+}
+
+function ensureToolNames(spec: ToolSpec): void {
+  const seen = new Set<string>()
+  for (const tool of spec.tools) {
+    validateToolName(tool.name)
+    if (seen.has(tool.name)) throw new AirmcpError('DUPLICATE_TOOL', `Tool "${tool.name}" is listed twice.`, 'give each tool its own name.')
+    seen.add(tool.name)
+  }
+}
+
+/** The transport from flags, else the spec, else sse on a free port; every port checked against the workspace. */
+function chooseTransport(workspace: Workspace, options: ServerGeneratorOptions, spec: ToolSpec): ServerTransport {
+  const type = options.transport ?? spec.transport?.type ?? 'sse'
+  if (type === 'stdio') {
+    if (options.port !== undefined) {
+      throw new AirmcpError('PORT_WITH_STDIO', `--port ${options.port} means nothing for a stdio server: the gateway launches it as a child.`, 'leave out --port, or use --transport sse or http.')
+    }
+    return { type }
+  }
+  const specPort = spec.transport && spec.transport.type !== 'stdio' ? spec.transport.port : undefined
+  const fromSpec = options.transport && options.transport !== spec.transport?.type ? undefined : specPort
+  const port = options.port ?? fromSpec ?? pickPort(workspace, options.name)
+  ensurePortFree(workspace, options.name, port, options.port !== undefined ? '--port' : 'the spec')
+  const path = spec.transport?.type === 'http' && spec.transport.path ? { path: spec.transport.path } : {}
+  return type === 'http' ? { type, port, ...path } : { type, port }
+}
+
+function normalizeOptions(tree: Tree, workspace: Workspace, options: ServerGeneratorOptions) {
   validateServerName(options.name)
   const dir = `servers/${options.name}`
   if (tree.exists(`${dir}/package.json`) && !options.force) {
     throw new AirmcpError('SERVER_EXISTS', `Server "${options.name}" already exists in "${dir}".`, 'use --force to regenerate it, or choose another name.')
   }
-  let spec: ToolSpec
-  if (options.preset) {
-    spec = structuredClone(PRESETS[options.preset])
-    if (!spec) throw new AirmcpError('UNKNOWN_PRESET', `Unknown preset "${options.preset}".`, `use one of ${Object.keys(PRESETS).join(', ')}.`)
-  } else if (options.spec) {
-    spec = structuredClone(options.spec)
-  } else {
-    const tools = options.tools?.length ? options.tools : ['hello']
-    spec = {
-      tools: tools.map((tool) => ({
-        name: tool,
-        description: `TODO: describe ${tool}`,
-        params: { input: { type: 'string', description: 'Input text' } },
-      })),
-    }
-  }
-  const seen = new Set<string>()
-  for (const tool of spec.tools) {
-    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name)) {
-      throw new AirmcpError('INVALID_TOOL', `Invalid tool name "${tool.name}".`, 'use 1-64 letters, digits, "_" or "-".')
-    }
-    if (seen.has(tool.name)) throw new AirmcpError('DUPLICATE_TOOL', `Tool "${tool.name}" is listed twice.`, 'give each tool its own name.')
-    seen.add(tool.name)
-  }
-  const type = options.transport ?? spec.transport?.type ?? 'sse'
-  let transport: ToolSpecTransport
-  if (type === 'stdio') transport = { type }
-  else {
-    const specPort = spec.transport && spec.transport.type !== 'stdio' ? spec.transport.port : undefined
-    const port = options.port ?? (options.transport && options.transport !== spec.transport?.type ? undefined : specPort) ?? pickPort(tree, options.name)
-    const owner = listServers(tree).find((s) => s.name !== options.name && s.declared?.port === port)
-    if (owner) {
-      throw new AirmcpError('PORT_IN_USE', `Port ${port} is already used by server "${owner.name}" (${owner.dir}/package.json).`, 'choose another --port, or leave it out to pick a free one.')
-    }
-    transport = type === 'http' ? { type, port, ...(spec.transport?.type === 'http' && spec.transport.path ? { path: spec.transport.path } : {}) } : { type, port }
-  }
+  const packageName = ensurePackageNameFree(workspace, options.name)
+  const spec = chooseSpec(options)
+  ensureToolNames(spec)
   if (options.preset && options.transport && options.transport !== PRESETS[options.preset].transport?.type) {
     throw new AirmcpError('PRESET_TRANSPORT', `Preset "${options.preset}" is written for ${PRESETS[options.preset].transport?.type}.`, 'leave out --transport with --preset, or use --spec to describe another server.')
   }
-  const { scope, runtime } = workspaceInfo(tree)
-  return { ...options, dir, spec: { ...spec, transport }, transport, scope, runtime, serverName: spec.name ?? `${options.name}-server` }
+  const transport = chooseTransport(workspace, options, spec)
+  const { scope, runtime } = workspace
+  return { ...options, dir, packageName, spec: { ...spec, transport }, transport, scope, runtime, serverName: spec.name ?? `${options.name}-server` }
 }
 
 type Normalized = ReturnType<typeof normalizeOptions>
@@ -177,9 +214,27 @@ async function addFiles(tree: Tree, options: Normalized): Promise<void> {
   tree.create(`${options.dir}/src/index.ts`, source, options.force)
 }
 
-/** Plans `servers/<name>/` (package.json, tsconfig.json, src/index.ts, a test) from a spec, a preset or flags. */
-export async function serverGenerator(tree: Tree, options: ServerGeneratorOptions): Promise<ServerGeneratorResult> {
-  const normalized = normalizeOptions(tree, options)
+/**
+ * Plans `servers/<name>/` (package.json, tsconfig.json, src/index.ts, a test) from a spec, a preset or flags.
+ * Pass the workspace model when the command has read it; otherwise it is read through the tree.
+ */
+export async function serverGenerator(tree: Tree, options: ServerGeneratorOptions, workspace?: Workspace): Promise<ServerGeneratorResult> {
+  const normalized = normalizeOptions(tree, workspace ?? (await readWorkspace(tree)), options)
   await addFiles(tree, normalized)
-  return { name: normalized.name, dir: normalized.dir, transport: normalized.transport, tools: normalized.spec.tools.map((t) => t.name) }
+  const { transport } = normalized
+  const port = 'port' in transport ? transport.port : undefined
+  return {
+    name: normalized.name,
+    dir: normalized.dir,
+    transport,
+    tools: normalized.spec.tools.map((t) => t.name),
+    files: {
+      name: normalized.name,
+      dir: normalized.dir,
+      packageName: normalized.packageName,
+      transport,
+      transportFrom: 'source',
+      ports: { source: port, packageJson: port },
+    },
+  }
 }

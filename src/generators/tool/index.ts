@@ -1,11 +1,11 @@
-import type { SourceFile } from 'ts-morph'
-import { AirmcpError } from '../../lib/errors.js'
-import { validateServerName } from '../../lib/names.js'
-import { quote } from '../../lib/render.js'
-import { PARAM_TYPES } from '../../spec/schema.js'
+import type { ArrayLiteralExpression, Node, SourceFile } from 'ts-morph'
+import { AirmcpError } from '../../errors.js'
+import { PARAM_TYPES, type ParamTypeName } from '../../names.js'
+import { validateServerName, validateToolName } from '../../workspace/names.js'
+import { quote } from '../render.js'
 import type { Tree } from '../../tree/tree.js'
+import { loadMorph, type Morph } from '../../workspace/literals.js'
 
-type Morph = typeof import('ts-morph')
 
 export interface ToolGeneratorOptions {
   server: string
@@ -22,7 +22,7 @@ export interface ToolGeneratorResult {
 
 interface Param {
   name: string
-  type: (typeof PARAM_TYPES)[number]
+  type: ParamTypeName
   optional: boolean
 }
 
@@ -64,60 +64,70 @@ function importEdit(morph: Morph, file: SourceFile, eol: string): { at: number; 
   return { at: last.getEnd(), text: ', defineTool' }
 }
 
-/** Plans a `defineTool(...)` appended to a server's `tools: [...]`, idempotently (an existing name is left alone). */
-export async function toolGenerator(tree: Tree, options: ToolGeneratorOptions): Promise<ToolGeneratorResult> {
-  validateServerName(options.server)
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(options.tool)) {
-    throw new AirmcpError('INVALID_TOOL', `Invalid tool name "${options.tool}".`, 'use 1-64 letters, digits, "_" or "-".')
-  }
-  const params = (options.params ?? []).map(parseParam)
-  const path = `servers/${options.server}/src/index.ts`
-  const text = tree.read(path)
-  if (text === undefined) {
-    throw new AirmcpError('NO_SERVER', `Server "${options.server}" does not exist ("${path}" is missing).`, `create it first: airmcp add server ${options.server}`)
-  }
-  const morph = await import('ts-morph')
+/** The `tools: [...]` array literal of the file's `defineServer({...})`, or an error naming what is missing. */
+function findToolsArray(morph: Morph, file: SourceFile, path: string) {
   const { Node: N, SyntaxKind } = morph
-  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
-  const file = project.createSourceFile(path, text)
   const call = file.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'defineServer')
   const config = call?.getArguments()[0]
   if (!config || !N.isObjectLiteralExpression(config)) {
     throw new AirmcpError('NO_DEFINE_SERVER', `"${path}" has no defineServer({ ... }) call.`, 'add the tool by hand, or restore defineServer({ ... }).')
   }
-  const toolsProperty = config.getProperty('tools')
-  const tools = toolsProperty && N.isPropertyAssignment(toolsProperty) ? toolsProperty.getInitializer() : undefined
-  if (!tools || !N.isArrayLiteralExpression(tools)) {
+  const property = config.getProperty('tools')
+  const tools = property && N.isPropertyAssignment(property) ? property.getInitializer() : undefined
+  if (!property || !tools || !N.isArrayLiteralExpression(tools)) {
     throw new AirmcpError(
       'TOOLS_NOT_ARRAY',
       `The tools of "${path}" are not an array literal (tools: [ ... ]), so airmcp cannot add to them safely. Nothing was written.`,
       'add the defineTool(...) by hand, or write tools: [ ... ] in defineServer.',
     )
   }
-  const exists = tools.getElements().some((element) => {
+  return { property, tools }
+}
+
+/** True when the array already has `defineTool('<name>', ...)`. */
+function hasTool(morph: Morph, tools: ArrayLiteralExpression, name: string): boolean {
+  const { Node: N } = morph
+  return tools.getElements().some((element) => {
     if (!N.isCallExpression(element) || element.getExpression().getText() !== 'defineTool') return false
     const first = element.getArguments()[0]
-    return first !== undefined && N.isStringLiteral(first) && first.getLiteralValue() === options.tool
+    return first !== undefined && N.isStringLiteral(first) && first.getLiteralValue() === name
   })
-  if (exists) return { file: path, added: false }
+}
 
-  const eol = text.includes('\r\n') ? '\r\n' : '\n'
-  const propertyIndent = /[ \t]*$/.exec(text.slice(0, toolsProperty!.getStart()))![0]
+/** The text with `code` appended as the array's last element, in the indentation of its siblings. */
+function appendElement(text: string, property: Node, tools: ArrayLiteralExpression, options: ToolGeneratorOptions, params: Param[], eol: string): string {
+  const propertyIndent = /[ \t]*$/.exec(text.slice(0, property.getStart()))![0]
   const elements = tools.getElements()
   const unit = propertyIndent || '  '
   const indent = elements.length ? /[ \t]*$/.exec(text.slice(0, elements[0].getStart()))![0] : propertyIndent + unit
   const code = toolCode(options, params, indent, unit, eol)
-  let next: string
-  if (elements.length) {
-    const last = elements.at(-1)!
-    const after = text.slice(last.getEnd())
-    const comma = after.trimStart().startsWith(',') ? '' : ','
-    const insertAt = comma ? last.getEnd() : last.getEnd() + after.indexOf(',') + 1
-    next = `${text.slice(0, insertAt)}${comma}${eol}${indent}${code.replace(/,$/, comma ? '' : ',')}${text.slice(insertAt)}`
-  } else {
+  if (!elements.length) {
     const open = tools.getStart() + 1
-    next = `${text.slice(0, open)}${eol}${indent}${code}${eol}${propertyIndent}${text.slice(tools.getEnd() - 1)}`
+    return `${text.slice(0, open)}${eol}${indent}${code}${eol}${propertyIndent}${text.slice(tools.getEnd() - 1)}`
   }
+  const last = elements.at(-1)!
+  const after = text.slice(last.getEnd())
+  const comma = after.trimStart().startsWith(',') ? '' : ','
+  const insertAt = comma ? last.getEnd() : last.getEnd() + after.indexOf(',') + 1
+  return `${text.slice(0, insertAt)}${comma}${eol}${indent}${code.replace(/,$/, comma ? '' : ',')}${text.slice(insertAt)}`
+}
+
+/** Plans a `defineTool(...)` appended to a server's `tools: [...]`, idempotently (an existing name is left alone). */
+export async function toolGenerator(tree: Tree, options: ToolGeneratorOptions): Promise<ToolGeneratorResult> {
+  validateServerName(options.server)
+  validateToolName(options.tool)
+  const params = (options.params ?? []).map(parseParam)
+  const path = `servers/${options.server}/src/index.ts`
+  const text = tree.read(path)
+  if (text === undefined) {
+    throw new AirmcpError('NO_SERVER', `Server "${options.server}" does not exist ("${path}" is missing).`, `create it first: airmcp add server ${options.server}`)
+  }
+  const morph = await loadMorph()
+  const file = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true }).createSourceFile(path, text)
+  const { property, tools } = findToolsArray(morph, file, path)
+  if (hasTool(morph, tools, options.tool)) return { file: path, added: false }
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  let next = appendElement(text, property, tools, options, params, eol)
   const edit = importEdit(morph, file, eol)
   if (edit) next = next.slice(0, edit.at) + edit.text + next.slice(edit.at)
   tree.write(path, next)

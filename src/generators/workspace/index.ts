@@ -1,4 +1,4 @@
-import { renderTemplates } from '../../lib/render.js'
+import { renderTemplates } from '../render.js'
 import { versions } from '../../versions.js'
 import type { Tree } from '../../tree/tree.js'
 import { serverGenerator, type ServerGeneratorResult } from '../server/index.js'

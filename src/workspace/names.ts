@@ -1,8 +1,8 @@
-import { AirmcpError } from './errors.js'
+import { AirmcpError } from '../errors.js'
+import { RESERVED_SERVER_NAMES, SERVER_NAME, SERVER_NAME_RULE, TOOL_NAME, TOOL_NAME_RULE, WINDOWS_RESERVED } from '../names.js'
 
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i
-const RESERVED = new Set(['node_modules', 'favicon.ico'])
 const MAX_LENGTH = 214
+const RESERVED_PACKAGE_NAMES = new Set(['node_modules', 'favicon.ico'])
 
 /**
  * Checks a workspace name against npm's package-name rules and the file system's; returns the folder
@@ -27,18 +27,26 @@ export function validateWorkspaceName(name: string): { packageName: string; dirN
     if (/^[._]/.test(part)) fail('it starts with "." or "_"')
     if (!/^[a-z0-9][a-z0-9._~-]*$/.test(part)) fail('it has characters npm does not allow')
   }
-  if (RESERVED.has(dirName)) fail(`"${dirName}" is reserved`)
+  if (RESERVED_PACKAGE_NAMES.has(dirName)) fail(`"${dirName}" is reserved`)
   if (WINDOWS_RESERVED.test(dirName)) fail(`"${dirName}" is a reserved device name on Windows`)
   return { packageName: name, dirName }
 }
 
-/** Checks a server or tool name used in paths and identifiers. */
+/** Checks a server name used in paths, package names and identifiers. */
 export function validateServerName(name: string): void {
-  if (!/^[a-z][a-z0-9-]{0,49}$/.test(name ?? '') || WINDOWS_RESERVED.test(name) || RESERVED.has(name)) {
+  if (!SERVER_NAME.test(name ?? '') || WINDOWS_RESERVED.test(name)) {
+    throw new AirmcpError('INVALID_NAME', `Invalid server name "${name}".`, `${SERVER_NAME_RULE}, like search.`)
+  }
+  if (RESERVED_SERVER_NAMES.has(name)) {
     throw new AirmcpError(
-      'INVALID_NAME',
-      `Invalid server name "${name}".`,
-      'start with a lowercase letter, then lowercase letters, digits or "-" (at most 50), like search.',
+      'RESERVED_NAME',
+      `Server name "${name}" is reserved: the workspace's gateway package has it.`,
+      `choose another name, like ${name}-server.`,
     )
   }
+}
+
+/** Checks a tool name against MCP's rule. */
+export function validateToolName(name: string): void {
+  if (!TOOL_NAME.test(name ?? '')) throw new AirmcpError('INVALID_TOOL', `Invalid tool name "${name}".`, `use ${TOOL_NAME_RULE}.`)
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { AirmcpError } from './errors.js'
+import { AirmcpError } from '../errors.js'
 
 export const PACKAGE_MANAGERS = ['npm', 'pnpm', 'yarn', 'bun'] as const
 export type PackageManager = (typeof PACKAGE_MANAGERS)[number]

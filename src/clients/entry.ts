@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ClientTarget, GatewayEntry, Scope } from '../clients/types.js'
-import { AirmcpError } from './errors.js'
-import { PACKAGE_ROOT, findWorkspaceRoot } from './workspace.js'
+import type { ClientTarget, GatewayEntry, Scope } from './types.js'
+import { AirmcpError } from '../errors.js'
+import { PACKAGE_ROOT, findWorkspaceRoot } from '../workspace/root.js'
 
 export interface EntryOptions {
   transport: 'http' | 'stdio'

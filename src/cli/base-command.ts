@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core'
-import { AirmcpError } from './errors.js'
+import { AirmcpError } from '../errors.js'
 
 /** Shared behaviour: `--json` output of run()'s result, and errors with a code and a "Try this:" line. */
 export abstract class BaseCommand extends Command {

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Tree } from '../tree/tree.js'
-import { AirmcpError } from './errors.js'
+import { AirmcpError } from '../errors.js'
 
 /** This package's own folder and version. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -40,43 +39,11 @@ export function findWorkspaceRoot(from = process.cwd()): string {
   )
 }
 
-export function readJson<T = Record<string, unknown>>(tree: Tree, path: string): T | undefined {
-  const text = tree.read(path)
-  if (text === undefined) return undefined
+/** The workspace root containing `from`, or undefined outside any workspace. */
+export function tryWorkspaceRoot(from = process.cwd()): string | undefined {
   try {
-    return JSON.parse(text) as T
-  } catch (error) {
-    throw new AirmcpError('INVALID_JSON', `"${path}" is not valid JSON: ${(error as Error).message}`, `fix ${path}.`)
+    return findWorkspaceRoot(from)
+  } catch {
+    return undefined
   }
-}
-
-export interface ServerEntry {
-  name: string
-  dir: string
-  /** The `airmcp` field of the server's package.json: how it is served. */
-  declared?: { type: 'stdio' | 'sse' | 'http'; port?: number; path?: string }
-}
-
-/** Every server folder under `servers/` (a folder with a package.json). */
-export function listServers(tree: Tree): ServerEntry[] {
-  return tree
-    .children('servers')
-    .filter((name) => tree.exists(`servers/${name}/package.json`))
-    .map((name) => ({
-      name,
-      dir: `servers/${name}`,
-      declared: readJson<{ airmcp?: ServerEntry['declared'] }>(tree, `servers/${name}/package.json`)?.airmcp,
-    }))
-}
-
-/** The workspace's npm scope for its packages (`@my-platform/search`) and its airmcp dependency. */
-export function workspaceInfo(tree: Tree): { scope: string; runtime: string; name: string } {
-  const pkg = readJson<{ name?: string; devDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(
-    tree,
-    'package.json',
-  )
-  const name = pkg?.name ?? 'workspace'
-  const scope = name.replace(/^@[^/]+\//, '')
-  const runtime = pkg?.devDependencies?.airmcp ?? pkg?.dependencies?.airmcp ?? defaultRuntimeSpec()
-  return { scope, runtime, name }
 }

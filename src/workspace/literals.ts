@@ -1,0 +1,38 @@
+import type { Node, ObjectLiteralExpression } from 'ts-morph'
+
+export type Morph = typeof import('ts-morph')
+
+let morph: Promise<Morph> | undefined
+
+/** ts-morph, imported once per process and only by commands that parse sources (`--help` never pays for it). */
+export function loadMorph(): Promise<Morph> {
+  morph ??= import('ts-morph')
+  return morph
+}
+
+/** A literal's value, or undefined when the node is not a plain literal. */
+export function literalValue(morph: Morph, node: Node | undefined): unknown {
+  const { Node: N } = morph
+  if (!node) return undefined
+  if (N.isStringLiteral(node) || N.isNoSubstitutionTemplateLiteral(node)) return node.getLiteralValue()
+  if (N.isNumericLiteral(node)) return node.getLiteralValue()
+  if (N.isTrueLiteral(node)) return true
+  if (N.isFalseLiteral(node)) return false
+  if (N.isArrayLiteralExpression(node)) {
+    const values = node.getElements().map((e) => literalValue(morph, e))
+    return values.some((v) => v === undefined) ? undefined : values
+  }
+  if (N.isObjectLiteralExpression(node)) return objectValue(morph, node)
+  return undefined
+}
+
+/** The literal properties of an object literal (non-literal ones are left out). */
+export function objectValue(morph: Morph, node: ObjectLiteralExpression): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const property of node.getProperties()) {
+    if (!morph.Node.isPropertyAssignment(property)) continue
+    const value = literalValue(morph, property.getInitializer())
+    if (value !== undefined) out[property.getName().replace(/^['"]|['"]$/g, '')] = value
+  }
+  return out
+}
