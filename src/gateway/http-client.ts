@@ -30,6 +30,9 @@ export class HttpClientTransport implements Transport {
     this.agent = new this.client.Agent({ keepAlive: true })
   }
 
+  /** Messages already sent again after a stale kept-alive socket (each gets one more try). */
+  private readonly resent = new WeakSet<object>()
+
   async start(): Promise<void> {}
 
   setProtocolVersion(version: string): void {
@@ -98,6 +101,12 @@ export class HttpClientTransport implements Transport {
       if (id !== undefined) this.inflight.set(id, req)
       req.on('error', (error) => {
         done()
+        // A kept-alive socket the server closed while idle: the request never reached it, so send it once more.
+        if (req.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET' && !this.resent.has(message)) {
+          this.resent.add(message)
+          this.send(message).then(resolve, reject)
+          return
+        }
         reject(error)
       })
       req.on('response', (res) => {
