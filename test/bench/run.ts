@@ -11,6 +11,7 @@ import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { soakSection } from './soak.js'
 
 const lines: string[] = []
 const out = (line = '') => {
@@ -330,5 +331,6 @@ if (!only || only === 'telemetry') {
   await telemetrySection()
   if (only) replaceSection('## Telemetry', lines.slice(from))
 }
+if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 process.exit(0)
