@@ -19,8 +19,12 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js'
+import type { TraceCarrier } from '../telemetry/tracing.js'
+import { setSessionLevel } from './isolation.js'
+import type { ClientAccess } from './policy.js'
 import type { Caller, Router } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
+import { ClientSurface } from './surface.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 type Params = Record<string, unknown>
@@ -49,10 +53,13 @@ function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params):
     logLevel,
     clientCapabilities,
     signal: extra.signal,
+    sessionId: extra.sessionId,
+    requestId: extra.requestId,
+    headers: (extra as { requestInfo?: { headers?: TraceCarrier } }).requestInfo?.headers,
     progressToken: extra._meta?.progressToken,
     meta: passableMeta(extra._meta as Params | undefined),
     notify: (notification) => extra.sendNotification(notification as ServerNotification),
-    request: (request) =>
+    request: (request, signal) =>
       extra.sendRequest(
         request as ServerRequest,
         (request.method === 'elicitation/create'
@@ -60,30 +67,49 @@ function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params):
           : request.method === 'roots/list'
             ? ListRootsResultSchema
             : CreateMessageResultSchema) as never,
+        { signal },
       ),
   }
 }
 
-/** A 2025 client session on the gateway (HTTP or stdio): an MCP server whose every request is answered by the router. */
-export function createFrontSession(router: Router, info: { name: string; version: string }): Server {
+/** The router's forwarded requests, as the surface passes them on. */
+function forwarderOf(router: Router) {
+  return {
+    callTool: (params: Params, caller: Caller) => router.callTool(params, caller),
+    getPrompt: (params: Params, caller: Caller) => router.getPrompt(params, caller),
+    readResource: (params: Params, caller: Caller) => router.readResource(params, caller),
+    complete: (params: Params, caller: Caller) => router.complete(params, caller),
+  }
+}
+
+/**
+ * A 2025 client session on the gateway (HTTP): an MCP server whose every request is answered by the
+ * router, through the client's surface (its policies and discovery mode).
+ */
+export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
   const server = new Server(info, { capabilities: CAPABILITIES })
+  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access, server)
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
   let logLevel: string | undefined
   const legacyCaller = (extra: Extra) => callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined)
-  server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), {}))
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: router.listTools() }))
-  server.setRequestHandler(CallToolRequestSchema, (r, extra) => router.callTool(r.params, legacyCaller(extra)) as never)
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: router.listResources() }))
+  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
+  server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), setSessionLevel(server, r.params.level), {}))
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
+  server.setRequestHandler(CallToolRequestSchema, (r, extra) => surface.callTool(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: surface.listResources() }))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
-    resourceTemplates: router.listResourceTemplates(),
+    resourceTemplates: surface.listResourceTemplates(),
   }))
-  server.setRequestHandler(ReadResourceRequestSchema, (r, extra) => router.readResource(r.params, legacyCaller(extra)) as never)
-  server.setRequestHandler(SubscribeRequestSchema, (r) => router.subscribe(server, r.params.uri))
+  server.setRequestHandler(ReadResourceRequestSchema, (r, extra) => surface.readResource(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(SubscribeRequestSchema, (r) => {
+    surface.checkResource(r.params.uri)
+    return router.subscribe(server, r.params.uri)
+  })
   server.setRequestHandler(UnsubscribeRequestSchema, (r) => router.unsubscribe(server, r.params.uri))
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: router.listPrompts() }))
-  server.setRequestHandler(GetPromptRequestSchema, (r, extra) => router.getPrompt(r.params, legacyCaller(extra)) as never)
-  server.setRequestHandler(CompleteRequestSchema, (r, extra) => router.complete(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
+  server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra)) as never)
   return server
 }
 
@@ -113,23 +139,30 @@ function modernCaller(ctx: ServerContext): Caller {
 
 /**
  * The gateway as an SDK v2 server, built per 2026 request (and per stdio connection): nothing about a
- * client is kept between requests. The gateway's sealed `requestState` is verified before any handler runs.
+ * client is kept between requests. The gateway's sealed `requestState` is verified before any handler
+ * runs; the client's surface (policies, discovery mode) applies as on a 2025 session.
  */
-export function createModernServer(router: Router, info: { name: string; version: string }, sealer: StateSealer): ModernServer {
+export function createModernServer(
+  router: Router,
+  info: { name: string; version: string },
+  sealer: StateSealer,
+  access?: ClientAccess,
+): ModernServer {
   const server = new ModernServer(info, {
     capabilities: CAPABILITIES,
     requestState: { verify: (state: string) => sealer.open(state) },
   })
-  server.setRequestHandler('tools/list', () => ({ tools: router.listTools(), ...router.cacheHint('tools') }) as never)
-  server.setRequestHandler('tools/call', (r, ctx) => router.callTool(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('resources/list', () => ({ resources: router.listResources(), ...router.cacheHint('resources') }) as never)
+  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)
+  server.setRequestHandler('tools/list', () => ({ tools: surface.listTools(), ...router.cacheHint('tools') }) as never)
+  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('resources/list', () => ({ resources: surface.listResources(), ...router.cacheHint('resources') }) as never)
   server.setRequestHandler(
     'resources/templates/list',
-    () => ({ resourceTemplates: router.listResourceTemplates(), ...router.cacheHint('resourceTemplates') }) as never,
+    () => ({ resourceTemplates: surface.listResourceTemplates(), ...router.cacheHint('resourceTemplates') }) as never,
   )
-  server.setRequestHandler('resources/read', (r, ctx) => router.readResource(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('prompts/list', () => ({ prompts: router.listPrompts(), ...router.cacheHint('prompts') }) as never)
-  server.setRequestHandler('prompts/get', (r, ctx) => router.getPrompt(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('completion/complete', (r, ctx) => router.complete(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('resources/read', (r, ctx) => surface.readResource(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('prompts/list', () => ({ prompts: surface.listPrompts(), ...router.cacheHint('prompts') }) as never)
+  server.setRequestHandler('prompts/get', (r, ctx) => surface.getPrompt(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('completion/complete', (r, ctx) => surface.complete(r.params as Params, modernCaller(ctx)) as never)
   return server
 }

@@ -1,10 +1,20 @@
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { exitOnListenError } from '../http/listen.js'
+import { log } from '../telemetry/log.js'
+import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
+import { validateNaming } from './naming.js'
+import { OwnConnections } from './own-connections.js'
+import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
+import { LIMIT_DEFAULTS } from './limits.js'
+import { startOperations, type Operations } from './operations.js'
+import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
+import { attachSupervisor, describeAndExit, isDescribeRun } from './supervisor-channel.js'
 
 const VERSION = '1'
 
@@ -31,7 +41,11 @@ export class Gateway {
   private healthTimer: NodeJS.Timeout | undefined
   private started = false
   private stopping: Promise<void> | undefined
+  private operations: Operations | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+  private readonly authenticate: ReturnType<typeof createAuthenticator>
+  /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
+  private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
@@ -41,11 +55,20 @@ export class Gateway {
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
       sealer: this.sealer,
+      maxConcurrentPerSession: options.maxConcurrentPerSession,
+      maxArgumentDepth: options.maxArgumentDepth,
     })
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
     }
+    // AIRMCP_GATEWAY_TOKEN stands in for authToken when the code sets none (deploy files pass it that way).
+    const authToken = options.authToken ?? gatewayTokenFromEnv()
+    validateClients(options.clients, authToken, options.discovery)
+    if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
+      throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
+    }
+    this.authenticate = createAuthenticator({ ...options, authToken })
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -53,18 +76,62 @@ export class Gateway {
     if (!registration?.id || !registration.name || !registration.connection) {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
+    registration = withUpstreamOverride(registration)
+    validateNaming(registration.id, registration.tools)
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
-    const upstream = new Upstream(registration, this.router, {
-      connectTimeout: this.options.connectTimeout ?? 10_000,
-      reconnectDelay: this.options.reconnectDelay ?? 500,
-      unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
-    })
+    registration = { ...registration, connection: remapConnection(registration.connection, this.upstreamPorts) }
+    const upstream = this.createUpstream(registration)
     this.registrations.set(registration.id, upstream)
     this.router.add(upstream)
     if (this.started) void upstream.connect()
     return this
+  }
+
+  private createUpstream(registration: Registration): Upstream {
+    return new Upstream(registration, this.router, {
+      connectTimeout: this.options.connectTimeout ?? 10_000,
+      reconnectDelay: this.options.reconnectDelay ?? 500,
+      unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
+      maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
+      maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
+    })
+  }
+
+  /**
+   * Removes a registration while serving: its connection (or stdio child) is closed and clients get
+   * `list_changed`. Returns false when no registration has that id.
+   */
+  async unregister(id: string): Promise<boolean> {
+    const upstream = this.registrations.get(id)
+    if (!upstream) return false
+    this.registrations.delete(id)
+    this.router.remove(upstream)
+    await upstream.stop()
+    this.router.statusChanged()
+    return true
+  }
+
+  /**
+   * Makes the registrations exactly `registrations` while serving, keeping client sessions: new ids are
+   * added, missing ones removed, ones whose name or connection changed replaced; the rest stay connected.
+   */
+  async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r).connection, this.upstreamPorts) }]))
+    const same = (a: Registration, b: Registration) =>
+      a.name === b.name && (a.transport ?? '') === (b.transport ?? '') && JSON.stringify(a.connection) === JSON.stringify(b.connection)
+    const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
+    const changed = [...next.values()].filter((r) => this.registrations.has(r.id) && !same(r, this.registrations.get(r.id)!.registration))
+    const added = [...next.values()].filter((r) => !this.registrations.has(r.id))
+    await Promise.all([...removed, ...changed.map((r) => r.id)].map((id) => this.unregister(id)))
+    for (const registration of [...changed, ...added]) this.register(registration)
+    return { added: added.map((r) => r.id), removed, changed: changed.map((r) => r.id) }
+  }
+
+  /** Drops and re-opens one registration's connection (a restarted server, a rebuilt stdio child). */
+  async reconnect(id: string): Promise<void> {
+    await this.registrations.get(id)?.reconnect()
   }
 
   /** Every registration with its status, tools and last error. */
@@ -87,6 +154,7 @@ export class Gateway {
    */
   async start(): Promise<void> {
     if (this.started) return
+    if (isDescribeRun()) return describeAndExit([...this.registrations.values()].map((u) => u.registration))
     this.started = true
     const stdio =
       this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
@@ -94,6 +162,11 @@ export class Gateway {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
     }
+    this.operations = await startOperations(this.router, this.options, {
+      sessions: () => this.host?.sessionCount() ?? this.router.sessions.size,
+      servers: () => this.list(),
+      serveHttp: !stdio,
+    })
     await Promise.all([...this.registrations.values()].map((u) => u.connect()))
     this.router.rebuild()
     const interval = this.options.healthCheckInterval ?? 15_000
@@ -105,40 +178,72 @@ export class Gateway {
 
     const info = { name: this.options.name, version: VERSION }
     if (stdio) {
-      this.stdio = serveGatewayStdio(this.router, info, this.sealer)
+      this.stdio = serveGatewayStdio(this.router, info, this.sealer, this.stdioAccess())
       process.stdin.once('end', () => void this.stop())
-      process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
+      log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
-      const modern = createModernHttpFront(this.router, info, this.sealer)
+      // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
+      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery))
       this.modern = modern
       this.host = await startHttpHost({
-        modern: (req, res, body) => modern.handle(req, res, body),
+        modern: (req, res, body, principal) => modern.handle(req, res, body, principal),
         label: `Gateway "${this.options.name}"`,
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
         host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
         serve: { sse: true, streamable: true },
-        createSession: () => createFrontSession(this.router, info),
+        createSession: (principal) =>
+          createFrontSession(this.router, info, (principal as ClientAccess | undefined) ?? fullAccess(this.options.discovery)),
         allowedHosts: this.options.allowedHosts,
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
-        authToken: this.options.authToken,
+        maxSessions: this.options.maxSessions,
+        maxSessionsPerClient: this.options.maxSessionsPerClient,
+        requestReadTimeout: this.options.requestReadTimeout,
+        authenticate: this.authenticate,
+        metrics: this.operations.metrics,
+        portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
           const servers = this.list()
           const healthy = servers.filter((s) => s.status === 'connected').length
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
+            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
+            ...this.operations?.health(),
           }
         },
+      }).catch(async (error: unknown) => {
+        // Stdio children are already running: stop them before giving up, or they outlive the gateway.
+        await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+        return exitOnListenError(error, this.options.handleSignals !== false)
       })
-      process.stderr.write(`Gateway "${this.options.name}" listening on ${this.url}\n`)
+      log('info', `Gateway "${this.options.name}" listening on ${this.url}`, { component: 'gateway', server: this.options.name, url: this.url })
     }
     if (this.options.handleSignals !== false) {
       process.once('SIGINT', this.onSignal)
       process.once('SIGTERM', this.onSignal)
     }
+    attachSupervisor({
+      reconnectPool: async (pool) => {
+        const ids = this.list().filter((s) => s.name === pool).map((s) => s.id)
+        await Promise.all(ids.map((id) => this.reconnect(id)))
+        return ids
+      },
+      applyRegistrations: (registrations, portMap) => {
+        this.upstreamPorts = new Map(Object.entries(portMap).map(([from, to]) => [Number(from), to]))
+        return this.setRegistrations(registrations)
+      },
+      stop: () => this.stop(),
+    })
+  }
+
+  /** On stdio the launching process is the client: `stdioClient`'s policies, or everything. */
+  private stdioAccess(): ClientAccess {
+    const client = this.options.clients?.find((c) => c.name === this.options.stdioClient)
+    return client ? accessFor(client, this.options.discovery) : fullAccess(this.options.discovery)
   }
 
   /** Closes client sessions, upstream connections and stdio children (with their process groups). */
@@ -152,6 +257,8 @@ export class Gateway {
       await this.modern?.close()
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+      await this.router.own?.closeAll()
+      await this.operations?.stop()
     })()
     return this.stopping
   }

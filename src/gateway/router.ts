@@ -1,12 +1,23 @@
 import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
 import type { RequestOptions } from '@modelcontextprotocol/client'
 import { matchTemplate } from '../runtime/resource.js'
+import { CallTelemetry } from '../telemetry/calls.js'
+import type { TraceCarrier } from '../telemetry/tracing.js'
 import { createBalancer } from './balancer.js'
+import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { toolCallInfo, traceMeta } from './call-telemetry.js'
+import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
+import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
+import type { LockGate } from './lock.js'
+import { offeredTools, serverToolName } from './naming.js'
+import type { OwnConnections } from './own-connections.js'
 import { requestDigest, type GatewayState, type StateSealer } from './sealed-state.js'
+import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import type { BalancerName } from './types.js'
+import { toRequestError } from './upstream-error.js'
 import {
-  isConnectionError,
   isTimeoutError,
   mergeCacheHints,
   PassThrough,
@@ -22,7 +33,6 @@ const INVALID_REQUEST = -32600
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
-const RESOURCE_NOT_FOUND = -32002
 const MAX_ROUNDS = 10
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
@@ -39,7 +49,13 @@ export interface Caller {
   /** A notification about this request (progress, log). */
   notify(notification: Message): Promise<void>
   /** 2025 clients: a server-to-client request on the caller's session. */
-  request?(request: Message): Promise<unknown>
+  request?(request: Message, signal?: AbortSignal): Promise<unknown>
+  /** The 2025 session's id (HTTP front): its requests share `maxConcurrentPerSession`. */
+  sessionId?: string
+  /** The JSON-RPC id of the client's request (telemetry). */
+  requestId?: string | number
+  /** HTTP headers of the request that carried it (trace context). */
+  headers?: TraceCarrier
   /** 2026 clients: this round's answers, keyed as the gateway asked. */
   inputResponses?: Params
   /** 2026 clients: the gateway's verified state from the previous round. */
@@ -101,6 +117,8 @@ export interface RouterOptions {
   requestTimeout: number
   balancer: BalancerName
   sealer: StateSealer
+  maxConcurrentPerSession?: number
+  maxArgumentDepth?: number
 }
 
 /** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
@@ -112,19 +130,45 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
+  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
+  revision = 0
+  /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
+  own: OwnConnections | undefined
+  /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
+  telemetry = new CallTelemetry('gateway', 'gateway')
+  /** Holds back tools and prompts that differ from airmcp.lock, when the gateway has one. */
+  gate: LockGate | undefined
+  /** Told of every upstream status change (reconnect counting). */
+  onStatusChanged: ((upstream: Upstream) => void) | undefined
+
+  private readonly sessionSlots: KeyedSemaphores
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
+    this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
+  }
+
+  /** Input limits, checked before anything is forwarded. */
+  private checkInput(params: unknown, what: string): void {
+    assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
   removeSession(session: LegacySession): void {
     this.sessions.delete(session)
     this.subscriptions.delete(session)
+    void this.own?.close(session)
   }
 
   add(upstream: Upstream): void {
     this.upstreams.push(upstream)
+  }
+
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.callers.delete(upstream)
   }
 
   private members(pool: string): Upstream[] {
@@ -142,22 +186,37 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed. */
+  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
-    const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
-    this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
-    return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
+    this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
+    // Compared with what clients last saw: upstreams update their lists before calling here, so a
+    // before/after comparison inside this call would miss a changed description.
+    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const changed = now !== this.published
+    this.published = now
+    if (changed) this.revision++
+    return changed
+  }
+
+  /** An upstream's tools as exposed: what the lock admits, under the registration's renames and prefix. */
+  private exposedTools(upstream: Upstream) {
+    return offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+  }
+
+  /** What an upstream offers that the lock lets through (all of it without a lock). */
+  private admitted<K extends 'tools' | 'prompts'>(upstream: Upstream, kind: K): Upstream[K] {
+    return this.gate ? this.gate.admit(upstream, kind) : upstream[kind]
   }
 
   listTools() {
-    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const tools = this.offered((u) => this.exposedTools(u), (t) => t.name)
     return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
   }
 
   listPrompts() {
-    const prompts = this.offered((u) => u.prompts, (p) => p.name)
+    const prompts = this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)
     return [...this.promptRoutes].map(([exposed, route]) => ({
       ...prompts.get(route.pool)!.get(route.name)!,
       name: exposed,
@@ -188,11 +247,21 @@ export class Router implements UpstreamEvents {
   }
 
   /**
-   * Runs a request on one healthy member of a pool (or on `pinned`, the member a 2026 retry names). A
-   * failure of the connection (not a server's answer, not a timeout, not a cancellation) marks that
-   * member broken and retries once on another member.
+   * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
+   * within `requestTimeout`, which also bounds the time spent waiting in a queue. Errors reach the client
+   * without the SDK's "MCP error <code>: " prefix.
    */
-  private async forward<T>(
+  private forward<T>(
+    pool: string,
+    what: string,
+    caller: Caller,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    pinned?: string,
+  ): Promise<T> {
+    return this.forwardOnce(pool, what, caller, run, pinned).catch((error: unknown) => Promise.reject(toRequestError(error)))
+  }
+
+  private async forwardOnce<T>(
     pool: string,
     what: string,
     caller: Caller,
@@ -200,6 +269,59 @@ export class Router implements UpstreamEvents {
     pinned?: string,
   ): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
+    // Only a call that has to wait in a queue pays for a signal: the client's cancellation or the deadline.
+    let waiting: { signal: AbortSignal; dispose: () => void } | undefined
+    const queueSignal = () => (waiting ??= this.queueSignal(caller, deadline, pool, what)).signal
+    // A request without a session (the stdio front's one client, a 2026 request) is bounded per upstream only.
+    const sessionKey = caller.sessionId
+    let releaseSession: (() => void) | undefined
+    try {
+      if (sessionKey !== undefined) {
+        releaseSession = this.sessionSlots.tryAcquire(sessionKey) ?? (await this.sessionSlots.acquire(sessionKey, queueSignal()))
+      }
+      return await this.forwardWithFailover(pool, what, caller, deadline, queueSignal, run, pinned)
+    } finally {
+      releaseSession?.()
+      waiting?.dispose()
+    }
+  }
+
+  /** A signal that aborts when the client cancels or the deadline passes, for a call waiting in a queue. */
+  private queueSignal(caller: Caller, deadline: number, pool: string, what: string) {
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new ProtocolError(REQUEST_TIMEOUT, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`),
+        ),
+      Math.max(1, deadline - Date.now()),
+    )
+    const onAbort = () => controller.abort(caller.signal.reason)
+    if (caller.signal.aborted) onAbort()
+    else caller.signal.addEventListener('abort', onAbort, { once: true })
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer)
+        caller.signal.removeEventListener('abort', onAbort)
+      },
+    }
+  }
+
+  /**
+   * Runs a request on one healthy member of a pool (or on `pinned`, the member a 2026 retry names). A
+   * transport failure (see errors.ts) marks that member broken and retries once on another member; any
+   * other failure is that caller's answer alone.
+   */
+  private async forwardWithFailover<T>(
+    pool: string,
+    what: string,
+    caller: Caller,
+    deadline: number,
+    queueSignal: () => AbortSignal,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    pinned?: string,
+  ): Promise<T> {
     const progressToken = caller.progressToken
     const tried: Upstream[] = []
     let lastError: unknown
@@ -207,45 +329,61 @@ export class Router implements UpstreamEvents {
       const healthy = this.members(pool).filter(
         (u) => u.status === 'connected' && u.client && !tried.includes(u) && (!pinned || u.id === pinned),
       )
-      const upstream = this.pick(pool, healthy)
-      if (!upstream) break
-      tried.push(upstream)
-      const timeout = Math.max(1, deadline - Date.now())
+      const picked = this.pick(pool, healthy)
+      if (!picked) break
+      tried.push(picked)
+      const upstream = this.own?.wanted(picked, caller) ? await this.own.choose(picked, caller) : picked
+      let release: (() => void) | undefined
+      let callers: Caller[] | undefined
+      let startedAt = 0
       let progressSent: Promise<unknown> | undefined
-      const options: RequestOptions = {
-        timeout,
-        signal: caller.signal,
-        onprogress:
-          progressToken === undefined
-            ? undefined
-            : (progress) =>
-                (progressSent = caller
-                  .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                  .catch(() => {})),
-      }
-      upstream.inflight++
-      const callers = this.callers.get(upstream) ?? []
-      callers.push(caller)
-      this.callers.set(upstream, callers)
       try {
+        // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
+        release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
+        if (!upstream.client) throw new ProtocolError(-32000, 'Connection closed')
+        upstream.inflight++
+        callers = this.callers.get(upstream) ?? []
+        callers.push(caller)
+        this.callers.set(upstream, callers)
+        const options: RequestOptions = {
+          timeout: Math.max(1, deadline - Date.now()),
+          // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
+          relatedRequestId: ownerMark(caller),
+          signal: caller.signal,
+          onprogress:
+            progressToken === undefined
+              ? undefined
+              : (progress) =>
+                  (progressSent = caller
+                    .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                    .catch(() => {})),
+        }
+        startedAt = performance.now()
         const result = await run(upstream, options)
+        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
         // SDK clients handle a notification a turn after a response read in the same chunk, and drop
         // progress that arrives after its call ended: the result waits for the progress to be out first.
         if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
+        if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
         if (isTimeoutError(error)) {
+          if (caller.signal.aborted) throw error
           throw new ProtocolError(
             REQUEST_TIMEOUT,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
           )
         }
-        if (caller.signal.aborted || !isConnectionError(error)) throw error
+        if (caller.signal.aborted) throw error
+        if (classifyFailure(error) === 'request') throw this.requestFailure(error, pool, what, upstream)
         upstream.markBroken(error)
         lastError = error
       } finally {
-        upstream.inflight--
-        callers.splice(callers.indexOf(caller), 1)
+        if (callers) {
+          upstream.inflight--
+          callers.splice(callers.indexOf(caller), 1)
+        }
+        release?.()
       }
     }
     if (pinned && !tried.length) {
@@ -257,16 +395,35 @@ export class Router implements UpstreamEvents {
     const states = this.members(pool)
       .map((u) => `${u.id} (${u.status}${u.lastError ? `: ${u.lastError}` : ''})`)
       .join(', ')
+    const secrets = this.members(pool).flatMap((u) => u.secrets)
     throw new ProtocolError(
       INTERNAL_ERROR,
-      `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+      redact(
+        `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+        secrets,
+      ),
+    )
+  }
+
+  /** A failure that is this caller's answer alone: the server's own error (redacted), or a request that could not be sent. */
+  private requestFailure(error: unknown, pool: string, what: string, upstream: Upstream): unknown {
+    const code = (error as { code?: unknown })?.code
+    if (typeof code === 'number') {
+      const message = (error as Error).message ?? ''
+      const clean = redact(message.replace(/^(MCP error -?\d+: )+/, ''), upstream.secrets)
+      return clean === message ? error : new ProtocolError(code, clean, (error as { data?: unknown }).data)
+    }
+    // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
+    return new ProtocolError(
+      INVALID_REQUEST,
+      `Server "${pool}" could not be sent ${what}: ${redact((error as Error)?.message ?? String(error), upstream.secrets)}`,
     )
   }
 
   /** The params sent upstream: the caller's own `_meta` keys go along, the progress token is the SDK's. */
-  private upstreamParams(params: Params, caller: Caller, upstream: Upstream): Params {
+  private upstreamParams(params: Params, caller: Caller, upstream: Upstream, extraMeta?: Params): Params {
     const { _meta: _ignored, inputResponses: _responses, requestState: _state, ...rest } = params
-    const meta: Params = { ...caller.meta }
+    const meta: Params = { ...caller.meta, ...extraMeta }
     if (upstream.era === 'modern' && caller.era === 'modern') {
       // The upstream answers for the client at the front: its log level and what it can do.
       if (caller.logLevel) meta['io.modelcontextprotocol/logLevel'] = caller.logLevel
@@ -285,13 +442,28 @@ export class Router implements UpstreamEvents {
    * client answers the server's requests on its session; a 2026 client gets `input_required` results
    * whose `requestState` is the gateway's sealed envelope naming the upstream.
    */
-  private interactive(pool: string, what: string, method: string, params: Params, exposed: Params, caller: Caller) {
+  private interactive(
+    pool: string,
+    what: string,
+    method: string,
+    paramsFor: (upstream: Upstream) => Params,
+    exposed: Params,
+    caller: Caller,
+    extraMeta?: Params,
+    onUpstream?: (upstream: Upstream) => void,
+  ) {
     if (caller.era !== 'modern') {
-      return this.forward(pool, what, caller, (upstream, options) =>
-        upstream.era === 'modern'
-          ? this.roundsForLegacy(upstream, method, params, caller, options)
-          : upstream.client!.request({ method, params: this.upstreamParams(params, caller, upstream) } as never, PassThrough, options),
-      )
+      return this.forward(pool, what, caller, (upstream, options) => {
+        onUpstream?.(upstream)
+        const params = paramsFor(upstream)
+        return upstream.era === 'modern'
+          ? this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
+          : upstream.client!.request(
+              { method, params: this.upstreamParams(params, caller, upstream, extraMeta) } as never,
+              PassThrough,
+              options,
+            )
+      })
     }
     const digest = requestDigest(method, exposed)
     const state = caller.state
@@ -303,9 +475,11 @@ export class Router implements UpstreamEvents {
       what,
       caller,
       async (upstream, options) => {
+        onUpstream?.(upstream)
+        const params = paramsFor(upstream)
         if (upstream.era === 'modern') {
           const sent = {
-            ...this.upstreamParams(params, caller, upstream),
+            ...this.upstreamParams(params, caller, upstream, extraMeta),
             ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
             ...(state?.state !== undefined ? { requestState: state.state } : {}),
           }
@@ -324,7 +498,7 @@ export class Router implements UpstreamEvents {
             }),
           }
         }
-        return this.replayOnLegacy(upstream, method, params, caller, options, digest)
+        return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
       },
       state?.upstream,
     )
@@ -334,8 +508,15 @@ export class Router implements UpstreamEvents {
    * A 2025 client and a 2026 upstream: each `input_required` round's requests go to this very caller's
    * session as server-to-client requests, and the call is retried with the answers and the upstream's state.
    */
-  private async roundsForLegacy(upstream: Upstream, method: string, params: Params, caller: Caller, options: RequestOptions) {
-    const base = this.upstreamParams(params, caller, upstream)
+  private async roundsForLegacy(
+    upstream: Upstream,
+    method: string,
+    params: Params,
+    caller: Caller,
+    options: RequestOptions,
+    extraMeta?: Params,
+  ) {
+    const base = this.upstreamParams(params, caller, upstream, extraMeta)
     let round: Params = {}
     for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
       const result = (await upstream.client!.request({ method, params: { ...base, ...round } } as never, PassThrough, {
@@ -367,6 +548,7 @@ export class Router implements UpstreamEvents {
     caller: Caller,
     options: RequestOptions,
     digest: string,
+    extraMeta?: Params,
   ): Promise<Params> {
     const answers: Params = { ...caller.state?.answers }
     for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key)) answers[key] = value
@@ -375,7 +557,7 @@ export class Router implements UpstreamEvents {
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])
     try {
       return (await upstream.client!.request(
-        { method, params: this.upstreamParams(params, caller, upstream) } as never,
+        { method, params: this.upstreamParams(params, caller, upstream, extraMeta) } as never,
         PassThrough,
         { ...options, signal },
       )) as Params
@@ -395,22 +577,47 @@ export class Router implements UpstreamEvents {
   callTool(params: Params, caller: Caller) {
     const name = params.name as string
     const route = this.toolRoutes.get(name)
-    if (!route) throw new ProtocolError(INVALID_PARAMS, `Unknown tool "${name}".`)
-    return this.interactive(route.pool, `tools/call "${name}"`, 'tools/call', { ...params, name: route.name }, params, caller)
+    if (!route) {
+      // A tool held back by airmcp.lock says why; any other unknown name gets the one "unknown tool" answer.
+      const held = this.gate?.explain(name)
+      throw held ? new ProtocolError(INVALID_PARAMS, held) : unknownTool(name)
+    }
+    const what = `tools/call "${name}"`
+    this.checkInput(params, what)
+    return this.telemetry.run(toolCallInfo(route, params, caller), (scope) =>
+      this.interactive(
+        route.pool,
+        what,
+        'tools/call',
+        (upstream) => ({ ...params, name: serverToolName(upstream.registration.tools, upstream.tools, route.name) }),
+        params,
+        caller,
+        traceMeta(scope),
+        (upstream) => scope.annotate('airmcp.upstream.id', upstream.id),
+      ).catch((error: unknown) => {
+        // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+        if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+          return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
+        }
+        throw error
+      }),
+    )
   }
 
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
     const pool = this.resourcePool(uri)
     if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
-    return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', params, params, caller)
+    this.checkInput(params, 'resources/read')
+    return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => params, params, caller)
   }
 
   getPrompt(params: Params, caller: Caller) {
     const name = params.name as string
     const route = this.promptRoutes.get(name)
-    if (!route) throw new ProtocolError(INVALID_PARAMS, `Unknown prompt "${name}".`)
-    return this.interactive(route.pool, `prompts/get "${name}"`, 'prompts/get', { ...params, name: route.name }, params, caller)
+    if (!route) throw unknownPrompt(name)
+    this.checkInput(params, `prompts/get "${name}"`)
+    return this.interactive(route.pool, `prompts/get "${name}"`, 'prompts/get', () => ({ ...params, name: route.name }), params, caller)
   }
 
   complete(params: Params, caller: Caller) {
@@ -418,6 +625,7 @@ export class Router implements UpstreamEvents {
     const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name ?? '') : undefined
     const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '') : undefined)
     if (!pool) return { completion: { values: [] } }
+    this.checkInput(params, 'completion/complete')
     const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
     return this.forward(pool, 'completion/complete', caller, (upstream, options) =>
       upstream.client!.request(
@@ -474,22 +682,33 @@ export class Router implements UpstreamEvents {
     if (this.rebuild()) this.announce([kind])
   }
 
-  statusChanged(): void {
+  statusChanged(upstream?: Upstream): void {
+    if (upstream) this.onStatusChanged?.(upstream)
     if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
   }
 
+  /**
+   * A log goes to the client whose call it belongs to (its mark, or the only client with calls in flight
+   * there); one of no call, to the 2025 sessions that asked for its level. Otherwise several clients have
+   * calls in flight on a channel that cannot say whose it is: dropped rather than guessed.
+   */
   log(upstream: Upstream, params: Record<string, unknown>): void {
-    const message = { ...params, logger: (params.logger as string | undefined) ?? upstream.pool }
+    const { owner, params: clean } = takeOwner(params)
+    const message = { ...clean, logger: (clean.logger as string | undefined) ?? upstream.pool }
     const callers = this.callers.get(upstream) ?? []
-    // A log sent during a call goes to the client that made it; other logs go to every 2025 session.
-    if (callers.length) {
-      for (const caller of new Set(callers)) {
-        const threshold = caller.era === 'modern' ? caller.logLevel : (caller.logLevel ?? 'debug')
-        if (!atLeast(params.level as string, threshold)) continue
-        void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
+    const caller = (owner as Caller | undefined) ?? soleCaller(callers)
+    if (caller) {
+      const wanted =
+        caller.era === 'modern'
+          ? atLeast(clean.level as string, caller.logLevel)
+          : wantsLog(sessionOf(caller), clean.level, atLeast(clean.level as string, caller.logLevel ?? 'debug'))
+      if (wanted) void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
+    } else if (!callers.length) {
+      // A session's own connection speaks for that session only.
+      const own = this.own?.ownerOf(upstream) as LegacySession | undefined
+      for (const session of own ? [own] : this.sessions) {
+        if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
       }
-    } else {
-      for (const session of this.sessions) void session.sendLoggingMessage(message as never).catch(() => {})
     }
   }
 
@@ -500,10 +719,19 @@ export class Router implements UpstreamEvents {
     for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
   }
 
-  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }) {
-    const caller = this.callers.get(upstream)?.at(-1)
+  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
+    const { owner, params } = takeOwner(marked.params)
+    const request = { method: marked.method, ...(params ? { params } : {}) }
+    const callers = this.callers.get(upstream) ?? []
+    const caller = (owner as Caller | undefined) ?? soleCaller(callers)
     if (!caller) {
-      throw new ProtocolError(INVALID_REQUEST, `${request.method} needs a client call in progress to answer it.`)
+      throw new ProtocolError(
+        INVALID_REQUEST,
+        callers.length
+          ? `${request.method} refused: several clients have calls in flight on "${upstream.id}" and its transport does not say whose call this belongs to.`
+          : `${request.method} needs a client call in progress to answer it.`,
+      )
     }
     const replay = caller.replay
     if (replay) {
@@ -522,7 +750,8 @@ export class Router implements UpstreamEvents {
     if (!caller.request) {
       throw new ProtocolError(INVALID_REQUEST, `${request.method} cannot reach this client.`)
     }
-    return caller.request(request)
+    // The upstream cancelling its request cancels it at that client too.
+    return caller.request(request, signal)
   }
 }
 

@@ -1,9 +1,9 @@
 import {
   Client,
-  ProtocolError,
   SdkError,
   SdkErrorCode,
   SSEClientTransport,
+  SseError,
   StreamableHTTPClientTransport,
   type DiscoverResult,
   type McpSubscription,
@@ -13,7 +13,12 @@ import {
   type Tool,
   type Transport,
 } from '@modelcontextprotocol/client'
+import { withActiveTraceHeaders } from '../telemetry/tracing.js'
+import { CallStats } from './call-stats.js'
+import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
+import { cappedFetch } from './capped-fetch.js'
+import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -24,13 +29,17 @@ export interface UpstreamEvents {
   log(upstream: Upstream, params: Record<string, unknown>): void
   resourceUpdated(upstream: Upstream, uri: string): void
   /** A sampling or elicitation request from the server, for the client whose call is running. */
-  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }): Promise<unknown>
+  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
 export interface UpstreamTiming {
   connectTimeout: number
   reconnectDelay: number
   unhealthyThreshold: number
+  /** Requests sent to this member at once; more wait in a queue (default 64). */
+  maxConcurrent?: number
+  /** Largest result or stdio line accepted from this member (default 8 MiB). */
+  maxResultBytes?: number
 }
 
 /** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */
@@ -50,7 +59,7 @@ const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
  * undici leaves one listener per request (thousands under load); a POST is short and needs none.
  */
 const postWithoutSharedSignal: typeof fetch = (url, init) =>
-  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
+  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) } : init)
 
 /** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
 export function sseEndpoint(url: string): URL {
@@ -61,15 +70,7 @@ export function sseEndpoint(url: string): URL {
 
 /** Errors that say the connection failed (worth another replica), as opposed to the server's own answer. */
 export function isConnectionError(error: unknown): boolean {
-  if (error instanceof ProtocolError) return false
-  if (error instanceof SdkError) {
-    return [SdkErrorCode.ConnectionClosed, SdkErrorCode.SendFailed, SdkErrorCode.NotConnected].includes(error.code)
-  }
-  // The v1 SDK's McpError (still thrown by the 2025 front) carries a numeric code: the server answered.
-  if (error instanceof Error && typeof (error as { code?: unknown }).code === 'number') {
-    return (error as unknown as { code: number }).code === -32000 && /closed/i.test(error.message)
-  }
-  return true
+  return classifyFailure(error) === 'transport'
 }
 
 /** True for a timeout raised by the SDK client (v1 and v2 spell it differently). */
@@ -82,6 +83,11 @@ export function isTimeoutError(error: unknown): boolean {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** What a legacy SSE client reports when its stream ended or carried something that is not JSON-RPC. */
+function isStreamFailure(error: unknown): boolean {
+  return error instanceof SseError || error instanceof SyntaxError || (error as Error | undefined)?.name === 'ZodError'
 }
 
 /**
@@ -100,6 +106,8 @@ export class Upstream {
   readonly cacheHints = new Map<'tools' | 'resources' | 'resourceTemplates' | 'prompts', CacheHint>()
   /** Calls in flight, for least-connections. */
   inflight = 0
+  /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
+  readonly stats = new CallStats()
   client: Client | undefined
   /** The probe's verdict for the current connection; cleared when the connection is lost. */
   era: UpstreamEra | undefined
@@ -111,12 +119,19 @@ export class Upstream {
   private stopped = false
   private subscription: McpSubscription | undefined
   private readonly subscribedUris = new Set<string>()
+  /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
+  readonly slots: Semaphore
+  /** Values that must not appear in errors, logs or /health (header values, URL credentials). */
+  readonly secrets: string[]
 
   constructor(
     readonly registration: Registration,
     private readonly events: UpstreamEvents,
     private readonly timing: UpstreamTiming,
-  ) {}
+  ) {
+    this.slots = new Semaphore(timing.maxConcurrent ?? 64)
+    this.secrets = secretsOf(registration.connection as { url?: string; headers?: Record<string, string> })
+  }
 
   get id(): string {
     return this.registration.id
@@ -140,6 +155,7 @@ export class Upstream {
       tools: this.tools.map((t) => t.name),
       lastError: this.lastError,
       protocolVersion: this.protocolVersion,
+      ...this.stats.snapshot(),
     }
   }
 
@@ -153,7 +169,10 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new StreamableHTTPClientTransport(new URL(connection.url), { requestInit: { headers: connection.headers } })
+        return new StreamableHTTPClientTransport(new URL(connection.url), {
+          requestInit: { headers: connection.headers },
+          fetch: cappedFetch(this.timing.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes),
+        })
       case 'stdio':
         return inOrder(
           new ChildProcessTransport({
@@ -162,6 +181,7 @@ export class Upstream {
             args: connection.args ?? [],
             env: connection.env,
             cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+            maxLineBytes: this.timing.maxResultBytes,
           }) as unknown as Transport,
         )
       default:
@@ -193,15 +213,25 @@ export class Upstream {
     this.wire(client)
     try {
       let transport = this.createTransport()
-      await client.connect(transport, { timeout: this.timing.connectTimeout })
+      const connection = this.registration.connection
+      const overHttp = connection.type === 'http' || connection.type === 'streamable-http'
+      const pinnedLegacy = this.registration.protocol === '2025-11-25'
+      let probeFailed = false
+      try {
+        if (pinnedLegacy && overHttp) probeFailed = true
+        else await client.connect(transport, { ...(pinnedLegacy ? { prior: { kind: 'legacy' as const } } : {}), timeout: this.timing.connectTimeout })
+      } catch (error) {
+        // fetch refuses some URLs the gateway's own client takes (credentials in the URL): that client, as 2025, decides.
+        if (!overHttp) throw error
+        probeFailed = true
+      }
       let connected = client
       // A 2025 server over Streamable HTTP is reached faster by the gateway's own keep-alive client.
-      const connection = this.registration.connection
-      if (client.getProtocolEra() === 'legacy' && (connection.type === 'http' || connection.type === 'streamable-http')) {
+      if (overHttp && (probeFailed || client.getProtocolEra() === 'legacy')) {
         await client.close().catch(() => {})
         connected = this.newClient()
         this.wire(connected)
-        transport = new HttpClientTransport(new URL(connection.url), connection.headers) as unknown as Transport
+        transport = new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes) as unknown as Transport
         await connected.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       }
       if (this.stopped) {
@@ -230,9 +260,18 @@ export class Upstream {
         this.fail('connection closed')
       }
     }
+    // A legacy SSE stream that ended (the server stopped) or carried garbage: out of the pool now, reconnecting,
+    // rather than at the next health ping.
+    if (this.registration.connection.type === 'sse') {
+      client.onerror = (error) => {
+        if (this.client === client && this.status === 'connected' && isStreamFailure(error)) {
+          this.markBroken(new Error(`the SSE stream failed: ${messageOf(error)}`))
+        }
+      }
+    }
     // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
     const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
-      void this.refresh(kind).catch((error) => (this.lastError = `refreshing ${kind} failed: ${messageOf(error)}`))
+      void this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
     client.setNotificationHandler('notifications/tools/list_changed', refresh('tools'))
     client.setNotificationHandler('notifications/resources/list_changed', refresh('resources'))
     client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'))
@@ -240,8 +279,8 @@ export class Upstream {
     client.setNotificationHandler('notifications/resources/updated', (n) => this.events.resourceUpdated(this, n.params.uri))
     // Legacy servers push these during a call; for modern ones the SDK turns an `input_required` answer
     // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
-    client.setRequestHandler('sampling/createMessage', (request) => this.events.clientRequest(this, request) as never)
-    client.setRequestHandler('elicitation/create', (request) => this.events.clientRequest(this, request) as never)
+    client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
   }
 
   /**
@@ -331,8 +370,23 @@ export class Upstream {
     this.fail(`call failed: ${messageOf(error)}`)
   }
 
+  /**
+   * Closes the connection and opens a new one at once (a server restarted by its supervisor, a rebuilt
+   * stdio child), then tells the router, which sends `list_changed` if what the server offers changed.
+   */
+  async reconnect(): Promise<void> {
+    if (this.stopped) return
+    await this.connecting?.catch(() => {})
+    const client = this.client
+    this.client = undefined
+    await client?.close().catch(() => {})
+    this.attempts = 0
+    await this.connect()
+    this.events.statusChanged(this)
+  }
+
   private fail(reason: string): void {
-    this.lastError = reason
+    this.lastError = redact(reason, this.secrets)
     // The verdict belongs to the lost connection: the next connect probes again.
     this.era = undefined
     this.discover = undefined

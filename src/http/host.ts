@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
+import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
 import { isModernRequest } from './era.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
+import type { MetricsRoute } from '../telemetry/metrics.js'
 
 /** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
 export interface SessionServer {
@@ -14,7 +16,7 @@ export interface SessionServer {
 }
 
 /** Serves one 2026-07-28 request (`body` is its parsed JSON); the guards have already run. */
-export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>
+export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => Promise<void>
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
 export interface HttpHostOptions extends GuardOptions {
@@ -26,18 +28,31 @@ export interface HttpHostOptions extends GuardOptions {
   path?: string
   /** Streamable HTTP without sessions: a fresh server per request. */
   stateless?: boolean
-  /** A fresh server for one 2025-era client session. */
-  createSession: () => SessionServer
+  /** A fresh server for one 2025-era client session, given who `authenticate` said the client is. */
+  createSession: (principal?: unknown) => SessionServer
+  /**
+   * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
+   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   */
+  authenticate?: (authorization: string | undefined) => unknown
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
   modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
-  /** Most concurrent sessions (default 1000). */
+  /** Most concurrent sessions, held-open SSE streams included (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
+  /** Most sessions one client (remote address) may hold (default: half of maxSessions); past it, its own least recently used idle session is closed. */
+  maxSessionsPerClient?: number
+  /** How long a client may take to send a request's headers and body, in ms (default 30 000; Node's own is 300 000). */
+  requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
-  /** Body of `GET /health`. */
+  /** The environment variable that overrides this port, named in the port-in-use hint (default AIRMCP_PORT). */
+  portEnv?: string
+  /** Body of `GET /health` (with authToken set, only for an authorized caller; others get `{ status: 'ok' }`). */
   health: () => Record<string, unknown>
+  /** `GET /metrics` (Prometheus text), behind the same Host/Origin checks and its own token, else the front's. */
+  metrics?: MetricsRoute
 }
 
 export interface HttpHost {
@@ -52,7 +67,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number }>()
+  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number; principal?: unknown }>()
   // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
   const sweeper = setInterval(() => {
@@ -62,18 +77,38 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
-  const sse = new Map<string, { transport: SseSession; server: SessionServer }>()
+  const sse = new Map<string, { transport: SseSession; server: SessionServer; principal?: unknown }>()
   const sessionCount = () => streamable.size + sse.size
 
-  function assertRoom(): void {
-    if (sessionCount() >= maxSessions) throw new HttpError(503, `Too many sessions (limit ${maxSessions}).`)
+  const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
+  const bookkeeping = new SessionBook()
+
+  /** Makes room for one more session of this client: its own LRU idle session past its share, anyone's at the cap. */
+  function makeRoom(client: string): void {
+    if (bookkeeping.countOf(client) >= maxPerClient && !bookkeeping.evictIdle(client)) {
+      throw new HttpError(503, `Too many sessions from this client (limit ${maxPerClient}). Try this: close sessions you no longer use (DELETE), or raise maxSessionsPerClient.`)
+    }
+    if (sessionCount() >= maxSessions && !bookkeeping.evictIdle()) {
+      throw new HttpError(503, `Too many sessions (limit ${maxSessions}). Try this: retry later, or raise maxSessions.`)
+    }
   }
 
-  async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
+  function authorize(req: IncomingMessage): unknown {
+    if (!options.authenticate) {
+      checkBearer(req, options.authToken)
+      return undefined
+    }
+    const principal = options.authenticate(req.headers.authorization)
+    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    return principal
+  }
+
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
-    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body)
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
     if (options.stateless) {
-      const server = options.createSession()
+      const server = options.createSession(principal)
       const transport = new StreamableHttpSession(undefined)
       res.on('close', () => void server.close())
       await server.connect(transport)
@@ -83,8 +118,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const sessionId = req.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
       const session = streamable.get(sessionId)
-      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      // Another client's session answers as one that does not exist.
+      if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
       session.lastSeen = Date.now()
+      bookkeeping.touch(sessionId)
       await session.transport.handle(req, res, body)
       return
     }
@@ -92,34 +129,40 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (req.method !== 'POST' || !initializing) {
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
-    assertRoom()
-    const server = options.createSession()
+    makeRoom(clientOf(req))
+    const server = options.createSession(principal)
     const transport = new StreamableHttpSession(randomUUID())
-    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now() })
+    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now(), principal })
+    bookkeeping.add(transport.sessionId!, clientOf(req), () => transport.hasPendingRequests(), () => void transport.close())
     transport.onclose = () => {
       streamable.delete(transport.sessionId!)
+      bookkeeping.remove(transport.sessionId!)
       void server.close()
     }
     await server.connect(transport)
     await transport.handle(req, res, body)
   }
 
-  async function openSse(res: ServerResponse): Promise<void> {
-    assertRoom()
-    const server = options.createSession()
+  async function openSse(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
+    makeRoom(clientOf(req))
+    const server = options.createSession(principal)
     const transport = new SseSession(res, '/messages')
-    sse.set(transport.sessionId, { transport, server })
+    sse.set(transport.sessionId, { transport, server, principal })
+    // A held-open stream is not use: only its POSTs keep an SSE session from being the least recently used.
+    bookkeeping.add(transport.sessionId, clientOf(req), () => false, () => void transport.close())
     transport.onclose = () => {
       sse.delete(transport.sessionId)
+      bookkeeping.remove(transport.sessionId)
       void server.close()
     }
     await server.connect(transport)
   }
 
-  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
-    if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    bookkeeping.touch(sessionId)
     const body = await readJsonBody(req, maxBody)
     session.transport.handlePost(req, res, body)
   }
@@ -128,33 +171,50 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     checkHostAndOrigin(req, options)
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname === '/health' && req.method === 'GET') {
+      // A liveness probe without the token learns that the process answers, nothing more.
+      const authorized = options.authenticate
+        ? options.authenticate(req.headers.authorization) !== undefined
+        : !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ ...options.health(), sessions: sessionCount() }))
+      res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
+      return
+    }
+    if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
+      // Its own token when it has one, else whoever may use the front (authToken or a named client).
+      if (options.metrics.token !== undefined) checkBearer(req, options.metrics.token)
+      else authorize(req)
+      const { contentType, body } = await options.metrics.render()
+      res.writeHead(200, { 'content-type': contentType })
+      res.end(body)
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      checkBearer(req, options.authToken)
-      return handleStreamable(req, res)
+      return handleStreamable(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      checkBearer(req, options.authToken)
-      return openSse(res)
+      return openSse(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      checkBearer(req, options.authToken)
-      return postSse(req, res, url)
+      return postSse(req, res, url, authorize(req))
     }
-    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
+    const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
+    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)
   }
 
-  const httpServer = createServer((req, res) => {
+  // Slow clients get a bounded time to send a request (Node's default is 5 minutes per request).
+  const readTimeout = options.requestReadTimeout ?? 30_000
+  const httpServer = createServer({
+    requestTimeout: readTimeout,
+    headersTimeout: Math.min(readTimeout, 20_000),
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(readTimeout / 4))),
+  }, (req, res) => {
     route(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) sendHttpError(res, error)
       else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
     })
   })
-  const { port, url } = await listen(httpServer, options.port, options.host, options.label)
+  const { port, url } = await listen(httpServer, options.port, options.host, options.label, options.portEnv)
   return {
     port,
     url,
@@ -167,5 +227,54 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       await Promise.allSettled(sessions.map(({ transport, server }) => transport.close().then(() => server.close())))
       await closeServer(httpServer)
     },
+  }
+}
+
+/** The client a session is charged to: its remote address (loopback clients share one). */
+function clientOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown'
+}
+
+/** Every open session in least-recently-used order, with its client, so the cap can close the right one. */
+class SessionBook {
+  private readonly entries = new Map<string, { client: string; busy: () => boolean; close: () => void }>()
+  private readonly perClient = new Map<string, number>()
+
+  add(id: string, client: string, busy: () => boolean, close: () => void): void {
+    this.entries.set(id, { client, busy, close })
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1)
+  }
+
+  /** Moves a session to the most recently used end (a Map iterates in insertion order). */
+  touch(id: string): void {
+    const entry = this.entries.get(id)
+    if (!entry) return
+    this.entries.delete(id)
+    this.entries.set(id, entry)
+  }
+
+  remove(id: string): void {
+    const entry = this.entries.get(id)
+    if (!entry) return
+    this.entries.delete(id)
+    const left = (this.perClient.get(entry.client) ?? 1) - 1
+    if (left > 0) this.perClient.set(entry.client, left)
+    else this.perClient.delete(entry.client)
+  }
+
+  countOf(client: string): number {
+    return this.perClient.get(client) ?? 0
+  }
+
+  /** Closes the least recently used session with no request in flight (of one client, or of anyone); false when none is idle. */
+  evictIdle(client?: string): boolean {
+    for (const [id, entry] of this.entries) {
+      if ((client === undefined || entry.client === client) && !entry.busy()) {
+        this.remove(id)
+        entry.close()
+        return true
+      }
+    }
+    return false
   }
 }

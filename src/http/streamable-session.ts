@@ -10,6 +10,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
+import { requestHeadersView } from '../telemetry/tracing.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
@@ -49,6 +50,11 @@ export class StreamableHttpSession implements Transport {
   /** True while a response stream or an unanswered request is open: the session is in use. */
   isStreaming(): boolean {
     return this.standalone !== undefined || this.exchanges.size > 0
+  }
+
+  /** True while a request of this session waits for its answer (a held-open GET stream alone does not count). */
+  hasPendingRequests(): boolean {
+    return this.exchanges.size > 0
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {
@@ -95,8 +101,8 @@ export class StreamableHttpSession implements Transport {
       }
     }
     const requests = messages.filter(isJSONRPCRequest)
-    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers ignore it.
-    const extra = { requestInfo: { headers: req.headers } } as never
+    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
+    const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()
       for (const message of messages) {

@@ -2,7 +2,12 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { CallTelemetry } from '../telemetry/calls.js'
+import { log as writeLog } from '../telemetry/log.js'
+import type { TracingOption } from '../telemetry/tracing.js'
+import { exitOnListenError } from '../http/listen.js'
 import type { Plugin } from './plugin.js'
+import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
@@ -33,8 +38,12 @@ export interface ServerOptions {
   allowedOrigins?: string[]
   /** HTTP transports: largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
-  /** HTTP transports: most concurrent client sessions (default 1000). */
+  /** HTTP transports: most concurrent client sessions (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
+  /** HTTP transports: most sessions one remote address may hold (default: half of maxSessions). */
+  maxSessionsPerClient?: number
+  /** HTTP transports: how long a client may take to send a request's headers and body, in ms (default 30 000). */
+  requestReadTimeout?: number
   /** HTTP transports: require `Authorization: Bearer <token>`. */
   authToken?: string
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
@@ -48,6 +57,12 @@ export interface ServerOptions {
   stateKey?: string
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
+  /** HTTP transports: Prometheus metrics per tool at `GET /metrics` (default true). */
+  metrics?: boolean
+  /** HTTP transports: the Bearer token `/metrics` needs (default: `authToken`). */
+  metricsToken?: string
+  /** OpenTelemetry spans per tool call over OTLP/HTTP (default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). */
+  tracing?: TracingOption
 }
 
 export interface McpServer {
@@ -71,8 +86,8 @@ export interface McpServer {
   removePrompt(name: string): Promise<void>
 }
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`)
+function log(line: string, fields: Record<string, unknown> = {}): void {
+  writeLog('info', line, { component: 'server', ...fields })
 }
 
 /** Resolves the transport with environment overrides applied. */
@@ -103,7 +118,10 @@ export function defineServer(options: ServerOptions): McpServer {
   if (type !== 'stdio' && type !== 'sse' && type !== 'http') {
     throw new TypeError(`Server "${options.name}": unknown transport ${JSON.stringify(type)}. Try this: stdio, sse or http.`)
   }
+  const telemetry = new CallTelemetry('server', options.name)
   const factory = createServerFactory({
+    telemetry,
+    transport: type === 'stdio' ? 'pipe' : 'tcp',
     name: options.name,
     version: options.version ?? '0.0.0',
     title: options.title,
@@ -142,6 +160,12 @@ export function defineServer(options: ServerOptions): McpServer {
     },
     async start() {
       const transport = resolveTransport(options.transport)
+      await telemetry.start({
+        metrics: transport.type !== 'stdio' && options.metrics !== false,
+        tracing: options.tracing,
+        sources: { sessions: () => host?.sessionCount() ?? factory.sessions.size },
+      })
+      const metrics = telemetry.metrics
       if (transport.type === 'stdio') {
         routeConsoleToStderr()
         stdio = serveStdio(({ era }) => factory.build(era, { longLived: true }), {
@@ -149,7 +173,7 @@ export function defineServer(options: ServerOptions): McpServer {
         })
         // The client closing stdin is how a stdio server is told to go.
         process.stdin.once('end', () => void server.stop())
-        log(`${options.name} ready on stdio`)
+        log(`${options.name} ready on stdio`, { server: options.name })
       } else {
         const http = transport.type === 'http'
         if (http) modern = createMcpHandler(({ era }) => factory.build(era), { legacy: 'reject' })
@@ -167,12 +191,16 @@ export function defineServer(options: ServerOptions): McpServer {
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,
           maxSessions: options.maxSessions,
+          maxSessionsPerClient: options.maxSessionsPerClient,
+          requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
+          metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
-        })
+        }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
-        log(`${options.name} listening on ${url}`)
+        log(`${options.name} listening on ${url}`, { server: options.name, url })
+        stopWithSupervisor(() => server.stop())
       }
       if (options.handleSignals !== false) {
         process.once('SIGINT', onSignal)
@@ -187,6 +215,7 @@ export function defineServer(options: ServerOptions): McpServer {
         await modern?.close()
         await host?.close()
         await stdio?.close()
+        await telemetry.stop()
       })()
       return stopping
     },
