@@ -114,6 +114,7 @@ export class Gateway {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
+        sessionKey: this.options.sessionKey,
         authToken: this.options.authToken,
         health: () => {
           const servers = this.list()

@@ -52,6 +52,11 @@ export interface GatewayOptions {
   maxBodyBytes?: number
   /** HTTP front: close a client session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
+  /**
+   * HTTP front: key signing 2025 session ids (default `AIRMCP_SESSION_KEY`, else random per process).
+   * Give every replica the same key: then any replica serves any session, with no load-balancer affinity.
+   */
+  sessionKey?: string
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
 import { isModernRequest } from './era.js'
+import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
 
@@ -36,6 +36,13 @@ export interface HttpHostOptions extends GuardOptions {
   maxSessions?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
+  /**
+   * Key signing 2025 session ids; replicas given the same key (or `AIRMCP_SESSION_KEY`) serve each other's
+   * sessions. Default: random per process.
+   */
+  sessionKey?: string
+  /** How long a 2025 session id stays valid, in ms (default 24 h). */
+  sessionTtlMs?: number
   /** Body of `GET /health`. */
   health: () => Record<string, unknown>
 }
@@ -47,12 +54,18 @@ export interface HttpHost {
   close(): Promise<void>
 }
 
+interface StreamableEntry {
+  transport: StreamableHttpSession
+  server: SessionServer
+  lastSeen: number
+}
+
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number }>()
+  const streamable = new Map<string, StreamableEntry>()
   // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
   const sweeper = setInterval(() => {
@@ -64,6 +77,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   sweeper.unref()
   const sse = new Map<string, { transport: SseSession; server: SessionServer }>()
   const sessionCount = () => streamable.size + sse.size
+  const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)
+  const reviving = new Map<string, Promise<StreamableEntry | undefined>>()
 
   function assertRoom(): void {
     if (sessionCount() >= maxSessions) throw new HttpError(503, `Too many sessions (limit ${maxSessions}).`)
@@ -82,7 +97,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
     const sessionId = req.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
-      const session = streamable.get(sessionId)
+      if (req.method === 'DELETE') ids.end(sessionId)
+      const session = streamable.get(sessionId) ?? (req.method === 'DELETE' ? undefined : await revive(sessionId))
+      if (!session && req.method === 'DELETE' && ids.isEnded(sessionId)) {
+        // Begun on another replica: ended here too; that replica lets it go when it idles out.
+        res.writeHead(200).end()
+        return
+      }
       if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
       session.lastSeen = Date.now()
       await session.transport.handle(req, res, body)
@@ -92,16 +113,39 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (req.method !== 'POST' || !initializing) {
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
+    const initialize = (Array.isArray(body) ? body.find(isInitializeRequest) : body) as { params?: Record<string, unknown> }
+    const session = await openStreamable(ids.mint(initialize.params))
+    await session.transport.handle(req, res, body)
+  }
+
+  async function openStreamable(sessionId: string): Promise<StreamableEntry> {
     assertRoom()
     const server = options.createSession()
-    const transport = new StreamableHttpSession(randomUUID())
-    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now() })
+    const transport = new StreamableHttpSession(sessionId)
+    const entry = { transport, server, lastSeen: Date.now() }
+    streamable.set(sessionId, entry)
     transport.onclose = () => {
-      streamable.delete(transport.sessionId!)
+      streamable.delete(sessionId)
       void server.close()
     }
     await server.connect(transport)
-    await transport.handle(req, res, body)
+    return entry
+  }
+
+  /** Takes over a session another replica (or an earlier process with the same key) began; undefined when the id is not valid. */
+  function revive(sessionId: string): Promise<StreamableEntry | undefined> {
+    let pending = reviving.get(sessionId)
+    if (pending) return pending
+    const claims = ids.verify(sessionId)
+    if (!claims) return Promise.resolve(undefined)
+    pending = (async () => {
+      const entry = await openStreamable(sessionId)
+      const { protocolVersion, capabilities, clientInfo } = claims
+      await entry.transport.restore({ protocolVersion, capabilities, clientInfo })
+      return entry
+    })().finally(() => reviving.delete(sessionId))
+    reviving.set(sessionId, pending)
+    return pending
   }
 
   async function openSse(res: ServerResponse): Promise<void> {

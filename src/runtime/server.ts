@@ -2,6 +2,7 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
@@ -46,6 +47,12 @@ export interface ServerOptions {
    * same key (or set `AIRMCP_STATE_KEY`) so any of them can continue a call. Default: random per process.
    */
   stateKey?: string
+  /**
+   * Streamable HTTP: key signing 2025 session ids (default `AIRMCP_SESSION_KEY`, else random per process).
+   * Replicas given the same key serve each other's sessions with no affinity; it also keys `requestState`
+   * when `stateKey` is not given.
+   */
+  sessionKey?: string
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }
@@ -114,7 +121,7 @@ export function defineServer(options: ServerOptions): McpServer {
     prompts: options.prompts ?? [],
     use: options.use ?? [],
     cacheHints: options.cacheHints,
-    stateKey: options.stateKey,
+    stateKey: options.stateKey ?? (options.sessionKey ? sharedSecret('request-state', options.sessionKey) : undefined),
   })
   let host: HttpHost | undefined
   let modern: McpHttpHandler | undefined
@@ -169,6 +176,7 @@ export function defineServer(options: ServerOptions): McpServer {
           maxSessions: options.maxSessions,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
+          sessionKey: options.sessionKey,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
