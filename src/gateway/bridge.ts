@@ -1,6 +1,7 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { SessionResumingTransport } from './session-resume.js'
 
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
@@ -8,7 +9,10 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
  */
 export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
-  const http = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers } })
+  // A restarted gateway forgets the session: a new one is started and the message repeated, unseen by the client.
+  const http = new SessionResumingTransport(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers } }), () =>
+    process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
+  )
   const stdio = new StdioServerTransport()
   const pendingInitialize = new Set<string | number>()
   let closed: () => void = () => {}
@@ -41,5 +45,5 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   await stdio.start()
   process.stdin.once('end', () => closed())
   await done
-  await Promise.allSettled([http.terminateSession(), http.close(), stdio.close()])
+  await Promise.allSettled([(http.inner as StreamableHTTPClientTransport).terminateSession(), http.close(), stdio.close()])
 }

@@ -54,6 +54,9 @@ export interface HttpHost {
   close(): Promise<void>
 }
 
+/** Signed ids are long: errors show their start. */
+const shortId = (id: string) => (id.length > 24 ? `${id.slice(0, 24)}…` : id)
+
 interface StreamableEntry {
   transport: StreamableHttpSession
   server: SessionServer
@@ -96,7 +99,9 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       return
     }
     const sessionId = req.headers['mcp-session-id']
-    if (typeof sessionId === 'string') {
+    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
+    // An initialize carrying a session id this process does not hold (a client resuming after a restart) starts afresh.
+    if (typeof sessionId === 'string' && !(initializing && !streamable.has(sessionId))) {
       if (req.method === 'DELETE') ids.end(sessionId)
       const session = streamable.get(sessionId) ?? (req.method === 'DELETE' ? undefined : await revive(sessionId))
       if (!session && req.method === 'DELETE' && ids.isEnded(sessionId)) {
@@ -104,12 +109,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
         res.writeHead(200).end()
         return
       }
-      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      if (!session) throw new HttpError(404, `Session "${shortId(sessionId)}" not found. Start a new session with initialize.`, -32001)
       session.lastSeen = Date.now()
       await session.transport.handle(req, res, body)
       return
     }
-    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
     if (req.method !== 'POST' || !initializing) {
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
