@@ -13,12 +13,20 @@ const whoami = defineTool('whoami', {
   },
 })
 
+// Two rounds for a 2026 client: the sealed requestState of round one must open on the other replica.
+const greet = defineTool('greet', {
+  handler: async (_args, ctx) => {
+    const answer = await ctx.elicit({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } })
+    return `hello ${(answer as { content?: { name?: string } }).content?.name}`
+  },
+})
+
 function replica(): McpServer {
   return defineServer({
     name: 'replica',
     version: '1.0.0',
     transport: { type: 'http', port: 0 },
-    tools: [whoami],
+    tools: [whoami, greet],
     sessionKey: KEY,
     handleSignals: false,
   })
@@ -75,6 +83,31 @@ describe('signed 2025 session ids', () => {
       expect(Object.keys(seen.capabilities).sort()).toEqual(['elicitation', 'roots'])
     }
     expect(logs).toEqual(['asked who', 'asked who', 'asked who', 'asked who'])
+    await client.close()
+  })
+
+  it('a 2026 multi-round call continues on the other replica (requestState sealed with a key derived from sessionKey)', async () => {
+    const targets: string[] = []
+    let turn = 0
+    const alternating: typeof fetch = (_input, init) => {
+      const target = turn++ % 2 === 0 ? a : b
+      if (typeof init?.body === 'string' && init.body.includes('"tools/call"')) targets.push(target)
+      return fetch(target, init)
+    }
+    const client = new Client(
+      { name: 'alternating-2026', version: '1.0.0' },
+      { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    )
+    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }))
+    await client.connect(new StreamableHTTPClientTransport(new URL(a), { fetch: alternating }))
+    for (let i = 0; i < 2; i++) {
+      const result = await client.callTool({ name: 'greet', arguments: {} })
+      expect((result.content as { text: string }[])[0].text).toBe('hello Ada')
+    }
+    // Each call took two rounds, and some second round reached the replica that did not mint its state.
+    expect(targets.length).toBe(4)
+    expect(targets[1]).not.toBe(targets[0])
+    expect(targets[3]).not.toBe(targets[2])
     await client.close()
   })
 
