@@ -115,6 +115,7 @@ export class Gateway {
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
         sessionKey: this.options.sessionKey,
+        replicaUrl: this.options.replicaUrl,
         authToken: this.options.authToken,
         health: () => {
           const servers = this.list()

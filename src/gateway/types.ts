@@ -57,6 +57,8 @@ export interface GatewayOptions {
    * Give every replica the same key: then any replica serves any session, with no load-balancer affinity.
    */
   sessionKey?: string
+  /** HTTP front replicas: this one's `/mcp` URL as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
+  replicaUrl?: string
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }

@@ -41,6 +41,12 @@ export interface HttpHostOptions extends GuardOptions {
    * sessions. Default: random per process.
    */
   sessionKey?: string
+  /**
+   * This replica's MCP endpoint as the other replicas reach it (e.g. `http://10.0.0.11:4000/mcp`; default
+   * `AIRMCP_REPLICA_URL`). With it, a 2025 client's answer to a sampling/elicitation request that the load
+   * balancer hands to another replica is passed back to this one.
+   */
+  replicaUrl?: string
   /** How long a 2025 session id stays valid, in ms (default 24 h). */
   sessionTtlMs?: number
   /** Body of `GET /health`. */
@@ -82,6 +88,41 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const sessionCount = () => streamable.size + sse.size
   const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)
   const reviving = new Map<string, Promise<StreamableEntry | undefined>>()
+  const replicaUrl = options.replicaUrl ?? (process.env.AIRMCP_REPLICA_URL || undefined)
+  const relayFor = (sessionId: string) =>
+    replicaUrl
+      ? {
+          tag: (id: string | number) => ids.tagRequest(sessionId, replicaUrl, id),
+          untag: (id: string | number) => {
+            const tag = ids.readTag(sessionId, id)
+            return tag?.replicaUrl === replicaUrl ? tag.id : undefined
+          },
+        }
+      : undefined
+
+  /** The replica that asked, when every message of a POST is a client's answer to another replica's request. */
+  function askingReplica(req: IncomingMessage, sessionId: string, body: unknown): string | undefined {
+    if (!replicaUrl || req.method !== 'POST' || req.headers['x-airmcp-relayed']) return undefined
+    const messages = (Array.isArray(body) ? body : [body]) as { id?: unknown; method?: unknown }[]
+    if (messages.some((m) => typeof m !== 'object' || m === null || 'method' in m)) return undefined
+    const owners = new Set(messages.map((m) => ids.readTag(sessionId, m.id)?.replicaUrl))
+    const [owner] = owners
+    return owners.size === 1 && owner && owner !== replicaUrl ? owner : undefined
+  }
+
+  /** Passes a client's answers to the replica whose request they answer. */
+  async function relay(target: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const headers: Record<string, string> = { 'x-airmcp-relayed': '1' }
+    for (const name of ['mcp-session-id', 'mcp-protocol-version', 'authorization', 'content-type', 'accept']) {
+      const value = req.headers[name]
+      if (typeof value === 'string') headers[name] = value
+    }
+    const answer = await fetch(target, { method: 'POST', headers, body: JSON.stringify(body) }).catch((error: Error) => {
+      throw new HttpError(502, `The replica that asked (${target}) is not reachable: ${error.message}`)
+    })
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' })
+    res.end(await answer.text())
+  }
 
   function assertRoom(): void {
     if (sessionCount() >= maxSessions) throw new HttpError(503, `Too many sessions (limit ${maxSessions}).`)
@@ -110,6 +151,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
         return
       }
       if (!session) throw new HttpError(404, `Session "${shortId(sessionId)}" not found. Start a new session with initialize.`, -32001)
+      const owner = askingReplica(req, sessionId, body)
+      if (owner) return relay(owner, req, res, body)
       session.lastSeen = Date.now()
       await session.transport.handle(req, res, body)
       return
@@ -125,7 +168,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   async function openStreamable(sessionId: string): Promise<StreamableEntry> {
     assertRoom()
     const server = options.createSession()
-    const transport = new StreamableHttpSession(sessionId)
+    const transport = new StreamableHttpSession(sessionId, relayFor(sessionId))
     const entry = { transport, server, lastSeen: Date.now() }
     streamable.set(sessionId, entry)
     transport.onclose = () => {

@@ -107,6 +107,30 @@ export class SessionIds {
     }
   }
 
+  /**
+   * Names this replica in the id of a request it sends a client, so the client's answer, whichever replica
+   * the load balancer hands it to, can be passed back here. Signed: only replica-made addresses are used.
+   */
+  tagRequest(sessionId: string, replicaUrl: string, id: string | number): string {
+    const body = `${Buffer.from(replicaUrl).toString('base64url')}.${Buffer.from(JSON.stringify(id)).toString('base64url')}`
+    return `r1.${body}.${this.mac(`${sessionId}|${body}`).slice(0, 22)}`
+  }
+
+  /** The replica URL and original id of a tagged request id of this session; undefined when not tagged by a replica. */
+  readTag(sessionId: string, tagged: unknown): { replicaUrl: string; id: string | number } | undefined {
+    if (typeof tagged !== 'string' || !tagged.startsWith('r1.')) return undefined
+    const [url, id, mac, extra] = tagged.slice(3).split('.')
+    if (!url || !id || !mac || extra !== undefined) return undefined
+    const expected = Buffer.from(this.mac(`${sessionId}|${url}.${id}`).slice(0, 22))
+    const given = Buffer.from(mac)
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
+    try {
+      return { replicaUrl: Buffer.from(url, 'base64url').toString('utf8'), id: JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) }
+    } catch {
+      return undefined
+    }
+  }
+
   /** Whether this process saw the id ended with DELETE (and it has not expired since). */
   isEnded(id: string): boolean {
     return this.ended.has(id)

@@ -44,7 +44,14 @@ export class StreamableHttpSession implements Transport {
   /** Requests the transport itself sent to its server (a session rebuilt on another replica), by id. */
   private readonly internal = new Map<RequestId, () => void>()
 
-  constructor(readonly sessionId: string | undefined) {}
+  /**
+   * `relay` tags the ids of requests this session sends its client with this replica's address, and
+   * reads them back from the client's answers (see {@link SessionIds.tagRequest}).
+   */
+  constructor(
+    readonly sessionId: string | undefined,
+    private readonly relay?: { tag(id: RequestId): RequestId; untag(id: RequestId): RequestId | undefined },
+  ) {}
 
   async start(): Promise<void> {}
 
@@ -91,7 +98,10 @@ export class StreamableHttpSession implements Transport {
     const messages: JSONRPCMessage[] = []
     for (const raw of batch ? body : [body]) {
       try {
-        messages.push(parseJSONRPCMessage(raw))
+        const message = parseJSONRPCMessage(raw)
+        // A client's answer to a request this replica tagged: back to the id the server knows.
+        const own = this.relay && !('method' in message) && 'id' in message ? this.relay.untag(message.id as RequestId) : undefined
+        messages.push(own === undefined ? message : ({ ...message, id: own } as JSONRPCMessage))
       } catch (error) {
         return reply(res, 400, `Invalid JSON-RPC message: ${(error as Error).message}`, -32600)
       }
@@ -156,6 +166,7 @@ export class StreamableHttpSession implements Transport {
       this.internal.delete(id!)
       return
     }
+    if (this.relay && isJSONRPCRequest(message)) message = { ...message, id: this.relay.tag(message.id) }
     if (id === undefined) {
       // Not tied to a request: the standalone stream, when the client opened one.
       this.standalone?.write(event(message))

@@ -53,6 +53,8 @@ export interface ServerOptions {
    * when `stateKey` is not given.
    */
   sessionKey?: string
+  /** Streamable HTTP replicas: this one's endpoint as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
+  replicaUrl?: string
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }
@@ -177,6 +179,7 @@ export function defineServer(options: ServerOptions): McpServer {
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
           sessionKey: options.sessionKey,
+          replicaUrl: options.replicaUrl,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         })
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { defineServer, defineTool, type McpServer } from 'airmcp'
@@ -21,13 +22,14 @@ const greet = defineTool('greet', {
   },
 })
 
-function replica(): McpServer {
+function replica(port = 0): McpServer {
   return defineServer({
     name: 'replica',
     version: '1.0.0',
-    transport: { type: 'http', port: 0 },
+    transport: { type: 'http', port },
     tools: [whoami, greet],
     sessionKey: KEY,
+    replicaUrl: port ? `http://127.0.0.1:${port}/mcp` : undefined,
     handleSignals: false,
   })
 }
@@ -52,11 +54,24 @@ async function post(url: string, body: unknown, sessionId?: string, method = 'PO
 
 const callWhoami = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {} } })
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
 describe('signed 2025 session ids', () => {
-  const servers = [replica(), replica()]
+  let servers: McpServer[] = []
   let a = ''
   let b = ''
   beforeAll(async () => {
+    // Fixed ports so each replica can name itself (replicaUrl) to the other.
+    servers = [replica(await freePort()), replica(await freePort())]
     await Promise.all(servers.map((s) => s.start()))
     ;[a, b] = servers.map((s) => s.url!)
   })
@@ -83,6 +98,28 @@ describe('signed 2025 session ids', () => {
       expect(Object.keys(seen.capabilities).sort()).toEqual(['elicitation', 'roots'])
     }
     expect(logs).toEqual(['asked who', 'asked who', 'asked who', 'asked who'])
+    await client.close()
+  })
+
+  it("a 2025 client's answer to an elicitation reaches the replica that asked, whichever one it lands on", async () => {
+    const posts: string[] = []
+    let turn = 0
+    const alternating: typeof fetch = (_input, init) => {
+      const target = turn++ % 2 === 0 ? a : b
+      if (init?.method === 'POST') posts.push(`${target === a ? 'a' : 'b'}:${String(init.body).slice(0, 60)}`)
+      return fetch(target, init)
+    }
+    const client = new Client({ name: 'alternating-2025', version: '1.0.0' }, { capabilities: { elicitation: {} } })
+    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Grace' } }))
+    await client.connect(new StreamableHTTPClientTransport(new URL(a), { fetch: alternating }))
+    for (let i = 0; i < 2; i++) {
+      const result = await client.callTool({ name: 'greet', arguments: {} })
+      expect((result.content as { text: string }[])[0].text).toBe('hello Grace')
+    }
+    // Some answer went to the replica that did not ask (the calls alternate), and was passed back.
+    const crossed = posts.filter((p, i) => p.includes('"result"') && posts[i - 1]?.includes('tools/call') && posts[i - 1][0] !== p[0])
+    expect(posts.filter((p) => p.includes('"result"')).length).toBe(2)
+    expect(crossed.length).toBeGreaterThan(0)
     await client.close()
   })
 
