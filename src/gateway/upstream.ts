@@ -17,6 +17,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import { HttpClientTransport } from './http-client.js'
+import { SessionResumingTransport } from './session-resume.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -115,7 +116,8 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new HttpClientTransport(new URL(connection.url), connection.headers)
+        // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
+        return new SessionResumingTransport(new HttpClientTransport(new URL(connection.url), connection.headers))
       case 'stdio':
         return new ChildProcessTransport({
           label: this.id,
