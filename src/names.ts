@@ -21,9 +21,16 @@ export type ParamTypeName = (typeof PARAM_TYPES)[number]
 /** Host names that mean "this machine" (as they appear in a URL or a Host header). */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
 
-/** True for a loopback host name, including the whole 127.0.0.0/8 range. */
+/**
+ * True for names that can only mean this machine: `localhost`, the IPv6 loopback and an IPv4 literal in
+ * 127.0.0.0/8 written as four decimal octets. `127.0.0.1.evil.example` is a DNS name anyone can point
+ * anywhere, so it is not loopback (the DNS-rebinding guard depends on this).
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.')
+  const name = hostname.toLowerCase().replace(/\.$/, '')
+  if (LOOPBACK_HOSTS.has(name)) return true
+  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name)
+  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255) && Number(octets[1]) === 127
 }
 
 /** Names a server cannot take: the gateway's package and names npm or Windows reserve. */

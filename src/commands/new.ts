@@ -6,7 +6,6 @@ import { BaseCommand, writeFlags } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 import { validateWorkspaceName } from '../workspace/names.js'
 import { runInstall, runGitInit, detectPackageManager, PACKAGE_MANAGERS, type PackageManager } from '../tasks/install.js'
-import { defaultRuntimeSpec } from '../workspace/root.js'
 import { Tree } from '../tree/tree.js'
 
 export interface NewResult extends ApplyResult {
@@ -48,11 +47,13 @@ export default class New extends BaseCommand {
     const directory = resolve(dirName)
     checkTarget(directory, flags.force)
     const tree = new Tree(directory)
+    const { chooseRuntimeSpec, localRuntimeSpec } = await import('../workspace/runtime-spec.js')
+    const runtime = flags.runtime ?? (await chooseRuntimeSpec((line) => this.note(line)))
     const { workspaceGenerator } = await import('../generators/workspace/index.js')
     const { servers } = await workspaceGenerator(tree, {
       packageName,
       dirName,
-      runtime: flags.runtime ?? defaultRuntimeSpec(),
+      runtime,
       example: flags.example,
       force: flags.force,
       gatewayPort: flags.port,
@@ -63,7 +64,15 @@ export default class New extends BaseCommand {
     const pm: PackageManager = (flags['package-manager'] as PackageManager | undefined) ?? detectPackageManager()
     if (flags.git) result.git = await runGitInit(directory)
     if (flags.install) {
-      await runInstall(pm, directory, (message) => this.note(message))
+      await runInstall(pm, directory, (message) => this.note(message)).catch((error: AirmcpError) => {
+        // The usual cause: an airmcp version the registry does not have (a CLI installed from a tarball).
+        if (error.code !== 'INSTALL_FAILED' || runtime.startsWith('file:')) throw error
+        throw new AirmcpError(
+          error.code,
+          `${error.message}\nThe workspace asks for airmcp "${runtime}".`,
+          `if the registry has no such airmcp, point the workspace at a package or tarball: airmcp new ${dirName} --force --runtime <path|tarball> (this CLI's own: --runtime ${localRuntimeSpec()}); else: ${error.suggestion}`,
+        )
+      })
       result.installed = true
     }
     this.note(`\nCreated ${dirName}. Next:\n  cd ${dirName}${flags.install ? '' : `\n  ${pm} install`}\n  ${pm} run build\n  ${pm} start`)

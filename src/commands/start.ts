@@ -1,68 +1,70 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { BaseCommand } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 import { findWorkspaceRoot } from '../workspace/root.js'
-
-interface Managed {
-  label: string
-  child: ChildProcess
-  /** Resolves when the process says it listens, or exits. */
-  ready: Promise<void>
-}
+import { oneLine, portChoice, portFlags, untilSignal } from '../fleet/flags.js'
 
 export default class Start extends BaseCommand {
   static override enableJsonFlag = false
-  static override summary = 'Run the built workspace: every SSE/HTTP server, then the gateway (which launches stdio servers).'
-  static override description = 'Output lines are prefixed with the server name. Ctrl-C stops everything.'
-  static override examples = ['<%= config.bin %> start', 'npm run build && <%= config.bin %> start']
+  static override summary = 'Run the built workspace under a supervisor: every SSE/HTTP server, then the gateway.'
+  static override description =
+    'Each server runs in its own process group with its lines prefixed by its name; it is ready when its /health ' +
+    'answers. A server that crashes is restarted with backoff while the others keep serving, and the gateway ' +
+    'reconnects to it. A taken port stops everything before it starts. Ctrl-C stops every process. ' +
+    'Use airmcp dev to rebuild and restart on changes.'
+  static override examples = [
+    '<%= config.bin %> start',
+    'npm run build && <%= config.bin %> start',
+    '<%= config.bin %> start --port-offset 100   # a second workspace beside the first',
+    'AIRMCP_GATEWAY_PORT=4100 <%= config.bin %> start',
+  ]
+  static override flags = { ...portFlags }
 
   async run(): Promise<void> {
-    await this.parse(Start)
-    const root = findWorkspaceRoot()
-    const { readWorkspace } = await import('../workspace/index.js')
-    const networked = (await readWorkspace(root)).servers.filter((server) => server.transport.type !== 'stdio')
-    const entries = [...networked.map((s) => ({ label: s.name, dir: join(root, s.dir) })), { label: 'gateway', dir: join(root, 'gateway') }]
-    for (const entry of entries) {
-      if (!existsSync(join(entry.dir, 'dist/index.js'))) {
-        throw new AirmcpError('NOT_BUILT', `"${join(entry.dir, 'dist/index.js')}" does not exist.`, 'build first: npm run build')
+    const { flags } = await this.parse(Start)
+    const { planFleet, checkBuilt } = await import('../fleet/plan.js')
+    const { staleBuilds } = await import('../fleet/stale.js')
+    const { PrefixedOutput } = await import('../fleet/output.js')
+    const { Supervisor } = await import('../fleet/supervisor.js')
+    const { launchFleet } = await import('../fleet/launch.js')
+    const { readyBanner } = await import('../fleet/banner.js')
+    try {
+      const root = findWorkspaceRoot()
+      const plan = await planFleet(root, portChoice(flags))
+      checkBuilt(plan)
+      const output = new PrefixedOutput()
+      if (process.env.AIRMCP_PORT) {
+        output.line('airmcp', 'AIRMCP_PORT is ignored: start gives each server its own port (the gateway: AIRMCP_GATEWAY_PORT; all: --port-offset).', 'stderr')
       }
+      const dirs = [...plan.servers.map((s) => s.dir), ...plan.stdio.map((s) => s.dir), plan.gateway.dir]
+      for (const stale of staleBuilds(root, dirs)) {
+        output.line('airmcp', `${stale}: it runs the old build. Run npm run build first (or airmcp dev, which rebuilds on change).`, 'stderr')
+      }
+      const supervisor = new Supervisor(output)
+      let signalled = false
+      const stopped = untilSignal(
+        async () => {
+          signalled = true
+          output.line('airmcp', 'stopping…', 'stderr')
+          await supervisor.stopAll()
+        },
+        () => supervisor.killAll(),
+      )
+      let fleet
+      try {
+        fleet = await launchFleet(plan, supervisor, output, 'start')
+      } catch (error) {
+        if (signalled) return void (await stopped)
+        throw error
+      }
+      for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('airmcp', line)
+      await stopped
+      await fleet.stop()
+    } catch (error) {
+      if (error instanceof AirmcpError) {
+        this.logToStderr(oneLine(error))
+        this.exit(1)
+      }
+      throw error
     }
-    const running: Managed[] = []
-    const stopAll = (code: number) => {
-      for (const { child } of running) if (child.exitCode === null) child.kill('SIGTERM')
-      process.exitCode = code
-    }
-    process.once('SIGINT', () => stopAll(0))
-    process.once('SIGTERM', () => stopAll(0))
-    for (const entry of entries) {
-      const isGateway = entry.label === 'gateway'
-      const managed = launch(entry.label, entry.dir)
-      running.push(managed)
-      managed.child.once('exit', (code, signal) => {
-        if (process.exitCode === undefined) {
-          this.logToStderr(`[${entry.label}] exited (${signal ?? code}); stopping the others.`)
-          stopAll(code || 1)
-        }
-      })
-      // Servers first, each ready before the next: the gateway then connects on its first try.
-      if (!isGateway) await managed.ready
-    }
-    await Promise.all(running.map(({ child }) => new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)))))
   }
-}
-
-function launch(label: string, cwd: string): Managed {
-  const child = spawn(process.execPath, ['dist/index.js'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-  let markReady: () => void = () => {}
-  const ready = new Promise<void>((resolve) => (markReady = resolve))
-  child.once('exit', () => markReady())
-  createInterface({ input: child.stdout! }).on('line', (line) => process.stdout.write(`[${label}] ${line}\n`))
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    process.stderr.write(`[${label}] ${line}\n`)
-    if (/listening on /.test(line)) markReady()
-  })
-  return { label, child, ready }
 }

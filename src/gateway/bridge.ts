@@ -2,6 +2,37 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { SessionResumingTransport } from './session-resume.js'
+import { redact } from './errors.js'
+
+/** Per long-lived signal, the controllers of the POSTs in flight; one listener on that signal serves them all. */
+const inflightBySignal = new WeakMap<AbortSignal, Set<AbortController>>()
+
+/**
+ * fetch for the bridge's transport. Its POSTs carry one long-lived abort signal, on which Node 20's undici
+ * leaves a listener per request: a bridge lives as long as the desktop app. Each POST gets its own signal
+ * instead, aborted through a single listener on the shared one while its response headers are awaited.
+ */
+const withOwnSignal: typeof fetch = async (input, init) => {
+  const shared = init?.signal
+  if (!shared || init?.method !== 'POST') return fetch(input, init)
+  let inflight = inflightBySignal.get(shared)
+  if (!inflight) {
+    const controllers = new Set<AbortController>()
+    inflight = controllers
+    inflightBySignal.set(shared, controllers)
+    shared.addEventListener('abort', () => {
+      for (const controller of controllers) controller.abort(shared.reason)
+    }, { once: true })
+  }
+  const own = new AbortController()
+  if (shared.aborted) own.abort(shared.reason)
+  inflight.add(own)
+  try {
+    return await fetch(input, { ...init, signal: own.signal })
+  } finally {
+    inflight.delete(own)
+  }
+}
 
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
@@ -10,8 +41,9 @@ import { SessionResumingTransport } from './session-resume.js'
 export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
   // A restarted gateway forgets the session: a new one is started and the message repeated, unseen by the client.
-  const http = new SessionResumingTransport(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers } }), () =>
-    process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
+  const http = new SessionResumingTransport(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers }, fetch: withOwnSignal }),
+    () => process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
   )
   const stdio = new StdioServerTransport()
   const pendingInitialize = new Set<string | number>()
@@ -26,7 +58,11 @@ export async function runBridge(url: string, options: { headers?: Record<string,
     }
     void stdio.send(message)
   }
-  http.onerror = (error) => process.stderr.write(`airmcp bridge: ${error.message}\n`)
+  let closing = false
+  // Closing aborts the open GET stream: that abort is the normal end, not an error to print.
+  http.onerror = (error) => {
+    if (!closing && error.name !== 'AbortError') process.stderr.write(`airmcp bridge: ${redact(error.message)}\n`)
+  }
   http.onclose = () => closed()
   stdio.onclose = () => closed()
   stdio.onmessage = (message: JSONRPCMessage) => {
@@ -36,7 +72,7 @@ export async function runBridge(url: string, options: { headers?: Record<string,
         void stdio.send({
           jsonrpc: '2.0',
           id: message.id,
-          error: { code: -32000, message: `The gateway at ${url} is not reachable: ${error.message}` },
+          error: { code: -32000, message: redact(`The gateway at ${url} is not reachable: ${error.message}`) },
         })
       }
     })
@@ -45,5 +81,6 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   await stdio.start()
   process.stdin.once('end', () => closed())
   await done
+  closing = true
   await Promise.allSettled([(http.inner as StreamableHTTPClientTransport).terminateSession(), http.close(), stdio.close()])
 }

@@ -1,9 +1,13 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { exitOnListenError } from '../http/listen.js'
 import { createFrontSession } from './front.js'
+import { LIMIT_DEFAULTS } from './limits.js'
+import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
+import { attachSupervisor, describeAndExit, isDescribeRun } from './supervisor-channel.js'
 
 const VERSION = '1'
 
@@ -29,12 +33,16 @@ export class Gateway {
   private started = false
   private stopping: Promise<void> | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+  /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
+  private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
+      maxConcurrentPerSession: options.maxConcurrentPerSession,
+      maxArgumentDepth: options.maxArgumentDepth,
     })
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
@@ -50,15 +58,53 @@ export class Gateway {
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
+    registration = { ...registration, connection: remapConnection(registration.connection, this.upstreamPorts) }
     const upstream = new Upstream(registration, this.router, {
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
+      maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
+      maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
     })
     this.registrations.set(registration.id, upstream)
     this.router.add(upstream)
     if (this.started) void upstream.connect()
     return this
+  }
+
+  /**
+   * Removes a registration while serving: its connection (or stdio child) is closed and clients get
+   * `list_changed`. Returns false when no registration has that id.
+   */
+  async unregister(id: string): Promise<boolean> {
+    const upstream = this.registrations.get(id)
+    if (!upstream) return false
+    this.registrations.delete(id)
+    this.router.remove(upstream)
+    await upstream.stop()
+    this.router.statusChanged()
+    return true
+  }
+
+  /**
+   * Makes the registrations exactly `registrations` while serving, keeping client sessions: new ids are
+   * added, missing ones removed, ones whose name or connection changed replaced; the rest stay connected.
+   */
+  async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(r.connection, this.upstreamPorts) }]))
+    const same = (a: Registration, b: Registration) =>
+      a.name === b.name && (a.transport ?? '') === (b.transport ?? '') && JSON.stringify(a.connection) === JSON.stringify(b.connection)
+    const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
+    const changed = [...next.values()].filter((r) => this.registrations.has(r.id) && !same(r, this.registrations.get(r.id)!.registration))
+    const added = [...next.values()].filter((r) => !this.registrations.has(r.id))
+    await Promise.all([...removed, ...changed.map((r) => r.id)].map((id) => this.unregister(id)))
+    for (const registration of [...changed, ...added]) this.register(registration)
+    return { added: added.map((r) => r.id), removed, changed: changed.map((r) => r.id) }
+  }
+
+  /** Drops and re-opens one registration's connection (a restarted server, a rebuilt stdio child). */
+  async reconnect(id: string): Promise<void> {
+    await this.registrations.get(id)?.reconnect()
   }
 
   /** Every registration with its status, tools and last error. */
@@ -81,6 +127,7 @@ export class Gateway {
    */
   async start(): Promise<void> {
     if (this.started) return
+    if (isDescribeRun()) return describeAndExit([...this.registrations.values()].map((u) => u.registration))
     this.started = true
     const stdio =
       this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
@@ -116,7 +163,11 @@ export class Gateway {
         sessionIdleMs: this.options.sessionIdleMs,
         sessionKey: this.options.sessionKey,
         replicaUrl: this.options.replicaUrl,
+        maxSessions: this.options.maxSessions,
+        maxSessionsPerClient: this.options.maxSessionsPerClient,
+        requestReadTimeout: this.options.requestReadTimeout,
         authToken: this.options.authToken,
+        portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
           const servers = this.list()
           const healthy = servers.filter((s) => s.status === 'connected').length
@@ -126,6 +177,10 @@ export class Gateway {
             servers,
           }
         },
+      }).catch(async (error: unknown) => {
+        // Stdio children are already running: stop them before giving up, or they outlive the gateway.
+        await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+        return exitOnListenError(error, this.options.handleSignals !== false)
       })
       process.stderr.write(`Gateway "${this.options.name}" listening on ${this.url}\n`)
     }
@@ -133,6 +188,18 @@ export class Gateway {
       process.once('SIGINT', this.onSignal)
       process.once('SIGTERM', this.onSignal)
     }
+    attachSupervisor({
+      reconnectPool: async (pool) => {
+        const ids = this.list().filter((s) => s.name === pool).map((s) => s.id)
+        await Promise.all(ids.map((id) => this.reconnect(id)))
+        return ids
+      },
+      applyRegistrations: (registrations, portMap) => {
+        this.upstreamPorts = new Map(Object.entries(portMap).map(([from, to]) => [Number(from), to]))
+        return this.setRegistrations(registrations)
+      },
+      stop: () => this.stop(),
+    })
   }
 
   /** Closes client sessions, upstream connections and stdio children (with their process groups). */

@@ -2,6 +2,8 @@ import http from 'node:http'
 import https from 'node:https'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { createParser } from 'eventsource-parser'
+import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
 
 /**
  * The gateway's Streamable HTTP client on node:http with keep-alive sockets: one POST per message, answers
@@ -17,6 +19,8 @@ export class HttpClientTransport implements Transport {
   private readonly agent: http.Agent
   private readonly client: typeof http | typeof https
   private readonly inflight = new Map<RequestId, http.ClientRequest>()
+  /** Exchanges we ended ourselves (a cancelled request): their cut-off answer is nobody's error. */
+  private readonly cancelled = new WeakSet<http.ClientRequest>()
   private standalone: http.ClientRequest | undefined
   private reopenTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -24,6 +28,7 @@ export class HttpClientTransport implements Transport {
   constructor(
     private readonly url: URL,
     private readonly extraHeaders: Record<string, string> = {},
+    private readonly maxResultBytes = 8 * 1024 * 1024,
   ) {
     this.client = url.protocol === 'https:' ? https : http
     this.agent = new this.client.Agent({ keepAlive: true })
@@ -44,47 +49,104 @@ export class HttpClientTransport implements Transport {
     }
   }
 
-  private deliver(text: string): void {
-    const data = JSON.parse(text) as unknown
+  /** Passes on each JSON-RPC message of a JSON text; returns false when the text is not JSON-RPC at all. */
+  private deliver(text: string, answered?: (id: RequestId) => void): boolean {
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch {
+      return false
+    }
     for (const raw of Array.isArray(data) ? data : [data]) {
       const parsed = JSONRPCMessageSchema.safeParse(raw)
-      if (parsed.success) this.onmessage?.(parsed.data)
-      else this.onerror?.(new Error(`Invalid JSON-RPC message from ${this.url}`))
+      if (!parsed.success) return false
+      const message = parsed.data
+      if ('id' in message && message.id !== undefined && !('method' in message)) answered?.(message.id)
+      this.onmessage?.(message)
     }
+    return true
   }
 
-  /** Reads `data:` lines of an SSE stream, one message per event. */
-  private readEvents(res: http.IncomingMessage): void {
-    let buffer = ''
+  /** Fails one forwarded request at once with an error of our own (the upstream will never answer it now). */
+  private failRequest(id: RequestId, code: number, message: string): void {
+    if (this.closed) return
+    this.onmessage?.({ jsonrpc: '2.0', id, error: { code, message } })
+  }
+
+  /**
+   * Reads one POST's answer (JSON or an SSE stream) in linear time and bounded memory. For a request, a
+   * result over maxResultBytes, garbage instead of JSON-RPC, or a socket cut before the response are
+   * turned into an error for that request at once instead of a wait for requestTimeout.
+   */
+  private readAnswer(req: http.ClientRequest, res: http.IncomingMessage, id: RequestId | undefined): void {
+    const where = redact(this.url.toString())
+    let answered = id === undefined
+    const settle = (code: number, message: string) => {
+      if (answered || this.cancelled.has(req)) return
+      answered = true
+      this.failRequest(id!, code, message)
+    }
+    const mine = (responseId: RequestId) => {
+      if (responseId === id) answered = true
+    }
+    const broken = (why: string) => {
+      settle(UPSTREAM_BROKEN, `The server at ${where} ${why}`)
+      res.destroy()
+    }
+    const tooLarge = () => {
+      settle(RESULT_TOO_LARGE, `The answer from ${where} is larger than the ${this.maxResultBytes}-byte limit. Try this: ask for less, or raise the gateway's maxResultBytes.`)
+      res.destroy()
+    }
     res.setEncoding('utf8')
+    res.on('close', () => {
+      if (!res.complete) broken('closed the connection in the middle of its answer.')
+      else broken('ended its answer without a response.')
+    })
+    if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
+      const parser = createParser({
+        maxBufferSize: this.maxResultBytes,
+        onEvent: (event) => {
+          if (!event.data) return
+          if (!this.deliver(event.data, mine)) broken('sent an event that is not JSON-RPC.')
+        },
+        onError: (error) => {
+          if (error.type === 'max-buffer-size-exceeded') tooLarge()
+        },
+      })
+      res.on('data', (chunk: string) => {
+        if (!res.destroyed) parser.feed(chunk)
+      })
+      return
+    }
+    const parts: string[] = []
+    let size = 0
     res.on('data', (chunk: string) => {
-      buffer += chunk
-      let end: number
-      while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '')
-        const data = block
-          .split(/\r?\n/)
-          .filter((line) => line.startsWith('data:'))
-          .map((line) => line.slice(5).replace(/^ /, ''))
-          .join('\n')
-        if (data) {
-          try {
-            this.deliver(data)
-          } catch (error) {
-            this.onerror?.(error as Error)
-          }
-        }
-      }
+      size += Buffer.byteLength(chunk)
+      if (size > this.maxResultBytes) return tooLarge()
+      parts.push(chunk)
+    })
+    res.on('end', () => {
+      const text = parts.join('')
+      if (text && !this.deliver(text, mine)) broken('answered with something that is not JSON-RPC.')
     })
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
-      if (requestId !== undefined) this.inflight.get(requestId)?.destroy()
+      const req = requestId === undefined ? undefined : this.inflight.get(requestId)
+      if (req) {
+        this.cancelled.add(req)
+        req.destroy()
+      }
     }
     const id = isJSONRPCRequest(message) ? message.id : undefined
+    // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
+    const body = JSON.stringify(message)
+    return this.post(message, id, body, true)
+  }
+
+  private post(message: JSONRPCMessage, id: RequestId | undefined, body: string, mayRetry: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = this.client.request(this.url, {
         method: 'POST',
@@ -95,8 +157,14 @@ export class HttpClientTransport implements Transport {
         if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)
       }
       if (id !== undefined) this.inflight.set(id, req)
-      req.on('error', (error) => {
+      req.on('error', (error: NodeJS.ErrnoException) => {
         done()
+        // A kept-alive socket the server closed just as we reused it: the request never reached the server, so
+        // it is sent once more on a fresh socket rather than counted as the upstream failing (Node's own advice).
+        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.cancelled.has(req) && !this.closed) {
+          this.post(message, id, body, false).then(resolve, reject)
+          return
+        }
         reject(error)
       })
       req.on('response', (res) => {
@@ -105,10 +173,11 @@ export class HttpClientTransport implements Transport {
         const status = res.statusCode ?? 0
         res.on('close', done)
         if (status >= 400) {
-          let text = ''
-          res.setEncoding('utf8')
-          res.on('data', (chunk: string) => (text += chunk))
-          res.on('end', () => reject(new Error(`HTTP ${status} from ${this.url}: ${text.slice(0, 200)}`)))
+          res.resume()
+          // The body is the upstream's to read, not ours to show (it may echo secrets); the status says enough.
+          const text = `HTTP ${status} from ${redact(this.url.toString())}`
+          // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
+          reject(status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text))
           return
         }
         resolve()
@@ -117,20 +186,9 @@ export class HttpClientTransport implements Transport {
           if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
           return
         }
-        if ((res.headers['content-type'] ?? '').includes('text/event-stream')) return this.readEvents(res)
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => (text += chunk))
-        res.on('end', () => {
-          if (!text) return
-          try {
-            this.deliver(text)
-          } catch (error) {
-            this.onerror?.(error as Error)
-          }
-        })
+        this.readAnswer(req, res, id)
       })
-      req.end(JSON.stringify(message))
+      req.end(body)
     })
   }
 
@@ -154,10 +212,27 @@ export class HttpClientTransport implements Transport {
         if (this.standalone === req) this.standalone = undefined
         return
       }
-      this.readEvents(res)
+      this.readStandalone(res, req)
       res.on('close', reopen)
     })
     req.end()
+  }
+
+  /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (it is reopened). */
+  private readStandalone(res: http.IncomingMessage, req: http.ClientRequest): void {
+    res.setEncoding('utf8')
+    const parser = createParser({
+      maxBufferSize: this.maxResultBytes,
+      onEvent: (event) => {
+        if (event.data && !this.deliver(event.data)) this.onerror?.(new Error(`Ignored an event that is not JSON-RPC from ${redact(this.url.toString())}`))
+      },
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') req.destroy()
+      },
+    })
+    res.on('data', (chunk: string) => {
+      if (!res.destroyed) parser.feed(chunk)
+    })
   }
 
   async close(): Promise<void> {

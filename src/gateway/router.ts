@@ -17,9 +17,13 @@ import {
 import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
+import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import type { BalancerName } from './types.js'
-import { isConnectionError, type Upstream, type UpstreamEvents } from './upstream.js'
+import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
+import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
+import type { Upstream, UpstreamEvents } from './upstream.js'
+import { toRequestError } from './upstream-error.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -39,10 +43,26 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Extra[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
 
-  constructor(private readonly options: { requestTimeout: number; balancer: BalancerName }) {
+  private readonly sessionSlots: KeyedSemaphores
+
+  constructor(
+    private readonly options: {
+      requestTimeout: number
+      balancer: BalancerName
+      maxConcurrentPerSession?: number
+      maxArgumentDepth?: number
+    },
+  ) {
     this.pick = createBalancer(options.balancer)
+    this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
+  }
+
+  /** Input limits, checked before anything is forwarded. */
+  private checkInput(params: unknown, what: string): void {
+    assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
   removeSession(session: Server): void {
@@ -52,6 +72,12 @@ export class Router implements UpstreamEvents {
 
   add(upstream: Upstream): void {
     this.upstreams.push(upstream)
+  }
+
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.callers.delete(upstream)
   }
 
   private members(pool: string): Upstream[] {
@@ -69,13 +95,17 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed. */
+  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
-    const before = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
-    return before !== JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    // Compared with what clients last saw: upstreams update their lists before calling here, so a
+    // before/after comparison inside this call would miss a changed description.
+    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
+    const changed = now !== this.published
+    this.published = now
+    return changed
   }
 
   listTools() {
@@ -109,16 +139,76 @@ export class Router implements UpstreamEvents {
   }
 
   /**
-   * Runs a request on one healthy member of a pool. A failure of the connection (not a server's answer,
-   * not a timeout, not a cancellation) marks that member broken and retries once on another member.
+   * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
+   * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
-  private async forward<T>(
+  private forward<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.forwardOnce(pool, what, extra, run).catch((error: unknown) => Promise.reject(toRequestError(error)))
+  }
+
+  private async forwardOnce<T>(
     pool: string,
     what: string,
     extra: Extra,
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
   ): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
+    // Only a call that has to wait in a queue pays for a signal: the client's cancellation or the deadline.
+    let waiting: { signal: AbortSignal; dispose: () => void } | undefined
+    const queueSignal = () => (waiting ??= this.queueSignal(extra, deadline, pool, what)).signal
+    // A request without a session (the stdio front's one client, a per-request era) is bounded per upstream only.
+    const sessionKey = extra.sessionId
+    let releaseSession: (() => void) | undefined
+    try {
+      if (sessionKey !== undefined) {
+        releaseSession = this.sessionSlots.tryAcquire(sessionKey) ?? (await this.sessionSlots.acquire(sessionKey, queueSignal()))
+      }
+      return await this.forwardWithFailover(pool, what, extra, deadline, queueSignal, run)
+    } finally {
+      releaseSession?.()
+      waiting?.dispose()
+    }
+  }
+
+  /** A signal that aborts when the client cancels or the deadline passes, for a call waiting in a queue. */
+  private queueSignal(extra: Extra, deadline: number, pool: string, what: string) {
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new McpError(ErrorCode.RequestTimeout, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`),
+        ),
+      Math.max(1, deadline - Date.now()),
+    )
+    const onAbort = () => controller.abort(extra.signal.reason)
+    if (extra.signal.aborted) onAbort()
+    else extra.signal.addEventListener('abort', onAbort, { once: true })
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer)
+        extra.signal.removeEventListener('abort', onAbort)
+      },
+    }
+  }
+
+  /**
+   * Runs a request on one healthy member of a pool. A transport failure (see errors.ts) marks that member
+   * broken and retries once on another member; any other failure is that caller's answer alone.
+   */
+  private async forwardWithFailover<T>(
+    pool: string,
+    what: string,
+    extra: Extra,
+    deadline: number,
+    queueSignal: () => AbortSignal,
+    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
     const progressToken = extra._meta?.progressToken
     const tried: Upstream[] = []
     let lastError: unknown
@@ -127,45 +217,70 @@ export class Router implements UpstreamEvents {
       const upstream = this.pick(pool, healthy)
       if (!upstream) break
       tried.push(upstream)
-      const timeout = Math.max(1, deadline - Date.now())
-      const options: RequestOptions = {
-        timeout,
-        signal: extra.signal,
-        onprogress:
-          progressToken === undefined
-            ? undefined
-            : (progress) =>
-                void extra
-                  .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                  .catch(() => {}),
-      }
-      upstream.inflight++
-      const callers = this.callers.get(upstream) ?? []
-      callers.push(extra)
-      this.callers.set(upstream, callers)
+      let release: (() => void) | undefined
+      let callers: Extra[] | undefined
+      let startedAt = 0
       try {
-        return await run(upstream, options)
+        // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
+        release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
+        if (!upstream.client) throw new McpError(ErrorCode.ConnectionClosed, 'Connection closed')
+        upstream.inflight++
+        callers = this.callers.get(upstream) ?? []
+        callers.push(extra)
+        this.callers.set(upstream, callers)
+        const options: RequestOptions = {
+          timeout: Math.max(1, deadline - Date.now()),
+          signal: extra.signal,
+          onprogress:
+            progressToken === undefined
+              ? undefined
+              : (progress) =>
+                  void extra
+                    .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                    .catch(() => {}),
+        }
+        startedAt = performance.now()
+        const result = await run(upstream, options)
+        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        return result
       } catch (error) {
+        if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+          if (extra.signal.aborted) throw error
           throw new McpError(
             ErrorCode.RequestTimeout,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
           )
         }
-        if (extra.signal.aborted || !isConnectionError(error)) throw error
+        if (extra.signal.aborted) throw error
+        if (classifyFailure(error) === 'request') {
+          if (error instanceof McpError) throw new McpError(error.code, redact(error.message.replace(/^MCP error -?\d+: /, ''), upstream.secrets), error.data)
+          // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
+          throw new McpError(
+            ErrorCode.InvalidRequest,
+            `Server "${pool}" could not be sent ${what}: ${redact((error as Error)?.message ?? String(error), upstream.secrets)}`,
+          )
+        }
         upstream.markBroken(error)
         lastError = error
       } finally {
-        upstream.inflight--
-        callers.splice(callers.indexOf(extra), 1)
+        if (callers) {
+          upstream.inflight--
+          callers.splice(callers.indexOf(extra), 1)
+        }
+        release?.()
       }
     }
     const states = this.members(pool)
       .map((u) => `${u.id} (${u.status}${u.lastError ? `: ${u.lastError}` : ''})`)
       .join(', ')
+    const secrets = this.members(pool).flatMap((u) => u.secrets)
     throw new McpError(
       ErrorCode.InternalError,
-      `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+      redact(
+        `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+        secrets,
+      ),
     )
   }
 
@@ -174,18 +289,27 @@ export class Router implements UpstreamEvents {
     if (!route) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
     }
-    return this.forward(route.pool, `tools/call "${request.params.name}"`, extra, (upstream, options) =>
+    const what = `tools/call "${request.params.name}"`
+    this.checkInput(request.params, what)
+    return this.forward(route.pool, what, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'tools/call', params: { ...request.params, name: route.name } },
         ForwardedResult,
         options,
       ),
-    )
+    ).catch((error: unknown) => {
+      // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+      if (error instanceof McpError && error.code === RESULT_TOO_LARGE) {
+        return { content: [{ type: 'text' as const, text: error.message.replace(/^MCP error -?\d+: /, '') }], isError: true }
+      }
+      throw error
+    })
   }
 
   readResource(request: ReadResourceRequest, extra: Extra) {
     const pool = this.resourcePool(request.params.uri)
     if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${request.params.uri}`)
+    this.checkInput(request.params, 'resources/read')
     return this.forward(pool, `resources/read "${request.params.uri}"`, extra, (upstream, options) =>
       upstream.client!.request({ method: 'resources/read', params: request.params }, ForwardedResult, options),
     )
@@ -194,6 +318,7 @@ export class Router implements UpstreamEvents {
   getPrompt(request: GetPromptRequest, extra: Extra) {
     const route = this.promptRoutes.get(request.params.name)
     if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
+    this.checkInput(request.params, `prompts/get "${request.params.name}"`)
     return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
         { method: 'prompts/get', params: { ...request.params, name: route.name } },
@@ -208,6 +333,7 @@ export class Router implements UpstreamEvents {
     const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name) : undefined
     const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri) : undefined)
     if (!pool) return { completion: { values: [] } }
+    this.checkInput(request.params, 'completion/complete')
     const params = route ? { ...request.params, ref: { ...ref, name: route.name } } : request.params
     return this.forward(pool, 'completion/complete', extra, (upstream, options) =>
       upstream.client!.request({ method: 'completion/complete', params }, ForwardedResult, options),

@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
+import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { RESULT_TOO_LARGE } from './errors.js'
+import { LineReader, responseIdOf, type OversizedLine } from './line-reader.js'
 
 export interface ChildOptions {
   /** Names the child in forwarded stderr lines. */
@@ -13,6 +15,8 @@ export interface ChildOptions {
   args: string[]
   env?: Record<string, string>
   cwd: string
+  /** Longest stdout line kept (default 8 MiB); a longer one fails the call it answers, never the gateway. */
+  maxLineBytes?: number
 }
 
 const PATH_LIKE = /^\.\.?[\\/]|[\\/].*\.[cm]?[jt]s$/
@@ -47,9 +51,11 @@ export class ChildProcessTransport implements Transport {
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
   private child?: ChildProcess
-  private readonly buffer = new ReadBuffer()
+  private readonly reader: LineReader
 
-  constructor(private readonly options: ChildOptions) {}
+  constructor(private readonly options: ChildOptions) {
+    this.reader = new LineReader(options.maxLineBytes ?? 8 * 1024 * 1024, (line) => this.readLine(line), (line) => this.dropOversized(line))
+  }
 
   get pid(): number | undefined {
     return this.child?.pid
@@ -80,21 +86,38 @@ export class ChildProcessTransport implements Transport {
         this.onclose?.()
       })
       child.stdin!.on('error', (error) => this.onerror?.(error))
-      child.stdout!.on('data', (chunk: Buffer) => {
-        this.buffer.append(chunk)
-        for (;;) {
-          try {
-            const message = this.buffer.readMessage()
-            if (!message) break
-            this.onmessage?.(message)
-          } catch (error) {
-            this.onerror?.(error as Error)
-          }
-        }
-      })
+      child.stdout!.on('data', (chunk: Buffer) => this.reader.push(chunk))
       createInterface({ input: child.stderr! }).on('line', (line) => {
         process.stderr.write(`[${this.options.label}] ${line}\n`)
       })
+    })
+  }
+
+  private readLine(line: string): void {
+    let message: JSONRPCMessage
+    try {
+      message = deserializeMessage(line)
+    } catch {
+      // Stray stdout (a console.log in the server) is not MCP; it is reported, the connection goes on.
+      this.onerror?.(new Error(`${this.options.label}: ignored a stdout line that is not JSON-RPC (${line.length} characters)`))
+      return
+    }
+    this.onmessage?.(message)
+  }
+
+  /** A line over the cap: the call it answers gets a clear error at once; anything else is dropped. */
+  private dropOversized(line: OversizedLine): void {
+    const limit = this.options.maxLineBytes ?? 8 * 1024 * 1024
+    const id = responseIdOf(line)
+    const text = `${this.options.label} sent a message of ${line.bytes} bytes, over the ${limit}-byte limit`
+    if (id === undefined) {
+      this.onerror?.(new Error(`${text}; it was dropped.`))
+      return
+    }
+    this.onmessage?.({
+      jsonrpc: '2.0',
+      id,
+      error: { code: RESULT_TOO_LARGE, message: `${text}. Try this: ask for less, or raise the gateway's maxResultBytes.` },
     })
   }
 

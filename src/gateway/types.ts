@@ -59,6 +59,20 @@ export interface GatewayOptions {
   sessionKey?: string
   /** HTTP front replicas: this one's `/mcp` URL as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
   replicaUrl?: string
+  /** HTTP front: most client sessions, held-open `GET /sse` streams included (default 1000); at the cap the least recently used idle one is closed. */
+  maxSessions?: number
+  /** HTTP front: most sessions one client (remote address) may hold (default: half of maxSessions); past it, that client's own idle sessions are closed first. */
+  maxSessionsPerClient?: number
+  /** HTTP front: how long a client may take to send a request's headers and body, in ms (default 30 000). */
+  requestReadTimeout?: number
+  /** Requests one client session may have forwarded at once; more wait in a queue (default 32). */
+  maxConcurrentPerSession?: number
+  /** Requests one upstream member is sent at once; more wait in a queue (default 64). */
+  maxConcurrentPerUpstream?: number
+  /** Deepest nesting of a request's arguments that is forwarded (default 64). */
+  maxArgumentDepth?: number
+  /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
+  maxResultBytes?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
 }
@@ -71,4 +85,10 @@ export interface ServerInfo {
   status: UpstreamStatus
   tools: string[]
   lastError: string | undefined
+  /** Calls forwarded to it since the gateway started. */
+  calls: number
+  /** Of those, how many failed (an error, or a result with `isError`). */
+  errors: number
+  /** Median latency of those calls in ms (within 5%); undefined before the first call. */
+  medianMs: number | undefined
 }

@@ -1,12 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
-  ErrorCode,
   LoggingMessageNotificationSchema,
-  McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -16,8 +14,11 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { CallStats } from './call-stats.js'
+import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { SessionResumingTransport } from './session-resume.js'
+import { Semaphore } from './limits.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -35,6 +36,10 @@ export interface UpstreamTiming {
   connectTimeout: number
   reconnectDelay: number
   unhealthyThreshold: number
+  /** Requests sent to this member at once; more wait in a queue (default 64). */
+  maxConcurrent?: number
+  /** Largest result or stdio line accepted from this member (default 8 MiB). */
+  maxResultBytes?: number
 }
 
 const MAX_RECONNECT_DELAY = 30_000
@@ -56,12 +61,16 @@ export function sseEndpoint(url: string): URL {
 
 /** Errors that say the connection failed (worth another replica), as opposed to the server's own answer. */
 export function isConnectionError(error: unknown): boolean {
-  if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed
-  return true
+  return classifyFailure(error) === 'transport'
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** What a legacy SSE client reports when its stream ended or carried something that is not JSON-RPC. */
+function isStreamFailure(error: unknown): boolean {
+  return error instanceof SseError || error instanceof SyntaxError || (error as Error | undefined)?.name === 'ZodError'
 }
 
 /** One registration: its MCP client, its status, what it serves, and reconnection with backoff. */
@@ -74,18 +83,27 @@ export class Upstream {
   prompts: Prompt[] = []
   /** Calls in flight, for least-connections. */
   inflight = 0
+  /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
+  readonly stats = new CallStats()
   client: Client | undefined
   private failures = 0
   private attempts = 0
   private reconnectTimer: NodeJS.Timeout | undefined
   private connecting: Promise<void> | undefined
   private stopped = false
+  /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
+  readonly slots: Semaphore
+  /** Values that must not appear in errors, logs or /health (header values, URL credentials). */
+  readonly secrets: string[]
 
   constructor(
     readonly registration: Registration,
     private readonly events: UpstreamEvents,
     private readonly timing: UpstreamTiming,
-  ) {}
+  ) {
+    this.slots = new Semaphore(timing.maxConcurrent ?? 64)
+    this.secrets = secretsOf(registration.connection as { url?: string; headers?: Record<string, string> })
+  }
 
   get id(): string {
     return this.registration.id
@@ -103,6 +121,7 @@ export class Upstream {
       status: this.status,
       tools: this.tools.map((t) => t.name),
       lastError: this.lastError,
+      ...this.stats.snapshot(),
     }
   }
 
@@ -117,7 +136,7 @@ export class Upstream {
       case 'http':
       case 'streamable-http':
         // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
-        return new SessionResumingTransport(new HttpClientTransport(new URL(connection.url), connection.headers))
+        return new SessionResumingTransport(new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes))
       case 'stdio':
         return new ChildProcessTransport({
           label: this.id,
@@ -125,6 +144,7 @@ export class Upstream {
           args: connection.args ?? [],
           env: connection.env,
           cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+          maxLineBytes: this.timing.maxResultBytes,
         })
       default:
         throw new Error(
@@ -172,9 +192,18 @@ export class Upstream {
         this.fail('connection closed')
       }
     }
+    // A legacy SSE stream that ended (the server stopped) or carried garbage: out of the pool now, reconnecting,
+    // rather than at the next health ping.
+    if (this.registration.connection.type === 'sse') {
+      client.onerror = (error) => {
+        if (this.client === client && this.status === 'connected' && isStreamFailure(error)) {
+          this.markBroken(new Error(`the SSE stream failed: ${messageOf(error)}`))
+        }
+      }
+    }
     // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
     const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
-      void this.refresh(kind).catch((error) => (this.lastError = `refreshing ${kind} failed: ${messageOf(error)}`))
+      void this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
     client.setNotificationHandler(ToolListChangedNotificationSchema, refresh('tools'))
     client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh('resources'))
     client.setNotificationHandler(PromptListChangedNotificationSchema, refresh('prompts'))
@@ -233,8 +262,23 @@ export class Upstream {
     this.fail(`call failed: ${messageOf(error)}`)
   }
 
+  /**
+   * Closes the connection and opens a new one at once (a server restarted by its supervisor, a rebuilt
+   * stdio child), then tells the router, which sends `list_changed` if what the server offers changed.
+   */
+  async reconnect(): Promise<void> {
+    if (this.stopped) return
+    await this.connecting?.catch(() => {})
+    const client = this.client
+    this.client = undefined
+    await client?.close().catch(() => {})
+    this.attempts = 0
+    await this.connect()
+    this.events.statusChanged(this)
+  }
+
   private fail(reason: string): void {
-    this.lastError = reason
+    this.lastError = redact(reason, this.secrets)
     this.setStatus('error')
     if (this.stopped) return
     const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)

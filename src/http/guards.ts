@@ -1,6 +1,7 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isLoopbackHost } from '../names.js'
+import { bearerMatches } from './bearer.js'
+import { hostnameOfHostHeader } from './loopback.js'
 
 /** An HTTP failure answered as a JSON-RPC error body with this status. */
 export class HttpError extends Error {
@@ -28,20 +29,15 @@ export interface GuardOptions {
 /** Largest request body accepted unless configured otherwise (4 MiB). */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
-function hostnameOf(hostHeader: string): string {
-  return hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]
-}
-
-function isLoopbackName(hostname: string): boolean {
-  return isLoopbackHost(hostname)
-}
+// Parsed, not prefix-matched (see isLoopbackHost): `127.0.0.1.evil.example` is a DNS name anyone can point anywhere.
+const isLoopbackName = isLoopbackHost
 
 /** Refuses requests a DNS-rebinding page could send: foreign Host names on a loopback bind, foreign Origins. */
 export function checkHostAndOrigin(req: IncomingMessage, options: GuardOptions): void {
   const allowedHosts = options.allowedHosts ?? []
   if (!allowedHosts.includes('*') && (isLoopbackName(options.host) || allowedHosts.length)) {
-    const hostname = hostnameOf(req.headers.host ?? '').toLowerCase()
-    if (!isLoopbackName(hostname) && !allowedHosts.includes(hostname)) {
+    const hostname = hostnameOfHostHeader(req.headers.host ?? '')
+    if (!isLoopbackName(hostname) && !(hostname && allowedHosts.includes(hostname))) {
       throw new HttpError(403, `Host "${req.headers.host}" is not allowed. Add it to allowedHosts to accept it.`)
     }
   }
@@ -60,12 +56,9 @@ export function checkHostAndOrigin(req: IncomingMessage, options: GuardOptions):
   }
 }
 
-/** Checks `Authorization: Bearer <token>` in constant time when a token is configured. */
+/** Checks `Authorization: Bearer <token>` (scheme in any case) in constant time when a token is configured. */
 export function checkBearer(req: IncomingMessage, token: string | undefined): void {
-  if (!token) return
-  const expected = Buffer.from(`Bearer ${token}`)
-  const given = Buffer.from(req.headers.authorization ?? '')
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (token && !bearerMatches(req.headers.authorization, token)) {
     throw new HttpError(401, 'Missing or wrong bearer token.')
   }
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
+import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
 import { isModernRequest } from './era.js'
@@ -32,8 +33,12 @@ export interface HttpHostOptions extends GuardOptions {
   modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
-  /** Most concurrent sessions (default 1000). */
+  /** Most concurrent sessions, held-open SSE streams included (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
+  /** Most sessions one client (remote address) may hold (default: half of maxSessions); past it, its own least recently used idle session is closed. */
+  maxSessionsPerClient?: number
+  /** How long a client may take to send a request's headers and body, in ms (default 30 000; Node's own is 300 000). */
+  requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
   /**
@@ -49,7 +54,9 @@ export interface HttpHostOptions extends GuardOptions {
   replicaUrl?: string
   /** How long a 2025 session id stays valid, in ms (default 24 h). */
   sessionTtlMs?: number
-  /** Body of `GET /health`. */
+  /** The environment variable that overrides this port, named in the port-in-use hint (default AIRMCP_PORT). */
+  portEnv?: string
+  /** Body of `GET /health` (with authToken set, only for an authorized caller; others get `{ status: 'ok' }`). */
   health: () => Record<string, unknown>
 }
 
@@ -124,8 +131,17 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     res.end(await answer.text())
   }
 
-  function assertRoom(): void {
-    if (sessionCount() >= maxSessions) throw new HttpError(503, `Too many sessions (limit ${maxSessions}).`)
+  const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
+  const bookkeeping = new SessionBook()
+
+  /** Makes room for one more session of this client: its own LRU idle session past its share, anyone's at the cap. */
+  function makeRoom(client: string): void {
+    if (bookkeeping.countOf(client) >= maxPerClient && !bookkeeping.evictIdle(client)) {
+      throw new HttpError(503, `Too many sessions from this client (limit ${maxPerClient}). Try this: close sessions you no longer use (DELETE), or raise maxSessionsPerClient.`)
+    }
+    if (sessionCount() >= maxSessions && !bookkeeping.evictIdle()) {
+      throw new HttpError(503, `Too many sessions (limit ${maxSessions}). Try this: retry later, or raise maxSessions.`)
+    }
   }
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -144,7 +160,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     // An initialize carrying a session id this process does not hold (a client resuming after a restart) starts afresh.
     if (typeof sessionId === 'string' && !(initializing && !streamable.has(sessionId))) {
       if (req.method === 'DELETE') ids.end(sessionId)
-      const session = streamable.get(sessionId) ?? (req.method === 'DELETE' ? undefined : await revive(sessionId))
+      const session = streamable.get(sessionId) ?? (req.method === 'DELETE' ? undefined : await revive(sessionId, clientOf(req)))
       if (!session && req.method === 'DELETE' && ids.isEnded(sessionId)) {
         // Begun on another replica: ended here too; that replica lets it go when it idles out.
         res.writeHead(200).end()
@@ -154,6 +170,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       const owner = askingReplica(req, sessionId, body)
       if (owner) return relay(owner, req, res, body)
       session.lastSeen = Date.now()
+      bookkeeping.touch(sessionId)
       await session.transport.handle(req, res, body)
       return
     }
@@ -161,18 +178,20 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
     const initialize = (Array.isArray(body) ? body.find(isInitializeRequest) : body) as { params?: Record<string, unknown> }
-    const session = await openStreamable(ids.mint(initialize.params))
+    const session = await openStreamable(ids.mint(initialize.params), clientOf(req))
     await session.transport.handle(req, res, body)
   }
 
-  async function openStreamable(sessionId: string): Promise<StreamableEntry> {
-    assertRoom()
+  async function openStreamable(sessionId: string, client: string): Promise<StreamableEntry> {
+    makeRoom(client)
     const server = options.createSession()
     const transport = new StreamableHttpSession(sessionId, relayFor(sessionId))
     const entry = { transport, server, lastSeen: Date.now() }
     streamable.set(sessionId, entry)
+    bookkeeping.add(sessionId, client, () => transport.hasPendingRequests(), () => void transport.close())
     transport.onclose = () => {
       streamable.delete(sessionId)
+      bookkeeping.remove(sessionId)
       void server.close()
     }
     await server.connect(transport)
@@ -180,13 +199,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   /** Takes over a session another replica (or an earlier process with the same key) began; undefined when the id is not valid. */
-  function revive(sessionId: string): Promise<StreamableEntry | undefined> {
+  function revive(sessionId: string, client: string): Promise<StreamableEntry | undefined> {
     let pending = reviving.get(sessionId)
     if (pending) return pending
     const claims = ids.verify(sessionId)
     if (!claims) return Promise.resolve(undefined)
     pending = (async () => {
-      const entry = await openStreamable(sessionId)
+      const entry = await openStreamable(sessionId, client)
       const { protocolVersion, capabilities, clientInfo } = claims
       await entry.transport.restore({ protocolVersion, capabilities, clientInfo })
       return entry
@@ -195,13 +214,16 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     return pending
   }
 
-  async function openSse(res: ServerResponse): Promise<void> {
-    assertRoom()
+  async function openSse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    makeRoom(clientOf(req))
     const server = options.createSession()
     const transport = new SseSession(res, '/messages')
     sse.set(transport.sessionId, { transport, server })
+    // A held-open stream is not use: only its POSTs keep an SSE session from being the least recently used.
+    bookkeeping.add(transport.sessionId, clientOf(req), () => false, () => void transport.close())
     transport.onclose = () => {
       sse.delete(transport.sessionId)
+      bookkeeping.remove(transport.sessionId)
       void server.close()
     }
     await server.connect(transport)
@@ -211,6 +233,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
     if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    bookkeeping.touch(sessionId)
     const body = await readJsonBody(req, maxBody)
     session.transport.handlePost(req, res, body)
   }
@@ -219,8 +242,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     checkHostAndOrigin(req, options)
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname === '/health' && req.method === 'GET') {
+      // A liveness probe without the token learns that the process answers, nothing more.
+      const authorized = !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ ...options.health(), sessions: sessionCount() }))
+      res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
@@ -230,22 +255,29 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
       checkBearer(req, options.authToken)
-      return openSse(res)
+      return openSse(req, res)
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
       checkBearer(req, options.authToken)
       return postSse(req, res, url)
     }
-    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}.`)
+    const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
+    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)
   }
 
-  const httpServer = createServer((req, res) => {
+  // Slow clients get a bounded time to send a request (Node's default is 5 minutes per request).
+  const readTimeout = options.requestReadTimeout ?? 30_000
+  const httpServer = createServer({
+    requestTimeout: readTimeout,
+    headersTimeout: Math.min(readTimeout, 20_000),
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(readTimeout / 4))),
+  }, (req, res) => {
     route(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) sendHttpError(res, error)
       else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
     })
   })
-  const { port, url } = await listen(httpServer, options.port, options.host, options.label)
+  const { port, url } = await listen(httpServer, options.port, options.host, options.label, options.portEnv)
   return {
     port,
     url,
@@ -258,5 +290,54 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       await Promise.allSettled(sessions.map(({ transport, server }) => transport.close().then(() => server.close())))
       await closeServer(httpServer)
     },
+  }
+}
+
+/** The client a session is charged to: its remote address (loopback clients share one). */
+function clientOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown'
+}
+
+/** Every open session in least-recently-used order, with its client, so the cap can close the right one. */
+class SessionBook {
+  private readonly entries = new Map<string, { client: string; busy: () => boolean; close: () => void }>()
+  private readonly perClient = new Map<string, number>()
+
+  add(id: string, client: string, busy: () => boolean, close: () => void): void {
+    this.entries.set(id, { client, busy, close })
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1)
+  }
+
+  /** Moves a session to the most recently used end (a Map iterates in insertion order). */
+  touch(id: string): void {
+    const entry = this.entries.get(id)
+    if (!entry) return
+    this.entries.delete(id)
+    this.entries.set(id, entry)
+  }
+
+  remove(id: string): void {
+    const entry = this.entries.get(id)
+    if (!entry) return
+    this.entries.delete(id)
+    const left = (this.perClient.get(entry.client) ?? 1) - 1
+    if (left > 0) this.perClient.set(entry.client, left)
+    else this.perClient.delete(entry.client)
+  }
+
+  countOf(client: string): number {
+    return this.perClient.get(client) ?? 0
+  }
+
+  /** Closes the least recently used session with no request in flight (of one client, or of anyone); false when none is idle. */
+  evictIdle(client?: string): boolean {
+    for (const [id, entry] of this.entries) {
+      if ((client === undefined || entry.client === client) && !entry.busy()) {
+        this.remove(id)
+        entry.close()
+        return true
+      }
+    }
+    return false
   }
 }

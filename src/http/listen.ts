@@ -1,19 +1,45 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** Binds an HTTP server, turning "port in use" and "no permission" into errors that say what to do. */
-export async function listen(server: Server, port: number, host: string, label: string): Promise<{ port: number; url: string }> {
+/** The port could not be bound (taken, or no permission): a start-up failure whose message says it all. */
+export class ListenError extends Error {
+  override name = 'ListenError'
+}
+
+/**
+ * Ends the process with the one line a start-up failure deserves (no stack trace): for the processes that
+ * own their lifetime (`handleSignals` not false); anything else is thrown on.
+ */
+export function exitOnListenError(error: unknown, ownsProcess: boolean): never {
+  if (error instanceof ListenError && ownsProcess) {
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
+  throw error
+}
+
+/**
+ * Binds an HTTP server, turning "port in use" and "no permission" into errors that say what to do, naming
+ * the variable that overrides the port (`AIRMCP_PORT` for servers, `AIRMCP_GATEWAY_PORT` for the gateway).
+ */
+export async function listen(
+  server: Server,
+  port: number,
+  host: string,
+  label: string,
+  portEnv = 'AIRMCP_PORT',
+): Promise<{ port: number; url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
         reject(
-          new Error(
+          new ListenError(
             `${label}: port ${port} on ${host} is already in use. ` +
-              'Try this: stop the other process, or choose another port (AIRMCP_PORT=...).',
+              `Try this: stop the other process, or choose another port (${portEnv}=...).`,
           ),
         )
       } else if (error.code === 'EACCES') {
-        reject(new Error(`${label}: no permission to listen on ${host}:${port}.`))
+        reject(new ListenError(`${label}: no permission to listen on ${host}:${port}. Try this: a port above 1023 (${portEnv}=...).`))
       } else reject(error)
     })
     server.listen(port, host, () => resolve())

@@ -60,6 +60,11 @@ export class StreamableHttpSession implements Transport {
     return this.standalone !== undefined || this.exchanges.size > 0
   }
 
+  /** True while a request of this session waits for its answer (a held-open GET stream alone does not count). */
+  hasPendingRequests(): boolean {
+    return this.exchanges.size > 0
+  }
+
   private headers(extra: Record<string, string>): Record<string, string> {
     return this.sessionId ? { ...extra, 'mcp-session-id': this.sessionId } : extra
   }

@@ -2,8 +2,10 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { exitOnListenError } from '../http/listen.js'
 import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
+import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
@@ -34,8 +36,12 @@ export interface ServerOptions {
   allowedOrigins?: string[]
   /** HTTP transports: largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
-  /** HTTP transports: most concurrent client sessions (default 1000). */
+  /** HTTP transports: most concurrent client sessions (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
+  /** HTTP transports: most sessions one remote address may hold (default: half of maxSessions). */
+  maxSessionsPerClient?: number
+  /** HTTP transports: how long a client may take to send a request's headers and body, in ms (default 30 000). */
+  requestReadTimeout?: number
   /** HTTP transports: require `Authorization: Bearer <token>`. */
   authToken?: string
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
@@ -176,14 +182,17 @@ export function defineServer(options: ServerOptions): McpServer {
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,
           maxSessions: options.maxSessions,
+          maxSessionsPerClient: options.maxSessionsPerClient,
+          requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
           sessionKey: options.sessionKey,
           replicaUrl: options.replicaUrl,
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
-        })
+        }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         log(`${options.name} listening on ${url}`)
+        stopWithSupervisor(() => server.stop())
       }
       if (options.handleSignals !== false) {
         process.once('SIGINT', onSignal)

@@ -10,6 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { soakSection } from './soak.js'
 
 const lines: string[] = []
 const out = (line = '') => {
@@ -246,5 +247,6 @@ if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
+if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 process.exit(0)

@@ -58,7 +58,7 @@ export default class AddServer extends BaseCommand {
     if (flags.sync) await syncGenerator(tree, withServer(workspace, server.files))
     const applied = applyTree(tree, { dryRun: flags['dry-run'], print: (line) => this.note(line) })
     if (!flags['dry-run']) {
-      this.note(`\nNext: npm install && npm run build -w ${server.dir}${flags.sync ? '' : '\n      airmcp gateway sync'}`)
+      this.note(`\nNext: ${flags.sync ? '' : 'airmcp gateway sync && '}npm install && npm run build   (builds ${server.dir} and the gateway that registers it; airmcp dev does both on its own)`)
     }
     return {
       ...applied,

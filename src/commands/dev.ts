@@ -1,0 +1,76 @@
+import { BaseCommand } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
+import { oneLine, portChoice, portFlags, untilSignal } from '../fleet/flags.js'
+
+export default class Dev extends BaseCommand {
+  static override enableJsonFlag = false
+  static override summary = 'Build the workspace, run every server and the gateway, and rebuild and restart what you change.'
+  static override description =
+    'Compiles every package with the workspace\'s tsc, then runs the servers and the gateway under the same ' +
+    'supervisor as airmcp start. It watches servers/ and gateway/src: a changed server is rebuilt and restarted ' +
+    'alone, and the gateway reconnects to it; after airmcp add server or airmcp gateway sync the running gateway ' +
+    'takes the new registration set over its supervisor channel, so connected clients stay connected and get ' +
+    'list_changed. Ctrl-C stops everything.'
+  static override examples = [
+    '<%= config.bin %> dev',
+    '<%= config.bin %> dev --port-offset 100   # beside another workspace',
+    '<%= config.bin %> dev --free-ports',
+  ]
+  static override flags = { ...portFlags }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Dev)
+    const { planFleet } = await import('../fleet/plan.js')
+    const { PrefixedOutput } = await import('../fleet/output.js')
+    const { Supervisor } = await import('../fleet/supervisor.js')
+    const { launchFleet } = await import('../fleet/launch.js')
+    const { readyBanner } = await import('../fleet/banner.js')
+    const { buildPackages, findTsc } = await import('../fleet/build.js')
+    const { DevLoop } = await import('../fleet/dev.js')
+    const { watchWorkspace } = await import('../fleet/watch.js')
+    try {
+      const root = findWorkspaceRoot()
+      findTsc(root)
+      const choice = portChoice(flags)
+      const plan = await planFleet(root, choice)
+      const output = new PrefixedOutput()
+      const dirs = [...plan.servers.map((s) => s.dir), ...plan.stdio.map((s) => s.dir), plan.gateway.dir]
+      output.line('dev', `building ${dirs.join(', ')}`)
+      if (!(await buildPackages(root, dirs, output))) {
+        throw new AirmcpError('BUILD_FAILED', 'The workspace does not compile (tsc errors above).', 'fix them and run airmcp dev again.')
+      }
+      const supervisor = new Supervisor(output)
+      let signalled = false
+      let stopWatching = () => {}
+      const stopped = untilSignal(
+        async () => {
+          signalled = true
+          stopWatching()
+          output.line('dev', 'stopping…', 'stderr')
+          await supervisor.stopAll()
+        },
+        () => supervisor.killAll(),
+      )
+      let fleet
+      try {
+        fleet = await launchFleet(plan, supervisor, output, 'dev')
+      } catch (error) {
+        if (signalled) return void (await stopped)
+        throw error
+      }
+      const loop = new DevLoop(plan, fleet, supervisor, output, choice)
+      stopWatching = watchWorkspace(root, (changes) => void loop.enqueue(changes))
+      for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('dev', line)
+      output.line('dev', 'watching servers/ and gateway/src for changes')
+      await stopped
+      await fleet.stop()
+    } catch (error) {
+      if (error instanceof AirmcpError) {
+        this.logToStderr(oneLine(error))
+        this.exit(1)
+      }
+      throw error
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { get } from 'node:http'
+import { AirmcpError } from '../errors.js'
+
+/** One server as the gateway reports it on `/health`. */
+export interface ServerStatus {
+  id: string
+  name: string
+  transport: string
+  status: string
+  lastError?: string
+  calls?: number
+  errors?: number
+  medianMs?: number
+  tools?: string[]
+}
+
+export interface GatewayStatus {
+  gateway: string
+  status: string
+  servers: ServerStatus[]
+}
+
+/** Reads `GET <base>/health` (with the gateway's token when it has one). */
+export function fetchHealth(base: string, token?: string, timeoutMs = 5000): Promise<GatewayStatus> {
+  const url = new URL('/health', base)
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: timeoutMs, headers: token ? { authorization: `Bearer ${token}` } : {} }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => (body += chunk))
+      response.on('end', () => {
+        if (response.statusCode === 401 || response.statusCode === 403) {
+          return reject(new AirmcpError('UNAUTHORIZED', `The gateway at ${url.origin} refused /health without the right token.`, 'pass --token, or set AIRMCP_GATEWAY_TOKEN.'))
+        }
+        try {
+          const health = JSON.parse(body) as { status?: string; servers?: ServerStatus[] }
+          if (!Array.isArray(health.servers)) throw new Error('no servers in the answer')
+          resolve({ gateway: url.origin, status: health.status ?? 'unknown', servers: health.servers })
+        } catch (error) {
+          reject(new AirmcpError('NOT_A_GATEWAY', `${url.href} did not answer like an airmcp gateway (${(error as Error).message}).`, 'pass the gateway with --url http://127.0.0.1:4000.'))
+        }
+      })
+    })
+    request.once('timeout', () => request.destroy(new Error('timed out')))
+    request.once('error', (error) =>
+      reject(
+        new AirmcpError(
+          'GATEWAY_NOT_RUNNING',
+          `No gateway answers at ${url.origin} (${(error as NodeJS.ErrnoException).code ?? error.message}).`,
+          'start the workspace: airmcp dev (or airmcp start), or pass --url.',
+        ),
+      ),
+    )
+  })
+}
+
+/** The table `airmcp status` prints: one row per registration. */
+export function statusTable(status: GatewayStatus): string[] {
+  const rows = [
+    ['SERVER', 'ID', 'TRANSPORT', 'STATUS', 'CALLS', 'ERRORS', 'MEDIAN', 'LAST ERROR'],
+    ...status.servers.map((s) => [
+      s.name,
+      s.id,
+      s.transport,
+      s.status,
+      String(s.calls ?? 0),
+      String(s.errors ?? 0),
+      s.medianMs === undefined || s.medianMs === null ? '-' : `${s.medianMs} ms`,
+      s.lastError ?? '',
+    ]),
+  ]
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
+  return [
+    `Gateway ${status.gateway}: ${status.status}, ${status.servers.length} server${status.servers.length === 1 ? '' : 's'}`,
+    ...rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd()),
+  ]
+}

@@ -1,0 +1,142 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+
+/** The gateway's defaults for what one client or one upstream may take; every one is a GatewayOptions field. */
+export const LIMIT_DEFAULTS = {
+  /** Requests one client session may have forwarded at once; the rest wait their turn. */
+  maxConcurrentPerSession: 32,
+  /** Requests one upstream member is sent at once; the rest wait their turn. */
+  maxConcurrentPerUpstream: 64,
+  /** Deepest nesting of a request's params (objects and arrays) that is forwarded. */
+  maxArgumentDepth: 64,
+  /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
+  maxResultBytes: 8 * 1024 * 1024,
+}
+
+export type GatewayLimits = typeof LIMIT_DEFAULTS
+
+/**
+ * A counting semaphore with a FIFO queue: `acquire` resolves with a release function once a slot is free,
+ * or rejects when the signal aborts while waiting (the queued entry is dropped, nothing leaks).
+ */
+export class Semaphore {
+  private active = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(readonly limit: number) {}
+
+  get busy(): number {
+    return this.active
+  }
+
+  get idle(): boolean {
+    return this.active === 0 && this.waiting.length === 0
+  }
+
+  /** A slot now, or undefined when all are taken (the common, uncontended path costs no promise). */
+  tryAcquire(): (() => void) | undefined {
+    if (this.active >= this.limit) return undefined
+    this.active++
+    return this.releaser()
+  }
+
+  private releaser(): () => void {
+    return once(() => {
+      this.active--
+      this.waiting.shift()?.()
+    })
+  }
+
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    const now = this.tryAcquire()
+    if (now) return Promise.resolve(now)
+    const release = this.releaser()
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort)
+        this.active++
+        resolve(release)
+      }
+      const onAbort = () => {
+        const index = this.waiting.indexOf(grant)
+        if (index >= 0) this.waiting.splice(index, 1)
+        reject(signal!.reason ?? new Error('aborted'))
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.waiting.push(grant)
+    })
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    fn()
+  }
+}
+
+/** Semaphores by key (one per client session), dropped again when idle so abandoned keys cost nothing. */
+export class KeyedSemaphores {
+  private readonly byKey = new Map<string, Semaphore>()
+
+  constructor(private readonly limit: number) {}
+
+  private semaphoreOf(key: string): Semaphore {
+    let semaphore = this.byKey.get(key)
+    if (!semaphore) this.byKey.set(key, (semaphore = new Semaphore(this.limit)))
+    return semaphore
+  }
+
+  private forget(key: string, semaphore: Semaphore): void {
+    if (semaphore.idle && this.byKey.get(key) === semaphore) this.byKey.delete(key)
+  }
+
+  /** A slot of this key now, or undefined when all are taken. */
+  tryAcquire(key: string): (() => void) | undefined {
+    const semaphore = this.semaphoreOf(key)
+    const release = semaphore.tryAcquire()
+    if (!release) return undefined
+    return () => {
+      release()
+      this.forget(key, semaphore)
+    }
+  }
+
+  async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+    const semaphore = this.semaphoreOf(key)
+    try {
+      const release = await semaphore.acquire(signal)
+      return () => {
+        release()
+        this.forget(key, semaphore)
+      }
+    } catch (error) {
+      this.forget(key, semaphore)
+      throw error
+    }
+  }
+}
+
+/**
+ * Refuses params nested deeper than `maxDepth` before they are forwarded (serializing 100k levels would
+ * overflow the stack). Iterative, so the check itself cannot overflow.
+ */
+export function assertDepth(value: unknown, maxDepth: number, what: string): void {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [node, depth] = stack.pop()!
+    if (node === null || typeof node !== 'object') continue
+    if (depth >= maxDepth) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `The arguments of ${what} nest deeper than ${maxDepth} levels. Try this: send flatter arguments ` +
+          '(the gateway limit is maxArgumentDepth).',
+      )
+    }
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    }
+  }
+}

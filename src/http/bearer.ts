@@ -1,0 +1,13 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/**
+ * True when an Authorization header carries `Bearer <token>` (the scheme in any case, RFC 7235). The
+ * comparison is constant-time: both sides are hashed to equal-length digests first.
+ */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization ?? '')
+  const presented = match?.[1] ?? ''
+  return timingSafeEqual(digest(presented), digest(token)) && match !== null
+}
