@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../http/host.js'
 import { exitOnListenError } from '../http/listen.js'
+import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createFrontSession } from './front.js'
 import { LIMIT_DEFAULTS } from './limits.js'
 import { parsePortMap, remapConnection } from './port-map.js'
@@ -55,6 +56,7 @@ export class Gateway {
     if (!registration?.id || !registration.name || !registration.connection) {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
+    registration = withUpstreamOverride(registration)
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
@@ -91,7 +93,7 @@ export class Gateway {
    * added, missing ones removed, ones whose name or connection changed replaced; the rest stay connected.
    */
   async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
-    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(r.connection, this.upstreamPorts) }]))
+    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r).connection, this.upstreamPorts) }]))
     const same = (a: Registration, b: Registration) =>
       a.name === b.name && (a.transport ?? '') === (b.transport ?? '') && JSON.stringify(a.connection) === JSON.stringify(b.connection)
     const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
@@ -166,7 +168,7 @@ export class Gateway {
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
-        authToken: this.options.authToken,
+        authToken: this.options.authToken ?? gatewayTokenFromEnv(),
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
           const servers = this.list()

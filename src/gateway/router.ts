@@ -299,8 +299,8 @@ export class Router implements UpstreamEvents {
       ),
     ).catch((error: unknown) => {
       // An oversized result is the tool's failure, reported like one; the server stays in its pool.
-      if (error instanceof McpError && error.code === RESULT_TOO_LARGE) {
-        return { content: [{ type: 'text' as const, text: error.message.replace(/^MCP error -?\d+: /, '') }], isError: true }
+      if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+        return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
       }
       throw error
     })

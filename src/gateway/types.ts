@@ -42,7 +42,7 @@ export interface GatewayOptions {
   reconnectDelay?: number
   /** Serve on stdio instead of HTTP (also `--stdio` on the command line or `AIRMCP_GATEWAY_STDIO=1`). */
   stdio?: boolean
-  /** HTTP front: require `Authorization: Bearer <token>`. */
+  /** HTTP front: require `Authorization: Bearer <token>` (default: `AIRMCP_GATEWAY_TOKEN` when set). */
   authToken?: string
   /** HTTP front: extra Host names accepted besides loopback. */
   allowedHosts?: string[]

@@ -96,7 +96,7 @@ describe.skipIf(!hasHaproxy)('gateway replicas behind haproxy, no affinity', () 
     })
     upstreamUrl = upstream.url
     const env = { UPSTREAM: upstream.url, AIRMCP_SESSION_KEY: KEY }
-    gateways = await Promise.all([0, 1].map(() => startListening([...TSX_NODE_ARGS, 'fixtures/servers/replica-gateway.ts'], { env })))
+    gateways = await Promise.all([0, 1].map(() => startListening([...TSX_NODE_ARGS, 'fixtures/servers/session-gateway.ts'], { env })))
     const port = await freePort()
     const config = join(dir, 'haproxy.cfg')
     writeFileSync(config, haproxyConfig(port, gateways.map((g) => g.url)))
@@ -195,7 +195,7 @@ describe.skipIf(!hasHaproxy)('gateway replicas behind haproxy, no affinity', () 
       return ctx.skip()
     }
     // The first run killed g1: start it again on its port, so the kill lands on a live replica once more.
-    const restarted = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/replica-gateway.ts'], {
+    const restarted = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/session-gateway.ts'], {
       env: { UPSTREAM: upstreamUrl, AIRMCP_SESSION_KEY: KEY, AIRMCP_GATEWAY_PORT: portOf(gateways[0].url) },
     })
     await run('2026-07-28', restarted)

@@ -28,7 +28,7 @@ describe('clients survive a restart', () => {
   it('a client through airmcp bridge: the gateway restarted between two calls, both succeed', async () => {
     const upstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/replica.ts'], { env: { ...env, TRANSPORT: 'http', REPLICA: 'u' } })
     const port = String(await freePort())
-    const gatewayArgs = [...TSX_NODE_ARGS, 'fixtures/servers/replica-gateway.ts']
+    const gatewayArgs = [...TSX_NODE_ARGS, 'fixtures/servers/session-gateway.ts']
     const gatewayEnv = { ...env, UPSTREAM: upstream.url, AIRMCP_GATEWAY_PORT: port }
     let gateway = await startListening(gatewayArgs, { env: gatewayEnv })
     const client = new Client({ name: 'bridged', version: '1.0.0' })
@@ -57,7 +57,7 @@ describe('clients survive a restart', () => {
     const upstreamArgs = [...TSX_NODE_ARGS, 'fixtures/servers/replica.ts']
     const upstreamEnv = { ...env, TRANSPORT: 'http', REPLICA: 'u', AIRMCP_PORT: upstreamPort }
     let upstream = await startListening(upstreamArgs, { env: upstreamEnv })
-    const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/replica-gateway.ts'], { env: { ...env, UPSTREAM: upstream.url } })
+    const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/session-gateway.ts'], { env: { ...env, UPSTREAM: upstream.url } })
     const client = new Client({ name: 'direct', version: '1.0.0' })
     await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url)))
     try {
