@@ -3,6 +3,9 @@ import { startHttpHost, type HttpHost } from '../http/host.js'
 import { exitOnListenError } from '../http/listen.js'
 import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createFrontSession } from './front.js'
+import { validateNaming } from './naming.js'
+import { OwnConnections } from './own-connections.js'
+import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { LIMIT_DEFAULTS } from './limits.js'
 import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
@@ -34,6 +37,7 @@ export class Gateway {
   private started = false
   private stopping: Promise<void> | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+  private readonly authenticate: ReturnType<typeof createAuthenticator>
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
   private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
@@ -49,6 +53,13 @@ export class Gateway {
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
     }
+    // AIRMCP_GATEWAY_TOKEN stands in for authToken when the code sets none (deploy files pass it that way).
+    const authToken = options.authToken ?? gatewayTokenFromEnv()
+    validateClients(options.clients, authToken, options.discovery)
+    if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
+      throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
+    }
+    this.authenticate = createAuthenticator({ ...options, authToken })
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -57,21 +68,26 @@ export class Gateway {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
     registration = withUpstreamOverride(registration)
+    validateNaming(registration.id, registration.tools)
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
     registration = { ...registration, connection: remapConnection(registration.connection, this.upstreamPorts) }
-    const upstream = new Upstream(registration, this.router, {
+    const upstream = this.createUpstream(registration)
+    this.registrations.set(registration.id, upstream)
+    this.router.add(upstream)
+    if (this.started) void upstream.connect()
+    return this
+  }
+
+  private createUpstream(registration: Registration): Upstream {
+    return new Upstream(registration, this.router, {
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
       maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
       maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
     })
-    this.registrations.set(registration.id, upstream)
-    this.router.add(upstream)
-    if (this.started) void upstream.connect()
-    return this
   }
 
   /**
@@ -149,16 +165,19 @@ export class Gateway {
     const info = { name: this.options.name, version: VERSION }
     if (stdio) {
       this.stdio = new StdioServerTransport()
-      await createFrontSession(this.router, info).connect(this.stdio)
+      await createFrontSession(this.router, info, this.stdioAccess()).connect(this.stdio)
       process.stdin.once('end', () => void this.stop())
       process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
     } else {
+      // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
       this.host = await startHttpHost({
         label: `Gateway "${this.options.name}"`,
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
         host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
         serve: { sse: true, streamable: true },
-        createSession: () => createFrontSession(this.router, info),
+        createSession: (principal) =>
+          createFrontSession(this.router, info, (principal as ClientAccess | undefined) ?? fullAccess(this.options.discovery)),
         allowedHosts: this.options.allowedHosts,
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
@@ -168,7 +187,7 @@ export class Gateway {
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
-        authToken: this.options.authToken ?? gatewayTokenFromEnv(),
+        authenticate: this.authenticate,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
           const servers = this.list()
@@ -176,7 +195,8 @@ export class Gateway {
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
+            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
           }
         },
       }).catch(async (error: unknown) => {
@@ -204,6 +224,12 @@ export class Gateway {
     })
   }
 
+  /** On stdio the launching process is the client: `stdioClient`'s policies, or everything. */
+  private stdioAccess(): ClientAccess {
+    const client = this.options.clients?.find((c) => c.name === this.options.stdioClient)
+    return client ? accessFor(client, this.options.discovery) : fullAccess(this.options.discovery)
+  }
+
   /** Closes client sessions, upstream connections and stdio children (with their process groups). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -214,6 +240,7 @@ export class Gateway {
       await this.host?.close()
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+      await this.router.own?.closeAll()
     })()
     return this.stopping
   }

@@ -19,6 +19,10 @@ import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
 import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { offeredTools, serverToolName } from './naming.js'
+import type { OwnConnections } from './own-connections.js'
+import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import type { BalancerName } from './types.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
@@ -26,8 +30,6 @@ import type { Upstream, UpstreamEvents } from './upstream.js'
 import { toRequestError } from './upstream-error.js'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
-
-const RESOURCE_NOT_FOUND = -32002
 
 /**
  * Forwarded results are passed on as the server sent them: the client that asked validates them, so the
@@ -45,6 +47,10 @@ export class Router implements UpstreamEvents {
   private promptRoutes = new Map<string, Route>()
   private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
+  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
+  revision = 0
+  /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
+  own: OwnConnections | undefined
 
   private readonly sessionSlots: KeyedSemaphores
 
@@ -68,6 +74,7 @@ export class Router implements UpstreamEvents {
   removeSession(session: Server): void {
     this.sessions.delete(session)
     this.subscriptions.delete(session)
+    void this.own?.close(session)
   }
 
   add(upstream: Upstream): void {
@@ -98,18 +105,19 @@ export class Router implements UpstreamEvents {
   /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
+    this.toolRoutes = buildRoutes(names(this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)))
     this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
     // Compared with what clients last saw: upstreams update their lists before calling here, so a
     // before/after comparison inside this call would miss a changed description.
     const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const changed = now !== this.published
     this.published = now
+    if (changed) this.revision++
     return changed
   }
 
   listTools() {
-    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const tools = this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)
     return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
   }
 
@@ -214,9 +222,10 @@ export class Router implements UpstreamEvents {
     let lastError: unknown
     for (let attempt = 0; attempt < 2; attempt++) {
       const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client && !tried.includes(u))
-      const upstream = this.pick(pool, healthy)
-      if (!upstream) break
-      tried.push(upstream)
+      const picked = this.pick(pool, healthy)
+      if (!picked) break
+      tried.push(picked)
+      const upstream = this.own?.wanted(picked, extra) ? await this.own.choose(picked, extra) : picked
       let release: (() => void) | undefined
       let callers: Extra[] | undefined
       let startedAt = 0
@@ -230,6 +239,8 @@ export class Router implements UpstreamEvents {
         this.callers.set(upstream, callers)
         const options: RequestOptions = {
           timeout: Math.max(1, deadline - Date.now()),
+          // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
+          relatedRequestId: ownerMark(extra),
           signal: extra.signal,
           onprogress:
             progressToken === undefined
@@ -286,14 +297,12 @@ export class Router implements UpstreamEvents {
 
   callTool(request: CallToolRequest, extra: Extra) {
     const route = this.toolRoutes.get(request.params.name)
-    if (!route) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
-    }
+    if (!route) throw unknownTool(request.params.name)
     const what = `tools/call "${request.params.name}"`
     this.checkInput(request.params, what)
     return this.forward(route.pool, what, extra, (upstream, options) =>
       upstream.client!.request(
-        { method: 'tools/call', params: { ...request.params, name: route.name } },
+        { method: 'tools/call', params: { ...request.params, name: serverToolName(upstream.registration.tools, upstream.tools, route.name) } },
         ForwardedResult,
         options,
       ),
@@ -317,7 +326,7 @@ export class Router implements UpstreamEvents {
 
   getPrompt(request: GetPromptRequest, extra: Extra) {
     const route = this.promptRoutes.get(request.params.name)
-    if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
+    if (!route) throw unknownPrompt(request.params.name)
     this.checkInput(request.params, `prompts/get "${request.params.name}"`)
     return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
       upstream.client!.request(
@@ -387,17 +396,24 @@ export class Router implements UpstreamEvents {
     }
   }
 
+  /** A log goes to the client whose call it belongs to; one of no call, to the clients that asked for its level. */
   log(upstream: Upstream, params: Record<string, unknown>): void {
-    const message = { ...params, logger: (params.logger as string | undefined) ?? upstream.pool }
+    const { owner, params: clean } = takeOwner(params)
+    const message = { ...clean, logger: (clean.logger as string | undefined) ?? upstream.pool }
     const callers = this.callers.get(upstream) ?? []
-    // A log sent during a call goes to the client that made it; other logs go to every client.
-    if (callers.length) {
-      for (const extra of new Set(callers)) {
-        void extra.sendNotification({ method: 'notifications/message', params: message as never }).catch(() => {})
+    const caller = (owner as Extra | undefined) ?? soleCaller(callers)
+    if (caller) {
+      if (wantsLog(sessionOf(caller), clean.level, true)) {
+        void caller.sendNotification({ method: 'notifications/message', params: message as never }).catch(() => {})
       }
-    } else {
-      for (const session of this.sessions) void session.sendLoggingMessage(message as never).catch(() => {})
+    } else if (!callers.length) {
+      // A session's own connection speaks for that session only.
+      const own = this.own?.ownerOf(upstream) as Server | undefined
+      for (const session of own ? [own] : this.sessions) {
+        if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
+      }
     }
+    // Otherwise several clients have calls in flight on a channel that cannot say whose this is: dropped.
   }
 
   resourceUpdated(_upstream: Upstream, uri: string): void {
@@ -406,12 +422,21 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }) {
-    const caller = this.callers.get(upstream)?.at(-1)
+  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
+    const { owner, params } = takeOwner(request.params)
+    const callers = this.callers.get(upstream) ?? []
+    const caller = (owner as Extra | undefined) ?? soleCaller(callers)
     if (!caller) {
-      throw new McpError(ErrorCode.InvalidRequest, `${request.method} needs a client call in progress to answer it.`)
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        callers.length
+          ? `${request.method} refused: several clients have calls in flight on "${upstream.id}" and its transport does not say whose call this belongs to.`
+          : `${request.method} needs a client call in progress to answer it.`,
+      )
     }
     const schema = request.method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema
-    return caller.sendRequest(request as ServerRequest, schema)
+    // The upstream cancelling its request cancels it at that client too.
+    return caller.sendRequest({ method: request.method, params } as ServerRequest, schema, { signal })
   }
 }

@@ -1,3 +1,6 @@
+import type { ToolNaming } from './naming.js'
+import type { DiscoveryMode, GatewayClient } from './policy.js'
+
 /** How the gateway reaches one upstream server. */
 export type Connection =
   /** Legacy HTTP+SSE. A bare base URL such as `http://localhost:3510` means its `/sse` endpoint. */
@@ -15,6 +18,8 @@ export interface Registration {
   /** Informational; the connection's `type` decides how to connect. */
   transport?: string
   connection: Connection
+  /** Names to offer this server's tools by: `prefix` for all of them, `rename` for single ones (rename first). */
+  tools?: ToolNaming
 }
 
 export type UpstreamStatus = 'connecting' | 'connected' | 'error'
@@ -42,8 +47,24 @@ export interface GatewayOptions {
   reconnectDelay?: number
   /** Serve on stdio instead of HTTP (also `--stdio` on the command line or `AIRMCP_GATEWAY_STDIO=1`). */
   stdio?: boolean
-  /** HTTP front: require `Authorization: Bearer <token>` (default: `AIRMCP_GATEWAY_TOKEN` when set). */
+  /**
+   * HTTP front: require `Authorization: Bearer <token>` (default: `AIRMCP_GATEWAY_TOKEN` when set); this token
+   * sees everything (see `clients` for less).
+   */
   authToken?: string
+  /**
+   * HTTP front: named clients, each with its own bearer token and allow/deny lists of exposed tool, prompt
+   * and resource names (`*` globs, deny wins). A name a client may not use is absent from its lists and
+   * answered exactly like a name that does not exist. With `clients`, every request needs a known token.
+   */
+  clients?: GatewayClient[]
+  /** Stdio front: the name of the client in `clients` whose policies apply (the process that launched the gateway). */
+  stdioClient?: string
+  /**
+   * `full` (default) lists every tool; `search` lists three tools instead (`search_tools`, `describe_tools`,
+   * `call_tool`) for fleets with more tools than a client can take. A client's own `discovery` overrides it.
+   */
+  discovery?: DiscoveryMode
   /** HTTP front: extra Host names accepted besides loopback. */
   allowedHosts?: string[]
   /** HTTP front: extra Origins accepted besides loopback. */

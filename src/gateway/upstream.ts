@@ -29,7 +29,7 @@ export interface UpstreamEvents {
   log(upstream: Upstream, params: Record<string, unknown>): void
   resourceUpdated(upstream: Upstream, uri: string): void
   /** A sampling or elicitation request from the server, for the client whose call is running. */
-  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }): Promise<unknown>
+  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
 export interface UpstreamTiming {
@@ -211,8 +211,8 @@ export class Upstream {
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
       this.events.resourceUpdated(this, n.params.uri),
     )
-    client.setRequestHandler(CreateMessageRequestSchema, (request) => this.events.clientRequest(this, request) as never)
-    client.setRequestHandler(ElicitRequestSchema, (request) => this.events.clientRequest(this, request) as never)
+    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => this.events.clientRequest(this, request, extra.signal) as never)
+    client.setRequestHandler(ElicitRequestSchema, (request, extra) => this.events.clientRequest(this, request, extra.signal) as never)
   }
 
   /** Re-reads what the server offers (all of it, or one kind after a list_changed). */

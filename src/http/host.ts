@@ -15,7 +15,7 @@ export interface SessionServer {
 }
 
 /** Serves one 2026-07-28 request (`body` is its parsed JSON); the guards have already run. */
-export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>
+export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => Promise<void>
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
 export interface HttpHostOptions extends GuardOptions {
@@ -27,8 +27,13 @@ export interface HttpHostOptions extends GuardOptions {
   path?: string
   /** Streamable HTTP without sessions: a fresh server per request. */
   stateless?: boolean
-  /** A fresh server for one 2025-era client session. */
-  createSession: () => SessionServer
+  /** A fresh server for one 2025-era client session, given who `authenticate` said the client is. */
+  createSession: (principal?: unknown) => SessionServer
+  /**
+   * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
+   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   */
+  authenticate?: (authorization: string | undefined) => unknown
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
   modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
@@ -74,6 +79,7 @@ interface StreamableEntry {
   transport: StreamableHttpSession
   server: SessionServer
   lastSeen: number
+  principal?: unknown
 }
 
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
@@ -91,7 +97,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
-  const sse = new Map<string, { transport: SseSession; server: SessionServer }>()
+  const sse = new Map<string, { transport: SseSession; server: SessionServer; principal?: unknown }>()
   const sessionCount = () => streamable.size + sse.size
   const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)
   const reviving = new Map<string, Promise<StreamableEntry | undefined>>()
@@ -144,11 +150,22 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }
 
-  async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
+  function authorize(req: IncomingMessage): unknown {
+    if (!options.authenticate) {
+      checkBearer(req, options.authToken)
+      return undefined
+    }
+    const principal = options.authenticate(req.headers.authorization)
+    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    return principal
+  }
+
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
-    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body)
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
     if (options.stateless) {
-      const server = options.createSession()
+      const server = options.createSession(principal)
       const transport = new StreamableHttpSession(undefined)
       res.on('close', () => void server.close())
       await server.connect(transport)
@@ -159,8 +176,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
     // An initialize carrying a session id this process does not hold (a client resuming after a restart) starts afresh.
     if (typeof sessionId === 'string' && !(initializing && !streamable.has(sessionId))) {
-      if (req.method === 'DELETE') ids.end(sessionId)
-      const session = streamable.get(sessionId) ?? (req.method === 'DELETE' ? undefined : await revive(sessionId, clientOf(req)))
+      if (req.method === 'DELETE') ids.end(sessionId, req.headers.authorization)
+      const held = streamable.get(sessionId)
+      // Another client's session answers as one that does not exist.
+      const session = held ? (held.principal === principal ? held : undefined) : req.method === 'DELETE' ? undefined : await revive(sessionId, req, principal)
       if (!session && req.method === 'DELETE' && ids.isEnded(sessionId)) {
         // Begun on another replica: ended here too; that replica lets it go when it idles out.
         res.writeHead(200).end()
@@ -178,15 +197,15 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
     const initialize = (Array.isArray(body) ? body.find(isInitializeRequest) : body) as { params?: Record<string, unknown> }
-    const session = await openStreamable(ids.mint(initialize.params), clientOf(req))
+    const session = await openStreamable(ids.mint(initialize.params, Date.now(), req.headers.authorization), clientOf(req), principal)
     await session.transport.handle(req, res, body)
   }
 
-  async function openStreamable(sessionId: string, client: string): Promise<StreamableEntry> {
+  async function openStreamable(sessionId: string, client: string, principal: unknown): Promise<StreamableEntry> {
     makeRoom(client)
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new StreamableHttpSession(sessionId, relayFor(sessionId))
-    const entry = { transport, server, lastSeen: Date.now() }
+    const entry = { transport, server, lastSeen: Date.now(), principal }
     streamable.set(sessionId, entry)
     bookkeeping.add(sessionId, client, () => transport.hasPendingRequests(), () => void transport.close())
     transport.onclose = () => {
@@ -199,13 +218,14 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   /** Takes over a session another replica (or an earlier process with the same key) began; undefined when the id is not valid. */
-  function revive(sessionId: string, client: string): Promise<StreamableEntry | undefined> {
+  function revive(sessionId: string, req: IncomingMessage, principal: unknown): Promise<StreamableEntry | undefined> {
+    const claims = ids.verify(sessionId, Date.now(), req.headers.authorization)
+    // The id is bound to the credentials that opened it: other credentials get a 404 on every replica.
+    if (!claims) return Promise.resolve(undefined)
     let pending = reviving.get(sessionId)
     if (pending) return pending
-    const claims = ids.verify(sessionId)
-    if (!claims) return Promise.resolve(undefined)
     pending = (async () => {
-      const entry = await openStreamable(sessionId, client)
+      const entry = await openStreamable(sessionId, clientOf(req), principal)
       const { protocolVersion, capabilities, clientInfo } = claims
       await entry.transport.restore({ protocolVersion, capabilities, clientInfo })
       return entry
@@ -214,11 +234,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     return pending
   }
 
-  async function openSse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function openSse(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     makeRoom(clientOf(req))
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new SseSession(res, '/messages')
-    sse.set(transport.sessionId, { transport, server })
+    sse.set(transport.sessionId, { transport, server, principal })
     // A held-open stream is not use: only its POSTs keep an SSE session from being the least recently used.
     bookkeeping.add(transport.sessionId, clientOf(req), () => false, () => void transport.close())
     transport.onclose = () => {
@@ -229,10 +249,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     await server.connect(transport)
   }
 
-  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
-    if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
     bookkeeping.touch(sessionId)
     const body = await readJsonBody(req, maxBody)
     session.transport.handlePost(req, res, body)
@@ -243,23 +263,22 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
-      const authorized = !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
+      const authorized = options.authenticate
+        ? options.authenticate(req.headers.authorization) !== undefined
+        : !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      checkBearer(req, options.authToken)
-      return handleStreamable(req, res)
+      return handleStreamable(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      checkBearer(req, options.authToken)
-      return openSse(req, res)
+      return openSse(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      checkBearer(req, options.authToken)
-      return postSse(req, res, url)
+      return postSse(req, res, url, authorize(req))
     }
     const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
     throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)

@@ -60,7 +60,7 @@ export class SessionIds {
   }
 
   /** A new session id for a client's `initialize` parameters (random nonce: ids never repeat). */
-  mint(params: Record<string, unknown> | undefined, now = Date.now()): string {
+  mint(params: Record<string, unknown> | undefined, now = Date.now(), authorization?: string): string {
     const info = (params?.clientInfo ?? {}) as Record<string, unknown>
     const capabilities = (params?.capabilities ?? {}) as Record<string, unknown>
     const clientInfo = {
@@ -74,6 +74,7 @@ export class SessionIds {
       i: clientInfo,
       x: now + this.ttlMs,
       n: randomBytes(12).toString('base64url'),
+      b: this.binding(authorization),
     })
     let payload = Buffer.from(JSON.stringify(claims(capabilities))).toString('base64url')
     if (payload.length > MAX_ID_LENGTH - 100) {
@@ -84,21 +85,30 @@ export class SessionIds {
     return `${PREFIX}${payload}.${this.mac(payload)}`
   }
 
-  /** The claims of a valid, unexpired, not-ended id; undefined for anything else. */
-  verify(id: string, now = Date.now()): SessionClaims | undefined {
+  /** Binds an id to the credentials that opened it (keyed digest: the id does not reveal the token). */
+  private binding(authorization: string | undefined): string {
+    return this.mac(`bind|${authorization ?? ''}`).slice(0, 16)
+  }
+
+  /**
+   * The claims of a valid, unexpired, not-ended id; undefined for anything else. With `authorization`,
+   * also undefined unless the id was opened with the same credentials.
+   */
+  verify(id: string, now = Date.now(), authorization?: string | null): SessionClaims | undefined {
     if (typeof id !== 'string' || id.length > MAX_ID_LENGTH || !id.startsWith(PREFIX)) return undefined
     const [payload, signature, extra] = id.slice(PREFIX.length).split('.')
     if (!payload || !signature || extra !== undefined) return undefined
     const expected = Buffer.from(this.mac(payload))
     const given = Buffer.from(signature)
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
-    let raw: { v?: unknown; c?: unknown; i?: unknown; x?: unknown }
+    let raw: { v?: unknown; c?: unknown; i?: unknown; x?: unknown; b?: unknown }
     try {
       raw = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
     } catch {
       return undefined
     }
     if (typeof raw.x !== 'number' || raw.x <= now || this.ended.has(id)) return undefined
+    if (authorization !== null && raw.b !== this.binding(authorization)) return undefined
     return {
       protocolVersion: String(raw.v ?? ''),
       capabilities: (raw.c ?? {}) as Record<string, unknown>,
@@ -137,8 +147,8 @@ export class SessionIds {
   }
 
   /** Marks an id as ended (DELETE): this process never rebuilds it again. */
-  end(id: string, now = Date.now()): void {
-    const claims = this.verify(id, now)
+  end(id: string, authorization?: string, now = Date.now()): void {
+    const claims = this.verify(id, now, authorization)
     if (!claims) return
     for (const [old, exp] of this.ended) {
       if (exp > now && this.ended.size < this.maxEnded) break

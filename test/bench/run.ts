@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is a ratio to a baseline measured in the same run, on this machine.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@mode
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { discoverySection } from './discovery.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 
@@ -247,6 +248,9 @@ if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
+if (!only || only === 'discovery') await discoverySection(out)
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
+// `npm run bench discovery` appends its section to the results rather than replacing them.
+if (only === 'discovery') appendFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.slice(4).join('\n')}\n`)
 process.exit(0)
