@@ -72,9 +72,6 @@ export interface HttpHost {
   close(): Promise<void>
 }
 
-/** Signed ids are long: errors show their start. */
-const shortId = (id: string) => (id.length > 24 ? `${id.slice(0, 24)}…` : id)
-
 interface StreamableEntry {
   transport: StreamableHttpSession
   server: SessionServer
@@ -185,7 +182,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
         res.writeHead(200).end()
         return
       }
-      if (!session) throw new HttpError(404, `Session "${shortId(sessionId)}" not found. Start a new session with initialize.`, -32001)
+      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
       const owner = askingReplica(req, sessionId, body)
       if (owner) return relay(owner, req, res, body)
       session.lastSeen = Date.now()
