@@ -1,12 +1,14 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../http/host.js'
 import { exitOnListenError } from '../http/listen.js'
+import { log } from '../telemetry/log.js'
 import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
 import { OwnConnections } from './own-connections.js'
 import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { LIMIT_DEFAULTS } from './limits.js'
+import { startOperations, type Operations } from './operations.js'
 import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
@@ -36,6 +38,7 @@ export class Gateway {
   private healthTimer: NodeJS.Timeout | undefined
   private started = false
   private stopping: Promise<void> | undefined
+  private operations: Operations | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
   private readonly authenticate: ReturnType<typeof createAuthenticator>
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
@@ -153,6 +156,11 @@ export class Gateway {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
     }
+    this.operations = await startOperations(this.router, this.options, {
+      sessions: () => this.host?.sessionCount() ?? this.router.sessions.size,
+      servers: () => this.list(),
+      serveHttp: !stdio,
+    })
     await Promise.all([...this.registrations.values()].map((u) => u.connect()))
     this.router.rebuild()
     const interval = this.options.healthCheckInterval ?? 15_000
@@ -167,7 +175,7 @@ export class Gateway {
       this.stdio = new StdioServerTransport()
       await createFrontSession(this.router, info, this.stdioAccess()).connect(this.stdio)
       process.stdin.once('end', () => void this.stop())
-      process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
+      log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
       // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
       this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
@@ -188,6 +196,7 @@ export class Gateway {
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
+        metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
           const servers = this.list()
@@ -197,6 +206,7 @@ export class Gateway {
             name: this.options.name,
             // /health needs no token: behind one, it names no tool (a client's policy may hide some).
             servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
+            ...this.operations?.health(),
           }
         },
       }).catch(async (error: unknown) => {
@@ -204,7 +214,7 @@ export class Gateway {
         await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
         return exitOnListenError(error, this.options.handleSignals !== false)
       })
-      process.stderr.write(`Gateway "${this.options.name}" listening on ${this.url}\n`)
+      log('info', `Gateway "${this.options.name}" listening on ${this.url}`, { component: 'gateway', server: this.options.name, url: this.url })
     }
     if (this.options.handleSignals !== false) {
       process.once('SIGINT', this.onSignal)
@@ -241,6 +251,7 @@ export class Gateway {
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
       await this.router.own?.closeAll()
+      await this.operations?.stop()
     })()
     return this.stopping
   }

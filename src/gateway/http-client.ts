@@ -2,6 +2,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { traceHeadersOf } from '../telemetry/tracing.js'
 import { createParser } from 'eventsource-parser'
 import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
 import { markOwner } from './isolation.js'
@@ -154,7 +155,7 @@ export class HttpClientTransport implements Transport {
       const req = this.client.request(this.url, {
         method: 'POST',
         agent: this.agent,
-        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json' },
+        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...traceHeadersOf(message) },
       })
       const done = () => {
         if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)

@@ -17,9 +17,12 @@ import {
 import { z } from 'zod'
 import { matchTemplate } from '../runtime/resource.js'
 import { createBalancer } from './balancer.js'
+import { CallTelemetry } from '../telemetry/calls.js'
 import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
+import { toolCallInfo, withTraceMeta } from './call-telemetry.js'
 import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import type { LockGate } from './lock.js'
 import { offeredTools, serverToolName } from './naming.js'
 import type { OwnConnections } from './own-connections.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
@@ -51,6 +54,12 @@ export class Router implements UpstreamEvents {
   revision = 0
   /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
   own: OwnConnections | undefined
+  /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
+  telemetry = new CallTelemetry('gateway', 'gateway')
+  /** Holds back tools and prompts that differ from airmcp.lock, when the gateway has one. */
+  gate: LockGate | undefined
+  /** Told of every upstream status change (reconnect counting). */
+  onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   private readonly sessionSlots: KeyedSemaphores
 
@@ -105,8 +114,8 @@ export class Router implements UpstreamEvents {
   /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)))
-    this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
+    this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
+    this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
     // Compared with what clients last saw: upstreams update their lists before calling here, so a
     // before/after comparison inside this call would miss a changed description.
     const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
@@ -116,13 +125,23 @@ export class Router implements UpstreamEvents {
     return changed
   }
 
+  /** An upstream's tools as exposed: what the lock admits, under the registration's renames and prefix. */
+  private exposedTools(upstream: Upstream) {
+    return offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+  }
+
+  /** What an upstream offers that the lock lets through (all of it without a lock). */
+  private admitted<K extends 'tools' | 'prompts'>(upstream: Upstream, kind: K): Upstream[K] {
+    return this.gate ? this.gate.admit(upstream, kind) : upstream[kind]
+  }
+
   listTools() {
-    const tools = this.offered((u) => offeredTools(u.registration.tools, u.tools), (t) => t.name)
+    const tools = this.offered((u) => this.exposedTools(u), (t) => t.name)
     return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
   }
 
   listPrompts() {
-    const prompts = this.offered((u) => u.prompts, (p) => p.name)
+    const prompts = this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)
     return [...this.promptRoutes].map(([exposed, route]) => ({
       ...prompts.get(route.pool)!.get(route.name)!,
       name: exposed,
@@ -297,22 +316,30 @@ export class Router implements UpstreamEvents {
 
   callTool(request: CallToolRequest, extra: Extra) {
     const route = this.toolRoutes.get(request.params.name)
-    if (!route) throw unknownTool(request.params.name)
+    if (!route) {
+      // A tool held back by airmcp.lock says why; any other unknown name gets the one "unknown tool" answer.
+      const held = this.gate?.explain(request.params.name)
+      throw held ? new McpError(ErrorCode.InvalidParams, held) : unknownTool(request.params.name)
+    }
     const what = `tools/call "${request.params.name}"`
     this.checkInput(request.params, what)
-    return this.forward(route.pool, what, extra, (upstream, options) =>
-      upstream.client!.request(
-        { method: 'tools/call', params: { ...request.params, name: serverToolName(upstream.registration.tools, upstream.tools, route.name) } },
-        ForwardedResult,
-        options,
-      ),
-    ).catch((error: unknown) => {
-      // An oversized result is the tool's failure, reported like one; the server stays in its pool.
-      if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
-        return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
-      }
-      throw error
-    })
+    return this.telemetry.run(toolCallInfo(route, request, extra), (scope) =>
+      this.forward(route.pool, what, extra, (upstream, options) => {
+        scope.annotate('airmcp.upstream.id', upstream.id)
+        const name = serverToolName(upstream.registration.tools, upstream.tools, route.name)
+        return upstream.client!.request(
+          { method: 'tools/call', params: withTraceMeta({ ...request.params, name }, scope) },
+          ForwardedResult,
+          options,
+        )
+      }).catch((error: unknown) => {
+        // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+        if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+          return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
+        }
+        throw error
+      }),
+    )
   }
 
   readResource(request: ReadResourceRequest, extra: Extra) {
@@ -385,7 +412,8 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  statusChanged(): void {
+  statusChanged(upstream?: Upstream): void {
+    if (upstream) this.onStatusChanged?.(upstream)
     if (!this.rebuild()) return
     for (const session of this.sessions) {
       void Promise.allSettled([

@@ -1,3 +1,4 @@
+import type { TracingOption } from '../telemetry/tracing.js'
 import type { ToolNaming } from './naming.js'
 import type { DiscoveryMode, GatewayClient } from './policy.js'
 
@@ -96,6 +97,16 @@ export interface GatewayOptions {
   maxResultBytes?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
+  /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
+  metrics?: boolean
+  /** HTTP front: the Bearer token `/metrics` needs (default: `authToken`). */
+  metricsToken?: string
+  /** OpenTelemetry traces over OTLP/HTTP (default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). */
+  tracing?: TracingOption
+  /** An `airmcp.lock` to hold back tools that differ from it (also `AIRMCP_LOCK`); relative to the cwd. */
+  lock?: string
+  /** What a tool that differs from the lock gets: `quarantine` (held back, the default) or `warn` (exposed, logged). */
+  lockMode?: 'quarantine' | 'warn'
 }
 
 /** One registration as `list()` and `GET /health` report it. */

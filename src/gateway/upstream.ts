@@ -14,6 +14,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
+import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
 import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
@@ -50,7 +51,7 @@ const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
  * undici leaves one listener per request (thousands under load); a POST is short and needs none.
  */
 const postWithoutSharedSignal: typeof fetch = (url, init) =>
-  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
+  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) } : init)
 
 /** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
 export function sseEndpoint(url: string): URL {

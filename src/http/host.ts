@@ -7,6 +7,7 @@ import { isModernRequest } from './era.js'
 import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
+import type { MetricsRoute } from '../telemetry/metrics.js'
 
 /** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
 export interface SessionServer {
@@ -63,6 +64,8 @@ export interface HttpHostOptions extends GuardOptions {
   portEnv?: string
   /** Body of `GET /health` (with authToken set, only for an authorized caller; others get `{ status: 'ok' }`). */
   health: () => Record<string, unknown>
+  /** `GET /metrics` (Prometheus text), behind the same Host/Origin checks and its own token, else the front's. */
+  metrics?: MetricsRoute
 }
 
 export interface HttpHost {
@@ -265,6 +268,15 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
         : !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
+      return
+    }
+    if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
+      // Its own token when it has one, else whoever may use the front (authToken or a named client).
+      if (options.metrics.token !== undefined) checkBearer(req, options.metrics.token)
+      else authorize(req)
+      const { contentType, body } = await options.metrics.render()
+      res.writeHead(200, { 'content-type': contentType })
+      res.end(body)
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')

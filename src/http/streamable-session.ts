@@ -10,6 +10,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
+import { requestHeadersView } from '../telemetry/tracing.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
@@ -112,8 +113,8 @@ export class StreamableHttpSession implements Transport {
       }
     }
     const requests = messages.filter(isJSONRPCRequest)
-    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers ignore it.
-    const extra = { requestInfo: { headers: req.headers } } as never
+    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
+    const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()
       for (const message of messages) {

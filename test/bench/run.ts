@@ -1,13 +1,14 @@
 // `npm run bench`: every figure is a ratio to a baseline measured in the same run, on this machine.
 import { spawn } from 'node:child_process'
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
+import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
@@ -239,6 +240,84 @@ async function gatewaySection() {
   out()
 }
 
+/**
+ * Metrics on vs off (tracing off), and tracing on to a local OTLP receiver, through the gateway to a stdio
+ * upstream. The three set-ups run in turns, several rounds, and each keeps its median: on a shared
+ * machine that cancels most of the drift between runs.
+ */
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/**
+ * The gateway's throughput and its own CPU time per call: on a shared machine the CPU a call costs the
+ * gateway is steadier than wall-clock throughput, and it is what the telemetry adds to.
+ */
+async function gatewayCost(env: NodeJS.ProcessEnv): Promise<CallStats & { cpuUsPerCall: number }> {
+  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: 'stdio', ...env } })
+  const client = await connectClient('http', gateway.url)
+  let calls = 0
+  const callTool = client.callTool.bind(client)
+  client.callTool = ((...args: Parameters<typeof callTool>) => (calls++, callTool(...args))) as typeof client.callTool
+  const before = cpuSeconds(gateway.child.pid!)
+  const stats = await measureCalls(client)
+  const cpuUsPerCall = ((cpuSeconds(gateway.child.pid!) - before) * 1e6) / calls
+  return { ...stats, cpuUsPerCall }
+}
+
+async function telemetrySection() {
+  const receiver = await startOtlpReceiver()
+  const setups = {
+    off: { METRICS: '0' },
+    metrics: { METRICS: '1' },
+    traced: { METRICS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'bench' },
+  }
+  const runs: Record<keyof typeof setups, (CallStats & { cpuUsPerCall: number })[]> = { off: [], metrics: [], traced: [] }
+  for (let round = 0; round < 5; round++) {
+    for (const name of Object.keys(setups) as (keyof typeof setups)[]) {
+      runs[name].push(await gatewayCost(setups[name]))
+      await closeClients()
+      await killAll()
+    }
+  }
+  await receiver.close()
+  type Run = (typeof runs)['off'][number]
+  const median = (stats: Run[], key: keyof Run) => [...stats.map((s) => s[key])].sort((a, b) => a - b)[Math.floor(stats.length / 2)]
+  const summary = (name: keyof typeof setups): Run => ({
+    medianMs: median(runs[name], 'medianMs'),
+    p99Ms: median(runs[name], 'p99Ms'),
+    callsPerSecond: median(runs[name], 'callsPerSecond'),
+    cpuUsPerCall: median(runs[name], 'cpuUsPerCall'),
+  })
+  const off = summary('off')
+  const line = (label: string, s: Run) =>
+    `| ${label} | ${fmt(s.medianMs)} | ${fmt(s.p99Ms)} | ${fmt(s.callsPerSecond, 0)} | ${fmt(s.callsPerSecond / off.callsPerSecond)} | ${fmt(s.cpuUsPerCall, 0)} | ${fmt(s.cpuUsPerCall / off.cpuUsPerCall)} |`
+  out('## Telemetry: gateway → stdio upstream, metrics and tracing on vs off (median of 5 interleaved rounds)')
+  out()
+  out('| gateway | median ms | p99 ms | calls/s (50 callers) | throughput × off | gateway CPU µs/call | CPU × off |')
+  out('| --- | --- | --- | --- | --- | --- | --- |')
+  out(line('metrics off, tracing off', off))
+  out(line('metrics on (`/metrics`), tracing off', summary('metrics')))
+  out(line('metrics on, tracing on (OTLP/HTTP to a local receiver, gateway and upstream)', summary('traced')))
+  out()
+  out(`Spans received: ${receiver.spans.length}. Target: metrics on within 3% of off (throughput ≥ 0.97×, CPU per call ≤ 1.03×); tracing overhead reported.`)
+  out(`Load average during the run: ${loadavg()[1].toFixed(1)} on ${cpus().length} cores; throughput swings with other load, the gateway's CPU per call much less.`)
+  out()
+}
+
+/** A section run on its own replaces its part of RESULTS.md (or is appended to it). */
+function replaceSection(heading: string, section: string[]): void {
+  const file = join(ROOT, 'test/bench/RESULTS.md')
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const start = text.indexOf(heading)
+  const end = start < 0 ? -1 : text.indexOf('\n## ', start + heading.length)
+  const body = `${section.join('\n')}\n`
+  const next = start < 0 ? `${text.trimEnd()}\n\n${body}` : `${text.slice(0, start)}${body}${end < 0 ? '' : text.slice(end + 1)}`
+  writeFileSync(file, next)
+}
+
 const only = process.argv[2]
 out(`# airmcp benchmarks`)
 out()
@@ -249,6 +328,11 @@ if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
 if (!only || only === 'discovery') await discoverySection(out)
+if (!only || only === 'telemetry') {
+  const from = lines.length
+  await telemetrySection()
+  if (only) replaceSection('## Telemetry', lines.slice(from))
+}
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 // `npm run bench discovery` appends its section to the results rather than replacing them.
