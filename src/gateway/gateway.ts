@@ -198,6 +198,8 @@ export class Gateway {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
+        sessionKey: this.options.sessionKey,
+        replicaUrl: this.options.replicaUrl,
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         requestReadTimeout: this.options.requestReadTimeout,

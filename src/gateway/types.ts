@@ -85,6 +85,13 @@ export interface GatewayOptions {
    * any of them; without one, a random key per process.
    */
   stateKey?: string
+  /**
+   * HTTP front: key signing 2025 session ids (default `AIRMCP_SESSION_KEY`, else random per process).
+   * Give every replica the same key: then any replica serves any session, with no load-balancer affinity.
+   */
+  sessionKey?: string
+  /** HTTP front replicas: this one's `/mcp` URL as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
+  replicaUrl?: string
   /** HTTP front: most client sessions, held-open `GET /sse` streams included (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
   /** HTTP front: most sessions one client (remote address) may hold (default: half of maxSessions); past it, that client's own idle sessions are closed first. */

@@ -19,6 +19,7 @@ import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { cappedFetch } from './capped-fetch.js'
 import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
+import { SessionResumingTransport } from './session-resume.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -231,7 +232,10 @@ export class Upstream {
         await client.close().catch(() => {})
         connected = this.newClient()
         this.wire(connected)
-        transport = new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes) as unknown as Transport
+        // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
+        transport = new SessionResumingTransport(
+          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
+        ) as unknown as Transport
         await connected.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       }
       if (this.stopped) {

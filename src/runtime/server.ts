@@ -6,6 +6,7 @@ import { CallTelemetry } from '../telemetry/calls.js'
 import { log as writeLog } from '../telemetry/log.js'
 import type { TracingOption } from '../telemetry/tracing.js'
 import { exitOnListenError } from '../http/listen.js'
+import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
 import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
@@ -55,6 +56,14 @@ export interface ServerOptions {
    * same key (or set `AIRMCP_STATE_KEY`) so any of them can continue a call. Default: random per process.
    */
   stateKey?: string
+  /**
+   * Streamable HTTP: key signing 2025 session ids (default `AIRMCP_SESSION_KEY`, else random per process).
+   * Replicas given the same key serve each other's sessions with no affinity; it also keys `requestState`
+   * when `stateKey` is not given.
+   */
+  sessionKey?: string
+  /** Streamable HTTP replicas: this one's endpoint as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
+  replicaUrl?: string
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
   /** HTTP transports: Prometheus metrics per tool at `GET /metrics` (default true). */
@@ -132,7 +141,7 @@ export function defineServer(options: ServerOptions): McpServer {
     prompts: options.prompts ?? [],
     use: options.use ?? [],
     cacheHints: options.cacheHints,
-    stateKey: options.stateKey,
+    stateKey: options.stateKey ?? (options.sessionKey ? sharedSecret('request-state', options.sessionKey) : undefined),
   })
   let host: HttpHost | undefined
   let modern: McpHttpHandler | undefined
@@ -195,6 +204,8 @@ export function defineServer(options: ServerOptions): McpServer {
           requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
+          sessionKey: options.sessionKey,
+          replicaUrl: options.replicaUrl,
           metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
