@@ -14,10 +14,19 @@ export interface ServerStatus {
   tools?: string[]
 }
 
+/** A tool or prompt the gateway holds back because it differs from airmcp.lock. */
+export interface QuarantinedItem {
+  server: string
+  kind: string
+  name: string
+  reason: string
+}
+
 export interface GatewayStatus {
   gateway: string
   status: string
   servers: ServerStatus[]
+  quarantined: QuarantinedItem[]
 }
 
 /** Reads `GET <base>/health` (with the gateway's token when it has one). */
@@ -33,9 +42,10 @@ export function fetchHealth(base: string, token?: string, timeoutMs = 5000): Pro
           return reject(new AirmcpError('UNAUTHORIZED', `The gateway at ${url.origin} refused /health without the right token.`, 'pass --token, or set AIRMCP_GATEWAY_TOKEN.'))
         }
         try {
-          const health = JSON.parse(body) as { status?: string; servers?: ServerStatus[] }
+          const health = JSON.parse(body) as { status?: string; servers?: ServerStatus[]; quarantined?: QuarantinedItem[] }
           if (!Array.isArray(health.servers)) throw new Error('no servers in the answer')
-          resolve({ gateway: url.origin, status: health.status ?? 'unknown', servers: health.servers })
+          const quarantined = Array.isArray(health.quarantined) ? health.quarantined : []
+          resolve({ gateway: url.origin, status: health.status ?? 'unknown', servers: health.servers, quarantined })
         } catch (error) {
           reject(new AirmcpError('NOT_A_GATEWAY', `${url.href} did not answer like an airmcp gateway (${(error as Error).message}).`, 'pass the gateway with --url http://127.0.0.1:4000.'))
         }
@@ -70,8 +80,11 @@ export function statusTable(status: GatewayStatus): string[] {
     ]),
   ]
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
+  const held = status.quarantined ?? []
   return [
     `Gateway ${status.gateway}: ${status.status}, ${status.servers.length} server${status.servers.length === 1 ? '' : 's'}`,
     ...rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd()),
+    // Held back by airmcp.lock: said after the table, so a reviewer sees what clients cannot reach and why.
+    ...(held.length ? ['', `Held back by airmcp.lock (${held.length}):`, ...held.map((h) => `  ${h.server} ${h.kind} "${h.name}": ${h.reason}`)] : []),
   ]
 }

@@ -1,6 +1,6 @@
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { StreamableHTTPClientTransport, type JSONRPCMessage } from '@modelcontextprotocol/client'
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
+import { SessionResumingTransport } from './session-resume.js'
 import { redact } from './errors.js'
 
 /** Per long-lived signal, the controllers of the POSTs in flight; one listener on that signal serves them all. */
@@ -36,10 +36,17 @@ const withOwnSignal: typeof fetch = async (input, init) => {
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
  * from stdin goes to `url`, every message from the server goes to stdout. Resolves when either side closes.
+ * Both eras pass: a 2026-07-28 message's `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers are
+ * derived from its own `_meta` envelope by the SDK v2 transport; a 2025 session's version comes from its
+ * `initialize` result.
  */
 export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
-  const http = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers }, fetch: withOwnSignal })
+  // A restarted gateway forgets the session: a new one is started and the message repeated, unseen by the client.
+  const http = new SessionResumingTransport(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers }, fetch: withOwnSignal }),
+    () => process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
+  )
   const stdio = new StdioServerTransport()
   const pendingInitialize = new Set<string | number>()
   let closed: () => void = () => {}
@@ -77,5 +84,5 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   process.stdin.once('end', () => closed())
   await done
   closing = true
-  await Promise.allSettled([http.terminateSession(), http.close(), stdio.close()])
+  await Promise.allSettled([(http.inner as StreamableHTTPClientTransport).terminateSession(), http.close(), stdio.close()])
 }

@@ -1,3 +1,4 @@
+import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 
 /**
@@ -49,6 +50,11 @@ function codeOf(error: unknown): string | undefined {
 /** Classifies a failed upstream exchange once; see {@link FailureKind}. */
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed ? 'transport' : 'request'
+  // SDK v2: a ProtocolError is the server's (or our transports') JSON-RPC answer; an SdkError is the client's own.
+  if (error instanceof ProtocolError) return error.code === UPSTREAM_BROKEN ? 'transport' : 'request'
+  if (error instanceof SdkError) {
+    return [SdkErrorCode.ConnectionClosed, SdkErrorCode.SendFailed, SdkErrorCode.NotConnected].includes(error.code) ? 'transport' : 'request'
+  }
   if (error instanceof UpstreamTransportError) return 'transport'
   const code = codeOf(error)
   if (code && TRANSPORT_CODES.has(code)) return 'transport'

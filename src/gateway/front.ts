@@ -1,42 +1,168 @@
+import { Server as ModernServer, type ServerContext } from '@modelcontextprotocol/server'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
+  ListRootsResultSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
+  type ServerNotification,
+  type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js'
-import type { Router } from './router.js'
+import type { TraceCarrier } from '../telemetry/tracing.js'
+import { setSessionLevel } from './isolation.js'
+import type { ClientAccess } from './policy.js'
+import type { Caller, Router } from './router.js'
+import type { GatewayState, StateSealer } from './sealed-state.js'
+import { ClientSurface } from './surface.js'
 
-/** A client session on the gateway: an MCP server whose every request is answered by the router. */
-export function createFrontSession(router: Router, info: { name: string; version: string }): Server {
-  const server = new Server(info, {
-    capabilities: {
-      tools: { listChanged: true },
-      resources: { subscribe: true, listChanged: true },
-      prompts: { listChanged: true },
-      logging: {},
-      completions: {},
-    },
-  })
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+type Params = Record<string, unknown>
+
+const CAPABILITIES = {
+  tools: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  prompts: { listChanged: true },
+  logging: {},
+  completions: {},
+}
+
+const RESERVED_META = /^io\.modelcontextprotocol\//
+
+/** `_meta` keys a client sent that are worth passing upstream (trace context and the like). */
+function passableMeta(meta: Params | undefined): Params | undefined {
+  if (!meta) return undefined
+  const kept = Object.fromEntries(Object.entries(meta).filter(([key]) => key !== 'progressToken' && !RESERVED_META.test(key)))
+  return Object.keys(kept).length ? kept : undefined
+}
+
+/** A 2025 session's request as the router sees it (`logLevel`: what the session set with logging/setLevel). */
+function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params): Caller {
+  return {
+    era: 'legacy',
+    logLevel,
+    clientCapabilities,
+    signal: extra.signal,
+    sessionId: extra.sessionId,
+    requestId: extra.requestId,
+    headers: (extra as { requestInfo?: { headers?: TraceCarrier } }).requestInfo?.headers,
+    progressToken: extra._meta?.progressToken,
+    meta: passableMeta(extra._meta as Params | undefined),
+    notify: (notification) => extra.sendNotification(notification as ServerNotification),
+    request: (request, signal) =>
+      extra.sendRequest(
+        request as ServerRequest,
+        (request.method === 'elicitation/create'
+          ? ElicitResultSchema
+          : request.method === 'roots/list'
+            ? ListRootsResultSchema
+            : CreateMessageResultSchema) as never,
+        { signal },
+      ),
+  }
+}
+
+/** The router's forwarded requests, as the surface passes them on. */
+function forwarderOf(router: Router) {
+  return {
+    callTool: (params: Params, caller: Caller) => router.callTool(params, caller),
+    getPrompt: (params: Params, caller: Caller) => router.getPrompt(params, caller),
+    readResource: (params: Params, caller: Caller) => router.readResource(params, caller),
+    complete: (params: Params, caller: Caller) => router.complete(params, caller),
+  }
+}
+
+/**
+ * A 2025 client session on the gateway (HTTP): an MCP server whose every request is answered by the
+ * router, through the client's surface (its policies and discovery mode).
+ */
+export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
+  const server = new Server(info, { capabilities: CAPABILITIES })
+  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access, server)
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: router.listTools() }))
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => router.callTool(request, extra) as never)
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: router.listResources() }))
+  let logLevel: string | undefined
+  const legacyCaller = (extra: Extra) => callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined)
+  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
+  server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), setSessionLevel(server, r.params.level), {}))
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
+  server.setRequestHandler(CallToolRequestSchema, (r, extra) => surface.callTool(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: surface.listResources() }))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
-    resourceTemplates: router.listResourceTemplates(),
+    resourceTemplates: surface.listResourceTemplates(),
   }))
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => router.readResource(request, extra) as never)
-  server.setRequestHandler(SubscribeRequestSchema, (request, extra) => router.subscribe(server, request, extra))
-  server.setRequestHandler(UnsubscribeRequestSchema, (request) => router.unsubscribe(server, request))
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: router.listPrompts() }))
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => router.getPrompt(request, extra) as never)
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) => router.complete(request, extra) as never)
+  server.setRequestHandler(ReadResourceRequestSchema, (r, extra) => surface.readResource(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(SubscribeRequestSchema, (r) => {
+    surface.checkResource(r.params.uri)
+    return router.subscribe(server, r.params.uri)
+  })
+  server.setRequestHandler(UnsubscribeRequestSchema, (r) => router.unsubscribe(server, r.params.uri))
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
+  server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra)) as never)
+  return server
+}
+
+/** A request served by the SDK v2 server (a 2026 request, or a 2025 one on the stdio front) as the router sees it. */
+function modernCaller(ctx: ServerContext): Caller {
+  const envelope = ctx.mcpReq.envelope as Params | undefined
+  const modern = envelope?.['io.modelcontextprotocol/protocolVersion'] !== undefined
+  const meta = ctx.mcpReq._meta as Params | undefined
+  const base = {
+    signal: ctx.mcpReq.signal,
+    progressToken: meta?.progressToken as string | number | undefined,
+    meta: passableMeta(meta),
+    notify: (notification: { method: string; params?: Params }) => ctx.mcpReq.notify(notification as never),
+  }
+  if (!modern) {
+    return { ...base, era: 'legacy', request: (request) => ctx.mcpReq.send(request as never) }
+  }
+  return {
+    ...base,
+    era: 'modern',
+    inputResponses: ctx.mcpReq.inputResponses,
+    state: ctx.mcpReq.requestState<GatewayState>(),
+    logLevel: envelope?.['io.modelcontextprotocol/logLevel'] as string | undefined,
+    clientCapabilities: envelope?.['io.modelcontextprotocol/clientCapabilities'] as Params | undefined,
+  }
+}
+
+/**
+ * The gateway as an SDK v2 server, built per 2026 request (and per stdio connection): nothing about a
+ * client is kept between requests. The gateway's sealed `requestState` is verified before any handler
+ * runs; the client's surface (policies, discovery mode) applies as on a 2025 session.
+ */
+export function createModernServer(
+  router: Router,
+  info: { name: string; version: string },
+  sealer: StateSealer,
+  access?: ClientAccess,
+): ModernServer {
+  const server = new ModernServer(info, {
+    capabilities: CAPABILITIES,
+    requestState: { verify: (state: string) => sealer.open(state) },
+  })
+  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)
+  server.setRequestHandler('tools/list', () => ({ tools: surface.listTools(), ...router.cacheHint('tools') }) as never)
+  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('resources/list', () => ({ resources: surface.listResources(), ...router.cacheHint('resources') }) as never)
+  server.setRequestHandler(
+    'resources/templates/list',
+    () => ({ resourceTemplates: surface.listResourceTemplates(), ...router.cacheHint('resourceTemplates') }) as never,
+  )
+  server.setRequestHandler('resources/read', (r, ctx) => surface.readResource(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('prompts/list', () => ({ prompts: surface.listPrompts(), ...router.cacheHint('prompts') }) as never)
+  server.setRequestHandler('prompts/get', (r, ctx) => surface.getPrompt(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('completion/complete', (r, ctx) => surface.complete(r.params as Params, modernCaller(ctx)) as never)
   return server
 }

@@ -1,10 +1,17 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { startHttpHost, type HttpHost } from '../http/host.js'
 import { exitOnListenError } from '../http/listen.js'
+import { log } from '../telemetry/log.js'
+import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
+import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
+import { validateNaming } from './naming.js'
+import { OwnConnections } from './own-connections.js'
+import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { LIMIT_DEFAULTS } from './limits.js'
+import { startOperations, type Operations } from './operations.js'
 import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
+import { createStateSealer, type StateSealer } from './sealed-state.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
 import { attachSupervisor, describeAndExit, isDescribeRun } from './supervisor-channel.js'
@@ -28,19 +35,26 @@ export class Gateway {
   private readonly router: Router
   private readonly registrations = new Map<string, Upstream>()
   private host: HttpHost | undefined
-  private stdio: StdioServerTransport | undefined
+  private stdio: { close(): Promise<void> } | undefined
+  private modern: { close(): Promise<void> } | undefined
+  private readonly sealer: StateSealer
   private healthTimer: NodeJS.Timeout | undefined
   private started = false
   private stopping: Promise<void> | undefined
+  private operations: Operations | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+  private readonly authenticate: ReturnType<typeof createAuthenticator>
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
   private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
+    // One key across replicas lets any of them continue another's multi-round-trip request.
+    this.sealer = createStateSealer(options.stateKey ?? (process.env.AIRMCP_GATEWAY_STATE_KEY || undefined))
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
+      sealer: this.sealer,
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
     })
@@ -48,6 +62,13 @@ export class Gateway {
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
     }
+    // AIRMCP_GATEWAY_TOKEN stands in for authToken when the code sets none (deploy files pass it that way).
+    const authToken = options.authToken ?? gatewayTokenFromEnv()
+    validateClients(options.clients, authToken, options.discovery)
+    if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
+      throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
+    }
+    this.authenticate = createAuthenticator({ ...options, authToken })
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -55,21 +76,27 @@ export class Gateway {
     if (!registration?.id || !registration.name || !registration.connection) {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
+    registration = withUpstreamOverride(registration)
+    validateNaming(registration.id, registration.tools)
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
     registration = { ...registration, connection: remapConnection(registration.connection, this.upstreamPorts) }
-    const upstream = new Upstream(registration, this.router, {
+    const upstream = this.createUpstream(registration)
+    this.registrations.set(registration.id, upstream)
+    this.router.add(upstream)
+    if (this.started) void upstream.connect()
+    return this
+  }
+
+  private createUpstream(registration: Registration): Upstream {
+    return new Upstream(registration, this.router, {
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
       maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
       maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
     })
-    this.registrations.set(registration.id, upstream)
-    this.router.add(upstream)
-    if (this.started) void upstream.connect()
-    return this
   }
 
   /**
@@ -91,7 +118,7 @@ export class Gateway {
    * added, missing ones removed, ones whose name or connection changed replaced; the rest stay connected.
    */
   async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
-    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(r.connection, this.upstreamPorts) }]))
+    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r).connection, this.upstreamPorts) }]))
     const same = (a: Registration, b: Registration) =>
       a.name === b.name && (a.transport ?? '') === (b.transport ?? '') && JSON.stringify(a.connection) === JSON.stringify(b.connection)
     const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
@@ -135,6 +162,11 @@ export class Gateway {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
     }
+    this.operations = await startOperations(this.router, this.options, {
+      sessions: () => this.host?.sessionCount() ?? this.router.sessions.size,
+      servers: () => this.list(),
+      serveHttp: !stdio,
+    })
     await Promise.all([...this.registrations.values()].map((u) => u.connect()))
     this.router.rebuild()
     const interval = this.options.healthCheckInterval ?? 15_000
@@ -146,25 +178,33 @@ export class Gateway {
 
     const info = { name: this.options.name, version: VERSION }
     if (stdio) {
-      this.stdio = new StdioServerTransport()
-      await createFrontSession(this.router, info).connect(this.stdio)
+      this.stdio = serveGatewayStdio(this.router, info, this.sealer, this.stdioAccess())
       process.stdin.once('end', () => void this.stop())
-      process.stderr.write(`Gateway "${this.options.name}" serving on stdio\n`)
+      log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
+      // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
+      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery))
+      this.modern = modern
       this.host = await startHttpHost({
+        modern: (req, res, body, principal) => modern.handle(req, res, body, principal),
         label: `Gateway "${this.options.name}"`,
         port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
         host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
         serve: { sse: true, streamable: true },
-        createSession: () => createFrontSession(this.router, info),
+        createSession: (principal) =>
+          createFrontSession(this.router, info, (principal as ClientAccess | undefined) ?? fullAccess(this.options.discovery)),
         allowedHosts: this.options.allowedHosts,
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
+        sessionKey: this.options.sessionKey,
+        replicaUrl: this.options.replicaUrl,
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
-        authToken: this.options.authToken,
+        authenticate: this.authenticate,
+        metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
           const servers = this.list()
@@ -172,7 +212,9 @@ export class Gateway {
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
+            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
+            ...this.operations?.health(),
           }
         },
       }).catch(async (error: unknown) => {
@@ -180,7 +222,7 @@ export class Gateway {
         await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
         return exitOnListenError(error, this.options.handleSignals !== false)
       })
-      process.stderr.write(`Gateway "${this.options.name}" listening on ${this.url}\n`)
+      log('info', `Gateway "${this.options.name}" listening on ${this.url}`, { component: 'gateway', server: this.options.name, url: this.url })
     }
     if (this.options.handleSignals !== false) {
       process.once('SIGINT', this.onSignal)
@@ -200,6 +242,12 @@ export class Gateway {
     })
   }
 
+  /** On stdio the launching process is the client: `stdioClient`'s policies, or everything. */
+  private stdioAccess(): ClientAccess {
+    const client = this.options.clients?.find((c) => c.name === this.options.stdioClient)
+    return client ? accessFor(client, this.options.discovery) : fullAccess(this.options.discovery)
+  }
+
   /** Closes client sessions, upstream connections and stdio children (with their process groups). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -208,8 +256,11 @@ export class Gateway {
       clearInterval(this.healthTimer)
       await Promise.allSettled([...this.router.sessions].map((s) => s.close()))
       await this.host?.close()
+      await this.modern?.close()
       await this.stdio?.close()
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
+      await this.router.own?.closeAll()
+      await this.operations?.stop()
     })()
     return this.stopping
   }

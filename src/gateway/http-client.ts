@@ -1,9 +1,11 @@
 import http from 'node:http'
 import https from 'node:https'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { traceHeadersOf } from '../telemetry/tracing.js'
 import { createParser } from 'eventsource-parser'
 import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
+import { markOwner } from './isolation.js'
 
 /**
  * The gateway's Streamable HTTP client on node:http with keep-alive sockets: one POST per message, answers
@@ -50,7 +52,7 @@ export class HttpClientTransport implements Transport {
   }
 
   /** Passes on each JSON-RPC message of a JSON text; returns false when the text is not JSON-RPC at all. */
-  private deliver(text: string, answered?: (id: RequestId) => void): boolean {
+  private deliver(text: string, answered?: (id: RequestId) => void, owner?: unknown): boolean {
     let data: unknown
     try {
       data = JSON.parse(text)
@@ -62,6 +64,8 @@ export class HttpClientTransport implements Transport {
       if (!parsed.success) return false
       const message = parsed.data
       if ('id' in message && message.id !== undefined && !('method' in message)) answered?.(message.id)
+      // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
+      markOwner(message as never, owner)
       this.onmessage?.(message)
     }
     return true
@@ -78,7 +82,7 @@ export class HttpClientTransport implements Transport {
    * result over maxResultBytes, garbage instead of JSON-RPC, or a socket cut before the response are
    * turned into an error for that request at once instead of a wait for requestTimeout.
    */
-  private readAnswer(req: http.ClientRequest, res: http.IncomingMessage, id: RequestId | undefined): void {
+  private readAnswer(req: http.ClientRequest, res: http.IncomingMessage, id: RequestId | undefined, owner?: unknown): void {
     const where = redact(this.url.toString())
     let answered = id === undefined
     const settle = (code: number, message: string) => {
@@ -97,17 +101,31 @@ export class HttpClientTransport implements Transport {
       settle(RESULT_TOO_LARGE, `The answer from ${where} is larger than the ${this.maxResultBytes}-byte limit. Try this: ask for less, or raise the gateway's maxResultBytes.`)
       res.destroy()
     }
+    // Events after the first wait a turn of the event loop each: the v2 SDK client dispatches notifications
+    // asynchronously, and a response read in the same tick would otherwise overtake the progress before it.
+    let queue: Promise<void> | undefined
+    const inOrder = (run: () => void) => {
+      if (!queue) {
+        queue = Promise.resolve()
+        run()
+      } else queue = queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
+    }
     res.setEncoding('utf8')
-    res.on('close', () => {
-      if (!res.complete) broken('closed the connection in the middle of its answer.')
-      else broken('ended its answer without a response.')
-    })
+    res.on('close', () =>
+      inOrder(() => {
+        if (!res.complete) broken('closed the connection in the middle of its answer.')
+        else broken('ended its answer without a response.')
+      }),
+    )
     if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
       const parser = createParser({
         maxBufferSize: this.maxResultBytes,
         onEvent: (event) => {
           if (!event.data) return
-          if (!this.deliver(event.data, mine)) broken('sent an event that is not JSON-RPC.')
+          const data = event.data
+          inOrder(() => {
+            if (!this.deliver(data, mine, owner)) broken('sent an event that is not JSON-RPC.')
+          })
         },
         onError: (error) => {
           if (error.type === 'max-buffer-size-exceeded') tooLarge()
@@ -127,11 +145,11 @@ export class HttpClientTransport implements Transport {
     })
     res.on('end', () => {
       const text = parts.join('')
-      if (text && !this.deliver(text, mine)) broken('answered with something that is not JSON-RPC.')
+      if (text && !this.deliver(text, mine, owner)) broken('answered with something that is not JSON-RPC.')
     })
   }
 
-  send(message: JSONRPCMessage): Promise<void> {
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
       const req = requestId === undefined ? undefined : this.inflight.get(requestId)
@@ -143,15 +161,15 @@ export class HttpClientTransport implements Transport {
     const id = isJSONRPCRequest(message) ? message.id : undefined
     // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
     const body = JSON.stringify(message)
-    return this.post(message, id, body, true)
+    return this.post(message, id, body, true, id !== undefined ? options?.relatedRequestId : undefined)
   }
 
-  private post(message: JSONRPCMessage, id: RequestId | undefined, body: string, mayRetry: boolean): Promise<void> {
+  private post(message: JSONRPCMessage, id: RequestId | undefined, body: string, mayRetry: boolean, owner?: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = this.client.request(this.url, {
         method: 'POST',
         agent: this.agent,
-        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json' },
+        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...traceHeadersOf(message) },
       })
       const done = () => {
         if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)
@@ -162,7 +180,7 @@ export class HttpClientTransport implements Transport {
         // A kept-alive socket the server closed just as we reused it: the request never reached the server, so
         // it is sent once more on a fresh socket rather than counted as the upstream failing (Node's own advice).
         if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.cancelled.has(req) && !this.closed) {
-          this.post(message, id, body, false).then(resolve, reject)
+          this.post(message, id, body, false, owner).then(resolve, reject)
           return
         }
         reject(error)
@@ -186,7 +204,7 @@ export class HttpClientTransport implements Transport {
           if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
           return
         }
-        this.readAnswer(req, res, id)
+        this.readAnswer(req, res, id, owner)
       })
       req.end(body)
     })

@@ -8,3 +8,5 @@
 export { Gateway } from './gateway.js'
 export type { BalancerName, Connection, GatewayOptions, Registration, ServerInfo, UpstreamStatus } from './types.js'
 export { buildRoutes, type Route } from './catalog.js'
+export type { DiscoveryMode, GatewayClient, NamePolicy } from './policy.js'
+export type { ToolNaming } from './naming.js'

@@ -1,61 +1,151 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import type { RequestHandlerExtra, RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
-import {
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  ErrorCode,
-  McpError,
-  type CallToolRequest,
-  type CompleteRequest,
-  type GetPromptRequest,
-  type ReadResourceRequest,
-  type ServerNotification,
-  type ServerRequest,
-  type SubscribeRequest,
-  type UnsubscribeRequest,
-} from '@modelcontextprotocol/sdk/types.js'
-import { z } from 'zod'
+import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
+import type { RequestOptions } from '@modelcontextprotocol/client'
 import { matchTemplate } from '../runtime/resource.js'
+import { CallTelemetry } from '../telemetry/calls.js'
+import type { TraceCarrier } from '../telemetry/tracing.js'
 import { createBalancer } from './balancer.js'
 import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
-import type { BalancerName } from './types.js'
+import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
+import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
-import type { Upstream, UpstreamEvents } from './upstream.js'
+import type { LockGate } from './lock.js'
+import { offeredTools, serverToolName } from './naming.js'
+import type { OwnConnections } from './own-connections.js'
+import { requestDigest, type GatewayState, type StateSealer } from './sealed-state.js'
+import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
+import type { BalancerName } from './types.js'
 import { toRequestError } from './upstream-error.js'
+import {
+  isTimeoutError,
+  mergeCacheHints,
+  PassThrough,
+  type CacheHint,
+  type Upstream,
+  type UpstreamEvents,
+} from './upstream.js'
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+type Params = Record<string, unknown>
+type Message = { method: string; params?: Params }
 
-const RESOURCE_NOT_FOUND = -32002
+const INVALID_REQUEST = -32600
+const INVALID_PARAMS = -32602
+const INTERNAL_ERROR = -32603
+const REQUEST_TIMEOUT = -32001
+const MAX_ROUNDS = 10
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /**
- * Forwarded results are passed on as the server sent them: the client that asked validates them, so the
- * gateway checks only that a result is an object instead of parsing every field twice.
+ * Whoever made a request at the front, in either era: what the router needs to answer it, whatever
+ * the wire underneath (a 2025 session or a self-contained 2026 request).
  */
-const ForwardedResult = z.looseObject({})
+export interface Caller {
+  era: 'legacy' | 'modern'
+  signal: AbortSignal
+  progressToken?: string | number
+  /** `_meta` keys to pass on upstream (trace context and the like), without the protocol's own. */
+  meta?: Params
+  /** A notification about this request (progress, log). */
+  notify(notification: Message): Promise<void>
+  /** 2025 clients: a server-to-client request on the caller's session. */
+  request?(request: Message, signal?: AbortSignal): Promise<unknown>
+  /** The 2025 session's id (HTTP front): its requests share `maxConcurrentPerSession`. */
+  sessionId?: string
+  /** The JSON-RPC id of the client's request (telemetry). */
+  requestId?: string | number
+  /** HTTP headers of the request that carried it (trace context). */
+  headers?: TraceCarrier
+  /** 2026 clients: this round's answers, keyed as the gateway asked. */
+  inputResponses?: Params
+  /** 2026 clients: the gateway's verified state from the previous round. */
+  state?: GatewayState
+  /** The log level asked for: in a 2026 request (absent: no logs), or set by a 2025 session (absent: all). */
+  logLevel?: string
+  /** The client's declared capabilities: in a 2026 request's envelope, or at a 2025 session's initialize. */
+  clientCapabilities?: Params
+  /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
+  replay?: Replay
+}
+
+/** Something that can tell 2025 sessions about changes (the v1 SDK's Server is one). */
+export interface LegacySession {
+  sendToolListChanged(): unknown
+  sendPromptListChanged(): unknown
+  sendResourceListChanged(): unknown
+  sendLoggingMessage(params: never): Promise<unknown>
+  sendResourceUpdated(params: { uri: string }): Promise<unknown>
+  close(): Promise<unknown>
+}
+
+/** Something that tells 2026 `subscriptions/listen` streams about changes. */
+export interface ModernNotifier {
+  toolsChanged(): void
+  promptsChanged(): void
+  resourcesChanged(): void
+  resourceUpdated(uri: string): void
+}
+
+interface Replay {
+  answers: Params
+  next: number
+  needed?: Record<string, Message>
+  /** Set when the upstream asked for something the client did not declare it can do. */
+  missing?: Params
+  abort: AbortController
+}
+
+/** The client capability a server-to-client request needs, as a capabilities object. */
+function capabilityFor(request: Message): Params | undefined {
+  if (request.method === 'elicitation/create') {
+    return { elicitation: (request.params?.mode === 'url' ? { url: {} } : {}) }
+  }
+  if (request.method === 'sampling/createMessage') return { sampling: {} }
+  if (request.method === 'roots/list') return { roots: {} }
+  return undefined
+}
+
+function declares(capabilities: Params | undefined, needed: Params): boolean {
+  return Object.entries(needed).every(([key, sub]) => {
+    const declared = capabilities?.[key] as Params | undefined
+    if (declared === undefined) return false
+    return Object.keys(sub as Params).every((mode) => (declared as Params)[mode] !== undefined)
+  })
+}
+
+export interface RouterOptions {
+  requestTimeout: number
+  balancer: BalancerName
+  sealer: StateSealer
+  maxConcurrentPerSession?: number
+  maxArgumentDepth?: number
+}
 
 /** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
 export class Router implements UpstreamEvents {
-  readonly sessions = new Set<Server>()
+  readonly sessions = new Set<LegacySession>()
+  readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
-  private readonly subscriptions = new Map<Server, Set<string>>()
-  private readonly callers = new Map<Upstream, Extra[]>()
+  private readonly subscriptions = new Map<LegacySession, Set<string>>()
+  private readonly callers = new Map<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
   private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
+  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
+  revision = 0
+  /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
+  own: OwnConnections | undefined
+  /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
+  telemetry = new CallTelemetry('gateway', 'gateway')
+  /** Holds back tools and prompts that differ from airmcp.lock, when the gateway has one. */
+  gate: LockGate | undefined
+  /** Told of every upstream status change (reconnect counting). */
+  onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   private readonly sessionSlots: KeyedSemaphores
 
-  constructor(
-    private readonly options: {
-      requestTimeout: number
-      balancer: BalancerName
-      maxConcurrentPerSession?: number
-      maxArgumentDepth?: number
-    },
-  ) {
+  constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
     this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
   }
@@ -65,9 +155,10 @@ export class Router implements UpstreamEvents {
     assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
-  removeSession(session: Server): void {
+  removeSession(session: LegacySession): void {
     this.sessions.delete(session)
     this.subscriptions.delete(session)
+    void this.own?.close(session)
   }
 
   add(upstream: Upstream): void {
@@ -98,23 +189,34 @@ export class Router implements UpstreamEvents {
   /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
   rebuild(): boolean {
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => u.tools, (t) => t.name)))
-    this.promptRoutes = buildRoutes(names(this.offered((u) => u.prompts, (p) => p.name)))
+    this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
+    this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
     // Compared with what clients last saw: upstreams update their lists before calling here, so a
     // before/after comparison inside this call would miss a changed description.
     const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
     const changed = now !== this.published
     this.published = now
+    if (changed) this.revision++
     return changed
   }
 
+  /** An upstream's tools as exposed: what the lock admits, under the registration's renames and prefix. */
+  private exposedTools(upstream: Upstream) {
+    return offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+  }
+
+  /** What an upstream offers that the lock lets through (all of it without a lock). */
+  private admitted<K extends 'tools' | 'prompts'>(upstream: Upstream, kind: K): Upstream[K] {
+    return this.gate ? this.gate.admit(upstream, kind) : upstream[kind]
+  }
+
   listTools() {
-    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const tools = this.offered((u) => this.exposedTools(u), (t) => t.name)
     return [...this.toolRoutes].map(([exposed, route]) => ({ ...tools.get(route.pool)!.get(route.name)!, name: exposed }))
   }
 
   listPrompts() {
-    const prompts = this.offered((u) => u.prompts, (p) => p.name)
+    const prompts = this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)
     return [...this.promptRoutes].map(([exposed, route]) => ({
       ...prompts.get(route.pool)!.get(route.name)!,
       name: exposed,
@@ -129,6 +231,12 @@ export class Router implements UpstreamEvents {
     return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate).values()].flatMap((m) => [...m.values()])
   }
 
+  /** The merged cache hint of one list: the most conservative of the connected upstreams' hints. */
+  cacheHint(kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts'): Required<CacheHint> {
+    const hints = this.upstreams.filter((u) => u.status === 'connected').map((u) => u.cacheHints.get(kind) ?? {})
+    return mergeCacheHints(hints.length ? hints : [{ ttlMs: 0, cacheScope: 'public' }])
+  }
+
   /** The pool that serves a resource URI: an exact resource first, then a matching template. */
   private resourcePool(uri: string): string | undefined {
     return (
@@ -140,35 +248,38 @@ export class Router implements UpstreamEvents {
 
   /**
    * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
-   * within `requestTimeout`, which also bounds the time spent waiting in a queue.
+   * within `requestTimeout`, which also bounds the time spent waiting in a queue. Errors reach the client
+   * without the SDK's "MCP error <code>: " prefix.
    */
   private forward<T>(
     pool: string,
     what: string,
-    extra: Extra,
+    caller: Caller,
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    pinned?: string,
   ): Promise<T> {
-    return this.forwardOnce(pool, what, extra, run).catch((error: unknown) => Promise.reject(toRequestError(error)))
+    return this.forwardOnce(pool, what, caller, run, pinned).catch((error: unknown) => Promise.reject(toRequestError(error)))
   }
 
   private async forwardOnce<T>(
     pool: string,
     what: string,
-    extra: Extra,
+    caller: Caller,
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    pinned?: string,
   ): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
     // Only a call that has to wait in a queue pays for a signal: the client's cancellation or the deadline.
     let waiting: { signal: AbortSignal; dispose: () => void } | undefined
-    const queueSignal = () => (waiting ??= this.queueSignal(extra, deadline, pool, what)).signal
-    // A request without a session (the stdio front's one client, a per-request era) is bounded per upstream only.
-    const sessionKey = extra.sessionId
+    const queueSignal = () => (waiting ??= this.queueSignal(caller, deadline, pool, what)).signal
+    // A request without a session (the stdio front's one client, a 2026 request) is bounded per upstream only.
+    const sessionKey = caller.sessionId
     let releaseSession: (() => void) | undefined
     try {
       if (sessionKey !== undefined) {
         releaseSession = this.sessionSlots.tryAcquire(sessionKey) ?? (await this.sessionSlots.acquire(sessionKey, queueSignal()))
       }
-      return await this.forwardWithFailover(pool, what, extra, deadline, queueSignal, run)
+      return await this.forwardWithFailover(pool, what, caller, deadline, queueSignal, run, pinned)
     } finally {
       releaseSession?.()
       waiting?.dispose()
@@ -176,107 +287,117 @@ export class Router implements UpstreamEvents {
   }
 
   /** A signal that aborts when the client cancels or the deadline passes, for a call waiting in a queue. */
-  private queueSignal(extra: Extra, deadline: number, pool: string, what: string) {
+  private queueSignal(caller: Caller, deadline: number, pool: string, what: string) {
     const controller = new AbortController()
     const timer = setTimeout(
       () =>
         controller.abort(
-          new McpError(ErrorCode.RequestTimeout, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`),
+          new ProtocolError(REQUEST_TIMEOUT, `Server "${pool}" did not answer ${what} within ${this.options.requestTimeout} ms`),
         ),
       Math.max(1, deadline - Date.now()),
     )
-    const onAbort = () => controller.abort(extra.signal.reason)
-    if (extra.signal.aborted) onAbort()
-    else extra.signal.addEventListener('abort', onAbort, { once: true })
+    const onAbort = () => controller.abort(caller.signal.reason)
+    if (caller.signal.aborted) onAbort()
+    else caller.signal.addEventListener('abort', onAbort, { once: true })
     return {
       signal: controller.signal,
       dispose: () => {
         clearTimeout(timer)
-        extra.signal.removeEventListener('abort', onAbort)
+        caller.signal.removeEventListener('abort', onAbort)
       },
     }
   }
 
   /**
-   * Runs a request on one healthy member of a pool. A transport failure (see errors.ts) marks that member
-   * broken and retries once on another member; any other failure is that caller's answer alone.
+   * Runs a request on one healthy member of a pool (or on `pinned`, the member a 2026 retry names). A
+   * transport failure (see errors.ts) marks that member broken and retries once on another member; any
+   * other failure is that caller's answer alone.
    */
   private async forwardWithFailover<T>(
     pool: string,
     what: string,
-    extra: Extra,
+    caller: Caller,
     deadline: number,
     queueSignal: () => AbortSignal,
     run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    pinned?: string,
   ): Promise<T> {
-    const progressToken = extra._meta?.progressToken
+    const progressToken = caller.progressToken
     const tried: Upstream[] = []
     let lastError: unknown
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client && !tried.includes(u))
-      const upstream = this.pick(pool, healthy)
-      if (!upstream) break
-      tried.push(upstream)
+    for (let attempt = 0; attempt < (pinned ? 1 : 2); attempt++) {
+      const healthy = this.members(pool).filter(
+        (u) => u.status === 'connected' && u.client && !tried.includes(u) && (!pinned || u.id === pinned),
+      )
+      const picked = this.pick(pool, healthy)
+      if (!picked) break
+      tried.push(picked)
+      const upstream = this.own?.wanted(picked, caller) ? await this.own.choose(picked, caller) : picked
       let release: (() => void) | undefined
-      let callers: Extra[] | undefined
+      let callers: Caller[] | undefined
       let startedAt = 0
+      let progressSent: Promise<unknown> | undefined
       try {
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
-        if (!upstream.client) throw new McpError(ErrorCode.ConnectionClosed, 'Connection closed')
+        if (!upstream.client) throw new ProtocolError(-32000, 'Connection closed')
         upstream.inflight++
         callers = this.callers.get(upstream) ?? []
-        callers.push(extra)
+        callers.push(caller)
         this.callers.set(upstream, callers)
         const options: RequestOptions = {
           timeout: Math.max(1, deadline - Date.now()),
-          signal: extra.signal,
+          // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
+          relatedRequestId: ownerMark(caller),
+          signal: caller.signal,
           onprogress:
             progressToken === undefined
               ? undefined
               : (progress) =>
-                  void extra
-                    .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                    .catch(() => {}),
+                  (progressSent = caller
+                    .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                    .catch(() => {})),
         }
         startedAt = performance.now()
         const result = await run(upstream, options)
         upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        // SDK clients handle a notification a turn after a response read in the same chunk, and drop
+        // progress that arrives after its call ended: the result waits for the progress to be out first.
+        if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
         if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
-        if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-          if (extra.signal.aborted) throw error
-          throw new McpError(
-            ErrorCode.RequestTimeout,
+        if (isTimeoutError(error)) {
+          if (caller.signal.aborted) throw error
+          throw new ProtocolError(
+            REQUEST_TIMEOUT,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
           )
         }
-        if (extra.signal.aborted) throw error
-        if (classifyFailure(error) === 'request') {
-          if (error instanceof McpError) throw new McpError(error.code, redact(error.message.replace(/^MCP error -?\d+: /, ''), upstream.secrets), error.data)
-          // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
-          throw new McpError(
-            ErrorCode.InvalidRequest,
-            `Server "${pool}" could not be sent ${what}: ${redact((error as Error)?.message ?? String(error), upstream.secrets)}`,
-          )
-        }
+        if (caller.signal.aborted) throw error
+        if (classifyFailure(error) === 'request') throw this.requestFailure(error, pool, what, upstream)
         upstream.markBroken(error)
         lastError = error
       } finally {
         if (callers) {
           upstream.inflight--
-          callers.splice(callers.indexOf(extra), 1)
+          callers.splice(callers.indexOf(caller), 1)
         }
         release?.()
       }
+    }
+    if (pinned && !tried.length) {
+      throw new ProtocolError(
+        INTERNAL_ERROR,
+        `Server "${pool}" member ${pinned}, which started this request, is not available. Try this: send the request again without requestState.`,
+      )
     }
     const states = this.members(pool)
       .map((u) => `${u.id} (${u.status}${u.lastError ? `: ${u.lastError}` : ''})`)
       .join(', ')
     const secrets = this.members(pool).flatMap((u) => u.secrets)
-    throw new McpError(
-      ErrorCode.InternalError,
+    throw new ProtocolError(
+      INTERNAL_ERROR,
       redact(
         `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
         secrets,
@@ -284,119 +405,310 @@ export class Router implements UpstreamEvents {
     )
   }
 
-  callTool(request: CallToolRequest, extra: Extra) {
-    const route = this.toolRoutes.get(request.params.name)
-    if (!route) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}".`)
+  /** A failure that is this caller's answer alone: the server's own error (redacted), or a request that could not be sent. */
+  private requestFailure(error: unknown, pool: string, what: string, upstream: Upstream): unknown {
+    const code = (error as { code?: unknown })?.code
+    if (typeof code === 'number') {
+      const message = (error as Error).message ?? ''
+      const clean = redact(message.replace(/^(MCP error -?\d+: )+/, ''), upstream.secrets)
+      return clean === message ? error : new ProtocolError(code, clean, (error as { data?: unknown }).data)
     }
-    const what = `tools/call "${request.params.name}"`
-    this.checkInput(request.params, what)
-    return this.forward(route.pool, what, extra, (upstream, options) =>
-      upstream.client!.request(
-        { method: 'tools/call', params: { ...request.params, name: route.name } },
-        ForwardedResult,
-        options,
-      ),
-    ).catch((error: unknown) => {
-      // An oversized result is the tool's failure, reported like one; the server stays in its pool.
-      if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
-        return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
+    // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
+    return new ProtocolError(
+      INVALID_REQUEST,
+      `Server "${pool}" could not be sent ${what}: ${redact((error as Error)?.message ?? String(error), upstream.secrets)}`,
+    )
+  }
+
+  /** The params sent upstream: the caller's own `_meta` keys go along, the progress token is the SDK's. */
+  private upstreamParams(params: Params, caller: Caller, upstream: Upstream, extraMeta?: Params): Params {
+    const { _meta: _ignored, inputResponses: _responses, requestState: _state, ...rest } = params
+    const meta: Params = { ...caller.meta, ...extraMeta }
+    if (upstream.era === 'modern' && caller.era === 'modern') {
+      // The upstream answers for the client at the front: its log level and what it can do.
+      if (caller.logLevel) meta['io.modelcontextprotocol/logLevel'] = caller.logLevel
+      meta['io.modelcontextprotocol/clientCapabilities'] = caller.clientCapabilities ?? {}
+    } else if (upstream.era === 'modern') {
+      // A 2025 session hears every log until it sets a level; a 2026 upstream sends none unless asked.
+      meta['io.modelcontextprotocol/logLevel'] = caller.logLevel ?? 'debug'
+      // What the session declared at initialize: the upstream asks only for input it can give.
+      if (caller.clientCapabilities) meta['io.modelcontextprotocol/clientCapabilities'] = caller.clientCapabilities
+    }
+    return Object.keys(meta).length ? { ...rest, _meta: meta } : rest
+  }
+
+  /**
+   * tools/call, prompts/get and resources/read: the requests that may need the client's input. A 2025
+   * client answers the server's requests on its session; a 2026 client gets `input_required` results
+   * whose `requestState` is the gateway's sealed envelope naming the upstream.
+   */
+  private interactive(
+    pool: string,
+    what: string,
+    method: string,
+    paramsFor: (upstream: Upstream) => Params,
+    exposed: Params,
+    caller: Caller,
+    extraMeta?: Params,
+    onUpstream?: (upstream: Upstream) => void,
+  ) {
+    if (caller.era !== 'modern') {
+      return this.forward(pool, what, caller, (upstream, options) => {
+        onUpstream?.(upstream)
+        const params = paramsFor(upstream)
+        return upstream.era === 'modern'
+          ? this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
+          : upstream.client!.request(
+              { method, params: this.upstreamParams(params, caller, upstream, extraMeta) } as never,
+              PassThrough,
+              options,
+            )
+      })
+    }
+    const digest = requestDigest(method, exposed)
+    const state = caller.state
+    if (state && state.request !== digest) {
+      throw new ProtocolError(INVALID_PARAMS, 'Invalid requestState: it was issued for another request.')
+    }
+    return this.forward(
+      pool,
+      what,
+      caller,
+      async (upstream, options) => {
+        onUpstream?.(upstream)
+        const params = paramsFor(upstream)
+        if (upstream.era === 'modern') {
+          const sent = {
+            ...this.upstreamParams(params, caller, upstream, extraMeta),
+            ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
+            ...(state?.state !== undefined ? { requestState: state.state } : {}),
+          }
+          const result = (await upstream.client!.request({ method, params: sent } as never, PassThrough, {
+            ...options,
+            allowInputRequired: true,
+          })) as Params
+          if (result.resultType !== 'input_required') return result
+          return {
+            resultType: 'input_required',
+            ...(result.inputRequests ? { inputRequests: result.inputRequests } : {}),
+            requestState: this.options.sealer.seal({
+              upstream: upstream.id,
+              request: digest,
+              ...(typeof result.requestState === 'string' ? { state: result.requestState } : {}),
+            }),
+          }
+        }
+        return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
+      },
+      state?.upstream,
+    )
+  }
+
+  /**
+   * A 2025 client and a 2026 upstream: each `input_required` round's requests go to this very caller's
+   * session as server-to-client requests, and the call is retried with the answers and the upstream's state.
+   */
+  private async roundsForLegacy(
+    upstream: Upstream,
+    method: string,
+    params: Params,
+    caller: Caller,
+    options: RequestOptions,
+    extraMeta?: Params,
+  ) {
+    const base = this.upstreamParams(params, caller, upstream, extraMeta)
+    let round: Params = {}
+    for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
+      const result = (await upstream.client!.request({ method, params: { ...base, ...round } } as never, PassThrough, {
+        ...options,
+        allowInputRequired: true,
+      })) as Params
+      if (result.resultType !== 'input_required') return result
+      if (!caller.request) throw new ProtocolError(INVALID_REQUEST, `${method} needs input this client cannot be asked for.`)
+      const inputResponses: Params = {}
+      for (const [key, request] of Object.entries((result.inputRequests ?? {}) as Record<string, Message>)) {
+        inputResponses[key] = await caller.request(request)
       }
-      throw error
-    })
+      round = { inputResponses, ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) }
+    }
+    throw new ProtocolError(INTERNAL_ERROR, `${method} still needed input after ${MAX_ROUNDS} rounds.`)
   }
 
-  readResource(request: ReadResourceRequest, extra: Extra) {
-    const pool = this.resourcePool(request.params.uri)
-    if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${request.params.uri}`)
-    this.checkInput(request.params, 'resources/read')
-    return this.forward(pool, `resources/read "${request.params.uri}"`, extra, (upstream, options) =>
-      upstream.client!.request({ method: 'resources/read', params: request.params }, ForwardedResult, options),
+  /**
+   * A 2026 client and a 2025 upstream: the upstream asks for input with server-to-client requests in the
+   * middle of its call, which a 2026 client cannot receive. The gateway keeps nothing between requests:
+   * each round replays the call, answering the upstream's requests in order from the answers collected so
+   * far (carried in the sealed state); the first unanswered one cancels the call and becomes an
+   * `input_required` result. The upstream's handler therefore runs once per round.
+   */
+  private async replayOnLegacy(
+    upstream: Upstream,
+    method: string,
+    params: Params,
+    caller: Caller,
+    options: RequestOptions,
+    digest: string,
+    extraMeta?: Params,
+  ): Promise<Params> {
+    const answers: Params = { ...caller.state?.answers }
+    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key)) answers[key] = value
+    const replay: Replay = { answers, next: 0, abort: new AbortController() }
+    caller.replay = replay
+    const signal = AbortSignal.any([caller.signal, replay.abort.signal])
+    try {
+      return (await upstream.client!.request(
+        { method, params: this.upstreamParams(params, caller, upstream, extraMeta) } as never,
+        PassThrough,
+        { ...options, signal },
+      )) as Params
+    } catch (error) {
+      if (replay.missing) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: replay.missing } as never)
+      if (!replay.needed) throw error
+      return {
+        resultType: 'input_required',
+        inputRequests: replay.needed,
+        requestState: this.options.sealer.seal({ upstream: upstream.id, request: digest, answers }),
+      }
+    } finally {
+      caller.replay = undefined
+    }
+  }
+
+  callTool(params: Params, caller: Caller) {
+    const name = params.name as string
+    const route = this.toolRoutes.get(name)
+    if (!route) {
+      // A tool held back by airmcp.lock says why; any other unknown name gets the one "unknown tool" answer.
+      const held = this.gate?.explain(name)
+      throw held ? new ProtocolError(INVALID_PARAMS, held) : unknownTool(name)
+    }
+    const what = `tools/call "${name}"`
+    this.checkInput(params, what)
+    return this.telemetry.run(toolCallInfo(route, params, caller), (scope) =>
+      this.interactive(
+        route.pool,
+        what,
+        'tools/call',
+        (upstream) => ({ ...params, name: serverToolName(upstream.registration.tools, upstream.tools, route.name) }),
+        params,
+        caller,
+        traceMeta(scope),
+        (upstream) => scope.annotate('airmcp.upstream.id', upstream.id),
+      ).catch((error: unknown) => {
+        // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+        if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+          return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
+        }
+        throw error
+      }),
     )
   }
 
-  getPrompt(request: GetPromptRequest, extra: Extra) {
-    const route = this.promptRoutes.get(request.params.name)
-    if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}".`)
-    this.checkInput(request.params, `prompts/get "${request.params.name}"`)
-    return this.forward(route.pool, `prompts/get "${request.params.name}"`, extra, (upstream, options) =>
+  readResource(params: Params, caller: Caller) {
+    const uri = params.uri as string
+    const pool = this.resourcePool(uri)
+    if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    this.checkInput(params, 'resources/read')
+    return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => params, params, caller)
+  }
+
+  getPrompt(params: Params, caller: Caller) {
+    const name = params.name as string
+    const route = this.promptRoutes.get(name)
+    if (!route) throw unknownPrompt(name)
+    this.checkInput(params, `prompts/get "${name}"`)
+    return this.interactive(route.pool, `prompts/get "${name}"`, 'prompts/get', () => ({ ...params, name: route.name }), params, caller)
+  }
+
+  complete(params: Params, caller: Caller) {
+    const ref = params.ref as { type: string; name?: string; uri?: string }
+    const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name ?? '') : undefined
+    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '') : undefined)
+    if (!pool) return { completion: { values: [] } }
+    this.checkInput(params, 'completion/complete')
+    const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
+    return this.forward(pool, 'completion/complete', caller, (upstream, options) =>
       upstream.client!.request(
-        { method: 'prompts/get', params: { ...request.params, name: route.name } },
-        ForwardedResult,
+        { method: 'completion/complete', params: this.upstreamParams(sent, caller, upstream) } as never,
+        PassThrough,
         options,
       ),
     )
   }
 
-  complete(request: CompleteRequest, extra: Extra) {
-    const { ref } = request.params
-    const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name) : undefined
-    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri) : undefined)
-    if (!pool) return { completion: { values: [] } }
-    this.checkInput(request.params, 'completion/complete')
-    const params = route ? { ...request.params, ref: { ...ref, name: route.name } } : request.params
-    return this.forward(pool, 'completion/complete', extra, (upstream, options) =>
-      upstream.client!.request({ method: 'completion/complete', params }, ForwardedResult, options),
-    )
+  /** Asks every member of the owning pool for updates about `uri` (whichever replica notices a change). */
+  async subscribeUpstream(uri: string): Promise<boolean> {
+    const pool = this.resourcePool(uri)
+    if (!pool) return false
+    await Promise.allSettled(this.members(pool).map((u) => u.subscribeResource(uri)))
+    return true
   }
 
-  async subscribe(session: Server, request: SubscribeRequest, extra: Extra) {
-    const uri = request.params.uri
-    const pool = this.resourcePool(uri)
-    if (!pool) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
-    // Every member subscribes, so an update reaches the client whichever replica notices it.
-    await Promise.allSettled(
-      this.members(pool)
-        .filter((u) => u.client && u.client.getServerCapabilities()?.resources?.subscribe)
-        .map((u) => u.client!.subscribeResource({ uri })),
-    )
+  async subscribe(session: LegacySession, uri: string) {
+    if (!(await this.subscribeUpstream(uri))) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     const uris = this.subscriptions.get(session) ?? new Set()
     uris.add(uri)
     this.subscriptions.set(session, uris)
     return {}
   }
 
-  unsubscribe(session: Server, request: UnsubscribeRequest) {
-    this.subscriptions.get(session)?.delete(request.params.uri)
+  unsubscribe(session: LegacySession, uri: string) {
+    this.subscriptions.get(session)?.delete(uri)
     return {}
   }
 
   // ---- events from upstreams ----
 
-  listChanged(_upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
-    if (!this.rebuild()) return
-    for (const session of this.sessions) {
-      const send =
-        kind === 'tools'
-          ? session.sendToolListChanged()
-          : kind === 'prompts'
-            ? session.sendPromptListChanged()
-            : session.sendResourceListChanged()
-      void Promise.resolve(send).catch(() => {})
-    }
-  }
-
-  statusChanged(): void {
-    if (!this.rebuild()) return
-    for (const session of this.sessions) {
-      void Promise.allSettled([
-        session.sendToolListChanged(),
-        session.sendPromptListChanged(),
-        session.sendResourceListChanged(),
-      ])
-    }
-  }
-
-  log(upstream: Upstream, params: Record<string, unknown>): void {
-    const message = { ...params, logger: (params.logger as string | undefined) ?? upstream.pool }
-    const callers = this.callers.get(upstream) ?? []
-    // A log sent during a call goes to the client that made it; other logs go to every client.
-    if (callers.length) {
-      for (const extra of new Set(callers)) {
-        void extra.sendNotification({ method: 'notifications/message', params: message as never }).catch(() => {})
+  private announce(kinds: Array<'tools' | 'resources' | 'prompts'>): void {
+    for (const kind of kinds) {
+      for (const session of this.sessions) {
+        const send =
+          kind === 'tools'
+            ? session.sendToolListChanged()
+            : kind === 'prompts'
+              ? session.sendPromptListChanged()
+              : session.sendResourceListChanged()
+        void Promise.resolve(send).catch(() => {})
       }
-    } else {
-      for (const session of this.sessions) void session.sendLoggingMessage(message as never).catch(() => {})
+      for (const notifier of this.notifiers) {
+        if (kind === 'tools') notifier.toolsChanged()
+        else if (kind === 'prompts') notifier.promptsChanged()
+        else notifier.resourcesChanged()
+      }
+    }
+  }
+
+  listChanged(_upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
+    if (this.rebuild()) this.announce([kind])
+  }
+
+  statusChanged(upstream?: Upstream): void {
+    if (upstream) this.onStatusChanged?.(upstream)
+    if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
+  }
+
+  /**
+   * A log goes to the client whose call it belongs to (its mark, or the only client with calls in flight
+   * there); one of no call, to the 2025 sessions that asked for its level. Otherwise several clients have
+   * calls in flight on a channel that cannot say whose it is: dropped rather than guessed.
+   */
+  log(upstream: Upstream, params: Record<string, unknown>): void {
+    const { owner, params: clean } = takeOwner(params)
+    const message = { ...clean, logger: (clean.logger as string | undefined) ?? upstream.pool }
+    const callers = this.callers.get(upstream) ?? []
+    const caller = (owner as Caller | undefined) ?? soleCaller(callers)
+    if (caller) {
+      const wanted =
+        caller.era === 'modern'
+          ? atLeast(clean.level as string, caller.logLevel)
+          : wantsLog(sessionOf(caller), clean.level, atLeast(clean.level as string, caller.logLevel ?? 'debug'))
+      if (wanted) void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
+    } else if (!callers.length) {
+      // A session's own connection speaks for that session only.
+      const own = this.own?.ownerOf(upstream) as LegacySession | undefined
+      for (const session of own ? [own] : this.sessions) {
+        if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
+      }
     }
   }
 
@@ -404,14 +716,47 @@ export class Router implements UpstreamEvents {
     for (const [session, uris] of this.subscriptions) {
       if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
     }
+    for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
   }
 
-  async clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }) {
-    const caller = this.callers.get(upstream)?.at(-1)
+  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
+    const { owner, params } = takeOwner(marked.params)
+    const request = { method: marked.method, ...(params ? { params } : {}) }
+    const callers = this.callers.get(upstream) ?? []
+    const caller = (owner as Caller | undefined) ?? soleCaller(callers)
     if (!caller) {
-      throw new McpError(ErrorCode.InvalidRequest, `${request.method} needs a client call in progress to answer it.`)
+      throw new ProtocolError(
+        INVALID_REQUEST,
+        callers.length
+          ? `${request.method} refused: several clients have calls in flight on "${upstream.id}" and its transport does not say whose call this belongs to.`
+          : `${request.method} needs a client call in progress to answer it.`,
+      )
     }
-    const schema = request.method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema
-    return caller.sendRequest(request as ServerRequest, schema)
+    const replay = caller.replay
+    if (replay) {
+      const key = `r${replay.next++}`
+      if (key in replay.answers) return replay.answers[key]
+      const needed = capabilityFor(request)
+      if (needed && !declares(caller.clientCapabilities, needed)) {
+        replay.missing = needed
+        replay.abort.abort()
+        throw new ProtocolError(INVALID_REQUEST, `The client did not declare the capability ${request.method} needs.`)
+      }
+      replay.needed = { [key]: { method: request.method, params: request.params ?? {} } }
+      replay.abort.abort()
+      throw new ProtocolError(INVALID_REQUEST, `${request.method} is asked of the client; the call resumes on its retry.`)
+    }
+    if (!caller.request) {
+      throw new ProtocolError(INVALID_REQUEST, `${request.method} cannot reach this client.`)
+    }
+    // The upstream cancelling its request cancels it at that client too.
+    return caller.request(request, signal)
   }
+}
+
+/** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */
+function atLeast(level: string | undefined, threshold: string | undefined): boolean {
+  if (!threshold) return false
+  return LOG_LEVELS.indexOf(level ?? 'info') >= LOG_LEVELS.indexOf(threshold)
 }

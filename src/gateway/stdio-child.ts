@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline'
 import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { forwardChildLine } from '../telemetry/log.js'
 import { RESULT_TOO_LARGE } from './errors.js'
 import { LineReader, responseIdOf, type OversizedLine } from './line-reader.js'
 
@@ -88,7 +89,7 @@ export class ChildProcessTransport implements Transport {
       child.stdin!.on('error', (error) => this.onerror?.(error))
       child.stdout!.on('data', (chunk: Buffer) => this.reader.push(chunk))
       createInterface({ input: child.stderr! }).on('line', (line) => {
-        process.stderr.write(`[${this.options.label}] ${line}\n`)
+        forwardChildLine(this.options.label, line)
       })
     })
   }

@@ -1,3 +1,7 @@
+import type { TracingOption } from '../telemetry/tracing.js'
+import type { ToolNaming } from './naming.js'
+import type { DiscoveryMode, GatewayClient } from './policy.js'
+
 /** How the gateway reaches one upstream server. */
 export type Connection =
   /** Legacy HTTP+SSE. A bare base URL such as `http://localhost:3510` means its `/sse` endpoint. */
@@ -15,6 +19,13 @@ export interface Registration {
   /** Informational; the connection's `type` decides how to connect. */
   transport?: string
   connection: Connection
+  /** Names to offer this server's tools by: `prefix` for all of them, `rename` for single ones (rename first). */
+  tools?: ToolNaming
+  /**
+   * `2025-11-25`: speak that revision to the server without probing it (one session for all clients, as
+   * a 2025 server would have). Default: probe, and speak 2026-07-28 to a server that offers it.
+   */
+  protocol?: '2025-11-25'
 }
 
 export type UpstreamStatus = 'connecting' | 'connected' | 'error'
@@ -42,8 +53,24 @@ export interface GatewayOptions {
   reconnectDelay?: number
   /** Serve on stdio instead of HTTP (also `--stdio` on the command line or `AIRMCP_GATEWAY_STDIO=1`). */
   stdio?: boolean
-  /** HTTP front: require `Authorization: Bearer <token>`. */
+  /**
+   * HTTP front: require `Authorization: Bearer <token>` (default: `AIRMCP_GATEWAY_TOKEN` when set); this token
+   * sees everything (see `clients` for less).
+   */
   authToken?: string
+  /**
+   * HTTP front: named clients, each with its own bearer token and allow/deny lists of exposed tool, prompt
+   * and resource names (`*` globs, deny wins). A name a client may not use is absent from its lists and
+   * answered exactly like a name that does not exist. With `clients`, every request needs a known token.
+   */
+  clients?: GatewayClient[]
+  /** Stdio front: the name of the client in `clients` whose policies apply (the process that launched the gateway). */
+  stdioClient?: string
+  /**
+   * `full` (default) lists every tool; `search` lists three tools instead (`search_tools`, `describe_tools`,
+   * `call_tool`) for fleets with more tools than a client can take. A client's own `discovery` overrides it.
+   */
+  discovery?: DiscoveryMode
   /** HTTP front: extra Host names accepted besides loopback. */
   allowedHosts?: string[]
   /** HTTP front: extra Origins accepted besides loopback. */
@@ -52,6 +79,19 @@ export interface GatewayOptions {
   maxBodyBytes?: number
   /** HTTP front: close a client session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
+  /**
+   * Key of the sealed `requestState` the gateway hands 2026 clients between rounds of a multi-round-trip
+   * request (`AIRMCP_GATEWAY_STATE_KEY` sets it too). Give every replica the same key so a retry may reach
+   * any of them; without one, a random key per process.
+   */
+  stateKey?: string
+  /**
+   * HTTP front: key signing 2025 session ids (default `AIRMCP_SESSION_KEY`, else random per process).
+   * Give every replica the same key: then any replica serves any session, with no load-balancer affinity.
+   */
+  sessionKey?: string
+  /** HTTP front replicas: this one's `/mcp` URL as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
+  replicaUrl?: string
   /** HTTP front: most client sessions, held-open `GET /sse` streams included (default 1000); at the cap the least recently used idle one is closed. */
   maxSessions?: number
   /** HTTP front: most sessions one client (remote address) may hold (default: half of maxSessions); past it, that client's own idle sessions are closed first. */
@@ -68,6 +108,16 @@ export interface GatewayOptions {
   maxResultBytes?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
+  /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
+  metrics?: boolean
+  /** HTTP front: the Bearer token `/metrics` needs (default: `authToken`). */
+  metricsToken?: string
+  /** OpenTelemetry traces over OTLP/HTTP (default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). */
+  tracing?: TracingOption
+  /** An `airmcp.lock` to hold back tools that differ from it (also `AIRMCP_LOCK`); relative to the cwd. */
+  lock?: string
+  /** What a tool that differs from the lock gets: `quarantine` (held back, the default) or `warn` (exposed, logged). */
+  lockMode?: 'quarantine' | 'warn'
 }
 
 /** One registration as `list()` and `GET /health` report it. */
@@ -78,6 +128,8 @@ export interface ServerInfo {
   status: UpstreamStatus
   tools: string[]
   lastError: string | undefined
+  /** The protocol revision the gateway speaks to it (`2026-07-28` or `2025-11-25`), once connected. */
+  protocolVersion?: string
   /** Calls forwarded to it since the gateway started. */
   calls: number
   /** Of those, how many failed (an error, or a result with `isError`). */

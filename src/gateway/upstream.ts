@@ -1,23 +1,25 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
+  Client,
+  SdkError,
+  SdkErrorCode,
+  SSEClientTransport,
+  SseError,
+  StreamableHTTPClientTransport,
+  type DiscoverResult,
+  type McpSubscription,
   type Prompt,
   type Resource,
-  type ResourceTemplate,
+  type ResourceTemplateType as ResourceTemplate,
   type Tool,
-} from '@modelcontextprotocol/sdk/types.js'
+  type Transport,
+} from '@modelcontextprotocol/client'
+import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
 import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
-import { Semaphore } from './limits.js'
+import { cappedFetch } from './capped-fetch.js'
+import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
+import { SessionResumingTransport } from './session-resume.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
 
@@ -28,7 +30,7 @@ export interface UpstreamEvents {
   log(upstream: Upstream, params: Record<string, unknown>): void
   resourceUpdated(upstream: Upstream, uri: string): void
   /** A sampling or elicitation request from the server, for the client whose call is running. */
-  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }): Promise<unknown>
+  clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
 export interface UpstreamTiming {
@@ -41,6 +43,15 @@ export interface UpstreamTiming {
   maxResultBytes?: number
 }
 
+/** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */
+export type UpstreamEra = 'modern' | 'legacy'
+
+/** Cache hints of a list result (2026-07-28): how long and for whom it may be reused. */
+export interface CacheHint {
+  ttlMs?: number
+  cacheScope?: 'public' | 'private'
+}
+
 const MAX_RECONNECT_DELAY = 30_000
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
 
@@ -49,7 +60,7 @@ const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
  * undici leaves one listener per request (thousands under load); a POST is short and needs none.
  */
 const postWithoutSharedSignal: typeof fetch = (url, init) =>
-  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
+  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) } : init)
 
 /** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
 export function sseEndpoint(url: string): URL {
@@ -63,6 +74,14 @@ export function isConnectionError(error: unknown): boolean {
   return classifyFailure(error) === 'transport'
 }
 
+/** True for a timeout raised by the SDK client (v1 and v2 spell it differently). */
+export function isTimeoutError(error: unknown): boolean {
+  return (
+    (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) ||
+    (error instanceof Error && (error as { code?: unknown }).code === -32001)
+  )
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
@@ -72,7 +91,11 @@ function isStreamFailure(error: unknown): boolean {
   return error instanceof SseError || error instanceof SyntaxError || (error as Error | undefined)?.name === 'ZodError'
 }
 
-/** One registration: its MCP client, its status, what it serves, and reconnection with backoff. */
+/**
+ * One registration: its MCP client, its status, what it serves, and reconnection with backoff. Each
+ * connect probes the server once (`server/discover`, falling back to `initialize`); the verdict is kept
+ * for the life of the connection and decides which era every forwarded request speaks.
+ */
 export class Upstream {
   status: UpstreamStatus = 'connecting'
   lastError: string | undefined
@@ -80,16 +103,23 @@ export class Upstream {
   resources: Resource[] = []
   resourceTemplates: ResourceTemplate[] = []
   prompts: Prompt[] = []
+  /** Cache hints of the last list results, per kind (modern upstreams send them). */
+  readonly cacheHints = new Map<'tools' | 'resources' | 'resourceTemplates' | 'prompts', CacheHint>()
   /** Calls in flight, for least-connections. */
   inflight = 0
   /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
   readonly stats = new CallStats()
   client: Client | undefined
+  /** The probe's verdict for the current connection; cleared when the connection is lost. */
+  era: UpstreamEra | undefined
+  discover: DiscoverResult | undefined
   private failures = 0
   private attempts = 0
   private reconnectTimer: NodeJS.Timeout | undefined
   private connecting: Promise<void> | undefined
   private stopped = false
+  private subscription: McpSubscription | undefined
+  private readonly subscribedUris = new Set<string>()
   /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
   readonly slots: Semaphore
   /** Values that must not appear in errors, logs or /health (header values, URL credentials). */
@@ -112,6 +142,11 @@ export class Upstream {
     return this.registration.name
   }
 
+  /** The protocol revision spoken to this upstream, once connected. */
+  get protocolVersion(): string | undefined {
+    return this.client?.getNegotiatedProtocolVersion()
+  }
+
   info(): ServerInfo {
     return {
       id: this.id,
@@ -120,6 +155,7 @@ export class Upstream {
       status: this.status,
       tools: this.tools.map((t) => t.name),
       lastError: this.lastError,
+      protocolVersion: this.protocolVersion,
       ...this.stats.snapshot(),
     }
   }
@@ -134,16 +170,21 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes)
-      case 'stdio':
-        return new ChildProcessTransport({
-          label: this.id,
-          command: connection.command === 'node' ? process.execPath : connection.command,
-          args: connection.args ?? [],
-          env: connection.env,
-          cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
-          maxLineBytes: this.timing.maxResultBytes,
+        return new StreamableHTTPClientTransport(new URL(connection.url), {
+          requestInit: { headers: connection.headers },
+          fetch: cappedFetch(this.timing.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes),
         })
+      case 'stdio':
+        return inOrder(
+          new ChildProcessTransport({
+            label: this.id,
+            command: connection.command === 'node' ? process.execPath : connection.command,
+            args: connection.args ?? [],
+            env: connection.env,
+            cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+            maxLineBytes: this.timing.maxResultBytes,
+          }) as unknown as Transport,
+        )
       default:
         throw new Error(
           `Registration "${this.id}": unknown connection type ${JSON.stringify((connection as { type: unknown }).type)}. ` +
@@ -152,7 +193,7 @@ export class Upstream {
     }
   }
 
-  /** Connects once (handshake, then lists what the server offers); on failure schedules a retry. */
+  /** Connects once (probe, handshake, then lists what the server offers); on failure schedules a retry. */
   connect(): Promise<void> {
     this.connecting ??= this.attemptConnect().finally(() => {
       this.connecting = undefined
@@ -160,19 +201,52 @@ export class Upstream {
     return this.connecting
   }
 
+  private newClient(): Client {
+    return new Client(GATEWAY_INFO, {
+      capabilities: { sampling: {}, elicitation: { form: {}, url: {} } },
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs: this.timing.connectTimeout } },
+    })
+  }
+
   private async attemptConnect(): Promise<void> {
     clearTimeout(this.reconnectTimer)
-    const client = new Client(GATEWAY_INFO, { capabilities: { sampling: {}, elicitation: {} } })
+    const client = this.newClient()
     this.wire(client)
     try {
-      const transport = this.createTransport()
-      await client.connect(transport, { timeout: this.timing.connectTimeout })
+      let transport = this.createTransport()
+      const connection = this.registration.connection
+      const overHttp = connection.type === 'http' || connection.type === 'streamable-http'
+      const pinnedLegacy = this.registration.protocol === '2025-11-25'
+      let probeFailed = false
+      try {
+        if (pinnedLegacy && overHttp) probeFailed = true
+        else await client.connect(transport, { ...(pinnedLegacy ? { prior: { kind: 'legacy' as const } } : {}), timeout: this.timing.connectTimeout })
+      } catch (error) {
+        // fetch refuses some URLs the gateway's own client takes (credentials in the URL): that client, as 2025, decides.
+        if (!overHttp) throw error
+        probeFailed = true
+      }
+      let connected = client
+      // A 2025 server over Streamable HTTP is reached faster by the gateway's own keep-alive client.
+      if (overHttp && (probeFailed || client.getProtocolEra() === 'legacy')) {
+        await client.close().catch(() => {})
+        connected = this.newClient()
+        this.wire(connected)
+        // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
+        transport = new SessionResumingTransport(
+          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
+        ) as unknown as Transport
+        await connected.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
+      }
       if (this.stopped) {
-        await client.close()
+        await connected.close()
         return
       }
-      this.client = client
+      this.client = connected
+      this.era = connected.getProtocolEra() === 'modern' ? 'modern' : 'legacy'
+      this.discover = connected.getDiscoverResult()
       await this.refresh()
+      if (this.era === 'modern') await this.listen()
       this.attempts = 0
       this.failures = 0
       this.lastError = undefined
@@ -202,15 +276,53 @@ export class Upstream {
     // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
     const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
       void this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
-    client.setNotificationHandler(ToolListChangedNotificationSchema, refresh('tools'))
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh('resources'))
-    client.setNotificationHandler(PromptListChangedNotificationSchema, refresh('prompts'))
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.events.log(this, n.params))
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
-      this.events.resourceUpdated(this, n.params.uri),
-    )
-    client.setRequestHandler(CreateMessageRequestSchema, (request) => this.events.clientRequest(this, request) as never)
-    client.setRequestHandler(ElicitRequestSchema, (request) => this.events.clientRequest(this, request) as never)
+    client.setNotificationHandler('notifications/tools/list_changed', refresh('tools'))
+    client.setNotificationHandler('notifications/resources/list_changed', refresh('resources'))
+    client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'))
+    client.setNotificationHandler('notifications/message', (n) => this.events.log(this, n.params as Record<string, unknown>))
+    client.setNotificationHandler('notifications/resources/updated', (n) => this.events.resourceUpdated(this, n.params.uri))
+    // Legacy servers push these during a call; for modern ones the SDK turns an `input_required` answer
+    // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
+    client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+  }
+
+  /**
+   * A modern upstream sends notifications only on a `subscriptions/listen` stream: one stream per upstream
+   * carries list changes and the resource URIs clients subscribed to. Best effort: a server without it
+   * still serves calls.
+   */
+  private async listen(): Promise<void> {
+    const client = this.client
+    if (!client || this.era !== 'modern') return
+    const caps = client.getServerCapabilities() ?? {}
+    const previous = this.subscription
+    try {
+      this.subscription = await client.listen({
+        ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+        ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+        ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+        ...(this.subscribedUris.size && caps.resources ? { resourceSubscriptions: [...this.subscribedUris] } : {}),
+      })
+    } catch (error) {
+      this.lastError = `subscriptions/listen failed: ${messageOf(error)}`
+    }
+    await previous?.close().catch(() => {})
+  }
+
+  /** Asks the server for `notifications/resources/updated` about `uri`, in the era it speaks. */
+  async subscribeResource(uri: string): Promise<void> {
+    const client = this.client
+    const resources = client?.getServerCapabilities()?.resources
+    if (!client || !resources || this.subscribedUris.has(uri)) return
+    // A 2026 server says in its listen acknowledgement which URIs it honours; a 2025 one must declare it.
+    if (this.era === 'modern') {
+      this.subscribedUris.add(uri)
+      await this.listen()
+    } else if (resources.subscribe) {
+      this.subscribedUris.add(uri)
+      await client.subscribeResource({ uri })
+    }
   }
 
   /** Re-reads what the server offers (all of it, or one kind after a list_changed). */
@@ -219,19 +331,19 @@ export class Upstream {
     if (!client) return
     const caps = client.getServerCapabilities() ?? {}
     const options = { timeout: this.timing.connectTimeout }
-    if ((!kind || kind === 'tools') && caps.tools) {
-      this.tools = await collectPages((cursor) => client.listTools({ cursor }, options), 'tools')
-    }
-    if ((!kind || kind === 'resources') && caps.resources) {
-      this.resources = await collectPages((cursor) => client.listResources({ cursor }, options), 'resources')
-      this.resourceTemplates = await collectPages(
-        (cursor) => client.listResourceTemplates({ cursor }, options),
-        'resourceTemplates',
+    const pages = <K extends 'tools' | 'resources' | 'resourceTemplates' | 'prompts'>(method: string, key: K) =>
+      collectPages(
+        (cursor) =>
+          client.request({ method, params: cursor ? { cursor } : {} } as never, PassThrough, options) as Promise<Record<string, unknown>>,
+        key,
+        (hint) => this.cacheHints.set(key, hint),
       )
+    if ((!kind || kind === 'tools') && caps.tools) this.tools = (await pages('tools/list', 'tools')) as Tool[]
+    if ((!kind || kind === 'resources') && caps.resources) {
+      this.resources = (await pages('resources/list', 'resources')) as Resource[]
+      this.resourceTemplates = (await pages('resources/templates/list', 'resourceTemplates')) as ResourceTemplate[]
     }
-    if ((!kind || kind === 'prompts') && caps.prompts) {
-      this.prompts = await collectPages((cursor) => client.listPrompts({ cursor }, options), 'prompts')
-    }
+    if ((!kind || kind === 'prompts') && caps.prompts) this.prompts = (await pages('prompts/list', 'prompts')) as Prompt[]
     if (kind) this.events.listChanged(this, kind)
   }
 
@@ -240,7 +352,9 @@ export class Upstream {
     const client = this.client
     if (!client || this.status !== 'connected') return
     try {
-      await client.ping({ timeout })
+      // 2026-07-28 has no ping: a modern server is asked `server/discover`, which also refreshes its advertisement.
+      if (this.era === 'modern') this.discover = await client.discover({ timeout })
+      else await client.ping({ timeout })
       this.failures = 0
     } catch (error) {
       if (++this.failures >= this.timing.unhealthyThreshold) {
@@ -277,6 +391,10 @@ export class Upstream {
 
   private fail(reason: string): void {
     this.lastError = redact(reason, this.secrets)
+    // The verdict belongs to the lost connection: the next connect probes again.
+    this.era = undefined
+    this.discover = undefined
+    this.subscription = undefined
     this.setStatus('error')
     if (this.stopped) return
     const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)
@@ -297,20 +415,81 @@ export class Upstream {
     await this.connecting?.catch(() => {})
     const client = this.client
     this.client = undefined
+    await this.subscription?.close().catch(() => {})
     await client?.close().catch(() => {})
   }
 }
 
-async function collectPages<K extends string, T>(
-  list: (cursor?: string) => Promise<{ nextCursor?: string } & Record<K, T[]>>,
-  key: K,
-): Promise<T[]> {
-  const items: T[] = []
+/**
+ * Spaces out messages a transport delivers in one burst (several read from one chunk of a pipe): the SDK
+ * v2 client dispatches notifications a turn later than responses, so a response read in the same tick
+ * would overtake the progress notifications sent before it.
+ */
+function inOrder(transport: Transport): Transport {
+  let queue: Promise<void> | undefined
+  let burst = false
+  return new Proxy(transport, {
+    set(target, key, value) {
+      if (key !== 'onmessage' || typeof value !== 'function') return Reflect.set(target, key, value)
+      const deliver = value as (...args: unknown[]) => void
+      return Reflect.set(target, key, (...args: unknown[]) => {
+        if (!burst && !queue) {
+          burst = true
+          queueMicrotask(() => (burst = false))
+          return deliver(...args)
+        }
+        queue = (queue ?? Promise.resolve())
+          .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+          .then(() => deliver(...args))
+        const settled = queue
+        void settled.then(() => {
+          if (queue === settled) queue = undefined
+        })
+      })
+    },
+  })
+}
+
+/** Forwarded results are passed on as the server sent them: the client that asked validates them. */
+export const PassThrough = {
+  '~standard': {
+    version: 1 as const,
+    vendor: 'airmcp',
+    validate: (value: unknown) =>
+      value !== null && typeof value === 'object'
+        ? { value: value as Record<string, unknown> }
+        : { issues: [{ message: 'Expected a result object' }] },
+  },
+}
+
+async function collectPages(
+  list: (cursor?: string) => Promise<Record<string, unknown>>,
+  key: string,
+  onHint: (hint: CacheHint) => void,
+): Promise<unknown[]> {
+  const items: unknown[] = []
+  const hints: CacheHint[] = []
   let cursor: string | undefined
   do {
     const page = await list(cursor)
-    items.push(...page[key])
-    cursor = page.nextCursor
+    items.push(...((page[key] as unknown[]) ?? []))
+    hints.push(page as CacheHint)
+    cursor = page.nextCursor as string | undefined
   } while (cursor)
+  onHint(mergeCacheHints(hints))
   return items
+}
+
+/**
+ * Conservative merge of cache hints: the smallest `ttlMs` (absent or negative counts as 0, as the spec
+ * says a client should read it), and `private` if any part is private or says nothing.
+ */
+export function mergeCacheHints(hints: CacheHint[]): Required<CacheHint> {
+  let ttlMs = Infinity
+  let cacheScope: 'public' | 'private' = 'public'
+  for (const hint of hints) {
+    ttlMs = Math.min(ttlMs, typeof hint.ttlMs === 'number' && hint.ttlMs > 0 ? Math.floor(hint.ttlMs) : 0)
+    if (hint.cacheScope !== 'public') cacheScope = 'private'
+  }
+  return { ttlMs: ttlMs === Infinity ? 0 : ttlMs, cacheScope }
 }

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
 import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
 import { isModernRequest } from './era.js'
+import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
+import type { MetricsRoute } from '../telemetry/metrics.js'
 
 /** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
 export interface SessionServer {
@@ -15,7 +16,7 @@ export interface SessionServer {
 }
 
 /** Serves one 2026-07-28 request (`body` is its parsed JSON); the guards have already run. */
-export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>
+export type ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => Promise<void>
 
 /** How an HTTP front serves MCP: legacy SSE, Streamable HTTP, or both (the gateway). */
 export interface HttpHostOptions extends GuardOptions {
@@ -27,8 +28,13 @@ export interface HttpHostOptions extends GuardOptions {
   path?: string
   /** Streamable HTTP without sessions: a fresh server per request. */
   stateless?: boolean
-  /** A fresh server for one 2025-era client session. */
-  createSession: () => SessionServer
+  /** A fresh server for one 2025-era client session, given who `authenticate` said the client is. */
+  createSession: (principal?: unknown) => SessionServer
+  /**
+   * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
+   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   */
+  authenticate?: (authorization: string | undefined) => unknown
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
   modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
@@ -41,10 +47,25 @@ export interface HttpHostOptions extends GuardOptions {
   requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
+  /**
+   * Key signing 2025 session ids; replicas given the same key (or `AIRMCP_SESSION_KEY`) serve each other's
+   * sessions. Default: random per process.
+   */
+  sessionKey?: string
+  /**
+   * This replica's MCP endpoint as the other replicas reach it (e.g. `http://10.0.0.11:4000/mcp`; default
+   * `AIRMCP_REPLICA_URL`). With it, a 2025 client's answer to a sampling/elicitation request that the load
+   * balancer hands to another replica is passed back to this one.
+   */
+  replicaUrl?: string
+  /** How long a 2025 session id stays valid, in ms (default 24 h). */
+  sessionTtlMs?: number
   /** The environment variable that overrides this port, named in the port-in-use hint (default AIRMCP_PORT). */
   portEnv?: string
   /** Body of `GET /health` (with authToken set, only for an authorized caller; others get `{ status: 'ok' }`). */
   health: () => Record<string, unknown>
+  /** `GET /metrics` (Prometheus text), behind the same Host/Origin checks and its own token, else the front's. */
+  metrics?: MetricsRoute
 }
 
 export interface HttpHost {
@@ -54,12 +75,19 @@ export interface HttpHost {
   close(): Promise<void>
 }
 
+interface StreamableEntry {
+  transport: StreamableHttpSession
+  server: SessionServer
+  lastSeen: number
+  principal?: unknown
+}
+
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
   const mcpPath = options.path ?? '/mcp'
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxSessions = options.maxSessions ?? 1000
-  const streamable = new Map<string, { transport: StreamableHttpSession; server: SessionServer; lastSeen: number }>()
+  const streamable = new Map<string, StreamableEntry>()
   // Clients that vanish without DELETE would otherwise hold their session until the cap refuses new ones.
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
   const sweeper = setInterval(() => {
@@ -69,8 +97,45 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
-  const sse = new Map<string, { transport: SseSession; server: SessionServer }>()
+  const sse = new Map<string, { transport: SseSession; server: SessionServer; principal?: unknown }>()
   const sessionCount = () => streamable.size + sse.size
+  const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)
+  const reviving = new Map<string, Promise<StreamableEntry | undefined>>()
+  const replicaUrl = options.replicaUrl ?? (process.env.AIRMCP_REPLICA_URL || undefined)
+  const relayFor = (sessionId: string) =>
+    replicaUrl
+      ? {
+          tag: (id: string | number) => ids.tagRequest(sessionId, replicaUrl, id),
+          untag: (id: string | number) => {
+            const tag = ids.readTag(sessionId, id)
+            return tag?.replicaUrl === replicaUrl ? tag.id : undefined
+          },
+        }
+      : undefined
+
+  /** The replica that asked, when every message of a POST is a client's answer to another replica's request. */
+  function askingReplica(req: IncomingMessage, sessionId: string, body: unknown): string | undefined {
+    if (!replicaUrl || req.method !== 'POST' || req.headers['x-airmcp-relayed']) return undefined
+    const messages = (Array.isArray(body) ? body : [body]) as { id?: unknown; method?: unknown }[]
+    if (messages.some((m) => typeof m !== 'object' || m === null || 'method' in m)) return undefined
+    const owners = new Set(messages.map((m) => ids.readTag(sessionId, m.id)?.replicaUrl))
+    const [owner] = owners
+    return owners.size === 1 && owner && owner !== replicaUrl ? owner : undefined
+  }
+
+  /** Passes a client's answers to the replica whose request they answer. */
+  async function relay(target: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const headers: Record<string, string> = { 'x-airmcp-relayed': '1' }
+    for (const name of ['mcp-session-id', 'mcp-protocol-version', 'authorization', 'content-type', 'accept']) {
+      const value = req.headers[name]
+      if (typeof value === 'string') headers[name] = value
+    }
+    const answer = await fetch(target, { method: 'POST', headers, body: JSON.stringify(body) }).catch((error: Error) => {
+      throw new HttpError(502, `The replica that asked (${target}) is not reachable: ${error.message}`)
+    })
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' })
+    res.end(await answer.text())
+  }
 
   const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
   const bookkeeping = new SessionBook()
@@ -85,11 +150,22 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }
 
-  async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
+  function authorize(req: IncomingMessage): unknown {
+    if (!options.authenticate) {
+      checkBearer(req, options.authToken)
+      return undefined
+    }
+    const principal = options.authenticate(req.headers.authorization)
+    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    return principal
+  }
+
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     const body = req.method === 'POST' ? await readJsonBody(req, maxBody) : undefined
-    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body)
+    if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
     if (options.stateless) {
-      const server = options.createSession()
+      const server = options.createSession(principal)
       const transport = new StreamableHttpSession(undefined)
       res.on('close', () => void server.close())
       await server.connect(transport)
@@ -97,37 +173,72 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       return
     }
     const sessionId = req.headers['mcp-session-id']
-    if (typeof sessionId === 'string') {
-      const session = streamable.get(sessionId)
+    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
+    // An initialize carrying a session id this process does not hold (a client resuming after a restart) starts afresh.
+    if (typeof sessionId === 'string' && !(initializing && !streamable.has(sessionId))) {
+      if (req.method === 'DELETE') ids.end(sessionId, req.headers.authorization)
+      const held = streamable.get(sessionId)
+      // Another client's session answers as one that does not exist.
+      const session = held ? (held.principal === principal ? held : undefined) : req.method === 'DELETE' ? undefined : await revive(sessionId, req, principal)
+      if (!session && req.method === 'DELETE' && ids.isEnded(sessionId)) {
+        // Begun on another replica: ended here too; that replica lets it go when it idles out.
+        res.writeHead(200).end()
+        return
+      }
       if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      const owner = askingReplica(req, sessionId, body)
+      if (owner) return relay(owner, req, res, body)
       session.lastSeen = Date.now()
       bookkeeping.touch(sessionId)
       await session.transport.handle(req, res, body)
       return
     }
-    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)
     if (req.method !== 'POST' || !initializing) {
       throw new HttpError(400, 'Bad Request: no mcp-session-id header. Send initialize first.')
     }
-    makeRoom(clientOf(req))
-    const server = options.createSession()
-    const transport = new StreamableHttpSession(randomUUID())
-    streamable.set(transport.sessionId!, { transport, server, lastSeen: Date.now() })
-    bookkeeping.add(transport.sessionId!, clientOf(req), () => transport.hasPendingRequests(), () => void transport.close())
+    const initialize = (Array.isArray(body) ? body.find(isInitializeRequest) : body) as { params?: Record<string, unknown> }
+    const session = await openStreamable(ids.mint(initialize.params, Date.now(), req.headers.authorization), clientOf(req), principal)
+    await session.transport.handle(req, res, body)
+  }
+
+  async function openStreamable(sessionId: string, client: string, principal: unknown): Promise<StreamableEntry> {
+    makeRoom(client)
+    const server = options.createSession(principal)
+    const transport = new StreamableHttpSession(sessionId, relayFor(sessionId))
+    const entry = { transport, server, lastSeen: Date.now(), principal }
+    streamable.set(sessionId, entry)
+    bookkeeping.add(sessionId, client, () => transport.hasPendingRequests(), () => void transport.close())
     transport.onclose = () => {
-      streamable.delete(transport.sessionId!)
-      bookkeeping.remove(transport.sessionId!)
+      streamable.delete(sessionId)
+      bookkeeping.remove(sessionId)
       void server.close()
     }
     await server.connect(transport)
-    await transport.handle(req, res, body)
+    return entry
   }
 
-  async function openSse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Takes over a session another replica (or an earlier process with the same key) began; undefined when the id is not valid. */
+  function revive(sessionId: string, req: IncomingMessage, principal: unknown): Promise<StreamableEntry | undefined> {
+    const claims = ids.verify(sessionId, Date.now(), req.headers.authorization)
+    // The id is bound to the credentials that opened it: other credentials get a 404 on every replica.
+    if (!claims) return Promise.resolve(undefined)
+    let pending = reviving.get(sessionId)
+    if (pending) return pending
+    pending = (async () => {
+      const entry = await openStreamable(sessionId, clientOf(req), principal)
+      const { protocolVersion, capabilities, clientInfo } = claims
+      await entry.transport.restore({ protocolVersion, capabilities, clientInfo })
+      return entry
+    })().finally(() => reviving.delete(sessionId))
+    reviving.set(sessionId, pending)
+    return pending
+  }
+
+  async function openSse(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {
     makeRoom(clientOf(req))
-    const server = options.createSession()
+    const server = options.createSession(principal)
     const transport = new SseSession(res, '/messages')
-    sse.set(transport.sessionId, { transport, server })
+    sse.set(transport.sessionId, { transport, server, principal })
     // A held-open stream is not use: only its POSTs keep an SSE session from being the least recently used.
     bookkeeping.add(transport.sessionId, clientOf(req), () => false, () => void transport.close())
     transport.onclose = () => {
@@ -138,10 +249,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     await server.connect(transport)
   }
 
-  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
-    if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
     bookkeeping.touch(sessionId)
     const body = await readJsonBody(req, maxBody)
     session.transport.handlePost(req, res, body)
@@ -152,23 +263,31 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
-      const authorized = !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
+      const authorized = options.authenticate
+        ? options.authenticate(req.headers.authorization) !== undefined
+        : !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
       return
     }
+    if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
+      // Its own token when it has one, else whoever may use the front (authToken or a named client).
+      if (options.metrics.token !== undefined) checkBearer(req, options.metrics.token)
+      else authorize(req)
+      const { contentType, body } = await options.metrics.render()
+      res.writeHead(200, { 'content-type': contentType })
+      res.end(body)
+      return
+    }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      checkBearer(req, options.authToken)
-      return handleStreamable(req, res)
+      return handleStreamable(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      checkBearer(req, options.authToken)
-      return openSse(req, res)
+      return openSse(req, res, authorize(req))
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      checkBearer(req, options.authToken)
-      return postSse(req, res, url)
+      return postSse(req, res, url, authorize(req))
     }
     const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
     throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)

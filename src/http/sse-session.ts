@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
+import { requestHeadersView } from '../telemetry/tracing.js'
 
 /**
  * One session of the legacy HTTP+SSE transport (2024-11-05): `GET /sse` holds the stream that carries
@@ -36,7 +37,7 @@ export class SseSession implements Transport {
       return
     }
     res.writeHead(202).end('Accepted')
-    this.onmessage?.(message, { requestInfo: { headers: req.headers } } as never)
+    this.onmessage?.(message, { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never)
   }
 
   async send(message: JSONRPCMessage): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
+import { requestHeadersView } from '../telemetry/tracing.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
@@ -41,8 +42,17 @@ export class StreamableHttpSession implements Transport {
   private readonly exchanges = new Map<RequestId, Exchange>()
   private standalone: ServerResponse | undefined
   private closed = false
+  /** Requests the transport itself sent to its server (a session rebuilt on another replica), by id. */
+  private readonly internal = new Map<RequestId, () => void>()
 
-  constructor(readonly sessionId: string | undefined) {}
+  /**
+   * `relay` tags the ids of requests this session sends its client with this replica's address, and
+   * reads them back from the client's answers (see {@link SessionIds.tagRequest}).
+   */
+  constructor(
+    readonly sessionId: string | undefined,
+    private readonly relay?: { tag(id: RequestId): RequestId; untag(id: RequestId): RequestId | undefined },
+  ) {}
 
   async start(): Promise<void> {}
 
@@ -94,14 +104,17 @@ export class StreamableHttpSession implements Transport {
     const messages: JSONRPCMessage[] = []
     for (const raw of batch ? body : [body]) {
       try {
-        messages.push(parseJSONRPCMessage(raw))
+        const message = parseJSONRPCMessage(raw)
+        // A client's answer to a request this replica tagged: back to the id the server knows.
+        const own = this.relay && !('method' in message) && 'id' in message ? this.relay.untag(message.id as RequestId) : undefined
+        messages.push(own === undefined ? message : ({ ...message, id: own } as JSONRPCMessage))
       } catch (error) {
         return reply(res, 400, `Invalid JSON-RPC message: ${(error as Error).message}`, -32600)
       }
     }
     const requests = messages.filter(isJSONRPCRequest)
-    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers ignore it.
-    const extra = { requestInfo: { headers: req.headers } } as never
+    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
+    const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()
       for (const message of messages) {
@@ -119,6 +132,19 @@ export class StreamableHttpSession implements Transport {
       for (const id of exchange.open) this.exchanges.delete(id)
     })
     for (const message of messages) this.onmessage?.(message, extra)
+  }
+
+  /**
+   * Brings a fresh server to the state of a session begun elsewhere: replays the client's `initialize`
+   * (the answer goes nowhere) and `notifications/initialized`, and resolves once the server has answered.
+   */
+  async restore(initializeParams: Record<string, unknown>): Promise<void> {
+    const id = `airmcp-restore-${this.internal.size}`
+    const answered = new Promise<void>((resolve) => this.internal.set(id, resolve))
+    const extra = { requestInfo: { headers: {} } } as never
+    this.onmessage?.({ jsonrpc: '2.0', id, method: 'initialize', params: initializeParams } as JSONRPCMessage, extra)
+    await answered
+    this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' } as JSONRPCMessage, extra)
   }
 
   private abandon(id: RequestId | undefined): void {
@@ -141,6 +167,12 @@ export class StreamableHttpSession implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const isResponse = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)
     const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId
+    if (isResponse && this.internal.has(id!)) {
+      this.internal.get(id!)!()
+      this.internal.delete(id!)
+      return
+    }
+    if (this.relay && isJSONRPCRequest(message)) message = { ...message, id: this.relay.tag(message.id) }
     if (id === undefined) {
       // Not tied to a request: the standalone stream, when the client opened one.
       this.standalone?.write(event(message))

@@ -10,6 +10,7 @@ import {
   type InputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server'
+import { sharedSecret } from '../http/session-id.js'
 
 /**
  * How `ctx.elicit()` / `ctx.sample()` / `ctx.listRoots()` work for a 2026-07-28 client, which has no
@@ -65,8 +66,8 @@ export function envelopeCapabilities(ctx: ServerContext): Record<string, unknown
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
 }
 
-/** The sealing key: `stateKey` or `AIRMCP_STATE_KEY` (shared by replicas), else random per process. */
-export function createRoundCodec(key = process.env.AIRMCP_STATE_KEY) {
+/** The sealing key: `stateKey`, `AIRMCP_STATE_KEY`, or one derived from `AIRMCP_SESSION_KEY` (shared by replicas), else random per process. */
+export function createRoundCodec(key = process.env.AIRMCP_STATE_KEY || sharedSecret('request-state')) {
   const secret = key && key.length >= 32 ? key : key ? createHash('sha256').update(key).digest() : randomBytes(32)
   return createRequestStateCodec<RoundState>({ key: secret, ttlSeconds: 3600 })
 }

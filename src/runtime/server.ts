@@ -2,8 +2,12 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { CallTelemetry } from '../telemetry/calls.js'
+import { log as writeLog } from '../telemetry/log.js'
+import type { TracingOption } from '../telemetry/tracing.js'
 import { exitOnListenError } from '../http/listen.js'
 import { checkParamHeaders } from '../http/param-headers.js'
+import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
 import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
@@ -53,8 +57,22 @@ export interface ServerOptions {
    * same key (or set `AIRMCP_STATE_KEY`) so any of them can continue a call. Default: random per process.
    */
   stateKey?: string
+  /**
+   * Streamable HTTP: key signing 2025 session ids (default `AIRMCP_SESSION_KEY`, else random per process).
+   * Replicas given the same key serve each other's sessions with no affinity; it also keys `requestState`
+   * when `stateKey` is not given.
+   */
+  sessionKey?: string
+  /** Streamable HTTP replicas: this one's endpoint as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
+  replicaUrl?: string
   /** Close sessions and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
+  /** HTTP transports: Prometheus metrics per tool at `GET /metrics` (default true). */
+  metrics?: boolean
+  /** HTTP transports: the Bearer token `/metrics` needs (default: `authToken`). */
+  metricsToken?: string
+  /** OpenTelemetry spans per tool call over OTLP/HTTP (default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). */
+  tracing?: TracingOption
 }
 
 export interface McpServer {
@@ -78,8 +96,8 @@ export interface McpServer {
   removePrompt(name: string): Promise<void>
 }
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`)
+function log(line: string, fields: Record<string, unknown> = {}): void {
+  writeLog('info', line, { component: 'server', ...fields })
 }
 
 /** Resolves the transport with environment overrides applied. */
@@ -110,7 +128,10 @@ export function defineServer(options: ServerOptions): McpServer {
   if (type !== 'stdio' && type !== 'sse' && type !== 'http') {
     throw new TypeError(`Server "${options.name}": unknown transport ${JSON.stringify(type)}. Try this: stdio, sse or http.`)
   }
+  const telemetry = new CallTelemetry('server', options.name)
   const factory = createServerFactory({
+    telemetry,
+    transport: type === 'stdio' ? 'pipe' : 'tcp',
     name: options.name,
     version: options.version ?? '0.0.0',
     title: options.title,
@@ -121,7 +142,7 @@ export function defineServer(options: ServerOptions): McpServer {
     prompts: options.prompts ?? [],
     use: options.use ?? [],
     cacheHints: options.cacheHints,
-    stateKey: options.stateKey,
+    stateKey: options.stateKey ?? (options.sessionKey ? sharedSecret('request-state', options.sessionKey) : undefined),
   })
   let host: HttpHost | undefined
   let modern: McpHttpHandler | undefined
@@ -149,6 +170,12 @@ export function defineServer(options: ServerOptions): McpServer {
     },
     async start() {
       const transport = resolveTransport(options.transport)
+      await telemetry.start({
+        metrics: transport.type !== 'stdio' && options.metrics !== false,
+        tracing: options.tracing,
+        sources: { sessions: () => host?.sessionCount() ?? factory.sessions.size },
+      })
+      const metrics = telemetry.metrics
       if (transport.type === 'stdio') {
         routeConsoleToStderr()
         stdio = serveStdio(({ era }) => factory.build(era, { longLived: true }), {
@@ -156,7 +183,7 @@ export function defineServer(options: ServerOptions): McpServer {
         })
         // The client closing stdin is how a stdio server is told to go.
         process.stdin.once('end', () => void server.stop())
-        log(`${options.name} ready on stdio`)
+        log(`${options.name} ready on stdio`, { server: options.name })
       } else {
         const http = transport.type === 'http'
         if (http) modern = createMcpHandler(({ era }) => factory.build(era), { legacy: 'reject' })
@@ -178,10 +205,13 @@ export function defineServer(options: ServerOptions): McpServer {
           requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
           sessionIdleMs: options.sessionIdleMs,
+          sessionKey: options.sessionKey,
+          replicaUrl: options.replicaUrl,
+          metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
-        log(`${options.name} listening on ${url}`)
+        log(`${options.name} listening on ${url}`, { server: options.name, url })
         stopWithSupervisor(() => server.stop())
       }
       if (options.handleSignals !== false) {
@@ -197,6 +227,7 @@ export function defineServer(options: ServerOptions): McpServer {
         await modern?.close()
         await host?.close()
         await stdio?.close()
+        await telemetry.stop()
       })()
       return stopping
     },

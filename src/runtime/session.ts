@@ -7,6 +7,8 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server'
 import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputMethod, type RoundCodec } from './input-rounds.js'
+import type { CallTelemetry } from '../telemetry/calls.js'
+import { serverCallInfo } from './call-telemetry.js'
 import { describeIssues } from './params.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
@@ -33,6 +35,10 @@ export interface ServerParts {
   cacheHints?: CacheHints
   /** Key sealing `requestState` of multi-round 2026 calls; replicas share it (default: random per process). */
   stateKey?: string
+  /** Metrics and spans around each tool call (inactive until the server starts them). */
+  telemetry?: CallTelemetry
+  /** `network.transport` of the spans: `pipe` for stdio, `tcp` for HTTP. */
+  transport?: 'pipe' | 'tcp'
 }
 
 const MAX_COMPLETIONS = 100
@@ -173,18 +179,23 @@ export function createServerFactory(parts: ServerParts) {
           `Unknown tool "${name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
         )
       }
-      // Validation failures are tool errors (isError) so the model can correct its arguments.
-      const parsed = tool.schema.safeParse(args ?? {})
-      if (!parsed.success) {
-        return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`) as never
-      }
-      return inEra(server, era, ctx, { method: 'tools/call', name, args }, async (context) => {
-        try {
-          return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
-        } catch (error) {
-          return errorResult(error)
+      const answer = async () => {
+        // Validation failures are tool errors (isError) so the model can correct its arguments.
+        const parsed = tool.schema.safeParse(args ?? {})
+        if (!parsed.success) {
+          return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`) as never
         }
-      }) as never
+        return inEra(server, era, ctx, { method: 'tools/call', name, args }, async (context) => {
+          try {
+            return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
+          } catch (error) {
+            return errorResult(error)
+          }
+        }) as never
+      }
+      return parts.telemetry
+        ? parts.telemetry.run(serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), answer)
+        : answer()
     })
 
     if (parts.resources.length) {

@@ -1,14 +1,16 @@
 // `npm run bench`: every figure is a ratio to a baseline measured in the same run, on this machine.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
+import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { discoverySection } from './discovery.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 
@@ -179,10 +181,35 @@ async function protocolSection() {
   out()
 }
 
-async function viaGateway(upstream: string): Promise<CallStats> {
+async function viaGateway(upstream: string, era: '2025' | '2026' = '2025'): Promise<CallStats> {
   const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream } })
-  const client = await connectClient('http', gateway.url)
-  return measureCalls(client)
+  return era === '2026' ? measureModern(gateway.url) : measureCalls(await connectClient('http', gateway.url))
+}
+
+/** The same measurement with an SDK v2 client speaking 2026-07-28. */
+async function measureModern(url: string): Promise<CallStats> {
+  const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)))
+  try {
+    return await measureCalls(client)
+  } finally {
+    await client.close()
+  }
+}
+
+/**
+ * A third-party proxy's command, installed once into a cache under the OS temp dir with the given extra
+ * pins (supergateway 3.4.3 resolves yargs 17.7.3, whose ESM entry imports a cliui file that does not exist).
+ */
+async function installedBin(spec: string, bin: string, pins: string[]): Promise<string> {
+  const dir = join(tmpdir(), `airmcp-bench-${spec.replace(/[^\w.-]/g, '_')}`)
+  const path = join(dir, 'node_modules', '.bin', bin)
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'package.json'), '{"private":true}')
+    await run('npm', ['install', '--no-audit', '--no-fund', spec, ...pins], dir)
+  }
+  return path
 }
 
 async function viaProxy(command: string, args: string[], url: string): Promise<CallStats> {
@@ -206,14 +233,24 @@ async function gatewaySection() {
   const httpUpstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
   const gatewayHttp = await viaGateway(httpUpstream.url)
   await closeClients()
+  const gatewayHttpModernClient = await viaGateway(httpUpstream.url, '2026')
+  await closeClients()
   await killAll()
   const gatewayStdio = await viaGateway('stdio')
   await closeClients()
   await killAll()
+  // A strict SDK v2 upstream (2026-07-28 only): direct with a 2026 client, then through the gateway.
+  const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
+  const directStrict = await measureModern(strict.url)
+  const gatewayStrictModern = await viaGateway(strict.url, '2026')
+  await closeClients()
+  const gatewayStrictLegacy = await viaGateway(strict.url)
+  await closeClients()
+  await killAll()
   const superPort = await freePort()
   const supergateway = await viaProxy(
-    'npx',
-    ['-y', 'supergateway@3.4.3', '--stdio', `TRANSPORT=stdio ${stdioServer}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(superPort), '--logLevel', 'none'],
+    await installedBin('supergateway@3.4.3', 'supergateway', ['yargs@17.7.2']),
+    ['--stdio', `TRANSPORT=stdio ${stdioServer}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(superPort), '--logLevel', 'none'],
     `http://127.0.0.1:${superPort}/mcp`,
   )
   const proxyPort = await freePort()
@@ -222,6 +259,7 @@ async function gatewaySection() {
     ['-y', 'mcp-proxy@6.7.19', '--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
     `http://127.0.0.1:${proxyPort}/mcp`,
   )
+  const bestProxy = Math.max(supergateway.callsPerSecond, mcpProxy.callsPerSecond)
   out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
   out()
   out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP |')
@@ -229,13 +267,99 @@ async function gatewaySection() {
   out(row('direct Streamable HTTP to the airmcp server', direct))
   out(row('gateway → stdio upstream', gatewayStdio, direct))
   out(row('gateway → Streamable HTTP upstream', gatewayHttp, direct))
+  out(row('2026 client → gateway → Streamable HTTP upstream (2025)', gatewayHttpModernClient, direct))
   out(row('supergateway --stateful → stdio', supergateway, direct))
   out(row('mcp-proxy → stdio', mcpProxy, direct))
   out()
-  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)} (target ≥ 1.2)`)
-  out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)} (target ≥ 1.2)`)
-  out('Targets: median ≤ 1.2× direct with a stdio upstream, ≤ 1.6× with an HTTP upstream.')
+  out('| path (strict SDK v2 upstream, `legacy: \'reject\'`) | median ms | p99 ms | calls/s (50 callers) | median × direct | throughput × direct |')
+  out('| --- | --- | --- | --- | --- | --- |')
+  out(row('direct, 2026 client', directStrict))
+  out(row('2026 client → gateway → strict upstream', gatewayStrictModern, directStrict))
+  out(row('2025 client → gateway → strict upstream', gatewayStrictLegacy, directStrict))
   out()
+  out(`Gateway (Streamable HTTP upstream) median × direct: ${fmt(gatewayHttp.medianMs / direct.medianMs)} (target ≤ 1.4)`)
+  out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / bestProxy)} (target ≥ 1.5)`)
+  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)}`)
+  out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)}`)
+  out()
+}
+
+/**
+ * Metrics on vs off (tracing off), and tracing on to a local OTLP receiver, through the gateway to a stdio
+ * upstream. The three set-ups run in turns, several rounds, and each keeps its median: on a shared
+ * machine that cancels most of the drift between runs.
+ */
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/**
+ * The gateway's throughput and its own CPU time per call: on a shared machine the CPU a call costs the
+ * gateway is steadier than wall-clock throughput, and it is what the telemetry adds to.
+ */
+async function gatewayCost(env: NodeJS.ProcessEnv): Promise<CallStats & { cpuUsPerCall: number }> {
+  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: 'stdio', ...env } })
+  const client = await connectClient('http', gateway.url)
+  let calls = 0
+  const callTool = client.callTool.bind(client)
+  client.callTool = ((...args: Parameters<typeof callTool>) => (calls++, callTool(...args))) as typeof client.callTool
+  const before = cpuSeconds(gateway.child.pid!)
+  const stats = await measureCalls(client)
+  const cpuUsPerCall = ((cpuSeconds(gateway.child.pid!) - before) * 1e6) / calls
+  return { ...stats, cpuUsPerCall }
+}
+
+async function telemetrySection() {
+  const receiver = await startOtlpReceiver()
+  const setups = {
+    off: { METRICS: '0' },
+    metrics: { METRICS: '1' },
+    traced: { METRICS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'bench' },
+  }
+  const runs: Record<keyof typeof setups, (CallStats & { cpuUsPerCall: number })[]> = { off: [], metrics: [], traced: [] }
+  for (let round = 0; round < 5; round++) {
+    for (const name of Object.keys(setups) as (keyof typeof setups)[]) {
+      runs[name].push(await gatewayCost(setups[name]))
+      await closeClients()
+      await killAll()
+    }
+  }
+  await receiver.close()
+  type Run = (typeof runs)['off'][number]
+  const median = (stats: Run[], key: keyof Run) => [...stats.map((s) => s[key])].sort((a, b) => a - b)[Math.floor(stats.length / 2)]
+  const summary = (name: keyof typeof setups): Run => ({
+    medianMs: median(runs[name], 'medianMs'),
+    p99Ms: median(runs[name], 'p99Ms'),
+    callsPerSecond: median(runs[name], 'callsPerSecond'),
+    cpuUsPerCall: median(runs[name], 'cpuUsPerCall'),
+  })
+  const off = summary('off')
+  const line = (label: string, s: Run) =>
+    `| ${label} | ${fmt(s.medianMs)} | ${fmt(s.p99Ms)} | ${fmt(s.callsPerSecond, 0)} | ${fmt(s.callsPerSecond / off.callsPerSecond)} | ${fmt(s.cpuUsPerCall, 0)} | ${fmt(s.cpuUsPerCall / off.cpuUsPerCall)} |`
+  out('## Telemetry: gateway → stdio upstream, metrics and tracing on vs off (median of 5 interleaved rounds)')
+  out()
+  out('| gateway | median ms | p99 ms | calls/s (50 callers) | throughput × off | gateway CPU µs/call | CPU × off |')
+  out('| --- | --- | --- | --- | --- | --- | --- |')
+  out(line('metrics off, tracing off', off))
+  out(line('metrics on (`/metrics`), tracing off', summary('metrics')))
+  out(line('metrics on, tracing on (OTLP/HTTP to a local receiver, gateway and upstream)', summary('traced')))
+  out()
+  out(`Spans received: ${receiver.spans.length}. Target: metrics on within 3% of off (throughput ≥ 0.97×, CPU per call ≤ 1.03×); tracing overhead reported.`)
+  out(`Load average during the run: ${loadavg()[1].toFixed(1)} on ${cpus().length} cores; throughput swings with other load, the gateway's CPU per call much less.`)
+  out()
+}
+
+/** A section run on its own replaces its part of RESULTS.md (or is appended to it). */
+function replaceSection(heading: string, section: string[]): void {
+  const file = join(ROOT, 'test/bench/RESULTS.md')
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const start = text.indexOf(heading)
+  const end = start < 0 ? -1 : text.indexOf('\n## ', start + heading.length)
+  const body = `${section.join('\n')}\n`
+  const next = start < 0 ? `${text.trimEnd()}\n\n${body}` : `${text.slice(0, start)}${body}${end < 0 ? '' : text.slice(end + 1)}`
+  writeFileSync(file, next)
 }
 
 const only = process.argv[2]
@@ -247,6 +371,14 @@ if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'protocol') await protocolSection()
 if (!only || only === 'gateway') await gatewaySection()
+if (!only || only === 'discovery') await discoverySection(out)
+if (!only || only === 'telemetry') {
+  const from = lines.length
+  await telemetrySection()
+  if (only) replaceSection('## Telemetry', lines.slice(from))
+}
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
+// `npm run bench discovery` appends its section to the results rather than replacing them.
+if (only === 'discovery') appendFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.slice(4).join('\n')}\n`)
 process.exit(0)

@@ -24,9 +24,11 @@ describe('the CLI package', () => {
   })
 
   it('keeps the runtime and gateway free of CLI dependencies', () => {
-    // Every import of dist/runtime, dist/gateway and dist/http: only each other, node:, the MCP SDK, zod and eventsource-parser.
+    // Every import of dist/runtime, dist/gateway, dist/http and dist/telemetry: only each other, node:, the
+    // MCP SDK, zod, eventsource-parser and @opentelemetry/api (telemetry also loads prom-client and the
+    // OpenTelemetry SDK lazily).
     const files = readdirSync(join(ROOT, 'dist'), { recursive: true, encoding: 'utf8' }).filter(
-      (f) => /^(runtime|gateway|http)\/.*\.js$/.test(f),
+      (f) => /^(runtime|gateway|http|telemetry)\/.*\.js$/.test(f),
     )
     expect(files.length).toBeGreaterThan(5)
     for (const file of files) {
@@ -36,10 +38,12 @@ describe('the CLI package', () => {
           specifier.startsWith('node:') ||
           /^@modelcontextprotocol\/(sdk\/|server|client|node|core)/.test(specifier) ||
           specifier === 'zod' ||
+          specifier === '@opentelemetry/api' ||
+          (file.startsWith('telemetry/') && (specifier === 'prom-client' || specifier.startsWith('@opentelemetry/'))) ||
           specifier === 'eventsource-parser' ||
           // The naming rules: a leaf module that imports nothing.
           specifier === '../names.js' ||
-          /^\.\.?\/(?:\.\.\/(?:runtime|gateway|http)\/)?[\w./-]+\.js$/.test(specifier)
+          /^\.\.?\/(?:\.\.\/(?:runtime|gateway|http|telemetry)\/)?[\w./-]+\.js$/.test(specifier)
         expect(allowed, `${file} imports ${specifier}`).toBe(true)
       }
     }

@@ -75,12 +75,27 @@ describe('status table', () => {
         { id: 'search-1', name: 'search', transport: 'sse', status: 'connected', calls: 12, errors: 1, medianMs: 3.2 },
         { id: 'files-1', name: 'files', transport: 'sse', status: 'error', lastError: 'connect failed: ECONNREFUSED', calls: 0, errors: 0 },
       ],
+      quarantined: [],
     })
     expect(lines).toEqual([
       'Gateway http://127.0.0.1:4000: degraded, 2 servers',
       'SERVER  ID        TRANSPORT  STATUS     CALLS  ERRORS  MEDIAN  LAST ERROR',
       'search  search-1  sse        connected  12     1       3.2 ms',
       'files   files-1   sse        error      0      0       -       connect failed: ECONNREFUSED',
+    ])
+  })
+
+  it('names what airmcp.lock holds back, after the table', () => {
+    const lines = statusTable({
+      gateway: 'http://127.0.0.1:4000',
+      status: 'ok',
+      servers: [{ id: 'search-1', name: 'search', transport: 'sse', status: 'connected', calls: 0, errors: 0 }],
+      quarantined: [{ server: 'search', kind: 'tool', name: 'search', reason: 'description changed since airmcp.lock' }],
+    })
+    expect(lines.slice(-3)).toEqual([
+      '',
+      'Held back by airmcp.lock (1):',
+      '  search tool "search": description changed since airmcp.lock',
     ])
   })
 })

@@ -44,6 +44,12 @@ const cases = [
     },
     expect: { added: ['notes-1'], updated: ['analytics-1'], removed: ['old-1'] },
   },
+  {
+    name: 'tool-naming',
+    why: "a registration's tools prefix and renames stay as written when its port changes",
+    servers: { search: "{ type: 'sse', port: 3515 }" },
+    expect: { added: [], updated: ['search-1'], removed: [] },
+  },
 ]
 
 describe('gateway sync', () => {

@@ -63,7 +63,7 @@ export async function startListening(
   let stderr = ''
   let stdout = ''
   child.stdout!.on('data', (chunk) => (stdout += String(chunk)))
-  const pattern = options.pattern ?? /listening on (http:\/\/\S+)/
+  const pattern = options.pattern ?? /listening on (http:\/\/[^\s"]+)/
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stderr! })
     lines.on('line', (line) => {

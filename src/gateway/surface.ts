@@ -1,0 +1,138 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import {
+  DISCOVERY_TOOL_NAMES,
+  DISCOVERY_TOOLS,
+  discoveryArguments,
+  ToolCatalog,
+  type ToolDefinition,
+} from './discovery.js'
+import { bindCaller } from './isolation.js'
+import { fullAccess, type ClientAccess } from './policy.js'
+import type { Router } from './router.js'
+
+/** The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle. */
+export function unknownTool(name: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, `Unknown tool "${name}".`)
+}
+
+export function unknownPrompt(name: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, `Unknown prompt "${name}".`)
+}
+
+export const RESOURCE_NOT_FOUND = -32002
+
+export function resourceNotFound(uri: string): McpError {
+  return new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
+}
+
+const catalogs = new WeakMap<Router, { revision: number; catalog: ToolCatalog }>()
+
+/** One search index per router, shared by every client and rebuilt only when the exposed tools change. */
+export function catalogOf(router: Router): ToolCatalog {
+  const cached = catalogs.get(router)
+  if (cached && cached.revision === router.revision) return cached.catalog
+  const catalog = new ToolCatalog(router.listTools() as ToolDefinition[])
+  catalogs.set(router, { revision: router.revision, catalog })
+  return catalog
+}
+
+function jsonResult(value: Record<string, unknown>) {
+  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], structuredContent: value }
+}
+
+type Params = Record<string, unknown>
+
+/** The router's forwarded requests, by params, for one kind of caller (a 2025 session's `extra`, a 2026 request…). */
+export interface Forwarder<Caller extends object> {
+  callTool(params: Params, caller: Caller): unknown
+  getPrompt(params: Params, caller: Caller): unknown
+  readResource(params: Params, caller: Caller): unknown
+  complete(params: Params, caller: Caller): unknown
+}
+
+/**
+ * What one client sees of the gateway: the router's lists filtered by the client's policies, calls to
+ * names it may not use answered exactly like calls to names that do not exist, and in `search` discovery
+ * mode three tools to search, describe and call the rest.
+ */
+export class ClientSurface<Caller extends object> {
+  constructor(
+    private readonly router: Router,
+    private readonly forward: Forwarder<Caller>,
+    readonly access: ClientAccess = fullAccess(),
+    private readonly session?: object,
+  ) {}
+
+  /** Remembers which session a forwarded request came from (isolation.ts routes the upstream's answers by it). */
+  private bind(caller: Caller): Caller {
+    if (this.session) bindCaller(caller, this.session)
+    return caller
+  }
+
+  private get searching(): boolean {
+    return this.access.discovery === 'search'
+  }
+
+  listTools() {
+    if (this.searching) return DISCOVERY_TOOLS
+    return this.router.listTools().filter((tool) => this.access.tool(tool.name))
+  }
+
+  callTool(params: Params, caller: Caller) {
+    this.bind(caller)
+    const name = params.name as string
+    if (this.searching && DISCOVERY_TOOL_NAMES.includes(name)) return this.callDiscoveryTool(params, caller)
+    return this.callAllowedTool(params, caller)
+  }
+
+  private callAllowedTool(params: Params, caller: Caller) {
+    if (!this.access.tool(params.name as string)) throw unknownTool(params.name as string)
+    return this.forward.callTool(params, caller)
+  }
+
+  private async callDiscoveryTool(params: Params, caller: Caller) {
+    const name = params.name as string
+    const args = discoveryArguments(name, params.arguments as Params | undefined)
+    const allowed = (tool: string) => this.access.tool(tool)
+    if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
+    if (args.kind === 'search') return jsonResult({ tools: catalogOf(this.router).search(args.query, allowed, args.limit) })
+    if (args.kind === 'describe') return jsonResult(catalogOf(this.router).describe(args.names, allowed))
+    // call_tool: routed and policy-checked exactly like a direct call; progress and cancellation follow the caller.
+    return this.callAllowedTool({ ...params, name: args.name, arguments: args.arguments }, caller)
+  }
+
+  listPrompts() {
+    return this.router.listPrompts().filter((prompt) => this.access.prompt(prompt.name))
+  }
+
+  getPrompt(params: Params, caller: Caller) {
+    if (!this.access.prompt(params.name as string)) throw unknownPrompt(params.name as string)
+    return this.forward.getPrompt(params, this.bind(caller))
+  }
+
+  listResources() {
+    return this.router.listResources().filter((resource) => this.access.resource(resource.uri))
+  }
+
+  listResourceTemplates() {
+    return this.router.listResourceTemplates().filter((template) => this.access.resource(template.uriTemplate))
+  }
+
+  /** Throws what a resource that does not exist gets, unless the client may use `uri`. */
+  checkResource(uri: string): void {
+    if (!this.access.resource(uri)) throw resourceNotFound(uri)
+  }
+
+  readResource(params: Params, caller: Caller) {
+    this.checkResource(params.uri as string)
+    return this.forward.readResource(params, this.bind(caller))
+  }
+
+  complete(params: Params, caller: Caller) {
+    const ref = params.ref as { type: string; name?: string; uri?: string }
+    const hidden = ref.type === 'ref/prompt' ? !this.access.prompt(ref.name ?? '') : ref.type === 'ref/resource' && !this.access.resource(ref.uri ?? '')
+    // Completing a hidden prompt or resource answers as for one that does not exist.
+    if (hidden) return { completion: { values: [] } }
+    return this.forward.complete(params, this.bind(caller))
+  }
+}

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { Gateway } from 'airmcp/gateway'
+import { textOf } from '../helpers/clients.js'
+import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+
+const TEAM = 'fixtures/servers/team.ts'
+let gateway: Gateway
+const clients: Client[] = []
+
+/** A real client of the gateway that records every log and elicitation request it receives. */
+async function recordingClient(name: string, capabilities: Record<string, unknown>) {
+  const logs: string[] = []
+  const asked: string[] = []
+  const prompts: string[] = []
+  const progress: string[] = []
+  const client = new Client({ name, version: '1' }, { capabilities })
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(String(n.params.data)))
+  await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url!)))
+  clients.push(client)
+  return { client, logs, asked, prompts, progress }
+}
+
+/**
+ * Two clients that each answer elicitation with their own name, once both have been asked: both calls are
+ * in flight on the upstream at the same time, whatever the scheduling.
+ */
+async function twoElicitingClients() {
+  const a = await recordingClient('client-a', { elicitation: {}, sampling: {} })
+  const b = await recordingClient('client-b', { elicitation: {}, sampling: {} })
+  let release!: () => void
+  const bothAsked = new Promise<void>((resolve) => (release = resolve))
+  let askedCount = 0
+  for (const [who, c] of [['A', a], ['B', b]] as const) {
+    c.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      c.asked.push(request.params.message)
+      if (++askedCount === 2) release()
+      await bothAsked
+      return { action: 'accept', content: { answer: `answer from ${who}` } }
+    })
+    c.client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+      c.prompts.push(String((request.params.messages[0].content as { text?: string }).text))
+      return { role: 'assistant', content: { type: 'text', text: `sampled by ${who}` }, model: 'test' }
+    })
+  }
+  return { a, b }
+}
+
+const call = (client: Client, pool: string, name: string, args: Record<string, unknown>) =>
+  client.callTool({ name: `${pool}__${name}`, arguments: args })
+
+beforeAll(async () => {
+  const http = await startListening([...TSX_NODE_ARGS, TEAM], { env: { TEAM: 'h', TRANSPORT: 'http', AIRMCP_PORT: '0' } })
+  gateway = new Gateway({ name: 'isolation-gateway', port: 0, handleSignals: false })
+  // The isolation rules are about 2025 sessions shared by clients (a 2026 request carries its own messages).
+  gateway.register({ id: 'web-1', name: 'web', connection: { type: 'http', url: http.url }, protocol: '2025-11-25' })
+  gateway.register({ id: 'local-1', name: 'local', connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, TEAM], env: { TEAM: 's', TRANSPORT: 'stdio' } }, protocol: '2025-11-25' })
+  await gateway.start()
+})
+
+afterAll(async () => {
+  await Promise.allSettled(clients.map((c) => c.close()))
+  await gateway?.stop()
+  await killAll()
+})
+
+describe('client isolation', () => {
+  for (const [pool, channel] of [
+    ['web', 'a Streamable HTTP upstream (one shared session; each message rides its request stream)'],
+    ['local', 'a stdio upstream (each eliciting client gets its own connection)'],
+  ] as const) {
+    it(`two concurrent clients each get only their own logs, elicitation, sampling and progress, on ${channel}`, async () => {
+      const { a, b } = await twoElicitingClients()
+      const withProgress = (c: typeof a, tag: string) =>
+        c.client.callTool({ name: `${pool}__log_and_elicit`, arguments: { tag } }, CallToolResultSchema, {
+          onprogress: (p) => void c.progress.push(p._meta ? 'marked!' : String(p.message)),
+        })
+      const [resultA, resultB] = await Promise.all([withProgress(a, 'A'), withProgress(b, 'B')])
+      // The server side: each question was answered by the client whose call asked it.
+      expect(resultA.structuredContent).toMatchObject({ tag: 'A', answer: 'answer from A', sampled: 'sampled by A' })
+      expect(resultB.structuredContent).toMatchObject({ tag: 'B', answer: 'answer from B', sampled: 'sampled by B' })
+      // The client side: each saw its own question and its own logs, nothing of the other's.
+      expect(a.asked).toEqual(['question for A'])
+      expect(b.asked).toEqual(['question for B'])
+      expect(a.prompts).toEqual(['prompt for A'])
+      expect(b.prompts).toEqual(['prompt for B'])
+      expect(a.progress).toEqual(['progress A'])
+      expect(b.progress).toEqual(['progress B'])
+      await expect.poll(() => a.logs).toEqual(['start A', 'end A'])
+      await expect.poll(() => b.logs).toEqual(['start B', 'end B'])
+      const pids = [resultA, resultB].map((r) => (r.structuredContent as { pid: number }).pid)
+      if (pool === 'web') expect(pids[0]).toBe(pids[1])
+      else expect(pids[0]).not.toBe(pids[1])
+    })
+  }
+
+  it('refuses, rather than guesses, an elicitation it cannot attribute on a shared stdio connection, and drops its logs', async () => {
+    // Clients that declare no elicitation share the stdio connection; both calls are in flight when the server asks.
+    const c = await recordingClient('client-c', {})
+    const d = await recordingClient('client-d', {})
+    const [resultC, resultD] = await Promise.all([
+      call(c.client, 'local', 'elicit_when_both', { tag: 'C' }),
+      call(d.client, 'local', 'elicit_when_both', { tag: 'D' }),
+    ])
+    for (const result of [resultC, resultD]) {
+      expect(result.isError).toBe(true)
+      expect(textOf(result)).toMatch(/refused: several clients have calls in flight on "local-1"/)
+    }
+    expect(c.logs).toEqual([])
+    expect(d.logs).toEqual([])
+  })
+
+  it('sends logs that belong to no call only to the clients that asked for that level', async () => {
+    const warn = await recordingClient('client-warning', {})
+    const errors = await recordingClient('client-error', {})
+    const silent = await recordingClient('client-silent', {})
+    await warn.client.setLoggingLevel('warning')
+    await errors.client.setLoggingLevel('error')
+    expect(textOf(await call(warn.client, 'local', 'log_later', {}))).toBe('ok')
+    await expect.poll(() => warn.logs).toEqual(['background warning', 'background error'])
+    await expect.poll(() => errors.logs).toEqual(['background error'])
+    // Both logs were handled (in order) before the error reached its client: the silent one got neither.
+    expect(silent.logs).toEqual([])
+  })
+})
