@@ -1,7 +1,7 @@
 import { BaseCommand } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 import { findWorkspaceRoot } from '../workspace/root.js'
-import { oneLine, portChoice, portFlags, untilSignal } from '../fleet/flags.js'
+import { oneLine, portChoice, portFlags } from '../fleet/flags.js'
 
 export default class Dev extends BaseCommand {
   static override enableJsonFlag = false
@@ -23,8 +23,7 @@ export default class Dev extends BaseCommand {
     const { flags } = await this.parse(Dev)
     const { planFleet } = await import('../fleet/plan.js')
     const { PrefixedOutput } = await import('../fleet/output.js')
-    const { Supervisor } = await import('../fleet/supervisor.js')
-    const { launchFleet } = await import('../fleet/launch.js')
+    const { superviseFleet } = await import('../fleet/launch.js')
     const { readyBanner } = await import('../fleet/banner.js')
     const { buildPackages, findTsc } = await import('../fleet/build.js')
     const { DevLoop } = await import('../fleet/dev.js')
@@ -40,25 +39,10 @@ export default class Dev extends BaseCommand {
       if (!(await buildPackages(root, dirs, output))) {
         throw new AirmcpError('BUILD_FAILED', 'The workspace does not compile (tsc errors above).', 'fix them and run airmcp dev again.')
       }
-      const supervisor = new Supervisor(output)
-      let signalled = false
       let stopWatching = () => {}
-      const stopped = untilSignal(
-        async () => {
-          signalled = true
-          stopWatching()
-          output.line('dev', 'stopping…', 'stderr')
-          await supervisor.stopAll()
-        },
-        () => supervisor.killAll(),
-      )
-      let fleet
-      try {
-        fleet = await launchFleet(plan, supervisor, output, 'dev')
-      } catch (error) {
-        if (signalled) return void (await stopped)
-        throw error
-      }
+      const running = await superviseFleet(plan, output, 'dev', () => stopWatching())
+      if (!running) return
+      const { fleet, supervisor, stopped } = running
       const loop = new DevLoop(plan, fleet, supervisor, output, choice)
       stopWatching = watchWorkspace(root, (changes) => void loop.enqueue(changes))
       for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('dev', line)

@@ -1,7 +1,7 @@
 import { BaseCommand } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 import { findWorkspaceRoot } from '../workspace/root.js'
-import { oneLine, portChoice, portFlags, untilSignal } from '../fleet/flags.js'
+import { oneLine, portChoice, portFlags } from '../fleet/flags.js'
 
 export default class Start extends BaseCommand {
   static override enableJsonFlag = false
@@ -24,8 +24,7 @@ export default class Start extends BaseCommand {
     const { planFleet, checkBuilt } = await import('../fleet/plan.js')
     const { staleBuilds } = await import('../fleet/stale.js')
     const { PrefixedOutput } = await import('../fleet/output.js')
-    const { Supervisor } = await import('../fleet/supervisor.js')
-    const { launchFleet } = await import('../fleet/launch.js')
+    const { superviseFleet } = await import('../fleet/launch.js')
     const { readyBanner } = await import('../fleet/banner.js')
     try {
       const root = findWorkspaceRoot()
@@ -39,23 +38,9 @@ export default class Start extends BaseCommand {
       for (const stale of staleBuilds(root, dirs)) {
         output.line('airmcp', `${stale}: it runs the old build. Run npm run build first (or airmcp dev, which rebuilds on change).`, 'stderr')
       }
-      const supervisor = new Supervisor(output)
-      let signalled = false
-      const stopped = untilSignal(
-        async () => {
-          signalled = true
-          output.line('airmcp', 'stopping…', 'stderr')
-          await supervisor.stopAll()
-        },
-        () => supervisor.killAll(),
-      )
-      let fleet
-      try {
-        fleet = await launchFleet(plan, supervisor, output, 'start')
-      } catch (error) {
-        if (signalled) return void (await stopped)
-        throw error
-      }
+      const running = await superviseFleet(plan, output, 'start')
+      if (!running) return
+      const { fleet, stopped } = running
       for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('airmcp', line)
       await stopped
       await fleet.stop()

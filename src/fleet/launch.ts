@@ -5,7 +5,8 @@ import type { PrefixedOutput } from './output.js'
 import type { FleetMember, FleetPlan } from './plan.js'
 import { portIsFree } from './ports.js'
 import { removeFleetState, writeFleetState } from './state.js'
-import { StartupError, type ChildSpec, type Supervisor } from './supervisor.js'
+import { untilSignal } from './flags.js'
+import { StartupError, Supervisor, type ChildSpec } from './supervisor.js'
 
 const LOCAL = '127.0.0.1'
 
@@ -75,6 +76,37 @@ export interface RunningFleet {
   /** Writes `.airmcp/fleet.json` for `airmcp status` (again after the servers changed). */
   saveState(): void
   stop(): Promise<void>
+}
+
+/**
+ * `start` and `dev`: launches the fleet under a new supervisor that the first Ctrl-C or SIGTERM stops (a second
+ * one kills). `stopped` settles once a signal has stopped it; undefined when a signal came during the launch.
+ */
+export async function superviseFleet(
+  plan: FleetPlan,
+  output: PrefixedOutput,
+  mode: 'start' | 'dev',
+  onStopping: () => void = () => {},
+): Promise<{ fleet: RunningFleet; supervisor: Supervisor; stopped: Promise<void> } | undefined> {
+  const supervisor = new Supervisor(output)
+  const label = mode === 'dev' ? 'dev' : 'airmcp'
+  let signalled = false
+  const stopped = untilSignal(
+    async () => {
+      signalled = true
+      onStopping()
+      output.line(label, 'stopping…', 'stderr')
+      await supervisor.stopAll()
+    },
+    () => supervisor.killAll(),
+  )
+  try {
+    return { fleet: await launchFleet(plan, supervisor, output, mode), supervisor, stopped }
+  } catch (error) {
+    if (!signalled) throw error
+    await stopped
+    return undefined
+  }
 }
 
 /**
