@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -8,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
-import { ROOT } from '../helpers/processes.js'
+import { freePort, ROOT } from '../helpers/processes.js'
 import { BASE_IMAGE, ensureBaseImage, missingTools, removeProject, sh } from './podman.js'
 
 // The whole path a user takes: new --example → deploy compose → images → podman-compose up → one gateway.
@@ -19,16 +18,6 @@ if (missing) console.warn(`test/containers skipped: ${missing} (install it with 
 interface Health {
   status: string
   servers: { name: string; status: string }[]
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
 }
 
 /** Polls until `check` returns a value (readiness comes from the fleet itself), with a generous bound. */

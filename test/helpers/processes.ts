@@ -3,6 +3,9 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 
+/** A port the OS just gave out on 127.0.0.1 (the CLI's own probe), for processes that must be told one up front. */
+export { freePort } from '../../src/fleet/ports.js'
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** `node --import tsx` so TypeScript fixtures run as they are. */
 export const TSX_NODE_ARGS = ['--import', 'tsx']

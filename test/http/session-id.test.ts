@@ -1,8 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { defineServer, defineTool, type McpServer } from 'airmcp'
 import { SessionIds } from '../../src/http/session-id.js'
+import { freePort } from '../helpers/processes.js'
 
 const KEY = 'replica-test-key-0123456789abcdef'
 
@@ -53,17 +53,6 @@ async function post(url: string, body: unknown, sessionId?: string, method = 'PO
 }
 
 const callWhoami = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {} } })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 describe('signed 2025 session ids', () => {
   let servers: McpServer[] = []

@@ -1,12 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { killAll, killProcess, startListening, TSX_NODE_ARGS, type Started } from '../helpers/processes.js'
+import { freePort, killAll, killProcess, type Started, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 /**
  * Two gateway processes with the same AIRMCP_SESSION_KEY behind haproxy (round-robin, no stickiness,
@@ -22,17 +21,6 @@ const KEY = 'haproxy-replica-test-shared-key-0123456789'
 const hasHaproxy = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0
 if (!hasHaproxy && process.env.CI) throw new Error('haproxy is missing and CI is set: install it (apt-get install -y haproxy).')
 if (!hasHaproxy) console.log('skipped: the replica test needs haproxy (apt-get install -y --no-install-recommends haproxy)')
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const portOf = (url: string) => new URL(url).port
 

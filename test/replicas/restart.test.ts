@@ -1,22 +1,10 @@
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
-import { killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { freePort, killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 /** Clients survive a restart: the bridge and the gateway's upstream clients start a new session and repeat the call. */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]?.text
 // No AIRMCP_SESSION_KEY: each process signs with its own random key, so a restarted one knows no old session.
