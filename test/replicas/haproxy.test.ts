@@ -24,7 +24,13 @@ if (!hasHaproxy) console.log('skipped: the replica test needs haproxy (apt-get i
 
 const portOf = (url: string) => new URL(url).port
 
-function haproxyConfig(front: number, backends: string[]): string {
+/**
+ * Health checks tolerate a replica that is slow under load (fall 3, 5 s check timeout): on a busy 2-core CI
+ * machine one `/health` answer can take longer than the check interval, and `fall 1` then marked the only
+ * live replica down (every call answered 503). A killed replica is still avoided at once: its refused
+ * connections are retried on the other one (`retry-on conn-failure`, `redispatch`).
+ */
+function haproxyConfig(front: number, stats: number, backends: string[]): string {
   return `global
   maxconn 2000
 defaults
@@ -32,6 +38,7 @@ defaults
   timeout connect 1s
   timeout client 30s
   timeout server 30s
+  timeout check 5s
   retries 3
   option redispatch 1
   retry-on conn-failure empty-response response-timeout
@@ -42,8 +49,12 @@ backend gateways
   balance roundrobin
   option httpchk
   http-check send meth GET uri /health ver HTTP/1.1 hdr Host 127.0.0.1
-  default-server inter 200ms fall 1 rise 2
+  default-server inter 200ms fall 3 rise 1
 ${backends.map((url, i) => `  server g${i + 1} 127.0.0.1:${portOf(url)} check`).join('\n')}
+frontend stats
+  bind 127.0.0.1:${stats}
+  stats enable
+  stats uri /stats
 `
 }
 
@@ -55,6 +66,17 @@ async function waitForHealth(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`${url} never answered 200`)
+}
+
+/** Resolves once haproxy itself reports every backend server UP (its stats CSV), so traffic reaches all replicas. */
+async function waitForBackendsUp(statsUrl: string, count: number): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const csv = await fetch(`${statsUrl};csv`).then((r) => r.text(), () => '')
+    const up = csv.split('\n').filter((line) => line.startsWith('gateways,g') && line.split(',')[17] === 'UP')
+    if (up.length === count) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`haproxy never reported ${count} backends UP at ${statsUrl}`)
 }
 
 /** Whether the endpoint offers 2026-07-28 (answers `server/discover`). */
@@ -76,6 +98,7 @@ describe.skipIf(!hasHaproxy)('gateway replicas behind haproxy, no affinity', () 
   let front = ''
   let gateways: Started[] = []
   let upstreamUrl = ''
+  let statsUrl = ''
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airmcp-replicas-'))
@@ -85,12 +108,14 @@ describe.skipIf(!hasHaproxy)('gateway replicas behind haproxy, no affinity', () 
     upstreamUrl = upstream.url
     const env = { UPSTREAM: upstream.url, AIRMCP_SESSION_KEY: KEY }
     gateways = await Promise.all([0, 1].map(() => startListening([...TSX_NODE_ARGS, 'fixtures/servers/session-gateway.ts'], { env })))
-    const port = await freePort()
+    const [port, statsPort] = [await freePort(), await freePort()]
+    statsUrl = `http://127.0.0.1:${statsPort}/stats`
     const config = join(dir, 'haproxy.cfg')
-    writeFileSync(config, haproxyConfig(port, gateways.map((g) => g.url)))
+    writeFileSync(config, haproxyConfig(port, statsPort, gateways.map((g) => g.url)))
     haproxy = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
     front = `http://127.0.0.1:${port}`
     await waitForHealth(`${front}/health`)
+    await waitForBackendsUp(statsUrl, gateways.length)
   }, 60_000)
 
   afterAll(async () => {
@@ -186,6 +211,7 @@ describe.skipIf(!hasHaproxy)('gateway replicas behind haproxy, no affinity', () 
     const restarted = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/session-gateway.ts'], {
       env: { UPSTREAM: upstreamUrl, AIRMCP_SESSION_KEY: KEY, AIRMCP_GATEWAY_PORT: portOf(gateways[0].url) },
     })
+    await waitForBackendsUp(statsUrl, 2)
     await run('2026-07-28', restarted)
   }, 120_000)
 })
