@@ -1,18 +1,70 @@
 import http from 'node:http'
 import https from 'node:https'
+import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
-import { traceHeadersOf } from '../telemetry/tracing.js'
+import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createParser } from 'eventsource-parser'
+import { encodeHeaderValue } from '../http/param-headers.js'
+import { traceHeadersOf } from '../telemetry/tracing.js'
 import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
 import { markOwner } from './isolation.js'
 
+/** What the SDK's protocol layer passes with a message beyond the 2025 options (2026-07-28 per-request streams). */
+interface SendOptions extends TransportSendOptions {
+  /** Extra request headers (`Mcp-Param-*`); the ones the transport owns are never overridden. */
+  headers?: Record<string, string>
+  /** Aborted to cancel a 2026 request: its HTTP exchange is closed (the 2026 way to cancel). */
+  requestSignal?: AbortSignal
+  /** Called when a request's stream ends without an answer (a `subscriptions/listen` stream). */
+  onRequestStreamEnd?: () => void
+}
+
+const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'])
+/** The request field a 2026 request's `Mcp-Name` header mirrors, by method. */
+const NAME_FIELD: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' }
+
 /**
- * The gateway's Streamable HTTP client on node:http with keep-alive sockets: one POST per message, answers
- * read as JSON or as an SSE stream, the session's standalone GET stream for server notifications, and a
- * cancelled request's HTTP exchange closed at once.
+ * The headers a 2026-07-28 request derives from its own body (`MCP-Protocol-Version`, `Mcp-Method`,
+ * `Mcp-Name`); none for a 2025 message, which carries no protocol version in its `_meta`.
+ */
+/** One POST: the message, its serialized body and the headers it needs, kept for a retry on a fresh socket. */
+interface Exchange {
+  message: JSONRPCMessage
+  id: RequestId | undefined
+  body: string
+  headers: Record<string, string>
+  /** The mark of the client request this one belongs to (isolation.ts). */
+  owner: unknown
+  options: SendOptions | undefined
+}
+
+function envelopeHeaders(message: JSONRPCMessage): Record<string, string> | undefined {
+  if (!isJSONRPCRequest(message)) return undefined
+  const params = message.params as Record<string, unknown> | undefined
+  const version = (params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY]
+  if (typeof version !== 'string') return undefined
+  const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method }
+  const name = params?.[NAME_FIELD[message.method] ?? '']
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name)
+  return headers
+}
+
+/** A cheap shape check of one JSON-RPC message (the SDK's protocol layer validates what it uses). */
+function isJsonRpc(value: unknown): value is JSONRPCMessage {
+  const m = value as Record<string, unknown> | null
+  return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || ('id' in m && ('result' in m || 'error' in m)))
+}
+
+/**
+ * The gateway's Streamable HTTP client on node:http with keep-alive sockets, for both protocol eras: one
+ * POST per message, answers read as JSON or as an SSE stream, the 2025 session's standalone GET stream for
+ * server notifications, 2026 requests with the headers their body implies, and a cancelled request's HTTP
+ * exchange closed at once. It replaces the SDK's fetch-based transport on the hot path: node:http with
+ * kept-alive sockets costs the gateway much less CPU per call than fetch and web streams.
  */
 export class HttpClientTransport implements Transport {
+  /** The SDK's protocol layer cancels a 2026 request by aborting `requestSignal`, not by a notification. */
+  readonly hasPerRequestStream = true
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
@@ -59,10 +111,8 @@ export class HttpClientTransport implements Transport {
     } catch {
       return false
     }
-    for (const raw of Array.isArray(data) ? data : [data]) {
-      const parsed = JSONRPCMessageSchema.safeParse(raw)
-      if (!parsed.success) return false
-      const message = parsed.data
+    for (const message of Array.isArray(data) ? data : [data]) {
+      if (!isJsonRpc(message)) return false
       if ('id' in message && message.id !== undefined && !('method' in message)) answered?.(message.id)
       // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
       markOwner(message as never, owner)
@@ -82,13 +132,21 @@ export class HttpClientTransport implements Transport {
    * result over maxResultBytes, garbage instead of JSON-RPC, or a socket cut before the response are
    * turned into an error for that request at once instead of a wait for requestTimeout.
    */
-  private readAnswer(req: http.ClientRequest, res: http.IncomingMessage, id: RequestId | undefined, owner?: unknown): void {
+  private readAnswer(
+    req: http.ClientRequest,
+    res: http.IncomingMessage,
+    id: RequestId | undefined,
+    owner?: unknown,
+    onStreamEnd?: () => void,
+  ): void {
     const where = redact(this.url.toString())
     let answered = id === undefined
     const settle = (code: number, message: string) => {
       if (answered || this.cancelled.has(req)) return
       answered = true
-      this.failRequest(id!, code, message)
+      // A stream that answers nothing by design (subscriptions/listen) is told it ended; a request is failed.
+      if (onStreamEnd) onStreamEnd()
+      else this.failRequest(id!, code, message)
     }
     const mine = (responseId: RequestId) => {
       if (responseId === id) answered = true
@@ -149,7 +207,7 @@ export class HttpClientTransport implements Transport {
     })
   }
 
-  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+  send(message: JSONRPCMessage, options?: SendOptions): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
       const req = requestId === undefined ? undefined : this.inflight.get(requestId)
@@ -159,28 +217,42 @@ export class HttpClientTransport implements Transport {
       }
     }
     const id = isJSONRPCRequest(message) ? message.id : undefined
+    if (options?.requestSignal?.aborted) return Promise.resolve()
     // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
     const body = JSON.stringify(message)
-    return this.post(message, id, body, true, id !== undefined ? options?.relatedRequestId : undefined)
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(options?.headers ?? {})) if (!OWN_HEADERS.has(name.toLowerCase())) headers[name] = value
+    Object.assign(headers, envelopeHeaders(message), traceHeadersOf(message))
+    const exchange: Exchange = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
+    return this.post(exchange, true)
   }
 
-  private post(message: JSONRPCMessage, id: RequestId | undefined, body: string, mayRetry: boolean, owner?: unknown): Promise<void> {
+  private post(exchange: Exchange, mayRetry: boolean): Promise<void> {
+    const { message, id, body, owner, options } = exchange
     return new Promise((resolve, reject) => {
       const req = this.client.request(this.url, {
         method: 'POST',
         agent: this.agent,
-        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...traceHeadersOf(message) },
+        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...exchange.headers },
       })
+      const signal = options?.requestSignal
+      const abort = () => {
+        this.cancelled.add(req)
+        req.destroy()
+      }
+      signal?.addEventListener('abort', abort, { once: true })
       const done = () => {
+        signal?.removeEventListener('abort', abort)
         if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)
       }
       if (id !== undefined) this.inflight.set(id, req)
       req.on('error', (error: NodeJS.ErrnoException) => {
         done()
+        if (this.cancelled.has(req)) return resolve()
         // A kept-alive socket the server closed just as we reused it: the request never reached the server, so
         // it is sent once more on a fresh socket rather than counted as the upstream failing (Node's own advice).
-        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.cancelled.has(req) && !this.closed) {
-          this.post(message, id, body, false, owner).then(resolve, reject)
+        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.closed) {
+          this.post(exchange, false).then(resolve, reject)
           return
         }
         reject(error)
@@ -190,6 +262,12 @@ export class HttpClientTransport implements Transport {
         if (typeof session === 'string') this.sessionId = session
         const status = res.statusCode ?? 0
         res.on('close', done)
+        if (status === 400 && id !== undefined && exchange.headers['mcp-protocol-version']) {
+          // A 2026 server refuses a request (unsupported revision, headers that disagree) with 400 and a JSON-RPC
+          // error for it: that error is the request's answer.
+          this.readRefusal(res, id).then((delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${redact(this.url.toString())}`))))
+          return
+        }
         if (status >= 400) {
           res.resume()
           // The body is the upstream's to read, not ours to show (it may echo secrets); the status says enough.
@@ -204,10 +282,31 @@ export class HttpClientTransport implements Transport {
           if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
           return
         }
-        this.readAnswer(req, res, id, owner)
+        this.readAnswer(req, res, id, owner, options?.onRequestStreamEnd)
       })
       req.end(body)
     })
+  }
+
+  /** Reads a refusal's body (bounded) and delivers it when it is a JSON-RPC error answering request `id`. */
+  private async readRefusal(res: http.IncomingMessage, id: RequestId): Promise<boolean> {
+    let text = ''
+    res.setEncoding('utf8')
+    for await (const chunk of res) {
+      text += chunk
+      if (text.length > 64 * 1024) {
+        res.destroy()
+        return false
+      }
+    }
+    try {
+      const answer = JSON.parse(text) as Record<string, unknown>
+      if (!isJsonRpc(answer) || !('error' in answer) || answer.id !== id) return false
+      this.onmessage?.(answer)
+      return true
+    } catch {
+      return false
+    }
   }
 
   /** The session's GET stream, where list_changed and other unrelated notifications arrive; reopened when it ends. */

@@ -4,7 +4,6 @@ import {
   SdkErrorCode,
   SSEClientTransport,
   SseError,
-  StreamableHTTPClientTransport,
   type DiscoverResult,
   type McpSubscription,
   type Prompt,
@@ -17,8 +16,7 @@ import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
 import { classifyFailure, redact, secretsOf } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
-import { cappedFetch } from './capped-fetch.js'
-import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
+import { Semaphore } from './limits.js'
 import { SessionResumingTransport } from './session-resume.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
@@ -170,10 +168,7 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new StreamableHTTPClientTransport(new URL(connection.url), {
-          requestInit: { headers: connection.headers },
-          fetch: cappedFetch(this.timing.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes),
-        })
+        return new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes) as unknown as Transport
       case 'stdio':
         return inOrder(
           new ChildProcessTransport({

@@ -25,6 +25,15 @@ export function headerParamsOf(schema: unknown, path: string[] = []): HeaderPara
   })
 }
 
+/**
+ * A value as an HTTP header field value the way 2026-07-28 spells it: plain when it is safe printable ASCII,
+ * otherwise `=?base64?…?=` around its UTF-8 bytes (the inverse of `decode`).
+ */
+export function encodeHeaderValue(value: string): string {
+  const safe = value !== '' && value === value.trim() && /^[\t\x20-\x7e]*$/.test(value) && !(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))
+  return safe ? value : `${SENTINEL_PREFIX}${Buffer.from(value, 'utf8').toString('base64')}${SENTINEL_SUFFIX}`
+}
+
 function decode(value: string): string | undefined {
   if (!(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))) return value
   const base64 = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length)
