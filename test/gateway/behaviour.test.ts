@@ -23,6 +23,12 @@ async function startGateway(options: Partial<GatewayOptions>, register: (g: Gate
 
 const sse = (url: string) => ({ type: 'sse' as const, url: new URL(url).origin })
 
+/** The tool calls a replica is running now, from its own /metrics. */
+async function inFlight(url: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', url))).text()
+  return Number(/^airmcp_tool_calls_in_flight\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0)
+}
+
 afterEach(async () => {
   await closeClients()
   await Promise.all(gateways.splice(0).map((g) => g.stop()))
@@ -95,7 +101,7 @@ describe('gateway', () => {
     const pid = Number(textOf(await client.callTool({ name: 'pid' })))
     process.kill(pid, 'SIGKILL')
     await expect
-      .poll(async () => textOf(await client.callTool({ name: 'pid' }).catch(() => ({ content: [] }))), { timeout: 10_000 })
+      .poll(async () => textOf(await client.callTool({ name: 'pid' }).catch(() => ({ content: [] }))), { timeout: 30_000 })
       .toMatch(/^\d+$/)
     const newPid = Number(textOf(await client.callTool({ name: 'pid' })))
     expect(newPid).not.toBe(pid)
@@ -158,7 +164,9 @@ describe('gateway', () => {
 
     const controller = new AbortController()
     const call = client.callTool({ name: 'hang' }, CallToolResultSchema, { signal: controller.signal })
-    await expect.poll(async () => (await fetch(new URL('/health', gateway.url))).ok).toBe(true)
+    // Cancel only once the replica runs the call (its own in-flight gauge says so): a cancellation that
+    // overtakes the call on a loaded machine would stop it in the gateway and never reach the replica.
+    await expect.poll(() => inFlight(a.url)).toBe(1)
     controller.abort('stop')
     await expect(call).rejects.toThrow()
     await expect.poll(async () => textOf(await client.callTool({ name: 'cancelled' }))).toBe('1')
@@ -195,7 +203,8 @@ describe('gateway', () => {
 
   it('starts with the reachable servers and reports the unreachable one', async () => {
     const a = await startReplica('a')
-    const gateway = await startGateway({ connectTimeout: 2000 }, (g) => {
+    // The unreachable one is refused at once; the timeout is only an upper bound for the reachable one.
+    const gateway = await startGateway({ connectTimeout: 30_000 }, (g) => {
       g.register({ id: 'up-1', name: 'up', connection: sse(a.url) })
       g.register({ id: 'down-1', name: 'down', connection: { type: 'sse', url: 'http://127.0.0.1:1' } })
     })
