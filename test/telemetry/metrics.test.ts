@@ -49,6 +49,17 @@ async function scrape(base: string, token?: string): Promise<Family[]> {
   return [...typed, ...series.filter((f) => f.type === 'UNTYPED')]
 }
 
+/**
+ * Scrapes until `ready` holds: readiness read from the gateway's own /metrics. The 30 s deadline is an upper
+ * bound for a loaded machine (a stdio child restarting under tsx can take seconds), not an expectation.
+ */
+async function scrapeUntil(base: string, ready: (families: Family[]) => boolean): Promise<Family[]> {
+  const deadline = Date.now() + 30_000
+  let families = await scrape(base)
+  while (!ready(families) && Date.now() < deadline) families = await scrape(base)
+  return families
+}
+
 function family(families: Family[], name: string): Family {
   const found = families.find((f) => f.name === name)
   if (!found) throw new Error(`no metric family ${name} in ${families.map((f) => f.name).join(', ')}`)
@@ -84,7 +95,9 @@ describe('metrics', () => {
     const replica = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/replica.ts'], {
       env: { REPLICA: 'a', TRANSPORT: 'http', AIRMCP_PORT: '0' },
     })
-    const gateway = await startGateway({ requestTimeout: 1000, reconnectDelay: 50 }, (g) => {
+    // requestTimeout bounds every call here, not only the hanging one: 3 s leaves a loaded machine room for
+    // the others (and for the cancelled call to be seen in flight first). connectTimeout is an upper bound too.
+    const gateway = await startGateway({ requestTimeout: 3000, connectTimeout: 30_000, reconnectDelay: 50 }, (g) => {
       g.register({ id: 'search-1', name: 'search', connection: { type: 'http', url: replica.url } })
       g.register({
         id: 'sink-1',
@@ -107,12 +120,11 @@ describe('metrics', () => {
     const cancel = new AbortController()
     const cancelled = client.callTool({ name: 'slow' }, undefined, { signal: cancel.signal })
     // The call is in flight once the gauge says so (bounded polling of a real condition).
-    let families = await scrape(base)
-    for (let i = 0; i < 200 && value(families, 'airmcp_tool_calls_in_flight', { server: 'sink' }) !== 1; i++) families = await scrape(base)
+    let families = await scrapeUntil(base, (f) => value(f, 'airmcp_tool_calls_in_flight', { server: 'sink' }) === 1)
     expect(value(families, 'airmcp_tool_calls_in_flight', { server: 'sink' })).toBe(1)
     cancel.abort()
     await expect(cancelled).rejects.toThrow()
-    for (let i = 0; i < 200 && value(families, 'airmcp_tool_calls_total', { tool: 'slow' }) === 0; i++) families = await scrape(base)
+    families = await scrapeUntil(base, (f) => value(f, 'airmcp_tool_calls_total', { tool: 'slow' }) > 0)
 
     const calls = (server: string, tool: string, outcome: string) => value(families, 'airmcp_tool_calls_total', { server, tool, outcome })
     expect(family(families, 'airmcp_tool_calls_total').type).toBe('COUNTER')
@@ -131,9 +143,9 @@ describe('metrics', () => {
     expect(durations('count', { server: 'sink', tool: 'fail', outcome: 'tool_error' })).toBe(2)
     const timeout = { server: 'search', tool: 'hang', outcome: 'timeout' }
     expect(durations('count', timeout)).toBe(1)
-    // The timed-out call took at least the request timeout (1 s): it is in no bucket below that.
-    expect(durations('bucket', { ...timeout, le: '0.5' })).toBe(0)
-    expect(durations('sum', timeout)).toBeGreaterThanOrEqual(0.9)
+    // The timed-out call took at least the request timeout (3 s): it is in no bucket below that.
+    expect(durations('bucket', { ...timeout, le: '2.5' })).toBe(0)
+    expect(durations('sum', timeout)).toBeGreaterThanOrEqual(2.9)
 
     expect(value(families, 'airmcp_sessions_open', {})).toBe(1)
     expect(value(families, 'airmcp_upstream_up', { server: 'search', upstream: 'search-1' })).toBe(1)
@@ -142,9 +154,7 @@ describe('metrics', () => {
     // A stdio upstream that dies is restarted: the reconnect is counted once it is back.
     const pid = Number(textOf(await client.callTool({ name: 'worker__pid' })))
     process.kill(pid, 'SIGKILL')
-    for (let i = 0; i < 400 && value(families, 'airmcp_upstream_reconnects_total', { upstream: 'worker-1' }) === 0; i++) {
-      families = await scrape(base)
-    }
+    families = await scrapeUntil(base, (f) => value(f, 'airmcp_upstream_reconnects_total', { upstream: 'worker-1' }) > 0)
     expect(value(families, 'airmcp_upstream_reconnects_total', { server: 'worker', upstream: 'worker-1' })).toBe(1)
     expect(value(families, 'airmcp_upstream_up', { server: 'worker', upstream: 'worker-1' })).toBe(1)
 
@@ -152,7 +162,7 @@ describe('metrics', () => {
     const upstream = await scrape(new URL(replica.url).origin)
     expect(value(upstream, 'airmcp_tool_calls_total', { server: 'replica-a', tool: 'echo', outcome: 'ok' })).toBe(3)
     expect(value(upstream, 'airmcp_tool_call_duration_seconds_count', { tool: 'echo', outcome: 'ok' })).toBe(3)
-  })
+  }, 120_000)
 
   it('is behind the Host/Origin checks and the token; each gateway has its own registry; it can be turned off', async () => {
     const guarded = await startGateway({ authToken: 'front-secret', metricsToken: 'scrape-secret' })
