@@ -39,9 +39,17 @@ describe('Streamable HTTP sessions', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'gone', version: '1' } } }),
     })
     expect(initialize.status).toBe(200)
+    const sessionId = initialize.headers.get('mcp-session-id')!
+    // The session's own GET stream keeps it in use, so counting it does not race the 200 ms idle cut-off on a
+    // loaded machine (a session cut before the GET arrives is taken up again from its signed id).
+    const stream = new AbortController()
+    const get = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId }, signal: stream.signal })
+    expect(get.status).toBe(200)
     const sessions = async () => (await (await fetch(new URL('/health', url))).json()).sessions
     expect(await sessions()).toBe(1)
-    await expect.poll(sessions, { timeout: 5000 }).toBe(0)
+    // Its client goes away without DELETE: the session is idle from then on.
+    stream.abort()
+    await expect.poll(sessions, { timeout: 15_000 }).toBe(0)
   })
 
   it('serves without sessions in stateless mode', async () => {
