@@ -2,8 +2,9 @@ import http from 'node:http'
 import https from 'node:https'
 import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createParser } from 'eventsource-parser'
+import { isRequest } from '../http/jsonrpc.js'
 import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
 import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
@@ -39,8 +40,8 @@ interface Exchange {
 }
 
 function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSchemas): Record<string, string> | undefined {
-  if (!isJSONRPCRequest(message)) return undefined
-  const params = message.params as Record<string, unknown> | undefined
+  if (!isRequest(message)) return undefined
+  const params = (message as { params?: Record<string, unknown> }).params
   const version = (params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY]
   if (typeof version !== 'string') return undefined
   const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method }
@@ -225,7 +226,7 @@ export class HttpClientTransport implements Transport {
         req.destroy()
       }
     }
-    const id = isJSONRPCRequest(message) ? message.id : undefined
+    const id = isRequest(message) ? message.id : undefined
     if (options?.requestSignal?.aborted) return Promise.resolve()
     // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
     const body = JSON.stringify(message)
