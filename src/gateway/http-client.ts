@@ -4,7 +4,7 @@ import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createParser } from 'eventsource-parser'
-import { isRequest } from '../http/jsonrpc.js'
+import { isJsonRpcMessage, isRequest } from '../http/jsonrpc.js'
 import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
 import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
@@ -54,12 +54,6 @@ function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSchemas): 
 
 /** A tool's input schema by name, as the server listed it (for its `Mcp-Param-*` headers). */
 export type ToolSchemas = (tool: string) => object | undefined
-
-/** A cheap shape check of one JSON-RPC message (the SDK's protocol layer validates what it uses). */
-function isJsonRpc(value: unknown): value is JSONRPCMessage {
-  const m = value as Record<string, unknown> | null
-  return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || ('id' in m && ('result' in m || 'error' in m)))
-}
 
 /**
  * The gateway's Streamable HTTP client on node:http with keep-alive sockets, for both protocol eras: one
@@ -121,8 +115,9 @@ export class HttpClientTransport implements Transport {
     } catch {
       return false
     }
-    for (const message of Array.isArray(data) ? data : [data]) {
-      if (!isJsonRpc(message)) return false
+    for (const item of Array.isArray(data) ? data : [data]) {
+      if (!isJsonRpcMessage(item)) return false
+      const message = item as JSONRPCMessage
       if ('id' in message && message.id !== undefined && !('method' in message)) answered?.(message.id)
       // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
       markOwner(message as never, owner)
@@ -311,8 +306,8 @@ export class HttpClientTransport implements Transport {
     }
     try {
       const answer = JSON.parse(text) as Record<string, unknown>
-      if (!isJsonRpc(answer) || !('error' in answer) || answer.id !== id) return false
-      this.onmessage?.(answer)
+      if (!isJsonRpcMessage(answer) || !('error' in answer) || answer.id !== id) return false
+      this.onmessage?.(answer as JSONRPCMessage)
       return true
     } catch {
       return false

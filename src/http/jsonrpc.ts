@@ -16,3 +16,12 @@ export function isResponse<T extends object>(message: T): message is T & { id: s
   const m = message as Shape
   return m.method === undefined && m.id !== undefined && (m.result !== undefined || m.error !== undefined)
 }
+
+/**
+ * Whether a parsed value looks like one JSON-RPC 2.0 message (a request or notification, or a response),
+ * for messages read from a peer that the SDK's protocol layer validates again where it uses them.
+ */
+export function isJsonRpcMessage(value: unknown): boolean {
+  const m = value as (Shape & { jsonrpc?: unknown }) | null
+  return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || (m.id !== undefined && (m.result !== undefined || m.error !== undefined)))
+}

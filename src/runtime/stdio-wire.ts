@@ -1,15 +1,10 @@
 import type { Transport } from '@modelcontextprotocol/server'
+import { isJsonRpcMessage } from '../http/jsonrpc.js'
 
 type Message = Parameters<NonNullable<Transport['onmessage']>>[0]
 
 /** The longest line accepted, like the SDK's stdio transport: a bigger one is dropped with an error. */
 const MAX_LINE_CHARS = 10 * 1024 * 1024
-
-/** A cheap shape check of one JSON-RPC message (the SDK's protocol layer validates what it uses). */
-function isJsonRpc(value: unknown): value is Message {
-  const m = value as Record<string, unknown> | null
-  return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || 'id' in m)
-}
 
 /**
  * Newline-delimited JSON-RPC on stdin/stdout for the runtime's stdio servers. It reads from the moment it
@@ -62,16 +57,17 @@ export class StdioWire implements Transport {
   }
 
   private receive(line: string): void {
-    let message: unknown
+    let parsed: unknown
     try {
-      message = JSON.parse(line)
+      parsed = JSON.parse(line)
     } catch {
-      message = undefined
+      parsed = undefined
     }
-    if (!isJsonRpc(message)) {
+    if (!isJsonRpcMessage(parsed)) {
       this.onerror?.(new Error(`Ignored a stdin line that is not JSON-RPC: ${line.slice(0, 80)}`))
       return
     }
+    const message = parsed as Message
     this.resolveFirst(message)
     if (this.started) this.onmessage?.(message)
     else this.held.push(message)
