@@ -2,9 +2,10 @@ import http from 'node:http'
 import https from 'node:https'
 import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js'
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createParser } from 'eventsource-parser'
-import { encodeHeaderValue } from '../http/param-headers.js'
+import { isJsonRpcMessage, isRequest } from '../http/jsonrpc.js'
+import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
 import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
 import { markOwner } from './isolation.js'
@@ -38,22 +39,21 @@ interface Exchange {
   options: SendOptions | undefined
 }
 
-function envelopeHeaders(message: JSONRPCMessage): Record<string, string> | undefined {
-  if (!isJSONRPCRequest(message)) return undefined
-  const params = message.params as Record<string, unknown> | undefined
+function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSchemas): Record<string, string> | undefined {
+  if (!isRequest(message)) return undefined
+  const params = (message as { params?: Record<string, unknown> }).params
   const version = (params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY]
   if (typeof version !== 'string') return undefined
   const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method }
   const name = params?.[NAME_FIELD[message.method] ?? '']
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name)
+  // The arguments a tool declares with `x-mcp-header`, mirrored as the server will check.
+  if (message.method === 'tools/call' && typeof name === 'string') Object.assign(headers, paramHeadersFor(inputSchemaOf?.(name), params?.arguments))
   return headers
 }
 
-/** A cheap shape check of one JSON-RPC message (the SDK's protocol layer validates what it uses). */
-function isJsonRpc(value: unknown): value is JSONRPCMessage {
-  const m = value as Record<string, unknown> | null
-  return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || ('id' in m && ('result' in m || 'error' in m)))
-}
+/** A tool's input schema by name, as the server listed it (for its `Mcp-Param-*` headers). */
+export type ToolSchemas = (tool: string) => object | undefined
 
 /**
  * The gateway's Streamable HTTP client on node:http with keep-alive sockets, for both protocol eras: one
@@ -78,14 +78,18 @@ export class HttpClientTransport implements Transport {
   private standalone: http.ClientRequest | undefined
   private reopenTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** The URL as errors show it (credentials and query values removed), computed once. */
+  private readonly where: string
 
   constructor(
     private readonly url: URL,
     private readonly extraHeaders: Record<string, string> = {},
     private readonly maxResultBytes = 8 * 1024 * 1024,
+    private readonly inputSchemaOf?: ToolSchemas,
   ) {
     this.client = url.protocol === 'https:' ? https : http
     this.agent = new this.client.Agent({ keepAlive: true })
+    this.where = redact(url.toString())
   }
 
   async start(): Promise<void> {}
@@ -111,8 +115,9 @@ export class HttpClientTransport implements Transport {
     } catch {
       return false
     }
-    for (const message of Array.isArray(data) ? data : [data]) {
-      if (!isJsonRpc(message)) return false
+    for (const item of Array.isArray(data) ? data : [data]) {
+      if (!isJsonRpcMessage(item)) return false
+      const message = item as JSONRPCMessage
       if ('id' in message && message.id !== undefined && !('method' in message)) answered?.(message.id)
       // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
       markOwner(message as never, owner)
@@ -139,7 +144,7 @@ export class HttpClientTransport implements Transport {
     owner?: unknown,
     onStreamEnd?: () => void,
   ): void {
-    const where = redact(this.url.toString())
+    const where = this.where
     let answered = id === undefined
     const settle = (code: number, message: string) => {
       if (answered || this.cancelled.has(req)) return
@@ -216,13 +221,13 @@ export class HttpClientTransport implements Transport {
         req.destroy()
       }
     }
-    const id = isJSONRPCRequest(message) ? message.id : undefined
+    const id = isRequest(message) ? message.id : undefined
     if (options?.requestSignal?.aborted) return Promise.resolve()
     // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
     const body = JSON.stringify(message)
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(options?.headers ?? {})) if (!OWN_HEADERS.has(name.toLowerCase())) headers[name] = value
-    Object.assign(headers, envelopeHeaders(message), traceHeadersOf(message))
+    Object.assign(headers, envelopeHeaders(message, this.inputSchemaOf), traceHeadersOf(message))
     const exchange: Exchange = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
     return this.post(exchange, true)
   }
@@ -265,13 +270,13 @@ export class HttpClientTransport implements Transport {
         if (status === 400 && id !== undefined && exchange.headers['mcp-protocol-version']) {
           // A 2026 server refuses a request (unsupported revision, headers that disagree) with 400 and a JSON-RPC
           // error for it: that error is the request's answer.
-          this.readRefusal(res, id).then((delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${redact(this.url.toString())}`))))
+          this.readRefusal(res, id).then((delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${this.where}`))))
           return
         }
         if (status >= 400) {
           res.resume()
           // The body is the upstream's to read, not ours to show (it may echo secrets); the status says enough.
-          const text = `HTTP ${status} from ${redact(this.url.toString())}`
+          const text = `HTTP ${status} from ${this.where}`
           // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
           reject(status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text))
           return
@@ -301,8 +306,8 @@ export class HttpClientTransport implements Transport {
     }
     try {
       const answer = JSON.parse(text) as Record<string, unknown>
-      if (!isJsonRpc(answer) || !('error' in answer) || answer.id !== id) return false
-      this.onmessage?.(answer)
+      if (!isJsonRpcMessage(answer) || !('error' in answer) || answer.id !== id) return false
+      this.onmessage?.(answer as JSONRPCMessage)
       return true
     } catch {
       return false
@@ -341,7 +346,7 @@ export class HttpClientTransport implements Transport {
     const parser = createParser({
       maxBufferSize: this.maxResultBytes,
       onEvent: (event) => {
-        if (event.data && !this.deliver(event.data)) this.onerror?.(new Error(`Ignored an event that is not JSON-RPC from ${redact(this.url.toString())}`))
+        if (event.data && !this.deliver(event.data)) this.onerror?.(new Error(`Ignored an event that is not JSON-RPC from ${this.where}`))
       },
       onError: (error) => {
         if (error.type === 'max-buffer-size-exceeded') req.destroy()

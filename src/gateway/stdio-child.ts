@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { isJsonRpcMessage } from '../http/jsonrpc.js'
 import { forwardChildLine } from '../telemetry/log.js'
 import { RESULT_TOO_LARGE } from './errors.js'
 import { LineReader, responseIdOf, type OversizedLine } from './line-reader.js'
@@ -95,15 +96,18 @@ export class ChildProcessTransport implements Transport {
   }
 
   private readLine(line: string): void {
-    let message: JSONRPCMessage
+    let message: unknown
     try {
-      message = deserializeMessage(line)
+      message = JSON.parse(line)
     } catch {
+      message = undefined
+    }
+    if (!isJsonRpcMessage(message)) {
       // Stray stdout (a console.log in the server) is not MCP; it is reported, the connection goes on.
       this.onerror?.(new Error(`${this.options.label}: ignored a stdout line that is not JSON-RPC (${line.length} characters)`))
       return
     }
-    this.onmessage?.(message)
+    this.onmessage?.(message as JSONRPCMessage)
   }
 
   /** A line over the cap: the call it answers gets a clear error at once; anything else is dropped. */

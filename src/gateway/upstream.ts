@@ -168,7 +168,9 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes) as unknown as Transport
+        return new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
+          this.tools.find((tool) => tool.name === name)?.inputSchema,
+        ) as unknown as Transport
       case 'stdio':
         return inOrder(
           new ChildProcessTransport({

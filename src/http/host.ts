@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { isInitializeRequest, type Transport } from '@modelcontextprotocol/server'
+import type { Transport } from '@modelcontextprotocol/server'
 import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
@@ -159,6 +159,12 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const principal = options.authenticate(req.headers.authorization)
     if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
     return principal
+  }
+
+  /** An `initialize` request by its method alone (a zod parse of every body cost each call); the server validates the rest. */
+  const isInitializeRequest = (message: unknown): boolean => {
+    const m = message as { method?: unknown; params?: unknown } | null
+    return typeof m === 'object' && m !== null && m.method === 'initialize' && typeof m.params === 'object' && m.params !== null
   }
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse, principal: unknown): Promise<void> {

@@ -77,6 +77,28 @@ export function paramHeaderMismatch(params: HeaderParam[], args: unknown, header
 
 const declared = new WeakMap<object, HeaderParam[]>()
 
+/** The `x-mcp-header` declarations of a schema, found once per schema object. */
+function declaredParams(schema: object): HeaderParam[] {
+  let params = declared.get(schema)
+  if (!params) declared.set(schema, (params = headerParamsOf(schema)))
+  return params
+}
+
+/**
+ * The `Mcp-Param-*` headers a 2026 `tools/call` must carry for a tool with this input schema (the client's
+ * side of `paramHeaderMismatch`): one per declared argument present as a string, number or boolean.
+ */
+export function paramHeadersFor(schema: object | undefined, args: unknown): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const param of schema ? declaredParams(schema) : []) {
+    let value: unknown = args
+    for (const key of param.path) value = (value as Record<string, unknown> | null)?.[key]
+    const text = asHeaderText(value)
+    if (text !== undefined) headers[`Mcp-Param-${param.header}`] = encodeHeaderValue(text)
+  }
+  return headers
+}
+
 /**
  * Wraps a 2026 handler so a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments is refused
  * with 400 and `-32020` (HeaderMismatch) before it reaches the tool. `inputSchemaOf` names the tool's schema.
@@ -86,8 +108,7 @@ export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: st
     const message = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null
     const schema = message?.method === 'tools/call' && typeof message.params?.name === 'string' ? inputSchemaOf(message.params.name) : undefined
     if (schema) {
-      let params = declared.get(schema)
-      if (!params) declared.set(schema, (params = headerParamsOf(schema)))
+      const params = declaredParams(schema)
       const mismatch = params.length ? paramHeaderMismatch(params, message!.params!.arguments, req.headers) : undefined
       if (mismatch) {
         res.writeHead(400, { 'content-type': 'application/json' })

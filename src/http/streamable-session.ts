@@ -1,8 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   parseJSONRPCMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
@@ -11,6 +8,7 @@ import {
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
 import { requestHeadersView } from '../telemetry/tracing.js'
+import { isRequest, isResponse } from './jsonrpc.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
@@ -112,7 +110,7 @@ export class StreamableHttpSession implements Transport {
         return reply(res, 400, `Invalid JSON-RPC message: ${(error as Error).message}`, -32600)
       }
     }
-    const requests = messages.filter(isJSONRPCRequest)
+    const requests = messages.filter(isRequest)
     // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
     const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never
     if (requests.length === 0) {
@@ -165,14 +163,14 @@ export class StreamableHttpSession implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    const isResponse = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)
-    const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId
-    if (isResponse && this.internal.has(id!)) {
+    const response = isResponse(message)
+    const id = response ? (message as { id: RequestId }).id : options?.relatedRequestId
+    if (response && this.internal.has(id!)) {
       this.internal.get(id!)!()
       this.internal.delete(id!)
       return
     }
-    if (this.relay && isJSONRPCRequest(message)) message = { ...message, id: this.relay.tag(message.id) }
+    if (this.relay && isRequest(message)) message = { ...message, id: this.relay.tag(message.id) }
     if (id === undefined) {
       // Not tied to a request: the standalone stream, when the client opened one.
       this.standalone?.write(event(message))
@@ -180,7 +178,7 @@ export class StreamableHttpSession implements Transport {
     }
     const exchange = this.exchanges.get(id)
     if (!exchange) return // the client went away; nobody is left to read it
-    if (!isResponse) {
+    if (!response) {
       this.toStream(exchange)
       exchange.res.write(event(message))
       return

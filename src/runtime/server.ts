@@ -9,6 +9,7 @@ import { exitOnListenError } from '../http/listen.js'
 import { checkParamHeaders } from '../http/param-headers.js'
 import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
+import { StdioWire } from './stdio-wire.js'
 import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
@@ -153,6 +154,22 @@ export function defineServer(options: ServerOptions): McpServer {
     void server.stop().then(() => process.exit(0))
   }
 
+  /**
+   * stdio in both eras on one wire, the era chosen by the client's first message: a 2025 `initialize` gets a
+   * session server on the wire directly (as a 2025 HTTP session gets one on its transport); anything else
+   * goes to the SDK's `serveStdio`, which serves 2026-07-28. The SDK's per-connection layers cost a 2025
+   * client about twice the CPU per call of the SDK v1 server it replaces.
+   */
+  function serveStdioEras(wire: StdioWire, onHandle: (handle: StdioServerHandle) => void): void {
+    const onerror = (error: Error) => log(`${options.name}: ${error.message}`)
+    void wire.firstMessage().then(async (first) => {
+      if (first && 'method' in first && first.method === 'initialize') {
+        wire.onerror = onerror
+        await factory.build('legacy', { longLived: true }).connect(wire)
+      } else onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
+    })
+  }
+
   /** Tells every client that asked: 2025 sessions and stdio connections directly, 2026 HTTP listen streams via the bus. */
   async function broadcast(send: (s: import('@modelcontextprotocol/server').Server) => Promise<void>, publish: (m: McpHttpHandler) => void) {
     if (modern) publish(modern)
@@ -178,9 +195,7 @@ export function defineServer(options: ServerOptions): McpServer {
       const metrics = telemetry.metrics
       if (transport.type === 'stdio') {
         routeConsoleToStderr()
-        stdio = serveStdio(({ era }) => factory.build(era, { longLived: true }), {
-          onerror: (error) => log(`${options.name}: ${error.message}`),
-        })
+        serveStdioEras(new StdioWire(), (handle) => (stdio = handle))
         // The client closing stdin is how a stdio server is told to go.
         process.stdin.once('end', () => void server.stop())
         log(`${options.name} ready on stdio`, { server: options.name })

@@ -181,21 +181,28 @@ async function protocolSection() {
   out()
 }
 
-async function viaGateway(upstream: string, era: '2025' | '2026' = '2025'): Promise<CallStats> {
-  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env: { UPSTREAM: upstream } })
-  return era === '2026' ? measureModern(gateway.url) : measureCalls(await connectClient('http', gateway.url))
+/** Through a bench gateway; `upstreamProtocol` pins the gateway's side of the hop (`Registration.protocol`). */
+async function viaGateway(upstream: string, era: '2025' | '2026' = '2025', upstreamProtocol = ''): Promise<CallStats> {
+  const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], {
+    env: { UPSTREAM: upstream, UPSTREAM_PROTOCOL: upstreamProtocol },
+  })
+  const pid = gateway.child.pid
+  return era === '2026' ? measureModern(gateway.url, pid) : measureCalls(await connectClient('http', gateway.url), undefined, pid)
 }
 
 /** The same measurement with an SDK v2 client speaking 2026-07-28. */
-async function measureModern(url: string): Promise<CallStats> {
+async function measureModern(url: string, serverPid?: number): Promise<CallStats> {
   const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)))
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: postWithoutSharedSignal }))
   try {
-    return await measureCalls(client)
+    return await measureCalls(client, undefined, serverPid)
   } finally {
     await client.close()
   }
 }
+
+/** Node 20's undici leaves a listener per POST on the transport's shared signal: a warning per call past 1500. */
+const postWithoutSharedSignal: typeof fetch = (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
 
 /**
  * A third-party proxy's command, installed once into a cache under the OS temp dir with the given extra
@@ -212,11 +219,12 @@ async function installedBin(spec: string, bin: string, pins: string[]): Promise<
   return path
 }
 
+/** Through a third-party proxy; its own process's CPU (not its stdio child's) is measured like the gateway's. */
 async function viaProxy(command: string, args: string[], url: string): Promise<CallStats> {
   const child = spawn(command, args, { cwd: ROOT, stdio: 'ignore', detached: true })
   try {
     const client = await connectWhenUp(url)
-    return await measureCalls(client)
+    return await measureCalls(client, undefined, child.pid)
   } finally {
     await closeClients()
     try {
@@ -232,6 +240,8 @@ async function gatewaySection() {
   const direct = await statsFor('http', 'fixtures/servers/bench-airmcp.ts')
   const httpUpstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
   const gatewayHttp = await viaGateway(httpUpstream.url)
+  await closeClients()
+  const gatewayHttpLegacy = await viaGateway(httpUpstream.url, '2025', '2025-11-25')
   await closeClients()
   const gatewayHttpModernClient = await viaGateway(httpUpstream.url, '2026')
   await closeClients()
@@ -255,21 +265,23 @@ async function gatewaySection() {
   )
   const proxyPort = await freePort()
   const mcpProxy = await viaProxy(
-    'npx',
-    ['-y', 'mcp-proxy@6.7.19', '--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
+    await installedBin('mcp-proxy@6.7.19', 'mcp-proxy', []),
+    ['--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
     `http://127.0.0.1:${proxyPort}/mcp`,
   )
   const bestProxy = Math.max(supergateway.callsPerSecond, mcpProxy.callsPerSecond)
   out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
   out()
-  out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP |')
-  out('| --- | --- | --- | --- | --- | --- |')
-  out(row('direct Streamable HTTP to the airmcp server', direct))
-  out(row('gateway → stdio upstream', gatewayStdio, direct))
-  out(row('gateway → Streamable HTTP upstream', gatewayHttp, direct))
-  out(row('2026 client → gateway → Streamable HTTP upstream (2025)', gatewayHttpModernClient, direct))
-  out(row('supergateway --stateful → stdio', supergateway, direct))
-  out(row('mcp-proxy → stdio', mcpProxy, direct))
+  const proxyCpu = (s: CallStats) => `${fmt(s.serverCpuMsPerKCall ?? NaN, 0)} |`
+  out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP | proxy CPU ms / 1000 calls |')
+  out('| --- | --- | --- | --- | --- | --- | --- |')
+  out(`${row('direct Streamable HTTP to the airmcp server', direct)} — |`)
+  out(`${row('gateway → stdio upstream', gatewayStdio, direct)} ${proxyCpu(gatewayStdio)}`)
+  out(`${row('gateway → Streamable HTTP upstream (spoken to in 2026-07-28)', gatewayHttp, direct)} ${proxyCpu(gatewayHttp)}`)
+  out(`${row("gateway → Streamable HTTP upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy, direct)} ${proxyCpu(gatewayHttpLegacy)}`)
+  out(`${row('2026 client → gateway → Streamable HTTP upstream (2026)', gatewayHttpModernClient, direct)} ${proxyCpu(gatewayHttpModernClient)}`)
+  out(`${row('supergateway --stateful → stdio', supergateway, direct)} ${proxyCpu(supergateway)}`)
+  out(`${row('mcp-proxy → stdio', mcpProxy, direct)} ${proxyCpu(mcpProxy)}`)
   out()
   out('| path (strict SDK v2 upstream, `legacy: \'reject\'`) | median ms | p99 ms | calls/s (50 callers) | median × direct | throughput × direct |')
   out('| --- | --- | --- | --- | --- | --- |')
@@ -281,6 +293,11 @@ async function gatewaySection() {
   out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / bestProxy)} (target ≥ 1.5)`)
   out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)}`)
   out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)}`)
+  // One load generator drives every path: when the direct path is no faster than a proxy, calls/s is the
+  // client's ceiling. The proxy's own CPU per call says how many calls a core of it can carry.
+  const leanestProxyCpu = Math.min(supergateway.serverCpuMsPerKCall ?? NaN, mcpProxy.serverCpuMsPerKCall ?? NaN)
+  out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (gatewayStdio.serverCpuMsPerKCall ?? NaN))}`)
+  out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct: ${fmt(gatewayHttpLegacy.medianMs / direct.medianMs)}`)
   out()
 }
 

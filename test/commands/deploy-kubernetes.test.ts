@@ -42,6 +42,14 @@ describe('airmcp deploy kubernetes', { timeout: 240_000 }, () => {
     const gateway = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'gateway')!
     const container = gateway.spec.template.spec.containers[0]
     expect(container.env).toContainEqual({ name: 'AIRMCP_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { name: 'gateway-token', key: 'token' } } })
+    // Replicas share a session key (optional in the Secret) and each names its own URL for relayed answers.
+    expect(container.env).toContainEqual({
+      name: 'AIRMCP_SESSION_KEY',
+      valueFrom: { secretKeyRef: { name: 'gateway-token', key: 'session-key', optional: true } },
+    })
+    const names = container.env.map((e: { name: string }) => e.name)
+    expect(names.indexOf('POD_IP')).toBeLessThan(names.indexOf('AIRMCP_REPLICA_URL'))
+    expect(container.env).toContainEqual({ name: 'AIRMCP_REPLICA_URL', value: expect.stringMatching(/^http:\/\/\$\(POD_IP\):\d+\/mcp$/) })
     expect(container.env).toContainEqual({ name: 'AIRMCP_UPSTREAM_SEARCH_URL', value: 'http://search:3510' })
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       expect(probe.httpGet).toEqual({ path: '/health', port: 'mcp', httpHeaders: [{ name: 'Host', value: 'localhost' }] })

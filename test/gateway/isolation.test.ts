@@ -56,6 +56,8 @@ beforeAll(async () => {
   gateway = new Gateway({ name: 'isolation-gateway', port: 0, handleSignals: false })
   // The isolation rules are about 2025 sessions shared by clients (a 2026 request carries its own messages).
   gateway.register({ id: 'web-1', name: 'web', connection: { type: 'http', url: http.url }, protocol: '2025-11-25' })
+  // The same server spoken to in 2026-07-28: the log and progress of each round ride that round's own request.
+  gateway.register({ id: 'modern-1', name: 'modern', connection: { type: 'http', url: http.url } })
   gateway.register({ id: 'local-1', name: 'local', connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, TEAM], env: { TEAM: 's', TRANSPORT: 'stdio' } }, protocol: '2025-11-25' })
   await gateway.start()
 })
@@ -95,6 +97,29 @@ describe('client isolation', () => {
       else expect(pids[0]).not.toBe(pids[1])
     })
   }
+
+  it('two concurrent clients each get only their own logs, elicitation, sampling and progress, on a 2026 upstream', async () => {
+    const { a, b } = await twoElicitingClients()
+    const withProgress = (c: typeof a, tag: string) =>
+      c.client.callTool({ name: 'modern__log_and_elicit', arguments: { tag } }, CallToolResultSchema, {
+        onprogress: (p) => void c.progress.push(String(p.message)),
+      })
+    const [resultA, resultB] = await Promise.all([withProgress(a, 'A'), withProgress(b, 'B')])
+    expect(resultA.structuredContent).toMatchObject({ tag: 'A', answer: 'answer from A', sampled: 'sampled by A' })
+    expect(resultB.structuredContent).toMatchObject({ tag: 'B', answer: 'answer from B', sampled: 'sampled by B' })
+    // Each question is asked once; the handler reruns from the top each round (2026 input rounds), so a
+    // log or progress before a question repeats, but only ever for the client whose call it is.
+    expect(a.asked).toEqual(['question for A'])
+    expect(b.asked).toEqual(['question for B'])
+    expect(a.prompts).toEqual(['prompt for A'])
+    expect(b.prompts).toEqual(['prompt for B'])
+    for (const [mine, progress, logs] of [['A', a.progress, a.logs], ['B', b.progress, b.logs]] as const) {
+      expect(new Set(progress)).toEqual(new Set([`progress ${mine}`]))
+      await expect.poll(() => logs.at(-1)).toBe(`end ${mine}`)
+      expect(new Set(logs)).toEqual(new Set([`start ${mine}`, `end ${mine}`]))
+    }
+    expect((gateway.list().find((s) => s.id === 'modern-1') as { protocolVersion?: string }).protocolVersion).toBe('2026-07-28')
+  })
 
   it('refuses, rather than guesses, an elicitation it cannot attribute on a shared stdio connection, and drops its logs', async () => {
     // Clients that declare no elicitation share the stdio connection; both calls are in flight when the server asks.

@@ -5,6 +5,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 
 const open = new Set<Client>()
 
+/**
+ * Node 20's undici leaves a listener per POST on a transport's shared abort signal (see src/gateway/upstream.ts):
+ * thousands of calls then print a MaxListeners warning per call, which slows the client more than what it measures.
+ */
+const postWithoutSharedSignal: typeof fetch = (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
+
 export async function connectClient(
   kind: 'sse' | 'http' | 'stdio',
   target: string | { command: string; args: string[]; env?: Record<string, string>; cwd?: string },
@@ -15,11 +21,8 @@ export async function connectClient(
     kind === 'stdio'
       ? new StdioClientTransport({ ...(target as { command: string; args: string[] }), stderr: 'ignore' })
       : kind === 'sse'
-        ? new SSEClientTransport(new URL(target as string), {
-            // Node 20's undici leaves a listener per POST on the transport's shared signal (see src/gateway/upstream.ts).
-            fetch: (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init),
-          })
-        : new StreamableHTTPClientTransport(new URL(target as string))
+        ? new SSEClientTransport(new URL(target as string), { fetch: postWithoutSharedSignal })
+        : new StreamableHTTPClientTransport(new URL(target as string), { fetch: postWithoutSharedSignal })
   await client.connect(transport)
   open.add(client)
   return client

@@ -40,7 +40,8 @@ export default class DeployKubernetes extends BaseCommand {
     else if (!flags['dry-run'] && !flags.check) {
       this.note(
         '\nNext: build and push the images (docker build -f <Dockerfile> .), then\n' +
-          '  kubectl create secret generic gateway-token --from-literal=token=$(openssl rand -hex 32)\n' +
+          '  kubectl create secret generic gateway-token --from-literal=token=$(openssl rand -hex 32) \\\n' +
+          '    --from-literal=session-key=$(openssl rand -hex 32)\n' +
           '  kubectl apply -k deploy/kubernetes',
       )
     }

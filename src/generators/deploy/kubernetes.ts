@@ -80,7 +80,8 @@ function deployment(model: DeployModel, plan: ImagePlan, env: Record<string, unk
 }
 
 function service(model: DeployModel, plan: ImagePlan): Manifest {
-  // Until every replica can serve every 2025 session, a client stays on the gateway pod it started with.
+  // Streamable HTTP sessions move between replicas (a shared AIRMCP_SESSION_KEY); a legacy `/sse` session
+  // lives on its stream's pod, so its POSTs must reach that pod: the Service keeps a client on one pod.
   const affinity = plan.service === 'gateway' ? { sessionAffinity: 'ClientIP' } : {}
   return {
     apiVersion: 'v1',
@@ -99,6 +100,12 @@ export function manifestsFor(model: DeployModel, plan: ImagePlan): Manifest[] {
   const env = [
     { name: 'AIRMCP_GATEWAY_HOST', value: '0.0.0.0' },
     { name: 'AIRMCP_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { name: GATEWAY_SECRET, key: 'token' } } },
+    // One session key for every replica: a session begun on one pod continues on another (a rollout, a
+    // restart). Optional, so a Secret without it still starts (each pod then keeps its own sessions).
+    { name: 'AIRMCP_SESSION_KEY', valueFrom: { secretKeyRef: { name: GATEWAY_SECRET, key: 'session-key', optional: true } } },
+    // The pod's own URL, so an answer to its sampling/elicitation request that lands elsewhere is relayed back.
+    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'AIRMCP_REPLICA_URL', value: `http://$(POD_IP):${plan.port}/mcp` },
     ...model.networked.map((s) => ({ name: upstreamUrlVariable(s.name), value: serviceUrl(s) })),
   ]
   const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } }
@@ -119,7 +126,8 @@ async function manifestFile(plan: ImagePlan, manifests: Manifest[]): Promise<str
 }
 
 const KUSTOMIZATION_HEADER = ` The fleet as a kustomize base, written by \`airmcp deploy kubernetes\`:
-   kubectl create secret generic ${GATEWAY_SECRET} --from-literal=token=$(openssl rand -hex 32)
+   kubectl create secret generic ${GATEWAY_SECRET} --from-literal=token=$(openssl rand -hex 32) \\
+     --from-literal=session-key=$(openssl rand -hex 32)
    kubectl apply -k deploy/kubernetes
  Re-running it keeps your entries; it adds and removes its own resources, and changes images and the
  gateway's replicas only when --registry, --tag or --replicas say so.`

@@ -1,0 +1,108 @@
+import type { Transport } from '@modelcontextprotocol/server'
+import { isJsonRpcMessage } from '../http/jsonrpc.js'
+
+type Message = Parameters<NonNullable<Transport['onmessage']>>[0]
+
+/** The longest line accepted, like the SDK's stdio transport: a bigger one is dropped with an error. */
+const MAX_LINE_CHARS = 10 * 1024 * 1024
+
+/**
+ * Newline-delimited JSON-RPC on stdin/stdout for the runtime's stdio servers. It reads from the moment it
+ * is made and holds what arrives until it is started, so the first message can decide the era
+ * (`firstMessage()`) before an SDK server or `serveStdio` takes the wire. Lines are parsed with
+ * `JSON.parse` and a shape check only, and writes go straight to stdout: the SDK's own stdio transport
+ * validates every line with zod and juggles listeners per write, which cost more than the call.
+ */
+export class StdioWire implements Transport {
+  onmessage?: Transport['onmessage']
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  private buffer = ''
+  private held: Message[] = []
+  private started = false
+  private closed = false
+  private readonly firstArrived: Promise<Message | undefined>
+  private resolveFirst!: (message: Message | undefined) => void
+
+  constructor(
+    private readonly stdin: NodeJS.ReadableStream = process.stdin,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+  ) {
+    this.firstArrived = new Promise((resolve) => (this.resolveFirst = resolve))
+    stdin.setEncoding('utf8')
+    stdin.on('data', this.onData)
+    stdin.on('end', this.onEnd)
+    stdin.on('error', this.onStreamError)
+    stdout.on('error', this.onStreamError)
+  }
+
+  /** The first message the client sends (undefined when stdin ends before one). */
+  firstMessage(): Promise<Message | undefined> {
+    return this.firstArrived
+  }
+
+  private readonly onData = (chunk: string) => {
+    this.buffer += chunk
+    let newline = this.buffer.indexOf('\n')
+    while (newline >= 0) {
+      const line = this.buffer.slice(0, newline).replace(/\r$/, '')
+      this.buffer = this.buffer.slice(newline + 1)
+      if (line.trim()) this.receive(line)
+      newline = this.buffer.indexOf('\n')
+    }
+    if (this.buffer.length > MAX_LINE_CHARS) {
+      this.buffer = ''
+      this.onerror?.(new Error(`Dropped a stdin line longer than ${MAX_LINE_CHARS} characters.`))
+    }
+  }
+
+  private receive(line: string): void {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(line)
+    } catch {
+      parsed = undefined
+    }
+    if (!isJsonRpcMessage(parsed)) {
+      this.onerror?.(new Error(`Ignored a stdin line that is not JSON-RPC: ${line.slice(0, 80)}`))
+      return
+    }
+    const message = parsed as Message
+    this.resolveFirst(message)
+    if (this.started) this.onmessage?.(message)
+    else this.held.push(message)
+  }
+
+  private readonly onEnd = () => {
+    this.resolveFirst(undefined)
+    void this.close()
+  }
+
+  private readonly onStreamError = (error: Error) => {
+    if (!this.closed) this.onerror?.(error)
+  }
+
+  async start(): Promise<void> {
+    this.started = true
+    // Delivered in order, each after the previous one's synchronous handling, as a live stream would.
+    for (const message of this.held.splice(0)) this.onmessage?.(message)
+  }
+
+  send(message: Message): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The stdio connection is closed.'))
+    if (this.stdout.write(`${JSON.stringify(message)}\n`)) return Promise.resolve()
+    return new Promise((resolve) => this.stdout.once('drain', resolve))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.stdin.off('data', this.onData)
+    this.stdin.off('end', this.onEnd)
+    this.stdin.off('error', this.onStreamError)
+    this.stdout.off('error', this.onStreamError)
+    this.stdin.pause()
+    this.resolveFirst(undefined)
+    this.onclose?.()
+  }
+}
