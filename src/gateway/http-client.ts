@@ -314,19 +314,29 @@ export class HttpClientTransport implements Transport {
     }
   }
 
-  /** The session's GET stream, where list_changed and other unrelated notifications arrive; reopened when it ends. */
+  /**
+   * The session's GET stream, where list_changed and other unrelated notifications arrive; reopened when it
+   * ends (at once after a stream that lasted, else after a second). A reopen that finds nobody listening at
+   * the server's address says the server is gone: reported (`onerror`), so the member leaves its pool now
+   * rather than at the next call or health ping.
+   */
   private openStandalone(): void {
     if (this.closed || this.standalone) return
     const req = this.client.request(this.url, { method: 'GET', agent: this.agent, headers: this.headers('text/event-stream') })
     this.standalone = req
+    const opened = Date.now()
     const reopen = () => {
       if (this.standalone !== req) return
       this.standalone = undefined
       if (this.closed) return
-      this.reopenTimer = setTimeout(() => this.openStandalone(), 1000)
+      this.reopenTimer = setTimeout(() => this.openStandalone(), Date.now() - opened > 1000 ? 0 : 1000)
       this.reopenTimer.unref()
     }
-    req.on('error', reopen)
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNREFUSED') return reopen()
+      if (this.standalone === req) this.standalone = undefined
+      this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
+    })
     req.on('response', (res) => {
       // 405: the server offers no standalone stream; nothing to reopen.
       if (res.statusCode !== 200) {

@@ -325,10 +325,23 @@ export class Router implements UpstreamEvents {
     const progressToken = caller.progressToken
     const tried: Upstream[] = []
     let lastError: unknown
+    const usable = () =>
+      this.members(pool).filter((u) => u.status === 'connected' && u.client && !tried.includes(u) && (!pinned || u.id === pinned))
     for (let attempt = 0; attempt < (pinned ? 1 : 2); attempt++) {
-      const healthy = this.members(pool).filter(
-        (u) => u.status === 'connected' && u.client && !tried.includes(u) && (!pinned || u.id === pinned),
-      )
+      let healthy = usable()
+      // Every member down (a server restarting, say): try to reconnect them now rather than wait for their
+      // backoff, within this call's deadline, so a call that finds the server back up succeeds.
+      if (!healthy.length && attempt === 0) {
+        const down = this.members(pool).filter((u) => u.status !== 'connected' && (!pinned || u.id === pinned))
+        const remaining = Math.max(1, deadline - Date.now())
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          Promise.allSettled(down.map((u) => u.connectOnDemand())),
+          new Promise((resolve) => (timer = setTimeout(resolve, remaining))),
+        ])
+        clearTimeout(timer)
+        healthy = usable()
+      }
       const picked = this.pick(pool, healthy)
       if (!picked) break
       tried.push(picked)

@@ -14,7 +14,7 @@ import {
 } from '@modelcontextprotocol/client'
 import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
-import { classifyFailure, redact, secretsOf } from './errors.js'
+import { classifyFailure, redact, secretsOf, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { Semaphore } from './limits.js'
 import { SessionResumingTransport } from './session-resume.js'
@@ -198,6 +198,19 @@ export class Upstream {
     return this.connecting
   }
 
+  private lastOnDemand = 0
+
+  /**
+   * A connect asked for by a call that found no member up: joins one in progress, and starts at most one a
+   * second (calls to a server that stays down must not become a stream of connection attempts).
+   */
+  connectOnDemand(): Promise<void> {
+    if (this.connecting || this.stopped) return this.connecting ?? Promise.resolve()
+    if (Date.now() - this.lastOnDemand < 1000) return Promise.resolve()
+    this.lastOnDemand = Date.now()
+    return this.connect()
+  }
+
   private newClient(): Client {
     return new Client(GATEWAY_INFO, {
       capabilities: { sampling: {}, elicitation: { form: {}, url: {} } },
@@ -261,14 +274,13 @@ export class Upstream {
         this.fail('connection closed')
       }
     }
-    // A legacy SSE stream that ended (the server stopped) or carried garbage: out of the pool now, reconnecting,
-    // rather than at the next health ping.
-    if (this.registration.connection.type === 'sse') {
-      client.onerror = (error) => {
-        if (this.client === client && this.status === 'connected' && isStreamFailure(error)) {
-          this.markBroken(new Error(`the SSE stream failed: ${messageOf(error)}`))
-        }
-      }
+    // A legacy SSE stream that ended (the server stopped) or carried garbage, or a Streamable HTTP server no
+    // longer listening where its notification stream was: out of the pool now, reconnecting, rather than at
+    // the next health ping.
+    client.onerror = (error) => {
+      if (this.client !== client || this.status !== 'connected') return
+      if (this.registration.connection.type === 'sse' && isStreamFailure(error)) this.markBroken(new Error(`the SSE stream failed: ${messageOf(error)}`))
+      else if (error instanceof UpstreamTransportError) this.markBroken(error)
     }
     // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
     const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
@@ -295,14 +307,25 @@ export class Upstream {
     const caps = client.getServerCapabilities() ?? {}
     const previous = this.subscription
     try {
-      this.subscription = await client.listen({
+      const subscription = await client.listen({
         ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
         ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
         ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
         ...(this.subscribedUris.size && caps.resources ? { resourceSubscriptions: [...this.subscribedUris] } : {}),
       })
+      this.subscription = subscription
+      // The server ended the stream (it is stopping, it restarted, the stream broke): listen again (after a
+      // second when the stream was short-lived); if nobody answers then, the server is gone.
+      const opened = Date.now()
+      void subscription.closed.then((cause) => {
+        if (cause === 'local') return
+        const again = () => this.subscription === subscription && this.client === client && void this.listen()
+        setTimeout(again, Date.now() - opened > 1000 ? 0 : 1000).unref()
+      })
     } catch (error) {
-      this.lastError = `subscriptions/listen failed: ${messageOf(error)}`
+      const gone = this.client === client && this.status === 'connected' && classifyFailure(error) === 'transport'
+      if (gone) this.markBroken(error)
+      else this.lastError = `subscriptions/listen failed: ${messageOf(error)}`
     }
     await previous?.close().catch(() => {})
   }

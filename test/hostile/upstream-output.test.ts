@@ -9,6 +9,9 @@ let gateway: HostileGateway
 let first: Client
 let attacker: Client
 let legacy: Started
+/** Streamable HTTP upstreams that the last tests stop: spoken to in 2026 (listen stream) and pinned to 2025 (GET stream). */
+let modern: Started
+let sessions: Started
 const clients: Client[] = []
 const STEADY = ['stdio__echo', 'http__echo']
 
@@ -18,6 +21,7 @@ const statusOf = async (id: string) => (await gateway.health()).servers.find((s)
 beforeAll(async () => {
   const [http, raw] = await Promise.all([startUpstream('http'), startRawUpstream()])
   legacy = await startUpstream('sse')
+  ;[modern, sessions] = await Promise.all([startUpstream('http'), startUpstream('http')])
   gateway = await startGateway(
     // A long requestTimeout: each failure below must reach its caller at once, not when the deadline passes.
     { requestTimeout: 600_000, reconnectDelay: 1000 },
@@ -26,6 +30,8 @@ beforeAll(async () => {
       { id: 'http-1', name: 'http', connection: { type: 'http', url: http.url } },
       { id: 'raw-1', name: 'raw', connection: { type: 'http', url: raw.url } },
       { id: 'legacy-1', name: 'legacy', connection: { type: 'sse', url: new URL(legacy.url).origin } },
+      { id: 'modern-1', name: 'modern', connection: { type: 'http', url: modern.url } },
+      { id: 'sessions-1', name: 'sessions', connection: { type: 'http', url: sessions.url }, protocol: '2025-11-25' },
     ],
   )
   first = await connect(gateway.url)
@@ -106,4 +112,24 @@ describe('hostile upstream output', () => {
     expect(textOf(await attacker.callTool({ name: 'legacy__echo', arguments: { text: 'back' } }))).toBe('back')
     await expectUnharmed(steady, gateway.rssMiB())
   })
+
+  for (const [id, pool, stream] of [
+    ['modern-1', 'modern', 'its 2026 subscriptions/listen stream'],
+    ['sessions-1', 'sessions', 'its 2025 session GET stream'],
+  ] as const) {
+    it(`8: a Streamable HTTP upstream that stops leaves its pool at once (${stream} ends) and comes back`, async () => {
+      expect(await statusOf(id)).toBe('connected')
+      const started = id === 'modern-1' ? modern : sessions
+      const port = new URL(started.url).port
+      const steady = keepCalling(first, STEADY)
+      await killProcess(started.child, 'SIGTERM')
+      await expect.poll(() => statusOf(id), { timeout: 10_000 }).toBe('error')
+      const again = await startUpstream('http', { AIRMCP_PORT: port })
+      if (id === 'modern-1') modern = again
+      else sessions = again
+      await expect.poll(() => statusOf(id), { timeout: 20_000 }).toBe('connected')
+      expect(textOf(await attacker.callTool({ name: `${pool}__echo`, arguments: { text: 'back' } }))).toBe('back')
+      await expectUnharmed(steady, gateway.rssMiB())
+    })
+  }
 })
