@@ -59,7 +59,10 @@ describe.each(['2025-11-25', '2026-07-28'])('conformance %s through the gateway'
   })
 
   it('fails no scored check that the fixture passes directly', async () => {
-    const [viaGateway, directly] = await Promise.all([runSuite(gateway.url!, revision), runSuite(direct, revision)])
+    // One after the other: the suite waits fixed times (~1 s on a listen stream), and two suites at once on
+    // a 2-core machine were seen to drop checks.
+    const viaGateway = await runSuite(gateway.url!, revision)
+    const directly = await runSuite(direct, revision)
     expect(viaGateway.scenarios.size, viaGateway.output.slice(-3000)).toBeGreaterThanOrEqual(20)
     expect([...viaGateway.scenarios.keys()].sort()).toEqual([...directly.scenarios.keys()].sort())
     const added = scoredFailures(viaGateway).filter((name) => !scoredFailures(directly).includes(name))
