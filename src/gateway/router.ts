@@ -434,14 +434,14 @@ export class Router implements UpstreamEvents {
   }
 
   /** The params sent upstream: the caller's own `_meta` keys go along, the progress token is the SDK's. */
-  private upstreamParams(params: Params, caller: Caller, upstream: Upstream, extraMeta?: Params): Params {
+  private upstreamParams(params: Params, caller: Caller, upstream: Upstream, extraMeta?: Params, era = upstream.era): Params {
     const { _meta: _ignored, inputResponses: _responses, requestState: _state, ...rest } = params
     const meta: Params = { ...caller.meta, ...extraMeta }
-    if (upstream.era === 'modern' && caller.era === 'modern') {
+    if (era === 'modern' && caller.era === 'modern') {
       // The upstream answers for the client at the front: its log level and what it can do.
       if (caller.logLevel) meta['io.modelcontextprotocol/logLevel'] = caller.logLevel
       meta['io.modelcontextprotocol/clientCapabilities'] = caller.clientCapabilities ?? {}
-    } else if (upstream.era === 'modern') {
+    } else if (era === 'modern') {
       // A 2025 session hears every log until it sets a level; a 2026 upstream sends none unless asked.
       meta['io.modelcontextprotocol/logLevel'] = caller.logLevel ?? 'debug'
       // What the session declared at initialize: the upstream asks only for input it can give.
@@ -469,13 +469,11 @@ export class Router implements UpstreamEvents {
       return this.forward(pool, what, caller, (upstream, options) => {
         onUpstream?.(upstream)
         const params = paramsFor(upstream)
-        return upstream.era === 'modern'
-          ? this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
-          : upstream.client!.request(
-              { method, params: this.upstreamParams(params, caller, upstream, extraMeta) } as never,
-              PassThrough,
-              options,
-            )
+        // A 2025 caller goes on a 2025 session where the upstream offers one; only a 2026-only one is bridged.
+        const session = upstream.era === 'modern' ? upstream.sessionClient : upstream.client
+        return session
+          ? session.request({ method, params: this.upstreamParams(params, caller, upstream, extraMeta, 'legacy') } as never, PassThrough, options)
+          : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
       })
     }
     const digest = requestDigest(method, exposed)

@@ -108,6 +108,12 @@ export class Upstream {
   /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
   readonly stats = new CallStats()
   client: Client | undefined
+  /**
+   * A 2025 session with the same server when it serves both revisions over Streamable HTTP: 2025 callers
+   * are forwarded on it in their own revision (questions as server-to-client requests, the tool run once),
+   * instead of being bridged to 2026 input rounds. Lists, health and 2026 callers use `client`.
+   */
+  sessionClient: Client | undefined
   /** The probe's verdict for the current connection; cleared when the connection is lost. */
   era: UpstreamEra | undefined
   discover: DiscoverResult | undefined
@@ -257,6 +263,7 @@ export class Upstream {
       this.discover = connected.getDiscoverResult()
       await this.refresh()
       if (this.era === 'modern') await this.listen()
+      if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()
       this.attempts = 0
       this.failures = 0
       this.lastError = undefined
@@ -265,6 +272,30 @@ export class Upstream {
       await client.close().catch(() => {})
       this.fail(`connect failed: ${messageOf(error)}`)
     }
+  }
+
+  /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
+  private async openSessionClient(): Promise<Client | undefined> {
+    const connection = this.registration.connection as { url: string; headers?: Record<string, string> }
+    const client = this.newClient()
+    this.wire(client)
+    client.onclose = () => {
+      if (this.sessionClient === client) this.sessionClient = undefined
+    }
+    const transport = new SessionResumingTransport(new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes))
+    try {
+      await client.connect(transport as unknown as Transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
+      return client
+    } catch {
+      await client.close().catch(() => {})
+      return undefined
+    }
+  }
+
+  private closeSessionClient(): void {
+    const client = this.sessionClient
+    this.sessionClient = undefined
+    void client?.close().catch(() => {})
   }
 
   private wire(client: Client): void {
@@ -403,6 +434,7 @@ export class Upstream {
     await this.connecting?.catch(() => {})
     const client = this.client
     this.client = undefined
+    this.closeSessionClient()
     await client?.close().catch(() => {})
     this.attempts = 0
     await this.connect()
@@ -410,6 +442,7 @@ export class Upstream {
   }
 
   private fail(reason: string): void {
+    this.closeSessionClient()
     this.lastError = redact(reason, this.secrets)
     // The verdict belongs to the lost connection: the next connect probes again.
     this.era = undefined
@@ -435,6 +468,7 @@ export class Upstream {
     await this.connecting?.catch(() => {})
     const client = this.client
     this.client = undefined
+    this.closeSessionClient()
     await this.subscription?.close().catch(() => {})
     await client?.close().catch(() => {})
   }

@@ -243,6 +243,9 @@ async function gatewaySection() {
   await closeClients()
   const gatewayHttpLegacy = await viaGateway(httpUpstream.url, '2025', '2025-11-25')
   await closeClients()
+  const relay = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: httpUpstream.url } })
+  const relayed = await measureCalls(await connectClient('http', relay.url), undefined, relay.child.pid)
+  await closeClients()
   const gatewayHttpModernClient = await viaGateway(httpUpstream.url, '2026')
   await closeClients()
   await killAll()
@@ -280,6 +283,7 @@ async function gatewaySection() {
   out(`${row('gateway → Streamable HTTP upstream (spoken to in 2026-07-28)', gatewayHttp, direct)} ${proxyCpu(gatewayHttp)}`)
   out(`${row("gateway → Streamable HTTP upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy, direct)} ${proxyCpu(gatewayHttpLegacy)}`)
   out(`${row('2026 client → gateway → Streamable HTTP upstream (2026)', gatewayHttpModernClient, direct)} ${proxyCpu(gatewayHttpModernClient)}`)
+  out(`${row('do-nothing HTTP relay (bytes passed through, no MCP) → Streamable HTTP upstream', relayed, direct)} ${proxyCpu(relayed)}`)
   out(`${row('supergateway --stateful → stdio', supergateway, direct)} ${proxyCpu(supergateway)}`)
   out(`${row('mcp-proxy → stdio', mcpProxy, direct)} ${proxyCpu(mcpProxy)}`)
   out()
@@ -298,6 +302,7 @@ async function gatewaySection() {
   const leanestProxyCpu = Math.min(supergateway.serverCpuMsPerKCall ?? NaN, mcpProxy.serverCpuMsPerKCall ?? NaN)
   out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (gatewayStdio.serverCpuMsPerKCall ?? NaN))}`)
   out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct: ${fmt(gatewayHttpLegacy.medianMs / direct.medianMs)}`)
+  out(`The extra hop alone (the do-nothing relay) costs ${fmt(relayed.medianMs / direct.medianMs)}× direct here; the gateway's own work is the rest: ${fmt(gatewayHttpLegacy.medianMs / relayed.medianMs)}× the relay (2025 pinned).`)
   out()
 }
 
