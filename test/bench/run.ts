@@ -280,7 +280,7 @@ async function gatewaySection() {
   out('| --- | --- | --- | --- | --- | --- | --- |')
   out(`${row('direct Streamable HTTP to the airmcp server', direct)} — |`)
   out(`${row('gateway → stdio upstream', gatewayStdio, direct)} ${proxyCpu(gatewayStdio)}`)
-  out(`${row('gateway → Streamable HTTP upstream (spoken to in 2026-07-28)', gatewayHttp, direct)} ${proxyCpu(gatewayHttp)}`)
+  out(`${row('gateway → Streamable HTTP upstream serving both revisions (a 2025 client rides its 2025 session)', gatewayHttp, direct)} ${proxyCpu(gatewayHttp)}`)
   out(`${row("gateway → Streamable HTTP upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy, direct)} ${proxyCpu(gatewayHttpLegacy)}`)
   out(`${row('2026 client → gateway → Streamable HTTP upstream (2026)', gatewayHttpModernClient, direct)} ${proxyCpu(gatewayHttpModernClient)}`)
   out(`${row('do-nothing HTTP relay (bytes passed through, no MCP) → Streamable HTTP upstream', relayed, direct)} ${proxyCpu(relayed)}`)
@@ -392,7 +392,11 @@ out()
 if (!only || only === 'cli') await cliSection()
 if (!only || only === 'runtime') await runtimeSection()
 if (!only || only === 'protocol') await protocolSection()
-if (!only || only === 'gateway') await gatewaySection()
+if (!only || only === 'gateway') {
+  const from = lines.length
+  await gatewaySection()
+  if (only) replaceSection('## Gateway: tools/call', lines.slice(from))
+}
 if (!only || only === 'discovery') await discoverySection(out)
 if (!only || only === 'telemetry') {
   const from = lines.length
