@@ -24,10 +24,6 @@ const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-pro
 /** The request field a 2026 request's `Mcp-Name` header mirrors, by method. */
 const NAME_FIELD: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' }
 
-/**
- * The headers a 2026-07-28 request derives from its own body (`MCP-Protocol-Version`, `Mcp-Method`,
- * `Mcp-Name`); none for a 2025 message, which carries no protocol version in its `_meta`.
- */
 /** One POST: the message, its serialized body and the headers it needs, kept for a retry on a fresh socket. */
 interface Exchange {
   message: JSONRPCMessage
@@ -39,6 +35,11 @@ interface Exchange {
   options: SendOptions | undefined
 }
 
+/**
+ * The headers a 2026-07-28 request derives from its own body (`MCP-Protocol-Version`, `Mcp-Method`,
+ * `Mcp-Name`, and the `Mcp-Param-*` of the tool's `x-mcp-header` arguments); none for a 2025 message,
+ * which carries no protocol version in its `_meta`.
+ */
 function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSchemas): Record<string, string> | undefined {
   if (!isRequest(message)) return undefined
   const params = (message as { params?: Record<string, unknown> }).params

@@ -279,13 +279,17 @@ export class Upstream {
     const connection = this.registration.connection as { url: string; headers?: Record<string, string> }
     const client = this.newClient()
     this.wire(client)
+    // List changes already arrive on the 2026 connection's listen stream: one refresh each, not two.
+    for (const kind of ['tools', 'resources', 'prompts']) client.removeNotificationHandler(`notifications/${kind}/list_changed`)
     client.onclose = () => {
       if (this.sessionClient === client) this.sessionClient = undefined
     }
     const transport = new SessionResumingTransport(new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes))
     try {
       await client.connect(transport as unknown as Transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
-      return client
+      if (!this.stopped) return client
+      await client.close().catch(() => {})
+      return undefined
     } catch {
       await client.close().catch(() => {})
       return undefined

@@ -41,15 +41,19 @@ export class StdioWire implements Transport {
     return this.firstArrived
   }
 
+  /** Linear in what arrives: only the new chunk is searched for newlines, and the buffer is cut once per chunk. */
   private readonly onData = (chunk: string) => {
-    this.buffer += chunk
-    let newline = this.buffer.indexOf('\n')
+    let newline = chunk.indexOf('\n')
+    if (newline < 0) this.buffer += chunk
+    let start = 0
     while (newline >= 0) {
-      const line = this.buffer.slice(0, newline).replace(/\r$/, '')
-      this.buffer = this.buffer.slice(newline + 1)
+      const line = (start === 0 ? this.buffer + chunk.slice(0, newline) : chunk.slice(start, newline)).replace(/\r$/, '')
+      if (start === 0) this.buffer = ''
       if (line.trim()) this.receive(line)
-      newline = this.buffer.indexOf('\n')
+      start = newline + 1
+      newline = chunk.indexOf('\n', start)
     }
+    if (start > 0) this.buffer = chunk.slice(start)
     if (this.buffer.length > MAX_LINE_CHARS) {
       this.buffer = ''
       this.onerror?.(new Error(`Dropped a stdin line longer than ${MAX_LINE_CHARS} characters.`))
