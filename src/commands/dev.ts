@@ -1,7 +1,7 @@
 import { BaseCommand } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 import { findWorkspaceRoot } from '../workspace/root.js'
-import { oneLine, portChoice, portFlags } from '../fleet/flags.js'
+import { portChoice, portFlags } from '../fleet/flags.js'
 
 export default class Dev extends BaseCommand {
   static override enableJsonFlag = false
@@ -18,43 +18,36 @@ export default class Dev extends BaseCommand {
     '<%= config.bin %> dev --free-ports',
   ]
   static override flags = { ...portFlags }
+  protected override oneLineErrors = true
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Dev)
-    const { planFleet } = await import('../fleet/plan.js')
+    const { planFleet, packageDirs } = await import('../fleet/plan.js')
     const { PrefixedOutput } = await import('../fleet/output.js')
     const { superviseFleet } = await import('../fleet/launch.js')
     const { readyBanner } = await import('../fleet/banner.js')
     const { buildPackages, findTsc } = await import('../fleet/build.js')
     const { DevLoop } = await import('../fleet/dev.js')
     const { watchWorkspace } = await import('../fleet/watch.js')
-    try {
-      const root = findWorkspaceRoot()
-      findTsc(root)
-      const choice = portChoice(flags)
-      const plan = await planFleet(root, choice)
-      const output = new PrefixedOutput()
-      const dirs = [...plan.servers.map((s) => s.dir), ...plan.stdio.map((s) => s.dir), plan.gateway.dir]
-      output.line('dev', `building ${dirs.join(', ')}`)
-      if (!(await buildPackages(root, dirs, output))) {
-        throw new AirmcpError('BUILD_FAILED', 'The workspace does not compile (tsc errors above).', 'fix them and run airmcp dev again.')
-      }
-      let stopWatching = () => {}
-      const running = await superviseFleet(plan, output, 'dev', () => stopWatching())
-      if (!running) return
-      const { fleet, supervisor, stopped } = running
-      const loop = new DevLoop(plan, fleet, supervisor, output, choice)
-      stopWatching = watchWorkspace(root, (changes) => void loop.enqueue(changes))
-      for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('dev', line)
-      output.line('dev', 'watching servers/ and gateway/src for changes')
-      await stopped
-      await fleet.stop()
-    } catch (error) {
-      if (error instanceof AirmcpError) {
-        this.logToStderr(oneLine(error))
-        this.exit(1)
-      }
-      throw error
+    const root = findWorkspaceRoot()
+    findTsc(root)
+    const choice = portChoice(flags)
+    const plan = await planFleet(root, choice)
+    const output = new PrefixedOutput()
+    const dirs = packageDirs(plan)
+    output.line('dev', `building ${dirs.join(', ')}`)
+    if (!(await buildPackages(root, dirs, output))) {
+      throw new AirmcpError('BUILD_FAILED', 'The workspace does not compile (tsc errors above).', 'fix them and run airmcp dev again.')
     }
+    let stopWatching = () => {}
+    const running = await superviseFleet(plan, output, 'dev', () => stopWatching())
+    if (!running) return
+    const { fleet, supervisor, stopped } = running
+    const loop = new DevLoop(plan, fleet, supervisor, output, choice)
+    stopWatching = watchWorkspace(root, (changes) => void loop.enqueue(changes))
+    for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('dev', line)
+    output.line('dev', 'watching servers/ and gateway/src for changes')
+    await stopped
+    await fleet.stop()
   }
 }

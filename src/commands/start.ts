@@ -1,7 +1,6 @@
 import { BaseCommand } from '../cli/base-command.js'
-import { AirmcpError } from '../errors.js'
 import { findWorkspaceRoot } from '../workspace/root.js'
-import { oneLine, portChoice, portFlags } from '../fleet/flags.js'
+import { portChoice, portFlags } from '../fleet/flags.js'
 
 export default class Start extends BaseCommand {
   static override enableJsonFlag = false
@@ -18,38 +17,31 @@ export default class Start extends BaseCommand {
     'AIRMCP_GATEWAY_PORT=4100 <%= config.bin %> start',
   ]
   static override flags = { ...portFlags }
+  protected override oneLineErrors = true
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start)
-    const { planFleet, checkBuilt } = await import('../fleet/plan.js')
+    const { planFleet, packageDirs, checkBuilt } = await import('../fleet/plan.js')
     const { staleBuilds } = await import('../fleet/stale.js')
     const { PrefixedOutput } = await import('../fleet/output.js')
     const { superviseFleet } = await import('../fleet/launch.js')
     const { readyBanner } = await import('../fleet/banner.js')
-    try {
-      const root = findWorkspaceRoot()
-      const plan = await planFleet(root, portChoice(flags))
-      checkBuilt(plan)
-      const output = new PrefixedOutput()
-      if (process.env.AIRMCP_PORT) {
-        output.line('airmcp', 'AIRMCP_PORT is ignored: start gives each server its own port (the gateway: AIRMCP_GATEWAY_PORT; all: --port-offset).', 'stderr')
-      }
-      const dirs = [...plan.servers.map((s) => s.dir), ...plan.stdio.map((s) => s.dir), plan.gateway.dir]
-      for (const stale of staleBuilds(root, dirs)) {
-        output.line('airmcp', `${stale}: it runs the old build. Run npm run build first (or airmcp dev, which rebuilds on change).`, 'stderr')
-      }
-      const running = await superviseFleet(plan, output, 'start')
-      if (!running) return
-      const { fleet, stopped } = running
-      for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('airmcp', line)
-      await stopped
-      await fleet.stop()
-    } catch (error) {
-      if (error instanceof AirmcpError) {
-        this.logToStderr(oneLine(error))
-        this.exit(1)
-      }
-      throw error
+    const root = findWorkspaceRoot()
+    const plan = await planFleet(root, portChoice(flags))
+    checkBuilt(plan)
+    const output = new PrefixedOutput()
+    if (process.env.AIRMCP_PORT) {
+      output.line('airmcp', 'AIRMCP_PORT is ignored: start gives each server its own port (the gateway: AIRMCP_GATEWAY_PORT; all: --port-offset).', 'stderr')
     }
+    const dirs = packageDirs(plan)
+    for (const stale of staleBuilds(root, dirs)) {
+      output.line('airmcp', `${stale}: it runs the old build. Run npm run build first (or airmcp dev, which rebuilds on change).`, 'stderr')
+    }
+    const running = await superviseFleet(plan, output, 'start')
+    if (!running) return
+    const { fleet, stopped } = running
+    for (const line of readyBanner(plan, fleet.gatewayUrl)) output.line('airmcp', line)
+    await stopped
+    await fleet.stop()
   }
 }

@@ -1,5 +1,4 @@
 import { Flags } from '@oclif/core'
-import { AirmcpError } from '../errors.js'
 import type { PortChoice } from './plan.js'
 
 /** Port flags shared by `start` and `dev`: run two workspaces side by side, or on free ports (tests). */
@@ -18,11 +17,6 @@ export function portChoice(flags: { 'port-offset'?: number; 'free-ports'?: boole
   if (flags['free-ports']) return { mode: 'free' }
   if (flags['port-offset'] !== undefined) return { mode: 'offset', offset: flags['port-offset'] }
   return { mode: 'declared' }
-}
-
-/** One line: what failed and the fix (`start`/`dev` errors must not bury the point under a stack). */
-export function oneLine(error: AirmcpError): string {
-  return `Error: ${error.message}${error.suggestion ? ` Try this: ${error.suggestion}` : ''}`
 }
 
 /**

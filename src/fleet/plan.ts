@@ -75,9 +75,14 @@ export async function planFleet(root: string, choice: PortChoice, env = process.
   }
 }
 
+/** Every package the fleet runs, servers first and the gateway last (what gets built and checked for staleness). */
+export function packageDirs(plan: FleetPlan): string[] {
+  return [...plan.servers.map((s) => s.dir), ...plan.stdio.map((s) => s.dir), plan.gateway.dir]
+}
+
 /** Refuses to start what is not built: every networked server, every stdio server and the gateway. */
 export function checkBuilt(plan: FleetPlan): void {
-  for (const dir of [...plan.servers.map((s) => s.dir), ...plan.stdio.map((s) => s.dir), plan.gateway.dir]) {
+  for (const dir of packageDirs(plan)) {
     if (!existsSync(join(plan.root, dir, 'dist/index.js'))) {
       throw new AirmcpError('NOT_BUILT', `"${dir}/dist/index.js" does not exist.`, 'build first: npm run build (or run airmcp dev, which builds and watches).')
     }
