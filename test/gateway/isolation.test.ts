@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { Gateway } from 'airmcp/gateway'
 import { textOf } from '../helpers/clients.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -101,6 +102,53 @@ describe('client isolation', () => {
       if (pool === 'modern') expect(gateway.list().find((s) => s.id === 'modern-1')?.protocolVersion).toBe('2026-07-28')
     })
   }
+
+  it('two concurrent 2026 clients on the upstream spoken to in 2026 each answer only their own questions', async () => {
+    let release!: () => void
+    const bothAsked = new Promise<void>((resolve) => (release = resolve))
+    let askedCount = 0
+    const modernClient = async (who: string) => {
+      const seen = { asked: [] as string[], prompts: [] as string[], progress: [] as string[] }
+      const client = new ModernClient(
+        { name: `client-${who}`, version: '1' },
+        { capabilities: { elicitation: {}, sampling: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      )
+      client.setRequestHandler('elicitation/create', async (request) => {
+        seen.asked.push(request.params.message)
+        if (++askedCount === 2) release()
+        // Both answer together, so their next rounds run on the upstream at the same time.
+        await bothAsked
+        return { action: 'accept', content: { answer: `answer from ${who}` } }
+      })
+      client.setRequestHandler('sampling/createMessage', async (request) => {
+        seen.prompts.push(String((request.params.messages[0].content as { text?: string }).text))
+        return { role: 'assistant', model: 'test', content: { type: 'text', text: `sampled by ${who}` } }
+      })
+      await client.connect(new ModernTransport(new URL(gateway.url!)))
+      const call = client.callTool(
+        { name: 'modern__log_and_elicit', arguments: { tag: who } },
+        { onprogress: (p) => void seen.progress.push(String(p.message)) },
+      )
+      return { client, seen, call }
+    }
+    const [a, b] = await Promise.all([modernClient('A'), modernClient('B')])
+    try {
+      const [resultA, resultB] = await Promise.all([a.call, b.call])
+      expect(resultA.structuredContent).toMatchObject({ tag: 'A', answer: 'answer from A', sampled: 'sampled by A' })
+      expect(resultB.structuredContent).toMatchObject({ tag: 'B', answer: 'answer from B', sampled: 'sampled by B' })
+      for (const [who, seen] of [['A', a.seen], ['B', b.seen]] as const) {
+        expect(seen.asked).toEqual([`question for ${who}`])
+        expect(seen.prompts).toEqual([`prompt for ${who}`])
+        // Each input round reruns the handler, so progress may repeat: but only ever the caller's own (the SDK
+        // client adds its own "Fulfilling input required … (round N)" progress, which is not the upstream's).
+        const fromUpstream = seen.progress.filter((message) => !message.startsWith('Fulfilling input required'))
+        expect(fromUpstream.length).toBeGreaterThan(0)
+        expect(fromUpstream).toEqual(fromUpstream.map(() => `progress ${who}`))
+      }
+    } finally {
+      await Promise.allSettled([a.client.close(), b.client.close()])
+    }
+  })
 
   it('refuses, rather than guesses, an elicitation it cannot attribute on a shared stdio connection, and drops its logs', async () => {
     // Clients that declare no elicitation share the stdio connection; both calls are in flight when the server asks.
