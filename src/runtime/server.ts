@@ -10,6 +10,7 @@ import { checkParamHeaders } from '../http/param-headers.js'
 import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
 import { StdioWire } from './stdio-wire.js'
+import { answerToolCallsOnWire } from './stdio-tool-calls.js'
 import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
@@ -157,15 +158,17 @@ export function defineServer(options: ServerOptions): McpServer {
   /**
    * stdio in both eras on one wire, the era chosen by the client's first message: a 2025 `initialize` gets a
    * session server on the wire directly (as a 2025 HTTP session gets one on its transport); anything else
-   * goes to the SDK's `serveStdio`, which serves 2026-07-28. The SDK's per-connection layers cost a 2025
-   * client about twice the CPU per call of the SDK v1 server it replaces.
+   * goes to the SDK's `serveStdio`, which serves 2026-07-28. A 2025 session's tool calls skip the SDK's
+   * protocol layer (`answerToolCallsOnWire`): on stdio its per-message parsing cost more than the call.
    */
   function serveStdioEras(wire: StdioWire, onHandle: (handle: StdioServerHandle) => void): void {
     const onerror = (error: Error) => log(`${options.name}: ${error.message}`)
     void wire.firstMessage().then(async (first) => {
       if (first && 'method' in first && first.method === 'initialize') {
         wire.onerror = onerror
-        await factory.build('legacy', { longLived: true }).connect(wire)
+        const session = factory.build('legacy', { longLived: true })
+        await session.connect(wire)
+        answerToolCallsOnWire(wire, session, factory.callToolOnSession)
       } else onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
     })
   }

@@ -4,16 +4,18 @@ import {
   ResourceNotFoundError,
   Server,
   type CacheHint,
+  type InputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server'
 import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputMethod, type RoundCodec } from './input-rounds.js'
-import type { CallTelemetry } from '../telemetry/calls.js'
+import type { CallInfo, CallTelemetry } from '../telemetry/calls.js'
+import type { TraceCarrier } from '../telemetry/tracing.js'
 import { serverCallInfo } from './call-telemetry.js'
 import { describeIssues } from './params.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
 import { matchTemplate, toResourceContents, type ResourceDefinition } from './resource.js'
-import { errorResult, toToolResult, type ToolContext, type ToolDefinition } from './tool.js'
+import { errorResult, toToolResult, type LogLevel, type ToolContext, type ToolDefinition } from './tool.js'
 
 /** The protocol era one server instance serves: `legacy` is 2025-11-25 and older (sessions), `modern` 2026-07-28. */
 export type Era = 'legacy' | 'modern'
@@ -53,39 +55,75 @@ function assertUnique(kind: string, names: string[]): void {
 
 const PUSH_METHOD = { elicit: 'elicitation/create', sample: 'sampling/createMessage', roots: 'roots/list' } as const
 
+/**
+ * How a handler's context reaches the client during one request: through the SDK's per-request context,
+ * or (the 2025 stdio fast path) through the session's SDK server, which keeps its log level and matches
+ * the answers to its questions either way.
+ */
+interface RequestChannel {
+  /** The request's `_meta`: progress token, trace context. */
+  meta: Record<string, unknown>
+  sessionId?: string
+  log(level: LogLevel, data: unknown): Promise<void>
+  notify(notification: { method: string; params: Record<string, unknown> }): Promise<void>
+  send(request: { method: InputMethod; params: Record<string, unknown> }): Promise<Record<string, unknown>>
+}
+
+function sdkChannel(ctx: ServerContext): RequestChannel {
+  return {
+    meta: (ctx.mcpReq._meta ?? {}) as Record<string, unknown>,
+    sessionId: ctx.sessionId,
+    log: (level, data) => ctx.mcpReq.log(level, data),
+    notify: (notification) => ctx.mcpReq.notify(notification as never),
+    send: (request) => ctx.mcpReq.send(request as never) as Promise<Record<string, unknown>>,
+  }
+}
+
 /** The context a handler gets: the same functions in both eras, carried over the era's own wire. */
-function makeContext(server: Server, ctx: ServerContext, era: Era, ask: Ask | undefined, signal: () => AbortSignal): ToolContext {
-  const meta = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>
-  const clientCapabilities =
-    era === 'modern'
-      ? envelopeCapabilities(ctx)
-      : (server.getClientCapabilities() as Record<string, unknown> | undefined)
-  const push = (method: InputMethod, params: Record<string, unknown>) =>
-    ctx.mcpReq.send({ method, params } as never) as Promise<Record<string, unknown>>
+function makeContext(
+  channel: RequestChannel,
+  clientCapabilities: Record<string, unknown> | undefined,
+  ask: Ask | undefined,
+  signal: () => AbortSignal,
+): ToolContext {
+  const meta = channel.meta
   const request = (method: InputMethod, params: Record<string, unknown>, key?: string) =>
-    ask ? ask(method, params, key) : push(method, params)
+    ask ? ask(method, params, key) : channel.send({ method, params })
   return {
     get signal() {
       return signal()
     },
-    sessionId: ctx.sessionId,
+    sessionId: channel.sessionId,
     clientCapabilities,
     traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
     tracestate: typeof meta.tracestate === 'string' ? meta.tracestate : undefined,
-    log: (level, data) => ctx.mcpReq.log(level, data),
+    log: (level, data) => channel.log(level, data),
     async progress(progress, total, message) {
       const progressToken = meta.progressToken
       if (progressToken === undefined) return
-      await ctx.mcpReq.notify({
+      await channel.notify({
         method: 'notifications/progress',
         params: { progressToken, progress, total, message },
-      } as never)
+      })
     },
     sample: (params, options) => request(PUSH_METHOD.sample, params, options?.key),
     elicit: (params, options) => request(PUSH_METHOD.elicit, params, options?.key),
     listRoots: (options) => request(PUSH_METHOD.roots, {}, options?.key) as never,
   }
 }
+
+/** The params of a tools/call as the SDK hands them to its handler (and the stdio fast path checks them). */
+export interface ToolCallParams {
+  name: string
+  arguments?: Record<string, unknown>
+  _meta?: Record<string, unknown>
+}
+
+/** Runs a handler with its context: in the request's era on the SDK path, directly on the stdio fast path. */
+type InContext = <T>(
+  target: { method: string; name: string; args: unknown },
+  run: (context: ToolContext) => Promise<T>,
+) => Promise<T | InputRequiredResult>
 
 /** Builds SDK servers for a server's tools, resources and prompts, one per 2025 session or 2026 request. */
 export function createServerFactory(parts: ServerParts) {
@@ -125,8 +163,64 @@ export function createServerFactory(parts: ServerParts) {
     target: { method: string; name: string; args: unknown },
     run: (context: ToolContext) => Promise<T>,
   ) {
-    if (era === 'legacy') return run(makeContext(server, ctx, era, undefined, () => ctx.mcpReq.signal))
-    return runRound(codec, ctx, target, (ask, signal) => run(makeContext(server, ctx, era, ask, signal)))
+    const channel = sdkChannel(ctx)
+    if (era === 'legacy') return run(makeContext(channel, server.getClientCapabilities() as Record<string, unknown> | undefined, undefined, () => ctx.mcpReq.signal))
+    return runRound(codec, ctx, target, (ask, signal) => run(makeContext(channel, envelopeCapabilities(ctx), ask, signal)))
+  }
+
+  /**
+   * Answers one tools/call, whichever path carried it (the SDK's handler or the stdio fast path): an
+   * unknown tool is a protocol error, invalid arguments an `isError` result the model can correct, and
+   * the rest runs through the plugins under telemetry, a thrown error becoming an `isError` result.
+   */
+  async function callTool(params: ToolCallParams, info: CallInfo, inContext: InContext) {
+    const { name, arguments: args } = params
+    const tool = tools.get(name)
+    if (!tool) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Unknown tool "${name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
+      )
+    }
+    const answer = async () => {
+      const parsed = tool.schema.safeParse(args ?? {})
+      if (!parsed.success) return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
+      return inContext({ method: 'tools/call', name, args }, async (context) => {
+        try {
+          return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
+        } catch (error) {
+          return errorResult(error)
+        }
+      })
+    }
+    return parts.telemetry ? parts.telemetry.run(info, answer) : answer()
+  }
+
+  /**
+   * A 2025 session's tools/call answered without the SDK's protocol layer (the stdio fast path): the same
+   * call as the SDK-registered handler makes; log, progress and questions go through the session's server.
+   */
+  function callToolOnSession(server: Server, id: string | number, params: ToolCallParams, signal: () => AbortSignal) {
+    const meta = params._meta ?? {}
+    const channel: RequestChannel = {
+      meta,
+      // The level the client set with logging/setLevel is the server's, as on the SDK path (no session id on stdio).
+      log: (level, data) => server.sendLoggingMessage({ level, data }),
+      notify: (notification) => server.notification(notification as never),
+      send: (request) => server.request(request as never) as Promise<Record<string, unknown>>,
+    }
+    const info: CallInfo = {
+      server: parts.name,
+      tool: params.name,
+      requestId: id,
+      get signal() {
+        return signal()
+      },
+      carriers: [meta as TraceCarrier],
+      transport: parts.transport ?? 'pipe',
+    }
+    const clientCapabilities = server.getClientCapabilities() as Record<string, unknown> | undefined
+    return callTool(params, info, (_target, run) => run(makeContext(channel, clientCapabilities, undefined, signal)))
   }
 
   /** A fresh SDK server for one 2025 session, one 2026 request, or one stdio connection. */
@@ -170,33 +264,11 @@ export function createServerFactory(parts: ServerParts) {
       })),
     }))
 
-    server.setRequestHandler('tools/call', async (request, ctx) => {
-      const { name, arguments: args } = request.params
-      const tool = tools.get(name)
-      if (!tool) {
-        throw new ProtocolError(
-          ProtocolErrorCode.InvalidParams,
-          `Unknown tool "${name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
-        )
-      }
-      const answer = async () => {
-        // Validation failures are tool errors (isError) so the model can correct its arguments.
-        const parsed = tool.schema.safeParse(args ?? {})
-        if (!parsed.success) {
-          return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`) as never
-        }
-        return inEra(server, era, ctx, { method: 'tools/call', name, args }, async (context) => {
-          try {
-            return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
-          } catch (error) {
-            return errorResult(error)
-          }
-        }) as never
-      }
-      return parts.telemetry
-        ? parts.telemetry.run(serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), answer)
-        : answer()
-    })
+    server.setRequestHandler('tools/call', (request, ctx) =>
+      callTool(request.params, serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), (target, run) =>
+        inEra(server, era, ctx, target, run),
+      ) as never,
+    )
 
     if (parts.resources.length) {
       server.setRequestHandler('resources/list', () => ({
@@ -288,7 +360,7 @@ export function createServerFactory(parts: ServerParts) {
     return server
   }
 
-  return { build, sessions, tools, prompts }
+  return { build, sessions, tools, prompts, callToolOnSession }
 }
 
 export type ServerFactory = ReturnType<typeof createServerFactory>

@@ -1,0 +1,162 @@
+import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode, type Server } from '@modelcontextprotocol/server'
+import type { ToolCallParams } from './session.js'
+import type { StdioWire } from './stdio-wire.js'
+
+type Message = Parameters<NonNullable<StdioWire['onmessage']>>[0]
+type Extra = Parameters<NonNullable<StdioWire['onmessage']>>[1]
+
+/** Runs one tools/call of a 2025 session: the server factory's `callToolOnSession`. */
+export type SessionToolCall = (
+  server: Server,
+  id: string | number,
+  params: ToolCallParams,
+  signal: () => AbortSignal,
+) => Promise<unknown>
+
+/** The 2025-11-25 wire's tools/call result check, reached through the SDK server (not public API: see below). */
+type ResultCheck = (result: unknown) => { ok: true; value: unknown } | { ok: false; message?: string }
+
+/** `_meta` keys the SDK lifts out of a request (the 2026 envelope) or gives meaning to (a related task). */
+const LIFTED_META_KEY = /^io\.modelcontextprotocol\//
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * The params of a tools/call the fast path answers, or undefined to leave the request to the SDK: only
+ * what the SDK's own request check accepts unchanged (a string name, an object of arguments, a plain
+ * `_meta` with a valid progress token). Anything unusual keeps the SDK's exact answer, error text included.
+ */
+function plainCallParams(message: Message): ToolCallParams | undefined {
+  const { id, params } = message as { id?: unknown; params?: unknown }
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined
+  if (!isPlainObject(params) || typeof params.name !== 'string') return undefined
+  for (const key in params) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return undefined
+  if (params.arguments !== undefined && !isPlainObject(params.arguments)) return undefined
+  const meta = params._meta
+  if (meta !== undefined) {
+    if (!isPlainObject(meta)) return undefined
+    for (const key in meta) if (LIFTED_META_KEY.test(key)) return undefined
+    const token = meta.progressToken
+    if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return undefined
+  }
+  return params as unknown as ToolCallParams
+}
+
+/**
+ * What the runtime builds from plain values (`toToolResult`, `errorResult`): text blocks, an optional
+ * plain-object `structuredContent`, an optional boolean `isError`. The 2025 schema accepts these as
+ * they are, so they skip the zod parse; any other result gets the SDK's own check.
+ */
+function isPlainTextResult(result: unknown): boolean {
+  if (!isPlainObject(result) || !Array.isArray(result.content)) return false
+  for (const key in result) if (key !== 'content' && key !== 'structuredContent' && key !== 'isError') return false
+  for (const block of result.content as unknown[]) {
+    if (!isPlainObject(block) || block.type !== 'text' || typeof block.text !== 'string' || Object.keys(block).length !== 2) return false
+  }
+  const structured = result.structuredContent
+  if (structured !== undefined) {
+    const proto = isPlainObject(structured) ? Object.getPrototypeOf(structured) : undefined
+    if (proto !== Object.prototype && proto !== null) return false
+  }
+  return result.isError === undefined || typeof result.isError === 'boolean'
+}
+
+/**
+ * The SDK's own 2025 result check for tools/call, or undefined when this SDK build does not expose it the
+ * way it did when this was written (then every call takes the SDK path). `_wireCodec()` is the protected
+ * accessor the SDK's `Server` uses for this very check.
+ */
+function sdkResultCheck(server: Server): ResultCheck | undefined {
+  const codec = (server as unknown as { _wireCodec?: () => { validateResult?: (method: string, raw: unknown) => unknown } })._wireCodec?.()
+  if (typeof codec?.validateResult !== 'function') return undefined
+  return (result) => codec.validateResult!('tools/call', result) as ReturnType<ResultCheck>
+}
+
+/** A result without `content` (and not of another result family) gets an empty one, as the SDK does before checking. */
+function withContent(result: unknown): unknown {
+  if (!isPlainObject(result) || 'content' in result || 'task' in result || 'inputRequests' in result || 'requestState' in result) return result
+  return { ...result, content: [] }
+}
+
+/**
+ * Answers a 2025-11-25 stdio session's `tools/call` requests without the SDK's protocol layer, which parses
+ * every message and result with zod and builds a dozen closures per request: on stdio that costs more
+ * than the call. The call itself is the one the SDK-registered handler makes (`callToolOnSession`); its
+ * log, progress and questions go through the session's SDK server, which also keeps answering everything
+ * else (initialize, lists, ping, setLevel, resources, prompts, responses to its own requests). Only well-
+ * formed calls after `initialize` take this path; the answers, errors and cancellation are the SDK's.
+ */
+export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolOnSession: SessionToolCall): void {
+  const checkResult = sdkResultCheck(server)
+  const sdkOnMessage = wire.onmessage
+  const sdkOnClose = wire.onclose
+  if (!checkResult || !sdkOnMessage) return
+  /** In-flight fast calls by request id; the AbortController is made only when someone asks for the signal or cancels. */
+  const inFlight = new Map<string | number, { controller?: AbortController }>()
+
+  const send = (message: Message) =>
+    wire.send(message).catch((error: unknown) => wire.onerror?.(new Error(`Failed to send response: ${error}`)))
+
+  function answer(id: string | number, params: ToolCallParams): void {
+    const call: { controller?: AbortController } = {}
+    inFlight.set(id, call)
+    const signal = () => (call.controller ??= new AbortController()).signal
+    callToolOnSession(server, id, params, signal)
+      .then(
+        (result) => {
+          if (call.controller?.signal.aborted) return
+          if (isPlainTextResult(result)) return send({ result, jsonrpc: '2.0', id } as Message)
+          if (isInputRequiredResult(result)) {
+            const revision = server.getNegotiatedProtocolVersion()
+            const message = `Handler for tools/call returned an input-required result, but this request is served on protocol revision ${revision}, which has no input_required vocabulary`
+            return sendError(id, { code: ProtocolErrorCode.InternalError, message })
+          }
+          const checked = checkResult!(withContent(result))
+          if (checked.ok) return send({ result: checked.value, jsonrpc: '2.0', id } as Message)
+          return sendError(id, { code: ProtocolErrorCode.InvalidParams, message: `Invalid tools/call result: ${checked.message}` })
+        },
+        (error: { code?: unknown; message?: string; data?: unknown }) => {
+          if (call.controller?.signal.aborted) return
+          sendError(id, error)
+        },
+      )
+      .finally(() => {
+        if (inFlight.get(id) === call) inFlight.delete(id)
+      })
+  }
+
+  /** A thrown error as the SDK answers it: its code when it has one (a 2025 client reads -32002 as -32602), else -32603. */
+  function sendError(id: string | number, error: { code?: unknown; message?: string; data?: unknown }) {
+    const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError
+    void send({
+      jsonrpc: '2.0',
+      id,
+      error: { code: code === -32002 ? ProtocolErrorCode.InvalidParams : code, message: error?.message ?? 'Internal error', ...(error?.data !== undefined && { data: error.data }) },
+    } as Message)
+  }
+
+  /** `notifications/cancelled` for a fast call aborts its signal (and no answer is sent), as the SDK does for its own. */
+  function cancel(params: unknown): void {
+    if (!isPlainObject(params) || (params.reason !== undefined && typeof params.reason !== 'string')) return
+    const call = inFlight.get(params.requestId as string | number)
+    if (call) (call.controller ??= new AbortController()).abort(params.reason)
+  }
+
+  wire.onmessage = (message: Message, extra?: Extra) => {
+    const method = (message as { method?: unknown }).method
+    if (method === 'tools/call' && server.getNegotiatedProtocolVersion() !== undefined) {
+      const params = plainCallParams(message)
+      if (params) return answer((message as { id: string | number }).id, params)
+    } else if (method === 'notifications/cancelled' && inFlight.size) {
+      cancel((message as { params?: unknown }).params)
+    }
+    sdkOnMessage(message, extra)
+  }
+  wire.onclose = () => {
+    const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed')
+    for (const call of inFlight.values()) (call.controller ??= new AbortController()).abort(closed)
+    inFlight.clear()
+    sdkOnClose?.()
+  }
+}
