@@ -27,7 +27,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  * what the SDK's own request check accepts unchanged (a string name, an object of arguments, a plain
  * `_meta` with a valid progress token). Anything unusual keeps the SDK's exact answer, error text included.
  */
-function plainCallParams(message: Message): ToolCallParams | undefined {
+export function plainCallParams(message: Message): ToolCallParams | undefined {
   const { id, params } = message as { id?: unknown; params?: unknown }
   if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined
   if (!isPlainObject(params) || typeof params.name !== 'string') return undefined
