@@ -106,7 +106,10 @@ export async function measureLeanStdio(args: string[], options: { cwd: string; e
       serverCpuMsPerKCall: (cpu / completed) * 1000,
     }
   } finally {
-    child.kill('SIGKILL')
+    // Closing stdin is how a stdio server is told to go; one that does not is killed.
+    child.stdin!.end()
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000)
     await exited
+    clearTimeout(force)
   }
 }

@@ -11,6 +11,7 @@ import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
+import { measureLeanStdio } from './lean-stdio.js'
 import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 
@@ -109,10 +110,22 @@ async function runtimeSection() {
     out(row(`SDK McpServer, ${kind}`, sdk))
     out(row(`airmcp, ${kind}`, airmcp, sdk))
   }
+  const [leanSdk, leanAirmcp] = await pair(() => leanStdio('fixtures/servers/bench-sdk.ts'), () => leanStdio('fixtures/servers/bench-airmcp.ts'))
+  out(row('SDK McpServer, stdio, lean client (50 in flight)', leanSdk))
+  out(row('airmcp, stdio, lean client (50 in flight)', leanAirmcp, leanSdk))
   out()
   out('Targets: throughput ≥ 0.95× and median ≤ 1.05× the plain SDK.')
+  out(LEAN_NOTE)
   out()
 }
+
+/** A 2025 stdio session driven by raw JSON-RPC (test/bench/lean-stdio.ts): no client library in the way. */
+const leanStdio = (fixture: string) =>
+  measureLeanStdio([...TSX_NODE_ARGS, fixture], { cwd: ROOT, env: { ...process.env, TRANSPORT: 'stdio' } })
+
+const LEAN_NOTE =
+  'stdio rows with an SDK client measure the client as much as the server: it spends more CPU per call than the server does, so both servers run into the same ceiling. ' +
+  'The lean client (raw newline-delimited JSON-RPC, 50 requests in flight, only correct answers counted) costs a JSON.stringify and a JSON.parse per call: its rows show the servers\' own limit.'
 
 /** Measures with an SDK v2 client pinned to a revision (`legacy` = 2025-11-25) against a fixture over http or stdio. */
 async function statsV2(kind: 'stdio' | 'sse' | 'http' | 'http-sessions', fixture: string, era: 'modern' | 'legacy'): Promise<CallStats> {
@@ -159,6 +172,7 @@ async function protocolSection() {
   const [v1Http, airV1Http] = await pair(() => statsV2('http', V1, 'legacy'), () => statsV2('http', AIR, 'legacy'))
   const [v1Stdio, airV1Stdio] = await pair(() => statsV2('stdio', V1, 'legacy'), () => statsV2('stdio', AIR, 'legacy'))
   const [v1Sse, airV1Sse] = await pair(() => statsV2('sse', V1, 'legacy'), () => statsV2('sse', AIR, 'legacy'))
+  const [v1Lean, airLean] = await pair(() => leanStdio(V1), () => leanStdio(AIR))
   out('## Runtime, 2026-07-28 and 2025-11-25 on one URL: tools/call vs plain SDK v2 servers (same tool, SDK v2 client)')
   out()
   out('| server | client | median ms | p99 ms | calls/s (50 callers) | median × SDK | throughput × SDK | server CPU ms / 1000 calls | CPU × SDK |')
@@ -173,11 +187,14 @@ async function protocolSection() {
   out(cpuRow('airmcp, http | 2025-11-25', airV1Http, v1Http))
   out(cpuRow('SDK v1 McpServer (the RESULTS.md baseline), stdio | 2025-11-25', v1Stdio))
   out(cpuRow('airmcp, stdio | 2025-11-25', airV1Stdio, v1Stdio))
+  out(cpuRow('SDK v1 McpServer (the RESULTS.md baseline), stdio | lean client, 2025-11-25', v1Lean))
+  out(cpuRow('airmcp, stdio | lean client, 2025-11-25', airLean, v1Lean))
   out(cpuRow('SDK v1 McpServer (the RESULTS.md baseline), sse | 2025-11-25', v1Sse))
   out(cpuRow('airmcp, sse | 2025-11-25', airV1Sse, v1Sse))
   out()
   out('Each row is the better of two alternating runs. Server CPU per call is the figure a busy machine disturbs least.')
   out('Targets: 2026 throughput ≥ 1.00× the SDK v2 server; 2025 no lower than the ratios of the runtime table above.')
+  out(LEAN_NOTE)
   out()
 }
 
@@ -390,8 +407,15 @@ out()
 out(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}; ${new Date().toISOString().slice(0, 10)}.`)
 out()
 if (!only || only === 'cli') await cliSection()
-if (!only || only === 'runtime') await runtimeSection()
-if (!only || only === 'protocol') await protocolSection()
+for (const [name, heading, section] of [
+  ['runtime', '## Runtime: tools/call', runtimeSection],
+  ['protocol', '## Runtime, 2026-07-28', protocolSection],
+] as const) {
+  if (only && only !== name) continue
+  const from = lines.length
+  await section()
+  if (only) replaceSection(heading, lines.slice(from))
+}
 if (!only || only === 'gateway') {
   const from = lines.length
   await gatewaySection()
