@@ -105,8 +105,7 @@ async function runtimeSection() {
   out('| server | median ms | p99 ms | calls/s (50 callers) | median × SDK | throughput × SDK |')
   out('| --- | --- | --- | --- | --- | --- |')
   for (const kind of ['stdio', 'sse', 'http'] as const) {
-    const sdk = await statsFor(kind, 'fixtures/servers/bench-sdk.ts')
-    const airmcp = await statsFor(kind, 'fixtures/servers/bench-airmcp.ts')
+    const [sdk, airmcp] = await pair(() => statsFor(kind, 'fixtures/servers/bench-sdk.ts'), () => statsFor(kind, 'fixtures/servers/bench-airmcp.ts'))
     out(row(`SDK McpServer, ${kind}`, sdk))
     out(row(`airmcp, ${kind}`, airmcp, sdk))
   }
@@ -114,7 +113,7 @@ async function runtimeSection() {
   out(row('SDK McpServer, stdio, lean client (50 in flight)', leanSdk))
   out(row('airmcp, stdio, lean client (50 in flight)', leanAirmcp, leanSdk))
   out()
-  out('Targets: throughput ≥ 0.95× and median ≤ 1.05× the plain SDK.')
+  out('Each row is the better of two alternating runs. Targets: throughput ≥ 0.95× and median ≤ 1.05× the plain SDK.')
   out(LEAN_NOTE)
   out()
 }
@@ -124,8 +123,8 @@ const leanStdio = (fixture: string) =>
   measureLeanStdio([...TSX_NODE_ARGS, fixture], { cwd: ROOT, env: { ...process.env, TRANSPORT: 'stdio' } })
 
 const LEAN_NOTE =
-  'stdio rows with an SDK client measure the client as much as the server: it spends more CPU per call than the server does, so both servers run into the same ceiling. ' +
-  'The lean client (raw newline-delimited JSON-RPC, 50 requests in flight, only correct answers counted) costs a JSON.stringify and a JSON.parse per call: its rows show the servers\' own limit.'
+  'With an SDK client a stdio row measures the client as much as the server: the client spends more CPU per call than airmcp\'s stdio server, so airmcp\'s rows stop at the client\'s ceiling. ' +
+  'The lean client (test/bench/lean-stdio.ts: raw newline-delimited JSON-RPC, 50 requests in flight, only correct answers counted) costs a JSON.stringify and a JSON.parse per call: its rows show the servers\' own limit.'
 
 /** Measures with an SDK v2 client pinned to a revision (`legacy` = 2025-11-25) against a fixture over http or stdio. */
 async function statsV2(kind: 'stdio' | 'sse' | 'http' | 'http-sessions', fixture: string, era: 'modern' | 'legacy'): Promise<CallStats> {
