@@ -1,6 +1,6 @@
 import { Server as ModernServer, type ServerContext } from '@modelcontextprotocol/server'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
@@ -20,13 +20,15 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
+import { answerToolCallsDirectly, type DirectExtra } from './direct-calls.js'
 import { setSessionLevel } from './isolation.js'
 import type { ClientAccess } from './policy.js'
 import type { Caller, Router } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
 import { ClientSurface } from './surface.js'
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+/** What a 2025 request's handler is given: the SDK's `extra`, or the same fields on the direct path. */
+type Extra = DirectExtra
 type Params = Record<string, unknown>
 
 const CAPABILITIES = {
@@ -55,9 +57,9 @@ function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params):
     signal: extra.signal,
     sessionId: extra.sessionId,
     requestId: extra.requestId,
-    headers: (extra as { requestInfo?: { headers?: TraceCarrier } }).requestInfo?.headers,
-    progressToken: extra._meta?.progressToken,
-    meta: passableMeta(extra._meta as Params | undefined),
+    headers: extra.requestInfo?.headers as TraceCarrier | undefined,
+    progressToken: extra._meta?.progressToken as string | number | undefined,
+    meta: passableMeta(extra._meta),
     notify: (notification) => extra.sendNotification(notification as ServerNotification),
     request: (request, signal) =>
       extra.sendRequest(
@@ -82,12 +84,23 @@ function forwarderOf(router: Router) {
   }
 }
 
+/** The SDK's server for a 2025 session, with its tools/call answered in front of its protocol layer (direct-calls.ts). */
+class FrontServer extends Server {
+  callTool: ((params: Params, extra: Extra) => unknown) | undefined
+
+  override async connect(transport: Transport): Promise<void> {
+    await super.connect(transport)
+    const callTool = this.callTool
+    if (callTool) answerToolCallsDirectly(transport, callTool, (request, schema, options) => this.request(request as ServerRequest, schema as never, options))
+  }
+}
+
 /**
  * A 2025 client session on the gateway (HTTP): an MCP server whose every request is answered by the
  * router, through the client's surface (its policies and discovery mode).
  */
 export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
-  const server = new Server(info, { capabilities: CAPABILITIES })
+  const server = new FrontServer(info, { capabilities: CAPABILITIES })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access, server)
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
@@ -96,20 +109,21 @@ export function createFrontSession(router: Router, info: { name: string; version
   // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
   server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), setSessionLevel(server, r.params.level), {}))
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
-  server.setRequestHandler(CallToolRequestSchema, (r, extra) => surface.callTool(r.params, legacyCaller(extra)) as never)
+  server.callTool = (params, extra) => surface.callTool(params, legacyCaller(extra as Extra))
+  server.setRequestHandler(CallToolRequestSchema, (r, extra) => server.callTool!(r.params, extra as Extra) as never)
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: surface.listResources() }))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
     resourceTemplates: surface.listResourceTemplates(),
   }))
-  server.setRequestHandler(ReadResourceRequestSchema, (r, extra) => surface.readResource(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(ReadResourceRequestSchema, (r, extra) => surface.readResource(r.params, legacyCaller(extra as Extra)) as never)
   server.setRequestHandler(SubscribeRequestSchema, (r) => {
     surface.checkResource(r.params.uri)
     return router.subscribe(server, r.params.uri)
   })
   server.setRequestHandler(UnsubscribeRequestSchema, (r) => router.unsubscribe(server, r.params.uri))
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
-  server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra)) as never)
-  server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra)) as never)
+  server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
+  server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
   return server
 }
 

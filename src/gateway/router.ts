@@ -20,7 +20,6 @@ import { toRequestError } from './upstream-error.js'
 import {
   isTimeoutError,
   mergeCacheHints,
-  PassThrough,
   type CacheHint,
   type Upstream,
   type UpstreamEvents,
@@ -470,9 +469,9 @@ export class Router implements UpstreamEvents {
         onUpstream?.(upstream)
         const params = paramsFor(upstream)
         // A 2025 caller goes on a 2025 session where the upstream offers one; only a 2026-only one is bridged.
-        const session = upstream.era === 'modern' ? upstream.sessionClient : upstream.client
-        return session
-          ? session.request({ method, params: this.upstreamParams(params, caller, upstream, extraMeta, 'legacy') } as never, PassThrough, options)
+        const onSession = upstream.era === 'modern'
+        return !onSession || upstream.sessionClient
+          ? upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta, 'legacy'), options, onSession)
           : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
       })
     }
@@ -494,10 +493,7 @@ export class Router implements UpstreamEvents {
             ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
             ...(state?.state !== undefined ? { requestState: state.state } : {}),
           }
-          const result = (await upstream.client!.request({ method, params: sent } as never, PassThrough, {
-            ...options,
-            allowInputRequired: true,
-          })) as Params
+          const result = await upstream.request(method, sent, options)
           if (result.resultType !== 'input_required') return result
           return {
             resultType: 'input_required',
@@ -530,10 +526,7 @@ export class Router implements UpstreamEvents {
     const base = this.upstreamParams(params, caller, upstream, extraMeta)
     let round: Params = {}
     for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
-      const result = (await upstream.client!.request({ method, params: { ...base, ...round } } as never, PassThrough, {
-        ...options,
-        allowInputRequired: true,
-      })) as Params
+      const result = await upstream.request(method, { ...base, ...round }, options)
       if (result.resultType !== 'input_required') return result
       if (!caller.request) throw new ProtocolError(INVALID_REQUEST, `${method} needs input this client cannot be asked for.`)
       const inputResponses: Params = {}
@@ -567,11 +560,7 @@ export class Router implements UpstreamEvents {
     caller.replay = replay
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])
     try {
-      return (await upstream.client!.request(
-        { method, params: this.upstreamParams(params, caller, upstream, extraMeta) } as never,
-        PassThrough,
-        { ...options, signal },
-      )) as Params
+      return await upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta), { ...options, signal })
     } catch (error) {
       if (replay.missing) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: replay.missing } as never)
       if (!replay.needed) throw error
@@ -639,11 +628,7 @@ export class Router implements UpstreamEvents {
     this.checkInput(params, 'completion/complete')
     const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
     return this.forward(pool, 'completion/complete', caller, (upstream, options) =>
-      upstream.client!.request(
-        { method: 'completion/complete', params: this.upstreamParams(sent, caller, upstream) } as never,
-        PassThrough,
-        options,
-      ),
+      upstream.request('completion/complete', this.upstreamParams(sent, caller, upstream), options),
     )
   }
 

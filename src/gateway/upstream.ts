@@ -3,9 +3,13 @@ import {
   SdkError,
   SdkErrorCode,
   SSEClientTransport,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
   SseError,
   type DiscoverResult,
   type McpSubscription,
+  type RequestOptions,
   type Prompt,
   type Resource,
   type ResourceTemplateType as ResourceTemplate,
@@ -14,6 +18,7 @@ import {
 } from '@modelcontextprotocol/client'
 import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
+import { DirectRequestsTransport } from './direct-requests.js'
 import { classifyFailure, redact, secretsOf, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { Semaphore } from './limits.js'
@@ -52,6 +57,7 @@ export interface CacheHint {
 
 const MAX_RECONNECT_DELAY = 30_000
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
+const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } }
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
@@ -123,6 +129,8 @@ export class Upstream {
   private connecting: Promise<void> | undefined
   private stopped = false
   private subscription: McpSubscription | undefined
+  /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
+  private readonly direct = new WeakMap<Client, DirectRequestsTransport>()
   private readonly subscribedUris = new Set<string>()
   /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
   readonly slots: Semaphore
@@ -174,19 +182,23 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
-          this.tools.find((tool) => tool.name === name)?.inputSchema,
-        ) as unknown as Transport
+        return new DirectRequestsTransport(
+          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
+            this.tools.find((tool) => tool.name === name)?.inputSchema,
+          ) as unknown as Transport,
+        )
       case 'stdio':
-        return inOrder(
-          new ChildProcessTransport({
-            label: this.id,
-            command: connection.command === 'node' ? process.execPath : connection.command,
-            args: connection.args ?? [],
-            env: connection.env,
-            cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
-            maxLineBytes: this.timing.maxResultBytes,
-          }) as unknown as Transport,
+        return new DirectRequestsTransport(
+          inOrder(
+            new ChildProcessTransport({
+              label: this.id,
+              command: connection.command === 'node' ? process.execPath : connection.command,
+              args: connection.args ?? [],
+              env: connection.env,
+              cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+              maxLineBytes: this.timing.maxResultBytes,
+            }) as unknown as Transport,
+          ),
         )
       default:
         throw new Error(
@@ -219,7 +231,7 @@ export class Upstream {
 
   private newClient(): Client {
     return new Client(GATEWAY_INFO, {
-      capabilities: { sampling: {}, elicitation: { form: {}, url: {} } },
+      capabilities: GATEWAY_CAPABILITIES,
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: this.timing.connectTimeout } },
     })
   }
@@ -249,9 +261,7 @@ export class Upstream {
         connected = this.newClient()
         this.wire(connected)
         // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
-        transport = new SessionResumingTransport(
-          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
-        ) as unknown as Transport
+        transport = this.sessionTransport()
         await connected.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       }
       if (this.stopped) {
@@ -260,6 +270,7 @@ export class Upstream {
       }
       this.client = connected
       this.era = connected.getProtocolEra() === 'modern' ? 'modern' : 'legacy'
+      this.goDirect(connected, transport)
       this.discover = connected.getDiscoverResult()
       await this.refresh()
       if (this.era === 'modern') await this.listen()
@@ -274,9 +285,44 @@ export class Upstream {
     }
   }
 
+  /**
+   * A 2025 Streamable HTTP session on the gateway's own keep-alive client; a restarted upstream forgets its
+   * sessions, so a new one is started and the call repeated, unseen by clients.
+   */
+  private sessionTransport(): Transport {
+    const connection = this.registration.connection as { url: string; headers?: Record<string, string> }
+    return new DirectRequestsTransport(
+      new SessionResumingTransport(
+        new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
+      ) as unknown as Transport,
+    )
+  }
+
+  /** Forwarded requests on this connection skip the SDK client when the gateway owns its transport (direct-requests.ts). */
+  private goDirect(client: Client, transport: Transport): void {
+    if (!(transport instanceof DirectRequestsTransport)) return
+    const version = client.getNegotiatedProtocolVersion()
+    transport.envelope =
+      client.getProtocolEra() === 'modern' && version
+        ? { [PROTOCOL_VERSION_META_KEY]: version, [CLIENT_INFO_META_KEY]: GATEWAY_INFO, [CLIENT_CAPABILITIES_META_KEY]: GATEWAY_CAPABILITIES }
+        : undefined
+    this.direct.set(client, transport)
+  }
+
+  /**
+   * Sends a forwarded request on the connection, or on the 2025 session beside it (`onSession`), and
+   * resolves with the result as the server sent it (`input_required` included).
+   */
+  request(method: string, params: Record<string, unknown>, options: RequestOptions, onSession = false): Promise<Record<string, unknown>> {
+    const client = onSession ? this.sessionClient : this.client
+    if (!client) return Promise.reject(new SdkError(SdkErrorCode.NotConnected, 'Not connected'))
+    const direct = this.direct.get(client)
+    if (direct) return direct.request(method, params, options)
+    return client.request({ method, params } as never, PassThrough, { ...options, allowInputRequired: true }) as Promise<Record<string, unknown>>
+  }
+
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
   private async openSessionClient(): Promise<Client | undefined> {
-    const connection = this.registration.connection as { url: string; headers?: Record<string, string> }
     const client = this.newClient()
     this.wire(client)
     // List changes already arrive on the 2026 connection's listen stream: one refresh each, not two.
@@ -284,9 +330,10 @@ export class Upstream {
     client.onclose = () => {
       if (this.sessionClient === client) this.sessionClient = undefined
     }
-    const transport = new SessionResumingTransport(new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes))
+    const transport = this.sessionTransport()
     try {
-      await client.connect(transport as unknown as Transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
+      await client.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
+      this.goDirect(client, transport)
       if (!this.stopped) return client
       await client.close().catch(() => {})
       return undefined

@@ -1,0 +1,137 @@
+import { ProtocolError, SdkError, SdkErrorCode, type RequestOptions, type Transport } from '@modelcontextprotocol/client'
+
+type Params = Record<string, unknown>
+type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Params; result?: Params; error?: { code: number; message: string; data?: unknown } }
+
+interface Pending {
+  resolve(result: Params): void
+  reject(error: unknown): void
+  onprogress?: RequestOptions['onprogress']
+}
+
+/** Our request ids: strings the SDK's numeric ids, listen ids (`listen:N`) and resume ids never equal. */
+const ID_PREFIX = 'airmcp-call-'
+
+/**
+ * A client transport wrapper through which the router sends forwarded requests itself, beside the SDK
+ * client connected to it. The SDK's protocol layer checks every message it reads against its schemas and
+ * keeps per-request state the gateway does not need to forward a call; on the hot path that cost more than
+ * the hop. Requests sent here carry the same `_meta` envelope, progress token, timeout and cancellation the
+ * SDK would give them; their answers and progress are taken out before the SDK sees the stream, and every
+ * other message (server requests, logs, list changes, the SDK's own requests' answers) goes on to it.
+ */
+export class DirectRequestsTransport implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: Transport['onmessage']
+  /** The 2026-07-28 `_meta` envelope of this connection (protocol version, client info and capabilities), once negotiated. */
+  envelope: Params | undefined
+  private readonly pending = new Map<string, Pending>()
+  private next = 0
+
+  constructor(private readonly inner: Transport) {
+    inner.onmessage = (message, extra) => {
+      if (!this.take(message as Message)) this.onmessage?.(message, extra)
+    }
+    inner.onclose = () => {
+      this.failAll()
+      this.onclose?.()
+    }
+    inner.onerror = (error) => this.onerror?.(error)
+  }
+
+  /** 2026 requests over Streamable HTTP are cancelled by closing their exchange; the SDK asks the transport. */
+  get hasPerRequestStream(): boolean | undefined {
+    return (this.inner as { hasPerRequestStream?: boolean }).hasPerRequestStream
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version)
+  }
+
+  start(): Promise<void> {
+    return this.inner.start()
+  }
+
+  send(message: Parameters<Transport['send']>[0], options?: Parameters<Transport['send']>[1]): Promise<void> {
+    return this.inner.send(message, options)
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+
+  /**
+   * Sends one request and resolves with its result as the server sent it (an `input_required` result
+   * included); rejects with the error classes the SDK client uses, so the router reads failures alike.
+   */
+  request(method: string, params: Params, options: RequestOptions): Promise<Params> {
+    const id = `${ID_PREFIX}${++this.next}`
+    const { signal, timeout, onprogress, relatedRequestId } = options
+    if (signal?.aborted) return Promise.reject(asSdkError(signal.reason))
+    let meta = params._meta as Params | undefined
+    if (onprogress) meta = { ...meta, progressToken: id }
+    if (this.envelope) meta = { ...this.envelope, ...meta }
+    const message: Message = { jsonrpc: '2.0', id, method, params: meta ? { ...params, _meta: meta } : params }
+    // A 2026 request on its own HTTP exchange is cancelled by closing it; anything else by a notification.
+    const exchange = this.envelope && this.hasPerRequestStream ? new AbortController() : undefined
+    return new Promise<Params>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      const settle = () => {
+        this.pending.delete(id)
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const cancel = (reason: unknown) => {
+        if (!this.pending.has(id)) return
+        settle()
+        if (exchange) exchange.abort()
+        else void this.inner.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } } as never, { relatedRequestId }).catch(() => {})
+        reject(asSdkError(reason))
+      }
+      const onAbort = () => cancel(signal?.reason)
+      this.pending.set(id, {
+        resolve: (result) => (settle(), resolve(result)),
+        reject: (error) => (settle(), reject(error)),
+        onprogress,
+      })
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const limit = timeout ?? 60_000
+      timer = setTimeout(() => cancel(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit })), limit)
+      this.inner.send(message as never, { relatedRequestId, requestSignal: exchange?.signal } as never).catch((error: unknown) => {
+        if (this.pending.has(id)) this.pending.get(id)!.reject(error)
+      })
+    })
+  }
+
+  /** Handles an answer or a progress notification of our own requests; false for anything else. */
+  private take(message: Message): boolean {
+    if (message.method === undefined) {
+      const pending = typeof message.id === 'string' ? this.pending.get(message.id) : undefined
+      if (!pending) return false
+      if (message.error) pending.reject(ProtocolError.fromError(message.error.code, message.error.message, message.error.data))
+      else pending.resolve(message.result ?? {})
+      return true
+    }
+    if (message.method !== 'notifications/progress') return false
+    const { progressToken, ...progress } = message.params ?? {}
+    const pending = typeof progressToken === 'string' ? this.pending.get(progressToken) : undefined
+    if (!pending) return false
+    pending.onprogress?.(progress as never)
+    return true
+  }
+
+  private failAll(): void {
+    const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed')
+    for (const pending of [...this.pending.values()]) pending.reject(closed)
+  }
+}
+
+/** The SDK client rejects a cancelled or timed-out request with an SdkError; so does this. */
+function asSdkError(reason: unknown): SdkError {
+  return reason instanceof SdkError ? reason : new SdkError(SdkErrorCode.RequestTimeout, String(reason))
+}
