@@ -73,6 +73,17 @@ function sdkResultCheck(server: Server): ResultCheck | undefined {
   return (result) => codec.validateResult!('tools/call', result) as ReturnType<ResultCheck>
 }
 
+/** A thrown error as the SDK answers it: its code when it has one (a 2025 client reads -32002 as -32602), else -32603. */
+function errorResponse(id: string | number, thrown: unknown): Message {
+  const error = (thrown ?? {}) as { code?: unknown; message?: string; data?: unknown }
+  const code = Number.isSafeInteger(error.code) ? (error.code as number) : ProtocolErrorCode.InternalError
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: code === -32002 ? ProtocolErrorCode.InvalidParams : code, message: error.message ?? 'Internal error', ...(error.data !== undefined && { data: error.data }) },
+  } as Message
+}
+
 /** A result without `content` (and not of another result family) gets an empty one, as the SDK does before checking. */
 function withContent(result: unknown): unknown {
   if (!isPlainObject(result) || 'content' in result || 'task' in result || 'inputRequests' in result || 'requestState' in result) return result
@@ -95,45 +106,32 @@ export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolO
   /** In-flight fast calls by request id; the AbortController is made only when someone asks for the signal or cancels. */
   const inFlight = new Map<string | number, { controller?: AbortController }>()
 
-  const send = (message: Message) =>
-    wire.send(message).catch((error: unknown) => wire.onerror?.(new Error(`Failed to send response: ${error}`)))
-
   function answer(id: string | number, params: ToolCallParams): void {
     const call: { controller?: AbortController } = {}
     inFlight.set(id, call)
     const signal = () => (call.controller ??= new AbortController()).signal
     callToolOnSession(server, id, params, signal)
-      .then(
-        (result) => {
-          if (call.controller?.signal.aborted) return
-          if (isPlainTextResult(result)) return send({ result, jsonrpc: '2.0', id } as Message)
-          if (isInputRequiredResult(result)) {
-            const revision = server.getNegotiatedProtocolVersion()
-            const message = `Handler for tools/call returned an input-required result, but this request is served on protocol revision ${revision}, which has no input_required vocabulary`
-            return sendError(id, { code: ProtocolErrorCode.InternalError, message })
-          }
-          const checked = checkResult!(withContent(result))
-          if (checked.ok) return send({ result: checked.value, jsonrpc: '2.0', id } as Message)
-          return sendError(id, { code: ProtocolErrorCode.InvalidParams, message: `Invalid tools/call result: ${checked.message}` })
-        },
-        (error: { code?: unknown; message?: string; data?: unknown }) => {
-          if (call.controller?.signal.aborted) return
-          sendError(id, error)
-        },
-      )
+      .then((result) => responseTo(id, result), (error) => errorResponse(id, error))
+      .then((response) => {
+        // A cancelled call gets no answer, as on the SDK path.
+        if (!call.controller?.signal.aborted) return wire.send(response)
+      })
+      .catch((error: unknown) => wire.onerror?.(new Error(`Failed to send response: ${error}`)))
       .finally(() => {
         if (inFlight.get(id) === call) inFlight.delete(id)
       })
   }
 
-  /** A thrown error as the SDK answers it: its code when it has one (a 2025 client reads -32002 as -32602), else -32603. */
-  function sendError(id: string | number, error: { code?: unknown; message?: string; data?: unknown }) {
-    const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError
-    void send({
-      jsonrpc: '2.0',
-      id,
-      error: { code: code === -32002 ? ProtocolErrorCode.InvalidParams : code, message: error?.message ?? 'Internal error', ...(error?.data !== undefined && { data: error.data }) },
-    } as Message)
+  /** The SDK's answer for what a call returned: a plain result as it is, any other through the SDK's own check. */
+  function responseTo(id: string | number, result: unknown): Message {
+    if (isPlainTextResult(result)) return { result, jsonrpc: '2.0', id } as Message
+    if (isInputRequiredResult(result)) {
+      const message = `Handler for tools/call returned an input-required result, but this request is served on protocol revision ${server.getNegotiatedProtocolVersion()}, which has no input_required vocabulary`
+      return errorResponse(id, { code: ProtocolErrorCode.InternalError, message })
+    }
+    const checked = checkResult!(withContent(result))
+    if (checked.ok) return { result: checked.value, jsonrpc: '2.0', id } as Message
+    return errorResponse(id, { code: ProtocolErrorCode.InvalidParams, message: `Invalid tools/call result: ${checked.message}` })
   }
 
   /** `notifications/cancelled` for a fast call aborts its signal (and no answer is sent), as the SDK does for its own. */
