@@ -103,6 +103,7 @@ export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolO
   const sdkOnMessage = wire.onmessage
   const sdkOnClose = wire.onclose
   if (!checkResult || !sdkOnMessage) return
+  wire.batchWrites = true
   /** In-flight fast calls by request id; the AbortController is made only when someone asks for the signal or cancels. */
   const inFlight = new Map<string | number, { controller?: AbortController }>()
 

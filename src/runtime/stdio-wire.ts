@@ -10,8 +10,9 @@ const MAX_LINE_CHARS = 10 * 1024 * 1024
  * Newline-delimited JSON-RPC on stdin/stdout for the runtime's stdio servers. It reads from the moment it
  * is made and holds what arrives until it is started, so the first message can decide the era
  * (`firstMessage()`) before an SDK server or `serveStdio` takes the wire. Lines are parsed with
- * `JSON.parse` and a shape check only, and writes go to stdout in batches: the SDK's own stdio transport
- * validates every line with zod and writes each message on its own, which cost more than the call.
+ * `JSON.parse` and a shape check only, and writes go straight to stdout (or in batches, `batchWrites`): the
+ * SDK's own stdio transport validates every line with zod and juggles listeners per write, which cost more
+ * than the call.
  */
 export class StdioWire implements Transport {
   onmessage?: Transport['onmessage']
@@ -95,11 +96,15 @@ export class StdioWire implements Transport {
   }
 
   /**
-   * Messages sent while one chunk of input is handled go out in one write, at the end of that turn: with
-   * many calls in flight a write (a system call) per message cost a third of a call's CPU.
+   * Messages sent while one chunk of input is handled go out in one write, at the end of that turn. Worth
+   * it where calls are cheap (a 2025 session's fast path: a write per message was a third of a call's
+   * CPU); where they are not (2026 via the SDK), writing at once keeps client and server working in parallel.
    */
+  batchWrites = false
+
   send(message: Message): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The stdio connection is closed.'))
+    if (!this.batchWrites) return this.write(`${JSON.stringify(message)}\n`)
     this.queued.push(JSON.stringify(message))
     this.flushed ??= new Promise((resolve) => process.nextTick(() => resolve(this.flush())))
     return this.flushed
@@ -110,6 +115,10 @@ export class StdioWire implements Transport {
     if (!this.queued.length) return Promise.resolve()
     const data = `${this.queued.join('\n')}\n`
     this.queued = []
+    return this.write(data)
+  }
+
+  private write(data: string): Promise<void> {
     if (this.stdout.write(data)) return Promise.resolve()
     return new Promise((resolve) => this.stdout.once('drain', resolve))
   }
