@@ -12,7 +12,7 @@ import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
 import { leanThroughput } from './lean-http.js'
-import { cpuMsOf, fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 
 const lines: string[] = []
@@ -197,7 +197,7 @@ async function measureBoth(url: string, pid: number | undefined, era: '2025' | '
   if (era === '2026') return { sdk: await measureModern(url, pid) }
   const sdk = await measureCalls(await connectClient('http', url), undefined, pid)
   await closeClients()
-  return { sdk, lean: await leanThroughput(url, () => (pid ? cpuMsOf(pid) : undefined)) }
+  return { sdk, lean: await leanThroughput(url, pid) }
 }
 
 /** Through a bench gateway; `upstreamProtocol` pins the gateway's side of the hop (`Registration.protocol`). */
