@@ -61,6 +61,26 @@ export async function measureCalls(
   return { medianMs: percentile(times, 0.5), p99Ms: percentile(times, 0.99), callsPerSecond: completed / elapsed, serverCpuMsPerKCall }
 }
 
+/**
+ * Median latency of sequential calls on several clients measured in turns, one call each per round (the
+ * order rotating): on a shared machine every path meets the same load, so their ratios hold when the
+ * absolute figures drift.
+ */
+export async function interleavedMedians(clients: CallingClient[], rounds = 2000, warmup = 500): Promise<number[]> {
+  const call = (client: CallingClient) => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
+  for (let i = 0; i < warmup; i++) for (const client of clients) await call(client)
+  const times = clients.map(() => [] as number[])
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < clients.length; k++) {
+      const index = (round + k) % clients.length
+      const started = performance.now()
+      await call(clients[index])
+      times[index].push(performance.now() - started)
+    }
+  }
+  return times.map((t) => percentile(t.sort((a, b) => a - b), 0.5))
+}
+
 /** Median wall time of a command over `runs` runs. */
 export async function medianWallMs(runs: number, run: () => Promise<void>): Promise<number> {
   const times: number[] = []

@@ -12,7 +12,7 @@ import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
 import { leanThroughput } from './lean-http.js'
-import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { fmt, interleavedMedians, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 
 const lines: string[] = []
@@ -193,15 +193,15 @@ interface PathStats {
   lean?: CallStats
 }
 
-async function measureBoth(url: string, pid: number | undefined, era: '2025' | '2026' = '2025'): Promise<PathStats> {
+async function measureBoth(url: string, pid: number | undefined, era: '2025' | '2026' | '2025, SDK client only' = '2025'): Promise<PathStats> {
   if (era === '2026') return { sdk: await measureModern(url, pid) }
   const sdk = await measureCalls(await connectClient('http', url), undefined, pid)
   await closeClients()
-  return { sdk, lean: await leanThroughput(url, pid) }
+  return era === '2025' ? { sdk, lean: await leanThroughput(url, pid) } : { sdk }
 }
 
 /** Through a bench gateway; `upstreamProtocol` pins the gateway's side of the hop (`Registration.protocol`). */
-async function viaGateway(upstream: string, era: '2025' | '2026' = '2025', upstreamProtocol = ''): Promise<PathStats> {
+async function viaGateway(upstream: string, era: Parameters<typeof measureBoth>[2] = '2025', upstreamProtocol = ''): Promise<PathStats> {
   const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], {
     env: { UPSTREAM: upstream, UPSTREAM_PROTOCOL: upstreamProtocol },
   })
@@ -259,7 +259,34 @@ async function viaProxy(command: string, args: string[], url: string): Promise<P
   }
 }
 
+/**
+ * The latency target's figures: a direct call and the same call through each hop, in turns on one machine
+ * state (see interleavedMedians), with an SDK client each.
+ */
+async function interleavedLatency(): Promise<{ label: string; median: number }[]> {
+  const server = (env: Record<string, string>) => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', ...env } })
+  const direct = await server({})
+  const upstream = await server({})
+  const gateway = (env: Record<string, string>) => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env })
+  const paths = [
+    ['direct Streamable HTTP to the airmcp server', direct.url],
+    ['gateway → Streamable HTTP upstream serving both revisions', (await gateway({ UPSTREAM: upstream.url })).url],
+    ["gateway → the same upstream registered with protocol: '2025-11-25'", (await gateway({ UPSTREAM: upstream.url, UPSTREAM_PROTOCOL: '2025-11-25' })).url],
+    ['do-nothing HTTP relay → the same upstream', (await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: upstream.url } })).url],
+  ]
+  try {
+    const clients = []
+    for (const [, url] of paths) clients.push(await connectClient('http', url))
+    const medians = await interleavedMedians(clients)
+    return paths.map(([label], i) => ({ label, median: medians[i] }))
+  } finally {
+    await closeClients()
+    await killAll()
+  }
+}
+
 async function gatewaySection() {
+  const latency = await interleavedLatency()
   const stdioServer = `${process.execPath} --import tsx fixtures/servers/bench-airmcp.ts`
   const directServer = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
   const direct = await measureBoth(directServer.url, directServer.child.pid)
@@ -278,7 +305,7 @@ async function gatewaySection() {
   const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
   const directStrict = await measureModern(strict.url)
   const gatewayStrictModern = await viaGateway(strict.url, '2026')
-  const gatewayStrictLegacy = await viaGateway(strict.url)
+  const gatewayStrictLegacy = await viaGateway(strict.url, '2025, SDK client only')
   await killAll()
   const superPort = await freePort()
   const supergateway = await viaProxy(
@@ -328,15 +355,21 @@ async function gatewaySection() {
   out()
   const best = (pick: (p: PathStats) => number) => Math.max(pick(supergateway), pick(mcpProxy))
   const leanCalls = (p: PathStats) => p.lean!.callsPerSecond
-  out(`Gateway (Streamable HTTP upstream) median × direct, SDK client: ${fmt(gatewayHttp.sdk.medianMs / direct.sdk.medianMs)} (target ≤ 1.4)`)
-  out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct, SDK client: ${fmt(gatewayHttpLegacy.sdk.medianMs / direct.sdk.medianMs)}`)
+  out('Latency with the paths measured in turns, one call each per round (2000 rounds, SDK v2 clients, one machine state for all):')
+  out()
+  out('| path | median ms | median × direct |')
+  out('| --- | --- | --- |')
+  for (const { label, median } of latency) out(`| ${label} | ${fmt(median, 3)} | ${fmt(median / latency[0].median)} |`)
+  out()
+  out(`Gateway (Streamable HTTP upstream) median × direct, in turns: ${fmt(latency[1].median / latency[0].median)} (target ≤ 1.4); measured apart, as in the first table: ${fmt(gatewayHttp.sdk.medianMs / direct.sdk.medianMs)}`)
+  out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct, in turns: ${fmt(latency[2].median / latency[0].median)}; measured apart: ${fmt(gatewayHttpLegacy.sdk.medianMs / direct.sdk.medianMs)}`)
   out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy, lean load generator: ${fmt(leanCalls(gatewayStdio) / best(leanCalls))} (target ≥ 1.5)`)
   out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(leanCalls(gatewayStdio) / leanCalls(supergateway))}; × mcp-proxy: ${fmt(leanCalls(gatewayStdio) / leanCalls(mcpProxy))} (lean load generator)`)
   out(`The same with the SDK client as load generator (its own CPU is the ceiling): ${fmt(gatewayStdio.sdk.callsPerSecond / best((p) => p.sdk.callsPerSecond))}`)
   // The proxy's own CPU per call says how many calls a core of it can carry, whatever drives it.
   const leanestProxyCpu = Math.min(supergateway.lean!.serverCpuMsPerKCall ?? NaN, mcpProxy.lean!.serverCpuMsPerKCall ?? NaN)
   out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (gatewayStdio.lean!.serverCpuMsPerKCall ?? NaN))}`)
-  out(`The extra hop alone (the do-nothing relay) costs ${fmt(relayed.sdk.medianMs / direct.sdk.medianMs)}× direct here (SDK client); the gateway's own work is the rest: ${fmt(gatewayHttpLegacy.sdk.medianMs / relayed.sdk.medianMs)}× the relay (2025 pinned).`)
+  out(`The extra hop alone (the do-nothing relay) costs ${fmt(latency[3].median / latency[0].median)}× direct (in turns); the gateway's own work is the rest: ${fmt(latency[2].median / latency[3].median)}× the relay (2025 pinned).`)
   out()
 }
 
