@@ -178,7 +178,6 @@ export class HttpClientTransport implements Transport {
         run()
       } else queue = queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
     }
-    res.setEncoding('utf8')
     res.on('close', () =>
       inOrder(() => {
         if (!res.complete) broken('closed the connection in the middle of its answer.')
@@ -186,6 +185,7 @@ export class HttpClientTransport implements Transport {
       }),
     )
     if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
+      res.setEncoding('utf8')
       const parser = createParser({
         maxBufferSize: this.maxResultBytes,
         onEvent: (event) => {
@@ -204,15 +204,16 @@ export class HttpClientTransport implements Transport {
       })
       return
     }
-    const parts: string[] = []
+    // A JSON answer is read as bytes and decoded once.
+    const parts: Buffer[] = []
     let size = 0
-    res.on('data', (chunk: string) => {
-      size += Buffer.byteLength(chunk)
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length
       if (size > this.maxResultBytes) return tooLarge()
       parts.push(chunk)
     })
     res.on('end', () => {
-      const text = parts.join('')
+      const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8')
       if (text && !this.deliver(text, mine, owner)) broken('answered with something that is not JSON-RPC.')
     })
   }
