@@ -1,5 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
+import { urlToHttpOptions } from 'node:url'
 import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
@@ -81,9 +82,11 @@ export class HttpClientTransport implements Transport {
   private closed = false
   /** The URL as errors show it (credentials and query values removed), computed once. */
   private readonly where: string
+  /** Where every request goes, as node:http options, computed once rather than from the URL per request. */
+  private readonly target: http.RequestOptions
 
   constructor(
-    private readonly url: URL,
+    url: URL,
     private readonly extraHeaders: Record<string, string> = {},
     private readonly maxResultBytes = 8 * 1024 * 1024,
     private readonly inputSchemaOf?: ToolSchemas,
@@ -91,6 +94,7 @@ export class HttpClientTransport implements Transport {
     this.client = url.protocol === 'https:' ? https : http
     this.agent = new this.client.Agent({ keepAlive: true })
     this.where = redact(url.toString())
+    this.target = { ...urlToHttpOptions(url), agent: this.agent }
   }
 
   async start(): Promise<void> {}
@@ -174,7 +178,6 @@ export class HttpClientTransport implements Transport {
         run()
       } else queue = queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
     }
-    res.setEncoding('utf8')
     res.on('close', () =>
       inOrder(() => {
         if (!res.complete) broken('closed the connection in the middle of its answer.')
@@ -182,6 +185,7 @@ export class HttpClientTransport implements Transport {
       }),
     )
     if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
+      res.setEncoding('utf8')
       const parser = createParser({
         maxBufferSize: this.maxResultBytes,
         onEvent: (event) => {
@@ -200,15 +204,16 @@ export class HttpClientTransport implements Transport {
       })
       return
     }
-    const parts: string[] = []
+    // A JSON answer is read as bytes and decoded once.
+    const parts: Buffer[] = []
     let size = 0
-    res.on('data', (chunk: string) => {
-      size += Buffer.byteLength(chunk)
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length
       if (size > this.maxResultBytes) return tooLarge()
       parts.push(chunk)
     })
     res.on('end', () => {
-      const text = parts.join('')
+      const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8')
       if (text && !this.deliver(text, mine, owner)) broken('answered with something that is not JSON-RPC.')
     })
   }
@@ -236,9 +241,9 @@ export class HttpClientTransport implements Transport {
   private post(exchange: Exchange, mayRetry: boolean): Promise<void> {
     const { message, id, body, owner, options } = exchange
     return new Promise((resolve, reject) => {
-      const req = this.client.request(this.url, {
+      const req = this.client.request({
+        ...this.target,
         method: 'POST',
-        agent: this.agent,
         headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...exchange.headers },
       })
       const signal = options?.requestSignal
@@ -323,7 +328,7 @@ export class HttpClientTransport implements Transport {
    */
   private openStandalone(): void {
     if (this.closed || this.standalone) return
-    const req = this.client.request(this.url, { method: 'GET', agent: this.agent, headers: this.headers('text/event-stream') })
+    const req = this.client.request({ ...this.target, method: 'GET', headers: this.headers('text/event-stream') })
     this.standalone = req
     const opened = Date.now()
     const reopen = () => {
@@ -377,7 +382,7 @@ export class HttpClientTransport implements Transport {
     this.inflight.clear()
     if (this.sessionId) {
       // Tell the server the session is over; best effort, never waited on for long.
-      const req = this.client.request(this.url, { method: 'DELETE', agent: this.agent, headers: this.headers('application/json'), timeout: 1000 })
+      const req = this.client.request({ ...this.target, method: 'DELETE', headers: this.headers('application/json'), timeout: 1000 })
       req.on('error', () => {})
       req.on('timeout', () => req.destroy())
       req.on('response', (res) => res.resume())

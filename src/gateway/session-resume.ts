@@ -67,17 +67,15 @@ export class SessionResumingTransport implements Transport {
     return this.inner.close()
   }
 
-  async send(message: JSONRPCMessage, options?: Parameters<Transport['send']>[1]): Promise<void> {
+  send(message: JSONRPCMessage, options?: Parameters<Transport['send']>[1]): Promise<void> {
     if (isInitialize(message)) this.initialize = message
     const session = this.inner.sessionId
-    try {
-      await this.inner.send(message, options)
-    } catch (error) {
+    return this.inner.send(message, options).catch(async (error: unknown) => {
       if (!isSessionGone(error) || !this.initialize || isInitialize(message)) throw error
       // Several requests may learn it at once: one new session serves them all.
       if (this.inner.sessionId === session) await this.resume()
       await this.inner.send(message, options)
-    }
+    })
   }
 
   private resume(): Promise<void> {

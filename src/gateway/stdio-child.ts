@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { isJsonRpcMessage } from '../http/jsonrpc.js'
@@ -130,7 +129,12 @@ export class ChildProcessTransport implements Transport {
     return new Promise((resolvePromise, reject) => {
       const stdin = this.child?.stdin
       if (!stdin?.writable) return reject(new Error(`${this.options.label}: the child process is not running`))
-      if (stdin.write(serializeMessage(message))) resolvePromise()
+      // Messages sent in the same turn (many clients' calls at once) go to the pipe in one write, not one each.
+      if (!stdin.writableCorked) {
+        stdin.cork()
+        process.nextTick(() => stdin.uncork())
+      }
+      if (stdin.write(`${JSON.stringify(message)}\n`)) resolvePromise()
       else stdin.once('drain', resolvePromise)
     })
   }

@@ -25,3 +25,22 @@ export function isJsonRpcMessage(value: unknown): boolean {
   const m = value as (Shape & { jsonrpc?: unknown }) | null
   return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || (m.id !== undefined && (m.result !== undefined || m.error !== undefined)))
 }
+
+const isId = (id: unknown) => typeof id === 'string' || typeof id === 'number'
+const isRecord = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * True for the common, plainly valid message a client posts: a request or notification with object params
+ * (or none), or a response with an object result or a coded error. Whatever this does not recognise is
+ * left to the SDK's full parse, which accepts it or says what is wrong.
+ */
+export function isPlainMessage(value: unknown): boolean {
+  if (!isRecord(value)) return false
+  const m = value as Shape & { jsonrpc?: unknown; params?: unknown }
+  if (m.jsonrpc !== '2.0') return false
+  if (typeof m.method === 'string') return (m.id === undefined || isId(m.id)) && (m.params === undefined || isRecord(m.params))
+  if (!isId(m.id)) return false
+  if (m.result !== undefined) return m.error === undefined && isRecord(m.result)
+  const error = m.error as { code?: unknown; message?: unknown } | undefined
+  return isRecord(error) && typeof error!.code === 'number' && typeof error!.message === 'string'
+}

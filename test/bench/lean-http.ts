@@ -2,8 +2,7 @@
 // An SDK client spends more CPU per call than the servers and proxies it drives, so on this 2-core machine
 // its calls/s say more about the client than about the proxy; this one leaves the CPU to what is measured.
 import http from 'node:http'
-import { performance } from 'node:perf_hooks'
-import type { CallStats } from './measure.js'
+import { measureCalls, type CallStats } from './measure.js'
 
 interface Answer {
   status: number
@@ -70,42 +69,11 @@ export async function leanSession(endpoint: string): Promise<{ call: () => Promi
   return { call, close: () => agent.destroy() }
 }
 
-/** `concurrency` lean callers for `durationMs`, after a warm-up; calls/s and the measured process's CPU per call. */
-export async function leanThroughput(
-  endpoint: string,
-  cpuOf: () => number | undefined,
-  options = { warmup: 1000, concurrency: 50, durationMs: 3000 },
-): Promise<CallStats> {
+/** measureCalls (sequential calls, then 50 callers) driven by the lean generator instead of an SDK client. */
+export async function leanThroughput(endpoint: string, pid?: number): Promise<CallStats> {
   const { call, close } = await leanSession(endpoint)
   try {
-    for (let i = 0; i < options.warmup; i++) await call()
-    const times: number[] = []
-    for (let i = 0; i < 500; i++) {
-      const started = performance.now()
-      await call()
-      times.push(performance.now() - started)
-    }
-    times.sort((a, b) => a - b)
-    let completed = 0
-    const cpuBefore = cpuOf()
-    const started = performance.now()
-    const until = started + options.durationMs
-    await Promise.all(
-      Array.from({ length: options.concurrency }, async () => {
-        while (performance.now() < until) {
-          await call()
-          completed++
-        }
-      }),
-    )
-    const elapsed = (performance.now() - started) / 1000
-    const cpuAfter = cpuOf()
-    return {
-      medianMs: times[Math.floor(times.length / 2)],
-      p99Ms: times[Math.floor(times.length * 0.99)],
-      callsPerSecond: completed / elapsed,
-      serverCpuMsPerKCall: cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) / completed) * 1000 : undefined,
-    }
+    return await measureCalls({ callTool: call }, undefined, pid)
   } finally {
     close()
   }

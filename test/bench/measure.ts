@@ -10,7 +10,7 @@ export interface CallStats {
 }
 
 /** CPU time a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-export function cpuMsOf(pid: number): number | undefined {
+function cpuMsOf(pid: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) * 10
@@ -59,6 +59,26 @@ export async function measureCalls(
   const cpuAfter = serverPid ? cpuMsOf(serverPid) : undefined
   const serverCpuMsPerKCall = cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) / completed) * 1000 : undefined
   return { medianMs: percentile(times, 0.5), p99Ms: percentile(times, 0.99), callsPerSecond: completed / elapsed, serverCpuMsPerKCall }
+}
+
+/**
+ * Median latency of sequential calls on several clients measured in turns, one call each per round (the
+ * order rotating): on a shared machine every path meets the same load, so their ratios hold when the
+ * absolute figures drift.
+ */
+export async function interleavedMedians(clients: CallingClient[], rounds = 2000, warmup = 500): Promise<number[]> {
+  const call = (client: CallingClient) => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
+  for (let i = 0; i < warmup; i++) for (const client of clients) await call(client)
+  const times = clients.map(() => [] as number[])
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < clients.length; k++) {
+      const index = (round + k) % clients.length
+      const started = performance.now()
+      await call(clients[index])
+      times[index].push(performance.now() - started)
+    }
+  }
+  return times.map((t) => percentile(t.sort((a, b) => a - b), 0.5))
 }
 
 /** Median wall time of a command over `runs` runs. */

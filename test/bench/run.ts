@@ -9,10 +9,11 @@ import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@mode
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
-import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
+import { leanThroughput } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
-import { fmt, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { fmt, interleavedMedians, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 
 const lines: string[] = []
@@ -197,13 +198,35 @@ async function protocolSection() {
   out()
 }
 
+/**
+ * A path measured two ways: with an SDK client (latency as real clients see it, sequential calls), and
+ * with the lean load generator (lean-http.ts), whose calls/s and the measured process's CPU per call say
+ * what the path itself can carry: the SDK client spends more CPU per call than most of what it drives.
+ * The lean generator speaks 2025-11-25 sessions; 2026 paths have the SDK figures only.
+ */
+interface PathStats {
+  sdk: CallStats
+  lean?: CallStats
+}
+
+async function measureBoth(url: string, pid: number | undefined, era: '2025' | '2026' | '2025, SDK client only' = '2025'): Promise<PathStats> {
+  if (era === '2026') return { sdk: await measureModern(url, pid) }
+  const sdk = await measureCalls(await connectClient('http', url), undefined, pid)
+  await closeClients()
+  return era === '2025' ? { sdk, lean: await leanThroughput(url, pid) } : { sdk }
+}
+
 /** Through a bench gateway; `upstreamProtocol` pins the gateway's side of the hop (`Registration.protocol`). */
-async function viaGateway(upstream: string, era: '2025' | '2026' = '2025', upstreamProtocol = ''): Promise<CallStats> {
+async function viaGateway(upstream: string, era: Parameters<typeof measureBoth>[2] = '2025', upstreamProtocol = ''): Promise<PathStats> {
   const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], {
     env: { UPSTREAM: upstream, UPSTREAM_PROTOCOL: upstreamProtocol },
   })
-  const pid = gateway.child.pid
-  return era === '2026' ? measureModern(gateway.url, pid) : measureCalls(await connectClient('http', gateway.url), undefined, pid)
+  try {
+    return await measureBoth(gateway.url, gateway.child.pid, era)
+  } finally {
+    await closeClients()
+    await killProcess(gateway.child)
+  }
 }
 
 /** The same measurement with an SDK v2 client speaking 2026-07-28. */
@@ -236,11 +259,12 @@ async function installedBin(spec: string, bin: string, pins: string[]): Promise<
 }
 
 /** Through a third-party proxy; its own process's CPU (not its stdio child's) is measured like the gateway's. */
-async function viaProxy(command: string, args: string[], url: string): Promise<CallStats> {
+async function viaProxy(command: string, args: string[], url: string): Promise<PathStats> {
   const child = spawn(command, args, { cwd: ROOT, stdio: 'ignore', detached: true })
   try {
-    const client = await connectWhenUp(url)
-    return await measureCalls(client, undefined, child.pid)
+    await connectWhenUp(url)
+    await closeClients()
+    return await measureBoth(url, child.pid)
   } finally {
     await closeClients()
     try {
@@ -251,30 +275,53 @@ async function viaProxy(command: string, args: string[], url: string): Promise<C
   }
 }
 
+/**
+ * The latency target's figures: a direct call and the same call through each hop, in turns on one machine
+ * state (see interleavedMedians), with an SDK client each.
+ */
+async function interleavedLatency(): Promise<{ label: string; median: number }[]> {
+  const server = (env: Record<string, string>) => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', ...env } })
+  const direct = await server({})
+  const upstream = await server({})
+  const gateway = (env: Record<string, string>) => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env })
+  const paths = [
+    ['direct Streamable HTTP to the airmcp server', direct.url],
+    ['gateway → Streamable HTTP upstream serving both revisions', (await gateway({ UPSTREAM: upstream.url })).url],
+    ["gateway → the same upstream registered with protocol: '2025-11-25'", (await gateway({ UPSTREAM: upstream.url, UPSTREAM_PROTOCOL: '2025-11-25' })).url],
+    ['do-nothing HTTP relay → the same upstream', (await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: upstream.url } })).url],
+  ]
+  try {
+    const clients = []
+    for (const [, url] of paths) clients.push(await connectClient('http', url))
+    const medians = await interleavedMedians(clients)
+    return paths.map(([label], i) => ({ label, median: medians[i] }))
+  } finally {
+    await closeClients()
+    await killAll()
+  }
+}
+
 async function gatewaySection() {
+  const latency = await interleavedLatency()
   const stdioServer = `${process.execPath} --import tsx fixtures/servers/bench-airmcp.ts`
-  const direct = await statsFor('http', 'fixtures/servers/bench-airmcp.ts')
+  const directServer = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
+  const direct = await measureBoth(directServer.url, directServer.child.pid)
+  await killAll()
   const httpUpstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
   const gatewayHttp = await viaGateway(httpUpstream.url)
-  await closeClients()
   const gatewayHttpLegacy = await viaGateway(httpUpstream.url, '2025', '2025-11-25')
-  await closeClients()
   const relay = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: httpUpstream.url } })
-  const relayed = await measureCalls(await connectClient('http', relay.url), undefined, relay.child.pid)
+  const relayed = await measureBoth(relay.url, relay.child.pid)
   await closeClients()
   const gatewayHttpModernClient = await viaGateway(httpUpstream.url, '2026')
-  await closeClients()
   await killAll()
   const gatewayStdio = await viaGateway('stdio')
-  await closeClients()
   await killAll()
   // A strict SDK v2 upstream (2026-07-28 only): direct with a 2026 client, then through the gateway.
   const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
   const directStrict = await measureModern(strict.url)
   const gatewayStrictModern = await viaGateway(strict.url, '2026')
-  await closeClients()
-  const gatewayStrictLegacy = await viaGateway(strict.url)
-  await closeClients()
+  const gatewayStrictLegacy = await viaGateway(strict.url, '2025, SDK client only')
   await killAll()
   const superPort = await freePort()
   const supergateway = await viaProxy(
@@ -288,37 +335,57 @@ async function gatewaySection() {
     ['--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
     `http://127.0.0.1:${proxyPort}/mcp`,
   )
-  const bestProxy = Math.max(supergateway.callsPerSecond, mcpProxy.callsPerSecond)
+  const paths: [string, PathStats][] = [
+    ['gateway → stdio upstream', gatewayStdio],
+    ['gateway → Streamable HTTP upstream serving both revisions (a 2025 client rides its 2025 session)', gatewayHttp],
+    ["gateway → Streamable HTTP upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy],
+    ['2026 client → gateway → Streamable HTTP upstream (2026)', { sdk: gatewayHttpModernClient.sdk }],
+    ['do-nothing HTTP relay (bytes passed through, no MCP) → Streamable HTTP upstream', relayed],
+    ['supergateway --stateful → stdio', supergateway],
+    ['mcp-proxy → stdio', mcpProxy],
+  ]
+  const cpu = (s: CallStats | undefined) => (s?.serverCpuMsPerKCall === undefined ? '—' : fmt(s.serverCpuMsPerKCall, 0))
   out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
   out()
-  const proxyCpu = (s: CallStats) => `${fmt(s.serverCpuMsPerKCall ?? NaN, 0)} |`
+  out('With an SDK v2 client (sequential calls for the median, then 50 callers):')
+  out()
   out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP | proxy CPU ms / 1000 calls |')
   out('| --- | --- | --- | --- | --- | --- | --- |')
-  out(`${row('direct Streamable HTTP to the airmcp server', direct)} — |`)
-  out(`${row('gateway → stdio upstream', gatewayStdio, direct)} ${proxyCpu(gatewayStdio)}`)
-  out(`${row('gateway → Streamable HTTP upstream serving both revisions (a 2025 client rides its 2025 session)', gatewayHttp, direct)} ${proxyCpu(gatewayHttp)}`)
-  out(`${row("gateway → Streamable HTTP upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy, direct)} ${proxyCpu(gatewayHttpLegacy)}`)
-  out(`${row('2026 client → gateway → Streamable HTTP upstream (2026)', gatewayHttpModernClient, direct)} ${proxyCpu(gatewayHttpModernClient)}`)
-  out(`${row('do-nothing HTTP relay (bytes passed through, no MCP) → Streamable HTTP upstream', relayed, direct)} ${proxyCpu(relayed)}`)
-  out(`${row('supergateway --stateful → stdio', supergateway, direct)} ${proxyCpu(supergateway)}`)
-  out(`${row('mcp-proxy → stdio', mcpProxy, direct)} ${proxyCpu(mcpProxy)}`)
+  out(`${row('direct Streamable HTTP to the airmcp server', direct.sdk)} — |`)
+  for (const [label, stats] of paths) out(`${row(label, stats.sdk, direct.sdk)} ${cpu(stats.sdk)} |`)
+  out()
+  out('With the lean load generator (raw JSON-RPC on kept-alive sockets, 2025-11-25 session; sequential calls for the median, then 50 in flight):')
+  out()
+  out('| path | median ms | calls/s (50 in flight) | throughput × direct HTTP | proxy CPU µs / call |')
+  out('| --- | --- | --- | --- | --- |')
+  const leanRow = (label: string, s: CallStats) =>
+    out(`| ${label} | ${fmt(s.medianMs)} | ${fmt(s.callsPerSecond, 0)} | ${fmt(s.callsPerSecond / direct.lean!.callsPerSecond)} | ${cpu(s)} |`)
+  leanRow('direct Streamable HTTP to the airmcp server (server CPU)', direct.lean!)
+  for (const [label, stats] of paths) if (stats.lean) leanRow(label, stats.lean)
   out()
   out('| path (strict SDK v2 upstream, `legacy: \'reject\'`) | median ms | p99 ms | calls/s (50 callers) | median × direct | throughput × direct |')
   out('| --- | --- | --- | --- | --- | --- |')
   out(row('direct, 2026 client', directStrict))
-  out(row('2026 client → gateway → strict upstream', gatewayStrictModern, directStrict))
-  out(row('2025 client → gateway → strict upstream', gatewayStrictLegacy, directStrict))
+  out(row('2026 client → gateway → strict upstream', gatewayStrictModern.sdk, directStrict))
+  out(row('2025 client → gateway → strict upstream', gatewayStrictLegacy.sdk, directStrict))
   out()
-  out(`Gateway (Streamable HTTP upstream) median × direct: ${fmt(gatewayHttp.medianMs / direct.medianMs)} (target ≤ 1.4)`)
-  out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / bestProxy)} (target ≥ 1.5)`)
-  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(gatewayStdio.callsPerSecond / supergateway.callsPerSecond)}`)
-  out(`Gateway (stdio upstream) throughput × mcp-proxy: ${fmt(gatewayStdio.callsPerSecond / mcpProxy.callsPerSecond)}`)
-  // One load generator drives every path: when the direct path is no faster than a proxy, calls/s is the
-  // client's ceiling. The proxy's own CPU per call says how many calls a core of it can carry.
-  const leanestProxyCpu = Math.min(supergateway.serverCpuMsPerKCall ?? NaN, mcpProxy.serverCpuMsPerKCall ?? NaN)
-  out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (gatewayStdio.serverCpuMsPerKCall ?? NaN))}`)
-  out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct: ${fmt(gatewayHttpLegacy.medianMs / direct.medianMs)}`)
-  out(`The extra hop alone (the do-nothing relay) costs ${fmt(relayed.medianMs / direct.medianMs)}× direct here; the gateway's own work is the rest: ${fmt(gatewayHttpLegacy.medianMs / relayed.medianMs)}× the relay (2025 pinned).`)
+  const best = (pick: (p: PathStats) => number) => Math.max(pick(supergateway), pick(mcpProxy))
+  const leanCalls = (p: PathStats) => p.lean!.callsPerSecond
+  out('Latency with the paths measured in turns, one call each per round (2000 rounds, SDK v2 clients, one machine state for all):')
+  out()
+  out('| path | median ms | median × direct |')
+  out('| --- | --- | --- |')
+  for (const { label, median } of latency) out(`| ${label} | ${fmt(median, 3)} | ${fmt(median / latency[0].median)} |`)
+  out()
+  out(`Gateway (Streamable HTTP upstream) median × direct, in turns: ${fmt(latency[1].median / latency[0].median)} (target ≤ 1.4); measured apart, as in the first table: ${fmt(gatewayHttp.sdk.medianMs / direct.sdk.medianMs)}`)
+  out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct, in turns: ${fmt(latency[2].median / latency[0].median)}; measured apart: ${fmt(gatewayHttpLegacy.sdk.medianMs / direct.sdk.medianMs)}`)
+  out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy, lean load generator: ${fmt(leanCalls(gatewayStdio) / best(leanCalls))} (target ≥ 1.5)`)
+  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(leanCalls(gatewayStdio) / leanCalls(supergateway))}; × mcp-proxy: ${fmt(leanCalls(gatewayStdio) / leanCalls(mcpProxy))} (lean load generator)`)
+  out(`The same with the SDK client as load generator (its own CPU is the ceiling): ${fmt(gatewayStdio.sdk.callsPerSecond / best((p) => p.sdk.callsPerSecond))}`)
+  // The proxy's own CPU per call says how many calls a core of it can carry, whatever drives it.
+  const leanestProxyCpu = Math.min(supergateway.lean!.serverCpuMsPerKCall ?? NaN, mcpProxy.lean!.serverCpuMsPerKCall ?? NaN)
+  out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (gatewayStdio.lean!.serverCpuMsPerKCall ?? NaN))}`)
+  out(`The extra hop alone (the do-nothing relay) costs ${fmt(latency[3].median / latency[0].median)}× direct (in turns); the gateway's own work is the rest: ${fmt(latency[2].median / latency[3].median)}× the relay (2025 pinned).`)
   out()
 }
 
