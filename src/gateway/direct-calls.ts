@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { plainToolCallParams } from '../http/jsonrpc.js'
 
 type Params = Record<string, unknown>
 
@@ -16,19 +17,6 @@ export interface DirectExtra {
 
 /** The SDK's own way of sending a server-to-client request tied to a client request (its answer comes back to it). */
 type RequestSender = (request: { method: string; params?: Params }, resultSchema: unknown, options: { signal?: AbortSignal; relatedRequestId: RequestId }) => Promise<unknown>
-
-const isObject = (value: unknown): value is Params => typeof value === 'object' && value !== null && !Array.isArray(value)
-
-/** A tools/call the SDK would accept as it is: a name, arguments as an object if any, no task augmentation. */
-function plainToolCall(message: JSONRPCMessage): (JSONRPCMessage & { id: RequestId; params: Params }) | undefined {
-  const m = message as { method?: unknown; id?: unknown; params?: unknown }
-  if (m.method !== 'tools/call' || (typeof m.id !== 'string' && typeof m.id !== 'number') || !isObject(m.params)) return undefined
-  const { name, arguments: args, _meta, task } = m.params
-  if (typeof name !== 'string' || (args !== undefined && !isObject(args)) || (_meta !== undefined && !isObject(_meta)) || task !== undefined) {
-    return undefined
-  }
-  return message as JSONRPCMessage & { id: RequestId; params: Params }
-}
 
 /** The JSON-RPC error the SDK's protocol layer would send for a handler that threw `error`. */
 function errorResponse(id: RequestId, error: unknown): JSONRPCMessage {
@@ -49,7 +37,7 @@ function errorResponse(id: RequestId, error: unknown): JSONRPCMessage {
  * layer that `transport` is connected to. Calls are the gateway's hot path, and that layer's per-request
  * work (three schema checks of each message, the request and result schemas, its bookkeeping) cost more
  * than routing the call. The handler gets what the SDK would give it, so it is the same one; everything
- * else (and a tools/call the SDK would have to refuse) still goes to the SDK, which answers as before.
+ * else (and a tools/call that is not plain: plainToolCallParams) still goes to the SDK, which answers as before.
  */
 export function answerToolCallsDirectly(
   transport: Transport,
@@ -60,8 +48,7 @@ export function answerToolCallsDirectly(
   const toSdk = transport.onmessage
   const closed = transport.onclose
 
-  async function answer(request: JSONRPCMessage & { id: RequestId; params: Params }, info: { requestInfo?: { headers?: unknown } } | undefined) {
-    const { id, params } = request
+  async function answer(id: RequestId, params: Params, info: { requestInfo?: { headers?: unknown } } | undefined) {
     const controller = new AbortController()
     running.set(id, controller)
     const extra: DirectExtra = {
@@ -88,8 +75,8 @@ export function answerToolCallsDirectly(
   }
 
   transport.onmessage = (message, info) => {
-    const call = plainToolCall(message)
-    if (call) return void answer(call, info as { requestInfo?: { headers?: unknown } } | undefined)
+    const params = plainToolCallParams(message)
+    if (params) return void answer((message as { id: RequestId }).id, params as unknown as Params, info as { requestInfo?: { headers?: unknown } } | undefined)
     const m = message as { method?: unknown; params?: { requestId?: RequestId; reason?: unknown } }
     if (m.method === 'notifications/cancelled' && m.params?.requestId !== undefined) running.get(m.params.requestId)?.abort(m.params.reason)
     toSdk?.(message, info)

@@ -44,3 +44,35 @@ export function isPlainMessage(value: unknown): boolean {
   const error = m.error as { code?: unknown; message?: unknown } | undefined
   return isRecord(error) && typeof error!.code === 'number' && typeof error!.message === 'string'
 }
+
+/** The params of a plain `tools/call`, as both fast paths (runtime stdio, gateway front) take them. */
+export interface ToolCallParams {
+  name: string
+  arguments?: Record<string, unknown>
+  _meta?: Record<string, unknown>
+}
+
+/** `_meta` keys an SDK lifts out of a request (the 2026 envelope) or gives meaning to (a related task). */
+const LIFTED_META_KEY = /^io\.modelcontextprotocol\//
+
+/**
+ * The params of a `tools/call` request a fast path may answer itself, or undefined to leave it to the SDK:
+ * only what the SDK's own request check accepts unchanged (an id, a string name, an object of arguments,
+ * a plain `_meta` with a valid progress token, nothing else). Anything unusual keeps the SDK's exact answer.
+ */
+export function plainToolCallParams(message: unknown): ToolCallParams | undefined {
+  const { method, id, params } = message as { method?: unknown; id?: unknown; params?: unknown }
+  if (method !== 'tools/call' || (typeof id !== 'string' && !Number.isSafeInteger(id))) return undefined
+  if (!isRecord(params) || typeof (params as ToolCallParams).name !== 'string') return undefined
+  const p = params as Record<string, unknown>
+  for (const key in p) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return undefined
+  if (p.arguments !== undefined && !isRecord(p.arguments)) return undefined
+  const meta = p._meta
+  if (meta !== undefined) {
+    if (!isRecord(meta)) return undefined
+    for (const key in meta as Record<string, unknown>) if (LIFTED_META_KEY.test(key)) return undefined
+    const token = (meta as Record<string, unknown>).progressToken
+    if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return undefined
+  }
+  return p as unknown as ToolCallParams
+}

@@ -11,6 +11,7 @@ import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputM
 import type { CallInfo, CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { serverCallInfo } from './call-telemetry.js'
+import type { ToolCallParams } from '../http/jsonrpc.js'
 import { describeIssues } from './params.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
@@ -112,12 +113,6 @@ function makeContext(
   }
 }
 
-/** The params of a tools/call as the SDK hands them to its handler (and the stdio fast path checks them). */
-export interface ToolCallParams {
-  name: string
-  arguments?: Record<string, unknown>
-  _meta?: Record<string, unknown>
-}
 
 /** Runs a handler with its context: in the request's era on the SDK path, directly on the stdio fast path. */
 type InContext = <T>(

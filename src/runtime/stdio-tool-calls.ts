@@ -1,5 +1,5 @@
 import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode, type Server } from '@modelcontextprotocol/server'
-import type { ToolCallParams } from './session.js'
+import { plainToolCallParams, type ToolCallParams } from '../http/jsonrpc.js'
 import type { StdioWire } from './stdio-wire.js'
 
 type Message = Parameters<NonNullable<StdioWire['onmessage']>>[0]
@@ -16,32 +16,8 @@ export type SessionToolCall = (
 /** The 2025-11-25 wire's tools/call result check, reached through the SDK server (not public API: see below). */
 type ResultCheck = (result: unknown) => { ok: true; value: unknown } | { ok: false; message?: string }
 
-/** `_meta` keys the SDK lifts out of a request (the 2026 envelope) or gives meaning to (a related task). */
-const LIFTED_META_KEY = /^io\.modelcontextprotocol\//
-
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
-
-/**
- * The params of a tools/call the fast path answers, or undefined to leave the request to the SDK: only
- * what the SDK's own request check accepts unchanged (a string name, an object of arguments, a plain
- * `_meta` with a valid progress token). Anything unusual keeps the SDK's exact answer, error text included.
- */
-export function plainCallParams(message: Message): ToolCallParams | undefined {
-  const { id, params } = message as { id?: unknown; params?: unknown }
-  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined
-  if (!isPlainObject(params) || typeof params.name !== 'string') return undefined
-  for (const key in params) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return undefined
-  if (params.arguments !== undefined && !isPlainObject(params.arguments)) return undefined
-  const meta = params._meta
-  if (meta !== undefined) {
-    if (!isPlainObject(meta)) return undefined
-    for (const key in meta) if (LIFTED_META_KEY.test(key)) return undefined
-    const token = meta.progressToken
-    if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return undefined
-  }
-  return params as unknown as ToolCallParams
-}
 
 /**
  * What the runtime builds from plain values (`toToolResult`, `errorResult`): text blocks, an optional
@@ -145,7 +121,7 @@ export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolO
   wire.onmessage = (message: Message, extra?: Extra) => {
     const method = (message as { method?: unknown }).method
     if (method === 'tools/call' && server.getNegotiatedProtocolVersion() !== undefined) {
-      const params = plainCallParams(message)
+      const params = plainToolCallParams(message)
       if (params) return answer((message as { id: string | number }).id, params)
     } else if (method === 'notifications/cancelled' && inFlight.size) {
       cancel((message as { params?: unknown }).params)

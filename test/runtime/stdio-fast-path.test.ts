@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { plainCallParams } from '../../dist/runtime/stdio-tool-calls.js'
+import { plainToolCallParams as plainCallParams } from '../../dist/http/jsonrpc.js'
 import { RawStdioSession, type Message } from '../helpers/raw-stdio.js'
 
 const FIXTURE = 'fixtures/servers/stdio-calls.ts'
