@@ -527,20 +527,23 @@ export class Upstream {
 
 /**
  * Spaces out messages a transport delivers in one burst (several read from one chunk of a pipe): the SDK
- * v2 client dispatches notifications a turn later than responses, so a response read in the same tick
- * would overtake the progress notifications sent before it.
+ * v2 client dispatches notifications and requests a turn later than responses, so a response read in the
+ * same tick would overtake the notifications sent before it. Only what follows a notification or request
+ * waits: a burst of responses (many calls answered at once) is delivered as it comes.
  */
 function inOrder(transport: Transport): Transport {
   let queue: Promise<void> | undefined
-  let burst = false
+  let afterMethod = false
   return new Proxy(transport, {
     set(target, key, value) {
       if (key !== 'onmessage' || typeof value !== 'function') return Reflect.set(target, key, value)
       const deliver = value as (...args: unknown[]) => void
       return Reflect.set(target, key, (...args: unknown[]) => {
-        if (!burst && !queue) {
-          burst = true
-          queueMicrotask(() => (burst = false))
+        if (!afterMethod && !queue) {
+          if ((args[0] as { method?: unknown }).method !== undefined) {
+            afterMethod = true
+            queueMicrotask(() => (afterMethod = false))
+          }
           return deliver(...args)
         }
         queue = (queue ?? Promise.resolve())

@@ -69,12 +69,30 @@ export async function leanSession(endpoint: string): Promise<{ call: () => Promi
   return { call, close: () => agent.destroy() }
 }
 
-/** measureCalls (sequential calls, then 50 callers) driven by the lean generator instead of an SDK client. */
-export async function leanThroughput(endpoint: string, pid?: number): Promise<CallStats> {
-  const { call, close } = await leanSession(endpoint)
+/** Rounds of {@link leanInTurns}. */
+export const LEAN_ROUNDS = 3
+
+/**
+ * measureCalls (sequential calls, then 50 in flight) driven by the lean generator on several endpoints in
+ * turns, every endpoint once per round; each figure is that endpoint's median over the rounds. On a shared
+ * machine every path meets the same drift in load, so their ratios hold.
+ */
+export async function leanInTurns(targets: { url: string; pid?: number }[], rounds = LEAN_ROUNDS): Promise<CallStats[]> {
+  const sessions = []
+  for (const target of targets) sessions.push(await leanSession(target.url))
   try {
-    return await measureCalls({ callTool: call }, undefined, pid)
+    const runs: CallStats[][] = targets.map(() => [])
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, target] of targets.entries()) runs[i].push(await measureCalls({ callTool: sessions[i].call }, undefined, target.pid))
+    }
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]
+    return runs.map((r) => ({
+      medianMs: median(r.map((s) => s.medianMs)),
+      p99Ms: median(r.map((s) => s.p99Ms)),
+      callsPerSecond: median(r.map((s) => s.callsPerSecond)),
+      serverCpuMsPerKCall: r.every((s) => s.serverCpuMsPerKCall !== undefined) ? median(r.map((s) => s.serverCpuMsPerKCall!)) : undefined,
+    }))
   } finally {
-    close()
+    for (const session of sessions) session.close()
   }
 }

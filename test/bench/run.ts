@@ -11,7 +11,7 @@ import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
-import { leanThroughput } from './lean-http.js'
+import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
 import { fmt, interleavedMedians, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
@@ -139,7 +139,8 @@ async function statsV2(kind: 'stdio' | 'sse' | 'http' | 'http-sessions', fixture
   } else {
     const server = await startListening([...TSX_NODE_ARGS, fixture], { env })
     pid = server.child.pid
-    await client.connect(kind === 'sse' ? new SSEClientTransport(new URL(server.url)) : new StreamableHTTPClientTransport(new URL(server.url)))
+    const options = { fetch: postWithoutSharedSignal }
+    await client.connect(kind === 'sse' ? new SSEClientTransport(new URL(server.url), options) : new StreamableHTTPClientTransport(new URL(server.url), options))
   }
   try {
     return await measureCalls(client, undefined, pid)
@@ -198,34 +199,27 @@ async function protocolSection() {
   out()
 }
 
-/**
- * A path measured two ways: with an SDK client (latency as real clients see it, sequential calls), and
- * with the lean load generator (lean-http.ts), whose calls/s and the measured process's CPU per call say
- * what the path itself can carry: the SDK client spends more CPU per call than most of what it drives.
- * The lean generator speaks 2025-11-25 sessions; 2026 paths have the SDK figures only.
- */
-interface PathStats {
-  sdk: CallStats
-  lean?: CallStats
+/** A path under measurement: its URL, and the process whose CPU counts (a proxy's own, not its upstream's). */
+interface Target {
+  url: string
+  pid?: number
 }
 
-async function measureBoth(url: string, pid: number | undefined, era: '2025' | '2026' | '2025, SDK client only' = '2025'): Promise<PathStats> {
-  if (era === '2026') return { sdk: await measureModern(url, pid) }
-  const sdk = await measureCalls(await connectClient('http', url), undefined, pid)
-  await closeClients()
-  return era === '2025' ? { sdk, lean: await leanThroughput(url, pid) } : { sdk }
-}
-
-/** Through a bench gateway; `upstreamProtocol` pins the gateway's side of the hop (`Registration.protocol`). */
-async function viaGateway(upstream: string, era: Parameters<typeof measureBoth>[2] = '2025', upstreamProtocol = ''): Promise<PathStats> {
+/** A bench gateway with one upstream; `upstreamProtocol` pins the gateway's side of the hop (`Registration.protocol`). */
+async function startGateway(upstream: string, upstreamProtocol = ''): Promise<Target> {
   const gateway = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], {
     env: { UPSTREAM: upstream, UPSTREAM_PROTOCOL: upstreamProtocol },
   })
+  return { url: gateway.url, pid: gateway.child.pid }
+}
+
+/** Sequential calls for the median, then 50 callers, with an SDK v2 client in either revision. */
+async function measureSdk(target: Target, era: '2025' | '2026' = '2025'): Promise<CallStats> {
+  if (era === '2026') return measureModern(target.url, target.pid)
   try {
-    return await measureBoth(gateway.url, gateway.child.pid, era)
+    return await measureCalls(await connectClient('http', target.url), undefined, target.pid)
   } finally {
     await closeClients()
-    await killProcess(gateway.child)
   }
 }
 
@@ -258,17 +252,22 @@ async function installedBin(spec: string, bin: string, pins: string[]): Promise<
   return path
 }
 
-/** Through a third-party proxy; its own process's CPU (not its stdio child's) is measured like the gateway's. */
-async function viaProxy(command: string, args: string[], url: string): Promise<PathStats> {
+/** Third-party proxies started by the section, each the leader of its process group (its stdio child included). */
+const proxies: number[] = []
+
+/** Starts a third-party proxy and waits until it answers; its own process's CPU is measured like the gateway's. */
+async function startProxy(command: string, args: string[], url: string): Promise<Target> {
   const child = spawn(command, args, { cwd: ROOT, stdio: 'ignore', detached: true })
-  try {
-    await connectWhenUp(url)
-    await closeClients()
-    return await measureBoth(url, child.pid)
-  } finally {
-    await closeClients()
+  proxies.push(child.pid!)
+  await connectWhenUp(url)
+  await closeClients()
+  return { url, pid: child.pid }
+}
+
+function stopProxies(): void {
+  for (const pid of proxies.splice(0)) {
     try {
-      process.kill(-child.pid!, 'SIGKILL')
+      process.kill(-pid, 'SIGKILL')
     } catch {
       // already gone
     }
@@ -279,114 +278,119 @@ async function viaProxy(command: string, args: string[], url: string): Promise<P
  * The latency target's figures: a direct call and the same call through each hop, in turns on one machine
  * state (see interleavedMedians), with an SDK client each.
  */
-async function interleavedLatency(): Promise<{ label: string; median: number }[]> {
-  const server = (env: Record<string, string>) => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', ...env } })
-  const direct = await server({})
-  const upstream = await server({})
-  const gateway = (env: Record<string, string>) => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-gateway.ts'], { env })
-  const paths = [
-    ['direct Streamable HTTP to the airmcp server', direct.url],
-    ['gateway → Streamable HTTP upstream serving both revisions', (await gateway({ UPSTREAM: upstream.url })).url],
-    ["gateway → the same upstream registered with protocol: '2025-11-25'", (await gateway({ UPSTREAM: upstream.url, UPSTREAM_PROTOCOL: '2025-11-25' })).url],
-    ['do-nothing HTTP relay → the same upstream', (await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: upstream.url } })).url],
-  ]
+async function interleavedLatency(targets: [string, Target][]): Promise<{ label: string; median: number }[]> {
   try {
     const clients = []
-    for (const [, url] of paths) clients.push(await connectClient('http', url))
+    for (const [, target] of targets) clients.push(await connectClient('http', target.url))
     const medians = await interleavedMedians(clients)
-    return paths.map(([label], i) => ({ label, median: medians[i] }))
+    return targets.map(([label], i) => ({ label, median: medians[i] }))
   } finally {
     await closeClients()
-    await killAll()
   }
 }
 
 async function gatewaySection() {
-  const latency = await interleavedLatency()
+  // Every path stays up for the whole section: the latency and the lean throughput figures take turns.
+  const airmcpHttp = () => startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
+  const directServer = await airmcpHttp()
+  const direct: Target = { url: directServer.url, pid: directServer.child.pid }
+  const httpUpstream = (await airmcpHttp()).url
+  const gatewayHttp = await startGateway(httpUpstream)
+  const gatewayHttpLegacy = await startGateway(httpUpstream, '2025-11-25')
+  const relayProcess = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: httpUpstream } })
+  const relay: Target = { url: relayProcess.url, pid: relayProcess.child.pid }
+  const gatewayStdio = await startGateway('stdio')
   const stdioServer = `${process.execPath} --import tsx fixtures/servers/bench-airmcp.ts`
-  const directServer = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
-  const direct = await measureBoth(directServer.url, directServer.child.pid)
-  await killAll()
-  const httpUpstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-airmcp.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } })
-  const gatewayHttp = await viaGateway(httpUpstream.url)
-  const gatewayHttpLegacy = await viaGateway(httpUpstream.url, '2025', '2025-11-25')
-  const relay = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: httpUpstream.url } })
-  const relayed = await measureBoth(relay.url, relay.child.pid)
-  await closeClients()
-  const gatewayHttpModernClient = await viaGateway(httpUpstream.url, '2026')
-  await killAll()
-  const gatewayStdio = await viaGateway('stdio')
-  await killAll()
-  // A strict SDK v2 upstream (2026-07-28 only): direct with a 2026 client, then through the gateway.
-  const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
-  const directStrict = await measureModern(strict.url)
-  const gatewayStrictModern = await viaGateway(strict.url, '2026')
-  const gatewayStrictLegacy = await viaGateway(strict.url, '2025, SDK client only')
-  await killAll()
   const superPort = await freePort()
-  const supergateway = await viaProxy(
+  const supergateway = await startProxy(
     await installedBin('supergateway@3.4.3', 'supergateway', ['yargs@17.7.2']),
     ['--stdio', `TRANSPORT=stdio ${stdioServer}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(superPort), '--logLevel', 'none'],
     `http://127.0.0.1:${superPort}/mcp`,
   )
   const proxyPort = await freePort()
-  const mcpProxy = await viaProxy(
+  const mcpProxy = await startProxy(
     await installedBin('mcp-proxy@6.7.19', 'mcp-proxy', []),
     ['--port', String(proxyPort), '--', 'env', 'TRANSPORT=stdio', process.execPath, '--import', 'tsx', 'fixtures/servers/bench-airmcp.ts'],
     `http://127.0.0.1:${proxyPort}/mcp`,
   )
-  const paths: [string, PathStats][] = [
+  const paths: [string, Target][] = [
     ['gateway → stdio upstream', gatewayStdio],
     ['gateway → Streamable HTTP upstream serving both revisions (a 2025 client rides its 2025 session)', gatewayHttp],
     ["gateway → Streamable HTTP upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy],
-    ['2026 client → gateway → Streamable HTTP upstream (2026)', { sdk: gatewayHttpModernClient.sdk }],
-    ['do-nothing HTTP relay (bytes passed through, no MCP) → Streamable HTTP upstream', relayed],
+    ['do-nothing HTTP relay (bytes passed through, no MCP) → Streamable HTTP upstream', relay],
     ['supergateway --stateful → stdio', supergateway],
     ['mcp-proxy → stdio', mcpProxy],
   ]
-  const cpu = (s: CallStats | undefined) => (s?.serverCpuMsPerKCall === undefined ? '—' : fmt(s.serverCpuMsPerKCall, 0))
-  out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
-  out()
-  out('With an SDK v2 client (sequential calls for the median, then 50 callers):')
-  out()
-  out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP | proxy CPU ms / 1000 calls |')
-  out('| --- | --- | --- | --- | --- | --- | --- |')
-  out(`${row('direct Streamable HTTP to the airmcp server', direct.sdk)} — |`)
-  for (const [label, stats] of paths) out(`${row(label, stats.sdk, direct.sdk)} ${cpu(stats.sdk)} |`)
-  out()
-  out('With the lean load generator (raw JSON-RPC on kept-alive sockets, 2025-11-25 session; sequential calls for the median, then 50 in flight):')
-  out()
-  out('| path | median ms | calls/s (50 in flight) | throughput × direct HTTP | proxy CPU µs / call |')
-  out('| --- | --- | --- | --- | --- |')
-  const leanRow = (label: string, s: CallStats) =>
-    out(`| ${label} | ${fmt(s.medianMs)} | ${fmt(s.callsPerSecond, 0)} | ${fmt(s.callsPerSecond / direct.lean!.callsPerSecond)} | ${cpu(s)} |`)
-  leanRow('direct Streamable HTTP to the airmcp server (server CPU)', direct.lean!)
-  for (const [label, stats] of paths) if (stats.lean) leanRow(label, stats.lean)
-  out()
-  out('| path (strict SDK v2 upstream, `legacy: \'reject\'`) | median ms | p99 ms | calls/s (50 callers) | median × direct | throughput × direct |')
-  out('| --- | --- | --- | --- | --- | --- |')
-  out(row('direct, 2026 client', directStrict))
-  out(row('2026 client → gateway → strict upstream', gatewayStrictModern.sdk, directStrict))
-  out(row('2025 client → gateway → strict upstream', gatewayStrictLegacy.sdk, directStrict))
-  out()
-  const best = (pick: (p: PathStats) => number) => Math.max(pick(supergateway), pick(mcpProxy))
-  const leanCalls = (p: PathStats) => p.lean!.callsPerSecond
-  out('Latency with the paths measured in turns, one call each per round (2000 rounds, SDK v2 clients, one machine state for all):')
-  out()
-  out('| path | median ms | median × direct |')
-  out('| --- | --- | --- |')
-  for (const { label, median } of latency) out(`| ${label} | ${fmt(median, 3)} | ${fmt(median / latency[0].median)} |`)
-  out()
-  out(`Gateway (Streamable HTTP upstream) median × direct, in turns: ${fmt(latency[1].median / latency[0].median)} (target ≤ 1.4); measured apart, as in the first table: ${fmt(gatewayHttp.sdk.medianMs / direct.sdk.medianMs)}`)
-  out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct, in turns: ${fmt(latency[2].median / latency[0].median)}; measured apart: ${fmt(gatewayHttpLegacy.sdk.medianMs / direct.sdk.medianMs)}`)
-  out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy, lean load generator: ${fmt(leanCalls(gatewayStdio) / best(leanCalls))} (target ≥ 1.5)`)
-  out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${fmt(leanCalls(gatewayStdio) / leanCalls(supergateway))}; × mcp-proxy: ${fmt(leanCalls(gatewayStdio) / leanCalls(mcpProxy))} (lean load generator)`)
-  out(`The same with the SDK client as load generator (its own CPU is the ceiling): ${fmt(gatewayStdio.sdk.callsPerSecond / best((p) => p.sdk.callsPerSecond))}`)
-  // The proxy's own CPU per call says how many calls a core of it can carry, whatever drives it.
-  const leanestProxyCpu = Math.min(supergateway.lean!.serverCpuMsPerKCall ?? NaN, mcpProxy.lean!.serverCpuMsPerKCall ?? NaN)
-  out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (gatewayStdio.lean!.serverCpuMsPerKCall ?? NaN))}`)
-  out(`The extra hop alone (the do-nothing relay) costs ${fmt(latency[3].median / latency[0].median)}× direct (in turns); the gateway's own work is the rest: ${fmt(latency[2].median / latency[3].median)}× the relay (2025 pinned).`)
-  out()
+  try {
+    const latency = await interleavedLatency([
+      ['direct Streamable HTTP to the airmcp server', direct],
+      ['gateway → Streamable HTTP upstream serving both revisions', gatewayHttp],
+      ["gateway → the same upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy],
+      ['do-nothing HTTP relay → the same upstream', relay],
+    ])
+    const sdk = new Map<Target, CallStats>()
+    for (const target of [direct, ...paths.map(([, t]) => t)]) sdk.set(target, await measureSdk(target))
+    const modernViaGateway = await measureSdk(gatewayHttp, '2026')
+    const lean = await leanInTurns([direct, ...paths.map(([, t]) => t)])
+    // A strict SDK v2 upstream (2026-07-28 only): direct with a 2026 client, then through the gateway.
+    const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
+    const directStrict = await measureModern(strict.url)
+    const gatewayStrict = await startGateway(strict.url)
+    const gatewayStrictModern = await measureSdk(gatewayStrict, '2026')
+    const gatewayStrictLegacy = await measureSdk(gatewayStrict)
+
+    const cpu = (s: CallStats | undefined) => (s?.serverCpuMsPerKCall === undefined ? '—' : fmt(s.serverCpuMsPerKCall, 0))
+    out('## Gateway: tools/call direct vs through the gateway, and vs other stdio proxies')
+    out()
+    out('With an SDK v2 client (sequential calls for the median, then 50 callers; one path after the other):')
+    out()
+    out('| path | median ms | p99 ms | calls/s (50 callers) | median × direct HTTP | throughput × direct HTTP | proxy CPU ms / 1000 calls |')
+    out('| --- | --- | --- | --- | --- | --- | --- |')
+    out(`${row('direct Streamable HTTP to the airmcp server', sdk.get(direct)!)} — |`)
+    for (const [label, target] of paths) out(`${row(label, sdk.get(target)!, sdk.get(direct))} ${cpu(sdk.get(target))} |`)
+    out(`${row('2026 client → gateway → Streamable HTTP upstream (2026)', modernViaGateway, sdk.get(direct))} ${cpu(modernViaGateway)} |`)
+    out()
+    out(
+      `With the lean load generator (test/bench/lean-http.ts: raw JSON-RPC on kept-alive sockets, 2025-11-25 session; sequential calls for the median, then 50 in flight), the paths in turns, ${LEAN_ROUNDS} rounds, the median round of each:`,
+    )
+    out()
+    out('| path | median ms | calls/s (50 in flight) | throughput × direct HTTP | proxy CPU µs / call |')
+    out('| --- | --- | --- | --- | --- |')
+    const leanOf = (target: Target) => lean[[direct, ...paths.map(([, t]) => t)].indexOf(target)]
+    const leanRow = (label: string, s: CallStats) =>
+      out(`| ${label} | ${fmt(s.medianMs)} | ${fmt(s.callsPerSecond, 0)} | ${fmt(s.callsPerSecond / leanOf(direct).callsPerSecond)} | ${cpu(s)} |`)
+    leanRow('direct Streamable HTTP to the airmcp server (server CPU)', leanOf(direct))
+    for (const [label, target] of paths) leanRow(label, leanOf(target))
+    out()
+    out('| path (strict SDK v2 upstream, `legacy: \'reject\'`) | median ms | p99 ms | calls/s (50 callers) | median × direct | throughput × direct |')
+    out('| --- | --- | --- | --- | --- | --- |')
+    out(row('direct, 2026 client', directStrict))
+    out(row('2026 client → gateway → strict upstream', gatewayStrictModern, directStrict))
+    out(row('2025 client → gateway → strict upstream', gatewayStrictLegacy, directStrict))
+    out()
+    out('Latency with the paths measured in turns, one call each per round (2000 rounds, SDK v2 clients, one machine state for all):')
+    out()
+    out('| path | median ms | median × direct |')
+    out('| --- | --- | --- |')
+    for (const { label, median } of latency) out(`| ${label} | ${fmt(median, 3)} | ${fmt(median / latency[0].median)} |`)
+    out()
+    const ratio = (a: CallStats, b: CallStats, key: 'medianMs' | 'callsPerSecond') => fmt(a[key] / b[key])
+    const bestProxy = leanOf(supergateway).callsPerSecond >= leanOf(mcpProxy).callsPerSecond ? supergateway : mcpProxy
+    const sdkBest = Math.max(sdk.get(supergateway)!.callsPerSecond, sdk.get(mcpProxy)!.callsPerSecond)
+    out(`Gateway (Streamable HTTP upstream) median × direct, in turns: ${fmt(latency[1].median / latency[0].median)} (target ≤ 1.4); measured apart, as in the first table: ${ratio(sdk.get(gatewayHttp)!, sdk.get(direct)!, 'medianMs')}`)
+    out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct, in turns: ${fmt(latency[2].median / latency[0].median)}; measured apart: ${ratio(sdk.get(gatewayHttpLegacy)!, sdk.get(direct)!, 'medianMs')}`)
+    out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy, lean load generator in turns: ${ratio(leanOf(gatewayStdio), leanOf(bestProxy), 'callsPerSecond')} (target ≥ 1.5)`)
+    out(`Gateway (stdio upstream) throughput × supergateway --stateful: ${ratio(leanOf(gatewayStdio), leanOf(supergateway), 'callsPerSecond')}; × mcp-proxy: ${ratio(leanOf(gatewayStdio), leanOf(mcpProxy), 'callsPerSecond')} (lean load generator)`)
+    out(`The same with the SDK client as load generator (its own CPU is the ceiling): ${fmt(sdk.get(gatewayStdio)!.callsPerSecond / sdkBest)}`)
+    // The proxy's own CPU per call says how many calls a core of it can carry, whatever drives it.
+    const leanestProxyCpu = Math.min(leanOf(supergateway).serverCpuMsPerKCall ?? NaN, leanOf(mcpProxy).serverCpuMsPerKCall ?? NaN)
+    out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (leanOf(gatewayStdio).serverCpuMsPerKCall ?? NaN))}`)
+    out(`The extra hop alone (the do-nothing relay) costs ${fmt(latency[3].median / latency[0].median)}× direct (in turns); the gateway's own work is the rest: ${fmt(latency[2].median / latency[3].median)}× the relay (2025 pinned).`)
+    out()
+  } finally {
+    stopProxies()
+    await killAll()
+  }
 }
 
 /**
