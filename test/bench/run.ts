@@ -9,7 +9,7 @@ import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@mode
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
-import { killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { discoverySection } from './discovery.js'
 import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
