@@ -102,9 +102,13 @@ export class DirectRequestsTransport implements Transport {
       signal?.addEventListener('abort', onAbort, { once: true })
       const limit = timeout ?? 60_000
       timer = setTimeout(() => cancel(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit })), limit)
-      this.inner.send(message as never, { relatedRequestId, requestSignal: exchange?.signal } as never).catch((error: unknown) => {
-        if (this.pending.has(id)) this.pending.get(id)!.reject(error)
-      })
+      const failed = (error: unknown) => this.pending.get(id)?.reject(error)
+      // A message that cannot be serialized throws before any promise exists: it fails this request alone.
+      try {
+        this.inner.send(message as never, { relatedRequestId, requestSignal: exchange?.signal } as never).catch(failed)
+      } catch (error) {
+        failed(error)
+      }
     })
   }
 

@@ -87,6 +87,13 @@ describe.each([
     expect(text(await upstream.request('tools/call', { name: 'echo', arguments: { text: 'after' } }, options))).toBe('after')
   })
 
+  it('fails a request that cannot be serialized at once, as a request failure, and goes on serving', async () => {
+    const error = await upstream.request('tools/call', { name: 'echo', arguments: { text: 1n } }, options).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TypeError)
+    expect(classifyFailure(error)).toBe('request')
+    expect(text(await upstream.request('tools/call', { name: 'echo', arguments: { text: 'next' } }, options))).toBe('next')
+  })
+
   it('times out as the SDK client would (the router reads the same error)', async () => {
     const error = await upstream.request('tools/call', { name: 'slow', arguments: {} }, { timeout: 50 }).catch((e: unknown) => e)
     expect(isTimeoutError(error)).toBe(true)
