@@ -82,6 +82,10 @@ export function readJsonBody(req: IncomingMessage, limit = DEFAULT_MAX_BODY): Pr
     }
     req.on('data', onData)
     req.once('error', reject)
+    // A client that goes away mid-body settles the read too (the request was aborted, nothing to answer).
+    req.once('close', () => {
+      if (!req.complete) reject(new HttpError(400, 'The request body was cut off.'))
+    })
     req.once('end', () => {
       if (size > limit) return
       try {

@@ -1,7 +1,8 @@
 /**
- * Shape tests for JSON-RPC messages that are already known to be valid (our own outgoing ones, or incoming
- * ones after `parseJSONRPCMessage`). The SDK's `isJSONRPC*` guards run a zod parse of the whole message,
- * result included, which on the hot path cost more per call than the rest of the transport.
+ * Shape tests for JSON-RPC messages, in place of the SDK's `isJSONRPC*` guards and parse, which run a zod
+ * parse of the whole message (result included) and on the hot path cost more per call than the rest of
+ * the transport. `isRequest`/`isResponse` tell apart messages already known to be valid; `isPlainMessage`
+ * and `plainToolCallParams` recognise the common well-formed case and leave everything else to the SDK.
  */
 type Shape = { method?: unknown; id?: unknown; result?: unknown; error?: unknown }
 
@@ -27,7 +28,9 @@ export function isJsonRpcMessage(value: unknown): boolean {
 }
 
 const isId = (id: unknown) => typeof id === 'string' || typeof id === 'number'
-const isRecord = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
+/** A JSON object (not an array, not null). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /**
  * True for the common, plainly valid message a client posts: a request or notification with object params
@@ -41,8 +44,8 @@ export function isPlainMessage(value: unknown): boolean {
   if (typeof m.method === 'string') return (m.id === undefined || isId(m.id)) && (m.params === undefined || isRecord(m.params))
   if (!isId(m.id)) return false
   if (m.result !== undefined) return m.error === undefined && isRecord(m.result)
-  const error = m.error as { code?: unknown; message?: unknown } | undefined
-  return isRecord(error) && typeof error!.code === 'number' && typeof error!.message === 'string'
+  const error = m.error
+  return isRecord(error) && typeof error.code === 'number' && typeof error.message === 'string'
 }
 
 /** The params of a plain `tools/call`, as both fast paths (runtime stdio, gateway front) take them. */
@@ -63,16 +66,15 @@ const LIFTED_META_KEY = /^io\.modelcontextprotocol\//
 export function plainToolCallParams(message: unknown): ToolCallParams | undefined {
   const { method, id, params } = message as { method?: unknown; id?: unknown; params?: unknown }
   if (method !== 'tools/call' || (typeof id !== 'string' && !Number.isSafeInteger(id))) return undefined
-  if (!isRecord(params) || typeof (params as ToolCallParams).name !== 'string') return undefined
-  const p = params as Record<string, unknown>
-  for (const key in p) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return undefined
-  if (p.arguments !== undefined && !isRecord(p.arguments)) return undefined
-  const meta = p._meta
+  if (!isRecord(params) || typeof params.name !== 'string') return undefined
+  for (const key in params) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return undefined
+  if (params.arguments !== undefined && !isRecord(params.arguments)) return undefined
+  const meta = params._meta
   if (meta !== undefined) {
     if (!isRecord(meta)) return undefined
-    for (const key in meta as Record<string, unknown>) if (LIFTED_META_KEY.test(key)) return undefined
-    const token = (meta as Record<string, unknown>).progressToken
+    for (const key in meta) if (LIFTED_META_KEY.test(key)) return undefined
+    const token = meta.progressToken
     if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return undefined
   }
-  return p as unknown as ToolCallParams
+  return params as unknown as ToolCallParams
 }

@@ -1,5 +1,5 @@
 import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode, type Server } from '@modelcontextprotocol/server'
-import { plainToolCallParams, type ToolCallParams } from '../http/jsonrpc.js'
+import { isRecord, plainToolCallParams, type ToolCallParams } from '../http/jsonrpc.js'
 import type { StdioWire } from './stdio-wire.js'
 
 type Message = Parameters<NonNullable<StdioWire['onmessage']>>[0]
@@ -16,23 +16,20 @@ export type SessionToolCall = (
 /** The 2025-11-25 wire's tools/call result check, reached through the SDK server (not public API: see below). */
 type ResultCheck = (result: unknown) => { ok: true; value: unknown } | { ok: false; message?: string }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
 /**
  * What the runtime builds from plain values (`toToolResult`, `errorResult`): text blocks, an optional
  * plain-object `structuredContent`, an optional boolean `isError`. The 2025 schema accepts these as
  * they are, so they skip the zod parse; any other result gets the SDK's own check.
  */
 function isPlainTextResult(result: unknown): boolean {
-  if (!isPlainObject(result) || !Array.isArray(result.content)) return false
+  if (!isRecord(result) || !Array.isArray(result.content)) return false
   for (const key in result) if (key !== 'content' && key !== 'structuredContent' && key !== 'isError') return false
   for (const block of result.content as unknown[]) {
-    if (!isPlainObject(block) || block.type !== 'text' || typeof block.text !== 'string' || Object.keys(block).length !== 2) return false
+    if (!isRecord(block) || block.type !== 'text' || typeof block.text !== 'string' || Object.keys(block).length !== 2) return false
   }
   const structured = result.structuredContent
   if (structured !== undefined) {
-    const proto = isPlainObject(structured) ? Object.getPrototypeOf(structured) : undefined
+    const proto = isRecord(structured) ? Object.getPrototypeOf(structured) : undefined
     if (proto !== Object.prototype && proto !== null) return false
   }
   return result.isError === undefined || typeof result.isError === 'boolean'
@@ -62,7 +59,7 @@ function errorResponse(id: string | number, thrown: unknown): Message {
 
 /** A result without `content` (and not of another result family) gets an empty one, as the SDK does before checking. */
 function withContent(result: unknown): unknown {
-  if (!isPlainObject(result) || 'content' in result || 'task' in result || 'inputRequests' in result || 'requestState' in result) return result
+  if (!isRecord(result) || 'content' in result || 'task' in result || 'inputRequests' in result || 'requestState' in result) return result
   return { ...result, content: [] }
 }
 
@@ -113,7 +110,7 @@ export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolO
 
   /** `notifications/cancelled` for a fast call aborts its signal (and no answer is sent), as the SDK does for its own. */
   function cancel(params: unknown): void {
-    if (!isPlainObject(params) || (params.reason !== undefined && typeof params.reason !== 'string')) return
+    if (!isRecord(params) || (params.reason !== undefined && typeof params.reason !== 'string')) return
     const call = inFlight.get(params.requestId as string | number)
     if (call) (call.controller ??= new AbortController()).abort(params.reason)
   }
