@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
-import { isJsonRpcMessage } from '../http/jsonrpc.js'
+import { parseJsonRpcLine } from '../http/jsonrpc.js'
 import { forwardChildLine } from '../telemetry/log.js'
 import { RESULT_TOO_LARGE } from './errors.js'
 import { LineReader, responseIdOf, type OversizedLine } from './line-reader.js'
@@ -95,13 +95,8 @@ export class ChildProcessTransport implements Transport {
   }
 
   private readLine(line: string): void {
-    let message: unknown
-    try {
-      message = JSON.parse(line)
-    } catch {
-      message = undefined
-    }
-    if (!isJsonRpcMessage(message)) {
+    const message = parseJsonRpcLine(line)
+    if (!message) {
       // Stray stdout (a console.log in the server) is not MCP; it is reported, the connection goes on.
       this.onerror?.(new Error(`${this.options.label}: ignored a stdout line that is not JSON-RPC (${line.length} characters)`))
       return

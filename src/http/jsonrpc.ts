@@ -27,6 +27,16 @@ export function isJsonRpcMessage(value: unknown): boolean {
   return typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && (typeof m.method === 'string' || (m.id !== undefined && (m.result !== undefined || m.error !== undefined)))
 }
 
+/** One line of newline-delimited JSON-RPC (stdio) as a message, or undefined when it is not one. */
+export function parseJsonRpcLine(line: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(line)
+    return isJsonRpcMessage(value) ? (value as object) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const isId = (id: unknown) => typeof id === 'string' || typeof id === 'number'
 /** A JSON object (not an array, not null). */
 export const isRecord = (value: unknown): value is Record<string, unknown> =>

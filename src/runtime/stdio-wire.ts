@@ -1,5 +1,5 @@
 import type { Transport } from '@modelcontextprotocol/server'
-import { isJsonRpcMessage } from '../http/jsonrpc.js'
+import { parseJsonRpcLine } from '../http/jsonrpc.js'
 
 type Message = Parameters<NonNullable<Transport['onmessage']>>[0]
 
@@ -64,13 +64,8 @@ export class StdioWire implements Transport {
   }
 
   private receive(line: string): void {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(line)
-    } catch {
-      parsed = undefined
-    }
-    if (!isJsonRpcMessage(parsed)) {
+    const parsed = parseJsonRpcLine(line)
+    if (!parsed) {
       this.onerror?.(new Error(`Ignored a stdin line that is not JSON-RPC: ${line.slice(0, 80)}`))
       return
     }
