@@ -1,10 +1,9 @@
-import http from 'node:http'
-import https from 'node:https'
-import { urlToHttpOptions } from 'node:url'
+import { StringDecoder } from 'node:string_decoder'
 import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
-import { createParser } from 'eventsource-parser'
+import { createParser, type EventSourceParser } from 'eventsource-parser'
+import { type Exchange as HttpExchange, Http1Pool, type RequestHead } from '../http/http1-client.js'
 import { isJsonRpcMessage, isRequest } from '../http/jsonrpc.js'
 import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
@@ -26,11 +25,12 @@ const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-pro
 const NAME_FIELD: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' }
 
 /** One POST: the message, its serialized body and the headers it needs, kept for a retry on a fresh socket. */
-interface Exchange {
+interface Post {
   message: JSONRPCMessage
   id: RequestId | undefined
   body: string
-  headers: Record<string, string>
+  /** This request's own headers (none for most 2025 messages). */
+  headers: Record<string, string> | undefined
   /** The mark of the client request this one belongs to (isolation.ts). */
   owner: unknown
   options: SendOptions | undefined
@@ -57,12 +57,113 @@ function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSchemas): 
 /** A tool's input schema by name, as the server listed it (for its `Mcp-Param-*` headers). */
 export type ToolSchemas = (tool: string) => object | undefined
 
+/** What an answer reader needs of its transport. */
+interface AnswerSink {
+  readonly where: string
+  readonly maxResultBytes: number
+  deliver(text: string, owner?: unknown, answer?: Answer): boolean
+  failRequest(id: RequestId, code: number, message: string): void
+}
+
 /**
- * The gateway's Streamable HTTP client on node:http with keep-alive sockets, for both protocol eras: one
+ * Reads one POST's answer (JSON or an SSE stream) in linear time and bounded memory. For a request, a
+ * result over maxResultBytes, garbage instead of JSON-RPC, or a socket cut before the response are
+ * turned into an error for that request at once instead of a wait for requestTimeout.
+ */
+class Answer {
+  /** Whether the response to `id` went by (true from the start for a notification's answer). */
+  answered: boolean
+  private readonly parts: Buffer[] = []
+  private size = 0
+  private readonly events: { parser: EventSourceParser; decoder: StringDecoder } | undefined
+  /** Events after the first wait a turn of the event loop each (see inOrder). */
+  private queue: Promise<void> | undefined
+
+  constructor(
+    private readonly sink: AnswerSink,
+    readonly id: RequestId | undefined,
+    private readonly owner: unknown,
+    private readonly exchange: { abort(): void; aborted: boolean },
+    contentType: string,
+    /** Called instead of failing the request when the stream ends unanswered (a `subscriptions/listen` stream). */
+    private readonly onStreamEnd?: () => void,
+  ) {
+    this.answered = id === undefined
+    if (!contentType.includes('text/event-stream')) return
+    const parser = createParser({
+      maxBufferSize: sink.maxResultBytes,
+      onEvent: (event) => {
+        const data = event.data
+        if (data) this.inOrder(() => sink.deliver(data, owner, this) || this.broken('sent an event that is not JSON-RPC.'))
+      },
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') this.tooLarge()
+      },
+    })
+    this.events = { parser, decoder: new StringDecoder('utf8') }
+  }
+
+  data(chunk: Buffer): void {
+    if (this.exchange.aborted) return
+    if (this.events) return this.events.parser.feed(this.events.decoder.write(chunk))
+    // A JSON answer is read as bytes and decoded once.
+    this.size += chunk.length
+    if (this.size > this.sink.maxResultBytes) return this.tooLarge()
+    this.parts.push(chunk)
+  }
+
+  end(): void {
+    if (!this.events && this.parts.length) {
+      const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8')
+      if (!this.sink.deliver(text, this.owner, this)) return this.broken('answered with something that is not JSON-RPC.')
+    }
+    if (!this.answered) this.inOrder(() => this.broken('ended its answer without a response.'))
+  }
+
+  /** The connection failed in the middle of the answer. */
+  cut(): void {
+    this.inOrder(() => this.broken('closed the connection in the middle of its answer.'))
+  }
+
+  /**
+   * Runs `run` after what was read before it: the v2 SDK client dispatches notifications asynchronously,
+   * and a response read in the same tick would otherwise overtake the progress before it.
+   */
+  private inOrder(run: () => void): void {
+    if (!this.queue) {
+      this.queue = Promise.resolve()
+      run()
+    } else this.queue = this.queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
+  }
+
+  private settle(code: number, message: string): void {
+    if (this.answered || this.exchange.aborted) return
+    this.answered = true
+    // A stream that answers nothing by design (subscriptions/listen) is told it ended; a request is failed.
+    if (this.onStreamEnd) this.onStreamEnd()
+    else this.sink.failRequest(this.id!, code, message)
+  }
+
+  private broken(why: string): void {
+    this.settle(UPSTREAM_BROKEN, `The server at ${this.sink.where} ${why}`)
+    this.exchange.abort()
+  }
+
+  private tooLarge(): void {
+    this.settle(
+      RESULT_TOO_LARGE,
+      `The answer from ${this.sink.where} is larger than the ${this.sink.maxResultBytes}-byte limit. Try this: ask for less, or raise the gateway's maxResultBytes.`,
+    )
+    this.exchange.abort()
+  }
+}
+
+/**
+ * The gateway's Streamable HTTP client on kept-alive sockets (http1-client.ts), for both protocol eras: one
  * POST per message, answers read as JSON or as an SSE stream, the 2025 session's standalone GET stream for
  * server notifications, 2026 requests with the headers their body implies, and a cancelled request's HTTP
- * exchange closed at once. It replaces the SDK's fetch-based transport on the hot path: node:http with
- * kept-alive sockets costs the gateway much less CPU per call than fetch and web streams.
+ * exchange closed at once. It replaces the SDK's fetch-based transport on the hot path: fetch and web
+ * streams, and node:http's client too, cost the gateway several times the CPU per call.
  */
 export class HttpClientTransport implements Transport {
   /** The SDK's protocol layer cancels a 2026 request by aborting `requestSignal`, not by a notification. */
@@ -72,29 +173,25 @@ export class HttpClientTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void
   sessionId: string | undefined
   private protocolVersion: string | undefined
-  private readonly agent: http.Agent
-  private readonly client: typeof http | typeof https
-  private readonly inflight = new Map<RequestId, http.ClientRequest>()
-  /** Exchanges we ended ourselves (a cancelled request): their cut-off answer is nobody's error. */
-  private readonly cancelled = new WeakSet<http.ClientRequest>()
-  private standalone: http.ClientRequest | undefined
+  private readonly pool: Http1Pool
+  /** Each forwarded request's way to cancel its exchange, by id. */
+  private readonly inflight = new Map<RequestId, () => void>()
+  private standalone: HttpExchange | undefined
   private reopenTimer: NodeJS.Timeout | undefined
   private closed = false
   /** The URL as errors show it (credentials and query values removed), computed once. */
-  private readonly where: string
-  /** Where every request goes, as node:http options, computed once rather than from the URL per request. */
-  private readonly target: http.RequestOptions
+  readonly where: string
+  /** The POST head for the current session and revision, and the same without the revision (a 2026 request carries its own). */
+  private postHeads: { key: string; withVersion: RequestHead; withoutVersion: RequestHead } | undefined
 
   constructor(
     url: URL,
     private readonly extraHeaders: Record<string, string> = {},
-    private readonly maxResultBytes = 8 * 1024 * 1024,
+    readonly maxResultBytes = 8 * 1024 * 1024,
     private readonly inputSchemaOf?: ToolSchemas,
   ) {
-    this.client = url.protocol === 'https:' ? https : http
-    this.agent = new this.client.Agent({ keepAlive: true })
+    this.pool = new Http1Pool(url)
     this.where = redact(url.toString())
-    this.target = { ...urlToHttpOptions(url), agent: this.agent }
   }
 
   async start(): Promise<void> {}
@@ -103,17 +200,31 @@ export class HttpClientTransport implements Transport {
     this.protocolVersion = version
   }
 
-  private headers(accept: string): Record<string, string> {
+  private headers(accept: string, withVersion = true): Record<string, string> {
     return {
       ...this.extraHeaders,
       accept,
       ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
-      ...(this.protocolVersion ? { 'mcp-protocol-version': this.protocolVersion } : {}),
+      ...(this.protocolVersion && withVersion ? { 'mcp-protocol-version': this.protocolVersion } : {}),
     }
   }
 
-  /** Passes on each JSON-RPC message of a JSON text; returns false when the text is not JSON-RPC at all. */
-  private deliver(text: string, answered?: (id: RequestId) => void, owner?: unknown): boolean {
+  /** A POST's fixed head, built once per session and revision rather than per request. */
+  private postHead(withVersion: boolean): RequestHead {
+    const key = `${this.sessionId}\n${this.protocolVersion}`
+    if (this.postHeads?.key !== key) {
+      const head = (version: boolean) =>
+        this.pool.head('POST', { ...this.headers('application/json, text/event-stream', version), 'content-type': 'application/json' })
+      this.postHeads = { key, withVersion: head(true), withoutVersion: head(false) }
+    }
+    return withVersion ? this.postHeads.withVersion : this.postHeads.withoutVersion
+  }
+
+  /**
+   * Passes on each JSON-RPC message of a JSON text, noting on `answer` when its response goes by; returns
+   * false when the text is not JSON-RPC at all.
+   */
+  deliver(text: string, owner?: unknown, answer?: Answer): boolean {
     let data: unknown
     try {
       data = JSON.parse(text)
@@ -123,7 +234,7 @@ export class HttpClientTransport implements Transport {
     for (const item of Array.isArray(data) ? data : [data]) {
       if (!isJsonRpcMessage(item)) return false
       const message = item as JSONRPCMessage
-      if ('id' in message && message.id !== undefined && !('method' in message)) answered?.(message.id)
+      if (answer && 'id' in message && message.id === answer.id && !('method' in message)) answer.answered = true
       // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
       markOwner(message as never, owner)
       this.onmessage?.(message)
@@ -132,191 +243,135 @@ export class HttpClientTransport implements Transport {
   }
 
   /** Fails one forwarded request at once with an error of our own (the upstream will never answer it now). */
-  private failRequest(id: RequestId, code: number, message: string): void {
+  failRequest(id: RequestId, code: number, message: string): void {
     if (this.closed) return
     this.onmessage?.({ jsonrpc: '2.0', id, error: { code, message } })
-  }
-
-  /**
-   * Reads one POST's answer (JSON or an SSE stream) in linear time and bounded memory. For a request, a
-   * result over maxResultBytes, garbage instead of JSON-RPC, or a socket cut before the response are
-   * turned into an error for that request at once instead of a wait for requestTimeout.
-   */
-  private readAnswer(
-    req: http.ClientRequest,
-    res: http.IncomingMessage,
-    id: RequestId | undefined,
-    owner?: unknown,
-    onStreamEnd?: () => void,
-  ): void {
-    const where = this.where
-    let answered = id === undefined
-    const settle = (code: number, message: string) => {
-      if (answered || this.cancelled.has(req)) return
-      answered = true
-      // A stream that answers nothing by design (subscriptions/listen) is told it ended; a request is failed.
-      if (onStreamEnd) onStreamEnd()
-      else this.failRequest(id!, code, message)
-    }
-    const mine = (responseId: RequestId) => {
-      if (responseId === id) answered = true
-    }
-    const broken = (why: string) => {
-      settle(UPSTREAM_BROKEN, `The server at ${where} ${why}`)
-      res.destroy()
-    }
-    const tooLarge = () => {
-      settle(RESULT_TOO_LARGE, `The answer from ${where} is larger than the ${this.maxResultBytes}-byte limit. Try this: ask for less, or raise the gateway's maxResultBytes.`)
-      res.destroy()
-    }
-    // Events after the first wait a turn of the event loop each: the v2 SDK client dispatches notifications
-    // asynchronously, and a response read in the same tick would otherwise overtake the progress before it.
-    let queue: Promise<void> | undefined
-    const inOrder = (run: () => void) => {
-      if (!queue) {
-        queue = Promise.resolve()
-        run()
-      } else queue = queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
-    }
-    res.on('close', () =>
-      inOrder(() => {
-        if (!res.complete) broken('closed the connection in the middle of its answer.')
-        else broken('ended its answer without a response.')
-      }),
-    )
-    if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
-      res.setEncoding('utf8')
-      const parser = createParser({
-        maxBufferSize: this.maxResultBytes,
-        onEvent: (event) => {
-          if (!event.data) return
-          const data = event.data
-          inOrder(() => {
-            if (!this.deliver(data, mine, owner)) broken('sent an event that is not JSON-RPC.')
-          })
-        },
-        onError: (error) => {
-          if (error.type === 'max-buffer-size-exceeded') tooLarge()
-        },
-      })
-      res.on('data', (chunk: string) => {
-        if (!res.destroyed) parser.feed(chunk)
-      })
-      return
-    }
-    // A JSON answer is read as bytes and decoded once.
-    const parts: Buffer[] = []
-    let size = 0
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > this.maxResultBytes) return tooLarge()
-      parts.push(chunk)
-    })
-    res.on('end', () => {
-      const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8')
-      if (text && !this.deliver(text, mine, owner)) broken('answered with something that is not JSON-RPC.')
-    })
   }
 
   send(message: JSONRPCMessage, options?: SendOptions): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
-      const req = requestId === undefined ? undefined : this.inflight.get(requestId)
-      if (req) {
-        this.cancelled.add(req)
-        req.destroy()
-      }
+      if (requestId !== undefined) this.inflight.get(requestId)?.()
     }
     const id = isRequest(message) ? message.id : undefined
     if (options?.requestSignal?.aborted) return Promise.resolve()
     // Serialized first: a request that cannot be (too deep, a cycle) fails alone, before any socket is used.
     const body = JSON.stringify(message)
-    const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(options?.headers ?? {})) if (!OWN_HEADERS.has(name.toLowerCase())) headers[name] = value
-    Object.assign(headers, envelopeHeaders(message, this.inputSchemaOf), traceHeadersOf(message))
-    const exchange: Exchange = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
-    return this.post(exchange, true)
+    let headers: Record<string, string> | undefined
+    if (options?.headers) {
+      headers = {}
+      for (const [name, value] of Object.entries(options.headers)) if (!OWN_HEADERS.has(name.toLowerCase())) headers[name] = value
+    }
+    const envelope = envelopeHeaders(message, this.inputSchemaOf)
+    const trace = traceHeadersOf(message)
+    if (envelope || trace) headers = { ...headers, ...envelope, ...trace }
+    const post: Post = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
+    return this.post(post, true)
   }
 
-  private post(exchange: Exchange, mayRetry: boolean): Promise<void> {
-    const { message, id, body, owner, options } = exchange
+  private post(post: Post, mayRetry: boolean): Promise<void> {
+    const { message, id, body, owner, options } = post
     return new Promise((resolve, reject) => {
-      const req = this.client.request({
-        ...this.target,
-        method: 'POST',
-        headers: { ...this.headers('application/json, text/event-stream'), 'content-type': 'application/json', ...exchange.headers },
-      })
       const signal = options?.requestSignal
-      const abort = () => {
-        this.cancelled.add(req)
-        req.destroy()
-      }
-      signal?.addEventListener('abort', abort, { once: true })
+      let answer: Answer | undefined
+      let refusal: ((chunk: Buffer | undefined) => void) | undefined
+      let call: HttpExchange | undefined
       const done = () => {
-        signal?.removeEventListener('abort', abort)
-        if (id !== undefined && this.inflight.get(id) === req) this.inflight.delete(id)
+        signal?.removeEventListener('abort', cancel)
+        if (id !== undefined && this.inflight.get(id) === cancel) this.inflight.delete(id)
       }
-      if (id !== undefined) this.inflight.set(id, req)
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        done()
-        if (this.cancelled.has(req)) return resolve()
-        // A kept-alive socket the server closed just as we reused it: the request never reached the server, so
-        // it is sent once more on a fresh socket rather than counted as the upstream failing (Node's own advice).
-        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.closed) {
-          this.post(exchange, false).then(resolve, reject)
-          return
-        }
-        reject(error)
-      })
-      req.on('response', (res) => {
-        const session = res.headers['mcp-session-id']
-        if (typeof session === 'string') this.sessionId = session
-        const status = res.statusCode ?? 0
-        res.on('close', done)
-        if (status === 400 && id !== undefined && exchange.headers['mcp-protocol-version']) {
-          // A 2026 server refuses a request (unsupported revision, headers that disagree) with 400 and a JSON-RPC
-          // error for it: that error is the request's answer.
-          this.readRefusal(res, id).then((delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${this.where}`))))
-          return
-        }
-        if (status >= 400) {
-          res.resume()
-          // The body is the upstream's to read, not ours to show (it may echo secrets); the status says enough.
-          const text = `HTTP ${status} from ${this.where}`
-          // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
-          reject(status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text))
-          return
-        }
+      // Ends the exchange: ours (a cancellation) or the reader's (garbage, too large); nothing is reported after it.
+      const exchange = {
+        aborted: false,
+        abort: () => {
+          exchange.aborted = true
+          call?.abort()
+          done()
+        },
+      }
+      const cancel = () => {
+        exchange.abort()
         resolve()
-        if (status === 202) {
-          res.resume()
-          if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
-          return
-        }
-        this.readAnswer(req, res, id, owner, options?.onRequestStreamEnd)
-      })
-      req.end(body)
+      }
+      // A 2026 request carries its own revision header; a 2025 message goes with the session's.
+      const versioned = post.headers?.['mcp-protocol-version'] !== undefined
+      try {
+        call = this.pool.request(this.postHead(!versioned), post.headers, body, {
+          onHead: (status, headers) => {
+            const session = headers.get('mcp-session-id')
+            if (session !== undefined) this.sessionId = session
+            if (status === 400 && id !== undefined && versioned) {
+              // A 2026 server refuses a request (unsupported revision, headers that disagree) with 400 and a JSON-RPC
+              // error for it: that error is the request's answer.
+              refusal = this.refusalReader(id, exchange, (delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${this.where}`))))
+              return
+            }
+            if (status >= 400) {
+              // The body is the upstream's to read, not ours to show (it may echo secrets); the status says enough.
+              const text = `HTTP ${status} from ${this.where}`
+              // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
+              reject(status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text))
+              return
+            }
+            resolve()
+            if (status === 202) {
+              if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
+              return
+            }
+            answer = new Answer(this, id, owner, exchange, headers.get('content-type') ?? '', options?.onRequestStreamEnd)
+          },
+          onData: (chunk) => (answer ? answer.data(chunk) : refusal?.(chunk)),
+          onEnd: () => {
+            done()
+            if (answer) answer.end()
+            else refusal?.(undefined)
+          },
+          onError: (error, retryable) => {
+            done()
+            if (answer) return answer.cut()
+            if (refusal) return refusal(undefined)
+            // A kept-alive socket the server closed just as we reused it: the request never reached the server, so
+            // it is sent once more on a fresh socket rather than counted as the upstream failing (Node's own advice).
+            if (mayRetry && retryable && !this.closed) {
+              this.post(post, false).then(resolve, reject)
+              return
+            }
+            reject(error)
+          },
+        })
+      } catch (error) {
+        // A header that cannot be sent (a control character in a value): this request fails alone.
+        return reject(error)
+      }
+      signal?.addEventListener('abort', cancel, { once: true })
+      if (id !== undefined) this.inflight.set(id, cancel)
     })
   }
 
-  /** Reads a refusal's body (bounded) and delivers it when it is a JSON-RPC error answering request `id`. */
-  private async readRefusal(res: http.IncomingMessage, id: RequestId): Promise<boolean> {
-    let text = ''
-    res.setEncoding('utf8')
-    for await (const chunk of res) {
-      text += chunk
-      if (text.length > 64 * 1024) {
-        res.destroy()
+  /**
+   * Reads a refusal's body (bounded; `undefined` ends it) and delivers it when it is a JSON-RPC error
+   * answering request `id`.
+   */
+  private refusalReader(id: RequestId, exchange: { abort(): void }, settled: (delivered: boolean) => void): (chunk: Buffer | undefined) => void {
+    const parts: Buffer[] = []
+    let size = 0
+    const read = (): boolean => {
+      try {
+        const answer = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>
+        if (!isJsonRpcMessage(answer) || !('error' in answer) || answer.id !== id) return false
+        this.onmessage?.(answer as JSONRPCMessage)
+        return true
+      } catch {
         return false
       }
     }
-    try {
-      const answer = JSON.parse(text) as Record<string, unknown>
-      if (!isJsonRpcMessage(answer) || !('error' in answer) || answer.id !== id) return false
-      this.onmessage?.(answer as JSONRPCMessage)
-      return true
-    } catch {
-      return false
+    return (chunk) => {
+      if (!chunk) return settled(read())
+      size += chunk.length
+      parts.push(chunk)
+      if (size <= 64 * 1024) return
+      exchange.abort()
+      settled(false)
     }
   }
 
@@ -328,67 +383,76 @@ export class HttpClientTransport implements Transport {
    */
   private openStandalone(): void {
     if (this.closed || this.standalone) return
-    const req = this.client.request({ ...this.target, method: 'GET', headers: this.headers('text/event-stream') })
-    this.standalone = req
     const opened = Date.now()
+    let streaming = false
+    let feed: ((chunk: Buffer) => void) | undefined
     const reopen = () => {
-      if (this.standalone !== req) return
+      if (this.standalone !== call) return
       this.standalone = undefined
       if (this.closed) return
       this.reopenTimer = setTimeout(() => this.openStandalone(), Date.now() - opened > 1000 ? 0 : 1000)
       this.reopenTimer.unref()
     }
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ECONNREFUSED') return reopen()
-      if (this.standalone === req) this.standalone = undefined
-      this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
+    const call: HttpExchange = this.pool.request(this.pool.head('GET', this.headers('text/event-stream')), undefined, undefined, {
+      onHead: (status) => {
+        // 405: the server offers no standalone stream; nothing to reopen.
+        if (status !== 200) {
+          if (this.standalone === call) this.standalone = undefined
+          return
+        }
+        streaming = true
+        feed = this.standaloneReader(() => {
+          call.abort()
+          reopen()
+        })
+      },
+      onData: (chunk) => feed?.(chunk),
+      onEnd: () => {
+        if (streaming) reopen()
+      },
+      onError: (error) => {
+        if (streaming || error.code !== 'ECONNREFUSED') return reopen()
+        if (this.standalone === call) this.standalone = undefined
+        this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
+      },
     })
-    req.on('response', (res) => {
-      // 405: the server offers no standalone stream; nothing to reopen.
-      if (res.statusCode !== 200) {
-        res.resume()
-        if (this.standalone === req) this.standalone = undefined
-        return
-      }
-      this.readStandalone(res, req)
-      res.on('close', reopen)
-    })
-    req.end()
+    this.standalone = call
   }
 
-  /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (it is reopened). */
-  private readStandalone(res: http.IncomingMessage, req: http.ClientRequest): void {
-    res.setEncoding('utf8')
+  /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (`tooLarge` reopens it). */
+  private standaloneReader(tooLarge: () => void): (chunk: Buffer) => void {
+    const decoder = new StringDecoder('utf8')
     const parser = createParser({
       maxBufferSize: this.maxResultBytes,
       onEvent: (event) => {
         if (event.data && !this.deliver(event.data)) this.onerror?.(new Error(`Ignored an event that is not JSON-RPC from ${this.where}`))
       },
       onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') req.destroy()
+        if (error.type === 'max-buffer-size-exceeded') tooLarge()
       },
     })
-    res.on('data', (chunk: string) => {
-      if (!res.destroyed) parser.feed(chunk)
-    })
+    return (chunk) => parser.feed(decoder.write(chunk))
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.reopenTimer)
-    this.standalone?.destroy()
-    for (const req of this.inflight.values()) req.destroy()
+    this.standalone?.abort()
+    for (const cancel of [...this.inflight.values()]) cancel()
     this.inflight.clear()
     if (this.sessionId) {
       // Tell the server the session is over; best effort, never waited on for long.
-      const req = this.client.request({ ...this.target, method: 'DELETE', headers: this.headers('application/json'), timeout: 1000 })
-      req.on('error', () => {})
-      req.on('timeout', () => req.destroy())
-      req.on('response', (res) => res.resume())
-      req.on('close', () => this.agent.destroy())
-      req.end()
-    } else this.agent.destroy()
+      const finish = () => {
+        clearTimeout(timer)
+        this.pool.close()
+      }
+      const timer = setTimeout(() => {
+        call.abort()
+        finish()
+      }, 1000)
+      const call = this.pool.request(this.pool.head('DELETE', this.headers('application/json')), undefined, undefined, { onHead() {}, onData() {}, onEnd: finish, onError: finish })
+    } else this.pool.close()
     this.onclose?.()
   }
 }
