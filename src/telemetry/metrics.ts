@@ -1,10 +1,50 @@
-import type { Counter, Histogram, Registry } from 'prom-client'
+import type { Counter, MetricValueWithName, Registry } from 'prom-client'
 
 /** How one tool call ended, as the `outcome` label counts it. */
 export type CallOutcome = 'ok' | 'tool_error' | 'protocol_error' | 'timeout' | 'cancelled'
 
 /** Seconds; from a cache hit to a slow upstream. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/** The calls of one (server, tool, outcome): counted, and their durations bucketed, on the call path. */
+interface CallEntry {
+  labels: { server: string; tool: string; outcome: CallOutcome }
+  count: number
+  /** Calls per bucket of DURATION_BUCKETS (not cumulative; the last slot is above every bound). */
+  buckets: Float64Array
+  sum: number
+}
+
+const DURATIONS = 'airmcp_tool_call_duration_seconds'
+
+/**
+ * The call-duration histogram as prom-client's registry reads it when scraped. Each call only adds to its
+ * entry's bucket: prom-client's own `observe` hashes the labels on every call, which cost more per call
+ * than the gateway's routing of it.
+ */
+function durationHistogram(calls: Map<string, CallEntry>) {
+  return {
+    name: DURATIONS,
+    help: 'Duration of tool calls in seconds, by server, tool and outcome.',
+    type: 'histogram' as const,
+    aggregator: 'sum' as const,
+    reset() {},
+    async get() {
+      const values: MetricValueWithName<string>[] = []
+      for (const { labels, count, buckets, sum } of calls.values()) {
+        let cumulative = 0
+        DURATION_BUCKETS.forEach((le, i) => {
+          cumulative += buckets[i]
+          values.push({ metricName: `${DURATIONS}_bucket`, labels: { ...labels, le }, value: cumulative })
+        })
+        values.push({ metricName: `${DURATIONS}_bucket`, labels: { ...labels, le: '+Inf' }, value: count })
+        values.push({ metricName: `${DURATIONS}_sum`, labels, value: sum })
+        values.push({ metricName: `${DURATIONS}_count`, labels, value: count })
+      }
+      return { name: DURATIONS, help: this.help, type: this.type, aggregator: this.aggregator, values }
+    },
+  }
+}
 
 /** Values read when `/metrics` is scraped, so nothing has to be counted on the way. */
 export interface MetricsSources {
@@ -17,13 +57,12 @@ export interface MetricsSources {
 
 /**
  * The Prometheus metrics of one gateway or server, in a registry of its own (two gateways in one
- * process do not clash). On the call path only the histogram is observed through prom-client; call
- * counts and in-flight calls are plain map entries that the counter and gauge read when scraped.
+ * process do not clash). On the call path nothing goes through prom-client: call counts, durations and
+ * in-flight calls are plain map entries that the counter, histogram and gauge read when scraped.
  */
 export class ToolMetrics {
-  private readonly durations: Histogram<'server' | 'tool' | 'outcome'>
   private readonly reconnects: Counter<'server' | 'upstream'>
-  private readonly calls = new Map<string, { labels: [string, string, CallOutcome]; count: number; observe(seconds: number): void }>()
+  private readonly calls = new Map<string, CallEntry>()
   private readonly running = new Map<string, number>()
 
   private constructor(
@@ -41,16 +80,10 @@ export class ToolMetrics {
       registers,
       collect() {
         this.reset()
-        for (const { labels, count } of calls.values()) this.labels(...labels).inc(count)
+        for (const { labels, count } of calls.values()) this.labels(labels).inc(count)
       },
     })
-    this.durations = new prom.Histogram({
-      name: 'airmcp_tool_call_duration_seconds',
-      help: 'Duration of tool calls in seconds, by server, tool and outcome.',
-      labelNames: ['server', 'tool', 'outcome'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    })
+    registry.registerMetric(durationHistogram(calls) as never)
     new prom.Gauge({
       name: 'airmcp_tool_calls_in_flight',
       help: 'Tool calls running now, by server.',
@@ -119,12 +152,14 @@ export class ToolMetrics {
     const key = `${server}\u0000${tool}\u0000${outcome}`
     let entry = this.calls.get(key)
     if (!entry) {
-      const histogram = this.durations.labels(server, tool, outcome)
-      entry = { labels: [server, tool, outcome], count: 0, observe: (s) => histogram.observe(s) }
+      entry = { labels: { server, tool, outcome }, count: 0, buckets: new Float64Array(DURATION_BUCKETS.length + 1), sum: 0 }
       this.calls.set(key, entry)
     }
     entry.count++
-    entry.observe(seconds)
+    entry.sum += seconds
+    let bucket = 0
+    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]) bucket++
+    entry.buckets[bucket]++
   }
 
   /** An upstream reconnected after being down. */
