@@ -15,7 +15,7 @@ export function toolCallInfo(route: Route, params: Record<string, unknown>, call
     exposedName: params.name as string,
     sessionId: caller.sessionId,
     requestId: caller.requestId,
-    signal: caller.signal,
+    signal: caller.cancellation ?? caller.signal,
     carriers: [params._meta as TraceCarrier | undefined, caller.meta as TraceCarrier | undefined, caller.headers],
   }
 }

@@ -1,12 +1,15 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { plainToolCallParams } from '../http/jsonrpc.js'
+import { Cancellation } from './cancellation.js'
 
 type Params = Record<string, unknown>
 
 /** What a request handler of the SDK's protocol layer is given, as far as the gateway's front reads it. */
 export interface DirectExtra {
   signal: AbortSignal
+  /** On the direct path: the call's cancellation, which makes `signal` only when asked (cancellation.ts). */
+  cancellation?: Cancellation
   sessionId?: string
   requestId: RequestId
   requestInfo?: { headers?: unknown }
@@ -44,21 +47,24 @@ export function answerToolCallsDirectly(
   handler: (params: Params, extra: DirectExtra) => unknown,
   sendRequest: RequestSender,
 ): void {
-  const running = new Map<RequestId, AbortController>()
+  const running = new Map<RequestId, Cancellation>()
   const toSdk = transport.onmessage
   const closed = transport.onclose
 
   async function answer(id: RequestId, params: Params, info: { requestInfo?: { headers?: unknown } } | undefined) {
-    const controller = new AbortController()
-    running.set(id, controller)
+    const cancellation = new Cancellation()
+    running.set(id, cancellation)
     const extra: DirectExtra = {
-      signal: controller.signal,
+      get signal() {
+        return cancellation.signal
+      },
+      cancellation,
       sessionId: transport.sessionId,
       requestId: id,
       requestInfo: info?.requestInfo,
       _meta: params._meta as Params | undefined,
       sendNotification: async (notification) => {
-        if (!controller.signal.aborted) await transport.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage, { relatedRequestId: id })
+        if (!cancellation.aborted) await transport.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage, { relatedRequestId: id })
       },
       sendRequest: (r, schema, options) => sendRequest(r, schema, { ...options, relatedRequestId: id }),
     }
@@ -68,10 +74,10 @@ export function answerToolCallsDirectly(
     } catch (error) {
       response = errorResponse(id, error)
     } finally {
-      if (running.get(id) === controller) running.delete(id)
+      if (running.get(id) === cancellation) running.delete(id)
     }
     // A cancelled request gets no answer, as the protocol says.
-    if (!controller.signal.aborted) await transport.send(response).catch(() => {})
+    if (!cancellation.aborted) await transport.send(response).catch(() => {})
   }
 
   transport.onmessage = (message, info) => {
@@ -82,7 +88,7 @@ export function answerToolCallsDirectly(
     toSdk?.(message, info)
   }
   transport.onclose = () => {
-    for (const controller of running.values()) controller.abort(new Error('The session closed'))
+    for (const cancellation of running.values()) cancellation.abort(new Error('The session closed'))
     running.clear()
     closed?.()
   }

@@ -1,4 +1,5 @@
-import { ProtocolError, SdkError, SdkErrorCode, type RequestOptions, type Transport } from '@modelcontextprotocol/client'
+import { ProtocolError, SdkError, SdkErrorCode, type Transport } from '@modelcontextprotocol/client'
+import { cancelledBy, type ForwardOptions, onCancel } from './cancellation.js'
 
 type Params = Record<string, unknown>
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Params; result?: Params; error?: { code: number; message: string; data?: unknown } }
@@ -6,7 +7,7 @@ type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?:
 interface Pending {
   resolve(result: Params): void
   reject(error: unknown): void
-  onprogress?: RequestOptions['onprogress']
+  onprogress?: ForwardOptions['onprogress']
 }
 
 /** Our request ids: strings the SDK's numeric ids, listen ids (`listen:N`) and resume ids never equal. */
@@ -69,10 +70,11 @@ export class DirectRequestsTransport implements Transport {
    * Sends one request and resolves with its result as the server sent it (an `input_required` result
    * included); rejects with the error classes the SDK client uses, so the router reads failures alike.
    */
-  request(method: string, params: Params, options: RequestOptions): Promise<Params> {
+  request(method: string, params: Params, options: ForwardOptions): Promise<Params> {
     const id = `${ID_PREFIX}${++this.next}`
-    const { signal, timeout, onprogress, relatedRequestId } = options
-    if (signal?.aborted) return Promise.reject(asSdkError(signal.reason))
+    const { timeout, onprogress, relatedRequestId } = options
+    const cancelled = cancelledBy(options)
+    if (cancelled) return Promise.reject(asSdkError(cancelled.reason))
     let meta = params._meta as Params | undefined
     if (onprogress) meta = { ...meta, progressToken: id }
     if (this.envelope) meta = { ...this.envelope, ...meta }
@@ -81,10 +83,11 @@ export class DirectRequestsTransport implements Transport {
     const exchange = this.envelope && this.hasPerRequestStream ? new AbortController() : undefined
     return new Promise<Params>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
+      let stopListening: (() => void) | undefined
       const settle = () => {
         this.pending.delete(id)
         clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
+        stopListening?.()
       }
       const cancel = (reason: unknown) => {
         if (!this.pending.has(id)) return
@@ -93,13 +96,12 @@ export class DirectRequestsTransport implements Transport {
         else void this.inner.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } } as never, { relatedRequestId }).catch(() => {})
         reject(asSdkError(reason))
       }
-      const onAbort = () => cancel(signal?.reason)
       this.pending.set(id, {
         resolve: (result) => (settle(), resolve(result)),
         reject: (error) => (settle(), reject(error)),
         onprogress,
       })
-      signal?.addEventListener('abort', onAbort, { once: true })
+      stopListening = onCancel(options, cancel)
       const limit = timeout ?? 60_000
       timer = setTimeout(() => cancel(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit })), limit)
       const failed = (error: unknown) => this.pending.get(id)?.reject(error)

@@ -54,7 +54,10 @@ function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params):
     era: 'legacy',
     logLevel,
     clientCapabilities,
-    signal: extra.signal,
+    get signal() {
+      return extra.signal
+    },
+    cancellation: extra.cancellation,
     sessionId: extra.sessionId,
     requestId: extra.requestId,
     headers: extra.requestInfo?.headers as TraceCarrier | undefined,

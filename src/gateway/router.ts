@@ -1,5 +1,4 @@
 import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
-import type { RequestOptions } from '@modelcontextprotocol/client'
 import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
@@ -7,6 +6,7 @@ import { createBalancer } from './balancer.js'
 import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
+import type { Cancellation, ForwardOptions } from './cancellation.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
 import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
@@ -33,6 +33,9 @@ const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const MAX_ROUNDS = 10
+
+/** Whether the caller cancelled, without making an AbortSignal for a direct-path call. */
+const isCancelled = (caller: Caller) => (caller.cancellation ? caller.cancellation.aborted : caller.signal.aborted)
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /**
@@ -42,6 +45,8 @@ const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', '
 export interface Caller {
   era: 'legacy' | 'modern'
   signal: AbortSignal
+  /** A 2025 call on the direct path: its cancellation, which makes `signal` only when read (cancellation.ts). */
+  cancellation?: Cancellation
   progressToken?: string | number
   /** `_meta` keys to pass on upstream (trace context and the like), without the protocol's own. */
   meta?: Params
@@ -254,7 +259,7 @@ export class Router implements UpstreamEvents {
     pool: string,
     what: string,
     caller: Caller,
-    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    run: (upstream: Upstream, options: ForwardOptions) => Promise<T>,
     pinned?: string,
   ): Promise<T> {
     return this.forwardOnce(pool, what, caller, run, pinned).catch((error: unknown) => Promise.reject(toRequestError(error)))
@@ -264,7 +269,7 @@ export class Router implements UpstreamEvents {
     pool: string,
     what: string,
     caller: Caller,
-    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    run: (upstream: Upstream, options: ForwardOptions) => Promise<T>,
     pinned?: string,
   ): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
@@ -318,7 +323,7 @@ export class Router implements UpstreamEvents {
     caller: Caller,
     deadline: number,
     queueSignal: () => AbortSignal,
-    run: (upstream: Upstream, options: RequestOptions) => Promise<T>,
+    run: (upstream: Upstream, options: ForwardOptions) => Promise<T>,
     pinned?: string,
   ): Promise<T> {
     const progressToken = caller.progressToken
@@ -357,11 +362,12 @@ export class Router implements UpstreamEvents {
         callers = this.callers.get(upstream) ?? []
         callers.push(caller)
         this.callers.set(upstream, callers)
-        const options: RequestOptions = {
+        const options: ForwardOptions = {
           timeout: Math.max(1, deadline - Date.now()),
           // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
           relatedRequestId: ownerMark(caller),
-          signal: caller.signal,
+          // The direct path's cancellation is listened to as is; an AbortSignal is made only where one is read.
+          ...(caller.cancellation ? { cancellation: caller.cancellation } : { signal: caller.signal }),
           onprogress:
             progressToken === undefined
               ? undefined
@@ -380,13 +386,13 @@ export class Router implements UpstreamEvents {
       } catch (error) {
         if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
         if (isTimeoutError(error)) {
-          if (caller.signal.aborted) throw error
+          if (isCancelled(caller)) throw error
           throw new ProtocolError(
             REQUEST_TIMEOUT,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
           )
         }
-        if (caller.signal.aborted) throw error
+        if (isCancelled(caller)) throw error
         if (classifyFailure(error) === 'request') throw this.requestFailure(error, pool, what, upstream)
         upstream.markBroken(error)
         lastError = error
@@ -520,7 +526,7 @@ export class Router implements UpstreamEvents {
     method: string,
     params: Params,
     caller: Caller,
-    options: RequestOptions,
+    options: ForwardOptions,
     extraMeta?: Params,
   ) {
     const base = this.upstreamParams(params, caller, upstream, extraMeta)
@@ -550,7 +556,7 @@ export class Router implements UpstreamEvents {
     method: string,
     params: Params,
     caller: Caller,
-    options: RequestOptions,
+    options: ForwardOptions,
     digest: string,
     extraMeta?: Params,
   ): Promise<Params> {

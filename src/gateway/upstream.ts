@@ -9,7 +9,6 @@ import {
   SseError,
   type DiscoverResult,
   type McpSubscription,
-  type RequestOptions,
   type Prompt,
   type Resource,
   type ResourceTemplateType as ResourceTemplate,
@@ -18,6 +17,7 @@ import {
 } from '@modelcontextprotocol/client'
 import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
+import type { ForwardOptions } from './cancellation.js'
 import { DirectRequestsTransport } from './direct-requests.js'
 import { classifyFailure, redact, secretsOf, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
@@ -313,12 +313,14 @@ export class Upstream {
    * Sends a forwarded request on the connection, or on the 2025 session beside it (`onSession`), and
    * resolves with the result as the server sent it (`input_required` included).
    */
-  request(method: string, params: Record<string, unknown>, options: RequestOptions, onSession = false): Promise<Record<string, unknown>> {
+  request(method: string, params: Record<string, unknown>, options: ForwardOptions, onSession = false): Promise<Record<string, unknown>> {
     const client = onSession ? this.sessionClient : this.client
     if (!client) return Promise.reject(new SdkError(SdkErrorCode.NotConnected, 'Not connected'))
     const direct = this.direct.get(client)
     if (direct) return direct.request(method, params, options)
-    return client.request({ method, params } as never, PassThrough, { ...options, allowInputRequired: true }) as Promise<Record<string, unknown>>
+    const { cancellation, ...sdkOptions } = options
+    const signal = options.signal ?? cancellation?.signal
+    return client.request({ method, params } as never, PassThrough, { ...sdkOptions, signal, allowInputRequired: true }) as Promise<Record<string, unknown>>
   }
 
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */

@@ -16,8 +16,8 @@ export interface CallInfo {
   exposedName?: string
   sessionId?: string
   requestId?: string | number
-  /** Aborted when the client cancelled the call. */
-  signal?: AbortSignal
+  /** Aborted when the client cancelled the call (an AbortSignal, or anything that says so). */
+  signal?: { readonly aborted: boolean }
   /** Where a parent `traceparent` may be: the request's `_meta` first, then its HTTP headers. */
   carriers?: (TraceCarrier | undefined)[]
   /** `network.transport` of the span: `pipe` (stdio) or `tcp`. */
@@ -42,7 +42,7 @@ export interface TelemetryOptions {
 const NO_SCOPE: CallScope = { propagate: undefined, annotate: () => {} }
 
 /** How a call ended: its result's `isError`, a timeout, a cancellation, or any other failure. */
-export function outcomeOf(result: unknown, error: unknown, signal?: AbortSignal): CallOutcome {
+export function outcomeOf(result: unknown, error: unknown, signal?: { readonly aborted: boolean }): CallOutcome {
   if (signal?.aborted) return 'cancelled'
   if (error !== undefined) {
     return (error as { code?: unknown })?.code === REQUEST_TIMEOUT ? 'timeout' : 'protocol_error'
