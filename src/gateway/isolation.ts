@@ -21,27 +21,30 @@ import { randomUUID } from 'node:crypto'
 export const OWNER_MARK = 'dev.airmcp/owner'
 
 const markOfOwner = new WeakMap<object, string>()
-const ownerOfMark = new Map<string, WeakRef<object>>()
-let sweepAt = 1024
+const ownerOfMark = new Map<string, object>()
 
 /**
  * An unguessable mark per owner (the client request an upstream request is made for), so a server cannot
  * forge another client's. The router hands it to the transport as the upstream request's
- * `relatedRequestId`; the gateway's HTTP client puts it on every message of that request's stream.
+ * `relatedRequestId`; the gateway's HTTP client puts it on every message of that request's stream. The
+ * router releases it when the request is over (releaseOwner).
  */
 export function ownerMark(owner: object): string {
   let mark = markOfOwner.get(owner)
   if (!mark) {
     mark = randomUUID()
     markOfOwner.set(owner, mark)
-    ownerOfMark.set(mark, new WeakRef(owner))
-    // Marks of requests long answered are swept when the map has doubled: amortized constant time.
-    if (ownerOfMark.size > sweepAt) {
-      for (const [key, ref] of ownerOfMark) if (!ref.deref()) ownerOfMark.delete(key)
-      sweepAt = Math.max(1024, ownerOfMark.size * 2)
-    }
+    ownerOfMark.set(mark, owner)
   }
   return mark
+}
+
+/** Forgets an owner's mark once its request is over: what arrives marked with it later belongs to nobody now. */
+export function releaseOwner(owner: object): void {
+  const mark = markOfOwner.get(owner)
+  if (mark === undefined) return
+  markOfOwner.delete(owner)
+  ownerOfMark.delete(mark)
 }
 
 type Message = { method?: string; params?: Record<string, unknown> }
@@ -57,14 +60,17 @@ export function markOwner(message: Message, mark: unknown): void {
   message.params = { ...params, _meta: { ...meta, [OWNER_MARK]: mark } }
 }
 
-/** The owner a message was marked with, if any, and its params without the mark (to send on). */
-export function takeOwner<P extends Record<string, unknown> | undefined>(params: P): { owner: object | undefined; params: P } {
+/**
+ * The owner a message was marked with, if any, and its params without the mark (to send on). `marked`
+ * with no owner: the message belongs to a request that is over, and must reach no other client.
+ */
+export function takeOwner<P extends Record<string, unknown> | undefined>(params: P): { owner: object | undefined; marked: boolean; params: P } {
   const meta = params?._meta as Record<string, unknown> | undefined
-  if (!meta || !(OWNER_MARK in meta)) return { owner: undefined, params }
+  if (!meta || !(OWNER_MARK in meta)) return { owner: undefined, marked: false, params }
   const { [OWNER_MARK]: mark, ...rest } = meta
-  const owner = typeof mark === 'string' ? ownerOfMark.get(mark)?.deref() : undefined
+  const owner = typeof mark === 'string' ? ownerOfMark.get(mark) : undefined
   const { _meta: _dropped, ...others } = params as Record<string, unknown>
-  return { owner, params: (Object.keys(rest).length ? { ...others, _meta: rest } : others) as P }
+  return { owner, marked: true, params: (Object.keys(rest).length ? { ...others, _meta: rest } : others) as P }
 }
 
 // ---- client sessions: which session a request came from, and the log level it asked for ----

@@ -8,7 +8,7 @@ import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
-import { ownerMark, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
 import { offeredTools, serverToolName } from './naming.js'
@@ -287,6 +287,7 @@ export class Router implements UpstreamEvents {
     } finally {
       releaseSession?.()
       waiting?.dispose()
+      releaseOwner(caller)
     }
   }
 
@@ -695,7 +696,9 @@ export class Router implements UpstreamEvents {
    * calls in flight on a channel that cannot say whose it is: dropped rather than guessed.
    */
   log(upstream: Upstream, params: Record<string, unknown>): void {
-    const { owner, params: clean } = takeOwner(params)
+    const { owner, marked, params: clean } = takeOwner(params)
+    // A log of a call that is over: its client is done with it, and nobody else may read it.
+    if (marked && !owner) return
     const message = { ...clean, logger: (clean.logger as string | undefined) ?? upstream.pool }
     const callers = this.callers.get(upstream) ?? []
     const caller = (owner as Caller | undefined) ?? soleCaller(callers)
@@ -723,8 +726,9 @@ export class Router implements UpstreamEvents {
 
   /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
   async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
-    const { owner, params } = takeOwner(marked.params)
+    const { owner, marked: isMarked, params } = takeOwner(marked.params)
     const request = { method: marked.method, ...(params ? { params } : {}) }
+    if (isMarked && !owner) throw new ProtocolError(INVALID_REQUEST, `${request.method} refused: the call it belongs to is over.`)
     const callers = this.callers.get(upstream) ?? []
     const caller = (owner as Caller | undefined) ?? soleCaller(callers)
     if (!caller) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bindCaller, markOwner, needsOwnConnection, OWNER_MARK, ownerMark, setSessionLevel, soleCaller, takeOwner, wantsLog } from '../../src/gateway/isolation.js'
+import { bindCaller, markOwner, needsOwnConnection, OWNER_MARK, ownerMark, releaseOwner, setSessionLevel, soleCaller, takeOwner, wantsLog } from '../../src/gateway/isolation.js'
 
 describe('owner marks', () => {
   it('marks a message with its owner and takes the mark off before it is sent on', () => {
@@ -20,6 +20,7 @@ describe('owner marks', () => {
     expect(ownerMark({})).not.toBe(ownerMark(owner))
     const forged = takeOwner({ data: 'x', _meta: { [OWNER_MARK]: 'not-a-real-mark' } })
     expect(forged.owner).toBeUndefined()
+    expect(forged.marked).toBe(true)
     expect(forged.params).toEqual({ data: 'x' })
     // Responses, and messages routed otherwise (progress goes by its token), stay as they are.
     const response = { id: 1, result: {} }
@@ -28,6 +29,18 @@ describe('owner marks', () => {
     const progress = { method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }
     markOwner(progress, ownerMark(owner))
     expect(progress.params).toEqual({ progressToken: 1, progress: 1 })
+  })
+
+  it('a mark released when its request is over names nobody: the message is known to be a finished call\'s', () => {
+    const owner = {}
+    const mark = ownerMark(owner)
+    releaseOwner(owner)
+    const late = { method: 'notifications/message', params: { level: 'info', data: 'late' } as Record<string, unknown> }
+    markOwner(late, mark)
+    expect(takeOwner(late.params)).toMatchObject({ owner: undefined, marked: true, params: { level: 'info', data: 'late' } })
+    // A new request of the same owner object gets a new mark.
+    expect(ownerMark(owner)).not.toBe(mark)
+    expect(takeOwner({ data: 'plain' })).toMatchObject({ owner: undefined, marked: false })
   })
 })
 
