@@ -264,7 +264,7 @@ export class HttpClientTransport implements Transport {
     }
     const envelope = envelopeHeaders(message, this.inputSchemaOf)
     const trace = traceHeadersOf(message)
-    if (envelope || trace) headers = { ...headers, ...envelope, ...trace }
+    if (envelope || trace.traceparent) headers = { ...headers, ...envelope, ...trace }
     const post: Post = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
     return this.post(post, true)
   }
