@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ExchangeHandler, Http1Pool } from '../../src/http/http1-client.js'
 
@@ -37,10 +41,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
 })
 
-async function listen(server: net.Server): Promise<URL> {
+async function listen(server: net.Server, scheme = 'http'): Promise<URL> {
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/mcp?x=1`)
+  return new URL(`${scheme}://127.0.0.1:${(server.address() as net.AddressInfo).port}/mcp?x=1`)
 }
 
 function poolFor(url: URL, maxHeadBytes?: number): Http1Pool {
@@ -258,5 +262,40 @@ describe('Http1Pool', () => {
     exchange.abort()
     await socketClosed
     expect(heard).toEqual([])
+  })
+
+  it('speaks TLS to an https upstream and verifies its certificate', async () => {
+    const cert = new URL('../../fixtures/tls/localhost-cert.pem', import.meta.url)
+    const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(new URL('../../fixtures/tls/localhost-key.pem', import.meta.url)) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"over":"tls"}')
+    })
+    const url = await listen(server, 'https')
+    // This process does not trust the self-signed certificate: refused.
+    const refused = await send(poolFor(url))
+    expect(refused.error?.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/)
+    // A process that trusts it (NODE_EXTRA_CA_CERTS, as a user with a private CA would) gets the answer, for the IP and the name.
+    const script = `
+      const { Http1Pool } = await import(${JSON.stringify(new URL('../../src/http/http1-client.ts', import.meta.url).href)})
+      for (const target of process.argv.slice(1)) {
+        const pool = new Http1Pool(new URL(target))
+        const outcome = await new Promise((resolve) => {
+          let body = ''
+          pool.request(pool.head('POST', {}), undefined, '{}', {
+            onHead: () => {},
+            onData: (chunk) => (body += chunk),
+            onEnd: () => resolve(body),
+            onError: (error) => resolve('error ' + error.code),
+          })
+        })
+        pool.close()
+        console.log(outcome)
+      }`
+    const byName = new URL(url)
+    byName.hostname = 'localhost'
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, url.href, byName.href], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: cert.pathname },
+    })
+    expect(stdout.trim().split('\n')).toEqual(['{"over":"tls"}', '{"over":"tls"}'])
   })
 })
