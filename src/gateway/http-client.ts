@@ -163,7 +163,8 @@ class Answer {
  * POST per message, answers read as JSON or as an SSE stream, the 2025 session's standalone GET stream for
  * server notifications, 2026 requests with the headers their body implies, and a cancelled request's HTTP
  * exchange closed at once. It replaces the SDK's fetch-based transport on the hot path: fetch and web
- * streams, and node:http's client too, cost the gateway several times the CPU per call.
+ * streams cost the gateway several times the CPU per call, and node:http's client about 75 µs more than
+ * the pool underneath.
  */
 export class HttpClientTransport implements Transport {
   /** The SDK's protocol layer cancels a 2026 request by aborting `requestSignal`, not by a notification. */
