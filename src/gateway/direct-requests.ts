@@ -10,6 +10,20 @@ interface Pending {
   onprogress?: ForwardOptions['onprogress']
 }
 
+const SERVER_INFO = 'io.modelcontextprotocol/serverInfo'
+
+/**
+ * An upstream's result as the gateway passes it on: without the upstream's `serverInfo`, which names the
+ * server producing the response (2026-07-28) and so must be the gateway's (the front adds its own).
+ */
+export function asGatewayResult(result: Params): Params {
+  const meta = result._meta as Params | undefined
+  if (!meta || !(SERVER_INFO in meta)) return result
+  const { [SERVER_INFO]: _upstream, ...rest } = meta
+  const { _meta: _dropped, ...others } = result
+  return Object.keys(rest).length ? { ...others, _meta: rest } : others
+}
+
 /** Our request ids: strings the SDK's numeric ids, listen ids (`listen:N`) and resume ids never equal. */
 const ID_PREFIX = 'airmcp-call-'
 
@@ -120,7 +134,7 @@ export class DirectRequestsTransport implements Transport {
       const pending = typeof message.id === 'string' ? this.pending.get(message.id) : undefined
       if (!pending) return false
       if (message.error) pending.reject(ProtocolError.fromError(message.error.code, message.error.message, message.error.data))
-      else pending.resolve(message.result ?? {})
+      else pending.resolve(asGatewayResult(message.result ?? {}))
       return true
     }
     if (message.method !== 'notifications/progress') return false

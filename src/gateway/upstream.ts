@@ -18,7 +18,7 @@ import {
 import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
 import type { ForwardOptions } from './cancellation.js'
-import { DirectRequestsTransport } from './direct-requests.js'
+import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
 import { classifyFailure, redact, secretsOf, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { Semaphore } from './limits.js'
@@ -320,7 +320,8 @@ export class Upstream {
     if (direct) return direct.request(method, params, options)
     const { cancellation, ...sdkOptions } = options
     const signal = options.signal ?? cancellation?.signal
-    return client.request({ method, params } as never, PassThrough, { ...sdkOptions, signal, allowInputRequired: true }) as Promise<Record<string, unknown>>
+    const result = client.request({ method, params } as never, PassThrough, { ...sdkOptions, signal, allowInputRequired: true })
+    return (result as Promise<Record<string, unknown>>).then(asGatewayResult)
   }
 
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */

@@ -121,6 +121,8 @@ describe('2026 requests through the gateway', () => {
         requestState,
       })
       expect(retry.body.result?.content).toEqual([{ type: 'text', text: 'hello Ada' }])
+      // The response is the gateway's: it names the gateway, not the upstream that ran the tool.
+      expect((retry.body.result?._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'era-requests' })
     }
   })
 
