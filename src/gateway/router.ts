@@ -33,10 +33,10 @@ const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const MAX_ROUNDS = 10
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /** Whether the caller cancelled, without making an AbortSignal for a direct-path call. */
-const isCancelled = (caller: Caller) => (caller.cancellation ? caller.cancellation.aborted : caller.signal.aborted)
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
+const isCancelled = (caller: Caller) => (caller.cancellation ?? caller.signal).aborted
 
 /**
  * Whoever made a request at the front, in either era: what the router needs to answer it, whatever

@@ -231,13 +231,13 @@ class Connection {
       from = 0
     }
     const end = bytes.indexOf(HEAD_END, from)
-    if (end < 0) {
-      if (bytes.length - from > this.maxHeadBytes) this.fail(protocolError(`The response head is larger than ${this.maxHeadBytes} bytes.`))
-      else this.pending = Buffer.from(bytes.subarray(from))
+    // The head so far (all of it when its end is here) must fit the limit.
+    if ((end < 0 ? bytes.length : end) - from > this.maxHeadBytes) {
+      this.fail(protocolError(`The response head is larger than ${this.maxHeadBytes} bytes.`))
       return chunk.length
     }
-    if (end - from > this.maxHeadBytes) {
-      this.fail(protocolError(`The response head is larger than ${this.maxHeadBytes} bytes.`))
+    if (end < 0) {
+      this.pending = Buffer.from(bytes.subarray(from))
       return chunk.length
     }
     // Where the body starts, in `chunk`'s terms.
