@@ -1,5 +1,6 @@
 import { ProtocolError, SdkError, SdkErrorCode, type Transport } from '@modelcontextprotocol/client'
 import { cancelledBy, type ForwardOptions, onCancel } from './cancellation.js'
+import { exchangeFailureOf } from './errors.js'
 
 type Params = Record<string, unknown>
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Params; result?: Params; error?: { code: number; message: string; data?: unknown } }
@@ -133,7 +134,8 @@ export class DirectRequestsTransport implements Transport {
     if (message.method === undefined) {
       const pending = typeof message.id === 'string' ? this.pending.get(message.id) : undefined
       if (!pending) return false
-      if (message.error) pending.reject(ProtocolError.fromError(message.error.code, message.error.message, message.error.data))
+      // The server's error answer, or our transport's word that the exchange broke (never a server's to forge).
+      if (message.error) pending.reject(exchangeFailureOf(message) ?? ProtocolError.fromError(message.error.code, message.error.message, message.error.data))
       else pending.resolve(asGatewayResult(message.result ?? {}))
       return true
     }

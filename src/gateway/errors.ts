@@ -2,15 +2,21 @@ import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/cli
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 
 /**
- * The one place where the gateway decides what a failed upstream exchange means. A transport failure (the
- * connection or the upstream's side of the exchange broke) marks the member and is worth another replica;
- * anything else (the server's own error, a request that cannot be serialized, an oversized result) is an
- * answer for that caller only and leaves the member in its pool.
+ * The one place where the gateway decides what a failed upstream exchange means, by where it failed (the
+ * error's type, never its code or words):
+ * - `transport`: the connection or the exchange broke (a socket error, a child that is gone, a status that
+ *   says the member is unusable, an answer cut short); no answer came. It marks the member and is worth
+ *   another replica.
+ * - `busy`: the upstream refused the request for now (HTTP 429): the tool did not run, the member stays.
+ * - `request`: an answer arrived (a JSON-RPC error from the server, whatever its code) or the request could
+ *   not be made; it is that caller's answer alone, never retried, and leaves the member in its pool.
  */
-export type FailureKind = 'transport' | 'request'
+export type FailureKind = 'transport' | 'busy' | 'request'
 
 /** A result that exceeded `maxResultBytes`: the upstream is fine, the answer is not forwarded. */
 export const RESULT_TOO_LARGE = -32013
+/** The code of the error a client gets when every member it could use answered HTTP 429. */
+export const UPSTREAM_BUSY = -32029
 /** Our transports' code for an exchange the upstream broke (socket cut, garbage on the stream). */
 export const UPSTREAM_BROKEN = ErrorCode.ConnectionClosed
 
@@ -33,9 +39,49 @@ const TRANSPORT_CODES = new Set([
   'ERR_STREAM_WRITE_AFTER_END',
 ])
 
+const SDK_TRANSPORT_CODES = new Set<string>([SdkErrorCode.ConnectionClosed, SdkErrorCode.SendFailed, SdkErrorCode.NotConnected])
+
 /** An error our own transports raise when the upstream broke the exchange. */
 export class UpstreamTransportError extends Error {
   override readonly name = 'UpstreamTransportError'
+}
+
+/** An upstream that answered HTTP 429: busy now, not broken; `retryAfter` in seconds when it said. */
+export class UpstreamBusyError extends Error {
+  override readonly name = 'UpstreamBusyError'
+  constructor(
+    message: string,
+    readonly retryAfter?: number,
+  ) {
+    super(message)
+  }
+}
+
+/** The error an HTTP upstream's refusal of one POST means (the body is never shown: it may echo secrets). */
+export function httpStatusFailure(status: number, where: string, retryAfterHeader?: string | null): Error {
+  const text = `HTTP ${status} from ${where}`
+  if (status === 429) {
+    const seconds = Number(retryAfterHeader)
+    return new UpstreamBusyError(text, Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined)
+  }
+  // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
+  return status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text)
+}
+
+const FAILURE = Symbol('airmcp.exchangeFailure')
+
+/**
+ * The JSON-RPC error a transport of ours delivers for a request whose exchange it saw fail (`error`, an
+ * UpstreamTransportError or a too-large answer): an SDK client reads its code, the gateway's own request
+ * path the error itself (see `exchangeFailureOf`), which no server can forge.
+ */
+export function failedExchange(id: string | number, code: number, error: Error) {
+  return { jsonrpc: '2.0' as const, id, error: { code, message: error.message }, [FAILURE]: error }
+}
+
+/** The gateway's own error behind a message made by `failedExchange`; undefined for anything a server sent. */
+export function exchangeFailureOf(message: object): Error | undefined {
+  return (message as { [FAILURE]?: Error })[FAILURE]
 }
 
 function codeOf(error: unknown): string | undefined {
@@ -49,21 +95,14 @@ function codeOf(error: unknown): string | undefined {
 
 /** Classifies a failed upstream exchange once; see {@link FailureKind}. */
 export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed ? 'transport' : 'request'
-  // SDK v2: a ProtocolError is the server's (or our transports') JSON-RPC answer; an SdkError is the client's own.
-  if (error instanceof ProtocolError) return error.code === UPSTREAM_BROKEN ? 'transport' : 'request'
-  if (error instanceof SdkError) {
-    return [SdkErrorCode.ConnectionClosed, SdkErrorCode.SendFailed, SdkErrorCode.NotConnected].includes(error.code) ? 'transport' : 'request'
-  }
+  if (error instanceof UpstreamBusyError) return 'busy'
   if (error instanceof UpstreamTransportError) return 'transport'
+  // SDK v2: an SdkError is the client's own (the connection closed, a send failed)...
+  if (error instanceof SdkError) return SDK_TRANSPORT_CODES.has(error.code) ? 'transport' : 'request'
+  // ...a ProtocolError (v1: McpError) is a JSON-RPC error answer that arrived, whatever its code.
+  if (error instanceof ProtocolError || error instanceof McpError) return 'request'
   const code = codeOf(error)
-  if (code && TRANSPORT_CODES.has(code)) return 'transport'
-  const message = error instanceof Error ? error.message : ''
-  // The SDK's transports say so in words: a child that is gone, an SSE POST that found no server.
-  if (/not connected|not running|fetch failed|socket hang up|Error POSTing to endpoint \(HTTP 5\d\d\)/i.test(message)) {
-    return 'transport'
-  }
-  return 'request'
+  return code && TRANSPORT_CODES.has(code) ? 'transport' : 'request'
 }
 
 /** The message to show for a failure, with secrets removed. */
@@ -71,31 +110,67 @@ export function describeFailure(error: unknown, secrets: string[] = []): string 
   return redact(error instanceof Error ? error.message : String(error), secrets)
 }
 
-const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi
+const CODE_PREFIX = /^(?:MCP error -?\d{1,10}: )+/
+
+/**
+ * A message without the "MCP error <code>: " prefixes SDK v1's McpError writes into it: the SDK client at
+ * the other end adds its own, so a message the gateway sends must carry none.
+ */
+export function withoutCodePrefix(message: string): string {
+  return message.replace(CODE_PREFIX, '')
+}
+
+/** Most characters of an upstream's error text the gateway reads, redacts and passes on. */
+export const MAX_ERROR_TEXT = 4096
+
+/**
+ * Error text from an upstream, bounded: cut to MAX_ERROR_TEXT characters (plus a margin, so a secret or URL
+ * across the cut is still recognised), redacted, then cut to the limit.
+ */
+export function upstreamErrorText(text: string, secrets: string[] = []): string {
+  if (text.length <= MAX_ERROR_TEXT) return redact(text, secrets)
+  const margin = 1024 + Math.max(0, ...secrets.map((s) => s.length))
+  const clean = redact(text.slice(0, MAX_ERROR_TEXT + margin), secrets)
+  return `${clean.slice(0, MAX_ERROR_TEXT)}… (${text.length - MAX_ERROR_TEXT} more characters cut)`
+}
+
+/** A scheme of at most 32 characters: each position is tried in bounded time, so the scan is linear. */
+const URL_PATTERN = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s"'<>]+/gi
+const TRAILING = new Set([')', '.', ',', ';', ':', ']'])
+const POST_ERROR = /Error POSTing to endpoint \(HTTP \d{1,3}\)/
 
 /**
  * Removes what must never reach a client, a log or `/health`: URL userinfo, URL query values (api keys
  * travel there), the body the SDK quotes from an upstream's HTTP error, and any known secret (header values).
+ * Linear in the text's length.
  */
 export function redact(text: string, secrets: string[] = []): string {
-  let out = text.replace(URL_PATTERN, (raw) => {
-    const trailing = /[).,;:\]]+$/.exec(raw)?.[0] ?? ''
-    const candidate = trailing ? raw.slice(0, -trailing.length) : raw
-    try {
-      const url = new URL(candidate)
-      if (url.username || url.password) {
-        url.username = ''
-        url.password = ''
-      }
-      for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, '***')
-      return url.toString() + trailing
-    } catch {
-      return raw
-    }
-  })
-  out = out.replace(/(Error POSTing to endpoint \(HTTP \d+\)):[\s\S]*/, '$1')
+  let out = text.replace(URL_PATTERN, redactUrl)
+  const posted = POST_ERROR.exec(out)
+  if (posted) out = out.slice(0, posted.index + posted[0].length)
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***')
   return out
+}
+
+function redactUrl(raw: string): string {
+  let end = raw.length
+  while (end > 0 && TRAILING.has(raw[end - 1])) end--
+  const candidate = raw.slice(0, end)
+  try {
+    const url = new URL(candidate)
+    url.username = ''
+    url.password = ''
+    if (url.search) {
+      // Built once: setting each key on the URL would re-serialize the query per key (quadratic).
+      const masked = new URLSearchParams()
+      for (const key of new Set(url.searchParams.keys())) masked.append(key, '***')
+      url.search = masked.toString()
+    }
+    return url.toString() + raw.slice(end)
+  } catch {
+    // Not a URL the parser takes (cut short, say): keep only its scheme and host.
+    return /^[^:]*:\/\/(?:[^/?#@]*@)?[^/?#@]*/.exec(raw)![0].replace(/\/\/[^/?#@]*@/, '//')
+  }
 }
 
 /** Secrets a registration carries: header values and the URL's userinfo and query values. */

@@ -7,7 +7,7 @@ import { type Exchange as HttpExchange, Http1Pool, type RequestHead } from '../h
 import { isJsonRpcMessage, isRequest } from '../http/jsonrpc.js'
 import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
-import { redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
+import { failedExchange, httpStatusFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
 import { markOwner } from './isolation.js'
 
 /** What the SDK's protocol layer passes with a message beyond the 2025 options (2026-07-28 per-request streams). */
@@ -243,10 +243,15 @@ export class HttpClientTransport implements Transport {
     return true
   }
 
-  /** Fails one forwarded request at once with an error of our own (the upstream will never answer it now). */
+  /**
+   * Fails one forwarded request at once with an error of our own (the upstream will never answer it now): a
+   * broken exchange says so by type (errors.ts `failedExchange`), not by a code a server could send too.
+   */
   failRequest(id: RequestId, code: number, message: string): void {
     if (this.closed) return
-    this.onmessage?.({ jsonrpc: '2.0', id, error: { code, message } })
+    this.onmessage?.(
+      code === UPSTREAM_BROKEN ? (failedExchange(id, code, new UpstreamTransportError(message)) as JSONRPCMessage) : { jsonrpc: '2.0', id, error: { code, message } },
+    )
   }
 
   send(message: JSONRPCMessage, options?: SendOptions): Promise<void> {
@@ -308,10 +313,7 @@ export class HttpClientTransport implements Transport {
               return
             }
             if (status >= 400) {
-              // The body is the upstream's to read, not ours to show (it may echo secrets); the status says enough.
-              const text = `HTTP ${status} from ${this.where}`
-              // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
-              reject(status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text))
+              reject(httpStatusFailure(status, this.where, headers.get('retry-after')))
               return
             }
             resolve()

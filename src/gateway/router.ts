@@ -1,4 +1,4 @@
-import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
+import { MissingRequiredClientCapabilityError, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
@@ -7,7 +7,7 @@ import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
-import { classifyFailure, redact, RESULT_TOO_LARGE } from './errors.js'
+import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText, withoutCodePrefix } from './errors.js'
 import { ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
@@ -156,7 +156,11 @@ export class Router implements UpstreamEvents {
 
   /** Input limits, checked before anything is forwarded. */
   private checkInput(params: unknown, what: string): void {
-    assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
+    try {
+      assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
+    } catch (error) {
+      throw toRequestError(error)
+    }
   }
 
   removeSession(session: LegacySession): void {
@@ -315,8 +319,10 @@ export class Router implements UpstreamEvents {
 
   /**
    * Runs a request on one healthy member of a pool (or on `pinned`, the member a 2026 retry names). A
-   * transport failure (see errors.ts) marks that member broken and retries once on another member; any
-   * other failure is that caller's answer alone.
+   * transport failure (see errors.ts: no answer came) marks that member broken and retries once on another
+   * member; a busy member (HTTP 429: the request was refused, nothing ran) is left in its pool and another
+   * tried; an answer, a JSON-RPC error included, is that caller's alone and never retried, so a tool runs
+   * once per call.
    */
   private async forwardWithFailover<T>(
     pool: string,
@@ -358,7 +364,7 @@ export class Router implements UpstreamEvents {
       try {
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
-        if (!upstream.client) throw new ProtocolError(-32000, 'Connection closed')
+        if (!upstream.client) throw new SdkError(SdkErrorCode.NotConnected, 'Not connected')
         upstream.inflight++
         callers = this.callers.get(upstream) ?? []
         callers.push(caller)
@@ -394,8 +400,9 @@ export class Router implements UpstreamEvents {
           )
         }
         if (isCancelled(caller)) throw error
-        if (classifyFailure(error) === 'request') throw this.requestFailure(error, pool, what, upstream)
-        upstream.markBroken(error)
+        const kind = classifyFailure(error)
+        if (kind === 'request') throw this.requestFailure(error, pool, what, upstream)
+        if (kind === 'transport') upstream.markBroken(error)
         lastError = error
       } finally {
         if (callers) {
@@ -415,10 +422,11 @@ export class Router implements UpstreamEvents {
       .map((u) => `${u.id} (${u.status}${u.lastError ? `: ${u.lastError}` : ''})`)
       .join(', ')
     const secrets = this.members(pool).flatMap((u) => u.secrets)
+    if (lastError instanceof UpstreamBusyError) throw busyFailure(lastError, pool, what, secrets)
     throw new ProtocolError(
       INTERNAL_ERROR,
       redact(
-        `Server "${pool}" could not serve ${what}: ${lastError ? (lastError as Error).message : 'no healthy member'}. Members: ${states || 'none'}.`,
+        `Server "${pool}" could not serve ${what}: ${lastError ? upstreamErrorText((lastError as Error).message, secrets) : 'no healthy member'}. Members: ${states || 'none'}.`,
         secrets,
       ),
     )
@@ -429,13 +437,13 @@ export class Router implements UpstreamEvents {
     const code = (error as { code?: unknown })?.code
     if (typeof code === 'number') {
       const message = (error as Error).message ?? ''
-      const clean = redact(message.replace(/^(MCP error -?\d+: )+/, ''), upstream.secrets)
+      const clean = upstreamErrorText(withoutCodePrefix(String(message)), upstream.secrets)
       return clean === message ? error : new ProtocolError(code, clean, (error as { data?: unknown }).data)
     }
     // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
     return new ProtocolError(
       INVALID_REQUEST,
-      `Server "${pool}" could not be sent ${what}: ${redact((error as Error)?.message ?? String(error), upstream.secrets)}`,
+      `Server "${pool}" could not be sent ${what}: ${upstreamErrorText((error as Error)?.message ?? String(error), upstream.secrets)}`,
     )
   }
 
@@ -604,7 +612,7 @@ export class Router implements UpstreamEvents {
       ).catch((error: unknown) => {
         // An oversized result is the tool's failure, reported like one; the server stays in its pool.
         if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
-          return { content: [{ type: 'text' as const, text: (error as Error).message.replace(/^(MCP error -?\d+: )+/, '') }], isError: true }
+          return { content: [{ type: 'text' as const, text: withoutCodePrefix((error as Error).message) }], isError: true }
         }
         throw error
       }),
@@ -759,6 +767,16 @@ export class Router implements UpstreamEvents {
     // The upstream cancelling its request cancels it at that client too.
     return caller.request(request, signal)
   }
+}
+
+/** Every member the call could use answered HTTP 429: the server is busy (never the gateway's retry loop). */
+function busyFailure(error: UpstreamBusyError, pool: string, what: string, secrets: string[]): ProtocolError {
+  const wait = error.retryAfter === undefined ? 'later' : `after ${error.retryAfter} s (its Retry-After)`
+  return new ProtocolError(
+    UPSTREAM_BUSY,
+    redact(`Server "${pool}" is busy and refused ${what} (${error.message}). Try this: send it again ${wait}.`, secrets),
+    error.retryAfter === undefined ? undefined : { retryAfter: error.retryAfter },
+  )
 }
 
 /** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */

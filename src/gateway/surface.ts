@@ -1,4 +1,3 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import {
   DISCOVERY_TOOL_NAMES,
   DISCOVERY_TOOLS,
@@ -9,20 +8,26 @@ import {
 import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
 import type { Router } from './router.js'
+import { RequestError } from './upstream-error.js'
 
-/** The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle. */
-export function unknownTool(name: string): McpError {
-  return new McpError(ErrorCode.InvalidParams, `Unknown tool "${name}".`)
+const INVALID_PARAMS = -32602
+
+/**
+ * The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle.
+ * Like every error the gateway makes, its message carries no "MCP error <code>:" prefix (the client adds one).
+ */
+export function unknownTool(name: string): RequestError {
+  return new RequestError(INVALID_PARAMS, `Unknown tool "${name}".`)
 }
 
-export function unknownPrompt(name: string): McpError {
-  return new McpError(ErrorCode.InvalidParams, `Unknown prompt "${name}".`)
+export function unknownPrompt(name: string): RequestError {
+  return new RequestError(INVALID_PARAMS, `Unknown prompt "${name}".`)
 }
 
 export const RESOURCE_NOT_FOUND = -32002
 
-export function resourceNotFound(uri: string): McpError {
-  return new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
+export function resourceNotFound(uri: string): RequestError {
+  return new RequestError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
 }
 
 const catalogs = new WeakMap<Router, { revision: number; catalog: ToolCatalog }>()

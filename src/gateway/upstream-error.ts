@@ -1,4 +1,5 @@
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
+import { withoutCodePrefix } from './errors.js'
 
 /**
  * An error to send to the client as its JSON-RPC error: code, message, data. SDK v1's McpError writes
@@ -19,5 +20,5 @@ export class RequestError extends Error {
 /** The same error with the SDK's "MCP error <code>: " prefixes taken off its message, ready to send on. */
 export function toRequestError(error: unknown): unknown {
   if (!(error instanceof McpError)) return error
-  return new RequestError(error.code, error.message.replace(/^(MCP error -?\d+: )+/, ''), error.data)
+  return new RequestError(error.code, withoutCodePrefix(error.message), error.data)
 }

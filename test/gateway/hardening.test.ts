@@ -1,6 +1,7 @@
 // The small pieces behind issue 15's fixes, on their own (test/hostile/ exercises them through a real gateway).
 import { describe, expect, it } from 'vitest'
-import { classifyFailure, redact, secretsOf, UpstreamTransportError } from '../../dist/gateway/errors.js'
+import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
+import { classifyFailure, redact, secretsOf, upstreamErrorText, UpstreamBusyError, UpstreamTransportError, withoutCodePrefix } from '../../dist/gateway/errors.js'
 import { LineReader, responseIdOf } from '../../dist/gateway/line-reader.js'
 import { assertDepth, Semaphore } from '../../dist/gateway/limits.js'
 import { bearerMatches } from '../../dist/http/bearer.js'
@@ -44,6 +45,26 @@ describe('errors', () => {
     expect(classifyFailure(new UpstreamTransportError('HTTP 502'))).toBe('transport')
     expect(classifyFailure(new RangeError('Maximum call stack size exceeded'))).toBe('request')
     expect(classifyFailure(new TypeError('Converting circular structure to JSON'))).toBe('request')
+    expect(classifyFailure(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'))).toBe('transport')
+    expect(classifyFailure(new UpstreamBusyError('HTTP 429', 7))).toBe('busy')
+    // An error answer that arrived is never the connection's, whatever its code or words (issue 28 item 4).
+    expect(classifyFailure(new ProtocolError(-32000, 'Connection closed'))).toBe('request')
+    expect(classifyFailure(new Error('not connected: socket hang up, fetch failed'))).toBe('request')
+  })
+  it('takes the SDK code prefixes off a message, wherever they come from', () => {
+    expect(withoutCodePrefix('MCP error -32602: MCP error -32602: Unknown tool "x".')).toBe('Unknown tool "x".')
+    expect(withoutCodePrefix('Unknown tool "MCP error -1: x".')).toBe('Unknown tool "MCP error -1: x".')
+  })
+  it('redacts in linear time and cuts the error text of an upstream to 4,096 characters', () => {
+    const n = 160 * 1024
+    for (const text of ['a.'.repeat(n / 2), `http://h/${')'.repeat(n)}x`, `http://h/?${Array.from({ length: n / 8 }, (_, i) => `k${i}=v`).join('&')}`]) {
+      const cut = upstreamErrorText(`${text} http://u:pw@h/?key=s3cret-value`, ['s3cret-value'])
+      expect(cut.length).toBeLessThan(4200)
+      expect(cut).not.toContain('s3cret')
+      expect(redact(text).length).toBeGreaterThan(0)
+    }
+    // A secret across the cut is still recognised: redacted first, cut after.
+    expect(upstreamErrorText(`${'x'.repeat(4090)} t=s3cret-value`, ['s3cret-value'])).toBe(`${'x'.repeat(4090)} t=***… (9 more characters cut)`)
   })
   it('redacts URL credentials, query values, quoted bodies and known secrets', () => {
     expect(redact('connect failed: HTTP 500 from http://u:pw@h:1/mcp?api_key=abc&x=1.')).toBe(

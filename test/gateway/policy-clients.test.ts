@@ -92,7 +92,7 @@ describe('tool policies, with real clients', () => {
       }),
     )
     for (const round of rounds) {
-      expect(round).toEqual(['docs:x', 'deployed', 'MCP error -32602: MCP error -32602: Unknown tool "deploy".', 'MCP error -32602: MCP error -32602: Unknown tool "search".'])
+      expect(round).toEqual(['docs:x', 'deployed', 'MCP error -32602: Unknown tool "deploy".', 'MCP error -32602: Unknown tool "search".'])
     }
   })
 
