@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { parseJsonRpcLine } from '../http/jsonrpc.js'
 import { forwardChildLine } from '../telemetry/log.js'
-import { RESULT_TOO_LARGE } from './errors.js'
+import { RESULT_TOO_LARGE, UpstreamTransportError } from './errors.js'
 import { LineReader, responseIdOf, type OversizedLine } from './line-reader.js'
 
 export interface ChildOptions {
@@ -19,6 +18,9 @@ export interface ChildOptions {
   /** Longest stdout line kept (default 8 MiB); a longer one fails the call it answers, never the gateway. */
   maxLineBytes?: number
 }
+
+/** Longest stderr line of a child forwarded whole; a longer one is cut to its start, and reading goes on. */
+export const MAX_STDERR_LINE_BYTES = 16 * 1024
 
 const PATH_LIKE = /^\.\.?[\\/]|[\\/].*\.[cm]?[jt]s$/
 
@@ -88,9 +90,13 @@ export class ChildProcessTransport implements Transport {
       })
       child.stdin!.on('error', (error) => this.onerror?.(error))
       child.stdout!.on('data', (chunk: Buffer) => this.reader.push(chunk))
-      createInterface({ input: child.stderr! }).on('line', (line) => {
-        forwardChildLine(this.options.label, line)
-      })
+      // Bounded like stdout: a child writing gigabytes without a newline costs the gateway 16 KiB, not its life.
+      const stderr = new LineReader(
+        MAX_STDERR_LINE_BYTES,
+        (line) => forwardChildLine(this.options.label, line),
+        (line) => forwardChildLine(this.options.label, `${line.head}… (a stderr line of ${line.bytes} bytes, cut)`),
+      )
+      child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk))
     })
   }
 
@@ -123,7 +129,7 @@ export class ChildProcessTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     return new Promise((resolvePromise, reject) => {
       const stdin = this.child?.stdin
-      if (!stdin?.writable) return reject(new Error(`${this.options.label}: the child process is not running`))
+      if (!stdin?.writable) return reject(new UpstreamTransportError(`${this.options.label}: the child process is not running`))
       // Messages sent in the same turn (many clients' calls at once) go to the pipe in one write, not one each.
       if (!stdin.writableCorked) {
         stdin.cork()
