@@ -136,7 +136,8 @@ export class Gateway {
 
   /** Every registration with its status, tools and last error. */
   list(): ServerInfo[] {
-    return [...this.registrations.values()].map((u) => u.info())
+    const own = this.router.own
+    return [...this.registrations.values()].map((u) => (own ? { ...u.info(), ownConnections: own.count(u.id) } : u.info()))
   }
 
   /** The gateway's own URL (`.../mcp`) once started over HTTP. */
@@ -183,7 +184,10 @@ export class Gateway {
       log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
       // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
-      this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration), {
+        maxPerRegistration: this.options.maxOwnConnections,
+        idleMs: this.options.ownConnectionIdleMs,
+      })
       const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery))
       this.modern = modern
       this.host = await startHttpHost({

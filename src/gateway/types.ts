@@ -106,6 +106,14 @@ export interface GatewayOptions {
   maxArgumentDepth?: number
   /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
   maxResultBytes?: number
+  /**
+   * HTTP front: most own connections (each a stdio child, or an SSE connection) one registration opens for
+   * clients that declare sampling or elicitation (default 16); past it, such a client shares the common
+   * connection, where a request the upstream sends is refused when several clients have calls in flight.
+   */
+  maxOwnConnections?: number
+  /** HTTP front: close a client's own connection after this long without a call, in ms (default 300 000). */
+  ownConnectionIdleMs?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
   /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
@@ -136,4 +144,6 @@ export interface ServerInfo {
   errors: number
   /** Median latency of those calls in ms (within 5%); undefined before the first call. */
   medianMs: number | undefined
+  /** HTTP front: own connections open to it for clients that may be asked for input (see `maxOwnConnections`). */
+  ownConnections?: number
 }
