@@ -19,7 +19,7 @@ import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { CallStats } from './call-stats.js'
 import type { ForwardOptions } from './cancellation.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
-import { classifyFailure, redact, secretsOf, UpstreamTransportError } from './errors.js'
+import { classifyFailure, httpStatusFailure, redact, secretsOf, upstreamErrorText, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
 import { Semaphore } from './limits.js'
 import { SessionResumingTransport } from './session-resume.js'
@@ -56,6 +56,10 @@ export interface CacheHint {
 }
 
 const MAX_RECONNECT_DELAY = 30_000
+/** How long a connection must stay up before its loss starts the reconnect backoff over. */
+export const STABLE_CONNECTION_MS = 30_000
+/** Connections in a row lost before STABLE_CONNECTION_MS that make a member a crash loop. */
+const CRASH_LOOP = 3
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
 const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } }
 
@@ -63,8 +67,14 @@ const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } 
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
  * undici leaves one listener per request (thousands under load); a POST is short and needs none.
  */
-const postWithoutSharedSignal: typeof fetch = (url, init) =>
-  fetch(url, init?.method === 'POST' ? { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) } : init)
+const postWithoutSharedSignal: typeof fetch = async (url, init) => {
+  if (init?.method !== 'POST') return fetch(url, init)
+  const response = await fetch(url, { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) })
+  if (response.ok) return response
+  // What a refused POST means is said by type (errors.ts), not in the SDK's words quoting the body.
+  await response.body?.cancel().catch(() => {})
+  throw httpStatusFailure(response.status, redact(String(url)), response.headers.get('retry-after'))
+}
 
 /** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
 export function sseEndpoint(url: string): URL {
@@ -126,6 +136,12 @@ export class Upstream {
   private failures = 0
   private attempts = 0
   private reconnectTimer: NodeJS.Timeout | undefined
+  /** When the current connection came up (0: none is up). */
+  private connectedAt = 0
+  /** Connections in a row lost before STABLE_CONNECTION_MS. */
+  private shortLived = 0
+  /** A member in a crash loop is not reconnected on demand before this time (its backoff). */
+  private notBefore = 0
   private connecting: Promise<void> | undefined
   private stopped = false
   private subscription: McpSubscription | undefined
@@ -224,7 +240,7 @@ export class Upstream {
    */
   connectOnDemand(): Promise<void> {
     if (this.connecting || this.stopped) return this.connecting ?? Promise.resolve()
-    if (Date.now() - this.lastOnDemand < 1000) return Promise.resolve()
+    if (Date.now() - this.lastOnDemand < 1000 || Date.now() < this.notBefore) return Promise.resolve()
     this.lastOnDemand = Date.now()
     return this.connect()
   }
@@ -275,7 +291,8 @@ export class Upstream {
       await this.refresh()
       if (this.era === 'modern') await this.listen()
       if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()
-      this.attempts = 0
+      // The backoff is not reset yet: a child that dies right after each connect must not respawn at full speed.
+      this.connectedAt = Date.now()
       this.failures = 0
       this.lastError = undefined
       this.setStatus('connected')
@@ -497,14 +514,23 @@ export class Upstream {
 
   private fail(reason: string): void {
     this.closeSessionClient()
-    this.lastError = redact(reason, this.secrets)
+    this.lastError = upstreamErrorText(reason, this.secrets)
     // The verdict belongs to the lost connection: the next connect probes again.
     this.era = undefined
     this.discover = undefined
     this.subscription = undefined
     this.setStatus('error')
     if (this.stopped) return
+    // A connection that stayed up a while starts the backoff over; one lost soon after it came up (a crash
+    // loop) keeps it growing, and calls that find the member down do not reconnect it sooner either.
+    if (this.connectedAt) {
+      const stable = Date.now() - this.connectedAt >= STABLE_CONNECTION_MS
+      this.shortLived = stable ? 0 : this.shortLived + 1
+      if (stable) this.attempts = 0
+      this.connectedAt = 0
+    }
     const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)
+    this.notBefore = this.shortLived >= CRASH_LOOP ? Date.now() + delay : 0
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = setTimeout(() => void this.connect(), delay)
     this.reconnectTimer.unref()
