@@ -14,6 +14,8 @@ export const OWN_CONNECTION_DEFAULTS: OwnConnectionLimits = { maxPerRegistration
 interface OwnConnection {
   connection: Promise<Upstream>
   idle: NodeJS.Timeout
+  /** Calls between choosing this connection and being sent on it (it may still be connecting). */
+  choosing: number
 }
 
 /**
@@ -59,9 +61,15 @@ export class OwnConnections {
       own = this.openFor(session, upstream)
       connections.set(upstream.id, own)
     }
-    own.idle.refresh()
-    const connection = await own.connection
-    if (connection.status !== 'connected') await connection.connect()
+    own.choosing++
+    let connection: Upstream
+    try {
+      connection = await own.connection
+      if (connection.status !== 'connected') await connection.connect()
+    } finally {
+      own.choosing--
+      own.idle.refresh()
+    }
     // Unreachable on its own: the shared connection, where ambiguous requests are refused, not guessed.
     return connection.status === 'connected' && connection.client ? connection : upstream
   }
@@ -72,14 +80,14 @@ export class OwnConnections {
     this.open.set(upstream.id, this.count(upstream.id) + 1)
     const idle = setTimeout(() => this.expire(session, upstream.id, created), this.limits.idleMs)
     idle.unref()
-    return { connection: created.connect().then(() => created), idle }
+    return { connection: created.connect().then(() => created), idle, choosing: 0 }
   }
 
-  /** Closes an own connection that had no call for `idleMs` (one still running a call waits for another period). */
+  /** Closes an own connection that had no call for `idleMs` (one still connecting or running a call waits for another period). */
   private expire(session: object, id: string, connection: Upstream): void {
     const own = this.bySession.get(session)?.get(id)
     if (!own) return
-    if (connection.inflight > 0) {
+    if (own.choosing > 0 || connection.inflight > 0) {
       own.idle.refresh()
       return
     }

@@ -98,7 +98,7 @@ beforeAll(async () => {
   let twin2: Started
   ;[http, twin1, twin2] = await Promise.all([startUpstream('http'), startRaw(runLogs[0]), startRaw(runLogs[1])])
   gateway = await startGateway(
-    { requestTimeout: 120_000, maxOwnConnections: 3, ownConnectionIdleMs: 3000 },
+    { requestTimeout: 120_000, maxOwnConnections: 3, ownConnectionIdleMs: 6000 },
     [
       stdioUpstream('stdio-1', 'stdio'),
       { id: 'http-1', name: 'http', connection: { type: 'http', url: http.url } },
@@ -187,7 +187,7 @@ describe('upstream failures', () => {
     expect((await serverOf('stdio-1')).ownConnections).toBe(3)
     await expectUnharmed(steady, rss)
     // The sessions stay open but stop calling: their own children end after ownConnectionIdleMs.
-    await expect.poll(async () => (await serverOf('stdio-1')).ownConnections, { timeout: 20_000 }).toBe(0)
+    await expect.poll(async () => (await serverOf('stdio-1')).ownConnections, { timeout: 30_000 }).toBe(0)
     await expect.poll(() => upstreamChildrenOf(gateway.pid), { timeout: 10_000 }).toBe(1)
     expect(textOf(await eliciting[0].callTool({ name: 'stdio__echo', arguments: { text: 'again' } }))).toBe('again')
   }, 120_000)
