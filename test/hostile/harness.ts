@@ -71,13 +71,16 @@ export async function connect(url: string, headers: Record<string, string> = aut
 
 /**
  * A first client that keeps calling while an attack runs: it calls each of `tools` in turn until stopped
- * (at least `min` calls), recording every failure with its message.
+ * (at least `min` calls), recording every failure with its message and the longest gap between two
+ * consecutive completions (a stalled gateway shows there first).
  */
 export function keepCalling(client: Client, tools: string[], min = 20) {
   let stop = false
   const failures: string[] = []
   let calls = 0
+  let maxGapMs = 0
   const running = (async () => {
+    let last = performance.now()
     while (!stop || calls < min) {
       const name = tools[calls % tools.length]
       const text = `call-${calls}`
@@ -89,6 +92,8 @@ export function keepCalling(client: Client, tools: string[], min = 20) {
         // A closed client fails at once, without I/O: stop rather than spin (the test has failed already).
         if (/Not connected/.test((error as Error).message)) break
       }
+      maxGapMs = Math.max(maxGapMs, performance.now() - last)
+      last = performance.now()
       calls++
     }
   })()
@@ -96,7 +101,7 @@ export function keepCalling(client: Client, tools: string[], min = 20) {
     async stop() {
       stop = true
       await running
-      return { calls, failures }
+      return { calls, failures, maxGapMs }
     },
   }
 }

@@ -1,7 +1,8 @@
 // Issue 28, items 2, 4, 5, 8 and 12, and the doubled error prefix: upstreams that fail as a tool (an error
 // answer, a refusal, a huge message), flood stderr, crash in a loop, or are asked for one child per client.
-// A well-behaved client keeps calling throughout; it must see every call succeed with no gap over 1 s.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+// A well-behaved client keeps calling throughout (harness keepCalling); it must see every call succeed with no
+// gap over 1 s between two of its calls.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
@@ -9,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, startListening, TSX_NODE_ARGS, type Started } from '../helpers/processes.js'
-import { auth, connect, HOSTILE_UPSTREAM, RAW_UPSTREAM, startGateway, startUpstream, stdioUpstream, type HostileGateway } from './harness.js'
+import { auth, connect, HOSTILE_UPSTREAM, keepCalling, RAW_UPSTREAM, startGateway, startUpstream, stdioUpstream, type HostileGateway } from './harness.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'airmcp-upstream-failures-'))
 const runLogs = [join(dir, 'twin-1.log'), join(dir, 'twin-2.log')]
@@ -24,7 +25,8 @@ const serverOf = async (id: string) => (await gateway.health()).servers.find((s)
 
 /** How often the twin pool's members ran `tool` (each appends a line per run). */
 function runs(tool: string): number {
-  return runLogs.map((file) => readFileSync(file, 'utf8').split('\n').filter((line) => line === tool).length).reduce((a, b) => a + b, 0)
+  const lines = runLogs.flatMap((file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n') : []))
+  return lines.filter((line) => line === tool).length
 }
 
 /** Stdio children of the hostile upstream whose parent is `pid` (a gateway; tsx has a child of its own too). */
@@ -43,50 +45,15 @@ function upstreamChildrenOf(pid: number): number {
   return count
 }
 
-/**
- * A well-behaved client calling `tools` in turn until stopped (at least `min` calls): every failure, and
- * the longest gap between two consecutive completions (a stalled gateway shows there first).
- */
-function steadyCalls(client: Client, tools: string[], min = 20) {
-  let stop = false
-  let calls = 0
-  let maxGapMs = 0
-  const failures: string[] = []
-  const running = (async () => {
-    let last = performance.now()
-    while (!stop || calls < min) {
-      const name = tools[calls % tools.length]
-      const text = `call-${calls}`
-      try {
-        const result = (await client.callTool({ name, arguments: { text } })) as { isError?: boolean; content: { text: string }[] }
-        if (result.isError || (name.endsWith('echo') && result.content[0]?.text !== text)) failures.push(`${name}: ${result.content[0]?.text}`)
-      } catch (error) {
-        failures.push(`${name}: ${(error as Error).message}`)
-        if (/Not connected/.test((error as Error).message)) break
-      }
-      const now = performance.now()
-      maxGapMs = Math.max(maxGapMs, now - last)
-      last = now
-      calls++
-    }
-  })()
-  return {
-    async stop() {
-      stop = true
-      await running
-      return { calls, failures, maxGapMs }
-    },
-  }
-}
-
 /** After each attack: the gateway lives, the steady client saw no failure and no stall, RSS stayed bounded. */
-async function expectUnharmed(steady: ReturnType<typeof steadyCalls>, rssBefore: number, rssBoundMiB = 150): Promise<void> {
+async function expectUnharmed(steady: ReturnType<typeof keepCalling>, rssBefore: number): Promise<void> {
   const { calls, failures, maxGapMs } = await steady.stop()
   expect(failures).toEqual([])
   expect(calls).toBeGreaterThanOrEqual(20)
   expect(maxGapMs).toBeLessThan(1000)
   expect(gateway.alive()).toBe(true)
-  expect(gateway.rssMiB() - rssBefore).toBeLessThan(rssBoundMiB)
+  // Generous: what is bounded is held once (a 16 KiB line, a 4 KiB message), never the hundreds of MiB sent.
+  expect(gateway.rssMiB() - rssBefore).toBeLessThan(150)
 }
 
 function startRaw(runLog: string): Promise<Started> {
@@ -121,7 +88,7 @@ describe('upstream failures', () => {
   it('4: a tool answering JSON-RPC error -32000 ran once per call, was never retried, and no member left its pool', async () => {
     const rss = gateway.rssMiB()
     // Calling another tool of the same pool, as in the issue.
-    const steady = steadyCalls(first, ['ok', 'http__echo'])
+    const steady = keepCalling(first, ['ok', 'http__echo'])
     for (let i = 0; i < 10; i++) {
       await expect(attacker.callTool({ name: 'fail' })).rejects.toMatchObject({ code: -32000, message: 'MCP error -32000: the tool failed on purpose' })
     }
@@ -133,7 +100,7 @@ describe('upstream failures', () => {
 
   it('12: HTTP 429 is reported as the server being busy with its Retry-After; each member is asked once, none leaves its pool', async () => {
     const rss = gateway.rssMiB()
-    const steady = steadyCalls(first, ['ok', 'http__echo'])
+    const steady = keepCalling(first, ['ok', 'http__echo'])
     const refused = await attacker.callTool({ name: 'busy' }).catch((error: unknown) => error as { code: number; message: string; data: unknown })
     expect(refused).toMatchObject({ code: -32029, data: { retryAfter: 7 } })
     expect((refused as Error).message).toMatch(
@@ -148,7 +115,7 @@ describe('upstream failures', () => {
 
   it('5: a 160 KiB error message built to make redaction backtrack is cut to 4,096 characters, redacted in linear time', async () => {
     const rss = gateway.rssMiB()
-    const steady = steadyCalls(first, ['stdio__echo', 'http__echo'])
+    const steady = keepCalling(first, ['stdio__echo', 'http__echo'])
     for (let i = 0; i < 3; i++) {
       const error = (await attacker.callTool({ name: 'longerror' }).catch((e: unknown) => e)) as { code: number; message: string }
       expect(error.code).toBe(-32603)
@@ -162,7 +129,7 @@ describe('upstream failures', () => {
   it('2: 600 MB of stderr without a newline is read in bounded lines; the line is logged cut and the child keeps serving', async () => {
     const rss = gateway.rssMiB()
     const pid = textOf(await attacker.callTool({ name: 'stdio__pid' }))
-    const steady = steadyCalls(first, ['stdio__echo', 'http__echo'])
+    const steady = keepCalling(first, ['stdio__echo', 'http__echo'])
     expect(textOf(await attacker.callTool({ name: 'stdio__stderr', arguments: { mb: 600 } }))).toBe('written')
     await expectUnharmed(steady, rss)
     await expect.poll(() => gateway.stderr()).toContain(`a stderr line of ${600 * 1024 * 1024} bytes, cut`)
@@ -171,7 +138,7 @@ describe('upstream failures', () => {
 
   it('8: eliciting sessions get at most maxOwnConnections own children per registration, the rest share; idle ones end', async () => {
     const rss = gateway.rssMiB()
-    const steady = steadyCalls(first, ['stdio__echo', 'http__echo'])
+    const steady = keepCalling(first, ['stdio__echo', 'http__echo'])
     const eliciting = await Promise.all(
       Array.from({ length: 12 }, async () => {
         const client = new Client({ name: 'eliciting', version: '0' }, { capabilities: { elicitation: {} } })
@@ -223,7 +190,7 @@ describe('a stdio child in a crash loop', () => {
     clients.push(client, other)
     const rss = looping.rssMiB()
     // The well-behaved client uses another pool; a second client keeps calling the crashing one.
-    const steady = steadyCalls(client, ['http__echo'])
+    const steady = keepCalling(client, ['http__echo'])
     let crashCalls = 0
     while (performance.now() - started < 10_000) {
       await other.callTool({ name: 'crash__echo', arguments: { text: 'x' } }).catch(() => {})
