@@ -60,23 +60,27 @@ export class UpstreamBusyError extends Error {
 /** The error an HTTP upstream's refusal of one POST means (the body is never shown: it may echo secrets). */
 export function httpStatusFailure(status: number, where: string, retryAfterHeader?: string | null): Error {
   const text = `HTTP ${status} from ${where}`
-  if (status === 429) {
-    const seconds = Number(retryAfterHeader)
-    return new UpstreamBusyError(text, Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined)
-  }
+  if (status === 429) return new UpstreamBusyError(text, retryAfterSeconds(retryAfterHeader))
   // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
   return status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text)
+}
+
+/** A Retry-After header in seconds from now: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterSeconds(header: string | null | undefined): number | undefined {
+  if (!header) return undefined
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000
+  return Number.isNaN(seconds) ? undefined : Math.max(0, Math.ceil(seconds))
 }
 
 const FAILURE = Symbol('airmcp.exchangeFailure')
 
 /**
- * The JSON-RPC error a transport of ours delivers for a request whose exchange it saw fail (`error`, an
- * UpstreamTransportError or a too-large answer): an SDK client reads its code, the gateway's own request
- * path the error itself (see `exchangeFailureOf`), which no server can forge.
+ * The JSON-RPC error a transport of ours delivers for a request whose exchange it saw break: an SDK client
+ * reads its code (UPSTREAM_BROKEN), the gateway's own request path the error itself (`exchangeFailureOf`),
+ * which no server can forge by sending the same code.
  */
-export function failedExchange(id: string | number, code: number, error: Error) {
-  return { jsonrpc: '2.0' as const, id, error: { code, message: error.message }, [FAILURE]: error }
+export function failedExchange(id: string | number, error: UpstreamTransportError) {
+  return { jsonrpc: '2.0' as const, id, error: { code: UPSTREAM_BROKEN, message: error.message }, [FAILURE]: error }
 }
 
 /** The gateway's own error behind a message made by `failedExchange`; undefined for anything a server sent. */

@@ -250,7 +250,7 @@ export class HttpClientTransport implements Transport {
   failRequest(id: RequestId, code: number, message: string): void {
     if (this.closed) return
     this.onmessage?.(
-      code === UPSTREAM_BROKEN ? (failedExchange(id, code, new UpstreamTransportError(message)) as JSONRPCMessage) : { jsonrpc: '2.0', id, error: { code, message } },
+      code === UPSTREAM_BROKEN ? (failedExchange(id, new UpstreamTransportError(message)) as JSONRPCMessage) : { jsonrpc: '2.0', id, error: { code, message } },
     )
   }
 
