@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -39,6 +39,17 @@ export interface FleetProcess {
   waitForLine(pattern: RegExp): Promise<string>
 }
 
+/** The binary of another Node major (22, 24), fetched once by npx into its cache (as the conformance tests fetch node@22). */
+export function otherNode(major: number): string {
+  return execFileSync('npx', ['-y', '-p', `node@${major}`, '--', 'node', '-p', 'process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+}
+
+/** The modification time of every package's `dist/index.js`: what a rebuild changes. */
+export function distTimes(root: string): Record<string, number> {
+  const dirs = ['gateway', ...readdirSync(join(root, 'servers')).map((name) => `servers/${name}`)]
+  return Object.fromEntries(dirs.filter((dir) => existsSync(join(root, dir, 'dist/index.js'))).map((dir) => [dir, statSync(join(root, dir, 'dist/index.js')).mtimeMs]))
+}
+
 /**
  * Runs `airmcp <command> --free-ports` in the workspace (its own process group, no TTY) and resolves once
  * it prints `Gateway ready at <url>`: the supervisor says so only after every `/health` answered.
@@ -48,8 +59,9 @@ export async function runFleet(
   command: 'start' | 'dev',
   env: NodeJS.ProcessEnv = {},
   cli = join(ROOT, 'bin/run.js'),
+  node = process.execPath,
 ): Promise<FleetProcess> {
-  const child = spawn(process.execPath, [cli, command, '--free-ports'], {
+  const child = spawn(node, [cli, command, '--free-ports'], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
