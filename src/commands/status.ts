@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { findWorkspaceRoot } from '../workspace/root.js'
 import type { GatewayStatus } from '../fleet/status.js'
 
 export default class Status extends BaseCommand {
@@ -21,20 +20,9 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<GatewayStatus> {
     const { flags } = await this.parse(Status)
-    const { fetchHealth, statusTable } = await import('../fleet/status.js')
-    const status = await fetchHealth(flags.url ?? (await this.workspaceGateway()), flags.token)
+    const { fetchHealth, statusTable, workspaceGateway } = await import('../fleet/status.js')
+    const status = await fetchHealth(flags.url ?? (await workspaceGateway()), flags.token)
     if (!this.jsonEnabled()) for (const line of statusTable(status)) this.log(line)
     return status
-  }
-
-  /** The running fleet's gateway (`.airmcp/fleet.json`), else AIRMCP_GATEWAY_PORT, else the port in its source. */
-  private async workspaceGateway(): Promise<string> {
-    const root = findWorkspaceRoot()
-    const { readFleetState } = await import('../fleet/state.js')
-    const running = readFleetState(root)
-    if (running) return new URL(running.gateway.url).origin
-    if (process.env.AIRMCP_GATEWAY_PORT) return `http://127.0.0.1:${process.env.AIRMCP_GATEWAY_PORT}`
-    const { readWorkspace, DEFAULT_GATEWAY_PORT } = await import('../workspace/index.js')
-    return `http://127.0.0.1:${(await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT}`
   }
 }

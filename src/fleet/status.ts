@@ -1,5 +1,7 @@
 import { get } from 'node:http'
 import { AirmcpError } from '../errors.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
+import { readFleetState } from './state.js'
 
 /** One server as the gateway reports it on `/health`. */
 export interface ServerStatus {
@@ -38,9 +40,7 @@ export function fetchHealth(base: string, token?: string, timeoutMs = 5000): Pro
       response.setEncoding('utf8')
       response.on('data', (chunk) => (body += chunk))
       response.on('end', () => {
-        if (response.statusCode === 401 || response.statusCode === 403) {
-          return reject(new AirmcpError('UNAUTHORIZED', `The gateway at ${url.origin} refused /health without the right token.`, 'pass --token, or set AIRMCP_GATEWAY_TOKEN.'))
-        }
+        if (response.statusCode === 401 || response.statusCode === 403) return reject(gatewayUnauthorized(url.origin, '/health'))
         try {
           const health = JSON.parse(body) as { status?: string; servers?: ServerStatus[]; quarantined?: QuarantinedItem[] }
           if (!Array.isArray(health.servers)) throw new Error('no servers in the answer')
@@ -52,16 +52,28 @@ export function fetchHealth(base: string, token?: string, timeoutMs = 5000): Pro
       })
     })
     request.once('timeout', () => request.destroy(new Error('timed out')))
-    request.once('error', (error) =>
-      reject(
-        new AirmcpError(
-          'GATEWAY_NOT_RUNNING',
-          `No gateway answers at ${url.origin} (${(error as NodeJS.ErrnoException).code ?? error.message}).`,
-          'start the workspace: airmcp dev (or airmcp start), or pass --url.',
-        ),
-      ),
-    )
+    request.once('error', (error) => reject(gatewayNotRunning(url.origin, (error as NodeJS.ErrnoException).code ?? error.message)))
   })
+}
+
+/** Nothing listens where the gateway should be. */
+export function gatewayNotRunning(origin: string, cause: string): AirmcpError {
+  return new AirmcpError('GATEWAY_NOT_RUNNING', `No gateway answers at ${origin} (${cause}).`, 'start the workspace: airmcp dev (or airmcp start), or pass --url.')
+}
+
+/** The gateway wants a bearer token we do not have (or not this one). */
+export function gatewayUnauthorized(origin: string, what: string): AirmcpError {
+  return new AirmcpError('UNAUTHORIZED', `The gateway at ${origin} refused ${what} without the right token.`, 'pass --token, or set AIRMCP_GATEWAY_TOKEN.')
+}
+
+/** The base URL of this workspace's gateway: the running fleet's (`.airmcp/fleet.json`), else AIRMCP_GATEWAY_PORT, else the port in its source. */
+export async function workspaceGateway(): Promise<string> {
+  const root = findWorkspaceRoot()
+  const running = readFleetState(root)
+  if (running) return new URL(running.gateway.url).origin
+  if (process.env.AIRMCP_GATEWAY_PORT) return `http://127.0.0.1:${process.env.AIRMCP_GATEWAY_PORT}`
+  const { readWorkspace, DEFAULT_GATEWAY_PORT } = await import('../workspace/index.js')
+  return `http://127.0.0.1:${(await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT}`
 }
 
 /** The table `airmcp status` prints: one row per registration. */
