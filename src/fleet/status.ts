@@ -9,11 +9,25 @@ export interface ServerStatus {
   name: string
   transport: string
   status: string
+  /** Why its connection is down (cleared when it connects again). */
   lastError?: string
+  /** Its last failed call: message (absent behind a token) and ISO time. */
+  lastCallError?: { message?: string; at: string }
   calls?: number
   errors?: number
   medianMs?: number
   tools?: string[]
+}
+
+/** One server as `airmcp status --json` gives it: `lastError` is its last failed call, `connectionError` why it is down. */
+export type StatusRow = Omit<ServerStatus, 'lastError' | 'lastCallError'> & {
+  lastError: { message?: string; at: string } | null
+  connectionError?: string
+}
+
+/** The `--json` form of a server's status. */
+export function statusRow({ lastError, lastCallError, ...server }: ServerStatus): StatusRow {
+  return { ...server, lastError: lastCallError ?? null, ...(lastError ? { connectionError: lastError } : {}) }
 }
 
 /** A tool or prompt the gateway holds back because it differs from airmcp.lock. */
@@ -76,6 +90,20 @@ export async function workspaceGateway(): Promise<string> {
   return `http://127.0.0.1:${(await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT}`
 }
 
+/** A connection that is down says why; else the last failed call, with its local time, on one line. */
+function lastErrorCell(server: ServerStatus): string {
+  if (server.lastError) return server.lastError
+  const last = server.lastCallError
+  if (!last) return ''
+  const message = last.message?.replace(/\s+/g, ' ').trim() ?? "(the gateway's token hides the message)"
+  return `${clockTime(new Date(last.at))} ${message.length > 120 ? `${message.slice(0, 119)}…` : message}`
+}
+
+/** HH:MM:SS in local time. */
+export function clockTime(date: Date): string {
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
+}
+
 /** The table `airmcp status` prints: one row per registration. */
 export function statusTable(status: GatewayStatus): string[] {
   const rows = [
@@ -88,7 +116,7 @@ export function statusTable(status: GatewayStatus): string[] {
       String(s.calls ?? 0),
       String(s.errors ?? 0),
       s.medianMs === undefined || s.medianMs === null ? '-' : `${s.medianMs} ms`,
-      s.lastError ?? '',
+      lastErrorCell(s),
     ]),
   ]
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))

@@ -96,6 +96,25 @@ describe('airmcp call through a running workspace', () => {
     expect(bad.stderr).toMatch(/limit=many: the tool wants number for "limit"[\s\S]*BAD_ARGUMENT[\s\S]*Try this:/)
     expect(unknown.stderr + bad.stderr).not.toMatch(NO_STACK)
   })
+
+  it('status: LAST ERROR holds the last failed call, text and time; --json has lastError { message, at }', async () => {
+    const before = Date.now()
+    for (const name of ['one', 'two', 'three']) expect((await runCli(['call', 'read_file', `path=${name}.txt`], { cwd: root })).code).toBe(1)
+    const table = await runCli(['status'], { cwd: root })
+    expect(table.code, table.stderr).toBe(0)
+    const files = table.stdout.split('\n').find((line) => line.startsWith('files '))!
+    expect(files).toMatch(/^files\s+files-1\s+sse\s+connected\s+\d+\s+\d+\s+[\d.]+ ms\s+\d\d:\d\d:\d\d Path "three\.txt" does not exist\.$/)
+    const search = table.stdout.split('\n').find((line) => line.startsWith('search '))!
+    expect(search).toMatch(/ms$/) // no failed call, no last error
+    const json = await runCli(['status', '--json'], { cwd: root })
+    const servers = JSON.parse(json.stdout).servers as { name: string; errors: number; lastError: { message: string; at: string } | null }[]
+    const row = servers.find((s) => s.name === 'files')!
+    expect(row.errors).toBeGreaterThanOrEqual(3)
+    expect(row.lastError!.message).toBe('Path "three.txt" does not exist.')
+    expect(Date.parse(row.lastError!.at)).toBeGreaterThanOrEqual(before - 1000)
+    expect(Date.parse(row.lastError!.at)).toBeLessThanOrEqual(Date.now())
+    expect(servers.find((s) => s.name === 'search')!.lastError).toBeNull()
+  })
 })
 
 describe('airmcp call: gateway not running, token', () => {
@@ -105,7 +124,16 @@ describe('airmcp call: gateway not running, token', () => {
     name: 'echo',
     version: '1.0.0',
     transport: { type: 'http', port: 0 },
-    tools: [defineTool('echo', { description: 'Echo', params: { text: 'string' }, handler: ({ text }) => `echo ${text}` })],
+    tools: [
+      defineTool('echo', {
+        description: 'Echo',
+        params: { text: 'string' },
+        handler: ({ text }) => {
+          if (text === 'fail') throw new Error('echo refused fail')
+          return `echo ${text}`
+        },
+      }),
+    ],
   })
   beforeAll(async () => {
     await upstream.start()
@@ -128,6 +156,17 @@ describe('airmcp call: gateway not running, token', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/refused \/mcp without the right token[\s\S]*UNAUTHORIZED[\s\S]*Try this: pass --token/)
     expect(refused.stderr).not.toContain('sesame-token')
+  })
+
+  it("behind a token, /health gives the last error's time but not its text", async () => {
+    const failed = await runCli(['call', 'echo', 'text=fail', '--url', url, '--token', 'sesame-token'])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr.trim()).toBe('echo refused fail')
+    const status = await runCli(['status', '--url', url, '--token', 'sesame-token', '--json'])
+    const row = JSON.parse(status.stdout).servers[0]
+    expect(row.lastError).toEqual({ at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) })
+    const table = await runCli(['status', '--url', url, '--token', 'sesame-token'])
+    expect(table.stdout).toMatch(/\d\d:\d\d:\d\d \(the gateway's token hides the message\)/)
   })
 
   it('no gateway at the URL: GATEWAY_NOT_RUNNING and "Try this: … airmcp dev"', async () => {
