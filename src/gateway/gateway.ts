@@ -215,8 +215,11 @@ export class Gateway {
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
-            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some) and
+            // quotes no tool's error (it may carry a caller's data); the error's time stays.
+            servers: this.authenticate
+              ? servers.map(({ tools, lastCallError, ...server }) => ({ ...server, toolCount: tools.length, lastCallError: lastCallError && { at: lastCallError.at } }))
+              : servers,
             ...this.operations?.health(),
           }
         },

@@ -136,4 +136,6 @@ export interface ServerInfo {
   errors: number
   /** Median latency of those calls in ms (within 5%); undefined before the first call. */
   medianMs: number | undefined
+  /** The last of those that failed: its message (redacted) and ISO time; undefined before the first failure. */
+  lastCallError: { message: string; at: string } | undefined
 }
