@@ -82,8 +82,9 @@ describe('airmcp dev', () => {
     cleanup()
   })
 
-  it('prints where to point a client', () => {
-    expect(fleet.stdout()).toMatch(/Connect a client: {2}airmcp connect claude-code --port \d+/)
+  it('prints where to point a client', async () => {
+    expect(await fleet.waitForLine(/Connect a client:/)).toMatch(/Connect a client: {2}airmcp connect claude-code --port \d+/)
+    await fleet.waitForLine(/watching servers\/ and gateway\/ for changes/)
     expect(fleet.stdout()).toMatch(/MCP Inspector: .*Streamable HTTP, URL http:\/\/127\.0\.0\.1:\d+\/mcp/)
   })
 
@@ -205,6 +206,7 @@ describe('airmcp dev', () => {
       expect(second.code, second.stderr).toBe(1)
       expect(second.stderr).toContain(`airmcp dev is already running here (pid ${fleet.child.pid}).`)
       expect(second.stderr).toContain('Try this: stop it first (Ctrl-C in its terminal)')
+      expect(second.stderr).toContain('(Code: ALREADY_RUNNING)')
       expect(second.stdout).toBe('')
     }
     expect(distTimes(root)).toEqual(before)

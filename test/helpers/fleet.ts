@@ -8,16 +8,17 @@ import { runCli } from './cli.js'
 import { ROOT } from './processes.js'
 
 /**
- * `airmcp new demo --example` in a fresh temp folder, without a network install: `airmcp`, `typescript`,
+ * `airmcp new demo --example` (or `name`) in a fresh temp folder, without a network install: `airmcp`, `typescript`,
  * `vitest` and `@types/node` are linked from this repository. Returns the workspace root; `cleanup()` removes it.
  */
-export async function makeExampleWorkspace(options: { example?: boolean } = {}): Promise<{ root: string; cleanup: () => void }> {
+export async function makeExampleWorkspace(options: { example?: boolean; name?: string } = {}): Promise<{ root: string; cleanup: () => void }> {
   const parent = mkdtempSync(join(tmpdir(), 'airmcp-fleet-'))
-  const created = await runCli(['new', 'demo', ...(options.example === false ? [] : ['--example']), '--yes', '--no-git', '--no-install'], {
+  const name = options.name ?? 'demo'
+  const created = await runCli(['new', name, ...(options.example === false ? [] : ['--example']), '--yes', '--no-git', '--no-install'], {
     cwd: parent,
   })
   if (created.code !== 0) throw new Error(`airmcp new failed:\n${created.stderr}`)
-  const root = join(parent, 'demo')
+  const root = join(parent, name)
   mkdirSync(join(root, 'node_modules/@types'), { recursive: true })
   symlinkSync(ROOT, join(root, 'node_modules/airmcp'))
   for (const name of ['typescript', 'vitest', '@types/node']) symlinkSync(join(ROOT, 'node_modules', name), join(root, 'node_modules', name))
