@@ -10,10 +10,11 @@ export default class Dev extends BaseCommand {
   static override summary = 'Build the workspace, run every server and the gateway, and rebuild and restart what you change.'
   static override description =
     'Compiles every package with the workspace\'s tsc, then runs the servers and the gateway under the same ' +
-    'supervisor as airmcp start. It watches servers/ and gateway/ (atomic saves, renames and new folders included): a changed server is rebuilt and restarted ' +
-    'alone, and the gateway reconnects to it; after airmcp add server or airmcp gateway sync the running gateway ' +
-    'takes the new registration set over its supervisor channel, so connected clients stay connected and get ' +
-    'list_changed. Ctrl-C stops everything.'
+    'supervisor as airmcp start. It watches servers/ and gateway/ (in-place and atomic saves, renames, new folders; ' +
+    'editors\' temp files are ignored): a changed server is rebuilt and restarted alone, and the gateway reconnects ' +
+    'to it; a failed build is reported and the last good build keeps running. After airmcp add server or airmcp ' +
+    'gateway sync the running gateway takes the registrations its source declares over its supervisor channel, so ' +
+    'connected clients stay connected and get list_changed; other edits of the gateway restart it. Ctrl-C stops everything.'
   static override examples = [
     '<%= config.bin %> dev',
     '<%= config.bin %> dev --port-offset 100   # beside another workspace',
