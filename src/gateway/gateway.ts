@@ -14,7 +14,7 @@ import { Router } from './router.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
-import { attachSupervisor, describeAndExit, isDescribeRun } from './supervisor-channel.js'
+import { attachSupervisor } from './supervisor-channel.js'
 
 const VERSION = '1'
 
@@ -120,7 +120,11 @@ export class Gateway {
   async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r).connection, this.upstreamPorts) }]))
     const same = (a: Registration, b: Registration) =>
-      a.name === b.name && (a.transport ?? '') === (b.transport ?? '') && JSON.stringify(a.connection) === JSON.stringify(b.connection)
+      a.name === b.name &&
+      (a.transport ?? '') === (b.transport ?? '') &&
+      a.protocol === b.protocol &&
+      JSON.stringify(a.connection) === JSON.stringify(b.connection) &&
+      JSON.stringify(a.tools) === JSON.stringify(b.tools)
     const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
     const changed = [...next.values()].filter((r) => this.registrations.has(r.id) && !same(r, this.registrations.get(r.id)!.registration))
     const added = [...next.values()].filter((r) => !this.registrations.has(r.id))
@@ -155,7 +159,6 @@ export class Gateway {
    */
   async start(): Promise<void> {
     if (this.started) return
-    if (isDescribeRun()) return describeAndExit([...this.registrations.values()].map((u) => u.registration))
     this.started = true
     const stdio =
       this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
@@ -216,8 +219,11 @@ export class Gateway {
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
-            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some) and
+            // quotes no tool's error (it may carry a caller's data); the error's time stays.
+            servers: this.authenticate
+              ? servers.map(({ tools, lastCallError, ...server }) => ({ ...server, toolCount: tools.length, lastCallError: lastCallError && { at: lastCallError.at } }))
+              : servers,
             ...this.operations?.health(),
           }
         },

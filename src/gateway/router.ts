@@ -3,7 +3,6 @@ import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { createBalancer } from './balancer.js'
-import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
@@ -385,13 +384,13 @@ export class Router implements UpstreamEvents {
         }
         startedAt = performance.now()
         const result = await run(upstream, options)
-        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        upstream.stats.recordResult(performance.now() - startedAt, result, upstream.secrets)
         // SDK clients handle a notification a turn after a response read in the same chunk, and drop
         // progress that arrives after its call ended: the result waits for the progress to be out first.
         if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
-        if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
+        if (startedAt) upstream.stats.recordError(performance.now() - startedAt, error, upstream.secrets)
         if (isTimeoutError(error)) {
           if (isCancelled(caller)) throw error
           throw new ProtocolError(

@@ -146,4 +146,6 @@ export interface ServerInfo {
   medianMs: number | undefined
   /** HTTP front: own connections open to it for clients that may be asked for input (see `maxOwnConnections`). */
   ownConnections?: number
+  /** The last of those that failed: its message (redacted) and ISO time; undefined before the first failure. */
+  lastCallError: { message: string; at: string } | undefined
 }

@@ -26,6 +26,17 @@ export function literalValue(morph: Morph, node: Node | undefined): unknown {
   return undefined
 }
 
+/** True when `literalValue` captures the whole node: no property, element or value of it is left out. */
+export function isWholeLiteral(morph: Morph, node: Node | undefined): boolean {
+  const { Node: N } = morph
+  if (!node) return false
+  if (N.isObjectLiteralExpression(node)) {
+    return node.getProperties().every((p) => N.isPropertyAssignment(p) && isWholeLiteral(morph, p.getInitializer()))
+  }
+  if (N.isArrayLiteralExpression(node)) return node.getElements().every((e) => isWholeLiteral(morph, e))
+  return literalValue(morph, node) !== undefined
+}
+
 /** The literal properties of an object literal (non-literal ones are left out). */
 export function objectValue(morph: Morph, node: ObjectLiteralExpression): Record<string, unknown> {
   const out: Record<string, unknown> = {}

@@ -17,10 +17,10 @@ describe('the CLI package', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('EXAMPLES')
     expect(help.stdout).toContain('airmcp add server search --transport sse')
-    // plugin-not-found offers "Did you mean new?" on a TTY; without one it says what is wrong.
+    // Our command_not_found hook: what is wrong, a code, and the nearest command (test/commands/one-voice.test.ts).
     const typo = await runCli(['nwe'])
     expect(typo.code).toBe(127)
-    expect(typo.stderr).toMatch(/nwe is not a airmcp command/)
+    expect(typo.stderr).toMatch(/"nwe" is not an airmcp command/)
   })
 
   it('keeps the runtime and gateway free of CLI dependencies', () => {
