@@ -106,6 +106,16 @@ export interface GatewayOptions {
   maxArgumentDepth?: number
   /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
   maxResultBytes?: number
+  /** Deepest nesting of one item (a tool with its schemas, a prompt, a resource) taken from an upstream's list (default 64); a deeper item is dropped with a warning. */
+  maxListItemDepth?: number
+  /** Largest item taken from an upstream's list, in bytes as JSON (default 1 MiB); a larger item is dropped with a warning. */
+  maxListItemBytes?: number
+  /** Most pages read of one upstream list (default 100); past it the items read so far are kept, with a warning. */
+  maxListPages?: number
+  /** Most items taken from one upstream list (default 20 000); past it the rest are not read, with a warning. */
+  maxListItems?: number
+  /** Most bytes (as JSON) taken from one upstream list (default 16 MiB); past it the rest are not read, with a warning. */
+  maxListBytes?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
   /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
