@@ -17,8 +17,8 @@ export function startUpstream(transport: 'sse' | 'http', env: Record<string, str
   return startListening([...TSX_NODE_ARGS, HOSTILE_UPSTREAM], { env: { TRANSPORT: transport, AIRMCP_PORT: '0', ...env } })
 }
 
-export function startRawUpstream(): Promise<Started> {
-  return startListening([...TSX_NODE_ARGS, RAW_UPSTREAM])
+export function startRawUpstream(env: Record<string, string> = {}): Promise<Started> {
+  return startListening([...TSX_NODE_ARGS, RAW_UPSTREAM], { env })
 }
 
 /** A stdio registration of the hostile upstream, launched by the gateway. */
@@ -71,12 +71,19 @@ export async function connect(url: string, headers: Record<string, string> = aut
 
 /**
  * A first client that keeps calling while an attack runs: it calls each of `tools` in turn until stopped
- * (at least `min` calls), recording every failure with its message.
+ * (at least `min` calls), recording every failure with its message and the longest wait between two
+ * consecutive answers (`maxGapMs`: how long the gateway stalled this client).
  */
 export function keepCalling(client: Client, tools: string[], min = 20) {
   let stop = false
   const failures: string[] = []
   let calls = 0
+  let last = performance.now()
+  let maxGapMs = 0
+  const answered = () => {
+    maxGapMs = Math.max(maxGapMs, performance.now() - last)
+    last = performance.now()
+  }
   const running = (async () => {
     while (!stop || calls < min) {
       const name = tools[calls % tools.length]
@@ -89,6 +96,7 @@ export function keepCalling(client: Client, tools: string[], min = 20) {
         // A closed client fails at once, without I/O: stop rather than spin (the test has failed already).
         if (/Not connected/.test((error as Error).message)) break
       }
+      answered()
       calls++
     }
   })()
@@ -96,7 +104,7 @@ export function keepCalling(client: Client, tools: string[], min = 20) {
     async stop() {
       stop = true
       await running
-      return { calls, failures }
+      return { calls, failures, maxGapMs }
     },
   }
 }
