@@ -113,6 +113,19 @@ describe('hostile upstream lists', () => {
     await expectUnharmed(gateway, steady)
   })
 
+  it('3: an upstream paging slowly without end holds start-up for one connectTimeout at most', async () => {
+    const [steadyUpstream, slow] = await Promise.all([startUpstream('http'), startRawUpstream({ LISTS: 'endless', PAGE_MS: '200' })])
+    const gateway = await startGateway({ connectTimeout: 2000 }, [http('steady-1', steadyUpstream), http('slow-1', slow)])
+    expect(gateway.stderr()).toContain('Upstream "slow-1": tools/list stopped when its time ran out (connectTimeout)')
+    expect(await statusOf(gateway, 'slow-1')).toBe('connected')
+    const first = await client(gateway)
+    const steady = keepCalling(first, ['echo'])
+    const listed = (await first.listTools()).tools.map((t) => t.name)
+    expect(listed).toEqual(expect.arrayContaining(['echo', 'ok', 'e0_0', 'e1_0']))
+    expect(listed.length).toBeLessThan(100 * 100)
+    await expectUnharmed(gateway, steady)
+  })
+
   it('6: 4,000 names that coincide in two pools, re-announced 200 times, are named in linear time and refetched at most a few times', async () => {
     const [steadyUpstream, many, also] = await Promise.all([
       startUpstream('http'),
