@@ -13,6 +13,7 @@ const NAME_FIELD: Record<ListKey, string> = { tools: 'name', prompts: 'name', re
 
 /** Dropped items named one by one per listing; the rest are counted in one line. */
 const NAMED_DROPS = 10
+const OUT_OF_TIME = 'when its time ran out (connectTimeout)'
 
 /** One page request: the cursor to send (none for the first page) and how long it may take. */
 export type ListPageRequest = (cursor: string | undefined, timeout: number) => Promise<Record<string, unknown>>
@@ -59,7 +60,7 @@ export async function readList(upstream: string, method: string, key: ListKey, r
   let stopped: string | undefined
   for (let pages = 0; ; pages++) {
     if (pages >= limits.maxListPages) stopped = `after ${pages} pages (maxListPages)`
-    else if (Date.now() >= deadline) stopped = 'when its time ran out (connectTimeout)'
+    else if (Date.now() >= deadline) stopped = OUT_OF_TIME
     if (stopped) break
     let page: Record<string, unknown>
     try {
@@ -67,7 +68,7 @@ export async function readList(upstream: string, method: string, key: ListKey, r
     } catch (error) {
       // A page that used up the listing's time ends the listing; a first page that fails fails it.
       if (pages === 0 || Date.now() < deadline) throw error
-      stopped = 'when its time ran out (connectTimeout)'
+      stopped = OUT_OF_TIME
       break
     }
     read.hints.push({ ttlMs: page.ttlMs as number | undefined, cacheScope: page.cacheScope as 'public' | 'private' | undefined })

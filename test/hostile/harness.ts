@@ -21,6 +21,12 @@ export function startRawUpstream(env: Record<string, string> = {}): Promise<Star
   return startListening([...TSX_NODE_ARGS, RAW_UPSTREAM], { env })
 }
 
+/** Makes a raw upstream switch to the hostile `lists` and send `times` tools/list_changed on its GET stream. */
+export async function announceLists(raw: Started, lists: string, times: number): Promise<string> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'announce', arguments: { lists, times } } })
+  return (await rawRequest(raw.url, { body })).body
+}
+
 /** A stdio registration of the hostile upstream, launched by the gateway. */
 export function stdioUpstream(id: string, name: string): Registration {
   return {

@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { killAll, killProcess, type Started } from '../helpers/processes.js'
-import { connect, keepCalling, rawRequest, startGateway, startRawUpstream, startUpstream, type HostileGateway } from './harness.js'
+import { announceLists, connect, keepCalling, startGateway, startRawUpstream, startUpstream, type HostileGateway } from './harness.js'
 
 /** The gateway's resident memory stays under this while and after an upstream misbehaves (about 90 MiB idle). */
 const RSS_BOUND_MIB = 400
@@ -28,11 +28,8 @@ async function client(gateway: HostileGateway): Promise<Client> {
   return connected
 }
 
-/** Makes a raw upstream switch to `lists` and send `times` tools/list_changed on its GET stream. */
 async function announce(raw: Started, lists: string, times: number): Promise<void> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'announce', arguments: { lists, times } } })
-  const answer = await rawRequest(raw.url, { body })
-  expect(answer.body).toMatch(/announced to [1-9]/)
+  expect(await announceLists(raw, lists, times)).toMatch(/announced to [1-9]/)
 }
 
 /** After an attack: the gateway lives, the steady client's calls all succeeded without a stall, memory is bounded. */
