@@ -11,7 +11,7 @@ export const LIMIT_DEFAULTS = {
   /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
   maxResultBytes: 8 * 1024 * 1024,
   /** Deepest nesting (objects and arrays) of one item taken from an upstream's list; a deeper item is dropped. */
-  maxListItemDepth: 64,
+  maxListItemDepth: 128,
   /** Largest item (a tool with its schemas, a prompt, a resource) taken from an upstream's list, as JSON bytes. */
   maxListItemBytes: 1024 * 1024,
   /** Most pages read of one upstream list; past it the items read so far are kept. */

@@ -106,7 +106,7 @@ export interface GatewayOptions {
   maxArgumentDepth?: number
   /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
   maxResultBytes?: number
-  /** Deepest nesting of one item (a tool with its schemas, a prompt, a resource) taken from an upstream's list (default 64); a deeper item is dropped with a warning. */
+  /** Deepest nesting of one item (a tool with its schemas, a prompt, a resource) taken from an upstream's list (default 128); a deeper item is dropped with a warning. */
   maxListItemDepth?: number
   /** Largest item taken from an upstream's list, in bytes as JSON (default 1 MiB); a larger item is dropped with a warning. */
   maxListItemBytes?: number

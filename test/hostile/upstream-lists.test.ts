@@ -68,7 +68,7 @@ describe('hostile upstream lists', () => {
     expect((await attacker.listResources()).resources.map((r) => r.uri)).not.toContain('raw://deep')
     expect((await attacker.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).not.toContain('raw://d/{x}')
     for (const item of ['tools/list item "deep"', 'tools/list item "deep_out"', 'tools/list item "deep_meta"', 'prompts/list item "deep_prompt"']) {
-      expect(gateway.stderr()).toContain(`Upstream "deep-1": dropped ${item}: it nests deeper than 64 levels (maxListItemDepth).`)
+      expect(gateway.stderr()).toContain(`Upstream "deep-1": dropped ${item}: it nests deeper than 128 levels (maxListItemDepth).`)
     }
     expect(gateway.stderr()).toMatch(/dropped resources\/list item "raw:\/\/deep"/)
     expect(gateway.stderr()).toMatch(/dropped resources\/templates\/list item "raw:\/\/d\/\{x\}"/)
