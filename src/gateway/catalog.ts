@@ -51,7 +51,7 @@ export function buildRoutes(byPool: Map<string, string[]>): Map<string, Route> {
   for (const pool of pools) prefixes.set(sanitize(pool), (prefixes.get(sanitize(pool)) ?? new Set()).add(pool))
   const mayTake = (pool: string, exposed: string): boolean => {
     let owners: Set<string> | undefined
-    for (let at = exposed.indexOf('__'); at > 0; at = exposed.indexOf('__', at + 1)) owners = prefixes.get(exposed.slice(0, at)) ?? owners
+    for (let at = exposed.indexOf('__', 1); at > 0; at = exposed.indexOf('__', at + 1)) owners = prefixes.get(exposed.slice(0, at)) ?? owners
     return !owners || owners.has(pool)
   }
   const namesOf = (pool: string) => [...new Set(byPool.get(pool))].filter((name) => !refusedName(name))

@@ -35,6 +35,8 @@ describe('exposed names', () => {
     expect(routes.get('bad__good__echo')).toEqual({ pool: 'bad', name: 'good__echo' })
     // Reserved even when the good pool offers no such tool.
     expect(routes.get('bad__good__other')).toEqual({ pool: 'bad', name: 'good__other' })
+    // A pool whose name starts with `__` owns its prefix too.
+    expect(buildRoutes(new Map([['b', ['__a__x']], ['__a', []]])).get('b____a__x')).toEqual({ pool: 'b', name: '__a__x' })
     expect(routes.size).toBe(4)
   })
 
