@@ -42,7 +42,8 @@ export function refusedName(name: unknown): string | undefined {
  *   is given out, so a numbered name never takes the name of another item.
  * - Empty names and names with control characters are refused (the gateway drops them when it reads a list).
  * The rule depends only on the pools' names and items, so every gateway replica exposes the same names,
- * and a pool's names do not move when another pool's list changes unless that pool offers the same name.
+ * and a pool's names do not move when another pool's list changes unless that pool offers the same name
+ * (a numbered name gives way to any other item's own name).
  * The work is linear in the number of names.
  */
 export function buildRoutes(byPool: Map<string, string[]>): Map<string, Route> {
