@@ -96,6 +96,13 @@ export class Gateway {
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
       maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
       maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
+      lists: {
+        maxListItemDepth: this.options.maxListItemDepth ?? LIMIT_DEFAULTS.maxListItemDepth,
+        maxListItemBytes: this.options.maxListItemBytes ?? LIMIT_DEFAULTS.maxListItemBytes,
+        maxListPages: this.options.maxListPages ?? LIMIT_DEFAULTS.maxListPages,
+        maxListItems: this.options.maxListItems ?? LIMIT_DEFAULTS.maxListItems,
+        maxListBytes: this.options.maxListBytes ?? LIMIT_DEFAULTS.maxListBytes,
+      },
     })
   }
 

@@ -10,6 +10,16 @@ export const LIMIT_DEFAULTS = {
   maxArgumentDepth: 64,
   /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
   maxResultBytes: 8 * 1024 * 1024,
+  /** Deepest nesting (objects and arrays) of one item taken from an upstream's list; a deeper item is dropped. */
+  maxListItemDepth: 128,
+  /** Largest item (a tool with its schemas, a prompt, a resource) taken from an upstream's list, as JSON bytes. */
+  maxListItemBytes: 1024 * 1024,
+  /** Most pages read of one upstream list; past it the items read so far are kept. */
+  maxListPages: 100,
+  /** Most items kept of one upstream list; past it the rest are not read. */
+  maxListItems: 20_000,
+  /** Most bytes (as JSON) kept of one upstream list; past it the rest are not read. */
+  maxListBytes: 16 * 1024 * 1024,
 }
 
 export type GatewayLimits = typeof LIMIT_DEFAULTS
@@ -124,19 +134,44 @@ export class KeyedSemaphores {
  * overflow the stack). Iterative, so the check itself cannot overflow.
  */
 export function assertDepth(value: unknown, maxDepth: number, what: string): void {
+  if (jsonSize(value, maxDepth, Infinity) === TOO_DEEP) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `The arguments of ${what} nest deeper than ${maxDepth} levels. Try this: send flatter arguments ` +
+        '(the gateway limit is maxArgumentDepth).',
+    )
+  }
+}
+
+export const TOO_DEEP = 'too deep'
+export const TOO_LARGE = 'too large'
+
+/**
+ * About how many bytes `value` takes as JSON (strings and keys by length, a number as 8), or TOO_DEEP when
+ * objects and arrays nest deeper than `maxDepth`, or TOO_LARGE past `maxBytes`. Iterative, and it stops at
+ * the first limit it meets, so the check itself can neither overflow the stack nor run long.
+ */
+export function jsonSize(value: unknown, maxDepth: number, maxBytes: number): number | typeof TOO_DEEP | typeof TOO_LARGE {
+  let bytes = 0
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length) {
     const [node, depth] = stack.pop()!
-    if (node === null || typeof node !== 'object') continue
-    if (depth >= maxDepth) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        `The arguments of ${what} nest deeper than ${maxDepth} levels. Try this: send flatter arguments ` +
-          '(the gateway limit is maxArgumentDepth).',
-      )
+    if (typeof node === 'string') bytes += node.length + 2
+    else if (node === null || typeof node !== 'object') bytes += 8
+    else if (depth >= maxDepth) return TOO_DEEP
+    else if (Array.isArray(node)) {
+      bytes += 2 + node.length
+      if (bytes > maxBytes) return TOO_LARGE
+      for (const child of node) stack.push([child, depth + 1])
+    } else {
+      bytes += 2
+      for (const key in node) {
+        bytes += key.length + 4
+        if (bytes > maxBytes) return TOO_LARGE
+        stack.push([(node as Record<string, unknown>)[key], depth + 1])
+      }
     }
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
-    }
+    if (bytes > maxBytes) return TOO_LARGE
   }
+  return bytes
 }

@@ -26,6 +26,7 @@ import {
 
 type Params = Record<string, unknown>
 type Message = { method: string; params?: Params }
+type ListKind = 'tools' | 'resources' | 'prompts'
 
 const INVALID_REQUEST = -32600
 const INVALID_PARAMS = -32602
@@ -133,7 +134,7 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
-  private published = ''
+  private readonly published = new Map<ListKind, string>()
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
   revision = 0
@@ -193,17 +194,24 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
-  rebuild(): boolean {
+  /**
+   * Recomputes the exposed names and lists of `kinds` (all by default); returns the kinds whose visible
+   * list changed since the last rebuild. Linear in the items: names by buildRoutes, each list serialized
+   * once (every item was bounded in depth and size when it was read, list-intake.ts).
+   */
+  rebuild(kinds: ListKind[] = ['tools', 'prompts', 'resources']): ListKind[] {
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
-    this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
+    if (kinds.includes('tools')) this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
+    if (kinds.includes('prompts')) this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
     // Compared with what clients last saw: upstreams update their lists before calling here, so a
     // before/after comparison inside this call would miss a changed description.
-    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
-    const changed = now !== this.published
-    this.published = now
-    if (changed) this.revision++
+    const changed = kinds.filter((kind) => {
+      const now = JSON.stringify(kind === 'tools' ? this.listTools() : kind === 'prompts' ? this.listPrompts() : [this.listResources(), this.listResourceTemplates()])
+      if (now === this.published.get(kind)) return false
+      this.published.set(kind, now)
+      return true
+    })
+    if (changed.length) this.revision++
     return changed
   }
 
@@ -688,13 +696,13 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  listChanged(_upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
-    if (this.rebuild()) this.announce([kind])
+  listChanged(_upstream: Upstream, kind: ListKind): void {
+    this.announce(this.rebuild([kind]))
   }
 
   statusChanged(upstream?: Upstream): void {
     if (upstream) this.onStatusChanged?.(upstream)
-    if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
+    this.announce(this.rebuild())
   }
 
   /**

@@ -114,6 +114,16 @@ export interface GatewayOptions {
   maxOwnConnections?: number
   /** HTTP front: close a client's own connection after this long without a call, in ms (default 300 000). */
   ownConnectionIdleMs?: number
+  /** Deepest nesting of one item (a tool with its schemas, a prompt, a resource) taken from an upstream's list (default 128); a deeper item is dropped with a warning. */
+  maxListItemDepth?: number
+  /** Largest item taken from an upstream's list, in bytes as JSON (default 1 MiB); a larger item is dropped with a warning. */
+  maxListItemBytes?: number
+  /** Most pages read of one upstream list (default 100); past it the items read so far are kept, with a warning. */
+  maxListPages?: number
+  /** Most items taken from one upstream list (default 20 000); past it the rest are not read, with a warning. */
+  maxListItems?: number
+  /** Most bytes (as JSON) taken from one upstream list (default 16 MiB); past it the rest are not read, with a warning. */
+  maxListBytes?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
   /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
