@@ -61,15 +61,31 @@ export const DISCOVERY_TOOLS = [
   },
 ]
 
-/** The weighted fields of one tool: its name counts most, then what it says it does, then its parameters. */
+/**
+ * A description's first sentence (or paragraph) and the rest: the first says what the tool does, the rest is
+ * mostly how to use it (warnings, formats, when to prefer another tool), words that name other things.
+ */
+export function leadSentence(description: string): [lead: string, rest: string] {
+  const text = description.trim()
+  const end = text.search(/[.!?](\s|$)|\n\s*\n/)
+  return end < 0 ? [text, ''] : [text.slice(0, end + 1), text.slice(end + 1)]
+}
+
+/**
+ * The weighted fields of one tool: its name counts most, then what it says it does, then its parameters'
+ * names; the rest of its description weighs as little as its parameters' descriptions, so a long manual
+ * does not outweigh what a tool is.
+ */
 export function toolFields(tool: ToolDefinition): Field[] {
   const properties = Object.entries(tool.inputSchema?.properties ?? {})
   const paramText = (pick: (p: { description?: string; title?: string }) => string | undefined) =>
     properties.map(([, p]) => (typeof p === 'object' && p ? (pick(p) ?? '') : '')).join(' ')
+  const [lead, rest] = leadSentence(tool.description ?? '')
   return [
     { text: tool.name, weight: 3 },
     { text: `${tool.title ?? ''} ${tool.annotations?.title ?? ''}`, weight: 2 },
-    { text: tool.description ?? '', weight: 1 },
+    { text: lead, weight: 1 },
+    { text: rest, weight: 0.4 },
     { text: properties.map(([name]) => name).join(' '), weight: 0.7 },
     { text: `${paramText((p) => p.title)} ${paramText((p) => p.description)}`, weight: 0.4 },
   ]
