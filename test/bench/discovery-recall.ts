@@ -18,6 +18,8 @@ export interface QuerySet {
   name: string
   source: string
   queries: LabeledQuery[]
+  /** The fleet's servers, by name. */
+  servers: string[]
   /** The fleet's tools under the names the gateway exposes them by (a name two servers share gets a prefix). */
   tools: ToolDefinition[]
 }
@@ -33,6 +35,7 @@ export const ORIGINAL: QuerySet = {
   name: 'original',
   source: 'test/bench/discovery-queries.json over fixtures/discovery/catalog.ts',
   queries: readJson('test/bench/discovery-queries.json').queries,
+  servers: Object.keys(CATALOG),
   tools: exposed(new Map(Object.keys(CATALOG).map((server) => [server, catalogTools(server)]))),
 }
 
@@ -42,6 +45,7 @@ export const HELD_OUT: QuerySet = {
   name: 'held-out',
   source: 'fixtures/discovery/held-out-queries.json over fixtures/discovery/held-out-catalog.json',
   queries: readJson('fixtures/discovery/held-out-queries.json').queries,
+  servers: Object.keys(heldOutCatalog.servers),
   tools: exposed(new Map(Object.entries(heldOutCatalog.servers).map(([server, { tools }]) => [server, tools]))),
 }
 
