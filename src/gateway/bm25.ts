@@ -2,8 +2,8 @@
  * A small BM25F ranker for tool search: local, no network, no dependency. Fields are weighted (a word in
  * a tool's name counts more than one in a parameter's description), words are split at case changes,
  * digits and punctuation and reduced by a light suffix stemmer. It has no synonym table: one written by
- * hand ends up mirroring the queries it was checked on (a general thesaurus, WordNet, and GloVe word
- * vectors were measured and did not help on queries nobody tuned for; see test/bench/RESULTS.md).
+ * hand ends up mirroring the queries it was checked on. A general thesaurus (WordNet) and word vectors
+ * (GloVe) were measured as query expansion and did not help on queries nobody had tuned for.
  */
 
 const STOPWORDS = new Set(

@@ -49,14 +49,11 @@ export const HELD_OUT: QuerySet = {
   tools: exposed(new Map(Object.entries(heldOutCatalog.servers).map(([server, { tools }]) => [server, tools]))),
 }
 
-/** The original set's queries, as the benchmark sends them through a gateway. */
-export const LABELED_QUERIES = ORIGINAL.queries
-
 /** The share of queries with at least one expected tool among the first k results, and the queries that missed. */
 export async function recallAt(
   k: number,
   search: (query: string, limit: number) => Promise<string[]> | string[],
-  queries: LabeledQuery[] = LABELED_QUERIES,
+  queries: LabeledQuery[],
 ): Promise<{ recall: number; misses: { query: string; expected: string[]; got: string[] }[] }> {
   const misses: { query: string; expected: string[]; got: string[] }[] = []
   for (const { query, expected } of queries) {
