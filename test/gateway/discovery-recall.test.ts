@@ -4,17 +4,25 @@ import { leadSentence, ToolCatalog } from '../../src/gateway/discovery.js'
 import { HELD_OUT, ORIGINAL, type QuerySet, recallAt } from '../bench/discovery-recall.js'
 
 /**
- * Recall is deterministic (no clock, no randomness), so each floor sits just under the figure measured when
- * it was set: a change that loses a query fails here and says which. The held-out set was written before the
- * ranker was retuned and is never tuned on; its figures are reported as measured (test/bench/RESULTS.md).
+ * Recall is deterministic (no clock, no randomness: the embedding model is a fixed function), so each floor
+ * sits just under the figure measured when it was set: a change that loses a query fails here and says which.
+ * Measured with words and meaning blended: original 0.80 / 0.84, held-out 0.62 / 0.71 (words alone: 0.74 /
+ * 0.76 and 0.55 / 0.66). The held-out set was written before the ranker was retuned and is never tuned on;
+ * its figures are reported as measured (test/bench/RESULTS.md).
  */
 const FLOORS: { set: QuerySet; at3: number; at5: number }[] = [
-  { set: ORIGINAL, at3: 0.73, at5: 0.75 },
-  { set: HELD_OUT, at3: 0.55, at5: 0.65 },
+  { set: ORIGINAL, at3: 0.79, at5: 0.83 },
+  { set: HELD_OUT, at3: 0.61, at5: 0.7 },
 ]
 
+/** One catalog per set, so the model embeds each fleet's tools once for all the tests below. */
+const catalogs = new Map<QuerySet, ToolCatalog>()
+const catalogOf = (set: QuerySet) => catalogs.get(set) ?? catalogs.set(set, new ToolCatalog(set.tools)).get(set)!
+
+const names = async (hits: Promise<{ name: string }[]>) => (await hits).map((h) => h.name)
+
 describe.each(FLOORS)('search_tools recall on the $set.name set', ({ set, at3, at5 }) => {
-  const catalog = new ToolCatalog(set.tools)
+  const catalog = catalogOf(set)
 
   it('keeps its labels honest: enough queries, every expected tool exists', () => {
     expect(set.queries.length).toBeGreaterThanOrEqual(set === HELD_OUT ? 60 : 30)
@@ -26,7 +34,7 @@ describe.each(FLOORS)('search_tools recall on the $set.name set', ({ set, at3, a
     [3, at3],
     [5, at5],
   ])('finds an expected tool in the top %i for its share of queries', async (k, floor) => {
-    const { recall, misses } = await recallAt(k, (query, limit) => catalog.search(query, () => true, limit).map((h) => h.name), set.queries)
+    const { recall, misses } = await recallAt(k, (query, limit) => names(catalog.search(query, () => true, limit)), set.queries)
     // The misses are printed so a regression says which queries it lost.
     if (recall < floor) console.error(`${set.name} recall@${k} ${recall.toFixed(3)}; missed:\n${misses.map((m) => `  ${m.query} -> ${m.got.join(', ')} (wanted ${m.expected.join(' or ')})`).join('\n')}`)
     expect(recall).toBeGreaterThanOrEqual(floor)
@@ -34,14 +42,14 @@ describe.each(FLOORS)('search_tools recall on the $set.name set', ({ set, at3, a
 })
 
 describe('search_tools ranking', () => {
-  const catalog = new ToolCatalog(ORIGINAL.tools)
+  const catalog = catalogOf(ORIGINAL)
 
-  it('ranks by name, description and parameters, and filters before cutting to the limit', () => {
-    expect(catalog.search('pull_number', () => true, 3).map((h) => h.name)).toContain('merge_pull_request')
-    const hidden = catalog.search('merge the pull request', (name) => name !== 'merge_pull_request', 5)
+  it('ranks by name, description and parameters, and filters before cutting to the limit', async () => {
+    expect(await names(catalog.search('pull_number', () => true, 3))).toContain('merge_pull_request')
+    const hidden = await catalog.search('merge the pull request', (name) => name !== 'merge_pull_request', 5)
     expect(hidden.map((h) => h.name)).not.toContain('merge_pull_request')
     expect(hidden).toHaveLength(5)
-    expect(catalog.search('zzqx qqvv', () => true, 5)).toEqual([])
+    expect(await catalog.search('merge the pull request', () => false, 5)).toEqual([])
   })
 
   it('splits names and stems words so different spellings meet', () => {
@@ -49,14 +57,26 @@ describe('search_tools ranking', () => {
     expect(new Set(tokenize('delete deleted deleting deletes'))).toEqual(new Set(['delet']))
   })
 
-  it('matches only the words a tool uses: no synonym table', () => {
-    // "remove" meets "delete" only through a synonym; a table of them is what fitted the old ranker to its test set.
-    const tools = [{ name: 'delete_item', description: 'Delete an item from the list' }]
-    expect(new ToolCatalog(tools).search('remove it', () => true, 5)).toEqual([])
-    expect(new ToolCatalog(tools).search('delete it', () => true, 5).map((h) => h.name)).toEqual(['delete_item'])
+  it('finds a tool by meaning when the query shares no word with it (no synonym table)', async () => {
+    // "remove" meets "delete" only through the embedding model: a synonym table written by hand is what fitted the old ranker to its test set.
+    const tools = [
+      { name: 'delete_item', description: 'Delete an item from the list' },
+      { name: 'add_item', description: 'Add an item to the list' },
+      { name: 'get_weather', description: 'Current weather for a city' },
+    ]
+    expect(tokenize('remove it')).not.toContain('delet')
+    expect(await names(new ToolCatalog(tools).search('remove an entry', () => true, 1))).toEqual(['delete_item'])
+    expect(await names(new ToolCatalog(tools).search('is it raining in Paris', () => true, 1))).toEqual(['get_weather'])
   })
 
-  it("weighs a description's first sentence above the manual that follows it", () => {
+  it('a catalog built on its previous revision ranks the tools added since', async () => {
+    const first = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }])
+    await first.search('remove', () => true, 1)
+    const second = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }], first)
+    expect(await names(second.search('is it raining', () => true, 1))).toEqual(['get_weather'])
+  })
+
+  it("weighs a description's first sentence above the manual that follows it", async () => {
     expect(leadSentence('  Read a file. Use this instead of cat, e.g. for logs.')).toEqual(['Read a file.', ' Use this instead of cat, e.g. for logs.'])
     expect(leadSentence('Notion | Retrieve a user')).toEqual(['Notion | Retrieve a user', ''])
     expect(leadSentence('Run a query\n\nNever use it to write a file')).toEqual(['Run a query\n', '\nNever use it to write a file'])
@@ -64,6 +84,6 @@ describe('search_tools ranking', () => {
       { name: 'start_process', description: 'Start a terminal process. Prefer it to writing a file with echo; a file written this way is not checked.' },
       { name: 'save', description: 'Write a file to disk.' },
     ]
-    expect(new ToolCatalog(tools).search('write a file', () => true, 1).map((h) => h.name)).toEqual(['save'])
+    expect(await names(new ToolCatalog(tools).search('write a file', () => true, 1))).toEqual(['save'])
   })
 })
