@@ -142,21 +142,24 @@ function snippet(text: string | undefined): string {
 
 /**
  * A searchable catalog of the exposed tools, rebuilt only when the gateway's tool list changes. Ranks by
- * words (BM25F) and by meaning (sentence embeddings, computed on the first search; `previous`, the
- * catalog's last revision, lends the embeddings of tools that did not change).
+ * words (BM25F) and, with `byMeaning`, by meaning too (sentence embeddings, computed on the first search;
+ * `previous`, the catalog's last revision, lends the embeddings of tools that did not change). Meaning is
+ * opt-in: the model costs about 200 MB and a few seconds per few hundred tools for a modest gain in recall.
  */
 export class ToolCatalog {
   private index: Bm25Index
-  private readonly semantic: SemanticIndex
+  private readonly semantic: SemanticIndex | undefined
   private readonly byName: Map<string, ToolDefinition>
 
-  constructor(tools: ToolDefinition[], previous?: ToolCatalog) {
+  constructor(tools: ToolDefinition[], options: { byMeaning?: boolean; previous?: ToolCatalog } = {}) {
     this.byName = new Map(tools.map((t) => [t.name, t]))
     this.index = new Bm25Index(tools.map((tool) => ({ id: tool.name, fields: toolFields(tool) })))
-    this.semantic = new SemanticIndex(
-      tools.map((tool) => ({ id: tool.name, text: toolSentence(tool) })),
-      previous?.semantic,
-    )
+    this.semantic = options.byMeaning
+      ? new SemanticIndex(
+          tools.map((tool) => ({ id: tool.name, text: toolSentence(tool) })),
+          options.previous?.semantic,
+        )
+      : undefined
   }
 
   get size(): number {
@@ -165,7 +168,7 @@ export class ToolCatalog {
 
   /** The tools best matching a query among those `allowed`, best first. */
   async search(query: string, allowed: (name: string) => boolean, limit = DEFAULT_LIMIT): Promise<SearchHit[]> {
-    return blend(this.index.search(query, allowed), await this.semantic.similarities(query), allowed)
+    return blend(this.index.search(query, allowed), await this.semantic?.similarities(query), allowed)
       .slice(0, Math.min(Math.max(1, Math.floor(limit)), MAX_LIMIT))
       .map(({ id, score }) => {
         const tool = this.byName.get(id)!

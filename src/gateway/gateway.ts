@@ -58,6 +58,7 @@ export class Gateway {
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
     })
+    this.router.searchByMeaning = options.searchByMeaning ?? false
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)

