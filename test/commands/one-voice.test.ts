@@ -40,6 +40,8 @@ const OUTSIDE: string[][] = [
   ['start'],
   ['dev'],
   ['start', '--port-offset', 'x'],
+  ['inspect'],
+  ['inspect', '--url', 'nope'],
 ]
 const INSIDE: string[][] = [
   ['add', 'server', 'Bad_Name'],
