@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// Only the execute entry of @oclif/core: `--help` stays close to a bare `node` start.
-import { execute } from '@oclif/core/execute'
+// `airmcp` and `airmcp --help` print the root help without loading oclif (src/cli/root-help.ts); everything else
+// is oclif's execute entry alone. Node 22+ keeps compiled modules in its cache between runs.
+import module from 'node:module'
+import { printRootHelp } from '../dist/cli/root-help.js'
 
-await execute({ dir: import.meta.url })
+module.enableCompileCache?.()
+if (!printRootHelp(process.argv.slice(2))) {
+  const { execute } = await import('@oclif/core/execute')
+  await execute({ dir: import.meta.url })
+}
