@@ -42,6 +42,8 @@ const OUTSIDE: string[][] = [
   ['start', '--port-offset', 'x'],
   ['inspect'],
   ['inspect', '--url', 'nope'],
+  ['help', 'nope'],
+  ['autocomplete', 'fish'],
 ]
 const INSIDE: string[][] = [
   ['add', 'server', 'Bad_Name'],
