@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../cli/base-command.js'
+import { BaseCommand, gatewayFlags } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 
 export interface InspectResult {
@@ -23,8 +23,7 @@ export default class Inspect extends BaseCommand {
     '<%= config.bin %> inspect --url http://127.0.0.1:4100 --token "$AIRMCP_GATEWAY_TOKEN"',
   ]
   static override flags = {
-    url: Flags.string({ description: "The gateway's base URL or /mcp endpoint (default: the one this workspace runs)." }),
-    token: Flags.string({ description: "The gateway's bearer token (default: AIRMCP_GATEWAY_TOKEN).", env: 'AIRMCP_GATEWAY_TOKEN' }),
+    ...gatewayFlags,
     'dry-run': Flags.boolean({ description: 'Print the command; run nothing.' }),
   }
 
