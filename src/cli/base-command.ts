@@ -51,3 +51,9 @@ export const writeFlags = {
   'dry-run': Flags.boolean({ description: 'Show what would change (with diffs); write nothing.' }),
   force: Flags.boolean({ description: 'Overwrite files that exist with other content.' }),
 }
+
+/** Flags of every command that talks to the running gateway (status, call, inspect). */
+export const gatewayFlags = {
+  url: Flags.string({ description: "The gateway's base URL or /mcp endpoint (default: the one this workspace runs)." }),
+  token: Flags.string({ description: "The gateway's bearer token (default: AIRMCP_GATEWAY_TOKEN).", env: 'AIRMCP_GATEWAY_TOKEN' }),
+}

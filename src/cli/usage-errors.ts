@@ -32,11 +32,8 @@ export function usageError(error: unknown, usage: CommandUsage): AirmcpError | u
     const unknown = (error as { flags?: string[] }).flags ?? []
     const names = usage.flags.map((flag) => `--${flag}`)
     const near = unknown.length === 1 ? closest(unknown[0].replace(/=.*/, ''), names) : undefined
-    return new AirmcpError(
-      'UNKNOWN_FLAG',
-      `${command} has no flag ${unknown.join(', ')}.`,
-      `${near ? `${near}? ` : ''}its flags: ${names.join(', ')} (${help}).`,
-    )
+    const known = names.length ? `its flags: ${names.join(', ')} (${help}).` : `see ${help}.`
+    return new AirmcpError('UNKNOWN_FLAG', `${command} has no flag ${unknown.join(', ')}.`, `${near ? `${near}? ` : ''}${known}`)
   }
   const option = /^Expected --([\w-]+)=(.*) to be one of: (.*)$/m.exec(text)
   if (option) {
@@ -84,4 +81,20 @@ function editDistance(a: string, b: string): number {
     previous = current
   }
   return previous[b.length]
+}
+
+/**
+ * The last stop before oclif prints an error (bin/run.js): what our commands did not already say in our voice
+ * (the help and autocomplete plugins' errors) gets a code and a "Try this:" too. Anything else passes as it is.
+ */
+export async function inAirmcpVoice(error: unknown, argv: string[]): Promise<unknown> {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== undefined) return error
+  const missing = /^Command (.+) not found\.$/.exec(error.message)
+  const command = argv.find((arg) => !arg.startsWith('-')) ?? ''
+  const failure = missing
+    ? new AirmcpError('UNKNOWN_COMMAND', `"${missing[1].replaceAll(':', ' ')}" is not an airmcp command.`, 'airmcp --help lists every command.')
+    : usageError(error, { id: command, bin: 'airmcp', flags: [], examples: [] })
+  if (!failure) return error
+  const { CLIError } = await import('@oclif/core/errors')
+  return new CLIError(failure.message, { code: failure.code, exit: missing ? 127 : 2, suggestions: failure.suggestion ? [failure.suggestion] : [] })
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { BaseCommand } from '../cli/base-command.js'
+import { BaseCommand, gatewayFlags } from '../cli/base-command.js'
 import type { ToolCallResult } from '../cli/tool-call.js'
 
 export default class Call extends BaseCommand {
@@ -23,8 +23,7 @@ export default class Call extends BaseCommand {
   }
   static override flags = {
     args: Flags.string({ description: 'The arguments as one JSON object (key=value pairs are applied over it).' }),
-    url: Flags.string({ description: "The gateway's base URL or /mcp endpoint (default: the one this workspace runs)." }),
-    token: Flags.string({ description: "The gateway's bearer token (default: AIRMCP_GATEWAY_TOKEN).", env: 'AIRMCP_GATEWAY_TOKEN' }),
+    ...gatewayFlags,
   }
 
   async run(): Promise<ToolCallResult> {

@@ -1,5 +1,4 @@
-import { Flags } from '@oclif/core'
-import { BaseCommand } from '../cli/base-command.js'
+import { BaseCommand, gatewayFlags } from '../cli/base-command.js'
 import type { GatewayStatus, StatusRow } from '../fleet/status.js'
 
 export default class Status extends BaseCommand {
@@ -15,8 +14,7 @@ export default class Status extends BaseCommand {
     '<%= config.bin %> status --url http://127.0.0.1:4100 --token "$AIRMCP_GATEWAY_TOKEN"',
   ]
   static override flags = {
-    url: Flags.string({ description: "The gateway's base URL (default: the one this workspace runs)." }),
-    token: Flags.string({ description: "The gateway's bearer token (default: AIRMCP_GATEWAY_TOKEN).", env: 'AIRMCP_GATEWAY_TOKEN' }),
+    ...gatewayFlags,
   }
 
   async run(): Promise<Omit<GatewayStatus, 'servers'> & { servers: StatusRow[] }> {

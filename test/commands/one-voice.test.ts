@@ -40,6 +40,10 @@ const OUTSIDE: string[][] = [
   ['start'],
   ['dev'],
   ['start', '--port-offset', 'x'],
+  ['inspect'],
+  ['inspect', '--url', 'nope'],
+  ['help', 'nope'],
+  ['autocomplete', 'fish'],
 ]
 const INSIDE: string[][] = [
   ['add', 'server', 'Bad_Name'],
