@@ -8,7 +8,7 @@ import {
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
 import { requestHeadersView } from '../telemetry/tracing.js'
-import { isPlainMessage, isRequest, isResponse } from './jsonrpc.js'
+import { isPlainMessage, isRequest, isResponse, refusedRequest } from './jsonrpc.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
@@ -130,7 +130,14 @@ export class StreamableHttpSession implements Transport {
     res.on('close', () => {
       for (const id of exchange.open) this.exchanges.delete(id)
     })
-    for (const message of messages) this.onmessage?.(message, extra)
+    for (const message of messages) this.dispatch(message, extra)
+  }
+
+  /** Passes a message to the server, or answers a request the server would drop unanswered (jsonrpc.ts). */
+  private dispatch(message: JSONRPCMessage, extra: never): void {
+    const refusal = isRequest(message) ? refusedRequest(message) : undefined
+    if (refusal) void this.send(refusal as JSONRPCMessage)
+    else this.onmessage?.(message, extra)
   }
 
   /**

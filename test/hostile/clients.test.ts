@@ -1,0 +1,137 @@
+// Items 9, 10, 11 and 12 (subscriptions) of issue 28: what a client can do to the gateway's front. A first
+// client keeps calling (its longest wait between two answers measured) while another attacks.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { killAll } from '../helpers/processes.js'
+import { auth, connect, keepCalling, rawRequest, rawSession, startGateway, startUpstream, type HostileGateway, type RawResponse } from './harness.js'
+
+const ATTACKER_ADDRESS = '127.0.0.3'
+const MODERN = '2026-07-28'
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientInfo': { name: 'attacker', version: '0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+}
+
+let gateway: HostileGateway
+let first: Client
+
+beforeAll(async () => {
+  const upstream = await startUpstream('http')
+  gateway = await startGateway({ maxSessions: 40, maxSessionsPerClient: 10 }, [
+    { id: 'http-1', name: 'http', connection: { type: 'http', url: upstream.url } },
+  ])
+  first = await connect(gateway.url)
+})
+
+afterAll(async () => {
+  await first?.close()
+  await killAll()
+})
+
+/**
+ * The first client calling `echo` throughout, through {@link keepCalling}, with the longest time between
+ * two of its answers: a stalled front shows there even when every call succeeds in the end.
+ */
+function steadyCalls() {
+  const callTool = first.callTool.bind(first)
+  let last = performance.now()
+  let maxGapMs = 0
+  const timed = Object.create(first) as Client
+  timed.callTool = async (...args: Parameters<Client['callTool']>) => {
+    try {
+      return await callTool(...args)
+    } finally {
+      const now = performance.now()
+      maxGapMs = Math.max(maxGapMs, now - last)
+      last = now
+    }
+  }
+  const calls = keepCalling(timed, ['echo'])
+  return {
+    async stop() {
+      return { ...(await calls.stop()), maxGapMs }
+    },
+  }
+}
+
+async function expectUnharmed(steady: ReturnType<typeof steadyCalls>, rssBound: number): Promise<void> {
+  const { calls, failures, maxGapMs } = await steady.stop()
+  expect(failures).toEqual([])
+  expect(calls).toBeGreaterThanOrEqual(20)
+  expect(maxGapMs).toBeLessThan(1000)
+  expect(gateway.alive()).toBe(true)
+  expect((await gateway.health()).servers.map((s) => s.status)).toEqual(['connected'])
+  expect(gateway.rssMiB()).toBeLessThan(rssBound)
+}
+
+/** A response, or a failure naming the request when none comes within 10 s (an unanswered request). */
+function answered(request: Promise<RawResponse>, what: string): Promise<RawResponse> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to ${what}`)), 10_000)
+  })
+  return Promise.race([request, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** The JSON-RPC message of a response, plain JSON or the last event of an SSE stream. */
+function messageOf(res: RawResponse): { id?: unknown; error?: { code: number; message: string }; result?: unknown } {
+  const json = String(res.headers['content-type']).includes('text/event-stream')
+    ? res.body
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5))
+        .at(-1)!
+    : res.body
+  return JSON.parse(json)
+}
+
+describe('hostile clients of the gateway front', () => {
+  it('9: schema-invalid requests get a JSON-RPC error in both eras and pin no session', async () => {
+    const rssBefore = gateway.rssMiB()
+    const steady = steadyCalls()
+    const badMeta: [string, unknown][] = [
+      ['progressToken null', { progressToken: null }],
+      ['progressToken object', { progressToken: {} }],
+      ['progressToken true', { progressToken: true }],
+      ['progressToken 1.5', { progressToken: 1.5 }],
+      ['_meta array', []],
+      ['_meta string', 'meta'],
+      ['related task without taskId', { 'io.modelcontextprotocol/related-task': {} }],
+    ]
+    // tools/call goes the gateway's direct path, tools/list the SDK's; each session from one address holds one.
+    const sessions = await Promise.all(Array.from({ length: 10 }, () => rawSession(gateway.url, ATTACKER_ADDRESS)))
+    let id = 1
+    for (const [i, session] of sessions.entries()) {
+      for (const [label, meta] of badMeta) {
+        for (const method of ['tools/call', 'tools/list']) {
+          const params = method === 'tools/call' ? { name: 'echo', arguments: { text: 'x' }, _meta: meta } : { _meta: meta }
+          const what = `${method} with ${label} (session ${i})`
+          const res = await answered(session.post(JSON.stringify({ jsonrpc: '2.0', id, method, params })), what)
+          expect([what, res.status, messageOf(res).id, messageOf(res).error?.code]).toEqual([what, 200, id, -32602])
+          id++
+        }
+      }
+      const extra = await answered(session.post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list', extra: 1 })), 'an extra member')
+      expect(messageOf(extra)).toMatchObject({ id, error: { code: -32600, message: expect.stringMatching(/unexpected member "extra"/) } })
+      id++
+      const fractionalId = await answered(session.post('{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}'), 'id 1.5')
+      expect([fractionalId.status, messageOf(fractionalId)]).toMatchObject([400, { id: null, error: { code: -32600 } }])
+    }
+    // Nothing was left pending: newcomers from the same address get sessions (their own idle ones make room).
+    for (let i = 0; i < 10; i++) {
+      const newcomer = await rawSession(gateway.url, ATTACKER_ADDRESS)
+      const res = await answered(newcomer.post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })), 'a newcomer')
+      expect(messageOf(res).result).toBeDefined()
+    }
+    // The 2026 front answers the same inputs with its own error.
+    for (const [label, meta] of badMeta) {
+      const envelope = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? { ...ENVELOPE, ...meta } : meta
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' }, _meta: envelope } })
+      const headers = { ...auth, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo' }
+      const res = await answered(rawRequest(gateway.url, { headers, body, localAddress: ATTACKER_ADDRESS }), `2026 tools/call with ${label}`)
+      expect([label, res.status, typeof messageOf(res).error?.code]).toEqual([label, 400, 'number'])
+    }
+    await expectUnharmed(steady, rssBefore + 100)
+  })
+})
