@@ -202,6 +202,7 @@ export class Gateway {
         replicaUrl: this.options.replicaUrl,
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
+        maxBufferedBytesPerClient: this.options.maxBufferedBytesPerClient ?? LIMIT_DEFAULTS.maxBufferedBytesPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         metrics: this.operations.metrics,

@@ -1,4 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../http/send-budget.js'
 
 /** The gateway's defaults for what one client or one upstream may take; every one is a GatewayOptions field. */
 export const LIMIT_DEFAULTS = {
@@ -10,6 +11,8 @@ export const LIMIT_DEFAULTS = {
   maxArgumentDepth: 64,
   /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
   maxResultBytes: 8 * 1024 * 1024,
+  /** HTTP front: bytes one client may leave unread besides the message being written; past it, its fullest responses are closed. */
+  maxBufferedBytesPerClient: DEFAULT_MAX_BUFFERED_BYTES,
 }
 
 export type GatewayLimits = typeof LIMIT_DEFAULTS

@@ -96,6 +96,11 @@ export interface GatewayOptions {
   maxSessions?: number
   /** HTTP front: most sessions one client (remote address) may hold (default: half of maxSessions); past it, that client's own idle sessions are closed first. */
   maxSessionsPerClient?: number
+  /**
+   * HTTP front: most bytes one client (remote address) may leave unread across its responses and streams,
+   * besides the message being written (default 8 MiB); past it, the responses holding the most are closed.
+   */
+  maxBufferedBytesPerClient?: number
   /** HTTP front: how long a client may take to send a request's headers and body, in ms (default 30 000). */
   requestReadTimeout?: number
   /** Requests one client session may have forwarded at once; more wait in a queue (default 32). */

@@ -4,6 +4,7 @@ import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
 import { isModernRequest } from './era.js'
+import { SendBudget } from './send-budget.js'
 import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
@@ -43,6 +44,11 @@ export interface HttpHostOptions extends GuardOptions {
   maxSessions?: number
   /** Most sessions one client (remote address) may hold (default: half of maxSessions); past it, its own least recently used idle session is closed. */
   maxSessionsPerClient?: number
+  /**
+   * Most bytes one client (remote address) may leave unread across its responses and streams, besides the
+   * one being written (default 8 MiB); past it, its responses holding the most are closed (send-budget.ts).
+   */
+  maxBufferedBytesPerClient?: number
   /** How long a client may take to send a request's headers and body, in ms (default 30 000; Node's own is 300 000). */
   requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
@@ -138,6 +144,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
+  const sendBudget = new SendBudget(options.maxBufferedBytesPerClient)
   const bookkeeping = new SessionBook()
 
   /** Makes room for one more session of this client: its own LRU idle session past its share, anyone's at the cap. */
@@ -172,7 +179,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
     if (options.stateless) {
       const server = options.createSession(principal)
-      const transport = new StreamableHttpSession(undefined)
+      const transport = new StreamableHttpSession(undefined, undefined, options.maxBufferedBytesPerClient)
       res.on('close', () => void server.close())
       await server.connect(transport)
       await transport.handle(req, res, body)
@@ -210,7 +217,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   async function openStreamable(sessionId: string, client: string, principal: unknown): Promise<StreamableEntry> {
     makeRoom(client)
     const server = options.createSession(principal)
-    const transport = new StreamableHttpSession(sessionId, relayFor(sessionId))
+    const transport = new StreamableHttpSession(sessionId, relayFor(sessionId), options.maxBufferedBytesPerClient)
     const entry = { transport, server, lastSeen: Date.now(), principal }
     streamable.set(sessionId, entry)
     bookkeeping.add(sessionId, client, () => transport.hasPendingRequests(), () => void transport.close())
@@ -306,6 +313,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     headersTimeout: Math.min(readTimeout, 20_000),
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(readTimeout / 4))),
   }, (req, res) => {
+    sendBudget.track(res, clientOf(req))
     route(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) sendHttpError(res, error)
       else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))

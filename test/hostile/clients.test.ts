@@ -1,9 +1,10 @@
 // Items 9, 10, 11 and 12 (subscriptions) of issue 28: what a client can do to the gateway's front. A first
 // client keeps calling (its longest wait between two answers measured) while another attacks.
+import { connect as netConnect, type Socket } from 'node:net'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll } from '../helpers/processes.js'
-import { auth, connect, keepCalling, rawRequest, rawSession, startGateway, startUpstream, type HostileGateway, type RawResponse } from './harness.js'
+import { auth, connect, TOKEN, keepCalling, rawRequest, rawSession, startGateway, startUpstream, type HostileGateway, type RawResponse } from './harness.js'
 
 const ATTACKER_ADDRESS = '127.0.0.3'
 const MODERN = '2026-07-28'
@@ -17,9 +18,11 @@ let gateway: HostileGateway
 let first: Client
 
 beforeAll(async () => {
-  const upstream = await startUpstream('http')
+  // The first client's pool and the one attackers call are apart: what is measured is the gateway.
+  const [steady, bulk] = await Promise.all([startUpstream('http'), startUpstream('http')])
   gateway = await startGateway({ maxSessions: 40, maxSessionsPerClient: 10 }, [
-    { id: 'http-1', name: 'http', connection: { type: 'http', url: upstream.url } },
+    { id: 'steady-1', name: 'steady', connection: { type: 'http', url: steady.url } },
+    { id: 'bulk-1', name: 'bulk', connection: { type: 'http', url: bulk.url } },
   ])
   first = await connect(gateway.url)
 })
@@ -47,7 +50,7 @@ function steadyCalls() {
       last = now
     }
   }
-  const calls = keepCalling(timed, ['echo'])
+  const calls = keepCalling(timed, ['steady__echo'])
   return {
     async stop() {
       return { ...(await calls.stop()), maxGapMs }
@@ -61,7 +64,7 @@ async function expectUnharmed(steady: ReturnType<typeof steadyCalls>, rssBound: 
   expect(calls).toBeGreaterThanOrEqual(20)
   expect(maxGapMs).toBeLessThan(1000)
   expect(gateway.alive()).toBe(true)
-  expect((await gateway.health()).servers.map((s) => s.status)).toEqual(['connected'])
+  expect((await gateway.health()).servers.map((s) => s.status)).toEqual(['connected', 'connected'])
   expect(gateway.rssMiB()).toBeLessThan(rssBound)
 }
 
@@ -72,6 +75,51 @@ function answered(request: Promise<RawResponse>, what: string): Promise<RawRespo
     timer = setTimeout(() => reject(new Error(`no answer to ${what}`)), 10_000)
   })
   return Promise.race([request, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * A POST on a raw socket that reads the first bytes of its answer and then nothing more (a client that
+ * stopped reading): resolves with the socket once the answer has begun, or the gateway closed it.
+ */
+function stalledPost(url: string, localAddress: string, sessionId: string, body: string): Promise<Socket> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: hostname, port: Number(port), localAddress })
+    socket.once('data', () => {
+      socket.pause()
+      resolve(socket)
+    })
+    socket.once('close', () => resolve(socket))
+    socket.once('error', reject)
+    socket.write(
+      `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+        `Accept: application/json, text/event-stream\r\nMcp-Session-Id: ${sessionId}\r\nMcp-Protocol-Version: 2025-06-18\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
+  })
+}
+
+/** Reads the rest of a stalled answer: whether it arrived whole or the gateway cut the connection first. */
+function outcome(socket: Socket): Promise<'whole' | 'cut off'> {
+  return new Promise((resolve) => {
+    let received = Buffer.alloc(0)
+    const settle = (result: 'whole' | 'cut off') => {
+      socket.removeAllListeners('data')
+      resolve(result)
+    }
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk])
+      const headEnd = received.indexOf('\r\n\r\n')
+      if (headEnd < 0) return
+      const length = /content-length: (\d+)/i.exec(received.subarray(0, headEnd).toString())
+      const whole = length ? received.length >= headEnd + 4 + Number(length[1]) : received.subarray(-5).toString() === '0\r\n\r\n'
+      if (whole) settle('whole')
+    })
+    socket.once('close', () => settle('cut off'))
+    socket.on('error', () => {})
+    if (socket.destroyed) settle('cut off')
+    socket.resume()
+  })
 }
 
 /** The JSON-RPC message of a response, plain JSON or the last event of an SSE stream. */
@@ -105,7 +153,7 @@ describe('hostile clients of the gateway front', () => {
     for (const [i, session] of sessions.entries()) {
       for (const [label, meta] of badMeta) {
         for (const method of ['tools/call', 'tools/list']) {
-          const params = method === 'tools/call' ? { name: 'echo', arguments: { text: 'x' }, _meta: meta } : { _meta: meta }
+          const params = method === 'tools/call' ? { name: 'steady__echo', arguments: { text: 'x' }, _meta: meta } : { _meta: meta }
           const what = `${method} with ${label} (session ${i})`
           const res = await answered(session.post(JSON.stringify({ jsonrpc: '2.0', id, method, params })), what)
           expect([what, res.status, messageOf(res).id, messageOf(res).error?.code]).toEqual([what, 200, id, -32602])
@@ -127,11 +175,34 @@ describe('hostile clients of the gateway front', () => {
     // The 2026 front answers the same inputs with its own error.
     for (const [label, meta] of badMeta) {
       const envelope = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? { ...ENVELOPE, ...meta } : meta
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' }, _meta: envelope } })
-      const headers = { ...auth, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo' }
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'steady__echo', arguments: { text: 'x' }, _meta: envelope } })
+      const headers = { ...auth, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'steady__echo' }
       const res = await answered(rawRequest(gateway.url, { headers, body, localAddress: ATTACKER_ADDRESS }), `2026 tools/call with ${label}`)
       expect([label, res.status, typeof messageOf(res).error?.code]).toEqual([label, 400, 'number'])
     }
     await expectUnharmed(steady, rssBefore + 100)
+  })
+
+  it('11: eight clients that stop reading large answers are cut off; what they leave unread stays bounded', async () => {
+    const rssBefore = gateway.rssMiB()
+    const steady = steadyCalls()
+    const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'bulk__big', arguments: { mb: 4 } } })
+    const sockets: Socket[] = []
+    // Each its own client (address): a batch of six 4 MiB answers, then six more one POST each, none read.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const address = `127.0.0.${10 + i}`
+        const session = await rawSession(gateway.url, address)
+        sockets.push(await stalledPost(gateway.url, address, session.id, JSON.stringify([1, 2, 3, 4, 5, 6].map(call))))
+        for (let id = 7; id <= 12; id++) sockets.push(await stalledPost(gateway.url, address, session.id, JSON.stringify(call(id))))
+      }),
+    )
+    // Unbounded, the gateway held every answer (8 clients x 48 MiB); bounded, each client 8 MiB plus one answer.
+    console.log(`11: RSS ${rssBefore.toFixed(0)} -> ${gateway.rssMiB().toFixed(0)} MiB`)
+
+    await expectUnharmed(steady, rssBefore + 200)
+    const outcomes = await Promise.all(sockets.map(outcome))
+    for (const socket of sockets) socket.destroy()
+    expect(outcomes.filter((o) => o === 'cut off').length).toBeGreaterThanOrEqual(8 * 5)
   })
 })
