@@ -184,7 +184,11 @@ export class Gateway {
     } else {
       // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
       this.router.own = new OwnConnections((registration) => this.createUpstream(registration))
-      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery))
+      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery), {
+        maxListenStreams: this.options.maxListenStreams ?? LIMIT_DEFAULTS.maxListenStreams,
+        maxListenStreamsPerClient: this.options.maxListenStreamsPerClient ?? LIMIT_DEFAULTS.maxListenStreamsPerClient,
+        maxSubscriptionsPerSession: this.options.maxSubscriptionsPerSession ?? LIMIT_DEFAULTS.maxSubscriptionsPerSession,
+      })
       this.modern = modern
       this.host = await startHttpHost({
         modern: (req, res, body, principal) => modern.handle(req, res, body, principal),

@@ -13,6 +13,12 @@ export const LIMIT_DEFAULTS = {
   maxResultBytes: 8 * 1024 * 1024,
   /** HTTP front: bytes one client may leave unread besides the message being written; past it, its fullest responses are closed. */
   maxBufferedBytesPerClient: DEFAULT_MAX_BUFFERED_BYTES,
+  /** HTTP front: 2026 `subscriptions/listen` streams open at once (per named client; one count for all others). */
+  maxListenStreams: 1024,
+  /** HTTP front: listen streams one client (remote address, and named client) may hold open; past it, an error answer. */
+  maxListenStreamsPerClient: 32,
+  /** Resource URIs one 2025 session may subscribe to (or one listen stream follow); past it, an error answer. */
+  maxSubscriptionsPerSession: 256,
 }
 
 export type GatewayLimits = typeof LIMIT_DEFAULTS

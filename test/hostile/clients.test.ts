@@ -1,6 +1,8 @@
 // Items 9, 10, 11 and 12 (subscriptions) of issue 28: what a client can do to the gateway's front. A first
 // client keeps calling (its longest wait between two answers measured) while another attacks.
+import http from 'node:http'
 import { connect as netConnect, type Socket } from 'node:net'
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll } from '../helpers/processes.js'
@@ -96,6 +98,32 @@ function stalledPost(url: string, localAddress: string, sessionId: string, body:
         `Accept: application/json, text/event-stream\r\nMcp-Session-Id: ${sessionId}\r\nMcp-Protocol-Version: 2025-06-18\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
+  })
+}
+
+/** A 2026 `subscriptions/listen` POST held open from `localAddress`: resolves with its request and status. */
+function openListen(url: string, localAddress: string, id: number): Promise<{ req: http.ClientRequest; status: number; body: string }> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: ENVELOPE } })
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'POST',
+      agent: false,
+      localAddress,
+      headers: {
+        ...auth,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': MODERN,
+        'mcp-method': 'subscriptions/listen',
+      },
+    })
+    req.on('response', (res) => {
+      res.setEncoding('utf8')
+      // A stream answers with an event at once (the acknowledgement); a refusal is a JSON body.
+      res.once('data', (chunk: string) => resolve({ req, status: res.statusCode ?? 0, body: chunk }))
+    })
+    req.on('error', reject)
+    req.end(body)
   })
 }
 
@@ -204,5 +232,35 @@ describe('hostile clients of the gateway front', () => {
     const outcomes = await Promise.all(sockets.map(outcome))
     for (const socket of sockets) socket.destroy()
     expect(outcomes.filter((o) => o === 'cut off').length).toBeGreaterThanOrEqual(8 * 5)
+  })
+
+  it('10: 1,500 listen streams from one client leave room for a well-behaved 2026 client', async () => {
+    const rssBefore = gateway.rssMiB()
+    const steady = steadyCalls()
+    const opened = []
+    for (let i = 0; i < 1500; i += 100) {
+      opened.push(...(await Promise.all(Array.from({ length: 100 }, (_, j) => openListen(gateway.url, ATTACKER_ADDRESS, i + j)))))
+    }
+    const streams = opened.filter((o) => o.body.includes('notifications/subscriptions/acknowledged'))
+    const refused = opened.filter((o) => o.body.includes('Too many listen streams'))
+    expect([streams.length, refused.length]).toEqual([32, 1500 - 32])
+    expect(refused[0].body).toMatch(/limit 32\)\. Try this: .*maxListenStreamsPerClient/)
+
+    const modern = new ModernClient({ name: 'well-behaved', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } })
+    await modern.connect(new ModernTransport(new URL(gateway.url), { requestInit: { headers: auth } }))
+    const subscription = await modern.listen({ toolsListChanged: true })
+    expect(subscription.honoredFilter).toMatchObject({ toolsListChanged: true })
+    expect((await modern.callTool({ name: 'steady__echo', arguments: { text: 'modern' } })).content).toEqual([{ type: 'text', text: 'modern' }])
+    await subscription.close()
+    await modern.close()
+    // Closed streams free their client's share.
+    for (const { req } of opened) req.destroy()
+    const again = async () => {
+      const { req, body } = await openListen(gateway.url, ATTACKER_ADDRESS, 0)
+      req.destroy()
+      return body
+    }
+    await expect.poll(again, { timeout: 10_000 }).toContain('acknowledged')
+    await expectUnharmed(steady, rssBefore + 100)
   })
 })
