@@ -11,7 +11,7 @@ export const LIMIT_DEFAULTS = {
   maxArgumentDepth: 64,
   /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
   maxResultBytes: 8 * 1024 * 1024,
-  /** HTTP front: bytes one client may leave unread besides the message being written; past it, its fullest responses are closed. */
+  /** HTTP front: bytes one client may leave unread besides the message being written; past it, its stalled responses are closed. */
   maxBufferedBytesPerClient: DEFAULT_MAX_BUFFERED_BYTES,
   /** HTTP front: 2026 `subscriptions/listen` streams open at once (per named client; one count for all others). */
   maxListenStreams: 1024,

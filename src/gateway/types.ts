@@ -98,7 +98,8 @@ export interface GatewayOptions {
   maxSessionsPerClient?: number
   /**
    * HTTP front: most bytes one client (remote address) may leave unread across its responses and streams,
-   * besides the message being written (default 8 MiB); past it, the responses holding the most are closed.
+   * besides the message being written (default 4 MiB); past it, its responses that stalled for a second are
+   * closed, and past twice it its fullest ones.
    */
   maxBufferedBytesPerClient?: number
   /** HTTP front: most 2026 `subscriptions/listen` streams open at once, per named client and for all other clients together (default 1024). */

@@ -46,7 +46,7 @@ export interface HttpHostOptions extends GuardOptions {
   maxSessionsPerClient?: number
   /**
    * Most bytes one client (remote address) may leave unread across its responses and streams, besides the
-   * one being written (default 8 MiB); past it, its responses holding the most are closed (send-budget.ts).
+   * message being written (default: no limit); past it, its stalled responses are closed (send-budget.ts).
    */
   maxBufferedBytesPerClient?: number
   /** How long a client may take to send a request's headers and body, in ms (default 30 000; Node's own is 300 000). */
@@ -144,7 +144,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
-  const sendBudget = new SendBudget(options.maxBufferedBytesPerClient)
+  const sendBudget = options.maxBufferedBytesPerClient === undefined ? undefined : new SendBudget(options.maxBufferedBytesPerClient)
   const bookkeeping = new SessionBook()
 
   /** Makes room for one more session of this client: its own LRU idle session past its share, anyone's at the cap. */
@@ -313,7 +313,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     headersTimeout: Math.min(readTimeout, 20_000),
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(readTimeout / 4))),
   }, (req, res) => {
-    sendBudget.track(res, clientOf(req))
+    sendBudget?.track(res, clientOf(req))
     route(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) sendHttpError(res, error)
       else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))

