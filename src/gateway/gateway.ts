@@ -57,6 +57,7 @@ export class Gateway {
       sealer: this.sealer,
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
+      maxSubscriptionsPerSession: options.maxSubscriptionsPerSession,
     })
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {

@@ -5,7 +5,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAll } from '../helpers/processes.js'
+import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { auth, connect, TOKEN, keepCalling, rawRequest, rawSession, startGateway, startUpstream, type HostileGateway, type RawResponse } from './harness.js'
 
 const ATTACKER_ADDRESS = '127.0.0.3'
@@ -21,10 +21,16 @@ let first: Client
 
 beforeAll(async () => {
   // The first client's pool and the one attackers call are apart: what is measured is the gateway.
-  const [steady, bulk] = await Promise.all([startUpstream('http'), startUpstream('http')])
+  const [steady, bulk, kitchen] = await Promise.all([
+    startUpstream('http'),
+    startUpstream('http'),
+    // Resources to subscribe to: users://{id}/profile.
+    startListening([...TSX_NODE_ARGS, 'fixtures/servers/kitchen-sink.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0' } }),
+  ])
   gateway = await startGateway({ maxSessions: 40, maxSessionsPerClient: 10 }, [
     { id: 'steady-1', name: 'steady', connection: { type: 'http', url: steady.url } },
     { id: 'bulk-1', name: 'bulk', connection: { type: 'http', url: bulk.url } },
+    { id: 'kitchen-1', name: 'kitchen', connection: { type: 'http', url: kitchen.url } },
   ])
   first = await connect(gateway.url)
 })
@@ -68,8 +74,9 @@ async function expectUnharmed(steady: ReturnType<typeof steadyCalls>, rssBound: 
   expect(gateway.alive()).toBe(true)
   const servers = (await gateway.health()).servers
   expect(servers.map((s) => [s.status, s.lastError])).toEqual([
-    ["connected", undefined],
-    ["connected", undefined],
+    ['connected', undefined],
+    ['connected', undefined],
+    ['connected', undefined],
   ])
   expect(gateway.rssMiB()).toBeLessThan(rssBound)
 }
@@ -230,7 +237,6 @@ describe('hostile clients of the gateway front', () => {
     }
     // Unbounded, the gateway held every answer (8 clients x 48 MiB: +1,300 MiB of RSS); bounded, each client
     // at most 8 MiB (twice the cap) plus one answer, the rest being garbage not yet collected.
-    console.log(`11: RSS ${rssBefore.toFixed(0)} -> ${gateway.rssMiB().toFixed(0)} MiB`)
     await expectUnharmed(steady, rssBefore + 400)
     const outcomes = await Promise.all(sockets.map(outcome))
     for (const socket of sockets) socket.destroy()
@@ -264,6 +270,31 @@ describe('hostile clients of the gateway front', () => {
       return body
     }
     await expect.poll(again, { timeout: 10_000 }).toContain('acknowledged')
+    await expectUnharmed(steady, rssBefore + 100)
+  })
+
+  it('12: one session subscribing to 10,000 resources gets 256 and a clear error for the rest', async () => {
+    const rssBefore = gateway.rssMiB()
+    const steady = steadyCalls()
+    const session = await rawSession(gateway.url, ATTACKER_ADDRESS)
+    const subscribe = (id: number) => ({ jsonrpc: '2.0', id, method: 'resources/subscribe', params: { uri: `users://${id}/profile` } })
+    const answers: { id: number; result?: unknown; error?: { message: string } }[] = []
+    for (let from = 0; from < 10_000; from += 1000) {
+      const res = await session.post(JSON.stringify(Array.from({ length: 1000 }, (_, i) => subscribe(from + i))))
+      answers.push(...(JSON.parse(res.body) as typeof answers))
+    }
+    const refused = answers.filter((a) => a.error)
+    expect([answers.length - refused.length, refused.length]).toEqual([256, 10_000 - 256])
+    expect(refused[0].error?.message).toMatch(/Too many resource subscriptions in this session \(limit 256\)\. Try this: .*maxSubscriptionsPerSession/)
+    // Unsubscribing makes room again.
+    const first = answers.find((a) => a.result)!.id
+    await session.post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'resources/unsubscribe', params: { uri: `users://${first}/profile` } }))
+    expect(JSON.parse((await session.post(JSON.stringify(subscribe(20_000)))).body)).toMatchObject({ result: {} })
+    // A 2026 listen stream may follow as many, no more.
+    const listen = { jsonrpc: '2.0', id: 5, method: 'subscriptions/listen', params: { notifications: { resourceSubscriptions: Array.from({ length: 257 }, (_, i) => `users://${i}/profile`) }, _meta: ENVELOPE } }
+    const headers = { ...auth, 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen' }
+    const tooMany = await rawRequest(gateway.url, { headers, body: JSON.stringify(listen), localAddress: ATTACKER_ADDRESS })
+    expect(messageOf(tooMany).error?.message).toMatch(/Too many resource subscriptions \(257; limit 256\)/)
     await expectUnharmed(steady, rssBefore + 100)
   })
 })
