@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/server'
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
+import { Tally } from '../http/tally.js'
 import { createModernServer } from './front.js'
 import type { ClientAccess } from './policy.js'
 import type { Router } from './router.js'
@@ -21,20 +22,16 @@ export interface ListenLimits {
 
 /** Open listen streams by client, so that one client cannot take every stream the handler allows. */
 class ListenStreams {
-  private readonly open = new Map<string, number>()
+  private readonly open = new Tally<string>()
 
   constructor(private readonly perClient: number) {}
 
   /** Counts `res` toward each of `clients` until it closes; false, counting nothing, when one is at the cap. */
   admit(res: ServerResponse, clients: string[]): boolean {
-    if (clients.some((client) => (this.open.get(client) ?? 0) >= this.perClient)) return false
-    for (const client of clients) this.open.set(client, (this.open.get(client) ?? 0) + 1)
+    if (clients.some((client) => this.open.of(client) >= this.perClient)) return false
+    for (const client of clients) this.open.add(client)
     res.once('close', () => {
-      for (const client of clients) {
-        const left = (this.open.get(client) ?? 1) - 1
-        if (left > 0) this.open.set(client, left)
-        else this.open.delete(client)
-      }
+      for (const client of clients) this.open.remove(client)
     })
     return true
   }

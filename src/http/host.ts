@@ -8,6 +8,7 @@ import { SendBudget } from './send-budget.js'
 import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
+import { Tally } from './tally.js'
 import type { MetricsRoute } from '../telemetry/metrics.js'
 
 /** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
@@ -343,11 +344,11 @@ function clientOf(req: IncomingMessage): string {
 /** Every open session in least-recently-used order, with its client, so the cap can close the right one. */
 class SessionBook {
   private readonly entries = new Map<string, { client: string; busy: () => boolean; close: () => void }>()
-  private readonly perClient = new Map<string, number>()
+  private readonly perClient = new Tally<string>()
 
   add(id: string, client: string, busy: () => boolean, close: () => void): void {
     this.entries.set(id, { client, busy, close })
-    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1)
+    this.perClient.add(client)
   }
 
   /** Moves a session to the most recently used end (a Map iterates in insertion order). */
@@ -362,13 +363,11 @@ class SessionBook {
     const entry = this.entries.get(id)
     if (!entry) return
     this.entries.delete(id)
-    const left = (this.perClient.get(entry.client) ?? 1) - 1
-    if (left > 0) this.perClient.set(entry.client, left)
-    else this.perClient.delete(entry.client)
+    this.perClient.remove(entry.client)
   }
 
   countOf(client: string): number {
-    return this.perClient.get(client) ?? 0
+    return this.perClient.of(client)
   }
 
   /** Closes the least recently used session with no request in flight (of one client, or of anyone); false when none is idle. */
