@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { StringDecoder } from 'node:string_decoder'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/server'
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
+import { parseJsonRpcLine, refusedRequest } from '../http/jsonrpc.js'
 import { Tally } from '../http/tally.js'
 import { createModernServer } from './front.js'
 import type { ClientAccess } from './policy.js'
@@ -102,6 +104,30 @@ export function createModernHttpFront(
   }
 }
 
+/** The SDK's stdio line limit (10 MiB): a longer line ends the connection, and is not looked at here. */
+const MAX_STDIO_LINE = 10 * 1024 * 1024
+
+/**
+ * Answers on `stdout` each request on `stdin` that the SDK's stdio transport drops without an answer (an
+ * envelope its request check refuses: jsonrpc.ts). It reads beside the SDK, which still drops the line.
+ */
+function answerRefusedLines(stdin: NodeJS.ReadableStream, stdout: NodeJS.WritableStream): () => void {
+  let partial = ''
+  const decoder = new StringDecoder('utf8')
+  const onData = (chunk: Buffer | string) => {
+    const lines = (partial + (typeof chunk === 'string' ? chunk : decoder.write(chunk))).split('\n')
+    partial = lines.pop() ?? ''
+    if (partial.length > MAX_STDIO_LINE) partial = ''
+    for (const line of lines) {
+      const message = parseJsonRpcLine(line)
+      const refusal = message && refusedRequest(message)
+      if (refusal) stdout.write(`${JSON.stringify(refusal)}\n`)
+    }
+  }
+  stdin.on('data', onData)
+  return () => void stdin.off('data', onData)
+}
+
 /**
  * The gateway on stdio, both eras: the client's opening exchange pins the connection's era (the SDK's
  * `serveStdio`). A 2025 connection is a session like any HTTP one, told about list changes.
@@ -112,7 +138,7 @@ export function serveGatewayStdio(
   sealer: StateSealer,
   access?: ClientAccess,
 ) {
-  return serveStdio((context: McpRequestContext) => {
+  const handle = serveStdio((context: McpRequestContext) => {
     const server = createModernServer(router, info, sealer, access)
     if (context.era === 'legacy') {
       const session = server as unknown as Parameters<Router['removeSession']>[0]
@@ -123,4 +149,12 @@ export function serveGatewayStdio(
     }
     return server
   })
+  // After serveStdio, whose transport is reading stdin by then: this listener must not start the flow first.
+  const stopAnswering = answerRefusedLines(process.stdin, process.stdout)
+  return {
+    close: async () => {
+      stopAnswering()
+      await handle.close()
+    },
+  }
 }

@@ -116,10 +116,11 @@ function envelopeIssue(request: Record<string, unknown>): { code: number; messag
 
 /**
  * The error answering a request (a method and a valid id) that the SDK's request check would refuse, or
- * undefined when it passes. The SDK's protocol layer drops such a request unanswered (it only reports it to
- * `onerror`), which leaves its client waiting and its session busy: transports answer it before dispatch.
+ * undefined when it passes (or is no such request). The SDK drops such a request unanswered (it only reports
+ * it to `onerror`), which leaves its client waiting and its session busy: transports answer it before dispatch.
  */
-export function refusedRequest(request: { id: string | number }): { jsonrpc: '2.0'; id: string | number; error: { code: number; message: string } } | undefined {
-  const issue = envelopeIssue(request as unknown as Record<string, unknown>)
-  return issue && { jsonrpc: '2.0', id: request.id, error: issue }
+export function refusedRequest(request: { method?: unknown; id?: unknown }): { jsonrpc: '2.0'; id: string | number; error: { code: number; message: string } } | undefined {
+  if (typeof request.method !== 'string' || !isId(request.id)) return undefined
+  const issue = envelopeIssue(request as Record<string, unknown>)
+  return issue && { jsonrpc: '2.0', id: request.id as string | number, error: issue }
 }

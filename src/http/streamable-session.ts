@@ -141,7 +141,7 @@ export class StreamableHttpSession implements Transport {
 
   /** Passes a message to the server, or answers a request the server would drop unanswered (jsonrpc.ts). */
   private dispatch(message: JSONRPCMessage, extra: never): void {
-    const refusal = isRequest(message) ? refusedRequest(message) : undefined
+    const refusal = refusedRequest(message)
     if (refusal) void this.send(refusal as JSONRPCMessage)
     else this.onmessage?.(message, extra)
   }

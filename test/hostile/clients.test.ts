@@ -6,7 +6,20 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
-import { auth, connect, TOKEN, keepCalling, rawRequest, rawSession, startGateway, startUpstream, type HostileGateway, type RawResponse } from './harness.js'
+import { RawStdioSession } from '../helpers/raw-stdio.js'
+import {
+  auth,
+  connect,
+  keepCalling,
+  rawRequest,
+  rawSession,
+  startGateway,
+  startUpstream,
+  stdioUpstream,
+  TOKEN,
+  type HostileGateway,
+  type RawResponse,
+} from './harness.js'
 
 const ATTACKER_ADDRESS = '127.0.0.3'
 const MODERN = '2026-07-28'
@@ -15,6 +28,17 @@ const ENVELOPE = {
   'io.modelcontextprotocol/clientInfo': { name: 'attacker', version: '0' },
   'io.modelcontextprotocol/clientCapabilities': {},
 }
+
+/** `_meta` values the SDK's request check refuses (it then dropped the request without an answer). */
+const BAD_META: [string, unknown][] = [
+  ['progressToken null', { progressToken: null }],
+  ['progressToken object', { progressToken: {} }],
+  ['progressToken true', { progressToken: true }],
+  ['progressToken 1.5', { progressToken: 1.5 }],
+  ['_meta array', []],
+  ['_meta string', 'meta'],
+  ['related task without taskId', { 'io.modelcontextprotocol/related-task': {} }],
+]
 
 let gateway: HostileGateway
 let first: Client
@@ -177,20 +201,11 @@ describe('hostile clients of the gateway front', () => {
   it('9: schema-invalid requests get a JSON-RPC error in both eras and pin no session', async () => {
     const rssBefore = gateway.rssMiB()
     const steady = steadyCalls()
-    const badMeta: [string, unknown][] = [
-      ['progressToken null', { progressToken: null }],
-      ['progressToken object', { progressToken: {} }],
-      ['progressToken true', { progressToken: true }],
-      ['progressToken 1.5', { progressToken: 1.5 }],
-      ['_meta array', []],
-      ['_meta string', 'meta'],
-      ['related task without taskId', { 'io.modelcontextprotocol/related-task': {} }],
-    ]
     // tools/call goes the gateway's direct path, tools/list the SDK's; each session from one address holds one.
     const sessions = await Promise.all(Array.from({ length: 10 }, () => rawSession(gateway.url, ATTACKER_ADDRESS)))
     let id = 1
     for (const [i, session] of sessions.entries()) {
-      for (const [label, meta] of badMeta) {
+      for (const [label, meta] of BAD_META) {
         for (const method of ['tools/call', 'tools/list']) {
           const params = method === 'tools/call' ? { name: 'steady__echo', arguments: { text: 'x' }, _meta: meta } : { _meta: meta }
           const what = `${method} with ${label} (session ${i})`
@@ -212,7 +227,7 @@ describe('hostile clients of the gateway front', () => {
       expect(messageOf(res).result).toBeDefined()
     }
     // The 2026 front answers the same inputs with its own error.
-    for (const [label, meta] of badMeta) {
+    for (const [label, meta] of BAD_META) {
       const envelope = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? { ...ENVELOPE, ...meta } : meta
       const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'steady__echo', arguments: { text: 'x' }, _meta: envelope } })
       const headers = { ...auth, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'steady__echo' }
@@ -220,6 +235,22 @@ describe('hostile clients of the gateway front', () => {
       expect([label, res.status, typeof messageOf(res).error?.code]).toEqual([label, 400, 'number'])
     }
     await expectUnharmed(steady, rssBefore + 100)
+  })
+
+  it('9: the stdio front answers the same requests with an error too, and serves on', async () => {
+    const config = { options: { stdio: true, healthCheckInterval: 600_000 }, registrations: [stdioUpstream('steady-1', 'steady')] }
+    process.env.GATEWAY_CONFIG = JSON.stringify(config)
+    const session = await RawStdioSession.open('fixtures/servers/hostile-gateway.ts').finally(() => delete process.env.GATEWAY_CONFIG)
+    try {
+      for (const [label, meta] of BAD_META) {
+        const answer = await session.request('tools/call', { name: 'echo', arguments: { text: 'x' }, _meta: meta })
+        expect([label, answer.error?.code]).toEqual([label, -32602])
+      }
+      const ok = await session.request('tools/call', { name: 'echo', arguments: { text: 'ok' } })
+      expect(ok.result?.content).toEqual([{ type: 'text', text: 'ok' }])
+    } finally {
+      await session.close()
+    }
   })
 
   it('11: eight clients that stop reading large answers are cut off; what they leave unread stays bounded', async () => {
