@@ -68,11 +68,13 @@ export class SendBudget {
    * stalled ones past the cap, the fullest past twice it. Looks again once the oldest could have stalled.
    */
   private enforce(responses: ClientResponses, justWritten: number): void {
+    // (A response closed here stays listed until its 'close' event: it holds nothing any more.)
+    const live = [...responses.held].filter(([res]) => !res.destroyed)
     let held = -justWritten
-    for (const res of responses.held.keys()) held += res.writableLength
+    for (const [res] of live) held += res.writableLength
     if (held <= this.maxBytes) return
     const now = Date.now()
-    const pending = [...responses.held].filter(([res, since]) => since !== undefined && res.writableLength > 0) as [ServerResponse, number][]
+    const pending = live.filter(([res, since]) => since !== undefined && res.writableLength > 0) as [ServerResponse, number][]
     const close = (res: ServerResponse) => {
       held -= res.writableLength
       // Its connection goes with it: what the socket held is freed, and the client sees the stream end.
@@ -82,12 +84,12 @@ export class SendBudget {
       if (held <= this.maxBytes || now - since < STALL_MS) break
       close(res)
     }
-    const open = pending.filter(([res]) => !res.destroyed)
-    for (const [res] of open.sort((a, b) => b[0].writableLength - a[0].writableLength)) {
+    const fullestFirst = pending.filter(([res]) => !res.destroyed).sort((a, b) => b[0].writableLength - a[0].writableLength)
+    for (const [res] of fullestFirst) {
       if (held <= 2 * this.maxBytes) break
       close(res)
     }
-    const oldest = open.find(([res]) => !res.destroyed)
+    const oldest = pending.find(([res]) => !res.destroyed)
     if (held > this.maxBytes && oldest && !responses.recheck) {
       responses.recheck = setTimeout(() => {
         responses.recheck = undefined
