@@ -57,6 +57,7 @@ export class Gateway {
       sealer: this.sealer,
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
+      maxSubscriptionsPerSession: options.maxSubscriptionsPerSession,
     })
     this.router.searchByMeaning = options.searchByMeaning ?? false
     const balancer = options.balancer ?? 'round-robin'
@@ -199,7 +200,11 @@ export class Gateway {
         maxPerRegistration: this.options.maxOwnConnections,
         idleMs: this.options.ownConnectionIdleMs,
       })
-      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery))
+      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery), {
+        maxListenStreams: this.options.maxListenStreams ?? LIMIT_DEFAULTS.maxListenStreams,
+        maxListenStreamsPerClient: this.options.maxListenStreamsPerClient ?? LIMIT_DEFAULTS.maxListenStreamsPerClient,
+        maxSubscriptionsPerSession: this.options.maxSubscriptionsPerSession ?? LIMIT_DEFAULTS.maxSubscriptionsPerSession,
+      })
       this.modern = modern
       this.host = await startHttpHost({
         modern: (req, res, body, principal) => modern.handle(req, res, body, principal),
@@ -217,6 +222,7 @@ export class Gateway {
         replicaUrl: this.options.replicaUrl,
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
+        maxBufferedBytesPerClient: this.options.maxBufferedBytesPerClient ?? LIMIT_DEFAULTS.maxBufferedBytesPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         metrics: this.operations.metrics,

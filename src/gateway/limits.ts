@@ -1,4 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../http/send-budget.js'
 
 /** The gateway's defaults for what one client or one upstream may take; every one is a GatewayOptions field. */
 export const LIMIT_DEFAULTS = {
@@ -20,6 +21,14 @@ export const LIMIT_DEFAULTS = {
   maxListItems: 20_000,
   /** Most bytes (as JSON) kept of one upstream list; past it the rest are not read. */
   maxListBytes: 16 * 1024 * 1024,
+  /** HTTP front: bytes one client may leave unread besides the message being written; past it, its stalled responses are closed. */
+  maxBufferedBytesPerClient: DEFAULT_MAX_BUFFERED_BYTES,
+  /** HTTP front: 2026 `subscriptions/listen` streams open at once (per named client; one count for all others). */
+  maxListenStreams: 1024,
+  /** HTTP front: listen streams one client (remote address, and named client) may hold open; past it, an error answer. */
+  maxListenStreamsPerClient: 32,
+  /** Resource URIs one 2025 session may subscribe to (or one listen stream follow); past it, an error answer. */
+  maxSubscriptionsPerSession: 256,
 }
 
 export type GatewayLimits = typeof LIMIT_DEFAULTS

@@ -123,6 +123,7 @@ export interface RouterOptions {
   sealer: StateSealer
   maxConcurrentPerSession?: number
   maxArgumentDepth?: number
+  maxSubscriptionsPerSession?: number
 }
 
 /** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
@@ -665,10 +666,22 @@ export class Router implements UpstreamEvents {
   }
 
   async subscribe(session: LegacySession, uri: string) {
-    if (!(await this.subscribeUpstream(uri))) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
-    const uris = this.subscriptions.get(session) ?? new Set()
+    const uris = this.subscriptions.get(session) ?? new Set<string>()
+    const max = this.options.maxSubscriptionsPerSession ?? LIMIT_DEFAULTS.maxSubscriptionsPerSession
+    if (!uris.has(uri) && uris.size >= max) {
+      throw new ProtocolError(
+        INVALID_PARAMS,
+        `Too many resource subscriptions in this session (limit ${max}). Try this: unsubscribe from resources you no longer follow, or raise maxSubscriptionsPerSession.`,
+      )
+    }
+    // Counted before the upstream is asked, so that concurrent subscribes cannot all pass the check.
+    const added = !uris.has(uri)
     uris.add(uri)
     this.subscriptions.set(session, uris)
+    if (!(await this.subscribeUpstream(uri))) {
+      if (added) uris.delete(uri)
+      throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    }
     return {}
   }
 

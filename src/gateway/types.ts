@@ -102,6 +102,18 @@ export interface GatewayOptions {
   maxSessions?: number
   /** HTTP front: most sessions one client (remote address) may hold (default: half of maxSessions); past it, that client's own idle sessions are closed first. */
   maxSessionsPerClient?: number
+  /**
+   * HTTP front: most bytes one client (remote address) may leave unread across its responses and streams,
+   * besides the message being written (default 4 MiB); past it, its responses that stalled for a second are
+   * closed, and past twice it its fullest ones.
+   */
+  maxBufferedBytesPerClient?: number
+  /** HTTP front: most 2026 `subscriptions/listen` streams open at once, per named client and for all other clients together (default 1024). */
+  maxListenStreams?: number
+  /** HTTP front: most listen streams one client (remote address, and named client where there is one) may hold open (default 32); past it, an error answer. */
+  maxListenStreamsPerClient?: number
+  /** Most resource URIs one 2025 session may subscribe to, or one listen stream follow (default 256); past it, an error answer. */
+  maxSubscriptionsPerSession?: number
   /** HTTP front: how long a client may take to send a request's headers and body, in ms (default 30 000). */
   requestReadTimeout?: number
   /** Requests one client session may have forwarded at once; more wait in a queue (default 32). */
