@@ -6,7 +6,8 @@ import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
 import { OwnConnections } from './own-connections.js'
-import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
+import { createProtectedResource, type ProtectedResource } from '../http/oauth-resource.js'
+import { accessFor, createAuthenticator, createPrincipalAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { LIMIT_DEFAULTS } from './limits.js'
 import { startOperations, type Operations } from './operations.js'
 import { parsePortMap, remapConnection } from './port-map.js'
@@ -43,7 +44,8 @@ export class Gateway {
   private stopping: Promise<void> | undefined
   private operations: Operations | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
-  private readonly authenticate: ReturnType<typeof createAuthenticator>
+  private readonly authenticate: ReturnType<typeof createAuthenticator> | ReturnType<typeof createPrincipalAuthenticator>
+  private readonly protectedResource: ProtectedResource | undefined
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
   private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
@@ -68,7 +70,13 @@ export class Gateway {
     if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
       throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
     }
-    this.authenticate = createAuthenticator({ ...options, authToken })
+    if (options.clients?.some((c) => c.match) && !options.auth) {
+      throw new TypeError('A client has match but the gateway has no auth. Try this: auth: { issuer, audience }, or give the client a token.')
+    }
+    this.protectedResource = options.auth && createProtectedResource(options.auth)
+    this.authenticate = this.protectedResource
+      ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
+      : createAuthenticator({ ...options, authToken })
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -218,6 +226,7 @@ export class Gateway {
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
+        protectedResource: this.protectedResource,
         metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {
