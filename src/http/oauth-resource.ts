@@ -289,6 +289,20 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
   }
 }
 
+/**
+ * A host's `authenticate` for a server of its own (not the gateway): the verified principal reaches
+ * handlers as the SDK's `authInfo` (`extra.principal`; the token itself stays here), and a session is
+ * bound to the subject, so a refreshed token keeps it.
+ */
+export function principalAuthenticator(resource: ProtectedResource) {
+  return async (_authorization: string | undefined, req: IncomingMessage): Promise<string> => {
+    const principal = await resource.verify(req)
+    const expiresAt = typeof principal.claims.exp === 'number' ? principal.claims.exp : undefined
+    ;(req as { auth?: unknown }).auth = { token: '', clientId: principal.clientId ?? '', scopes: principal.scopes, expiresAt, extra: { principal } }
+    return `${principal.sub ?? ''}\u0000${principal.clientId ?? ''}`
+  }
+}
+
 class TokenRefused extends Error {}
 class IssuerUnavailable extends Error {}
 
