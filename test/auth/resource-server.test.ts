@@ -137,6 +137,15 @@ describe.each(ERAS)('principals through the gateway (%s)', (era) => {
     await expect(client.callTool({ name: 'search', arguments: { query: 'x' } })).rejects.toThrow(/search/)
   })
 
+  it('finds only the tools of its policy with search_tools (discovery: search)', async () => {
+    const { client } = await connectAsUser('carol', era)
+    expect(await toolNames(client)).toEqual(['call_tool', 'describe_tools', 'search_tools'])
+    const found = JSON.parse(textOf(await client.callTool({ name: 'search_tools', arguments: { query: 'search searchable docs deploy reindex index sql query production' } })) ?? '{}') as { tools: { name: string }[] }
+    expect(found.tools.map((t) => t.name).sort()).toEqual(['search', 'search_docs', 'searchable'])
+    const called = await client.callTool({ name: 'call_tool', arguments: { name: 'deploy', arguments: {} } }).catch((e: Error) => e)
+    expect(String((called as Error).message ?? textOf(called))).toMatch(/deploy/)
+  })
+
   it('lets a machine call with client credentials', async () => {
     const client = await connectAsMachine(era)
     expect(await toolNames(client)).toEqual(['whoami'])

@@ -16,6 +16,7 @@ export const OTHER_RESOURCE = 'https://other.example/mcp'
 export const POLICIES: GatewayClient[] = [
   { name: 'support', match: { claims: { groups: 'support' } }, tools: { allow: ['search*'] } },
   { name: 'engineering', match: { claims: { groups: 'engineering' } }, tools: { allow: ['deploy', 'db-*'] } },
+  { name: 'finders', match: { claims: { groups: ['finder', 'search-only'] } }, discovery: 'search', tools: { allow: ['search*'], deny: ['search_reindex'] } },
   { name: 'machines', match: { scopes: ['mcp:tools'] }, tools: { allow: ['whoami'] } },
 ]
 
