@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair, SignJWT } from 'jose'
 import { startGateway } from '../hostile/harness.js'
 import { killAll, killProcess } from '../helpers/processes.js'
+import { MACHINE_CLIENT } from '../../fixtures/auth/authorization-server.js'
 import { AUDIENCE, type AuthWorld, OTHER_RESOURCE, POLICIES, startAuthWorld } from './setup.js'
 
 let world: AuthWorld
@@ -141,6 +142,25 @@ describe('hostile tokens', () => {
     }
     expect(world.as.jwksFetches() - before).toBeLessThanOrEqual(2)
     expect(world.gateway.alive()).toBe(true)
+  })
+})
+
+describe('opaque tokens (RFC 7662 introspection)', () => {
+  it('refuses them without introspection, checks them with it', async () => {
+    world.as.setOpaqueTokens(true)
+    const introspection = { endpoint: `${world.as.issuer}/token/introspection`, clientId: MACHINE_CLIENT.id, clientSecret: MACHINE_CLIENT.secret }
+    const gateway = await startGateway({ auth: { issuer: world.as.issuer, audience: AUDIENCE, introspection }, clients: POLICIES }, [])
+    try {
+      const opaque = await world.machineToken()
+      expect(opaque.split('.')).toHaveLength(1)
+      expectInvalidToken(await present(opaque), /only JWT/)
+      expect((await present(await world.machineToken(new URL('/mcp', gateway.url).href), { base: gateway.url })).status).toBe(200)
+      expectInvalidToken(await present(`${opaque}x`, { base: gateway.url }), /not active/, gateway.url)
+      expectInvalidToken(await present(await world.machineToken(OTHER_RESOURCE), { base: gateway.url }), /another resource/, gateway.url)
+    } finally {
+      world.as.setOpaqueTokens(false)
+      await killProcess(gateway.child)
+    }
   })
 })
 
