@@ -17,29 +17,26 @@ export function createModernHttpFront(
   sealer: StateSealer,
   defaultAccess?: ClientAccess,
 ) {
-  // One handler per client principal (what `authenticate` returned): its requests see that client's surface.
-  const handlers = new Map<unknown, { serve: ReturnType<typeof toNodeHandler>; close: () => Promise<void> | void }>()
-  const handlerFor = (principal: unknown) => {
-    let entry = handlers.get(principal)
-    if (!entry) {
-      const access = (principal as ClientAccess | undefined) ?? defaultAccess
-      const handler = createMcpHandler(() => createModernServer(router, info, sealer, access), { legacy: 'reject' })
-      router.notifiers.add(handler.notify)
-      entry = { serve: toNodeHandler(handler), close: () => handler.close() }
-      handlers.set(principal, entry)
-    }
-    return entry
-  }
+  // One handler for every client: a request's access reaches the factory as the SDK's `authInfo` (from
+  // `req.auth`), so many OAuth principals cost no handler each.
+  const handler = createMcpHandler(
+    (context) => createModernServer(router, info, sealer, (context.authInfo?.extra as { access?: ClientAccess } | undefined)?.access ?? defaultAccess),
+    { legacy: 'reject' },
+  )
+  router.notifiers.add(handler.notify)
+  const serve = toNodeHandler(handler)
   return {
     async handle(req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown): Promise<void> {
       // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
       const request = body as { method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
       const uris = request?.method === 'subscriptions/listen' ? request.params?.notifications?.resourceSubscriptions : undefined
       if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
-      await handlerFor(principal).serve(req, res, body)
+      // The client's token stays here: `authInfo` carries only the access `authenticate` resolved.
+      ;(req as { auth?: unknown }).auth = principal === undefined ? undefined : { token: '', clientId: '', scopes: [], extra: { access: principal } }
+      await serve(req, res, body)
     },
     close: async () => {
-      await Promise.allSettled([...handlers.values()].map((entry) => entry.close()))
+      await handler.close()
     },
   }
 }
