@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
 import { isLoopbackHost } from '../names.js'
+import { log } from '../telemetry/log.js'
 import { HttpError } from './guards.js'
 import type { Principal } from './principal.js'
 
@@ -48,8 +49,8 @@ const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'
 const METADATA_PATH = '/.well-known/oauth-protected-resource'
 /** How long a failed metadata or JWKS fetch is not retried: an outage costs the AS one request a second at most. */
 const FETCH_BACKOFF_MS = 1000
-/** jose errors that say the token is bad (anything else while fetching keys means the issuer is unreachable). */
-const TOKEN_ERRORS = /^ERR_(JWT|JWS|JOSE_ALG|JWKS_NO_MATCHING_KEY|JWKS_MULTIPLE_MATCHING_KEYS)/
+/** Key lookups that fail because of the token (its `kid` or `alg`), not because the keys could not be fetched. */
+const KEY_LOOKUP_TOKEN_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED'])
 
 /** The `Authorization: Bearer <token>` token, or undefined. */
 export function bearerOf(header: string | undefined): string | undefined {
@@ -169,16 +170,27 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     // An unknown kid refetches the set at most once per cooldown, however many tokens carry one.
     const remote = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, timeoutDuration: 5000 })
     let failedAt = 0
+    let failure: IssuerUnavailable | undefined
     return async (header, token) => {
-      if (Date.now() - failedAt < FETCH_BACKOFF_MS) await Promise.reject(new Error('The JWKS endpoint failed a moment ago.'))
+      if (failure && Date.now() - failedAt < FETCH_BACKOFF_MS) throw failure
       try {
         return await remote(header, token)
       } catch (error) {
-        if (!TOKEN_ERRORS.test((error as { code?: string }).code ?? '')) failedAt = Date.now()
-        throw error
+        if (KEY_LOOKUP_TOKEN_ERRORS.has((error as { code?: string }).code ?? '')) throw error
+        failedAt = Date.now()
+        failure = new IssuerUnavailable(`${jwksUri}: ${(error as Error).message}`)
+        throw failure
       }
     }
   })
+
+  // Operators learn why tokens cannot be checked once per outage, not once per request (never with a token).
+  let lastOutage = ''
+  const reportOutage = (reason: string) => {
+    if (reason === lastOutage) return
+    lastOutage = reason
+    log('warn', `Access tokens cannot be checked: ${reason}`, { component: 'auth', issuer: options.issuer })
+  }
 
   const introspections = new Map<string, { claims: Record<string, unknown>; until: number }>()
 
@@ -229,9 +241,9 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
       })
       return payload
     } catch (error) {
-      const code = (error as { code?: string }).code ?? ''
-      if (TOKEN_ERRORS.test(code)) throw new TokenRefused(describeJoseError(code, error as Error))
-      throw new IssuerUnavailable((error as Error).message)
+      // Only a failed key fetch is the issuer's fault; whatever else jose refuses is the token's.
+      if (error instanceof IssuerUnavailable) throw error
+      throw new TokenRefused(describeJoseError((error as { code?: string }).code ?? '', error as Error))
     }
   }
 
@@ -276,10 +288,12 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
       } catch (error) {
         if (error instanceof TokenRefused) throw refusal(req, 'invalid_token', `The access token was refused: ${error.message}`)
         if (error instanceof IssuerUnavailable) {
-          throw new HttpError(503, `Access tokens cannot be checked right now (the authorization server's keys are unreachable). Try this: retry shortly.`, -32000, undefined, { 'retry-after': '1' })
+          reportOutage(error.message)
+          throw new HttpError(503, `Access tokens cannot be checked right now (the authorization server is unreachable). Try this: retry shortly.`, -32000, undefined, { 'retry-after': '1' })
         }
         throw error
       }
+      lastOutage = ''
       const principal = principalOf(claims)
       const missing = (options.requiredScopes ?? []).filter((scope) => !principal.scopes.includes(scope))
       if (missing.length) throw forbidden(req, options.requiredScopes ?? [], `The access token lacks the scope ${missing.join(' ')}.`)
@@ -311,7 +325,7 @@ function describeJoseError(code: string, error: Error): string {
   if (code === 'ERR_JWT_EXPIRED') return 'it has expired.'
   if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `${(error as { claim?: string }).claim ?? 'a'} claim check failed.`
   if (code === 'ERR_JOSE_ALG_NOT_ALLOWED') return 'its signature algorithm is not accepted.'
-  if (code === 'ERR_JWKS_NO_MATCHING_KEY') return 'it is signed with a key the issuer does not publish.'
+  if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JOSE_NOT_SUPPORTED') return 'it is signed with a key the issuer does not publish.'
   if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return 'its signature does not verify.'
   return 'it is malformed.'
 }

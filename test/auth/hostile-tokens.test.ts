@@ -183,6 +183,8 @@ describe('the JWKS endpoint down', () => {
       expect(lacking.status).toBe(403)
       expect(lacking.challenge).toBe(`Bearer error="insufficient_scope", scope="mcp:tools", resource_metadata="${metadataUrl(gateway.url)}"`)
       expect(gateway.stderr() + gateway.stdout()).not.toContain(token.slice(-40))
+      // The operator is told once per outage, with the JWKS URL, not once per refused request.
+      expect(gateway.stderr().match(/Access tokens cannot be checked: http:\/\/127\.0\.0\.1:\d+\/jwks/g)).toHaveLength(1)
     } finally {
       world.as.setJwksDown(false)
       await killProcess(gateway.child)
