@@ -39,7 +39,7 @@ export interface ProtectedResource {
   serveMetadata(req: IncomingMessage, res: ServerResponse, pathname: string): boolean
   /** The caller's principal from a valid token; throws an HttpError (401/403/503) carrying the challenge otherwise. */
   verify(req: IncomingMessage): Promise<Principal>
-  /** The 401 for a request without a (valid) token, e.g. when no other credential matched either. */
+  /** The 401 for a request without a (valid) token (400 for `invalid_request`), with the challenge that says where to get one. */
   refusal(req: IncomingMessage, error?: 'invalid_token' | 'invalid_request', message?: string): HttpError
   /** The 403 for a valid token that may not do this (a client can step up to `scopes`). */
   forbidden(req: IncomingMessage, scopes: string[], message: string): HttpError
@@ -129,6 +129,10 @@ async function discoverIssuer(issuer: string): Promise<Record<string, unknown>> 
   throw lastError
 }
 
+// jose is loaded only when a front has `auth` (most servers never need it), and then once.
+let jose: Promise<typeof import('jose')> | undefined
+const loadJose = () => (jose ??= import('jose'))
+
 /** Runs `load` at most once at a time, keeps its result, and after a failure waits FETCH_BACKOFF_MS before trying again. */
 function backedOff<T>(load: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined
@@ -161,9 +165,8 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
   }
 
   const metadata = backedOff(() => discoverIssuer(options.issuer))
-  // jose is loaded only when a front has `auth` (most servers never need it).
   const keys = backedOff(async (): Promise<JWTVerifyGetKey> => {
-    const { createRemoteJWKSet } = await import('jose')
+    const { createRemoteJWKSet } = await loadJose()
     const jwksUri = options.jwksUri ?? (await metadata()).jwks_uri
     if (typeof jwksUri !== 'string') throw new Error(`The metadata of ${options.issuer} names no jwks_uri. Try this: set auth.jwksUri.`)
     requireSecureUrl('jwksUri', jwksUri)
@@ -227,7 +230,7 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
   }
 
   async function verifyJwt(token: string): Promise<JWTPayload> {
-    const { jwtVerify } = await import('jose')
+    const { jwtVerify } = await loadJose()
     const getKey = await keys().catch((error: Error) => {
       throw new IssuerUnavailable(error.message)
     })
@@ -251,7 +254,8 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     const parts = [`resource_metadata=${quote(metadataUrlOf(req))}`]
     if (challengeScopes?.length) parts.push(`scope=${quote(challengeScopes.join(' '))}`)
     if (error) parts.push(`error=${quote(error)}`)
-    return new HttpError(401, message, -32000, `Bearer ${parts.join(', ')}`)
+    // RFC 6750 §3.1: a malformed request is a 400, a missing or bad token a 401.
+    return new HttpError(error === 'invalid_request' ? 400 : 401, message, -32000, `Bearer ${parts.join(', ')}`)
   }
 
   function forbidden(req: IncomingMessage, scopes: string[], message: string): HttpError {
@@ -281,7 +285,7 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
       if (header === undefined) throw refusal(req)
       if (Buffer.byteLength(header) > maxTokenBytes) throw refusal(req, 'invalid_token', `The access token is over ${maxTokenBytes} bytes.`)
       const token = bearerOf(header)
-      if (!token) throw refusal(req, 'invalid_request', 'The Authorization header must be "Bearer <token>".')
+      if (!token) throw refusal(req, undefined, 'This endpoint needs an OAuth access token: "Authorization: Bearer <token>".')
       let claims: Record<string, unknown>
       try {
         claims = token.split('.').length === 3 ? await verifyJwt(token) : await introspect(token)

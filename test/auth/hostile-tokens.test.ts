@@ -107,10 +107,16 @@ describe('hostile tokens', () => {
     expectInvalidToken(await present(`${header}.${payload}.${bytes.toString('base64url')}`), /signature does not verify/)
   })
 
-  it('refuses a valid token in the query string', async () => {
+  it('refuses a valid token in the query string (400 invalid_request, RFC 6750)', async () => {
     const answer = await present(await world.machineToken(), { inQuery: true })
-    expect(answer.status).toBe(401)
+    expect(answer.status).toBe(400)
     expect(answer.challenge).toContain('error="invalid_request"')
+  })
+
+  it('answers another scheme (Basic) as no token: 401 with the challenge and no error', async () => {
+    const response = await fetch(new URL('/mcp', world.gateway.url), { method: 'POST', headers: { authorization: 'Basic bWFsbG9yeTp4', 'content-type': 'application/json' }, body: INITIALIZE })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", scope="[^"]+"$/)
   })
 
   it('refuses oversized tokens: 9 KiB with a challenge, 64 KiB at the HTTP layer', async () => {
