@@ -177,6 +177,8 @@ export class Gateway {
     this.started = true
     const stdio =
       this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
+    // A wrong issuer or an unreachable JWKS is reported at start, not at the first client's request.
+    if (!stdio) void this.protectedResource?.prefetch()
     if (stdio) {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error

@@ -43,6 +43,8 @@ export interface ProtectedResource {
   refusal(req: IncomingMessage, error?: 'invalid_token' | 'invalid_request', message?: string): HttpError
   /** The 403 for a valid token that may not do this (a client can step up to `scopes`). */
   forbidden(req: IncomingMessage, scopes: string[], message: string): HttpError
+  /** Fetches the issuer's metadata and keys ahead of the first request; a failure is logged (and retried on use). */
+  prefetch(): Promise<void>
 }
 
 const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
@@ -110,11 +112,11 @@ async function getJson(url: string, init?: RequestInit): Promise<Record<string, 
 async function discoverIssuer(issuer: string): Promise<Record<string, unknown>> {
   const url = new URL(issuer)
   const path = url.pathname.replace(/\/$/, '')
-  const candidates = [
+  const candidates = new Set([
     `${url.origin}/.well-known/oauth-authorization-server${path}`,
     `${url.origin}/.well-known/openid-configuration${path}`,
     `${url.origin}${path}/.well-known/openid-configuration`,
-  ]
+  ])
   let lastError: unknown
   for (const candidate of candidates) {
     try {
@@ -172,6 +174,9 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     requireSecureUrl('jwksUri', jwksUri)
     // An unknown kid refetches the set at most once per cooldown, however many tokens carry one.
     const remote = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, timeoutDuration: 5000 })
+    await remote.reload().catch((error: Error) => {
+      throw new Error(`${jwksUri}: ${error.message}`)
+    })
     let failedAt = 0
     let failure: IssuerUnavailable | undefined
     return async (header, token) => {
@@ -304,6 +309,14 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
       return principal
     },
     forbidden,
+    async prefetch() {
+      // Introspection-only set-ups (opaque tokens) need no keys.
+      if (options.introspection && !options.jwksUri) return
+      await keys().then(
+        () => undefined,
+        (error: Error) => reportOutage(error.message),
+      )
+    },
   }
 }
 

@@ -242,6 +242,7 @@ export function defineServer(options: ServerOptions): McpServer {
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
+        void protectedResource?.prefetch()
         log(`${options.name} listening on ${url}`, { server: options.name, url })
         stopWithSupervisor(() => server.stop())
       }

@@ -170,6 +170,19 @@ describe('opaque tokens (RFC 7662 introspection)', () => {
   })
 })
 
+describe('a misconfigured issuer', () => {
+  it('is reported at start (metadata naming another issuer is refused) and answers 503, not a crash', async () => {
+    const gateway = await startGateway({ auth: { issuer: `${world.as.issuer}/`, audience: AUDIENCE }, clients: POLICIES }, [])
+    try {
+      await expect.poll(() => gateway.stderr()).toMatch(/Access tokens cannot be checked: .*names issuer "http:\/\/127\.0\.0\.1:\d+", not http:\/\/127\.0\.0\.1:\d+\//)
+      expect((await present(await world.machineToken(new URL('/mcp', gateway.url).href), { base: gateway.url })).status).toBe(503)
+      expect(gateway.alive()).toBe(true)
+    } finally {
+      await killProcess(gateway.child)
+    }
+  })
+})
+
 describe('the JWKS endpoint down', () => {
   it('answers 503 while keys cannot be fetched and recovers when they can', async () => {
     world.as.setJwksDown(true)
