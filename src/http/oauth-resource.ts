@@ -200,15 +200,33 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     log('warn', `Access tokens cannot be checked: ${reason}`, { component: 'auth', issuer: options.issuer })
   }
 
-  const introspections = new Map<string, { claims: Record<string, unknown>; until: number }>()
+  // Tokens already checked, by digest: a client sends the same token on every request, and its signature
+  // (or the introspection round trip) need not be checked again before it expires.
+  const verified = new Map<string, { claims: Record<string, unknown>; until: number }>()
+  const remember = (key: string, claims: Record<string, unknown>, ttlMs: number) => {
+    if (verified.size >= 10_000) verified.delete(verified.keys().next().value as string)
+    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Number.POSITIVE_INFINITY
+    verified.set(key, { claims, until: Math.min(Date.now() + ttlMs, exp) })
+  }
 
-  /** RFC 7662: asks the authorization server about an opaque token (answers kept up to 30 s, never past `exp`). */
+  async function check(token: string): Promise<Record<string, unknown>> {
+    const key = createHash('sha256').update(token).digest('base64url')
+    const known = verified.get(key)
+    if (known && known.until > Date.now()) return known.claims
+    if (token.split('.').length !== 3) {
+      const claims = await introspect(token)
+      remember(key, claims, 30_000)
+      return claims
+    }
+    const claims = await verifyJwt(token)
+    remember(key, claims, 5 * 60_000)
+    return claims
+  }
+
+  /** RFC 7662: asks the authorization server about an opaque token (an active answer is kept up to 30 s, never past `exp`). */
   async function introspect(token: string): Promise<Record<string, unknown>> {
     const config = options.introspection
     if (!config) throw new TokenRefused('This resource accepts only JWT access tokens.')
-    const key = createHash('sha256').update(token).digest('base64url')
-    const cached = introspections.get(key)
-    if (cached && cached.until > Date.now()) return cached.claims
     const answer = await getJson(config.endpoint, {
       method: 'POST',
       headers: {
@@ -228,9 +246,6 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     if (answer.iss !== undefined && answer.iss !== options.issuer) throw new TokenRefused('The token is from another issuer.')
     const audiences = Array.isArray(answer.aud) ? answer.aud : answer.aud === undefined ? [] : [answer.aud]
     if (!audiences.includes(options.audience)) throw new TokenRefused('The token is for another resource.')
-    if (introspections.size > 10_000) introspections.clear()
-    const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : Number.POSITIVE_INFINITY
-    introspections.set(key, { claims: answer, until: Math.min(Date.now() + 30_000, exp) })
     return answer
   }
 
@@ -293,7 +308,7 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
       if (!token) throw refusal(req, undefined, 'This endpoint needs an OAuth access token: "Authorization: Bearer <token>".')
       let claims: Record<string, unknown>
       try {
-        claims = token.split('.').length === 3 ? await verifyJwt(token) : await introspect(token)
+        claims = await check(token)
       } catch (error) {
         if (error instanceof TokenRefused) throw refusal(req, 'invalid_token', `The access token was refused: ${error.message}`)
         if (error instanceof IssuerUnavailable) {
