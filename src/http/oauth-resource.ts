@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
 import { isLoopbackHost } from '../names.js'
 import { log } from '../telemetry/log.js'
+import { bearerOf } from './bearer.js'
 import { HttpError } from './guards.js'
 import type { Principal } from './principal.js'
 
@@ -53,11 +54,6 @@ const METADATA_PATH = '/.well-known/oauth-protected-resource'
 const FETCH_BACKOFF_MS = 1000
 /** Key lookups that fail because of the token (its `kid` or `alg`), not because the keys could not be fetched. */
 const KEY_LOOKUP_TOKEN_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED'])
-
-/** The `Authorization: Bearer <token>` token, or undefined. */
-export function bearerOf(header: string | undefined): string | undefined {
-  return /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1]
-}
 
 function requireSecureUrl(where: string, value: string): URL {
   let url: URL
