@@ -271,9 +271,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    checkHostAndOrigin(req, options)
     const url = new URL(req.url ?? '/', 'http://localhost')
+    // Public by design (RFC 9728): browser-based clients on other origins read it too.
     if (options.protectedResource?.serveMetadata(req, res, url.pathname)) return
+    checkHostAndOrigin(req, options)
     if (url.pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
       const authorized = options.authenticate

@@ -283,7 +283,7 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     refusal,
     serveMetadata(req, res, pathname) {
       if (req.method !== 'GET' || (pathname !== METADATA_PATH && pathname !== `${METADATA_PATH}${resourcePath}`)) return false
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' })
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600', 'access-control-allow-origin': '*' })
       res.end(
         JSON.stringify({
           resource: resourceOf(req),

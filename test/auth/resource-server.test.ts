@@ -102,8 +102,10 @@ afterAll(async () => {
 describe('protected resource metadata and challenges', () => {
   it('answers RFC 9728 metadata at the root and path-suffixed well-known URLs', async () => {
     for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
-      const response = await fetch(new URL(path, world.gateway.url))
+      // A browser-based client on another origin may read it (it holds nothing secret).
+      const response = await fetch(new URL(path, world.gateway.url), { headers: { origin: 'https://app.example' } })
       expect(response.status).toBe(200)
+      expect(response.headers.get('access-control-allow-origin')).toBe('*')
       expect(await response.json()).toEqual({
         resource: mcpUrl.href,
         authorization_servers: [world.as.issuer],
