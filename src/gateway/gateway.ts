@@ -1,7 +1,7 @@
 import { startHttpHost, type HttpHost } from '../http/host.js'
 import { exitOnListenError } from '../http/listen.js'
 import { log } from '../telemetry/log.js'
-import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
+import { gatewayAuthFromEnv, gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
@@ -70,10 +70,12 @@ export class Gateway {
     if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
       throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
     }
-    if (options.clients?.some((c) => c.match) && !options.auth) {
+    // AIRMCP_GATEWAY_OAUTH_* stand in for auth when the code sets none (a deployment's Secret).
+    const auth = options.auth ?? gatewayAuthFromEnv()
+    if (options.clients?.some((c) => c.match) && !auth) {
       throw new TypeError('A client has match but the gateway has no auth. Try this: auth: { issuer, audience }, or give the client a token.')
     }
-    this.protectedResource = options.auth && createProtectedResource(options.auth)
+    this.protectedResource = auth && createProtectedResource(auth)
     this.authenticate = this.protectedResource
       ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
       : createAuthenticator({ ...options, authToken })
