@@ -1,3 +1,4 @@
+import type { ResourceAuthOptions } from '../http/oauth-resource.js'
 import type { Registration } from './types.js'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
@@ -40,4 +41,20 @@ export function withUpstreamOverride(registration: Registration, env: NodeJS.Pro
 /** The front's bearer token from `AIRMCP_GATEWAY_TOKEN` (a Kubernetes Secret, say) when the code sets none. */
 export function gatewayTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.AIRMCP_GATEWAY_TOKEN || undefined
+}
+
+/**
+ * The front's OAuth settings from the environment when the code sets no `auth`: AIRMCP_GATEWAY_OAUTH_ISSUER
+ * and AIRMCP_GATEWAY_OAUTH_AUDIENCE (both or neither), AIRMCP_GATEWAY_OAUTH_RESOURCE (the public URL) and
+ * AIRMCP_GATEWAY_OAUTH_SCOPES (space-separated scopes supported).
+ */
+export function gatewayAuthFromEnv(env: NodeJS.ProcessEnv = process.env): ResourceAuthOptions | undefined {
+  const issuer = env.AIRMCP_GATEWAY_OAUTH_ISSUER || undefined
+  const audience = env.AIRMCP_GATEWAY_OAUTH_AUDIENCE || undefined
+  if (!issuer && !audience) return undefined
+  if (!issuer || !audience) {
+    throw new TypeError('AIRMCP_GATEWAY_OAUTH_ISSUER and AIRMCP_GATEWAY_OAUTH_AUDIENCE go together. Try this: set both (the issuer URL and the audience of its tokens), or neither.')
+  }
+  const scopes = env.AIRMCP_GATEWAY_OAUTH_SCOPES?.split(' ').filter(Boolean)
+  return { issuer, audience, resource: env.AIRMCP_GATEWAY_OAUTH_RESOURCE || undefined, scopesSupported: scopes?.length ? scopes : undefined }
 }

@@ -56,22 +56,14 @@ export function createModernHttpFront(
   defaultAccess: ClientAccess | undefined,
   limits: ListenLimits,
 ) {
-  // One handler per client principal (what `authenticate` returned): its requests see that client's surface.
-  const handlers = new Map<unknown, { serve: ReturnType<typeof toNodeHandler>; close: () => Promise<void> | void }>()
-  const handlerFor = (principal: unknown) => {
-    let entry = handlers.get(principal)
-    if (!entry) {
-      const access = (principal as ClientAccess | undefined) ?? defaultAccess
-      const handler = createMcpHandler(() => createModernServer(router, info, sealer, access), {
-        legacy: 'reject',
-        maxSubscriptions: limits.maxListenStreams,
-      })
-      router.notifiers.add(handler.notify)
-      entry = { serve: toNodeHandler(handler), close: () => handler.close() }
-      handlers.set(principal, entry)
-    }
-    return entry
-  }
+  // One handler for every client: a request's access reaches the factory as the SDK's `authInfo` (from
+  // `req.auth`), so many OAuth principals cost no handler each.
+  const handler = createMcpHandler(
+    (context) => createModernServer(router, info, sealer, (context.authInfo?.extra as { access?: ClientAccess } | undefined)?.access ?? defaultAccess),
+    { legacy: 'reject', maxSubscriptions: limits.maxListenStreams },
+  )
+  router.notifiers.add(handler.notify)
+  const serve = toNodeHandler(handler)
   const streams = new ListenStreams(limits.maxListenStreamsPerClient)
 
   /** Admits a listen stream within its client's share, and asks the owning upstreams for the resources it follows. */
@@ -96,10 +88,12 @@ export function createModernHttpFront(
     async handle(req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown): Promise<void> {
       const request = body as ListenRequest | undefined
       if (request?.method === 'subscriptions/listen' && !(await listen(req, res, request, principal))) return
-      await handlerFor(principal).serve(req, res, body)
+      // The client's token stays here: `authInfo` carries only the access `authenticate` resolved.
+      ;(req as { auth?: unknown }).auth = principal === undefined ? undefined : { token: '', clientId: '', scopes: [], extra: { access: principal } }
+      await serve(req, res, body)
     },
     close: async () => {
-      await Promise.allSettled([...handlers.values()].map((entry) => entry.close()))
+      await handler.close()
     },
   }
 }

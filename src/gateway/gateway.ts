@@ -1,12 +1,13 @@
 import { startHttpHost, type HttpHost } from '../http/host.js'
 import { exitOnListenError } from '../http/listen.js'
 import { log } from '../telemetry/log.js'
-import { gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
+import { gatewayAuthFromEnv, gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
 import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
 import { OwnConnections } from './own-connections.js'
-import { accessFor, createAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
+import { createProtectedResource, type ProtectedResource } from '../http/oauth-resource.js'
+import { accessFor, createAuthenticator, createPrincipalAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { LIMIT_DEFAULTS } from './limits.js'
 import { startOperations, type Operations } from './operations.js'
 import { parsePortMap, remapConnection } from './port-map.js'
@@ -43,7 +44,8 @@ export class Gateway {
   private stopping: Promise<void> | undefined
   private operations: Operations | undefined
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
-  private readonly authenticate: ReturnType<typeof createAuthenticator>
+  private readonly authenticate: ReturnType<typeof createAuthenticator> | ReturnType<typeof createPrincipalAuthenticator>
+  private readonly protectedResource: ProtectedResource | undefined
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
   private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
@@ -70,7 +72,15 @@ export class Gateway {
     if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
       throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
     }
-    this.authenticate = createAuthenticator({ ...options, authToken })
+    // AIRMCP_GATEWAY_OAUTH_* stand in for auth when the code sets none (a deployment's Secret).
+    const auth = options.auth ?? gatewayAuthFromEnv()
+    if (options.clients?.some((c) => c.match) && !auth) {
+      throw new TypeError('A client has match but the gateway has no auth. Try this: auth: { issuer, audience }, or give the client a token.')
+    }
+    this.protectedResource = auth && createProtectedResource(auth)
+    this.authenticate = this.protectedResource
+      ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
+      : createAuthenticator({ ...options, authToken })
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -171,6 +181,8 @@ export class Gateway {
     this.started = true
     const stdio =
       this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
+    // A wrong issuer or an unreachable JWKS is reported at start, not at the first client's request.
+    if (!stdio) void this.protectedResource?.prefetch()
     if (stdio) {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
@@ -225,6 +237,7 @@ export class Gateway {
         maxBufferedBytesPerClient: this.options.maxBufferedBytesPerClient ?? LIMIT_DEFAULTS.maxBufferedBytesPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
+        protectedResource: this.protectedResource,
         metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {

@@ -8,5 +8,7 @@
 export { Gateway } from './gateway.js'
 export type { BalancerName, Connection, GatewayOptions, Registration, ServerInfo, UpstreamStatus } from './types.js'
 export { buildRoutes, type Route } from './catalog.js'
-export type { DiscoveryMode, GatewayClient, NamePolicy } from './policy.js'
+export type { DiscoveryMode, GatewayClient, NamePolicy, PrincipalMatch } from './policy.js'
+export type { ResourceAuthOptions } from '../http/oauth-resource.js'
+export type { Principal } from '../http/principal.js'
 export type { ToolNaming } from './naming.js'

@@ -1,4 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { ProtectedResource } from '../http/oauth-resource.js'
+import type { Principal } from '../http/principal.js'
 
 /**
  * Which exposed names a client may see and use. `*` matches any run of characters (none included); every
@@ -13,12 +16,24 @@ export interface NamePolicy {
 /** How a client sees the tool list: every tool (`full`) or three tools to search, describe and call them (`search`). */
 export type DiscoveryMode = 'full' | 'search'
 
-/** A named client of the gateway: its own bearer token and what it may see and call. */
+/**
+ * Which OAuth principals a client policy applies to (gateway `auth`): every listed claim and scope must
+ * match. A claim matches when it equals the value or, for a list claim such as `groups`, contains it; a
+ * list of values matches any of them. `{}` matches every principal.
+ */
+export interface PrincipalMatch {
+  claims?: Record<string, string | string[]>
+  scopes?: string[]
+}
+
+/** A named client of the gateway: its own bearer token, or the OAuth principals it matches, and what it may see and call. */
 export interface GatewayClient {
   /** Shown in logs; never sent to other clients. */
   name: string
-  /** The bearer token this client sends (`Authorization: Bearer <token>`). */
-  token: string
+  /** The bearer token this client sends (`Authorization: Bearer <token>`); optional when `match` is set. */
+  token?: string
+  /** The OAuth principals (verified access tokens, gateway `auth`) this policy applies to; the first matching client wins. */
+  match?: PrincipalMatch
   /** Tools, by exposed name. */
   tools?: NamePolicy
   /** Prompts, by exposed name. */
@@ -37,6 +52,8 @@ export interface ClientAccess {
   prompt(name: string): boolean
   resource(uriOrTemplate: string): boolean
   discovery: DiscoveryMode
+  /** Who is calling (a verified token's principal, or the static-token client); undefined without credentials. */
+  principal?: Principal
 }
 
 const everything = () => true
@@ -106,6 +123,8 @@ export function validateClients(clients: unknown, authToken: unknown, discovery:
     }
     if (names.has(client.name)) throw new TypeError(`Two clients are named "${client.name}". Try this: give each client its own name.`)
     names.add(client.name)
+    if (client.match !== undefined) checkMatch(`${where}.match`, client.match)
+    if (client.match !== undefined && client.token === undefined) return checkClientPolicies(where, client)
     if (typeof client.token !== 'string' || client.token === '') {
       throw new TypeError(
         `Client "${client.name}" has no token (is its environment variable set?). Try this: token: process.env.<NAME>_TOKEN, and set that variable.`,
@@ -115,10 +134,39 @@ export function validateClients(clients: unknown, authToken: unknown, discovery:
       throw new TypeError(`Client "${client.name}" shares its token with another client. Try this: give each client its own token.`)
     }
     tokens.add(client.token)
-    checkPolicy(`clients[${index}].tools`, client.tools)
-    checkPolicy(`clients[${index}].prompts`, client.prompts)
-    checkPolicy(`clients[${index}].resources`, client.resources)
-    checkDiscovery(`clients[${index}].discovery`, client.discovery)
+    checkClientPolicies(where, client)
+  })
+}
+
+function checkClientPolicies(where: string, client: Partial<GatewayClient>): void {
+  checkPolicy(`${where}.tools`, client.tools)
+  checkPolicy(`${where}.prompts`, client.prompts)
+  checkPolicy(`${where}.resources`, client.resources)
+  checkDiscovery(`${where}.discovery`, client.discovery)
+}
+
+function checkMatch(where: string, match: unknown): void {
+  const example = `Try this: ${where}: { claims: { groups: 'support' } } or { scopes: ['mcp:support'] }.`
+  if (typeof match !== 'object' || match === null || Array.isArray(match)) throw new TypeError(`${where} must be { claims?, scopes? }. ${example}`)
+  const { claims, scopes, ...rest } = match as PrincipalMatch
+  const unknown = Object.keys(rest)
+  if (unknown.length) throw new TypeError(`${where} has an unknown key "${unknown[0]}". ${example}`)
+  const isText = (value: unknown) => typeof value === 'string'
+  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every(isText))) throw new TypeError(`${where}.scopes must be a list of scope names. ${example}`)
+  if (claims === undefined) return
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new TypeError(`${where}.claims must map claim names to values. ${example}`)
+  for (const [claim, value] of Object.entries(claims)) {
+    if (!isText(value) && !(Array.isArray(value) && value.every(isText))) throw new TypeError(`${where}.claims.${claim} must be a string or a list of strings. ${example}`)
+  }
+}
+
+/** True when a principal has every scope and claim value the match names. */
+export function principalMatches(match: PrincipalMatch, principal: Principal): boolean {
+  if (!(match.scopes ?? []).every((scope) => principal.scopes.includes(scope))) return false
+  return Object.entries(match.claims ?? {}).every(([claim, wanted]) => {
+    const held = principal.claims[claim]
+    const heldValues = Array.isArray(held) ? held : [held]
+    return (Array.isArray(wanted) ? wanted : [wanted]).some((value) => heldValues.includes(value))
   })
 }
 
@@ -130,6 +178,7 @@ export function accessFor(client: GatewayClient, discovery: DiscoveryMode = 'ful
     prompt: compilePolicy(client.prompts),
     resource: compilePolicy(client.resources),
     discovery: client.discovery ?? discovery,
+    principal: { name: client.name, scopes: [], claims: {} },
   }
 }
 
@@ -153,7 +202,9 @@ export function createAuthenticator(options: {
 }): ((authorization: string | undefined) => ClientAccess | undefined) | undefined {
   const known: { digest: Buffer; access: ClientAccess }[] = []
   if (options.authToken) known.push({ digest: digest(options.authToken), access: fullAccess(options.discovery) })
-  for (const client of options.clients ?? []) known.push({ digest: digest(client.token), access: accessFor(client, options.discovery) })
+  for (const client of options.clients ?? []) {
+    if (client.token) known.push({ digest: digest(client.token), access: accessFor(client, options.discovery) })
+  }
   if (!known.length) return undefined
   return (authorization) => {
     const presented = digest(bearerToken(authorization) ?? '')
@@ -162,5 +213,39 @@ export function createAuthenticator(options: {
       if (timingSafeEqual(entry.digest, presented) && !found) found = entry.access
     }
     return found
+  }
+}
+
+/** Most principals whose resolved access is kept (least recently seen dropped first). */
+const MAX_PRINCIPALS = 10_000
+
+/**
+ * Maps a request to its client's access: a static token first (local and CI use), else a verified OAuth
+ * access token whose principal the first matching client policy governs. With policies that `match`,
+ * a principal none of them matches is refused (403). One principal keeps one access object (its
+ * sessions stay bound to it across requests and token refreshes), its claims those of its latest token.
+ */
+export function createPrincipalAuthenticator(
+  options: { clients?: GatewayClient[]; authToken?: string; discovery?: DiscoveryMode },
+  resource: ProtectedResource,
+): (authorization: string | undefined, req: IncomingMessage) => Promise<ClientAccess | undefined> {
+  const staticTokens = createAuthenticator({ ...options, clients: options.clients?.filter((c) => c.token) })
+  const policies = (options.clients ?? []).filter((client) => client.match)
+  const known = new Map<string, ClientAccess>()
+  return async (authorization, req) => {
+    const byToken = staticTokens?.(authorization)
+    if (byToken) return byToken
+    const principal = await resource.verify(req)
+    const client = policies.find((policy) => principalMatches(policy.match as PrincipalMatch, principal))
+    if (policies.length && !client) throw resource.forbidden(req, [], 'No client policy of this gateway applies to this principal.')
+    if (client) principal.name = client.name
+    const key = [client?.name, principal.sub, principal.clientId, principal.scopes.join(' ')].join('\u0000')
+    let access = known.get(key)
+    if (access) known.delete(key)
+    else access = { ...(client ? accessFor(client, options.discovery) : fullAccess(options.discovery)), principal }
+    ;(access.principal as Principal).claims = principal.claims
+    known.set(key, access)
+    if (known.size > MAX_PRINCIPALS) known.delete(known.keys().next().value as string)
+    return access
   }
 }

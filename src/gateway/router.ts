@@ -2,6 +2,7 @@ import { MissingRequiredClientCapabilityError, ProtocolError, SdkError, SdkError
 import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
+import type { Principal } from '../http/principal.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
@@ -68,6 +69,8 @@ export interface Caller {
   logLevel?: string
   /** The client's declared capabilities: in a 2026 request's envelope, or at a 2025 session's initialize. */
   clientCapabilities?: Params
+  /** Who is calling (audit, rate limits): the client's verified principal, when the front knows it. */
+  principal?: Principal
   /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
   replay?: Replay
 }

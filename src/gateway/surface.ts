@@ -1,3 +1,4 @@
+import type { Principal } from '../http/principal.js'
 import {
   DISCOVERY_TOOL_NAMES,
   DISCOVERY_TOOLS,
@@ -71,6 +72,7 @@ export class ClientSurface<Caller extends object> {
   /** Remembers which session a forwarded request came from (isolation.ts routes the upstream's answers by it). */
   private bind(caller: Caller): Caller {
     if (this.session) bindCaller(caller, this.session)
+    if (this.access.principal) (caller as { principal?: Principal }).principal = this.access.principal
     return caller
   }
 

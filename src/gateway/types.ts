@@ -1,5 +1,6 @@
 import type { TracingOption } from '../telemetry/tracing.js'
 import type { ToolNaming } from './naming.js'
+import type { ResourceAuthOptions } from '../http/oauth-resource.js'
 import type { DiscoveryMode, GatewayClient } from './policy.js'
 
 /** How the gateway reaches one upstream server. */
@@ -64,6 +65,11 @@ export interface GatewayOptions {
    * answered exactly like a name that does not exist. With `clients`, every request needs a known token.
    */
   clients?: GatewayClient[]
+  /**
+   * HTTP front: an OAuth 2.1 protected resource (MCP authorization). Requests need an access token from
+   * `issuer` for `audience`; `clients` with `match` apply per principal. Static tokens keep working.
+   */
+  auth?: ResourceAuthOptions
   /** Stdio front: the name of the client in `clients` whose policies apply (the process that launched the gateway). */
   stdioClient?: string
   /**

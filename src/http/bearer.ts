@@ -7,7 +7,11 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
  * comparison is constant-time: both sides are hashed to equal-length digests first.
  */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization ?? '')
-  const presented = match?.[1] ?? ''
-  return timingSafeEqual(digest(presented), digest(token)) && match !== null
+  const presented = bearerOf(authorization)
+  return timingSafeEqual(digest(presented ?? ''), digest(token)) && presented !== undefined
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme in any case), or undefined. */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  return /^\s*bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1]
 }

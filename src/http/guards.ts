@@ -9,6 +9,9 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly code = -32000,
+    /** The `WWW-Authenticate` challenge of a 401/403 (default `Bearer` on a 401). */
+    readonly challenge?: string,
+    readonly headers?: Record<string, string>,
   ) {
     super(message)
   }
@@ -105,7 +108,8 @@ export function sendHttpError(res: ServerResponse, error: HttpError): void {
   }
   res.writeHead(error.status, {
     'content-type': 'application/json',
-    ...(error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+    ...(error.challenge ? { 'www-authenticate': error.challenge } : error.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+    ...error.headers,
   })
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: error.code, message: error.message }, id: null }))
 }

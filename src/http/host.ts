@@ -3,6 +3,7 @@ import type { Transport } from '@modelcontextprotocol/server'
 import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
+import type { ProtectedResource } from './oauth-resource.js'
 import { isModernRequest } from './era.js'
 import { SendBudget } from './send-budget.js'
 import { SessionIds } from './session-id.js'
@@ -34,9 +35,12 @@ export interface HttpHostOptions extends GuardOptions {
   createSession: (principal?: unknown) => SessionServer
   /**
    * When set (instead of `authToken`), maps the `Authorization` header to who the client is, or undefined
-   * for a 401. A session stays bound to the principal that opened it: another principal gets a 404.
+   * for a 401 (or throws an HttpError). A session stays bound to the principal that opened it: another
+   * principal gets a 404.
    */
-  authenticate?: (authorization: string | undefined) => unknown
+  authenticate?: (authorization: string | undefined, req: IncomingMessage) => unknown
+  /** An OAuth protected resource: its RFC 9728 metadata is served and its challenge sent with every 401. */
+  protectedResource?: ProtectedResource
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
   modern?: ModernHandler
   /** Largest request body in bytes (default 4 MiB). */
@@ -159,13 +163,15 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   /** Who sent the request (per `authenticate`), or undefined when the host has no notion of it; 401 for nobody. */
-  function authorize(req: IncomingMessage): unknown {
+  async function authorize(req: IncomingMessage): Promise<unknown> {
     if (!options.authenticate) {
       checkBearer(req, options.authToken)
       return undefined
     }
-    const principal = options.authenticate(req.headers.authorization)
-    if (principal === undefined) throw new HttpError(401, 'Missing or wrong bearer token.')
+    const principal = await options.authenticate(req.headers.authorization, req)
+    if (principal === undefined) {
+      throw options.protectedResource?.refusal(req, req.headers.authorization ? 'invalid_token' : undefined) ?? new HttpError(401, 'Missing or wrong bearer token.')
+    }
     return principal
   }
 
@@ -273,12 +279,14 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    checkHostAndOrigin(req, options)
     const url = new URL(req.url ?? '/', 'http://localhost')
+    // Public by design (RFC 9728): browser-based clients on other origins read it too.
+    if (options.protectedResource?.serveMetadata(req, res, url.pathname)) return
+    checkHostAndOrigin(req, options)
     if (url.pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
       const authorized = options.authenticate
-        ? options.authenticate(req.headers.authorization) !== undefined
+        ? await Promise.resolve(options.authenticate(req.headers.authorization, req)).then((p) => p !== undefined, () => false)
         : !options.authToken || bearerMatches(req.headers.authorization, options.authToken)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
@@ -287,7 +295,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
       // Its own token when it has one, else whoever may use the front (authToken or a named client).
       if (options.metrics.token !== undefined) checkBearer(req, options.metrics.token)
-      else authorize(req)
+      else await authorize(req)
       const { contentType, body } = await options.metrics.render()
       res.writeHead(200, { 'content-type': contentType })
       res.end(body)
@@ -295,13 +303,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     if (options.serve.streamable && url.pathname === mcpPath) {
-      return handleStreamable(req, res, authorize(req))
+      return handleStreamable(req, res, await authorize(req))
     }
     if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
-      return openSse(req, res, authorize(req))
+      return openSse(req, res, await authorize(req))
     }
     if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      return postSse(req, res, url, authorize(req))
+      return postSse(req, res, url, await authorize(req))
     }
     const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
     throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)

@@ -37,7 +37,7 @@ export class SseSession implements Transport {
       return
     }
     res.writeHead(202).end('Accepted')
-    this.onmessage?.(message, { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never)
+    this.onmessage?.(message, { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers), authInfo: (req as { auth?: unknown }).auth } as never)
   }
 
   async send(message: JSONRPCMessage): Promise<void> {

@@ -119,7 +119,7 @@ export class StreamableHttpSession implements Transport {
     }
     const requests = messages.filter(isRequest)
     // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
-    const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers) } as never
+    const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers), authInfo: (req as { auth?: unknown }).auth } as never
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()
       for (const message of messages) {

@@ -4,6 +4,8 @@
  * are loaded on start, and only when metrics or tracing are on).
  */
 export { defineServer, type McpServer, type ServerOptions, type TransportConfig } from './server.js'
+export type { ResourceAuthOptions } from '../http/oauth-resource.js'
+export type { Principal } from '../http/principal.js'
 export {
   defineTool,
   type Content,

@@ -2,6 +2,7 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { createProtectedResource, principalAuthenticator, type ResourceAuthOptions } from '../http/oauth-resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import { log as writeLog } from '../telemetry/log.js'
 import type { TracingOption } from '../telemetry/tracing.js'
@@ -50,6 +51,12 @@ export interface ServerOptions {
   requestReadTimeout?: number
   /** HTTP transports: require `Authorization: Bearer <token>`. */
   authToken?: string
+  /**
+   * HTTP transports: an OAuth 2.1 protected resource (MCP authorization): requests need an access token
+   * from `issuer` for `audience`; a tool handler reads the caller as `ctx.auth`. Replaces `authToken` on
+   * the MCP endpoint (which then guards only `/metrics`).
+   */
+  auth?: ResourceAuthOptions
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
   /** Cache hints (`ttlMs`, `cacheScope`) on 2026-07-28 results, by method; default `ttlMs: 0`, `private`. */
@@ -130,6 +137,10 @@ export function defineServer(options: ServerOptions): McpServer {
   if (type !== 'stdio' && type !== 'sse' && type !== 'http') {
     throw new TypeError(`Server "${options.name}": unknown transport ${JSON.stringify(type)}. Try this: stdio, sse or http.`)
   }
+  const protectedResource =
+    options.auth && type !== 'stdio'
+      ? createProtectedResource(options.auth, type === 'http' ? ((options.transport as { path?: string }).path ?? '/mcp') : '/sse')
+      : undefined
   const telemetry = new CallTelemetry('server', options.name)
   const factory = createServerFactory({
     telemetry,
@@ -222,6 +233,8 @@ export function defineServer(options: ServerOptions): McpServer {
           maxSessionsPerClient: options.maxSessionsPerClient,
           requestReadTimeout: options.requestReadTimeout,
           authToken: options.authToken,
+          authenticate: protectedResource && principalAuthenticator(protectedResource),
+          protectedResource,
           sessionIdleMs: options.sessionIdleMs,
           sessionKey: options.sessionKey,
           replicaUrl: options.replicaUrl,
@@ -229,6 +242,7 @@ export function defineServer(options: ServerOptions): McpServer {
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
         }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
+        void protectedResource?.prefetch()
         log(`${options.name} listening on ${url}`, { server: options.name, url })
         stopWithSupervisor(() => server.stop())
       }

@@ -12,6 +12,7 @@ import type { CallInfo, CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { serverCallInfo } from './call-telemetry.js'
 import type { ToolCallParams } from '../http/jsonrpc.js'
+import type { Principal } from '../http/principal.js'
 import { describeIssues } from './params.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
@@ -65,6 +66,8 @@ interface RequestChannel {
   /** The request's `_meta`: progress token, trace context. */
   meta: Record<string, unknown>
   sessionId?: string
+  /** The caller's verified principal (a server with `auth`). */
+  auth?: Principal
   log(level: LogLevel, data: unknown): Promise<void>
   notify(notification: { method: string; params: Record<string, unknown> }): Promise<void>
   send(request: { method: InputMethod; params: Record<string, unknown> }): Promise<Record<string, unknown>>
@@ -74,6 +77,7 @@ function sdkChannel(ctx: ServerContext): RequestChannel {
   return {
     meta: (ctx.mcpReq._meta ?? {}) as Record<string, unknown>,
     sessionId: ctx.sessionId,
+    auth: (ctx.http?.authInfo?.extra as { principal?: Principal } | undefined)?.principal,
     log: (level, data) => ctx.mcpReq.log(level, data),
     notify: (notification) => ctx.mcpReq.notify(notification as never),
     send: (request) => ctx.mcpReq.send(request as never) as Promise<Record<string, unknown>>,
@@ -95,6 +99,7 @@ function makeContext(
       return signal()
     },
     sessionId: channel.sessionId,
+    auth: channel.auth,
     clientCapabilities,
     traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
     tracestate: typeof meta.tracestate === 'string' ? meta.tracestate : undefined,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { paramsToSchema, toInputSchema, type ArgsOf, type ParamsInput } from './params.js'
+import type { Principal } from '../http/principal.js'
 import { TOOL_NAME, TOOL_NAME_RULE } from '../names.js'
 
 /** MCP log levels (RFC 5424), as `notifications/message` uses them. */
@@ -36,6 +37,8 @@ export interface ToolContext {
   signal: AbortSignal
   /** The 2025 session, when there is one (2026 requests have none). */
   sessionId?: string
+  /** Who is calling, on a server with `auth`: the verified access token's principal (sub, client id, scopes, claims). */
+  auth?: Principal
   /** What the client declared it supports (from `initialize`, or the request's envelope for 2026). */
   clientCapabilities?: Record<string, unknown>
   /** W3C trace context the client sent in `_meta`, for tracing through the call. */
