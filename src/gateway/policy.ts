@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Principal } from '../http/principal.js'
+import { checkRateLimit, type RateLimit } from './rate-limit.js'
 
 /**
  * Which exposed names a client may see and use. `*` matches any run of characters (none included); every
@@ -27,6 +29,8 @@ export interface GatewayClient {
   resources?: NamePolicy
   /** Overrides the gateway's `discovery` for this client. */
   discovery?: DiscoveryMode
+  /** Overrides the gateway's `rateLimit` for this client's requests (`false`: none). */
+  rateLimit?: RateLimit | false
 }
 
 /** What one client session may see and call, resolved once per client. */
@@ -37,6 +41,8 @@ export interface ClientAccess {
   prompt(name: string): boolean
   resource(uriOrTemplate: string): boolean
   discovery: DiscoveryMode
+  /** Who the requests come from (audit lines, rate limits); undefined on a front without tokens. */
+  principal?: Principal
 }
 
 const everything = () => true
@@ -119,8 +125,12 @@ export function validateClients(clients: unknown, authToken: unknown, discovery:
     checkPolicy(`clients[${index}].prompts`, client.prompts)
     checkPolicy(`clients[${index}].resources`, client.resources)
     checkDiscovery(`clients[${index}].discovery`, client.discovery)
+    checkRateLimit(`clients[${index}].rateLimit`, client.rateLimit, true)
   })
 }
+
+/** The principal of the gateway-wide `authToken`. */
+export const ADMIN: Principal = { name: 'admin', scopes: [], claims: {} }
 
 /** Resolves a client's policies once. */
 export function accessFor(client: GatewayClient, discovery: DiscoveryMode = 'full'): ClientAccess {
@@ -130,6 +140,7 @@ export function accessFor(client: GatewayClient, discovery: DiscoveryMode = 'ful
     prompt: compilePolicy(client.prompts),
     resource: compilePolicy(client.resources),
     discovery: client.discovery ?? discovery,
+    principal: { name: client.name, scopes: [], claims: {} },
   }
 }
 
@@ -152,7 +163,7 @@ export function createAuthenticator(options: {
   discovery?: DiscoveryMode
 }): ((authorization: string | undefined) => ClientAccess | undefined) | undefined {
   const known: { digest: Buffer; access: ClientAccess }[] = []
-  if (options.authToken) known.push({ digest: digest(options.authToken), access: fullAccess(options.discovery) })
+  if (options.authToken) known.push({ digest: digest(options.authToken), access: { ...fullAccess(options.discovery), principal: ADMIN } })
   for (const client of options.clients ?? []) known.push({ digest: digest(client.token), access: accessFor(client, options.discovery) })
   if (!known.length) return undefined
   return (authorization) => {
