@@ -1,4 +1,4 @@
-import { createWriteStream, openSync, type WriteStream } from 'node:fs'
+import { appendFileSync, closeSync, openSync } from 'node:fs'
 import type { Principal } from '../http/principal.js'
 import { log, writeLogLine } from '../telemetry/log.js'
 import { redact } from './errors.js'
@@ -15,7 +15,7 @@ export interface AuditNote {
   server?: string
   /** The member that served it (the registration's `id`). */
   upstream?: string
-  /** The tool's or prompt's name on the upstream, when the gateway exposes it under another one. */
+  /** The tool's or prompt's name on the upstream (a prefix or rename makes it differ from the exposed one). */
   upstreamName?: string
   /** The trace of the gateway's span (tracing on). */
   traceId?: string
@@ -37,9 +37,6 @@ export interface AuditEntry {
   errorCode?: number
   arguments?: unknown
 }
-
-/** Bytes of audit lines a file may have queued before lines are dropped (and counted) rather than held. */
-export const MAX_AUDIT_BACKLOG = 4 * 1024 * 1024
 
 /** Argument keys whose values are never written, whatever they hold. */
 const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|private[-_]?key/i
@@ -66,8 +63,7 @@ export function checkAuditOption(option: unknown): void {
  */
 export class AuditLog {
   readonly withArguments: boolean
-  private readonly file: WriteStream | undefined
-  private dropped = 0
+  private readonly file: AuditFile | undefined
 
   constructor(
     option: Exclude<AuditOption, false>,
@@ -76,7 +72,7 @@ export class AuditLog {
   ) {
     const { file, arguments: withArguments } = option === true ? {} : option
     this.withArguments = withArguments === true
-    this.file = file ? openAppending(file) : undefined
+    this.file = file ? new AuditFile(file) : undefined
   }
 
   record(entry: AuditEntry): void {
@@ -102,23 +98,8 @@ export class AuditLog {
       trace_id: note?.traceId ?? entry.traceId,
       arguments: this.withArguments ? this.redactValue(entry.arguments, 0) : undefined,
     })
-    if (this.file) this.append(line)
+    if (this.file) this.file.append(line)
     else writeLogLine(line)
-  }
-
-  /** Appends a line unless the file is that far behind: then the line is dropped and counted, memory stays bounded. */
-  private append(line: string): void {
-    const file = this.file!
-    if (file.writableLength > MAX_AUDIT_BACKLOG) {
-      if (this.dropped++ === 0) file.once('drain', () => this.reportDropped())
-      return
-    }
-    file.write(`${line}\n`)
-  }
-
-  private reportDropped(): void {
-    log('warn', `Audit file fell behind: ${this.dropped} lines dropped`, { component: 'gateway', dropped: this.dropped })
-    this.dropped = 0
   }
 
   private redactValue(value: unknown, depth: number): unknown {
@@ -131,27 +112,45 @@ export class AuditLog {
     return out
   }
 
-  /** Writes what is queued and closes the file. */
-  close(): Promise<void> {
-    const file = this.file
-    return file ? new Promise((resolve) => file.end(resolve)) : Promise.resolve()
+  close(): void {
+    this.file?.close()
   }
 }
 
-/** Opens the audit file now, so a path that cannot be written fails `new Gateway`, not its first call. */
-function openAppending(path: string): WriteStream {
-  let fd: number
-  try {
-    fd = openSync(path, 'a', 0o600)
-  } catch (error) {
-    throw new Error(
-      `Cannot open the audit file "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Try this: create its directory and make it writable, or audit: true for the log stream.`,
-    )
+/**
+ * An append-only file, each line one `write` of its own: a line is never held in memory, and lines from
+ * several replicas sharing a file never interleave (O_APPEND). A write to a local file costs a few
+ * microseconds; a failing disk costs the audit its lines (logged once per failing stretch), never the
+ * gateway its process.
+ */
+class AuditFile {
+  private readonly fd: number
+  private failing = false
+
+  constructor(private readonly path: string) {
+    try {
+      this.fd = openSync(path, 'a', 0o600)
+    } catch (error) {
+      // Opened now, so a path that cannot be written fails `new Gateway`, not its first call.
+      throw new Error(
+        `Cannot open the audit file "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Try this: create its directory and make it writable, or audit: true for the log stream.`,
+      )
+    }
   }
-  const stream = createWriteStream(path, { fd, flags: 'a' })
-  // A failing disk costs the audit its lines, never the gateway its process.
-  stream.on('error', (error) => log('error', `Audit file "${path}" failed`, { component: 'gateway', error: error.message }))
-  return stream
+
+  append(line: string): void {
+    try {
+      appendFileSync(this.fd, `${line}\n`)
+      this.failing = false
+    } catch (error) {
+      if (!this.failing) log('error', `Audit file "${this.path}" failed`, { component: 'gateway', error: (error as Error).message })
+      this.failing = true
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
 }
 
 /** Notes the pool (and the name there) an audited request is routed to; nothing when it is not audited. */

@@ -293,7 +293,7 @@ export class Gateway {
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
       await this.router.own?.closeAll()
       await this.operations?.stop()
-      await this.router.guard?.audit?.close()
+      this.router.guard?.audit?.close()
     })()
     return this.stopping
   }
