@@ -197,11 +197,15 @@ describe('rate limits per principal', () => {
     expect(error.message).toMatch(/Rate limit for carol reached\. Try this: retry after \d+ s\./)
     expect(error.data?.retryAfterMs).toBeGreaterThan(0)
     expect(error.data?.retryAfterMs).toBeLessThanOrEqual(60_000)
-    // Still refused on the legacy session, and on the /sse front: the bucket is the principal's, not the session's.
+    // Still refused on the legacy session, on a 2026 request and on the /sse front: the bucket is the principal's.
     expect((await rejection(() => carol.callTool({ name: 'up_echo', arguments: { text: 'again' } }))).code).toBe(-32030)
+    const modernRefused = (await rejection(() => carolModern.callTool({ name: 'up_echo', arguments: { text: 'again' } }))) as Error & { code: number; data?: { retryAfterMs?: number } }
+    expect(modernRefused.code).toBe(-32030)
+    expect(modernRefused.message).toMatch(/Rate limit for carol reached\. Try this: retry after \d+ s\./)
+    expect(modernRefused.data?.retryAfterMs).toBeGreaterThan(0)
     const carolSse = await sseClient(fileGateway.url, CAROL)
     expect((await rejection(() => carolSse.callTool({ name: 'up_echo', arguments: { text: 'sse' } }))).message).toContain('Rate limit for carol')
-    await expect.poll(() => fileLines().filter((l) => l.principal === 'carol' && l.outcome === 'rate_limited').length).toBe(3)
+    await expect.poll(() => fileLines().filter((l) => l.principal === 'carol' && l.outcome === 'rate_limited').length).toBe(4)
     expect(fileLines().filter((l) => l.principal === 'bob' && l.outcome !== 'ok')).toEqual([])
   })
 })
