@@ -10,3 +10,5 @@ export type { BalancerName, Connection, GatewayOptions, Registration, ServerInfo
 export { buildRoutes, type Route } from './catalog.js'
 export type { DiscoveryMode, GatewayClient, NamePolicy } from './policy.js'
 export type { ToolNaming } from './naming.js'
+export type { AuditOption } from './audit.js'
+export type { RateLimit } from './rate-limit.js'
