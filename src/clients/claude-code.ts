@@ -14,4 +14,5 @@ export const claudeCode: ClientTarget = {
     entry.kind === 'http'
       ? { type: 'http', url: entry.url }
       : { type: 'stdio', command: entry.command, args: entry.args },
+  login: (name) => `Run /mcp in Claude Code and pick "${name}" to log in.`,
 }

@@ -11,4 +11,5 @@ export const codex: ClientTarget = {
   configPath: (_scope, { home, codexHome }) => join(codexHome || join(home, '.codex'), 'config.toml'),
   remote: true,
   toEntry: (entry) => (entry.kind === 'http' ? { url: entry.url } : { command: entry.command, args: entry.args }),
+  login: (name) => `Log in with: codex mcp login ${name}`,
 }

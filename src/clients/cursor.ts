@@ -11,4 +11,5 @@ export const cursor: ClientTarget = {
   configPath: (scope, { home, cwd }) => join(scope === 'project' ? cwd : home, '.cursor/mcp.json'),
   remote: true,
   toEntry: (entry) => (entry.kind === 'http' ? { url: entry.url } : { command: entry.command, args: entry.args }),
+  login: (name) => `Open Cursor Settings → MCP and press Login next to "${name}".`,
 }

@@ -40,6 +40,36 @@ export function gatewayEntry(target: ClientTarget, options: EntryOptions, cwd = 
   return { kind: 'stdio', command: process.execPath, args: [gateway, '--stdio'] }
 }
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/**
+ * A remote server's entry, for clients that reach a URL and log in to it themselves (OAuth). A client that
+ * only launches commands would need the bridge to log in, which it does not yet: refused with what to do.
+ */
+export function remoteEntry(target: ClientTarget, raw: string): GatewayEntry {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new AirmcpError('INVALID_URL', `"${raw}" is not a URL.`, 'give the server\'s full address: --url https://mcp.example.com/mcp')
+  }
+  // OAuth tokens must not travel in the clear: http:// only to this machine.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new AirmcpError('INVALID_URL', `"${raw}" is not an https:// URL.`, 'use the server\'s https address (http:// only for localhost): --url https://mcp.example.com/mcp')
+  }
+  if (url.username || url.password) {
+    throw new AirmcpError('INVALID_URL', 'The URL carries a user name or password.', 'give the URL without credentials; the client logs in itself.')
+  }
+  if (!target.remote) {
+    throw new AirmcpError(
+      'NEEDS_BRIDGE',
+      `${target.label}'s config file takes commands only, and \`airmcp bridge\` does not log in to a remote server (OAuth) yet.`,
+      `add it in ${target.label} as a custom connector (Settings → Connectors → Add custom connector, URL ${url.href}), which logs in itself.`,
+    )
+  }
+  return { kind: 'http', url: url.href }
+}
+
 export function checkScope(target: ClientTarget, scope: Scope | undefined): Scope {
   const chosen = scope ?? target.defaultScope
   if (!target.scopes.includes(chosen)) {

@@ -12,4 +12,5 @@ export const gemini: ClientTarget = {
   remote: true,
   // Gemini CLI's key for Streamable HTTP is httpUrl (url means legacy SSE there).
   toEntry: (entry) => (entry.kind === 'http' ? { httpUrl: entry.url } : { command: entry.command, args: entry.args }),
+  login: (name) => `Run /mcp auth ${name} in Gemini CLI to log in.`,
 }

@@ -28,4 +28,6 @@ export interface ClientTarget {
   toEntry(entry: GatewayEntry): Record<string, unknown>
   /** A line to show after a change, e.g. that the app must be restarted. */
   note?: string
+  /** How to log in to a remote server (`connect --url`) in this client, for the entry named `name`. */
+  login?(name: string): string
 }

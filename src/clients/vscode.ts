@@ -19,4 +19,5 @@ export const vscode: ClientTarget = {
     entry.kind === 'http'
       ? { type: 'http', url: entry.url }
       : { type: 'stdio', command: entry.command, args: entry.args },
+  login: (name) => `VS Code asks you to sign in when it starts "${name}" (MCP: List Servers → ${name} → Start Server).`,
 }

@@ -2,9 +2,9 @@ import { resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { CLIENT_IDS, CLIENTS, findClient, pathContext } from '../clients/index.js'
-import { checkScope, defaultName, gatewayEntry } from '../clients/entry.js'
+import { checkScope, defaultName, gatewayEntry, remoteEntry } from '../clients/entry.js'
 import { planConnect, readState } from '../clients/plan.js'
-import type { Scope } from '../clients/types.js'
+import type { ClientTarget, Scope } from '../clients/types.js'
 import { AirmcpError } from '../errors.js'
 import { applyTree } from '../tree/apply.js'
 import { defaultBackupDir } from '../tree/flush.js'
@@ -26,12 +26,14 @@ export default class Connect extends BaseCommand {
   static override description =
     'Edits only our entry in the client\'s config: comments, other servers and formatting stay as they were. ' +
     'The file is backed up first under ~/.airmcp/backups/ (never beside it, so project folders stay clean); ' +
-    'running it again changes nothing. Inside a workspace the port defaults to its gateway\'s. Clients: ' +
+    'running it again changes nothing. Inside a workspace the port defaults to its gateway\'s. With --url, the entry ' +
+    'points at a remote server instead, which the client logs in to itself (OAuth). Clients: ' +
     CLIENT_IDS.join(', ') + '.'
   static override examples = [
     '<%= config.bin %> connect claude-desktop --transport http --port 4000',
     '<%= config.bin %> connect claude-code --scope project',
     '<%= config.bin %> connect vscode --dry-run',
+    '<%= config.bin %> connect claude-code --url https://mcp.example.com/mcp --name platform',
     '<%= config.bin %> connect --list',
   ]
   static override args = { client: Args.string({ description: 'The client', options: CLIENT_IDS }) }
@@ -39,6 +41,10 @@ export default class Connect extends BaseCommand {
     transport: Flags.string({ options: ['http', 'stdio'], default: 'http', description: 'Reach the running gateway over HTTP, or launch it over stdio.' }),
     port: Flags.integer({ min: 1, max: 65535, description: "The gateway's port (default: the workspace gateway's, else 4000)." }),
     host: Flags.string({ default: '127.0.0.1', description: "The gateway's host." }),
+    url: Flags.string({
+      description: 'A remote server (https) the client reaches and logs in to itself (OAuth), instead of the local gateway.',
+      exclusive: ['port', 'host'],
+    }),
     name: Flags.string({ description: 'The entry name (default: the workspace name).' }),
     scope: Flags.string({ options: ['user', 'project'], description: 'Which config file, for clients that have both.' }),
     config: Flags.string({ description: 'The config file to edit (default: the client\'s own path for this OS).' }),
@@ -75,8 +81,7 @@ export default class Connect extends BaseCommand {
     if (!target) throw new AirmcpError('MISSING_CLIENT', 'No client given.', `name one: airmcp connect ${CLIENT_IDS.join('|')}`)
     const scope = checkScope(target, flags.scope as Scope | undefined)
     const path = flags.config ? resolve(flags.config) : target.configPath(scope, context)
-    const port = flags.port ?? (await this.workspaceGatewayPort(root))
-    const entry = target.toEntry(gatewayEntry(target, { transport: flags.transport as 'http' | 'stdio', host: flags.host, port }))
+    const entry = target.toEntry(await this.entryFor(target, flags, root))
     if (flags.print) {
       this.log(JSON.stringify({ [name]: entry }, null, 2))
       return { client: target.id, path, name, entry, action: 'printed' }
@@ -90,7 +95,18 @@ export default class Connect extends BaseCommand {
     if (applied.dryRun) return { client: target.id, path, name, entry, action: 'dry-run' }
     this.note(`${action === 'created' ? 'Created' : 'Updated'} ${path}: "${name}" → ${JSON.stringify(entry)}`)
     if (target.note) this.note(target.note)
+    if (flags.url) this.note(target.login?.(name) ?? `${target.label} logs in to the server (OAuth) when it first connects.`)
     return { client: target.id, path, name, entry, action, backup: applied.backups?.[0]?.backup }
+  }
+
+  /** A remote server's entry (`--url`), else the local gateway's. */
+  private async entryFor(target: ClientTarget, flags: { url?: string; transport: string; host: string; port?: number }, root: string | undefined) {
+    if (flags.url !== undefined) {
+      if (flags.transport === 'stdio') throw new AirmcpError('INVALID_FLAGS', '--url and --transport stdio do not go together.', 'drop --transport stdio: a remote server is reached over HTTP.')
+      return remoteEntry(target, flags.url)
+    }
+    const port = flags.port ?? (await this.workspaceGatewayPort(root))
+    return gatewayEntry(target, { transport: flags.transport as 'http' | 'stdio', host: flags.host, port })
   }
 
   /** The port of the workspace's gateway (its `new Gateway({ port })`), else 4000. */

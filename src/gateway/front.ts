@@ -137,6 +137,7 @@ function modernCaller(ctx: ServerContext): Caller {
   const meta = ctx.mcpReq._meta as Params | undefined
   const base = {
     signal: ctx.mcpReq.signal,
+    requestId: ctx.mcpReq.id,
     progressToken: meta?.progressToken as string | number | undefined,
     meta: passableMeta(meta),
     notify: (notification: { method: string; params?: Params }) => ctx.mcpReq.notify(notification as never),

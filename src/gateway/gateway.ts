@@ -7,7 +7,10 @@ import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
 import { OwnConnections } from './own-connections.js'
 import { createProtectedResource, type ProtectedResource } from '../http/oauth-resource.js'
+import { AuditLog, checkAuditOption } from './audit.js'
 import { accessFor, createAuthenticator, createPrincipalAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
+import { checkRateLimit, RateLimiter } from './rate-limit.js'
+import { RequestGuard } from './request-guard.js'
 import { LIMIT_DEFAULTS } from './limits.js'
 import { startOperations, type Operations } from './operations.js'
 import { parsePortMap, remapConnection } from './port-map.js'
@@ -18,6 +21,17 @@ import { Upstream } from './upstream.js'
 import { attachSupervisor } from './supervisor-channel.js'
 
 const VERSION = '1'
+
+/** Rate limits and the audit log, when the options ask for either; they see every forwarded request. */
+function createGuard(options: GatewayOptions, authToken: string | undefined): RequestGuard | undefined {
+  checkAuditOption(options.audit)
+  checkRateLimit('rateLimit', options.rateLimit)
+  const perClient = new Map((options.clients ?? []).flatMap((c) => (c.rateLimit === undefined ? [] : [[c.name, c.rateLimit] as const])))
+  const limiter = new RateLimiter(options.rateLimit, perClient)
+  const secrets = [authToken, ...(options.clients ?? []).map((c) => c.token)].filter((s): s is string => !!s)
+  const audit = options.audit ? new AuditLog(options.audit, secrets) : undefined
+  return audit || limiter.active ? new RequestGuard(audit, limiter.active ? limiter : undefined) : undefined
+}
 
 function numberFromEnv(name: string): number | undefined {
   const value = process.env[name]
@@ -81,6 +95,7 @@ export class Gateway {
     this.authenticate = this.protectedResource
       ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
       : createAuthenticator({ ...options, authToken })
+    this.router.guard = createGuard(options, authToken)
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -298,6 +313,7 @@ export class Gateway {
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
       await this.router.own?.closeAll()
       await this.operations?.stop()
+      this.router.guard?.audit?.close()
     })()
     return this.stopping
   }

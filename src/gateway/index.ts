@@ -12,3 +12,5 @@ export type { DiscoveryMode, GatewayClient, NamePolicy, PrincipalMatch } from '.
 export type { ResourceAuthOptions } from '../http/oauth-resource.js'
 export type { Principal } from '../http/principal.js'
 export type { ToolNaming } from './naming.js'
+export type { AuditOption } from './audit.js'
+export type { RateLimit } from './rate-limit.js'

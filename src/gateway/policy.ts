@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { ProtectedResource } from '../http/oauth-resource.js'
 import type { Principal } from '../http/principal.js'
+import { checkRateLimit, type RateLimit } from './rate-limit.js'
 
 /**
  * Which exposed names a client may see and use. `*` matches any run of characters (none included); every
@@ -42,6 +43,8 @@ export interface GatewayClient {
   resources?: NamePolicy
   /** Overrides the gateway's `discovery` for this client. */
   discovery?: DiscoveryMode
+  /** Overrides the gateway's `rateLimit` for this client's requests (`false`: none). */
+  rateLimit?: RateLimit | false
 }
 
 /** What one client session may see and call, resolved once per client. */
@@ -143,6 +146,7 @@ function checkClientPolicies(where: string, client: Partial<GatewayClient>): voi
   checkPolicy(`${where}.prompts`, client.prompts)
   checkPolicy(`${where}.resources`, client.resources)
   checkDiscovery(`${where}.discovery`, client.discovery)
+  checkRateLimit(`${where}.rateLimit`, client.rateLimit, true)
 }
 
 function checkMatch(where: string, match: unknown): void {
@@ -169,6 +173,9 @@ export function principalMatches(match: PrincipalMatch, principal: Principal): b
     return (Array.isArray(wanted) ? wanted : [wanted]).some((value) => heldValues.includes(value))
   })
 }
+
+/** The principal of the gateway-wide `authToken`. */
+export const ADMIN: Principal = { name: 'admin', scopes: [], claims: {} }
 
 /** Resolves a client's policies once. */
 export function accessFor(client: GatewayClient, discovery: DiscoveryMode = 'full'): ClientAccess {
@@ -201,7 +208,7 @@ export function createAuthenticator(options: {
   discovery?: DiscoveryMode
 }): ((authorization: string | undefined) => ClientAccess | undefined) | undefined {
   const known: { digest: Buffer; access: ClientAccess }[] = []
-  if (options.authToken) known.push({ digest: digest(options.authToken), access: fullAccess(options.discovery) })
+  if (options.authToken) known.push({ digest: digest(options.authToken), access: { ...fullAccess(options.discovery), principal: ADMIN } })
   for (const client of options.clients ?? []) {
     if (client.token) known.push({ digest: digest(client.token), access: accessFor(client, options.discovery) })
   }

@@ -13,6 +13,8 @@ import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
 import { offeredTools, serverToolName } from './naming.js'
 import type { OwnConnections } from './own-connections.js'
+import { noteRoute, traceIdOf, type AuditNote } from './audit.js'
+import type { RequestGuard } from './request-guard.js'
 import { requestDigest, type GatewayState, type StateSealer } from './sealed-state.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import type { BalancerName } from './types.js'
@@ -73,6 +75,8 @@ export interface Caller {
   principal?: Principal
   /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
   replay?: Replay
+  /** Set when the request is audited: where it went (request-guard.ts). */
+  audit?: AuditNote
 }
 
 /** Something that can tell 2025 sessions about changes (the v1 SDK's Server is one). */
@@ -148,6 +152,8 @@ export class Router implements UpstreamEvents {
   own: OwnConnections | undefined
   /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
   telemetry = new CallTelemetry('gateway', 'gateway')
+  /** Rate limits per principal and the audit log, when the gateway has either (set up by the Gateway). */
+  guard: RequestGuard | undefined
   /** Holds back tools and prompts that differ from airmcp.lock, when the gateway has one. */
   gate: LockGate | undefined
   /** Told of every upstream status change (reconnect counting). */
@@ -494,7 +500,7 @@ export class Router implements UpstreamEvents {
   ) {
     if (caller.era !== 'modern') {
       return this.forward(pool, what, caller, (upstream, options) => {
-        onUpstream?.(upstream)
+        this.served(caller, upstream, onUpstream)
         const params = paramsFor(upstream)
         // A 2025 caller goes on a 2025 session where the upstream offers one; only a 2026-only one is bridged.
         const onSession = upstream.era === 'modern'
@@ -513,7 +519,7 @@ export class Router implements UpstreamEvents {
       what,
       caller,
       async (upstream, options) => {
-        onUpstream?.(upstream)
+        this.served(caller, upstream, onUpstream)
         const params = paramsFor(upstream)
         if (upstream.era === 'modern') {
           const sent = {
@@ -537,6 +543,12 @@ export class Router implements UpstreamEvents {
       },
       state?.upstream,
     )
+  }
+
+  /** Tells the request's hooks which member serves it: the telemetry span (`onUpstream`), the audit line. */
+  private served(caller: Caller, upstream: Upstream, onUpstream?: (upstream: Upstream) => void): void {
+    if (caller.audit) caller.audit.upstream = upstream.id
+    onUpstream?.(upstream)
   }
 
   /**
@@ -612,16 +624,24 @@ export class Router implements UpstreamEvents {
     }
     const what = `tools/call "${name}"`
     this.checkInput(params, what)
+    noteRoute(caller, route.pool)
     return this.telemetry.run(toolCallInfo(route, params, caller), (scope) =>
       this.interactive(
         route.pool,
         what,
         'tools/call',
-        (upstream) => ({ ...params, name: serverToolName(upstream.registration.tools, upstream.tools, route.name) }),
+        (upstream) => {
+          const upstreamName = serverToolName(upstream.registration.tools, upstream.tools, route.name)
+          if (caller.audit) caller.audit.upstreamName = upstreamName
+          return { ...params, name: upstreamName }
+        },
         params,
         caller,
         traceMeta(scope),
-        (upstream) => scope.annotate('airmcp.upstream.id', upstream.id),
+        (upstream) => {
+          scope.annotate('airmcp.upstream.id', upstream.id)
+          if (caller.audit) caller.audit.traceId = traceIdOf(scope.propagate)
+        },
       ).catch((error: unknown) => {
         // An oversized result is the tool's failure, reported like one; the server stays in its pool.
         if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
@@ -637,6 +657,7 @@ export class Router implements UpstreamEvents {
     const pool = this.resourcePool(uri)
     if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
+    noteRoute(caller, pool)
     return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => params, params, caller)
   }
 
@@ -645,6 +666,7 @@ export class Router implements UpstreamEvents {
     const route = this.promptRoutes.get(name)
     if (!route) throw unknownPrompt(name)
     this.checkInput(params, `prompts/get "${name}"`)
+    noteRoute(caller, route.pool, route.name)
     return this.interactive(route.pool, `prompts/get "${name}"`, 'prompts/get', () => ({ ...params, name: route.name }), params, caller)
   }
 
@@ -654,6 +676,7 @@ export class Router implements UpstreamEvents {
     const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '') : undefined)
     if (!pool) return { completion: { values: [] } }
     this.checkInput(params, 'completion/complete')
+    noteRoute(caller, pool)
     const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
     return this.forward(pool, 'completion/complete', caller, (upstream, options) =>
       upstream.request('completion/complete', this.upstreamParams(sent, caller, upstream), options),

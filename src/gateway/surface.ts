@@ -8,6 +8,7 @@ import {
 } from './discovery.js'
 import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
+import { ANONYMOUS, type GuardedCaller } from './request-guard.js'
 import type { Router } from './router.js'
 import { RequestError } from './upstream-error.js'
 
@@ -76,6 +77,17 @@ export class ClientSurface<Caller extends object> {
     return caller
   }
 
+  /**
+   * A request to forward, under the gateway's guard when it has one (rate limits, audit): `allowed` says
+   * whether the client's policy lets it through, `refuse` answers it when not.
+   */
+  private guarded(method: string, name: string, params: Params, caller: Caller, allowed: boolean, refuse: () => unknown, forward: () => unknown) {
+    const guard = this.router.guard
+    if (!guard) return allowed ? forward() : refuse()
+    const principal = this.access.principal ?? ANONYMOUS
+    return guard.run({ method, name, params, principal, allowed }, caller as GuardedCaller, refuse, forward)
+  }
+
   private get searching(): boolean {
     return this.access.discovery === 'search'
   }
@@ -93,8 +105,10 @@ export class ClientSurface<Caller extends object> {
   }
 
   private callAllowedTool(params: Params, caller: Caller) {
-    if (!this.access.tool(params.name as string)) throw unknownTool(params.name as string)
-    return this.forward.callTool(params, caller)
+    const name = params.name as string
+    return this.guarded('tools/call', name, params, caller, this.access.tool(name), () => {
+      throw unknownTool(name)
+    }, () => this.forward.callTool(params, caller))
   }
 
   private async callDiscoveryTool(params: Params, caller: Caller) {
@@ -113,8 +127,10 @@ export class ClientSurface<Caller extends object> {
   }
 
   getPrompt(params: Params, caller: Caller) {
-    if (!this.access.prompt(params.name as string)) throw unknownPrompt(params.name as string)
-    return this.forward.getPrompt(params, this.bind(caller))
+    const name = params.name as string
+    return this.guarded('prompts/get', name, params, caller, this.access.prompt(name), () => {
+      throw unknownPrompt(name)
+    }, () => this.forward.getPrompt(params, this.bind(caller)))
   }
 
   listResources() {
@@ -131,15 +147,18 @@ export class ClientSurface<Caller extends object> {
   }
 
   readResource(params: Params, caller: Caller) {
-    this.checkResource(params.uri as string)
-    return this.forward.readResource(params, this.bind(caller))
+    const uri = params.uri as string
+    return this.guarded('resources/read', uri, params, caller, this.access.resource(uri), () => {
+      throw resourceNotFound(uri)
+    }, () => this.forward.readResource(params, this.bind(caller)))
   }
 
   complete(params: Params, caller: Caller) {
     const ref = params.ref as { type: string; name?: string; uri?: string }
     const hidden = ref.type === 'ref/prompt' ? !this.access.prompt(ref.name ?? '') : ref.type === 'ref/resource' && !this.access.resource(ref.uri ?? '')
     // Completing a hidden prompt or resource answers as for one that does not exist.
-    if (hidden) return { completion: { values: [] } }
-    return this.forward.complete(params, this.bind(caller))
+    return this.guarded('completion/complete', ref.name ?? ref.uri ?? '', params, caller, !hidden, () => ({ completion: { values: [] } }), () =>
+      this.forward.complete(params, this.bind(caller)),
+    )
   }
 }

@@ -1,7 +1,9 @@
 import type { TracingOption } from '../telemetry/tracing.js'
 import type { ToolNaming } from './naming.js'
 import type { ResourceAuthOptions } from '../http/oauth-resource.js'
+import type { AuditOption } from './audit.js'
 import type { DiscoveryMode, GatewayClient } from './policy.js'
+import type { RateLimit } from './rate-limit.js'
 
 /** How the gateway reaches one upstream server. */
 export type Connection =
@@ -72,6 +74,16 @@ export interface GatewayOptions {
   auth?: ResourceAuthOptions
   /** Stdio front: the name of the client in `clients` whose policies apply (the process that launched the gateway). */
   stdioClient?: string
+  /**
+   * One JSON line per request forwarded to an upstream or refused (policy, rate limit): `true` writes them
+   * to the log stream, `{ file }` appends them to a file; `arguments: true` adds the arguments, redacted (default off).
+   */
+  audit?: AuditOption
+  /**
+   * Requests per principal (a client's name; the token's subject with OAuth) in this replica: a token bucket
+   * of `burst` (default `perMinute`) refilled at `perMinute`. A client's own `rateLimit` overrides it (default: none).
+   */
+  rateLimit?: RateLimit
   /**
    * `full` (default) lists every tool; `search` lists three tools instead (`search_tools`, `describe_tools`,
    * `call_tool`) for fleets with more tools than a client can take. A client's own `discovery` overrides it.

@@ -27,6 +27,11 @@ function threshold(env = process.env): number {
   return level && level in ORDER ? ORDER[level] : ORDER.info
 }
 
+/** Writes a line that is JSON already (an audit line) to the log stream, whatever the format and level. */
+export function writeLogLine(line: string): void {
+  sink(line)
+}
+
 /** True when a line of this level would be written; lets hot paths skip building fields. */
 export function logEnabled(level: LogLevel): boolean {
   return ORDER[level] >= threshold()
