@@ -2,6 +2,7 @@ import { MissingRequiredClientCapabilityError, ProtocolError, SdkError, SdkError
 import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
+import { AppUris, asRequested, parsePoolUiUri } from './apps.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
@@ -134,6 +135,8 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  /** Where each pool's `ui://` apps are exposed and read (apps.ts). */
+  private apps = new AppUris()
   private readonly published = new Map<ListKind, string>()
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
@@ -202,6 +205,11 @@ export class Router implements UpstreamEvents {
    * once (every item was bounded in depth and size when it was read, list-intake.ts).
    */
   rebuild(kinds: ListKind[] = ['tools', 'prompts', 'resources']): ListKind[] {
+    // Tools and resources together decide how app URIs are exposed, so either change may change both lists.
+    if (kinds.includes('tools') || kinds.includes('resources')) {
+      kinds = [...new Set<ListKind>([...kinds, 'tools', 'resources'])]
+      this.apps = this.appUris()
+    }
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     if (kinds.includes('tools')) this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
     if (kinds.includes('prompts')) this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
@@ -219,7 +227,22 @@ export class Router implements UpstreamEvents {
 
   /** An upstream's tools as exposed: what the lock admits, under the registration's renames and prefix. */
   private exposedTools(upstream: Upstream) {
-    return offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+    const tools = offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+    return tools.map((tool) => this.apps.tool(upstream.pool, tool))
+  }
+
+  /** What every pool's members offer that bears on app URIs. */
+  private appUris(): AppUris {
+    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const resources = this.offered((u) => u.resources, (r) => r.uri)
+    return new AppUris(
+      [...tools.keys()].map((pool) => ({
+        pool,
+        tools: [...tools.get(pool)!.values()],
+        resources: [...(resources.get(pool)?.values() ?? [])],
+        renamed: this.members(pool).some((u) => Boolean(u.registration.tools?.prefix || Object.keys(u.registration.tools?.rename ?? {}).length)),
+      })),
+    )
   }
 
   /** What an upstream offers that the lock lets through (all of it without a lock). */
@@ -241,7 +264,7 @@ export class Router implements UpstreamEvents {
   }
 
   listResources() {
-    return [...this.offered((u) => u.resources, (r) => r.uri).values()].flatMap((m) => [...m.values()])
+    return [...this.offered((u) => u.resources, (r) => r.uri)].flatMap(([pool, m]) => [...m.values()].map((r) => this.apps.resource(pool, r)))
   }
 
   listResourceTemplates() {
@@ -254,10 +277,11 @@ export class Router implements UpstreamEvents {
     return mergeCacheHints(hints.length ? hints : [{ ttlMs: 0, cacheScope: 'public' }])
   }
 
-  /** The pool that serves a resource URI: an exact resource first, then a matching template. */
+  /** The pool that serves a resource URI: an exact resource first, then an app a tool names, then a matching template. */
   private resourcePool(uri: string): string | undefined {
     return (
       this.upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
+      this.apps.namer(uri) ??
       this.upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))
         ?.pool
     )
@@ -630,10 +654,14 @@ export class Router implements UpstreamEvents {
 
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
-    const pool = this.resourcePool(uri)
+    // An app URI the gateway exposed under its pool's name is read from that pool with the server's URI.
+    const app = parsePoolUiUri(uri)
+    const pool = app && this.members(app.pool).length ? app.pool : this.resourcePool(uri)
     if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
-    return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => params, params, caller)
+    const sent = app && pool === app.pool ? { ...params, uri: app.uri } : params
+    const read = this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => sent, params, caller)
+    return sent === params ? read : read.then((result) => asRequested(result, app!.uri, uri))
   }
 
   getPrompt(params: Params, caller: Caller) {
