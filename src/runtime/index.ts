@@ -13,6 +13,7 @@ export {
   type ToolOptions,
   type ToolResult,
 } from './tool.js'
+export type { ToolUi } from './app.js'
 export { defineResource, matchTemplate, type ResourceDefinition, type ResourceOptions, type TemplateVariables } from './resource.js'
 export { definePrompt, type PromptDefinition, type PromptOptions, type PromptMessage } from './prompt.js'
 export type { ParamInput, ParamSpec, ParamType, ParamsInput, ArgsOf } from './params.js'
