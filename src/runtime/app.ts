@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import type { McpUiResourceMeta, McpUiToolMeta } from '@modelcontextprotocol/ext-apps'
 import { registerAppResource, registerAppTool, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
 import type { ResourceDefinition } from './resource.js'
@@ -27,9 +28,14 @@ export interface ToolUi {
   prefersBorder?: boolean
   /** Who may call the tool: `['model', 'app']` (default), or `['app']` for a tool only its app calls. */
   visibility?: McpUiToolMeta['visibility']
+  /**
+   * Puts ext-apps' browser SDK in the page, its exports as `globalThis.McpApps` (`const { App } = McpApps`
+   * in the page's own `<script type="module">`): an app in plain HTML and JavaScript, no bundler.
+   */
+  appSdk?: boolean
 }
 
-const UI_KEYS = new Set(['html', 'file', 'uri', 'csp', 'permissions', 'domain', 'prefersBorder', 'visibility'])
+const UI_KEYS = new Set(['html', 'file', 'uri', 'csp', 'permissions', 'domain', 'prefersBorder', 'visibility', 'appSdk'])
 const VISIBILITY = new Set(['model', 'app'])
 
 /** A tool's `ui` option, checked: a tool without HTML names an app no one serves, so it must say where it lives. */
@@ -50,6 +56,29 @@ function uiOf(tool: ToolDefinition): ToolUi | undefined {
     throw new TypeError(`${where}.visibility must list "model" and/or "app". Try this: visibility: ['app'].`)
   }
   return ui
+}
+
+let sdkScript: Promise<string> | undefined
+
+/** ext-apps' self-contained browser bundle as an inline module script whose exports become `globalThis.McpApps`. */
+function appSdkScript(): Promise<string> {
+  sdkScript ??= readFile(fileURLToPath(import.meta.resolve('@modelcontextprotocol/ext-apps/app-with-deps')), 'utf8').then((source) => {
+    const exported = /export\s*\{([^}]*)\};?\s*$/.exec(source)
+    if (!exported) throw new Error('The ext-apps bundle has no export list to expose.')
+    const names = exported[1]!.split(',').map((entry) => {
+      const [local, as = local] = entry.trim().split(/\s+as\s+/)
+      return `${JSON.stringify(as)}:${local}`
+    })
+    return `<script type="module">${source.slice(0, exported.index)}globalThis.McpApps={${names.join(',')}};</script>`
+  })
+  return sdkScript
+}
+
+/** The page with the SDK script first in its head (module scripts run in document order, so the page's own see it). */
+async function withAppSdk(html: string): Promise<string> {
+  const script = await appSdkScript()
+  const head = /<head[^>]*>/i.exec(html)
+  return head ? html.slice(0, head.index + head[0].length) + script + html.slice(head.index + head[0].length) : script + html
 }
 
 /** Whether a tool serves an app (an app-only tool with no HTML serves none; its app lives on another tool). */
@@ -88,7 +117,8 @@ export function appResources(tools: Iterable<ToolDefinition>): ResourceDefinitio
       ...(ui.domain !== undefined ? { domain: ui.domain } : {}),
       ...(ui.prefersBorder !== undefined ? { prefersBorder: ui.prefersBorder } : {}),
     }
-    const html = async () => (ui.file !== undefined ? readFile(ui.file, 'utf8') : typeof ui.html === 'function' ? ui.html() : ui.html!)
+    const page = async () => (ui.file !== undefined ? readFile(ui.file, 'utf8') : typeof ui.html === 'function' ? ui.html() : ui.html!)
+    const html = async () => (ui.appSdk ? withAppSdk(await page()) : page())
     const read = async (href: string) => ({
       contents: [{ uri: href, mimeType: RESOURCE_MIME_TYPE, text: await html(), ...(Object.keys(resourceMeta).length ? { _meta: { ui: resourceMeta } } : {}) }],
     })
