@@ -14,8 +14,8 @@ import type { ToolDefinition } from './tool.js'
 export interface ToolUi {
   /** The app's HTML, or a function that makes it on each read. */
   html?: string | (() => string | Promise<string>)
-  /** A file holding the app's HTML (read on each read, relative to the working directory). */
-  file?: string
+  /** A file holding the app's HTML, read on each read: a path (from the working directory) or a file URL, e.g. `new URL('./app.html', import.meta.url)`. */
+  file?: string | URL
   /** The `ui://` URI it is served under (default `ui://<tool name>/app.html`). */
   uri?: string
   /** Origins the app may reach (fetch, images, scripts…); none by default. */

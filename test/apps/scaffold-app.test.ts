@@ -11,6 +11,7 @@ import { killAll } from '../helpers/processes.js'
 import { appRegistration, scaffoldAppServer } from './scaffold.js'
 
 const clients: Client[] = []
+const uiOf = (tool: { _meta?: Record<string, unknown> }) => tool._meta?.ui
 let dir = ''
 let gateway: HostileGateway
 
@@ -31,12 +32,15 @@ afterAll(async () => {
   await killAll()
 })
 
-describe('airmcp add server --preset app', () => {
+describe('airmcp add server --preset app, add tool --ui', () => {
   it('writes the server, its page and its test, and registers it in the gateway', () => {
     const server = join(dir, 'servers/dash')
-    expect(readFileSync(join(server, 'src/index.ts'), 'utf8')).toContain("ui: { file: fileURLToPath(new URL('../src/app.html', import.meta.url)), appSdk: true")
+    expect(readFileSync(join(server, 'src/index.ts'), 'utf8')).toContain("ui: { file: new URL('../src/app.html', import.meta.url), appSdk: true")
     expect(readFileSync(join(server, 'src/app.html'), 'utf8')).toContain("app.callServerTool({ name: 'get_stats'")
     expect(readFileSync(join(server, 'test/dash.test.ts'), 'utf8')).toContain("client.callTool('get_stats'")
+    // add tool --ui: the tool names its page, which shows the tool's result.
+    expect(readFileSync(join(server, 'src/index.ts'), 'utf8')).toContain("ui: { file: new URL('../src/chart.html', import.meta.url), appSdk: true },")
+    expect(readFileSync(join(server, 'src/chart.html'), 'utf8')).toContain('app.ontoolresult = ')
     expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toMatch(/name: 'dash'/)
   })
 
@@ -53,6 +57,10 @@ describe('airmcp add server --preset app', () => {
     expect(page._meta).toEqual({ ui: { prefersBorder: true } })
     // The SDK comes first in the head, then the page's own script uses it.
     expect(page.text.indexOf('globalThis.McpApps={')).toBeLessThan(page.text.indexOf('const { App } = globalThis.McpApps'))
+    expect(uiOf(tools.chart!)).toEqual({ resourceUri: 'ui://chart/app.html' })
+    const chart = (await client.readResource({ uri: 'ui://chart/app.html' })).contents[0] as { text: string }
+    expect(chart.text).toContain('<h1>chart</h1>')
+    expect(await client.callTool({ name: 'chart', arguments: { days: 7 } })).toMatchObject({ structuredContent: { days: 7 } })
     const stats = await client.callTool({ name: 'get_stats', arguments: {} })
     expect(stats.structuredContent).toMatchObject({ refreshes: expect.any(Number), memoryMiB: expect.any(Number) })
   })

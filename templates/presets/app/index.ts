@@ -1,6 +1,5 @@
 // servers/<name>/src/index.ts: a tool with an MCP App (src/app.html), rendered by the host in a sandboxed
 // iframe; the app calls get_stats back through the host.
-import { fileURLToPath } from 'node:url';
 import { defineServer, defineTool } from 'airmcp';
 
 let refreshes = 0;
@@ -13,7 +12,7 @@ const server = defineServer({
     defineTool('show_dashboard', {
       description: 'Show the dashboard app',
       // The page is read on each read of its ui:// resource; appSdk puts ext-apps' App class in it.
-      ui: { file: fileURLToPath(new URL('../src/app.html', import.meta.url)), appSdk: true, prefersBorder: true },
+      ui: { file: new URL('../src/app.html', import.meta.url), appSdk: true, prefersBorder: true },
       handler: async () => ({ opened: true }),
     }),
     defineTool('get_stats', {
