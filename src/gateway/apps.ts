@@ -79,6 +79,12 @@ export class AppUris {
     }
   }
 
+  /** What decides the exposed URIs (equal keys: the same lists): the renamed pools and the shared URIs. */
+  get key(): string {
+    const shared = [...this.users].filter(([, pools]) => pools.size > 1).map(([uri]) => uri)
+    return JSON.stringify([[...this.renamed].sort(), shared.sort()])
+  }
+
   private use(uri: string, pool: string) {
     this.users.set(uri, (this.users.get(uri) ?? new Set()).add(pool))
   }

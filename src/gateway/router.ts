@@ -205,10 +205,11 @@ export class Router implements UpstreamEvents {
    * once (every item was bounded in depth and size when it was read, list-intake.ts).
    */
   rebuild(kinds: ListKind[] = ['tools', 'prompts', 'resources']): ListKind[] {
-    // Tools and resources together decide how app URIs are exposed, so either change may change both lists.
+    // Tools and resources together decide how app URIs are exposed: when that changes, both lists do.
     if (kinds.includes('tools') || kinds.includes('resources')) {
-      kinds = [...new Set<ListKind>([...kinds, 'tools', 'resources'])]
-      this.apps = this.appUris()
+      const apps = this.appUris()
+      if (apps.key !== this.apps.key) kinds = [...new Set<ListKind>([...kinds, 'tools', 'resources'])]
+      this.apps = apps
     }
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     if (kinds.includes('tools')) this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
