@@ -51,7 +51,9 @@ let plain: HostileGateway
 let prefixed: HostileGateway
 
 beforeAll(async () => {
-  ;[plain, prefixed] = await Promise.all([startGateway({}, registrations(false)), startGateway({}, registrations(true))])
+  // A viewer may open the system monitor's app but not call the tool the app polls with.
+  const viewer = { name: 'viewer', token: 'viewer-token', tools: { deny: ['poll-system-stats'] } }
+  ;[plain, prefixed] = await Promise.all([startGateway({ clients: [viewer] }, registrations(false)), startGateway({}, registrations(true))])
   for (const [name, file] of Object.entries(EXAMPLES)) {
     const client = await connect(new StdioClientTransport({ command: 'node', args: [file, '--stdio'], stderr: 'ignore' }), '2025-11-25')
     const { tools } = await client.listTools()
@@ -84,6 +86,15 @@ describe.each(['2025-11-25', '2026-07-28'] as const)('MCP Apps through the gatew
     const stats = await client.callTool({ name: 'poll-system-stats', arguments: {} })
     expect(stats.isError).toBeFalsy()
     expect(stats.structuredContent).toHaveProperty('memory')
+  })
+
+  it("applies a client's policy to the app's tool calls", async () => {
+    const client = await connect(new StreamableHTTPClientTransport(new URL(plain.url), { requestInit: { headers: { authorization: 'Bearer viewer-token' } } }), era)
+    const names = (await client.listTools()).tools.map((t) => t.name)
+    expect(names).toContain('get-system-info')
+    expect(names).not.toContain('poll-system-stats')
+    await expect(client.callTool({ name: 'poll-system-stats', arguments: {} })).rejects.toThrow(/Unknown tool "poll-system-stats"/)
+    expect(textOfRead(await client.readResource({ uri: 'ui://system-monitor/mcp-app.html' }))).toContain('<html')
   })
 
   it('gives each of two servers sharing a ui:// URI its own app, and reads an unlisted app from the tool that names it', async () => {
