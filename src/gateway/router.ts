@@ -653,16 +653,22 @@ export class Router implements UpstreamEvents {
     )
   }
 
+  /** The pool and the server's URI behind a resource URI a client uses (an app URI the gateway exposed under its pool's name included). */
+  private resourceTarget(uri: string): { pool: string; uri: string } | undefined {
+    const app = parsePoolUiUri(uri)
+    if (app && this.members(app.pool).length) return app
+    const pool = this.resourcePool(uri)
+    return pool ? { pool, uri } : undefined
+  }
+
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
-    // An app URI the gateway exposed under its pool's name is read from that pool with the server's URI.
-    const app = parsePoolUiUri(uri)
-    const pool = app && this.members(app.pool).length ? app.pool : this.resourcePool(uri)
-    if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    const target = this.resourceTarget(uri)
+    if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
-    const sent = app && pool === app.pool ? { ...params, uri: app.uri } : params
-    const read = this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => sent, params, caller)
-    return sent === params ? read : read.then((result) => asRequested(result, app!.uri, uri))
+    const sent = target.uri === uri ? params : { ...params, uri: target.uri }
+    const read = this.interactive(target.pool, `resources/read "${uri}"`, 'resources/read', () => sent, params, caller)
+    return sent === params ? read : read.then((result) => asRequested(result, target.uri, uri))
   }
 
   getPrompt(params: Params, caller: Caller) {
@@ -687,9 +693,9 @@ export class Router implements UpstreamEvents {
 
   /** Asks every member of the owning pool for updates about `uri` (whichever replica notices a change). */
   async subscribeUpstream(uri: string): Promise<boolean> {
-    const pool = this.resourcePool(uri)
-    if (!pool) return false
-    await Promise.allSettled(this.members(pool).map((u) => u.subscribeResource(uri)))
+    const target = this.resourceTarget(uri)
+    if (!target) return false
+    await Promise.allSettled(this.members(target.pool).map((u) => u.subscribeResource(target.uri)))
     return true
   }
 
@@ -763,7 +769,8 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  resourceUpdated(_upstream: Upstream, uri: string): void {
+  resourceUpdated(upstream: Upstream, serverUri: string): void {
+    const uri = this.apps.exposed(upstream.pool, serverUri)
     for (const [session, uris] of this.subscriptions) {
       if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
     }

@@ -147,3 +147,24 @@ describe.each(['2025-11-25', '2026-07-28'] as const)('MCP Apps through the gatew
     expect((await client.callTool({ name: 'm_poll-system-stats', arguments: {} })).structuredContent).toHaveProperty('memory')
   })
 })
+
+describe('an app URI the gateway renamed', () => {
+  it('is subscribed to under that name, and its updates come back under it', async () => {
+    const gateway = await startGateway({}, [
+      {
+        id: 'rt-1',
+        name: 'rt',
+        tools: { prefix: 'r_' },
+        connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/app-runtime.ts'], env: { TRANSPORT: 'stdio' }, cwd: ROOT },
+      },
+    ])
+    const client = await atGateway(gateway, '2025-11-25')
+    const uri = uiOf((await client.listTools()).tools.find((t) => t.name === 'r_clock')!).resourceUri!
+    expect(uri).toBe('ui://airmcp~rt/clock/app.html')
+    const updated: string[] = []
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri))
+    await client.subscribeResource({ uri })
+    await client.callTool({ name: 'r_touch', arguments: {} })
+    await expect.poll(() => updated).toEqual([uri])
+  })
+})
