@@ -2,11 +2,12 @@
 // share one ui:// URI (one not listing it), read by SDK clients of both eras, with and without a tool prefix.
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { type Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { EXTENSION_ID, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
 import type { Registration } from 'airmcp/gateway'
 import { auth, startGateway, type HostileGateway } from '../hostile/harness.js'
+import { closeEraClients, connectEra, type Era } from '../helpers/era-clients.js'
 import { killAll, ROOT, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 const example = (name: string) => path.join(ROOT, 'node_modules/@modelcontextprotocol', name, 'dist/index.js')
@@ -14,19 +15,8 @@ const EXAMPLES = { basic: example('server-basic-vanillajs'), monitor: example('s
 const CLASH = 'fixtures/servers/app-clash.ts'
 const UI_CAPABILITY = { [EXTENSION_ID]: { mimeTypes: [RESOURCE_MIME_TYPE] } }
 
-type Era = '2025-11-25' | '2026-07-28'
 type Tool = Awaited<ReturnType<Client['listTools']>>['tools'][number]
-const clients: Client[] = []
-
-async function connect(transport: StreamableHTTPClientTransport | StdioClientTransport, era: Era): Promise<Client> {
-  const client = new Client(
-    { name: 'apps-test', version: '1.0.0' },
-    { capabilities: { extensions: UI_CAPABILITY }, versionNegotiation: { mode: era === '2025-11-25' ? 'legacy' : { pin: era } } },
-  )
-  await client.connect(transport)
-  clients.push(client)
-  return client
-}
+const connect = (transport: Transport, era: Era) => connectEra(transport, era, { extensions: UI_CAPABILITY })
 
 const atGateway = (gateway: HostileGateway, era: Era) =>
   connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } }), era)
@@ -66,7 +56,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()))
+  await closeEraClients()
   await killAll()
 })
 

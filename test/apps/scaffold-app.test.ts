@@ -3,24 +3,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
 import { auth, startGateway, type HostileGateway } from '../hostile/harness.js'
+import { closeEraClients, connectEra } from '../helpers/era-clients.js'
 import { killAll } from '../helpers/processes.js'
 import { appRegistration, scaffoldAppServer } from './scaffold.js'
 
-const clients: Client[] = []
 const uiOf = (tool: { _meta?: Record<string, unknown> }) => tool._meta?.ui
 let dir = ''
 let gateway: HostileGateway
-
-async function connect(transport: StreamableHTTPClientTransport | StdioClientTransport, era: '2025-11-25' | '2026-07-28') {
-  const client = new Client({ name: 'app-scaffold-test', version: '1' }, { versionNegotiation: { mode: era === '2025-11-25' ? 'legacy' : { pin: era } } })
-  await client.connect(transport)
-  clients.push(client)
-  return client
-}
 
 beforeAll(async () => {
   dir = await scaffoldAppServer()
@@ -28,7 +21,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()))
+  await closeEraClients()
   await killAll()
 })
 
@@ -45,8 +38,8 @@ describe('airmcp add server --preset app, add tool --ui', () => {
   })
 
   it.each(['2025-11-25', '2026-07-28'] as const)('serves its app through the gateway to a %s client, the same as directly', async (era) => {
-    const direct = await connect(new StdioClientTransport({ command: process.execPath, args: ['dist/index.js'], cwd: join(dir, 'servers/dash'), stderr: 'ignore' }), '2025-11-25')
-    const client = await connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } }), era)
+    const direct = await connectEra(new StdioClientTransport({ command: process.execPath, args: ['dist/index.js'], cwd: join(dir, 'servers/dash'), stderr: 'ignore' }), '2025-11-25')
+    const client = await connectEra(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } }), era)
     const tools = Object.fromEntries((await client.listTools()).tools.map((t) => [t.name, t]))
     expect(tools.show_dashboard!._meta).toEqual({ ui: { resourceUri: 'ui://show_dashboard/app.html' }, 'ui/resourceUri': 'ui://show_dashboard/app.html' })
     expect(tools.get_stats!._meta).toEqual({ ui: { visibility: ['app'] } })

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
 import { defineServer, defineTool } from 'airmcp'
+import { closeEraClients, connectEra, type Era } from '../helpers/era-clients.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 // A runtime server whose tools carry MCP Apps (fixtures/servers/app-runtime.ts), read by SDK clients of both
 // eras over Streamable HTTP and stdio.
 const FIXTURE = 'fixtures/servers/app-runtime.ts'
-const clients: Client[] = []
 let url = ''
 
 beforeAll(async () => {
@@ -17,19 +17,17 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()))
+  await closeEraClients()
   await killAll()
 })
 
-async function connect(transport: 'http' | 'stdio', era: '2025-11-25' | '2026-07-28') {
-  const client = new Client({ name: 'app-test', version: '1' }, { versionNegotiation: { mode: era === '2025-11-25' ? 'legacy' : { pin: era } } })
-  await client.connect(
+function connect(transport: 'http' | 'stdio', era: Era) {
+  return connectEra(
     transport === 'http'
       ? new StreamableHTTPClientTransport(new URL(url))
       : new StdioClientTransport({ command: process.execPath, args: [...TSX_NODE_ARGS, FIXTURE], env: { ...process.env, TRANSPORT: 'stdio' } as Record<string, string>, cwd: ROOT, stderr: 'ignore' }),
+    era,
   )
-  clients.push(client)
-  return client
 }
 
 const CELLS = (['http', 'stdio'] as const).flatMap((transport) => (['2025-11-25', '2026-07-28'] as const).map((era) => [transport, era] as const))
