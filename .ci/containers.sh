@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Container tooling for test/containers on Debian 12 as root, idempotent:
-#   1. podman and friends from Debian's packages;
+#   1. podman and friends (and chromium with a font, for test/apps/browser.test.ts) from Debian's packages;
 #   2. the podman settings these machines need (runc, cgroupfs, file events, netavark, ulimits the kernel
 #      grants root here) in /etc/containers/containers.conf;
 #   3. a Node base image copied from this machine's own Node, because no container registry is reachable:
@@ -11,7 +11,7 @@ set -euo pipefail
 NODE_VERSION="$(node --version)"
 IMAGE="${1:-localhost/airmcp-node:${NODE_VERSION#v}}"
 PACKAGES=(podman buildah netavark aardvark-dns runc iptables catatonit fuse-overlayfs uidmap slirp4netns
-  busybox-static podman-compose haproxy)
+  busybox-static podman-compose haproxy chromium fonts-liberation)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

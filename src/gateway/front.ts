@@ -20,6 +20,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
+import { APPS_EXTENSION } from './apps.js'
 import { answerToolCallsDirectly, type DirectExtra } from './direct-calls.js'
 import { setSessionLevel } from './isolation.js'
 import type { ClientAccess } from './policy.js'
@@ -37,6 +38,7 @@ const CAPABILITIES = {
   prompts: { listChanged: true },
   logging: {},
   completions: {},
+  extensions: APPS_EXTENSION,
 }
 
 const RESERVED_META = /^io\.modelcontextprotocol\//

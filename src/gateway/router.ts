@@ -3,6 +3,7 @@ import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import type { Principal } from '../http/principal.js'
+import { AppUris, asRequested, parsePoolUiUri } from './apps.js'
 import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
@@ -142,6 +143,8 @@ export class Router implements UpstreamEvents {
   private readonly callers = new Map<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
+  /** Where each pool's `ui://` apps are exposed and read (apps.ts). */
+  private apps = new AppUris()
   private readonly published = new Map<ListKind, string>()
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
@@ -212,6 +215,12 @@ export class Router implements UpstreamEvents {
    * once (every item was bounded in depth and size when it was read, list-intake.ts).
    */
   rebuild(kinds: ListKind[] = ['tools', 'prompts', 'resources']): ListKind[] {
+    // Tools and resources together decide how app URIs are exposed: when that changes, both lists do.
+    if (kinds.includes('tools') || kinds.includes('resources')) {
+      const apps = this.appUris()
+      if (apps.key !== this.apps.key) kinds = [...new Set<ListKind>([...kinds, 'tools', 'resources'])]
+      this.apps = apps
+    }
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
     if (kinds.includes('tools')) this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
     if (kinds.includes('prompts')) this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
@@ -229,7 +238,22 @@ export class Router implements UpstreamEvents {
 
   /** An upstream's tools as exposed: what the lock admits, under the registration's renames and prefix. */
   private exposedTools(upstream: Upstream) {
-    return offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+    const tools = offeredTools(upstream.registration.tools, this.admitted(upstream, 'tools'))
+    return tools.map((tool) => this.apps.tool(upstream.pool, tool))
+  }
+
+  /** What every pool's members offer that bears on app URIs. */
+  private appUris(): AppUris {
+    const tools = this.offered((u) => u.tools, (t) => t.name)
+    const resources = this.offered((u) => u.resources, (r) => r.uri)
+    return new AppUris(
+      [...tools.keys()].map((pool) => ({
+        pool,
+        tools: [...tools.get(pool)!.values()],
+        resources: [...(resources.get(pool)?.values() ?? [])],
+        renamed: this.members(pool).some((u) => Boolean(u.registration.tools?.prefix || Object.keys(u.registration.tools?.rename ?? {}).length)),
+      })),
+    )
   }
 
   /** What an upstream offers that the lock lets through (all of it without a lock). */
@@ -251,7 +275,7 @@ export class Router implements UpstreamEvents {
   }
 
   listResources() {
-    return [...this.offered((u) => u.resources, (r) => r.uri).values()].flatMap((m) => [...m.values()])
+    return [...this.offered((u) => u.resources, (r) => r.uri)].flatMap(([pool, m]) => [...m.values()].map((r) => this.apps.resource(pool, r)))
   }
 
   listResourceTemplates() {
@@ -264,10 +288,11 @@ export class Router implements UpstreamEvents {
     return mergeCacheHints(hints.length ? hints : [{ ttlMs: 0, cacheScope: 'public' }])
   }
 
-  /** The pool that serves a resource URI: an exact resource first, then a matching template. */
+  /** The pool that serves a resource URI: an exact resource first, then an app a tool names, then a matching template. */
   private resourcePool(uri: string): string | undefined {
     return (
       this.upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
+      this.apps.namer(uri) ??
       this.upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))
         ?.pool
     )
@@ -652,13 +677,23 @@ export class Router implements UpstreamEvents {
     )
   }
 
+  /** The pool and the server's URI behind a resource URI a client uses (an app URI the gateway exposed under its pool's name included). */
+  private resourceTarget(uri: string): { pool: string; uri: string } | undefined {
+    const app = parsePoolUiUri(uri)
+    if (app && this.members(app.pool).length) return app
+    const pool = this.resourcePool(uri)
+    return pool ? { pool, uri } : undefined
+  }
+
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
-    const pool = this.resourcePool(uri)
-    if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    const target = this.resourceTarget(uri)
+    if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
-    noteRoute(caller, pool)
-    return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => params, params, caller)
+    noteRoute(caller, target.pool)
+    const sent = target.uri === uri ? params : { ...params, uri: target.uri }
+    const read = this.interactive(target.pool, `resources/read "${uri}"`, 'resources/read', () => sent, params, caller)
+    return sent === params ? read : read.then((result) => asRequested(result, target.uri, uri))
   }
 
   getPrompt(params: Params, caller: Caller) {
@@ -685,9 +720,9 @@ export class Router implements UpstreamEvents {
 
   /** Asks every member of the owning pool for updates about `uri` (whichever replica notices a change). */
   async subscribeUpstream(uri: string): Promise<boolean> {
-    const pool = this.resourcePool(uri)
-    if (!pool) return false
-    await Promise.allSettled(this.members(pool).map((u) => u.subscribeResource(uri)))
+    const target = this.resourceTarget(uri)
+    if (!target) return false
+    await Promise.allSettled(this.members(target.pool).map((u) => u.subscribeResource(target.uri)))
     return true
   }
 
@@ -773,7 +808,8 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  resourceUpdated(_upstream: Upstream, uri: string): void {
+  resourceUpdated(upstream: Upstream, serverUri: string): void {
+    const uri = this.apps.exposed(upstream.pool, serverUri)
     for (const [session, uris] of this.subscriptions) {
       if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
     }

@@ -16,6 +16,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client'
 import { withActiveTraceHeaders } from '../telemetry/tracing.js'
+import { APPS_EXTENSION } from './apps.js'
 import { CallStats } from './call-stats.js'
 import type { ForwardOptions } from './cancellation.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
@@ -64,7 +65,7 @@ export const STABLE_CONNECTION_MS = 30_000
 /** Connections in a row lost before STABLE_CONNECTION_MS that make a member a crash loop. */
 const CRASH_LOOP = 3
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
-const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } }
+const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, extensions: APPS_EXTENSION }
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's

@@ -1,7 +1,8 @@
 /**
  * airmcp: define MCP servers, tools, resources and prompts, and serve them over stdio, SSE or Streamable HTTP.
- * This entry point loads only the MCP SDK, zod and @opentelemetry/api (prom-client and the OpenTelemetry SDK
- * are loaded on start, and only when metrics or tracing are on).
+ * This entry point loads only the MCP SDK (with the MCP Apps extension's server constants), zod and
+ * @opentelemetry/api (prom-client and the OpenTelemetry SDK are loaded on start, and only when metrics or
+ * tracing are on).
  */
 export { defineServer, type McpServer, type ServerOptions, type TransportConfig } from './server.js'
 export type { ResourceAuthOptions } from '../http/oauth-resource.js'
@@ -15,6 +16,7 @@ export {
   type ToolOptions,
   type ToolResult,
 } from './tool.js'
+export type { ToolUi } from './app.js'
 export { defineResource, matchTemplate, type ResourceDefinition, type ResourceOptions, type TemplateVariables } from './resource.js'
 export { definePrompt, type PromptDefinition, type PromptOptions, type PromptMessage } from './prompt.js'
 export type { ParamInput, ParamSpec, ParamType, ParamsInput, ArgsOf } from './params.js'

@@ -11,6 +11,7 @@ import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputM
 import type { CallInfo, CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { serverCallInfo } from './call-telemetry.js'
+import { appResources, appToolMeta } from './app.js'
 import type { ToolCallParams } from '../http/jsonrpc.js'
 import type { Principal } from '../http/principal.js'
 import { describeIssues } from './params.js'
@@ -127,6 +128,8 @@ type InContext = <T>(
 
 /** Builds SDK servers for a server's tools, resources and prompts, one per 2025 session or 2026 request. */
 export function createServerFactory(parts: ServerParts) {
+  // A tool's app (its `ui` option) is served as one more resource.
+  parts = { ...parts, resources: [...parts.resources, ...appResources(parts.tools)] }
   assertUnique('tool', parts.tools.map((t) => t.name))
   assertUnique('prompt', parts.prompts.map((p) => p.name))
   assertUnique('resource', parts.resources.map((r) => r.uri))
@@ -261,6 +264,7 @@ export function createServerFactory(parts: ServerParts) {
         description: t.description,
         inputSchema: t.inputSchema,
         annotations: t.annotations,
+        _meta: appToolMeta(t),
       })),
     }))
 

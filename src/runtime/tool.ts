@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { paramsToSchema, toInputSchema, type ArgsOf, type ParamsInput } from './params.js'
 import type { Principal } from '../http/principal.js'
 import { TOOL_NAME, TOOL_NAME_RULE } from '../names.js'
+import type { ToolUi } from './app.js'
 
 /** MCP log levels (RFC 5424), as `notifications/message` uses them. */
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency'
@@ -66,6 +67,8 @@ export interface ToolOptions<P extends ParamsInput | undefined> {
   annotations?: Record<string, unknown>
   /** Advertise this JSON Schema as it is (e.g. with `$defs`); arguments then reach the handler unvalidated. */
   inputSchema?: { type: 'object'; [key: string]: unknown }
+  /** An MCP App the host shows for this tool (see {@link ToolUi}). */
+  ui?: ToolUi
   layer?: number
   handler: ToolHandler<P>
   [key: string]: unknown

@@ -64,10 +64,14 @@ export async function measureCalls(
 /**
  * Median latency of sequential calls on several clients measured in turns, one call each per round (the
  * order rotating): on a shared machine every path meets the same load, so their ratios hold when the
- * absolute figures drift.
+ * absolute figures drift. `call` is one request (default: an `echo` tool call).
  */
-export async function interleavedMedians(clients: CallingClient[], rounds = 2000, warmup = 500): Promise<number[]> {
-  const call = (client: CallingClient) => client.callTool({ name: 'echo', arguments: { text: 'hello' } })
+export async function interleavedMedians<C = CallingClient>(
+  clients: C[],
+  rounds = 2000,
+  warmup = 500,
+  call: (client: C) => Promise<unknown> = (client) => (client as CallingClient).callTool({ name: 'echo', arguments: { text: 'hello' } }),
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) for (const client of clients) await call(client)
   const times = clients.map(() => [] as number[])
   for (let round = 0; round < rounds; round++) {

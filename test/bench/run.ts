@@ -10,6 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { appsSection } from './apps.js'
 import { discoverySection } from './discovery.js'
 import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
@@ -507,6 +508,7 @@ if (!only || only === 'telemetry') {
   await telemetrySection()
   if (only) replaceSection('## Telemetry', lines.slice(from))
 }
+if (!only || only === 'apps') await appsSection(out)
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 // `npm run bench discovery` appends its section to the results rather than replacing them.

@@ -22,6 +22,7 @@ export default class AddServer extends BaseCommand {
     '<%= config.bin %> add server notes --transport http --tool create --tool find',
     '<%= config.bin %> add server crm --spec crm.yaml',
     '<%= config.bin %> add server files --preset files',
+    '<%= config.bin %> add server dash --preset app',
   ]
   static override args = { name: Args.string({ description: 'Server name (its folder under servers/)', required: true }) }
   static override flags = {
@@ -30,7 +31,7 @@ export default class AddServer extends BaseCommand {
     port: Flags.integer({ min: 1, max: 65535, description: 'Port for sse/http, 1024 or above and not used by the gateway or another server (default: the first free from 3510).' }),
     spec: Flags.string({ description: 'A tool spec file (JSON or YAML).' }),
     tool: Flags.string({ multiple: true, description: 'A tool to stub (repeatable), when there is no spec.' }),
-    preset: Flags.string({ options: ['search', 'files', 'analytics'], description: "One of the seed's servers." }),
+    preset: Flags.string({ options: ['search', 'files', 'analytics', 'app'], description: "One of the seed's servers, or app: a tool with an MCP App (HTML the host renders)." }),
     sync: Flags.boolean({ allowNo: true, default: true, description: 'Register the server in the gateway.' }),
   }
 

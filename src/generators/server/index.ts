@@ -7,7 +7,7 @@ import type { Tree } from '../../tree/tree.js'
 import { portOwner, readWorkspace, type ServerFiles, type ServerTransport, type Workspace } from '../../workspace/index.js'
 import { validateServerName, validateToolName } from '../../workspace/names.js'
 import { quote, renderTemplate, renderTemplates, TEMPLATES_DIR } from '../render.js'
-import { PRESET_SAMPLE_ARGS, PRESETS } from './presets.js'
+import { PRESET_ASSETS, PRESET_SAMPLE_ARGS, PRESETS } from './presets.js'
 
 export interface ServerGeneratorOptions {
   name: string
@@ -212,6 +212,9 @@ async function addFiles(tree: Tree, options: Normalized): Promise<void> {
         resources: (options.spec.resources ?? []).map((r) => ({ description: '', mimeType: '', ...r })),
       })
   tree.create(`${options.dir}/src/index.ts`, source, options.force)
+  for (const asset of PRESET_ASSETS[options.preset ?? ''] ?? []) {
+    tree.create(`${options.dir}/src/${asset}`, readFileSync(join(TEMPLATES_DIR, 'presets', options.preset!, asset), 'utf8'), options.force)
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ToolSpec } from '../../spec/schema.js'
 
-/** The seed's three servers: their spec (for ports, tests and listings) and their whole-file source. */
+/** The seed's three servers and an MCP App server: their spec (for ports, tests and listings) and their whole-file source. */
 export const PRESETS: Record<string, ToolSpec> = {
   search: {
     name: 'search-server',
@@ -45,7 +45,19 @@ export const PRESETS: Record<string, ToolSpec> = {
       },
     ],
   },
+  app: {
+    name: 'app-server',
+    version: '1.0.0',
+    transport: { type: 'stdio' },
+    tools: [
+      { name: 'show_dashboard', description: 'Show the dashboard app' },
+      { name: 'get_stats', description: 'Current numbers for the dashboard' },
+    ],
+  },
 }
+
+/** Files a preset has besides src/index.ts, copied into the server's src/. */
+export const PRESET_ASSETS: Record<string, string[]> = { app: ['app.html'] }
 
 /** Arguments the generated test sends to each preset tool (the files server reads the workspace). */
 export const PRESET_SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
@@ -53,4 +65,5 @@ export const PRESET_SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   list_files: { dir: '.' },
 }
 
-export const PRESET_NAMES = Object.keys(PRESETS)
+/** The seed's servers, which a new workspace gets (the app preset is added on request). */
+export const PRESET_NAMES = Object.keys(PRESETS).filter((name) => name !== 'app')

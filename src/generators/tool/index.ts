@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { ArrayLiteralExpression, Node, SourceFile } from 'ts-morph'
 import { AirmcpError } from '../../errors.js'
 import { PARAM_TYPES, type ParamTypeName } from '../../names.js'
 import { validateServerName, validateToolName } from '../../workspace/names.js'
-import { quote } from '../render.js'
+import { quote, TEMPLATES_DIR } from '../render.js'
 import type { Tree } from '../../tree/tree.js'
 import { loadMorph, type Morph } from '../../workspace/literals.js'
 
@@ -13,6 +15,8 @@ export interface ToolGeneratorOptions {
   /** `name:type` or `name:type?`, e.g. `limit:number?`. */
   params?: string[]
   description?: string
+  /** Give the tool an MCP App: a page in src/<tool>.html that shows the tool's result. */
+  ui?: boolean
 }
 
 export interface ToolGeneratorResult {
@@ -42,6 +46,7 @@ function toolCode(options: ToolGeneratorOptions, params: Param[], indent: string
     for (const p of params) lines.push(`${unit}${unit}${p.name}: { type: ${quote(p.type)}${p.optional ? ', optional: true' : ''} },`)
     lines.push(`${unit}},`)
   }
+  if (options.ui) lines.push(`${unit}ui: { file: new URL(${quote(`../src/${options.tool}.html`)}, import.meta.url), appSdk: true },`)
   const names = params.map((p) => p.name)
   lines.push(
     `${unit}handler: async (${names.length ? `{ ${names.join(', ')} }` : ''}) => {`,
@@ -131,5 +136,9 @@ export async function toolGenerator(tree: Tree, options: ToolGeneratorOptions): 
   const edit = importEdit(morph, file, eol)
   if (edit) next = next.slice(0, edit.at) + edit.text + next.slice(edit.at)
   tree.write(path, next)
+  if (options.ui) {
+    const page = await readFile(join(TEMPLATES_DIR, 'tool-app.html'), 'utf8')
+    tree.create(`servers/${options.server}/src/${options.tool}.html`, page.replaceAll('__tool__', options.tool))
+  }
   return { file: path, added: true }
 }

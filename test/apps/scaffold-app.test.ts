@@ -1,0 +1,60 @@
+// `airmcp add server dash --preset app`: the generated server builds, registers in the workspace's gateway,
+// and its app reaches a client through a real gateway process in both eras, the same as a direct read.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
+import { auth, startGateway, type HostileGateway } from '../hostile/harness.js'
+import { closeEraClients, connectEra } from '../helpers/era-clients.js'
+import { killAll } from '../helpers/processes.js'
+import { appRegistration, scaffoldAppServer } from './scaffold.js'
+
+const uiOf = (tool: { _meta?: Record<string, unknown> }) => tool._meta?.ui
+let dir = ''
+let gateway: HostileGateway
+
+beforeAll(async () => {
+  dir = await scaffoldAppServer()
+  gateway = await startGateway({}, [appRegistration(dir)])
+}, 120_000)
+
+afterAll(async () => {
+  await closeEraClients()
+  await killAll()
+})
+
+describe('airmcp add server --preset app, add tool --ui', () => {
+  it('writes the server, its page and its test, and registers it in the gateway', () => {
+    const server = join(dir, 'servers/dash')
+    expect(readFileSync(join(server, 'src/index.ts'), 'utf8')).toContain("ui: { file: new URL('../src/app.html', import.meta.url), appSdk: true")
+    expect(readFileSync(join(server, 'src/app.html'), 'utf8')).toContain("app.callServerTool({ name: 'get_stats'")
+    expect(readFileSync(join(server, 'test/dash.test.ts'), 'utf8')).toContain("client.callTool('get_stats'")
+    // add tool --ui: the tool names its page, which shows the tool's result.
+    expect(readFileSync(join(server, 'src/index.ts'), 'utf8')).toContain("ui: { file: new URL('../src/chart.html', import.meta.url), appSdk: true },")
+    expect(readFileSync(join(server, 'src/chart.html'), 'utf8')).toContain('app.ontoolresult = ')
+    expect(readFileSync(join(dir, 'gateway/src/index.ts'), 'utf8')).toMatch(/name: 'dash'/)
+  })
+
+  it.each(['2025-11-25', '2026-07-28'] as const)('serves its app through the gateway to a %s client, the same as directly', async (era) => {
+    const direct = await connectEra(new StdioClientTransport({ command: process.execPath, args: ['dist/index.js'], cwd: join(dir, 'servers/dash'), stderr: 'ignore' }), '2025-11-25')
+    const client = await connectEra(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } }), era)
+    const tools = Object.fromEntries((await client.listTools()).tools.map((t) => [t.name, t]))
+    expect(tools.show_dashboard!._meta).toEqual({ ui: { resourceUri: 'ui://show_dashboard/app.html' }, 'ui/resourceUri': 'ui://show_dashboard/app.html' })
+    expect(tools.get_stats!._meta).toEqual({ ui: { visibility: ['app'] } })
+    const read = await client.readResource({ uri: 'ui://show_dashboard/app.html' })
+    expect(read.contents).toEqual((await direct.readResource({ uri: 'ui://show_dashboard/app.html' })).contents)
+    const page = read.contents[0] as { mimeType: string; text: string; _meta: unknown }
+    expect(page.mimeType).toBe(RESOURCE_MIME_TYPE)
+    expect(page._meta).toEqual({ ui: { prefersBorder: true } })
+    // The SDK comes first in the head, then the page's own script uses it.
+    expect(page.text.indexOf('globalThis.McpApps={')).toBeLessThan(page.text.indexOf('const { App } = globalThis.McpApps'))
+    expect(uiOf(tools.chart!)).toEqual({ resourceUri: 'ui://chart/app.html' })
+    const chart = (await client.readResource({ uri: 'ui://chart/app.html' })).contents[0] as { text: string }
+    expect(chart.text).toContain('<h1>chart</h1>')
+    expect(await client.callTool({ name: 'chart', arguments: { days: 7 } })).toMatchObject({ structuredContent: { days: 7 } })
+    const stats = await client.callTool({ name: 'get_stats', arguments: {} })
+    expect(stats.structuredContent).toMatchObject({ refreshes: expect.any(Number), memoryMiB: expect.any(Number) })
+  })
+})
