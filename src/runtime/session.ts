@@ -1,4 +1,5 @@
 import {
+  isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
   ResourceNotFoundError,
@@ -17,6 +18,8 @@ import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
 import { matchTemplate, toResourceContents, type ResourceDefinition } from './resource.js'
 import { errorResult, toToolResult, type LogLevel, type ToolContext, type ToolDefinition } from './tool.js'
+import { z } from 'zod'
+import { createTaskResult, negotiatedTasks, TASKS_EXTENSION, TaskRunner, tasksCapabilityRequired, type TaskOptions } from './tasks.js'
 
 /** The protocol era one server instance serves: `legacy` is 2025-11-25 and older (sessions), `modern` 2026-07-28. */
 export type Era = 'legacy' | 'modern'
@@ -38,6 +41,8 @@ export interface ServerParts {
   cacheHints?: CacheHints
   /** Key sealing `requestState` of multi-round 2026 calls; replicas share it (default: random per process). */
   stateKey?: string
+  /** Where tasks live and how long (tools declared with `task`). */
+  tasks?: TaskOptions
   /** Metrics and spans around each tool call (inactive until the server starts them). */
   telemetry?: CallTelemetry
   /** `network.transport` of the spans: `pipe` for stdio, `tcp` for HTTP. */
@@ -114,6 +119,16 @@ function makeContext(
 }
 
 
+/** A task's handler outlives its request: it reports through the task, not the request's stream. */
+const DETACHED: RequestChannel = {
+  meta: {},
+  log: async () => {},
+  notify: async () => {},
+  send: () => Promise.reject(new Error('A task asks its questions through tasks/update.')),
+}
+
+const TaskIdParams = z.looseObject({ taskId: z.string() })
+
 /** Runs a handler with its context: in the request's era on the SDK path, directly on the stdio fast path. */
 type InContext = <T>(
   target: { method: string; name: string; args: unknown },
@@ -136,6 +151,7 @@ export function createServerFactory(parts: ServerParts) {
   /** Live long-lived instances (2025 sessions, stdio connections): their era and the resource URIs each subscribed to. */
   const sessions = new Map<Server, { era: Era; uris: Set<string> }>()
   const hasCompletions = parts.prompts.some((p) => p.complete) || templates.some((r) => r.complete)
+  const taskRunner = parts.tools.some((t) => t.task) ? new TaskRunner(parts.tasks) : undefined
 
   function findResource(uri: string) {
     const fixed = fixedResources.find((r) => r.uri === uri)
@@ -192,6 +208,36 @@ export function createServerFactory(parts: ServerParts) {
   }
 
   /**
+   * A 2026 tools/call of a `task` tool from a client that negotiated tasks: `prepare` runs in the call
+   * (its questions are input_required rounds), then the task is created and the handler runs on as it.
+   * Undefined when the call is to be answered in place (an `optional` tool, a client without tasks).
+   */
+  async function callAsTask(tool: ToolDefinition, params: ToolCallParams, ctx: ServerContext) {
+    const capabilities = envelopeCapabilities(ctx)
+    if (!taskRunner || !negotiatedTasks(capabilities)) {
+      if (tool.task === 'required') throw tasksCapabilityRequired()
+      return undefined
+    }
+    const parsed = tool.schema.safeParse(params.arguments ?? {})
+    if (!parsed.success) return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
+    const args = parsed.data as Record<string, unknown>
+    let prepared: unknown
+    if (tool.prepare) {
+      const prepare = tool.prepare
+      const outcome = await runRound(codec, ctx, { method: 'tools/call', name: tool.name, args: params.arguments }, (ask, signal) =>
+        Promise.resolve(prepare(args, makeContext(sdkChannel(ctx), capabilities, ask, signal))),
+      )
+      if (isInputRequiredResult(outcome)) return outcome
+      prepared = outcome
+    }
+    const state = await taskRunner.start((task) => {
+      const context = makeContext(DETACHED, capabilities, task.ask, () => task.signal)
+      return runTool({ tool, args, context: { ...context, progress: task.progress, taskId: task.taskId, prepared } })
+    })
+    return createTaskResult(state)
+  }
+
+  /**
    * A 2025 session's tools/call answered without the SDK's protocol layer (the stdio fast path): the same
    * call as the SDK-registered handler makes; log, progress and questions go through the session's server.
    */
@@ -232,6 +278,7 @@ export function createServerFactory(parts: ServerParts) {
           ...(parts.resources.length ? { resources: { subscribe: true, listChanged: true } } : {}),
           ...(parts.prompts.length ? { prompts: { listChanged: true } } : {}),
           ...(hasCompletions ? { completions: {} } : {}),
+          ...(taskRunner && era === 'modern' ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
         },
         instructions: parts.instructions,
         cacheHints: parts.cacheHints,
@@ -259,11 +306,29 @@ export function createServerFactory(parts: ServerParts) {
       })),
     }))
 
-    server.setRequestHandler('tools/call', (request, ctx) =>
-      callTool(request.params, serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), (target, run) =>
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const tool = tools.get(request.params.name)
+      const task = era === 'modern' && tool?.task ? await callAsTask(tool, request.params, ctx) : undefined
+      if (task) return task as never
+      return callTool(request.params, serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), (target, run) =>
         inEra(server, era, ctx, target, run),
-      ) as never,
-    )
+      ) as never
+    })
+
+    if (taskRunner && era === 'modern') {
+      const runner = taskRunner
+      /** The tasks/* methods answer only clients that negotiated the extension (-32021 otherwise). */
+      const gated =
+        (run: (taskId: string, ctx: ServerContext) => Promise<Record<string, unknown>>) =>
+        (params: { taskId: string }, ctx: ServerContext) => {
+          if (!negotiatedTasks(envelopeCapabilities(ctx))) throw tasksCapabilityRequired()
+          return run(params.taskId, ctx) as never
+        }
+      server.setRequestHandler('tasks/get', { params: TaskIdParams }, gated((taskId) => runner.get(taskId)))
+      // The SDK takes `inputResponses` off every request's params (the MRTR field) and hands them over here.
+      server.setRequestHandler('tasks/update', { params: TaskIdParams }, gated((taskId, ctx) => runner.update(taskId, ctx.mcpReq.inputResponses ?? {})))
+      server.setRequestHandler('tasks/cancel', { params: TaskIdParams }, gated((taskId) => runner.cancel(taskId)))
+    }
 
     if (parts.resources.length) {
       server.setRequestHandler('resources/list', () => ({
