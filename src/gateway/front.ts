@@ -26,6 +26,9 @@ import type { ClientAccess } from './policy.js'
 import type { Caller, Router } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
 import { ClientSurface } from './surface.js'
+import { TASK_METHODS } from './tasks.js'
+import { TASKS_EXTENSION } from '../runtime/tasks.js'
+import { z } from 'zod'
 
 /** What a 2025 request's handler is given: the SDK's `extra`, or the same fields on the direct path. */
 type Extra = DirectExtra
@@ -38,6 +41,11 @@ const CAPABILITIES = {
   logging: {},
   completions: {},
 }
+
+/** 2026 clients: tasks of upstreams that run tools as tasks pass through (io.modelcontextprotocol/tasks). */
+const MODERN_CAPABILITIES = { ...CAPABILITIES, extensions: { [TASKS_EXTENSION]: {} } }
+
+const TaskIdParams = z.looseObject({ taskId: z.string() })
 
 const RESERVED_META = /^io\.modelcontextprotocol\//
 
@@ -131,11 +139,12 @@ export function createFrontSession(router: Router, info: { name: string; version
 }
 
 /** A request served by the SDK v2 server (a 2026 request, or a 2025 one on the stdio front) as the router sees it. */
-function modernCaller(ctx: ServerContext): Caller {
+function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
   const envelope = ctx.mcpReq.envelope as Params | undefined
   const modern = envelope?.['io.modelcontextprotocol/protocolVersion'] !== undefined
   const meta = ctx.mcpReq._meta as Params | undefined
   const base = {
+    principal: access?.name,
     signal: ctx.mcpReq.signal,
     progressToken: meta?.progressToken as string | number | undefined,
     meta: passableMeta(meta),
@@ -166,12 +175,12 @@ export function createModernServer(
   access?: ClientAccess,
 ): ModernServer {
   const server = new ModernServer(info, {
-    capabilities: CAPABILITIES,
+    capabilities: MODERN_CAPABILITIES,
     requestState: { verify: (state: string) => sealer.open(state) },
   })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)
   server.setRequestHandler('tools/list', () => ({ tools: surface.listTools(), ...router.cacheHint('tools') }) as never)
-  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx, access)) as never)
   server.setRequestHandler('resources/list', () => ({ resources: surface.listResources(), ...router.cacheHint('resources') }) as never)
   server.setRequestHandler(
     'resources/templates/list',
@@ -181,5 +190,8 @@ export function createModernServer(
   server.setRequestHandler('prompts/list', () => ({ prompts: surface.listPrompts(), ...router.cacheHint('prompts') }) as never)
   server.setRequestHandler('prompts/get', (r, ctx) => surface.getPrompt(r.params as Params, modernCaller(ctx)) as never)
   server.setRequestHandler('completion/complete', (r, ctx) => surface.complete(r.params as Params, modernCaller(ctx)) as never)
+  for (const method of TASK_METHODS) {
+    server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => router.taskRequest(method, params, modernCaller(ctx, access)) as never)
+  }
   return server
 }

@@ -14,6 +14,7 @@ import { offeredTools, serverToolName } from './naming.js'
 import type { OwnConnections } from './own-connections.js'
 import { requestDigest, type GatewayState, type StateSealer } from './sealed-state.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
+import { assertTasksNegotiated, TaskIds, type TaskMethod } from './tasks.js'
 import type { BalancerName } from './types.js'
 import { toRequestError } from './upstream-error.js'
 import {
@@ -70,6 +71,8 @@ export interface Caller {
   clientCapabilities?: Params
   /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
   replay?: Replay
+  /** The named client (`clients`) that made the request: a task it starts is its alone. */
+  principal?: string
 }
 
 /** Something that can tell 2025 sessions about changes (the v1 SDK's Server is one). */
@@ -121,6 +124,8 @@ export interface RouterOptions {
   requestTimeout: number
   balancer: BalancerName
   sealer: StateSealer
+  /** Seals the task ids handed to clients (default: a random key per process). */
+  taskIds?: TaskIds
   maxConcurrentPerSession?: number
   maxArgumentDepth?: number
 }
@@ -150,9 +155,11 @@ export class Router implements UpstreamEvents {
   onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   private readonly sessionSlots: KeyedSemaphores
+  private readonly taskIds: TaskIds
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
+    this.taskIds = options.taskIds ?? new TaskIds(undefined)
     this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
   }
 
@@ -518,6 +525,7 @@ export class Router implements UpstreamEvents {
             ...(state?.state !== undefined ? { requestState: state.state } : {}),
           }
           const result = await upstream.request(method, sent, options)
+          if (result.resultType === 'task') return this.taskIds.expose(result, upstream.id, caller.principal)
           if (result.resultType !== 'input_required') return result
           return {
             resultType: 'input_required',
@@ -625,6 +633,32 @@ export class Router implements UpstreamEvents {
         }
         throw error
       }),
+    )
+  }
+
+  /**
+   * tasks/get, tasks/update and tasks/cancel: to the member running the task (named in its sealed id),
+   * for the client that started it; the answer carries the id the client sent.
+   */
+  taskRequest(method: TaskMethod, params: Params, caller: Caller) {
+    assertTasksNegotiated(caller.clientCapabilities)
+    const route = this.taskIds.open(params.taskId, caller.principal)
+    const pool = this.upstreams.find((u) => u.id === route.upstream)?.pool
+    if (pool === undefined) throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(params.taskId)}.`)
+    return this.forward(
+      pool,
+      method,
+      caller,
+      async (upstream, options) => {
+        const sent = {
+          ...this.upstreamParams(params, caller, upstream),
+          taskId: route.taskId,
+          ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
+        }
+        const result = await upstream.request(method, sent, options)
+        return typeof result.taskId === 'string' ? { ...result, taskId: params.taskId } : result
+      },
+      route.upstream,
     )
   }
 
