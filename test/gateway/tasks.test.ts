@@ -3,65 +3,10 @@
 // it; and two gateway replicas sharing one stateKey serve each other's tasks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { codeOf, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
 
-const TASKS = 'io.modelcontextprotocol/tasks'
 const ALICE = 'alice-token-0123456789abcdef'
 const BOB = 'bob-token-0123456789abcdef'
-type Result = Record<string, unknown>
-
-/**
- * A 2026-07-28 client on the wire (the SDK's client does not take task results yet: its codec refuses
- * `resultType: "task"`): each request self-contained, with the client's token and declared capabilities.
- */
-interface Client {
-  url: string
-  token: string
-  capabilities: Result
-}
-
-let nextId = 1
-
-class RpcError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message)
-  }
-}
-
-async function send(client: Client, method: string, params: Result): Promise<Result> {
-  const name = (params.name ?? params.taskId) as string | undefined
-  const meta = {
-    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-    'io.modelcontextprotocol/clientInfo': { name: 'tasks-test', version: '1.0.0' },
-    'io.modelcontextprotocol/clientCapabilities': client.capabilities,
-  }
-  const res = await fetch(client.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${client.token}`,
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
-  })
-  const text = await res.text()
-  // An SSE answer: the last `data:` line is the response.
-  const json = res.headers.get('content-type')?.includes('text/event-stream')
-    ? text.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5)).at(-1)!
-    : text
-  const answer = JSON.parse(json) as { result?: Result; error?: { code: number; message: string } }
-  if (answer.error) throw new RpcError(answer.error.code, answer.error.message)
-  return answer.result!
-}
-
-/** The JSON-RPC error code a request failed with. */
-const codeOf = (request: Promise<unknown>) =>
-  request.then(
-    () => 'answered',
-    (error: { code?: number }) => error.code,
-  )
 
 const get = (client: Client, taskId: string) => send(client, 'tasks/get', { taskId })
 
@@ -89,7 +34,7 @@ describe('tasks through the gateway', () => {
   afterAll(killAll)
 
   /** A client that declares tasks (and elicitation). */
-  const client = (url: string, token: string): Client => ({ url, token, capabilities: { elicitation: {}, extensions: { [TASKS]: {} } } })
+  const client = (url: string, token: string): Client => ({ url, token, capabilities: { elicitation: {}, extensions: { [TASKS_EXTENSION]: {} } } })
 
   /** Polls until the task reaches `status` (what a client does between pollIntervalMs). */
   const reach = (client: Client, taskId: string, status: string) =>
