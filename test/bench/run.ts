@@ -15,6 +15,7 @@ import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
 import { fmt, interleavedMedians, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
+import { tasksSection } from './tasks.js'
 
 const lines: string[] = []
 const out = (line = '') => {
@@ -506,6 +507,12 @@ if (!only || only === 'telemetry') {
   const from = lines.length
   await telemetrySection()
   if (only) replaceSection('## Telemetry', lines.slice(from))
+}
+if (!only || only === 'tasks') {
+  const from = lines.length
+  await tasksSection(out)
+  await killAll()
+  if (only) replaceSection('## Tasks', lines.slice(from))
 }
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
