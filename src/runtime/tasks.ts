@@ -121,6 +121,18 @@ export function detailedTask(state: TaskState) {
   }
 }
 
+/**
+ * The 2025-11-25 experimental shape of a task (`tasks` capability): `ttl` and `pollInterval` in ms, no
+ * inlined result (a 2025 client fetches it with `tasks/result`).
+ */
+export function legacyTask(state: TaskState) {
+  const { taskId, status, statusMessage, createdAt, lastUpdatedAt, ttlMs, pollIntervalMs } = state
+  return { taskId, status, ...(statusMessage ? { statusMessage } : {}), createdAt, lastUpdatedAt, ttl: ttlMs, pollInterval: pollIntervalMs }
+}
+
+/** `_meta` tying a 2025 `tasks/result` to its task. */
+const RELATED_TASK = 'io.modelcontextprotocol/related-task'
+
 const now = () => new Date().toISOString()
 
 /** What a handler running as a task gets in place of the request's own channel. */
@@ -246,6 +258,38 @@ export class TaskRunner {
     await this.#find(taskId)
     await this.#change(taskId as string, (s) => ({ ...s, status: 'cancelled', inputRequests: undefined, answers: undefined }))
     return { resultType: 'complete' as const }
+  }
+
+  /** 2025 `tasks/get`. */
+  async getLegacy(taskId: unknown) {
+    return legacyTask(await this.#find(taskId))
+  }
+
+  /** 2025 `tasks/result`: waits for the task to end; its tool result, or its error. */
+  async result(taskId: unknown) {
+    const found = await this.#find(taskId)
+    const state = TERMINAL.has(found.status)
+      ? found
+      : await new Promise<TaskState>((resolve) => {
+          const stop = this.store.watch(found.taskId, (current) => {
+            if (TERMINAL.has(current.status)) resolve((stop(), current))
+          })
+        })
+    if (state.status === 'completed') {
+      return { ...state.result, _meta: { ...(state.result?._meta as object), [RELATED_TASK]: { taskId: state.taskId } } }
+    }
+    if (state.status === 'failed' && state.error) throw new ProtocolError(state.error.code, state.error.message, state.error.data)
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Task ${state.taskId} was cancelled: it has no result.`)
+  }
+
+  /** 2025 `tasks/cancel`: the cancelled task; -32602 for one that had already ended. */
+  async cancelLegacy(taskId: unknown) {
+    const found = await this.#find(taskId)
+    if (TERMINAL.has(found.status)) {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Task ${found.taskId} already ended (${found.status}); it cannot be cancelled.`)
+    }
+    await this.cancel(taskId)
+    return this.getLegacy(taskId)
   }
 
   async #find(taskId: unknown) {

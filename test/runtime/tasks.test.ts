@@ -3,6 +3,16 @@
 // TTL and no longer; a client that did not negotiate tasks gets the result in the call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineServer, defineTool, MemoryTaskStore, type McpServer } from 'airmcp'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {
+  CallToolResultSchema,
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  GetTaskPayloadResultSchema,
+  GetTaskResultSchema,
+  ListToolsResultSchema,
+} from '@modelcontextprotocol/sdk/types.js'
 import { codeOf, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
 
 const withTasks = (url: string): WireClient => ({ url, capabilities: { extensions: { [TASKS_EXTENSION]: {} } } })
@@ -33,7 +43,7 @@ describe('tasks in the runtime', () => {
         transport: { type: 'http', port: 0 },
         handleSignals: false,
         metrics: false,
-        tools: [wait],
+        tools: [wait, defineTool('only_task', { task: 'required', handler: () => 'done' })],
         // The first two share a store, as replicas would (default TTL, 1 hour); the third keeps its tasks 3 s.
         tasks: ttlMs === 3000 ? { ttlMs } : { store, pollIntervalMs: 250 },
       })
@@ -66,6 +76,33 @@ describe('tasks in the runtime', () => {
     const result = await send(plain, 'tools/call', { name: 'wait', arguments: { ms: 1 } })
     expect(result).toMatchObject({ resultType: 'complete', content: [{ type: 'text', text: 'waited 1 ms' }] })
     expect(await codeOf(send(plain, 'tasks/get', { taskId: 'any' }))).toBe(-32021)
+  })
+
+  it('runs tasks for a 2025-11-25 client that asks for one (the experimental tasks capability)', async () => {
+    const client = new Client({ name: 'tasks-2025', version: '1.0.0' })
+    await client.connect(new StreamableHTTPClientTransport(new URL(servers[0]!.url!)))
+    try {
+      const { tools } = await client.request({ method: 'tools/list', params: {} }, ListToolsResultSchema)
+      expect(tools.find((tool) => tool.name === 'wait')?.execution).toEqual({ taskSupport: 'optional' })
+      const asTask = (ms: number) =>
+        client.request({ method: 'tools/call', params: { name: 'wait', arguments: { ms }, task: { ttl: 60_000 } } }, CreateTaskResultSchema)
+      const { task } = await asTask(200)
+      expect(task).toMatchObject({ status: 'working', ttl: 3_600_000 })
+      const result = await client.request({ method: 'tasks/result', params: { taskId: task.taskId } }, GetTaskPayloadResultSchema)
+      expect(result).toMatchObject({ content: [{ type: 'text', text: 'waited 200 ms' }] })
+      expect(await client.request({ method: 'tasks/get', params: { taskId: task.taskId } }, GetTaskResultSchema)).toMatchObject({ status: 'completed' })
+
+      const long = (await asTask(60_000)).task
+      const cancelled = await client.request({ method: 'tasks/cancel', params: { taskId: long.taskId } }, CancelTaskResultSchema)
+      expect(cancelled).toMatchObject({ taskId: long.taskId, status: 'cancelled' })
+      expect(await codeOf(client.request({ method: 'tasks/cancel', params: { taskId: long.taskId } }, CancelTaskResultSchema))).toBe(-32602)
+
+      // Called in place: an optional task tool answers; a required one is -32601.
+      expect(await client.callTool({ name: 'wait', arguments: { ms: 1 } })).toMatchObject({ content: [{ text: 'waited 1 ms' }] })
+      expect(await codeOf(client.request({ method: 'tools/call', params: { name: 'only_task', arguments: {} } }, CallToolResultSchema))).toBe(-32601)
+    } finally {
+      await client.close()
+    }
   })
 
   it('refuses a task option it does not know', () => {
