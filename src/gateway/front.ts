@@ -3,10 +3,13 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CallToolRequestSchema,
+  CancelTaskRequestSchema,
   CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   GetPromptRequestSchema,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -40,10 +43,13 @@ const CAPABILITIES = {
   prompts: { listChanged: true },
   logging: {},
   completions: {},
+  // 2025-11-25's experimental tasks: a call that asks for one gets its upstream's task, if it makes one.
+  tasks: { cancel: {}, requests: { tools: { call: {} } } },
 }
 
 /** 2026 clients: tasks of upstreams that run tools as tasks pass through (io.modelcontextprotocol/tasks). */
-const MODERN_CAPABILITIES = { ...CAPABILITIES, extensions: { [TASKS_EXTENSION]: {} } }
+const { tasks: _legacyTasks, ...SHARED_CAPABILITIES } = CAPABILITIES
+const MODERN_CAPABILITIES = { ...SHARED_CAPABILITIES, extensions: { [TASKS_EXTENSION]: {} } }
 
 const TaskIdParams = z.looseObject({ taskId: z.string() })
 
@@ -116,7 +122,10 @@ export function createFrontSession(router: Router, info: { name: string; version
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
   let logLevel: string | undefined
-  const legacyCaller = (extra: Extra) => callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined)
+  const legacyCaller = (extra: Extra) => ({
+    ...callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined),
+    principal: access?.name,
+  })
   // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
   server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), setSessionLevel(server, r.params.level), {}))
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
@@ -133,6 +142,14 @@ export function createFrontSession(router: Router, info: { name: string; version
   })
   server.setRequestHandler(UnsubscribeRequestSchema, (r) => router.unsubscribe(server, r.params.uri))
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
+  // 2025-11-25 tasks (experimental `tasks` capability) of upstreams, by the ids the gateway sealed.
+  for (const [method, schema] of [
+    ['tasks/get', GetTaskRequestSchema],
+    ['tasks/result', GetTaskPayloadRequestSchema],
+    ['tasks/cancel', CancelTaskRequestSchema],
+  ] as const) {
+    server.setRequestHandler(schema as typeof GetTaskRequestSchema, (r, extra) => router.taskRequest(method, r.params, legacyCaller(extra as Extra)) as never)
+  }
   server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
   server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
   return server

@@ -501,9 +501,12 @@ export class Router implements UpstreamEvents {
         const params = paramsFor(upstream)
         // A 2025 caller goes on a 2025 session where the upstream offers one; only a 2026-only one is bridged.
         const onSession = upstream.era === 'modern'
-        return !onSession || upstream.sessionClient
-          ? upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta, 'legacy'), options, onSession)
-          : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
+        const answer =
+          !onSession || upstream.sessionClient
+            ? upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta, 'legacy'), options, onSession)
+            : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
+        // A 2025 task (the caller sent `params.task`): its id sealed like a 2026 one.
+        return answer.then((result) => this.taskIds.exposeLegacy(result, upstream.id, caller.principal))
       })
     }
     const digest = requestDigest(method, exposed)
@@ -641,7 +644,7 @@ export class Router implements UpstreamEvents {
    * for the client that started it; the answer carries the id the client sent.
    */
   taskRequest(method: TaskMethod, params: Params, caller: Caller) {
-    assertTasksNegotiated(caller.clientCapabilities)
+    if (caller.era === 'modern') assertTasksNegotiated(caller.clientCapabilities)
     const route = this.taskIds.open(params.taskId, caller.principal)
     const pool = this.upstreams.find((u) => u.id === route.upstream)?.pool
     if (pool === undefined) throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(params.taskId)}.`)
@@ -651,12 +654,13 @@ export class Router implements UpstreamEvents {
       caller,
       async (upstream, options) => {
         const sent = {
-          ...this.upstreamParams(params, caller, upstream),
+          ...this.upstreamParams(params, caller, upstream, undefined, caller.era === 'modern' ? upstream.era : 'legacy'),
           taskId: route.taskId,
           ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
         }
-        const result = await upstream.request(method, sent, options)
-        return typeof result.taskId === 'string' ? { ...result, taskId: params.taskId } : result
+        // A 2025 caller's task lives on the upstream's 2025 session, where it asks for the 2025 shapes.
+        const result = await upstream.request(method, sent, options, caller.era === 'legacy' && upstream.era === 'modern')
+        return this.taskIds.withClientId(result, params.taskId as string)
       },
       route.upstream,
     )

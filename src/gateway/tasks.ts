@@ -7,9 +7,12 @@ type Params = Record<string, unknown>
 
 const INVALID_PARAMS = -32602
 
-/** The `tasks/*` methods a client sends about a task it was given (SEP-2663). */
+/** The `tasks/*` methods a client sends about a task it was given: SEP-2663 (2026), and 2025-11-25's. */
 export const TASK_METHODS = ['tasks/get', 'tasks/update', 'tasks/cancel'] as const
-export type TaskMethod = (typeof TASK_METHODS)[number]
+export const LEGACY_TASK_METHODS = ['tasks/get', 'tasks/result', 'tasks/cancel'] as const
+export type TaskMethod = (typeof TASK_METHODS)[number] | (typeof LEGACY_TASK_METHODS)[number]
+
+const RELATED_TASK = 'io.modelcontextprotocol/related-task'
 
 /** Where a task the gateway handed out lives: the upstream member that runs it, under its own id. */
 export interface TaskRoute {
@@ -53,10 +56,27 @@ export class TaskIds {
     throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
   }
 
-  /** An upstream's task result (CreateTaskResult or DetailedTask) with the id the client is to use. */
+  /** An upstream's CreateTaskResult (2026: flat) with the id the client is to use. */
   expose(result: Params, upstream: string, principal: string | undefined): Params {
     if (typeof result.taskId !== 'string') return result
     return { ...result, taskId: this.seal({ upstream, taskId: result.taskId }, principal) }
+  }
+
+  /** The same for a 2025 CreateTaskResult (`task` nested); any other result as it is. */
+  exposeLegacy(result: Params, upstream: string, principal: string | undefined): Params {
+    const task = result.task as Params | undefined
+    if (typeof task?.taskId !== 'string') return result
+    return { ...result, task: { ...task, taskId: this.seal({ upstream, taskId: task.taskId }, principal) } }
+  }
+
+  /** An upstream's answer about a task, naming it by the id the client sent (tasks/get, a 2025 tasks/cancel or tasks/result). */
+  withClientId(result: Params, taskId: string): Params {
+    const meta = result._meta as Params | undefined
+    return {
+      ...result,
+      ...(typeof result.taskId === 'string' ? { taskId } : {}),
+      ...(meta?.[RELATED_TASK] ? { _meta: { ...meta, [RELATED_TASK]: { taskId } } } : {}),
+    }
   }
 }
 

@@ -2,6 +2,14 @@
 // and cancelled with the task id the gateway sealed; a second client can neither read, answer nor cancel
 // it; and two gateway replicas sharing one stateKey serve each other's tasks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  GetTaskPayloadResultSchema,
+  GetTaskResultSchema,
+} from '@modelcontextprotocol/sdk/types.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { codeOf, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
 
@@ -88,6 +96,32 @@ describe('tasks through the gateway', () => {
     expect(await send(aliceOnA, 'tasks/cancel', { taskId: other })).toMatchObject({ resultType: 'complete' })
     expect((await get(aliceOnB, other)).status).toBe('cancelled')
   }, 60_000)
+
+  it('2025-11-25 clients get their tasks through the gateway too (experimental tasks capability), each its own', async () => {
+    const connect = async (url: string, token: string) => {
+      const client = new LegacyClient({ name: 'tasks-2025', version: '1.0.0' })
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }))
+      return client
+    }
+    const [alice, bob] = await Promise.all([connect(a, ALICE), connect(b, BOB)])
+    try {
+      const asTask = (seconds: number) =>
+        alice.request({ method: 'tools/call', params: { name: 'sleep_job', arguments: { seconds }, task: { ttl: 60_000 } } }, CreateTaskResultSchema)
+      const { task } = await asTask(1)
+      const taskId = task.taskId
+      expect(taskId).toMatch(/^gw1\./)
+      expect(await codeOf(bob.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema))).toBe(-32602)
+      const result = await alice.request({ method: 'tasks/result', params: { taskId } }, GetTaskPayloadResultSchema)
+      expect(result).toMatchObject({ content: [{ type: 'text', text: 'Slept 1s' }], _meta: { 'io.modelcontextprotocol/related-task': { taskId } } })
+      expect(await alice.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema)).toMatchObject({ taskId, status: 'completed' })
+
+      const long = (await asTask(60)).task.taskId
+      expect(await codeOf(bob.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema))).toBe(-32602)
+      expect(await alice.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema)).toMatchObject({ taskId: long, status: 'cancelled' })
+    } finally {
+      await Promise.allSettled([alice.close(), bob.close()])
+    }
+  })
 
   it('a client that did not negotiate tasks gets -32021 for a required-task tool and for tasks/*', async () => {
     const plain: Client = { url: a, token: ALICE, capabilities: { elicitation: {} } }
