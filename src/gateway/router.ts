@@ -30,6 +30,12 @@ type Message = { method: string; params?: Params }
 type ListKind = 'tools' | 'resources' | 'prompts'
 
 const INVALID_REQUEST = -32600
+const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
+
+/** A 2025 client session that can be sent a notification (the front's SDK server). */
+type TaskSession = { notification(notification: Message): Promise<void> }
+
+const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
@@ -156,6 +162,8 @@ export class Router implements UpstreamEvents {
 
   private readonly sessionSlots: KeyedSemaphores
   private readonly taskIds: TaskIds
+  /** 2025 tasks still running, by upstream and upstream task id: the session to tell of status changes. */
+  private readonly taskSessions = new Map<string, { session: TaskSession; exposed: Params }>()
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
@@ -173,6 +181,7 @@ export class Router implements UpstreamEvents {
   }
 
   removeSession(session: LegacySession): void {
+    for (const [key, watcher] of this.taskSessions) if (watcher.session === (session as object)) this.taskSessions.delete(key)
     this.sessions.delete(session)
     this.subscriptions.delete(session)
     void this.own?.close(session)
@@ -505,8 +514,13 @@ export class Router implements UpstreamEvents {
           !onSession || upstream.sessionClient
             ? upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta, 'legacy'), options, onSession)
             : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
-        // A 2025 task (the caller sent `params.task`): its id sealed like a 2026 one.
-        return answer.then((result) => this.taskIds.exposeLegacy(result, upstream.id, caller.principal))
+        // A 2025 task (the caller sent `params.task`): its id sealed like a 2026 one, its status news for this session.
+        return answer.then((result) => {
+          const exposed = this.taskIds.exposeLegacy(result, upstream.id, caller.principal)
+          const session = sessionOf(caller) as TaskSession | undefined
+          if (exposed !== result && session) this.taskSessions.set(taskKey(upstream.id, result.task as Params), { session, exposed: exposed.task as Params })
+          return exposed
+        })
       })
     }
     const digest = requestDigest(method, exposed)
@@ -770,6 +784,16 @@ export class Router implements UpstreamEvents {
         if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
       }
     }
+  }
+
+  /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */
+  taskStatus(upstream: Upstream, params: Record<string, unknown>): void {
+    const key = taskKey(upstream.id, params)
+    const watcher = this.taskSessions.get(key)
+    if (!watcher) return
+    if (TERMINAL_TASK.has(params.status as string)) this.taskSessions.delete(key)
+    const notification = { method: 'notifications/tasks/status', params: { ...params, taskId: watcher.exposed.taskId } }
+    void watcher.session.notification(notification).catch(() => {})
   }
 
   resourceUpdated(_upstream: Upstream, uri: string): void {

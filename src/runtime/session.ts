@@ -19,7 +19,7 @@ import { toPromptResult, type PromptDefinition } from './prompt.js'
 import { matchTemplate, toResourceContents, type ResourceDefinition } from './resource.js'
 import { errorResult, toToolResult, type LogLevel, type ToolContext, type ToolDefinition } from './tool.js'
 import { z } from 'zod'
-import { createTaskResult, legacyTask, negotiatedTasks, TASKS_EXTENSION, TaskRunner, tasksCapabilityRequired, type TaskOptions } from './tasks.js'
+import { createTaskResult, legacyTask, negotiatedTasks, TASKS_EXTENSION, TaskRunner, tasksCapabilityRequired, type TaskOptions, type TaskState } from './tasks.js'
 
 /** The protocol era one server instance serves: `legacy` is 2025-11-25 and older (sessions), `modern` 2026-07-28. */
 export type Era = 'legacy' | 'modern'
@@ -254,13 +254,18 @@ export function createServerFactory(parts: ServerParts) {
       if (isInputRequiredResult(outcome)) return outcome
       prepared = outcome
     }
+    // A 2025 session hears of each status change (notifications/tasks/status); 2026 clients poll.
+    const notifyStatus =
+      era === 'legacy'
+        ? (state: TaskState) => void server.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
+        : undefined
     const state = await runner.start((task) => {
       const context =
         era === 'modern'
           ? makeContext(DETACHED, capabilities, task.ask, () => task.signal)
           : makeContext(sessionChannel(server, {}), capabilities, undefined, () => task.signal)
       return runTool({ tool, args, context: { ...context, progress: task.progress, taskId: task.taskId, prepared } })
-    })
+    }, notifyStatus)
     // The SDK checks a 2025 tools/call result as a CallToolResult (it has no 2025 task runtime): an empty
     // `content` beside `task` passes its check and reads as CreateTaskResult to the client.
     return era === 'modern' ? createTaskResult(state) : { content: [], task: legacyTask(state) }

@@ -162,7 +162,7 @@ export class TaskRunner {
    * completes the task; an `isError` result or a thrown error completes it with `isError`; a thrown
    * ProtocolError fails it. Nothing the handler does after a cancel changes the task.
    */
-  async start(run: (channel: TaskChannel) => Promise<unknown>) {
+  async start(run: (channel: TaskChannel) => Promise<unknown>, onStatus?: (state: TaskState) => void) {
     const created = now()
     const state: TaskState = {
       taskId: randomUUID(),
@@ -176,7 +176,10 @@ export class TaskRunner {
     const { taskId } = state
     const abort = new AbortController()
     const waiting = new Map<string, (answer: Record<string, unknown>) => void>()
+    let status = state.status
     const stopWatching = this.store.watch(taskId, (current) => {
+      if (current.status !== status) onStatus?.(current)
+      status = current.status
       if (current.status === 'cancelled') abort.abort(new Error('The task was cancelled.'))
       for (const [key, resolve] of waiting) {
         const answer = current.answers?.[key]

@@ -9,6 +9,7 @@ import {
   CreateTaskResultSchema,
   GetTaskPayloadResultSchema,
   GetTaskResultSchema,
+  TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { codeOf, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
@@ -97,13 +98,16 @@ describe('tasks through the gateway', () => {
     expect((await get(aliceOnB, other)).status).toBe('cancelled')
   }, 60_000)
 
-  it('2025-11-25 clients get their tasks through the gateway too (experimental tasks capability), each its own', async () => {
+  it('2025-11-25 clients get their tasks and status notifications through the gateway too, each its own', async () => {
     const connect = async (url: string, token: string) => {
       const client = new LegacyClient({ name: 'tasks-2025', version: '1.0.0' })
       await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }))
       return client
     }
-    const [alice, bob] = await Promise.all([connect(a, ALICE), connect(b, BOB)])
+    const [alice, bob] = await Promise.all([connect(a, ALICE), connect(a, BOB)])
+    const heard = { alice: [] as Result[], bob: [] as Result[] }
+    alice.setNotificationHandler(TaskStatusNotificationSchema, (n) => void heard.alice.push(n.params))
+    bob.setNotificationHandler(TaskStatusNotificationSchema, (n) => void heard.bob.push(n.params))
     try {
       const asTask = (seconds: number) =>
         alice.request({ method: 'tools/call', params: { name: 'sleep_job', arguments: { seconds }, task: { ttl: 60_000 } } }, CreateTaskResultSchema)
@@ -114,11 +118,14 @@ describe('tasks through the gateway', () => {
       const result = await alice.request({ method: 'tasks/result', params: { taskId } }, GetTaskPayloadResultSchema)
       expect(result).toMatchObject({ content: [{ type: 'text', text: 'Slept 1s' }], _meta: { 'io.modelcontextprotocol/related-task': { taskId } } })
       expect(await alice.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema)).toMatchObject({ taskId, status: 'completed' })
+      // The status change reached the client that started the task, under its id, and no one else.
+      await expect.poll(() => heard.alice.map((n) => [n.taskId, n.status])).toContainEqual([taskId, 'completed'])
 
       const long = (await asTask(60)).task.taskId
       expect(await codeOf(bob.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema))).toBe(-32602)
       expect(await alice.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema)).toMatchObject({ taskId: long, status: 'cancelled' })
-    } finally {
+      await expect.poll(() => heard.alice.map((n) => [n.taskId, n.status])).toContainEqual([long, 'cancelled'])
+      expect(heard.bob).toEqual([])    } finally {
       await Promise.allSettled([alice.close(), bob.close()])
     }
   })
