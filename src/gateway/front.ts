@@ -3,10 +3,13 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CallToolRequestSchema,
+  CancelTaskRequestSchema,
   CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   GetPromptRequestSchema,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -27,6 +30,9 @@ import type { ClientAccess } from './policy.js'
 import type { Caller, Router } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
 import { ClientSurface } from './surface.js'
+import { TASK_METHODS } from './tasks.js'
+import { TASKS_EXTENSION } from '../runtime/tasks.js'
+import { z } from 'zod'
 
 /** What a 2025 request's handler is given: the SDK's `extra`, or the same fields on the direct path. */
 type Extra = DirectExtra
@@ -39,7 +45,15 @@ const CAPABILITIES = {
   logging: {},
   completions: {},
   extensions: APPS_EXTENSION,
+  // 2025-11-25's experimental tasks: a call that asks for one gets its upstream's task, if it makes one.
+  tasks: { cancel: {}, requests: { tools: { call: {} } } },
 }
+
+/** 2026 clients: tasks of upstreams that run tools as tasks pass through (io.modelcontextprotocol/tasks). */
+const { tasks: _legacyTasks, ...SHARED_CAPABILITIES } = CAPABILITIES
+const MODERN_CAPABILITIES = { ...SHARED_CAPABILITIES, extensions: { ...APPS_EXTENSION, [TASKS_EXTENSION]: {} } }
+
+const TaskIdParams = z.looseObject({ taskId: z.string() })
 
 const RESERVED_META = /^io\.modelcontextprotocol\//
 
@@ -110,7 +124,10 @@ export function createFrontSession(router: Router, info: { name: string; version
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
   let logLevel: string | undefined
-  const legacyCaller = (extra: Extra) => callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined)
+  const legacyCaller = (extra: Extra) => ({
+    ...callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined),
+    principal: access?.principal,
+  })
   // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
   server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), setSessionLevel(server, r.params.level), {}))
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
@@ -127,17 +144,26 @@ export function createFrontSession(router: Router, info: { name: string; version
   })
   server.setRequestHandler(UnsubscribeRequestSchema, (r) => router.unsubscribe(server, r.params.uri))
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
+  // 2025-11-25 tasks (experimental `tasks` capability) of upstreams, by the ids the gateway sealed.
+  for (const [method, schema] of [
+    ['tasks/get', GetTaskRequestSchema],
+    ['tasks/result', GetTaskPayloadRequestSchema],
+    ['tasks/cancel', CancelTaskRequestSchema],
+  ] as const) {
+    server.setRequestHandler(schema as typeof GetTaskRequestSchema, (r, extra) => router.taskRequest(method, r.params, legacyCaller(extra as Extra)) as never)
+  }
   server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
   server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
   return server
 }
 
 /** A request served by the SDK v2 server (a 2026 request, or a 2025 one on the stdio front) as the router sees it. */
-function modernCaller(ctx: ServerContext): Caller {
+function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
   const envelope = ctx.mcpReq.envelope as Params | undefined
   const modern = envelope?.['io.modelcontextprotocol/protocolVersion'] !== undefined
   const meta = ctx.mcpReq._meta as Params | undefined
   const base = {
+    principal: access?.principal,
     signal: ctx.mcpReq.signal,
     requestId: ctx.mcpReq.id,
     progressToken: meta?.progressToken as string | number | undefined,
@@ -169,12 +195,12 @@ export function createModernServer(
   access?: ClientAccess,
 ): ModernServer {
   const server = new ModernServer(info, {
-    capabilities: CAPABILITIES,
+    capabilities: MODERN_CAPABILITIES,
     requestState: { verify: (state: string) => sealer.open(state) },
   })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)
   server.setRequestHandler('tools/list', () => ({ tools: surface.listTools(), ...router.cacheHint('tools') }) as never)
-  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx)) as never)
+  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx, access)) as never)
   server.setRequestHandler('resources/list', () => ({ resources: surface.listResources(), ...router.cacheHint('resources') }) as never)
   server.setRequestHandler(
     'resources/templates/list',
@@ -184,5 +210,8 @@ export function createModernServer(
   server.setRequestHandler('prompts/list', () => ({ prompts: surface.listPrompts(), ...router.cacheHint('prompts') }) as never)
   server.setRequestHandler('prompts/get', (r, ctx) => surface.getPrompt(r.params as Params, modernCaller(ctx)) as never)
   server.setRequestHandler('completion/complete', (r, ctx) => surface.complete(r.params as Params, modernCaller(ctx)) as never)
+  for (const method of TASK_METHODS) {
+    server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => router.taskRequest(method, params, modernCaller(ctx, access)) as never)
+  }
   return server
 }

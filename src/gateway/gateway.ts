@@ -16,6 +16,7 @@ import { startOperations, type Operations } from './operations.js'
 import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
+import { TaskIds } from './tasks.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
 import { attachSupervisor } from './supervisor-channel.js'
@@ -66,11 +67,14 @@ export class Gateway {
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
     // One key across replicas lets any of them continue another's multi-round-trip request.
-    this.sealer = createStateSealer(options.stateKey ?? (process.env.AIRMCP_GATEWAY_STATE_KEY || undefined))
+    const stateKey = options.stateKey ?? (process.env.AIRMCP_GATEWAY_STATE_KEY || undefined)
+    this.sealer = createStateSealer(stateKey)
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
       balancer: options.balancer ?? 'round-robin',
       sealer: this.sealer,
+      // The same key routes task ids too: any replica holding it serves tasks/* for any task.
+      taskIds: new TaskIds(stateKey),
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
       maxSubscriptionsPerSession: options.maxSubscriptionsPerSession,

@@ -22,7 +22,14 @@ interface SendOptions extends TransportSendOptions {
 
 const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'])
 /** The request field a 2026 request's `Mcp-Name` header mirrors, by method. */
-const NAME_FIELD: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' }
+const NAME_FIELD: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+}
 
 /** One POST: the message, its serialized body and the headers it needs, kept for a retry on a fresh socket. */
 interface Post {

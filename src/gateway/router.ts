@@ -18,6 +18,7 @@ import { noteRoute, traceIdOf, type AuditNote } from './audit.js'
 import type { RequestGuard } from './request-guard.js'
 import { requestDigest, type GatewayState, type StateSealer } from './sealed-state.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
+import { assertTasksNegotiated, TaskIds, type TaskMethod } from './tasks.js'
 import type { BalancerName } from './types.js'
 import { toRequestError } from './upstream-error.js'
 import {
@@ -33,11 +34,20 @@ type Message = { method: string; params?: Params }
 type ListKind = 'tools' | 'resources' | 'prompts'
 
 const INVALID_REQUEST = -32600
+const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
+
+/** A 2025 client session that can be sent a notification (the front's SDK server). */
+type TaskSession = { notification(notification: Message): Promise<void> }
+
+const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const MAX_ROUNDS = 10
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
+
+/** Who owns a task the caller starts: its client policy's name and, with OAuth, its user (two users of one policy own theirs apart). */
+const taskOwner = (caller: Caller) => caller.principal && `${caller.principal.name}\u0000${caller.principal.sub ?? ''}`
 
 /** Whether the caller cancelled, without making an AbortSignal for a direct-path call. */
 const isCancelled = (caller: Caller) => (caller.cancellation ?? caller.signal).aborted
@@ -129,6 +139,8 @@ export interface RouterOptions {
   requestTimeout: number
   balancer: BalancerName
   sealer: StateSealer
+  /** Seals the task ids handed to clients (default: a random key per process). */
+  taskIds?: TaskIds
   maxConcurrentPerSession?: number
   maxArgumentDepth?: number
   maxSubscriptionsPerSession?: number
@@ -163,9 +175,13 @@ export class Router implements UpstreamEvents {
   onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   private readonly sessionSlots: KeyedSemaphores
+  private readonly taskIds: TaskIds
+  /** 2025 tasks still running, by upstream and upstream task id: the session to tell of status changes. */
+  private readonly taskSessions = new Map<string, { session: TaskSession; exposed: Params }>()
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
+    this.taskIds = options.taskIds ?? new TaskIds(undefined)
     this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
   }
 
@@ -179,6 +195,7 @@ export class Router implements UpstreamEvents {
   }
 
   removeSession(session: LegacySession): void {
+    for (const [key, watcher] of this.taskSessions) if (watcher.session === (session as object)) this.taskSessions.delete(key)
     this.sessions.delete(session)
     this.subscriptions.delete(session)
     void this.own?.close(session)
@@ -529,9 +546,17 @@ export class Router implements UpstreamEvents {
         const params = paramsFor(upstream)
         // A 2025 caller goes on a 2025 session where the upstream offers one; only a 2026-only one is bridged.
         const onSession = upstream.era === 'modern'
-        return !onSession || upstream.sessionClient
-          ? upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta, 'legacy'), options, onSession)
-          : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
+        const answer =
+          !onSession || upstream.sessionClient
+            ? upstream.request(method, this.upstreamParams(params, caller, upstream, extraMeta, 'legacy'), options, onSession)
+            : this.roundsForLegacy(upstream, method, params, caller, options, extraMeta)
+        // A 2025 task (the caller sent `params.task`): its id sealed like a 2026 one, its status news for this session.
+        return answer.then((result) => {
+          const exposed = this.taskIds.exposeLegacy(result, upstream.id, taskOwner(caller))
+          const session = sessionOf(caller) as TaskSession | undefined
+          if (exposed !== result && session) this.taskSessions.set(taskKey(upstream.id, result.task as Params), { session, exposed: exposed.task as Params })
+          return exposed
+        })
       })
     }
     const digest = requestDigest(method, exposed)
@@ -553,6 +578,7 @@ export class Router implements UpstreamEvents {
             ...(state?.state !== undefined ? { requestState: state.state } : {}),
           }
           const result = await upstream.request(method, sent, options)
+          if (result.resultType === 'task') return this.taskIds.expose(result, upstream.id, taskOwner(caller))
           if (result.resultType !== 'input_required') return result
           return {
             resultType: 'input_required',
@@ -685,6 +711,33 @@ export class Router implements UpstreamEvents {
     return pool ? { pool, uri } : undefined
   }
 
+  /**
+   * tasks/get, tasks/update and tasks/cancel: to the member running the task (named in its sealed id),
+   * for the client that started it; the answer carries the id the client sent.
+   */
+  taskRequest(method: TaskMethod, params: Params, caller: Caller) {
+    if (caller.era === 'modern') assertTasksNegotiated(caller.clientCapabilities)
+    const route = this.taskIds.open(params.taskId, taskOwner(caller))
+    const pool = this.upstreams.find((u) => u.id === route.upstream)?.pool
+    if (pool === undefined) throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(params.taskId)}.`)
+    return this.forward(
+      pool,
+      method,
+      caller,
+      async (upstream, options) => {
+        const sent = {
+          ...this.upstreamParams(params, caller, upstream, undefined, caller.era === 'modern' ? upstream.era : 'legacy'),
+          taskId: route.taskId,
+          ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
+        }
+        // A 2025 caller's task lives on the upstream's 2025 session, where it asks for the 2025 shapes.
+        const result = await upstream.request(method, sent, options, caller.era === 'legacy' && upstream.era === 'modern')
+        return this.taskIds.withClientId(result, params.taskId as string)
+      },
+      route.upstream,
+    )
+  }
+
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
     const target = this.resourceTarget(uri)
@@ -806,6 +859,16 @@ export class Router implements UpstreamEvents {
         if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
       }
     }
+  }
+
+  /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */
+  taskStatus(upstream: Upstream, params: Record<string, unknown>): void {
+    const key = taskKey(upstream.id, params)
+    const watcher = this.taskSessions.get(key)
+    if (!watcher) return
+    if (TERMINAL_TASK.has(params.status as string)) this.taskSessions.delete(key)
+    const notification = { method: 'notifications/tasks/status', params: { ...params, taskId: watcher.exposed.taskId } }
+    void watcher.session.notification(notification).catch(() => {})
   }
 
   resourceUpdated(upstream: Upstream, serverUri: string): void {

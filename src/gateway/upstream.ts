@@ -34,6 +34,8 @@ export interface UpstreamEvents {
   statusChanged(upstream: Upstream): void
   log(upstream: Upstream, params: Record<string, unknown>): void
   resourceUpdated(upstream: Upstream, uri: string): void
+  /** A 2025 task's `notifications/tasks/status`. */
+  taskStatus?(upstream: Upstream, params: Record<string, unknown>): void
   /** A sampling or elicitation request from the server, for the client whose call is running. */
   clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
@@ -396,6 +398,7 @@ export class Upstream {
     client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'))
     client.setNotificationHandler('notifications/message', (n) => this.events.log(this, n.params as Record<string, unknown>))
     client.setNotificationHandler('notifications/resources/updated', (n) => this.events.resourceUpdated(this, n.params.uri))
+    client.setNotificationHandler('notifications/tasks/status' as never, ((n: { params: Record<string, unknown> }) => this.events.taskStatus?.(this, n.params)) as never)
     // Legacy servers push these during a call; for modern ones the SDK turns an `input_required` answer
     // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
     client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)

@@ -18,6 +18,14 @@ export {
 } from './tool.js'
 export type { ToolUi } from './app.js'
 export { defineResource, matchTemplate, type ResourceDefinition, type ResourceOptions, type TemplateVariables } from './resource.js'
+export {
+  MemoryTaskStore,
+  TASKS_EXTENSION,
+  type TaskOptions,
+  type TaskState,
+  type TaskStatus,
+  type TaskStore,
+} from './tasks.js'
 export { definePrompt, type PromptDefinition, type PromptOptions, type PromptMessage } from './prompt.js'
 export type { ParamInput, ParamSpec, ParamType, ParamsInput, ArgsOf } from './params.js'
 export type { Plugin, ToolCall, NextFn } from './plugin.js'

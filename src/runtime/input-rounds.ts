@@ -47,7 +47,7 @@ const KEY_PREFIX: Record<InputMethod, string> = {
 class RoundEnded {}
 
 /** An answer is used only when it has the shape of that method's result; anything else is asked again. */
-function isAnswer(method: InputMethod, value: unknown): value is Record<string, unknown> {
+export function isAnswer(method: InputMethod, value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const answer = value as Record<string, unknown>
   if (method === 'elicitation/create') return ['accept', 'decline', 'cancel'].includes(answer.action as string)

@@ -17,6 +17,7 @@ import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
 import type { ToolDefinition } from './tool.js'
+import type { TaskOptions, TaskStore } from './tasks.js'
 
 /** Where a server listens. `host` defaults to 127.0.0.1; `AIRMCP_PORT` / `AIRMCP_HOST` override both. */
 export type TransportConfig =
@@ -59,6 +60,12 @@ export interface ServerOptions {
   auth?: ResourceAuthOptions
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
+  /**
+   * Tools declared with `task`: where their tasks live (default: this process's memory; give replicas a
+   * shared {@link TaskStore}), how long a task and its result stay readable (`ttlMs`, default 1 hour) and
+   * the poll interval suggested to clients (`pollIntervalMs`, default 1000).
+   */
+  tasks?: TaskOptions
   /** Cache hints (`ttlMs`, `cacheScope`) on 2026-07-28 results, by method; default `ttlMs: 0`, `private`. */
   cacheHints?: CacheHints
   /**
@@ -155,6 +162,7 @@ export function defineServer(options: ServerOptions): McpServer {
     prompts: options.prompts ?? [],
     use: options.use ?? [],
     cacheHints: options.cacheHints,
+    tasks: options.tasks,
     stateKey: options.stateKey ?? (options.sessionKey ? sharedSecret('request-state', options.sessionKey) : undefined),
   })
   let host: HttpHost | undefined

@@ -1,4 +1,5 @@
 import {
+  isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
   ResourceNotFoundError,
@@ -19,6 +20,8 @@ import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
 import { matchTemplate, toResourceContents, type ResourceDefinition } from './resource.js'
 import { errorResult, toToolResult, type LogLevel, type ToolContext, type ToolDefinition } from './tool.js'
+import { z } from 'zod'
+import { createTaskResult, legacyTask, negotiatedTasks, TASKS_EXTENSION, TaskRunner, tasksCapabilityRequired, type TaskOptions, type TaskState } from './tasks.js'
 
 /** The protocol era one server instance serves: `legacy` is 2025-11-25 and older (sessions), `modern` 2026-07-28. */
 export type Era = 'legacy' | 'modern'
@@ -40,6 +43,8 @@ export interface ServerParts {
   cacheHints?: CacheHints
   /** Key sealing `requestState` of multi-round 2026 calls; replicas share it (default: random per process). */
   stateKey?: string
+  /** Where tasks live and how long (tools declared with `task`). */
+  tasks?: TaskOptions
   /** Metrics and spans around each tool call (inactive until the server starts them). */
   telemetry?: CallTelemetry
   /** `network.transport` of the spans: `pipe` for stdio, `tcp` for HTTP. */
@@ -120,6 +125,21 @@ function makeContext(
 }
 
 
+/** 2025-11-25: a `required` task tool called without `params.task` gets -32601, as that revision says. */
+function taskOnly(tool: ToolDefinition): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.MethodNotFound, `Tool "${tool.name}" runs only as a task: call it with params.task.`)
+}
+
+/** A task's handler outlives its request: it reports through the task, not the request's stream. */
+const DETACHED: RequestChannel = {
+  meta: {},
+  log: async () => {},
+  notify: async () => {},
+  send: () => Promise.reject(new Error('A task asks its questions through tasks/update.')),
+}
+
+const TaskIdParams = z.looseObject({ taskId: z.string() })
+
 /** Runs a handler with its context: in the request's era on the SDK path, directly on the stdio fast path. */
 type InContext = <T>(
   target: { method: string; name: string; args: unknown },
@@ -144,6 +164,7 @@ export function createServerFactory(parts: ServerParts) {
   /** Live long-lived instances (2025 sessions, stdio connections): their era and the resource URIs each subscribed to. */
   const sessions = new Map<Server, { era: Era; uris: Set<string> }>()
   const hasCompletions = parts.prompts.some((p) => p.complete) || templates.some((r) => r.complete)
+  const taskRunner = parts.tools.some((t) => t.task) ? new TaskRunner(parts.tasks) : undefined
 
   function findResource(uri: string) {
     const fixed = fixedResources.find((r) => r.uri === uri)
@@ -200,18 +221,85 @@ export function createServerFactory(parts: ServerParts) {
   }
 
   /**
-   * A 2025 session's tools/call answered without the SDK's protocol layer (the stdio fast path): the same
-   * call as the SDK-registered handler makes; log, progress and questions go through the session's server.
+   * A tools/call of a `task` tool, run as a task when the client asked for one: a 2026 client that
+   * negotiated the extension (SEP-2663; otherwise `required` gets -32021), or a 2025-11-25 client that sent
+   * `params.task` (the experimental `tasks` capability; otherwise `required` gets -32601, as that revision
+   * says). Undefined when the call is to be answered in place.
    */
-  function callToolOnSession(server: Server, id: string | number, params: ToolCallParams, signal: () => AbortSignal) {
-    const meta = params._meta ?? {}
-    const channel: RequestChannel = {
+  function callAsTask(server: Server, era: Era, tool: ToolDefinition, params: ToolCallParams & { task?: unknown }, ctx: ServerContext) {
+    const capabilities = era === 'modern' ? envelopeCapabilities(ctx) : (server.getClientCapabilities() as Record<string, unknown> | undefined)
+    const asked = era === 'modern' ? negotiatedTasks(capabilities) : params.task !== undefined
+    if (!taskRunner || !asked) {
+      if (tool.task !== 'required') return undefined
+      throw era === 'modern' ? tasksCapabilityRequired() : taskOnly(tool)
+    }
+    return startTask(taskRunner, server, era, tool, params, ctx, capabilities)
+  }
+
+  /**
+   * Creates the task and runs the handler as it, after `prepare` has run in the call (its questions asked
+   * in the request's era). 2026: the handler's questions park the task for tasks/update; 2025: they are
+   * asked on the session.
+   */
+  async function startTask(
+    runner: TaskRunner,
+    server: Server,
+    era: Era,
+    tool: ToolDefinition,
+    params: ToolCallParams,
+    ctx: ServerContext,
+    capabilities: Record<string, unknown> | undefined,
+  ) {
+    const parsed = tool.schema.safeParse(params.arguments ?? {})
+    if (!parsed.success) return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
+    const args = parsed.data as Record<string, unknown>
+    let prepared: unknown
+    if (tool.prepare) {
+      const prepare = tool.prepare
+      const outcome = await inEra(server, era, ctx, { method: 'tools/call', name: tool.name, args: params.arguments }, async (context) =>
+        prepare(args, context),
+      )
+      if (isInputRequiredResult(outcome)) return outcome
+      prepared = outcome
+    }
+    // A 2025 session hears of each status change (notifications/tasks/status); 2026 clients poll.
+    const notifyStatus =
+      era === 'legacy'
+        ? (state: TaskState) => void server.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
+        : undefined
+    const state = await runner.start((task) => {
+      const context =
+        era === 'modern'
+          ? makeContext(DETACHED, capabilities, task.ask, () => task.signal)
+          : makeContext(sessionChannel(server, {}), capabilities, undefined, () => task.signal)
+      return runTool({ tool, args, context: { ...context, progress: task.progress, taskId: task.taskId, prepared } })
+    }, notifyStatus)
+    // The SDK checks a 2025 tools/call result as a CallToolResult (it has no 2025 task runtime): an empty
+    // `content` beside `task` passes its check and reads as CreateTaskResult to the client.
+    return era === 'modern' ? createTaskResult(state) : { content: [], task: legacyTask(state) }
+  }
+
+  /** A 2025 session's own channel: the level its client set, notifications and questions on its server. */
+  function sessionChannel(server: Server, meta: Record<string, unknown>): RequestChannel {
+    return {
       meta,
       // The level the client set with logging/setLevel is the server's, as on the SDK path (no session id on stdio).
       log: (level, data) => server.sendLoggingMessage({ level, data }),
       notify: (notification) => server.notification(notification as never),
       send: (request) => server.request(request as never) as Promise<Record<string, unknown>>,
     }
+  }
+
+  /**
+   * A 2025 session's tools/call answered without the SDK's protocol layer (the stdio fast path): the same
+   * call as the SDK-registered handler makes; log, progress and questions go through the session's server.
+   */
+  function callToolOnSession(server: Server, id: string | number, params: ToolCallParams, signal: () => AbortSignal) {
+    const meta = params._meta ?? {}
+    const channel = sessionChannel(server, meta)
+    // Calls asking for a task never come this way (their `task` param sends them to the SDK's handler).
+    const tool = tools.get(params.name)
+    if (tool?.task === 'required') return Promise.reject(taskOnly(tool))
     const info: CallInfo = {
       server: parts.name,
       tool: params.name,
@@ -240,6 +328,8 @@ export function createServerFactory(parts: ServerParts) {
           ...(parts.resources.length ? { resources: { subscribe: true, listChanged: true } } : {}),
           ...(parts.prompts.length ? { prompts: { listChanged: true } } : {}),
           ...(hasCompletions ? { completions: {} } : {}),
+          ...(taskRunner && era === 'modern' ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
+          ...(taskRunner && era === 'legacy' ? { tasks: { cancel: {}, requests: { tools: { call: {} } } } } : {}),
         },
         instructions: parts.instructions,
         cacheHints: parts.cacheHints,
@@ -265,14 +355,39 @@ export function createServerFactory(parts: ServerParts) {
         inputSchema: t.inputSchema,
         annotations: t.annotations,
         _meta: appToolMeta(t),
+        // 2025-11-25 clients learn here which tools to call as tasks; 2026 servers decide alone.
+        ...(t.task && era === 'legacy' ? { execution: { taskSupport: t.task } } : {}),
       })),
     }))
 
-    server.setRequestHandler('tools/call', (request, ctx) =>
-      callTool(request.params, serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), (target, run) =>
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const tool = tools.get(request.params.name)
+      const task = tool?.task ? await callAsTask(server, era, tool, request.params, ctx) : undefined
+      if (task) return task as never
+      return callTool(request.params, serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), (target, run) =>
         inEra(server, era, ctx, target, run),
-      ) as never,
-    )
+      ) as never
+    })
+
+    if (taskRunner && era === 'modern') {
+      const runner = taskRunner
+      /** The tasks/* methods answer only clients that negotiated the extension (-32021 otherwise). */
+      const gated =
+        (run: (taskId: string, ctx: ServerContext) => Promise<Record<string, unknown>>) =>
+        (params: { taskId: string }, ctx: ServerContext) => {
+          if (!negotiatedTasks(envelopeCapabilities(ctx))) throw tasksCapabilityRequired()
+          return run(params.taskId, ctx) as never
+        }
+      server.setRequestHandler('tasks/get', { params: TaskIdParams }, gated((taskId) => runner.get(taskId)))
+      // The SDK takes `inputResponses` off every request's params (the MRTR field) and hands them over here.
+      server.setRequestHandler('tasks/update', { params: TaskIdParams }, gated((taskId, ctx) => runner.update(taskId, ctx.mcpReq.inputResponses ?? {})))
+      server.setRequestHandler('tasks/cancel', { params: TaskIdParams }, gated((taskId) => runner.cancel(taskId)))
+    } else if (taskRunner) {
+      const runner = taskRunner
+      server.setRequestHandler('tasks/get', { params: TaskIdParams }, (p) => runner.getLegacy(p.taskId) as never)
+      server.setRequestHandler('tasks/result', { params: TaskIdParams }, (p) => runner.result(p.taskId) as never)
+      server.setRequestHandler('tasks/cancel', { params: TaskIdParams }, (p) => runner.cancelLegacy(p.taskId) as never)
+    }
 
     if (parts.resources.length) {
       server.setRequestHandler('resources/list', () => ({

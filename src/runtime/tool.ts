@@ -55,6 +55,10 @@ export interface ToolContext {
   elicit(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>
   /** Asks the client for its roots (`roots/list`). */
   listRoots(options?: AskOptions): Promise<{ roots: { uri: string; name?: string }[] }>
+  /** Set when the call runs as a task (a client that negotiated tasks calling a `task` tool): its id. */
+  taskId?: string
+  /** What the tool's `prepare` returned, for a task that gathered input before it started. */
+  prepared?: unknown
 }
 
 export type ToolHandler<P> = (args: ArgsOf<P>, context: ToolContext) => unknown
@@ -70,6 +74,17 @@ export interface ToolOptions<P extends ParamsInput | undefined> {
   /** An MCP App the host shows for this tool (see {@link ToolUi}). */
   ui?: ToolUi
   layer?: number
+  /**
+   * Run as a task for clients that negotiated tasks (`io.modelcontextprotocol/tasks`): the call returns a
+   * task at once and the handler runs on. `optional`: other clients get the result in the call;
+   * `required`: other clients get -32021.
+   */
+  task?: 'optional' | 'required'
+  /**
+   * With `task`: runs in the call itself before the task is created, its questions (`ctx.elicit`, …) asked
+   * in `input_required` rounds; the handler gets what it returns as `ctx.prepared`.
+   */
+  prepare?: (args: ArgsOf<P>, context: ToolContext) => unknown
   handler: ToolHandler<P>
   [key: string]: unknown
 }
@@ -83,6 +98,8 @@ export interface ToolDefinition {
   schema: z.ZodObject
   inputSchema: { type: 'object'; [key: string]: unknown }
   annotations?: Record<string, unknown>
+  task?: 'optional' | 'required'
+  prepare?: (args: Record<string, unknown>, context: ToolContext) => unknown
   /** Options this runtime does not interpret (e.g. the seed's `layer`), kept as they were given. */
   meta: Record<string, unknown>
   handler: (args: Record<string, unknown>, context: ToolContext) => unknown
@@ -111,7 +128,10 @@ export function defineTool<const P extends ParamsInput | undefined = undefined>(
   if (typeof options?.handler !== 'function') {
     throw new TypeError(`Tool "${name}" has no handler. Try this: add handler: async (args) => { ... }.`)
   }
-  const { description, title, params, annotations, handler, inputSchema, ...meta } = options
+  const { description, title, params, annotations, handler, inputSchema, task, prepare, ...meta } = options
+  if (task !== undefined && task !== 'optional' && task !== 'required') {
+    throw new TypeError(`Tool "${name}": task must be 'optional' or 'required', not ${JSON.stringify(task)}.`)
+  }
   const schema = inputSchema ? z.looseObject({}) : paramsToSchema(params as ParamsInput | undefined, `Tool "${name}"`)
   return {
     kind: 'tool',
@@ -121,6 +141,8 @@ export function defineTool<const P extends ParamsInput | undefined = undefined>(
     schema,
     inputSchema: inputSchema ?? toInputSchema(schema),
     annotations,
+    task,
+    prepare: prepare as ToolDefinition['prepare'],
     meta,
     handler: handler as ToolDefinition['handler'],
   }

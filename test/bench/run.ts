@@ -16,6 +16,7 @@ import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
 import { fmt, interleavedMedians, measureCalls, medianWallMs, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
+import { tasksSection } from './tasks.js'
 
 const lines: string[] = []
 const out = (line = '') => {
@@ -509,6 +510,12 @@ if (!only || only === 'telemetry') {
   if (only) replaceSection('## Telemetry', lines.slice(from))
 }
 if (!only || only === 'apps') await appsSection(out)
+if (!only || only === 'tasks') {
+  const from = lines.length
+  await tasksSection(out)
+  await killAll()
+  if (only) replaceSection('## Tasks', lines.slice(from))
+}
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
 // `npm run bench discovery` appends its section to the results rather than replacing them.

@@ -35,6 +35,25 @@ export function runSuite(url: string, revision: Revision): Promise<SuiteRun> {
   })
 }
 
+/** The Tasks extension's scenarios (SEP-2663): run by the 2026-07-28 set, not scored. */
+export const TASKS_SCENARIOS = [
+  'tasks-lifecycle',
+  'tasks-capability-negotiation',
+  'tasks-wire-fields',
+  'tasks-request-state-removal',
+  'tasks-mrtr-input',
+  'tasks-request-headers',
+  'tasks-dispatch-and-envelope',
+  'tasks-status-notifications',
+  'tasks-required-task-error',
+  'tasks-mrtr-composition',
+]
+
+/** Each Tasks scenario's counts, for an assertion that they all ran and passed. */
+export function tasksResults(run: SuiteRun): Record<string, string | undefined> {
+  return Object.fromEntries(TASKS_SCENARIOS.map((scenario) => [scenario, run.notScored.get(scenario)]))
+}
+
 /** Scenarios with a failed check. */
 export function failing(results: Map<string, string>): [string, string][] {
   return [...results].filter(([, counts]) => !counts.endsWith(' 0 failed'))

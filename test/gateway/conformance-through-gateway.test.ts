@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Gateway } from 'airmcp/gateway'
+import { TASKS_SCENARIOS } from '../conformance/suite.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 // Pinned exactly: its requirement sets are frozen per revision. It needs Node 22, which npx brings.
@@ -67,6 +68,10 @@ describe.each(['2025-11-25', '2026-07-28'])('conformance %s through the gateway'
     expect([...viaGateway.scenarios.keys()].sort()).toEqual([...directly.scenarios.keys()].sort())
     const added = scoredFailures(viaGateway).filter((name) => !scoredFailures(directly).includes(name))
     expect(added, viaGateway.output.slice(-4000)).toEqual([])
+    // The Tasks extension (2026-07-28 set, not scored): every scenario runs and passes through the gateway too.
+    if (revision === '2026-07-28') {
+      for (const name of TASKS_SCENARIOS) expect(viaGateway.scenarios.get(name)?.[1], name).toBe(0)
+    }
     // Within a scenario the fixture fails too, the gateway passes at least as many checks.
     for (const name of scoredFailures(viaGateway)) {
       expect(viaGateway.scenarios.get(name)![0], name).toBeGreaterThanOrEqual(directly.scenarios.get(name)![0])

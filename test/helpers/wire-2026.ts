@@ -1,0 +1,66 @@
+// A 2026-07-28 client on the wire, for what the SDK's client does not send or take yet (task results: its
+// codec refuses `resultType: "task"`): each request self-contained, headers and `_meta` envelope consistent.
+
+export type Result = Record<string, unknown>
+
+/** Where a request goes and as whom: the endpoint, an optional bearer token, the declared capabilities. */
+export interface WireClient {
+  url: string
+  token?: string
+  capabilities: Result
+}
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks'
+
+/** A JSON-RPC error answer, with its code. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+let nextId = 1
+
+/** Sends one request; resolves with its result, rejects with an {@link RpcError}. */
+export async function send(client: WireClient, method: string, params: Result): Promise<Result> {
+  const name = (params.name ?? params.uri ?? params.taskId) as string | undefined
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'wire-test', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': client.capabilities,
+  }
+  const res = await fetch(client.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+      ...(name ? { 'mcp-name': name } : {}),
+      ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
+  })
+  const text = await res.text()
+  // An SSE answer: the last `data:` line is the response.
+  const json = res.headers.get('content-type')?.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5))
+        .at(-1)!
+    : text
+  const answer = JSON.parse(json) as { result?: Result; error?: { code: number; message: string } }
+  if (answer.error) throw new RpcError(answer.error.code, answer.error.message)
+  return answer.result!
+}
+
+/** The JSON-RPC error code a request failed with ('answered' when it did not fail). */
+export const codeOf = (request: Promise<unknown>) =>
+  request.then(
+    () => 'answered' as const,
+    (error: { code?: number }) => error.code,
+  )
