@@ -78,6 +78,9 @@ export class Gateway {
     }
     registration = withUpstreamOverride(registration)
     validateNaming(registration.id, registration.tools)
+    if (registration.sessions !== undefined && registration.sessions !== 'own' && registration.sessions !== 'shared') {
+      throw new TypeError(`Registration "${registration.id}": unknown sessions ${JSON.stringify(registration.sessions)}. Try this: 'own' (the default) or 'shared'.`)
+    }
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
@@ -120,7 +123,10 @@ export class Gateway {
   async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r).connection, this.upstreamPorts) }]))
     const same = (a: Registration, b: Registration) =>
-      a.name === b.name && (a.transport ?? '') === (b.transport ?? '') && JSON.stringify(a.connection) === JSON.stringify(b.connection)
+      a.name === b.name &&
+      (a.transport ?? '') === (b.transport ?? '') &&
+      a.sessions === b.sessions &&
+      JSON.stringify(a.connection) === JSON.stringify(b.connection)
     const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
     const changed = [...next.values()].filter((r) => this.registrations.has(r.id) && !same(r, this.registrations.get(r.id)!.registration))
     const added = [...next.values()].filter((r) => !this.registrations.has(r.id))
@@ -183,7 +189,7 @@ export class Gateway {
       process.stdin.once('end', () => void this.stop())
       log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
-      // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
+      // Many clients at once: each 2025 session gets its own upstream sessions (own-connections.ts).
       this.router.own = new OwnConnections((registration) => this.createUpstream(registration), {
         maxPerRegistration: this.options.maxOwnConnections,
         idleMs: this.options.ownConnectionIdleMs,

@@ -10,9 +10,10 @@ import { randomUUID } from 'node:crypto'
  * - stdio and legacy SSE upstreams share one channel: a 2025 server says nothing about which call a log or
  *   an elicitation belongs to. When every call in flight on that connection is one client's, it is that
  *   client's. When several clients have calls in flight there, a sampling or elicitation request is
- *   refused (an error to the upstream) and a log is dropped, rather than guessed. A client that declares
- *   sampling or elicitation gets its own connection to such upstreams (see `needsOwnConnection`), so its
- *   requests are never ambiguous.
+ *   refused (an error to the upstream) and a log is dropped, rather than guessed. On the HTTP front each
+ *   2025 client session has its own upstream session with servers that keep sessions (own-connections.ts),
+ *   and a client that declares sampling or elicitation gets its own connection to such upstreams even where
+ *   they are shared (see `needsOwnConnection`), so its requests are never ambiguous.
  * - A log that belongs to no call (none in flight) goes only to the clients that asked for that level
  *   with `logging/setLevel`.
  */

@@ -131,14 +131,14 @@ export class Router implements UpstreamEvents {
   readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
   private readonly subscriptions = new Map<LegacySession, Set<string>>()
-  private readonly callers = new Map<Upstream, Caller[]>()
+  private readonly callers = new WeakMap<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
   private published = ''
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
   revision = 0
-  /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
+  /** Client sessions' own upstream sessions (HTTP front; see own-connections.ts for the session model). */
   own: OwnConnections | undefined
   /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
   telemetry = new CallTelemetry('gateway', 'gateway')
@@ -184,9 +184,9 @@ export class Router implements UpstreamEvents {
   }
 
   /** Per pool, what its members offer (replicas should agree; the union covers a rolling upgrade). */
-  private offered<T>(items: (u: Upstream) => T[], key: (item: T) => string): Map<string, Map<string, T>> {
+  private offered<T>(items: (u: Upstream) => T[], key: (item: T) => string, upstreams = this.upstreams): Map<string, Map<string, T>> {
     const byPool = new Map<string, Map<string, T>>()
-    for (const upstream of this.upstreams) {
+    for (const upstream of upstreams) {
       const pool = byPool.get(upstream.pool) ?? new Map<string, T>()
       for (const item of items(upstream)) if (!pool.has(key(item))) pool.set(key(item), item)
       byPool.set(upstream.pool, pool)
@@ -231,12 +231,21 @@ export class Router implements UpstreamEvents {
     }))
   }
 
-  listResources() {
-    return [...this.offered((u) => u.resources, (r) => r.uri).values()].flatMap((m) => [...m.values()])
+  /** Resources as `session` sees them: from its own upstream sessions where it has them (what its calls created there). */
+  listResources(session?: object) {
+    return [...this.offered((u) => u.resources, (r) => r.uri, this.seenBy(session)).values()].flatMap((m) => [...m.values()])
   }
 
-  listResourceTemplates() {
-    return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate).values()].flatMap((m) => [...m.values()])
+  listResourceTemplates(session?: object) {
+    return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate, this.seenBy(session)).values()].flatMap((m) => [
+      ...m.values(),
+    ])
+  }
+
+  /** The upstreams whose lists a client session sees: its own session with a registration in place of the shared one. */
+  private seenBy(session: object | undefined): Upstream[] {
+    const own = session && this.own?.connectedOf(session)
+    return own ? this.upstreams.map((u) => own.get(u.id) ?? u) : this.upstreams
   }
 
   /** The merged cache hint of one list: the most conservative of the connected upstreams' hints. */
@@ -246,11 +255,11 @@ export class Router implements UpstreamEvents {
   }
 
   /** The pool that serves a resource URI: an exact resource first, then a matching template. */
-  private resourcePool(uri: string): string | undefined {
+  private resourcePool(uri: string, session?: object): string | undefined {
+    const upstreams = this.seenBy(session)
     return (
-      this.upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
-      this.upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))
-        ?.pool
+      upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
+      upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))?.pool
     )
   }
 
@@ -334,6 +343,8 @@ export class Router implements UpstreamEvents {
     pinned?: string,
   ): Promise<T> {
     const progressToken = caller.progressToken
+    // A 2025 session of the HTTP front: its requests go on its own upstream sessions (own-connections.ts).
+    const session = this.own && sessionOf(caller)
     const tried: Upstream[] = []
     let lastError: unknown
     const usable = () =>
@@ -353,10 +364,12 @@ export class Router implements UpstreamEvents {
         clearTimeout(timer)
         healthy = usable()
       }
-      const picked = this.pick(pool, healthy)
+      // A session that has its own session with a member stays with that member.
+      const picked = (session && this.own!.stuckTo(session, healthy)) || this.pick(pool, healthy)
       if (!picked) break
       tried.push(picked)
-      const upstream = this.own?.wanted(picked, caller) ? await this.own.choose(picked, caller) : picked
+      const chosen = session && this.own!.wanted(picked, session) ? this.own!.choose(picked, session) : picked
+      const upstream = chosen instanceof Promise ? await chosen : chosen
       let release: (() => void) | undefined
       let callers: Caller[] | undefined
       let startedAt = 0
@@ -621,7 +634,7 @@ export class Router implements UpstreamEvents {
 
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
-    const pool = this.resourcePool(uri)
+    const pool = this.resourcePool(uri, sessionOf(caller))
     if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
     return this.interactive(pool, `resources/read "${uri}"`, 'resources/read', () => params, params, caller)
@@ -638,7 +651,7 @@ export class Router implements UpstreamEvents {
   complete(params: Params, caller: Caller) {
     const ref = params.ref as { type: string; name?: string; uri?: string }
     const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name ?? '') : undefined
-    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '') : undefined)
+    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '', sessionOf(caller)) : undefined)
     if (!pool) return { completion: { values: [] } }
     this.checkInput(params, 'completion/complete')
     const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
@@ -656,11 +669,25 @@ export class Router implements UpstreamEvents {
   }
 
   async subscribe(session: LegacySession, uri: string) {
-    if (!(await this.subscribeUpstream(uri))) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    const pool = this.resourcePool(uri, session)
+    if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    // On the session's own upstream session, where its calls run: the server's updates come to it alone.
+    const own = await this.ownSession(session, pool)
+    if (own) await own.subscribeResource(uri)
+    else await this.subscribeUpstream(uri)
     const uris = this.subscriptions.get(session) ?? new Set()
     uris.add(uri)
     this.subscriptions.set(session, uris)
     return {}
+  }
+
+  /** The session's own upstream session with a pool, opened now when its requests there need one. */
+  private async ownSession(session: object, pool: string): Promise<Upstream | undefined> {
+    const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client)
+    const picked = this.own && (this.own.stuckTo(session, healthy) ?? this.pick(pool, healthy))
+    if (!picked || !this.own!.wanted(picked, session)) return undefined
+    const own = await this.own!.choose(picked, session)
+    return own === picked ? undefined : own
   }
 
   unsubscribe(session: LegacySession, uri: string) {
@@ -689,11 +716,19 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  listChanged(_upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
+  listChanged(upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
+    // A session's own resources are its client's news alone (tools and prompts are listed from the shared catalog).
+    const owner = this.own?.ownerOf(upstream) as LegacySession | undefined
+    if (owner) {
+      if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
+      return
+    }
     if (this.rebuild()) this.announce([kind])
   }
 
   statusChanged(upstream?: Upstream): void {
+    // A session's own upstream session coming and going changes nothing others see.
+    if (upstream && this.own?.ownerOf(upstream)) return
     if (upstream) this.onStatusChanged?.(upstream)
     if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
   }
@@ -717,19 +752,22 @@ export class Router implements UpstreamEvents {
           : wantsLog(sessionOf(caller), clean.level, atLeast(clean.level as string, caller.logLevel ?? 'debug'))
       if (wanted) void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
     } else if (!callers.length) {
-      // A session's own connection speaks for that session only.
+      // A session's own connection speaks for that session only, which hears it as it would direct.
       const own = this.own?.ownerOf(upstream) as LegacySession | undefined
       for (const session of own ? [own] : this.sessions) {
-        if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
+        if (wantsLog(session, clean.level, !!own)) void session.sendLoggingMessage(message as never).catch(() => {})
       }
     }
   }
 
-  resourceUpdated(_upstream: Upstream, uri: string): void {
+  resourceUpdated(upstream: Upstream, uri: string): void {
+    // An own session's update is its client's; the shared session's go to the subscribers without their own there.
+    const owner = this.own?.ownerOf(upstream)
     for (const [session, uris] of this.subscriptions) {
-      if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
+      if (!uris.has(uri) || (owner ? session !== owner : this.own?.has(session, upstream.id))) continue
+      void session.sendResourceUpdated({ uri }).catch(() => {})
     }
-    for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
+    if (!owner) for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
   }
 
   /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */

@@ -26,6 +26,14 @@ export interface Registration {
    * a 2025 server would have). Default: probe, and speak 2026-07-28 to a server that offers it.
    */
   protocol?: '2025-11-25'
+  /**
+   * `own` (default): each 2025 client session (HTTP front) gets its own upstream session with this server,
+   * opened on its first request there: an MCP session of its own over HTTP, a process of its own for stdio
+   * (at most `maxOwnConnections`). `shared`: the server keeps no state per client, and every client shares
+   * one upstream session (a client that declares sampling or elicitation still gets its own stdio or SSE
+   * connection, so the server's requests are never ambiguous).
+   */
+  sessions?: 'own' | 'shared'
 }
 
 export type UpstreamStatus = 'connecting' | 'connected' | 'error'
@@ -107,12 +115,12 @@ export interface GatewayOptions {
   /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
   maxResultBytes?: number
   /**
-   * HTTP front: most own connections (each a stdio child, or an SSE connection) one registration opens for
-   * clients that declare sampling or elicitation (default 16); past it, such a client shares the common
-   * connection, where a request the upstream sends is refused when several clients have calls in flight.
+   * HTTP front: most own upstream sessions (each a stdio child, an SSE connection or an HTTP session) one
+   * registration has open for client sessions (default 16); past it, a client session that needs one gets
+   * an error naming this option (on a `sessions: 'shared'` registration it shares the common connection).
    */
   maxOwnConnections?: number
-  /** HTTP front: close a client's own connection after this long without a call, in ms (default 300 000). */
+  /** HTTP front: close a client session's own upstream session after this long without a request, in ms (default 300 000). */
   ownConnectionIdleMs?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
@@ -144,6 +152,6 @@ export interface ServerInfo {
   errors: number
   /** Median latency of those calls in ms (within 5%); undefined before the first call. */
   medianMs: number | undefined
-  /** HTTP front: own connections open to it for clients that may be asked for input (see `maxOwnConnections`). */
+  /** HTTP front: upstream sessions open to it for single client sessions (see `Registration.sessions`, `maxOwnConnections`). */
   ownConnections?: number
 }
