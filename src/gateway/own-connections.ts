@@ -1,4 +1,5 @@
 import { ProtocolError } from '@modelcontextprotocol/client'
+import { UpstreamTransportError } from './errors.js'
 import { needsOwnConnection } from './isolation.js'
 import type { Registration } from './types.js'
 import type { Upstream } from './upstream.js'
@@ -6,7 +7,7 @@ import type { Upstream } from './upstream.js'
 const INTERNAL_ERROR = -32603
 
 export interface OwnConnectionLimits {
-  /** Most own upstream sessions (each a stdio child, an SSE connection or an HTTP session) one registration has open at once (default 16). */
+  /** Most own stdio children one registration has open at once (default 16). */
   maxPerRegistration: number
   /** An own upstream session with no request for this long is closed; the next request opens a new one (default 5 min). */
   idleMs: number
@@ -41,9 +42,10 @@ function keepsSessions(upstream: Upstream): boolean {
  * a client that declares sampling or elicitation still gets its own connection to a stdio or SSE server,
  * so that the server's requests are never ambiguous.
  *
- * At most `maxPerRegistration` are open per registration: a client session past it gets a clear error
- * (or, where the registration is shared, is served on the shared connection, where an upstream's request
- * is that client's only when every call in flight there is; otherwise it is refused, never guessed).
+ * At most `maxPerRegistration` stdio children are open per registration (HTTP and SSE sessions are bounded
+ * by the front's `maxSessions`): a client session past it gets a clear error (or, where the registration is
+ * shared, is served on the shared connection, where an upstream's request is that client's only when every
+ * call in flight there is; otherwise it is refused, never guessed).
  */
 export class OwnConnections {
   private readonly bySession = new Map<object, Map<string, OwnConnection>>()
@@ -80,8 +82,9 @@ export class OwnConnections {
   }
 
   /**
-   * The session's own connection to `upstream` (opened on first use). Past the cap, or when it cannot
-   * connect, a registration that keeps sessions is an error; a shared one falls back to `upstream`.
+   * The session's own connection to `upstream` (opened on first use; it goes by the registration's id).
+   * Past the cap, or when it cannot connect, a registration that keeps sessions is an error (a transport
+   * one when it cannot connect: the router fails over); a shared one falls back to `upstream`.
    */
   choose(upstream: Upstream, session: object): Upstream | Promise<Upstream> {
     const connections = this.bySession.get(session)
@@ -96,7 +99,8 @@ export class OwnConnections {
   private async connect(upstream: Upstream, session: object, existing: OwnConnection | undefined): Promise<Upstream> {
     let own = existing
     if (!own) {
-      if (this.count(upstream.id) >= this.limits.maxPerRegistration) {
+      // Processes are capped; an HTTP or SSE session costs the server what a direct client would (the front caps sessions).
+      if (upstream.registration.connection.type === 'stdio' && this.count(upstream.id) >= this.limits.maxPerRegistration) {
         if (!this.isRequired(upstream)) return upstream
         throw new ProtocolError(
           INTERNAL_ERROR,
@@ -121,16 +125,13 @@ export class OwnConnections {
     }
     if (connection.status === 'connected' && connection.client) return connection
     if (!this.isRequired(upstream)) return upstream
-    throw new ProtocolError(
-      INTERNAL_ERROR,
-      `Server "${upstream.pool}" (${upstream.id}) could not open a session for this client: ${connection.lastError ?? 'not connected'}.`,
-    )
+    throw new UpstreamTransportError(`could not open a session for this client: ${connection.lastError ?? 'not connected'}`)
   }
 
   private openFor(session: object, upstream: Upstream): OwnConnection {
     // A session kept by the upstream is a 2025 one: spoken at once, without probing again.
     const protocol = keepsSessions(upstream) ? ('2025-11-25' as const) : upstream.registration.protocol
-    const created = this.create({ ...upstream.registration, id: `${upstream.id}/own`, protocol })
+    const created = this.create({ ...upstream.registration, protocol })
     this.sessionOfConnection.set(created, session)
     this.open.set(upstream.id, this.count(upstream.id) + 1)
     const idle = setTimeout(() => this.expire(session, upstream.id, created), this.limits.idleMs)

@@ -368,13 +368,17 @@ export class Router implements UpstreamEvents {
       const picked = (session && this.own!.stuckTo(session, healthy)) || this.pick(pool, healthy)
       if (!picked) break
       tried.push(picked)
-      const chosen = session && this.own!.wanted(picked, session) ? this.own!.choose(picked, session) : picked
-      const upstream = chosen instanceof Promise ? await chosen : chosen
+      let upstream = picked
       let release: (() => void) | undefined
       let callers: Caller[] | undefined
       let startedAt = 0
       let progressSent: Promise<unknown> | undefined
       try {
+        // An own session that cannot be opened fails over like the member itself (a cap reached is the caller's error).
+        if (session && this.own!.wanted(picked, session)) {
+          const chosen = this.own!.choose(picked, session)
+          upstream = chosen instanceof Promise ? await chosen : chosen
+        }
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
         if (!upstream.client) throw new SdkError(SdkErrorCode.NotConnected, 'Not connected')

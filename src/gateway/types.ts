@@ -28,8 +28,8 @@ export interface Registration {
   protocol?: '2025-11-25'
   /**
    * `own` (default): each 2025 client session (HTTP front) gets its own upstream session with this server,
-   * opened on its first request there: an MCP session of its own over HTTP, a process of its own for stdio
-   * (at most `maxOwnConnections`). `shared`: the server keeps no state per client, and every client shares
+   * opened on its first request there: an MCP session of its own over HTTP or SSE, a process of its own for
+   * stdio (at most `maxOwnConnections`). `shared`: the server keeps no state per client, and every client shares
    * one upstream session (a client that declares sampling or elicitation still gets its own stdio or SSE
    * connection, so the server's requests are never ambiguous).
    */
@@ -115,9 +115,9 @@ export interface GatewayOptions {
   /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
   maxResultBytes?: number
   /**
-   * HTTP front: most own upstream sessions (each a stdio child, an SSE connection or an HTTP session) one
-   * registration has open for client sessions (default 16); past it, a client session that needs one gets
-   * an error naming this option (on a `sessions: 'shared'` registration it shares the common connection).
+   * HTTP front: most stdio children one registration runs for single client sessions (default 16); past it,
+   * a client session that needs one gets an error naming this option (on a `sessions: 'shared'` registration
+   * it shares the common connection). Own HTTP and SSE sessions are bounded by `maxSessions`.
    */
   maxOwnConnections?: number
   /** HTTP front: close a client session's own upstream session after this long without a request, in ms (default 300 000). */
