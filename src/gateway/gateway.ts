@@ -92,8 +92,9 @@ export class Gateway {
     return this
   }
 
-  private createUpstream(registration: Registration): Upstream {
+  private createUpstream(registration: Registration, reconnect?: 'on-demand'): Upstream {
     return new Upstream(registration, this.router, {
+      reconnect,
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
@@ -190,7 +191,8 @@ export class Gateway {
       log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
       // Many clients at once: each 2025 session gets its own upstream sessions (own-connections.ts).
-      this.router.own = new OwnConnections((registration) => this.createUpstream(registration), {
+      // A client session's own upstream session is opened again by that session's next request, not in the background.
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration, 'on-demand'), {
         maxPerRegistration: this.options.maxOwnConnections,
         idleMs: this.options.ownConnectionIdleMs,
       })

@@ -118,7 +118,7 @@ export class OwnConnections {
     let connection: Upstream
     try {
       connection = await own.connection
-      if (connection.status !== 'connected') await connection.connect()
+      if (connection.status !== 'connected') await connection.connectOnDemand()
     } finally {
       own.choosing--
       own.idle.refresh()

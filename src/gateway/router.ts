@@ -373,11 +373,14 @@ export class Router implements UpstreamEvents {
       let callers: Caller[] | undefined
       let startedAt = 0
       let progressSent: Promise<unknown> | undefined
+      let opening = false
       try {
         // An own session that cannot be opened fails over like the member itself (a cap reached is the caller's error).
         if (session && this.own!.wanted(picked, session)) {
+          opening = true
           const chosen = this.own!.choose(picked, session)
           upstream = chosen instanceof Promise ? await chosen : chosen
+          opening = false
         }
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
@@ -419,7 +422,13 @@ export class Router implements UpstreamEvents {
         if (isCancelled(caller)) throw error
         const kind = classifyFailure(error)
         if (kind === 'request') throw this.requestFailure(error, pool, what, upstream)
-        if (kind === 'transport') upstream.markBroken(error)
+        if (kind === 'transport') {
+          // A session's own stdio child failing (or failing to start) is only itself; an own HTTP or SSE session
+          // failing is its server failing.
+          const ownChild = (opening || upstream !== picked) && picked.registration.connection.type === 'stdio'
+          if (upstream !== picked) upstream.markBroken(error)
+          if (!ownChild) picked.markBroken(error)
+        }
         lastError = error
       } finally {
         if (callers) {

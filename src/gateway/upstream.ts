@@ -44,6 +44,8 @@ export interface UpstreamTiming {
   maxConcurrent?: number
   /** Largest result or stdio line accepted from this member (default 8 MiB). */
   maxResultBytes?: number
+  /** `on-demand`: a lost connection is opened again by the next request only (within its backoff), never in the background. */
+  reconnect?: 'background' | 'on-demand'
 }
 
 /** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */
@@ -532,6 +534,7 @@ export class Upstream {
     const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)
     this.notBefore = this.shortLived >= CRASH_LOOP ? Date.now() + delay : 0
     clearTimeout(this.reconnectTimer)
+    if (this.timing.reconnect === 'on-demand') return
     this.reconnectTimer = setTimeout(() => void this.connect(), delay)
     this.reconnectTimer.unref()
   }

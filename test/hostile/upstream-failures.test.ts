@@ -169,6 +169,8 @@ describe('a stdio child in a crash loop', () => {
       id: 'crash-1',
       name: 'crash',
       connection: { type: 'stdio' as const, command: 'node', args: ['fixtures/servers/crashing-stdio.mjs'], env: { SPAWN_LOG: spawnLog, CRASH_AFTER_MS: '300' } },
+      // One child for every client: the spawns counted are the member's (an own child respawns only on its session's calls).
+      sessions: 'shared' as const,
     }
     const looping = await startGateway({ reconnectDelay: 100 }, [crashing, { id: 'http-1', name: 'http', connection: { type: 'http', url: http.url } }])
     const started = performance.now()
