@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, killAll, startListening, type Started } from '../helpers/processes.js'
 import { auth, childrenOf, type HostileGateway, startGateway } from '../hostile/harness.js'
-import { type NpmServer, resolveEntry, startFidelityGateway } from './harness.js'
+import { closeFidelityClients, connectDirect, connectThrough, type NpmServer, resolveEntry, startFidelityGateway } from './harness.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'airmcp-sessions-'))
 const repo = join(dir, 'repo')
@@ -132,6 +132,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close()))
+  await closeFidelityClients()
   await killAll()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -141,6 +142,15 @@ describe('each 2025 client session has its own upstream session (stdio servers)'
     const seen = await gitTranscript(() => direct(GIT))
     expect(seen.b).toMatch(/No session working directory set/)
     expect(await gitTranscript(() => through(gateway))).toEqual(seen)
+  }, 60_000)
+
+  it("2026 clients use the registration's shared upstream session, which no 2025 client's state reaches", async () => {
+    const status = async (client: { callTool(p: { name: string; arguments: Params }): Promise<Params> }) =>
+      ((await client.callTool({ name: 'git_status', arguments: {} })).content as { text: string }[])[0].text
+    const seen = await status(await connectDirect(GIT, { era: '2026' }))
+    expect(seen).toMatch(/No session working directory set/)
+    // The 2025 client of the test above set its working directory on its own session.
+    expect(await status(await connectThrough(gateway, { era: '2026' }))).toBe(seen)
   }, 60_000)
 
   it("A's subscription gets its resources/updated, from its own calls only, when A may be asked for input", async () => {
