@@ -385,7 +385,9 @@ export class Router implements UpstreamEvents {
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
         if (!upstream.client) throw new SdkError(SdkErrorCode.NotConnected, 'Not connected')
+        // The member counts the call (least-connections, `status`) wherever it runs: on it or on a session's own session.
         upstream.inflight++
+        if (upstream !== picked) picked.inflight++
         callers = this.callers.get(upstream) ?? []
         callers.push(caller)
         this.callers.set(upstream, callers)
@@ -405,13 +407,13 @@ export class Router implements UpstreamEvents {
         }
         startedAt = performance.now()
         const result = await run(upstream, options)
-        upstream.stats.record(performance.now() - startedAt, isErrorResult(result))
+        picked.stats.record(performance.now() - startedAt, isErrorResult(result))
         // SDK clients handle a notification a turn after a response read in the same chunk, and drop
         // progress that arrives after its call ended: the result waits for the progress to be out first.
         if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
-        if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
+        if (startedAt) picked.stats.record(performance.now() - startedAt, true)
         if (isTimeoutError(error)) {
           if (isCancelled(caller)) throw error
           throw new ProtocolError(
@@ -433,6 +435,7 @@ export class Router implements UpstreamEvents {
       } finally {
         if (callers) {
           upstream.inflight--
+          if (upstream !== picked) picked.inflight--
           callers.splice(callers.indexOf(caller), 1)
         }
         release?.()
