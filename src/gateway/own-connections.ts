@@ -139,11 +139,14 @@ export class OwnConnections {
     return { connection: created.connect().then(() => created), upstream: created, idle, choosing: 0 }
   }
 
-  /** Closes an own connection that had no request for `idleMs` (one still connecting or running a call waits for another period). */
+  /**
+   * Closes an own connection that had no request for `idleMs`. One still connecting or running a call waits
+   * for another period, and so does one with a subscription (its client is waiting for updates).
+   */
   private expire(session: object, id: string, connection: Upstream): void {
     const own = this.bySession.get(session)?.get(id)
     if (!own) return
-    if (own.choosing > 0 || connection.inflight > 0) {
+    if (own.choosing > 0 || connection.inflight > 0 || connection.subscribed) {
       own.idle.refresh()
       return
     }

@@ -120,7 +120,10 @@ export interface GatewayOptions {
    * it shares the common connection). Own HTTP and SSE sessions are bounded by `maxSessions`.
    */
   maxOwnConnections?: number
-  /** HTTP front: close a client session's own upstream session after this long without a request, in ms (default 300 000). */
+  /**
+   * HTTP front: close a client session's own upstream session after this long without a request, in ms
+   * (default 300 000); one with a resource subscription stays while its client session does.
+   */
   ownConnectionIdleMs?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean

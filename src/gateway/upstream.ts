@@ -434,6 +434,11 @@ export class Upstream {
     await previous?.close().catch(() => {})
   }
 
+  /** True when the server was asked for updates about some resource. */
+  get subscribed(): boolean {
+    return this.subscribedUris.size > 0
+  }
+
   /** Asks the server for `notifications/resources/updated` about `uri`, in the era it speaks. */
   async subscribeResource(uri: string): Promise<void> {
     const client = this.client
