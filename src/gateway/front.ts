@@ -13,6 +13,7 @@ import {
   ListRootsResultSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -127,6 +128,7 @@ export function createFrontSession(router: Router, info: { name: string; version
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
   server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
   server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
+  server.setNotificationHandler(RootsListChangedNotificationSchema, () => router.rootsChanged(server))
   return server
 }
 

@@ -115,6 +115,12 @@ export class OwnConnections {
     return this.sessionOfConnection.get(connection)
   }
 
+  /** The session's own connections that are up. */
+  async connectionsOf(session: object): Promise<Upstream[]> {
+    const opened = await Promise.all([...(this.bySession.get(session)?.values() ?? [])].map((own) => own.connection))
+    return opened.filter((connection) => connection.status === 'connected')
+  }
+
   async close(session: object): Promise<void> {
     const connections = this.bySession.get(session)
     this.bySession.delete(session)

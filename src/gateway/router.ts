@@ -29,6 +29,7 @@ type Params = Record<string, unknown>
 type Message = { method: string; params?: Params }
 
 const INVALID_REQUEST = -32600
+const METHOD_NOT_FOUND = -32601
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
@@ -80,6 +81,9 @@ export interface LegacySession {
   sendLoggingMessage(params: never): Promise<unknown>
   sendResourceUpdated(params: { uri: string }): Promise<unknown>
   close(): Promise<unknown>
+  /** What the client declared at initialize, and its roots (asked of it with `roots/list`). */
+  getClientCapabilities?(): Params | undefined
+  listRoots?(params?: undefined, options?: { signal?: AbortSignal }): Promise<unknown>
 }
 
 /** Something that tells 2026 `subscriptions/listen` streams about changes. */
@@ -725,6 +729,12 @@ export class Router implements UpstreamEvents {
     }
   }
 
+  /** A 2025 session's roots changed: the upstream sessions that are its own are told (they ask it again). */
+  async rootsChanged(session: LegacySession): Promise<void> {
+    const connections = (await this.own?.connectionsOf(session)) ?? []
+    await Promise.allSettled(connections.map((connection) => connection.rootsChanged()))
+  }
+
   resourceUpdated(_upstream: Upstream, uri: string): void {
     for (const [session, uris] of this.subscriptions) {
       if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
@@ -732,13 +742,26 @@ export class Router implements UpstreamEvents {
     for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
   }
 
-  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  /**
+   * Sampling, elicitation or roots goes to the client whose call caused it, or whose own connection asks
+   * outside a call; it is refused when that is unknown. A client that did not declare the capability is
+   * not asked: the upstream gets the client SDK's own answer, Method not found.
+   */
   async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
     const { owner, marked: isMarked, params } = takeOwner(marked.params)
     const request = { method: marked.method, ...(params ? { params } : {}) }
     if (isMarked && !owner) throw new ProtocolError(INVALID_REQUEST, `${request.method} refused: the call it belongs to is over.`)
     const callers = this.callers.get(upstream) ?? []
     const caller = (owner as Caller | undefined) ?? soleCaller(callers)
+    const needed = capabilityFor(request)
+    if (!caller && !callers.length) {
+      // A session's own connection speaks for that session only, in a call or not.
+      const session = this.own?.ownerOf(upstream) as LegacySession | undefined
+      if (session?.listRoots && request.method === 'roots/list') {
+        if (!declares(session.getClientCapabilities?.(), needed!)) throw methodNotFound()
+        return session.listRoots(undefined, { signal })
+      }
+    }
     if (!caller) {
       throw new ProtocolError(
         INVALID_REQUEST,
@@ -751,7 +774,6 @@ export class Router implements UpstreamEvents {
     if (replay) {
       const key = `r${replay.next++}`
       if (key in replay.answers) return replay.answers[key]
-      const needed = capabilityFor(request)
       if (needed && !declares(caller.clientCapabilities, needed)) {
         replay.missing = needed
         replay.abort.abort()
@@ -761,12 +783,19 @@ export class Router implements UpstreamEvents {
       replay.abort.abort()
       throw new ProtocolError(INVALID_REQUEST, `${request.method} is asked of the client; the call resumes on its retry.`)
     }
+    // What the client declared is known for a 2025 session on the HTTP front (its initialize).
+    if (needed && caller.clientCapabilities && !declares(caller.clientCapabilities, needed)) throw methodNotFound()
     if (!caller.request) {
       throw new ProtocolError(INVALID_REQUEST, `${request.method} cannot reach this client.`)
     }
     // The upstream cancelling its request cancels it at that client too.
     return caller.request(request, signal)
   }
+}
+
+/** What a client SDK answers a request it has no handler for (a capability it did not declare). */
+function methodNotFound(): ProtocolError {
+  return new ProtocolError(METHOD_NOT_FOUND, 'Method not found')
 }
 
 /** Every member the call could use answered HTTP 429: the server is busy (never the gateway's retry loop). */

@@ -32,7 +32,7 @@ export interface UpstreamEvents {
   statusChanged(upstream: Upstream): void
   log(upstream: Upstream, params: Record<string, unknown>): void
   resourceUpdated(upstream: Upstream, uri: string): void
-  /** A sampling or elicitation request from the server, for the client whose call is running. */
+  /** A sampling, elicitation or roots request from the server, for the client whose call is running (or whose own connection it is). */
   clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
@@ -61,7 +61,8 @@ export const STABLE_CONNECTION_MS = 30_000
 /** Connections in a row lost before STABLE_CONNECTION_MS that make a member a crash loop. */
 const CRASH_LOOP = 3
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
-const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } }
+/** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
+const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } }
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
@@ -396,6 +397,12 @@ export class Upstream {
     // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
     client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
     client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    client.setRequestHandler('roots/list', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+  }
+
+  /** Tells the server its client's roots changed (`notifications/roots/list_changed`); it asks for them again. */
+  async rootsChanged(): Promise<void> {
+    await this.client?.sendRootsListChanged()
   }
 
   /**
