@@ -123,6 +123,8 @@ function declares(capabilities: Params | undefined, needed: Params): boolean {
 
 export interface RouterOptions {
   requestTimeout: number
+  /** A request reporting progress is cut after this long in all (default 10 min). */
+  maxRequestTotalMs?: number
   balancer: BalancerName
   sealer: StateSealer
   maxConcurrentPerSession?: number
@@ -152,6 +154,10 @@ export class Router implements UpstreamEvents {
   onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   private readonly sessionSlots: KeyedSemaphores
+
+  private get maxTotalMs(): number {
+    return this.options.maxRequestTotalMs ?? LIMIT_DEFAULTS.maxRequestTotalMs
+  }
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
@@ -375,6 +381,9 @@ export class Router implements UpstreamEvents {
         this.callers.set(upstream, callers)
         const options: ForwardOptions = {
           timeout: Math.max(1, deadline - Date.now()),
+          // Progress from the upstream shows the request is alive: it starts the timeout again, up to a total.
+          resetTimeoutOnProgress: true,
+          maxTotalTimeout: Math.max(1, this.maxTotalMs - (Date.now() - (deadline - this.options.requestTimeout))),
           // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
           relatedRequestId: ownerMark(caller),
           // The direct path's cancellation is listened to as is; an AbortSignal is made only where one is read.
@@ -398,6 +407,12 @@ export class Router implements UpstreamEvents {
         if (startedAt) upstream.stats.record(performance.now() - startedAt, true)
         if (isTimeoutError(error)) {
           if (isCancelled(caller)) throw error
+          if (isTotalTimeout(error)) {
+            throw new ProtocolError(
+              REQUEST_TIMEOUT,
+              `Server "${pool}" (${upstream.id}) did not finish ${what} within ${this.maxTotalMs} ms (maxRequestTotalMs), progress notwithstanding`,
+            )
+          }
           throw new ProtocolError(
             REQUEST_TIMEOUT,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
@@ -806,6 +821,11 @@ function busyFailure(error: UpstreamBusyError, pool: string, what: string, secre
     redact(`Server "${pool}" is busy and refused ${what} (${error.message}). Try this: send it again ${wait}.`, secrets),
     error.retryAfter === undefined ? undefined : { retryAfter: error.retryAfter },
   )
+}
+
+/** A timeout for the request's total time (`maxTotalTimeout`), not for a silence. */
+function isTotalTimeout(error: unknown): boolean {
+  return (error as { data?: { maxTotalTimeout?: unknown } })?.data?.maxTotalTimeout !== undefined
 }
 
 /** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */

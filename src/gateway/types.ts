@@ -45,8 +45,13 @@ export interface GatewayOptions {
   /** Failed pings in a row that take a server out of its pool (default 1). */
   unhealthyThreshold?: number
   balancer?: BalancerName
-  /** Upper bound of one forwarded request in ms (default 30 000). */
+  /**
+   * Upper bound of one forwarded request in ms without news from the upstream (default 30 000): each
+   * progress notification of the request starts it again, as a direct client's `resetTimeoutOnProgress`.
+   */
   requestTimeout?: number
+  /** Upper bound of one forwarded request in ms however much progress it reports (default 600 000). */
+  maxRequestTotalMs?: number
   /** How long to wait for an upstream's initialize handshake (default 10 000). */
   connectTimeout?: number
   /** First reconnect delay, doubled per failure up to 30 s (default 500). */

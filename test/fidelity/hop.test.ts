@@ -30,9 +30,17 @@ const EVERYTHING: NpmServer = { name: 'everything', entry: '@modelcontextprotoco
 /** One gateway per server, so a transcript through it compares with the server's alone. */
 let filesystem: HostileGateway
 let everything: HostileGateway
+/** The everything server behind a gateway with short timeouts: 1.5 s without news, 6 s in all. */
+let impatient: HostileGateway
+const REQUEST_TIMEOUT = 1500
+const MAX_TOTAL = 6000
 
 beforeAll(async () => {
-  ;[filesystem, everything] = await Promise.all([startFidelityGateway([FILESYSTEM]), startFidelityGateway([EVERYTHING])])
+  ;[filesystem, everything, impatient] = await Promise.all([
+    startFidelityGateway([FILESYSTEM]),
+    startFidelityGateway([EVERYTHING]),
+    startFidelityGateway([EVERYTHING], { requestTimeout: REQUEST_TIMEOUT, maxRequestTotalMs: MAX_TOTAL }),
+  ])
 }, 120_000)
 
 afterAll(async () => {
@@ -79,6 +87,28 @@ describe('roots reach the server (issue 27 item 1)', () => {
     expect((await readText(through, hello)).outcome).toEqual((await readText(direct, hello)).outcome)
     expect(textOf((await readText(through, hello)).outcome)).toBe('hello from the root\n')
     await Promise.all([direct.close(), through.close()])
+  }, 60_000)
+})
+
+describe.each(ERAS)('progress extends the timeout (issue 27 item 4), %s client', (era) => {
+  const longRun = (client: FidelityClient, duration: number, steps: number, progress: boolean) =>
+    step('long', () =>
+      client.callTool(
+        { name: 'trigger-long-running-operation', arguments: { duration, steps } },
+        // The client itself waits long; it is the gateway's deadline under test.
+        { timeout: 120_000, resetTimeoutOnProgress: true, ...(progress ? { onprogress: () => {} } : {}) },
+      ),
+    )
+
+  it('a call reporting progress every 250 ms runs 4 s past a 1.5 s requestTimeout; a silent one is cut at it; one reporting forever is cut at maxRequestTotalMs', async () => {
+    const client = await connectThrough(impatient, { era })
+    const [reporting, silent, forever] = await Promise.all([longRun(client, 4, 16, true), longRun(client, 4, 16, false), longRun(client, 600, 2400, true)])
+    expect(textOf(reporting.outcome)).toBe('Long running operation completed. Duration: 4 seconds, Steps: 16.')
+    expect(silent.outcome).toMatchObject({ error: { code: -32001 } })
+    expect(textOf(silent.outcome)).toMatch(`did not answer tools/call "trigger-long-running-operation" within ${REQUEST_TIMEOUT} ms`)
+    expect(forever.outcome).toMatchObject({ error: { code: -32001 } })
+    expect(textOf(forever.outcome)).toMatch(`within ${MAX_TOTAL} ms (maxRequestTotalMs)`)
+    await client.close()
   }, 60_000)
 })
 
