@@ -249,6 +249,19 @@ export class Router implements UpstreamEvents {
     return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate).values()].flatMap((m) => [...m.values()])
   }
 
+  /**
+   * The gateway's instructions: each server's own (from its last connection, one member per pool) under
+   * its name, each cut at MAX_INSTRUCTIONS_CHARS so one server cannot crowd out the rest.
+   */
+  instructions(): string | undefined {
+    const byPool = new Map<string, string>()
+    for (const upstream of this.upstreams) {
+      if (upstream.instructions && !byPool.has(upstream.pool)) byPool.set(upstream.pool, upstream.instructions)
+    }
+    const sections = [...byPool].map(([pool, text]) => `## ${pool}\n${cutInstructions(text)}`)
+    return sections.length ? sections.join('\n\n') : undefined
+  }
+
   /** The merged cache hint of one list: the most conservative of the connected upstreams' hints. */
   cacheHint(kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts'): Required<CacheHint> {
     const hints = this.upstreams.filter((u) => u.status === 'connected').map((u) => u.cacheHints.get(kind) ?? {})
@@ -821,6 +834,14 @@ function busyFailure(error: UpstreamBusyError, pool: string, what: string, secre
     redact(`Server "${pool}" is busy and refused ${what} (${error.message}). Try this: send it again ${wait}.`, secrets),
     error.retryAfter === undefined ? undefined : { retryAfter: error.retryAfter },
   )
+}
+
+/** Longest part of the gateway's instructions one server's take (characters). */
+export const MAX_INSTRUCTIONS_CHARS = 8192
+
+function cutInstructions(text: string): string {
+  if (text.length <= MAX_INSTRUCTIONS_CHARS) return text
+  return `${text.slice(0, MAX_INSTRUCTIONS_CHARS)}\n[… cut by the gateway: ${text.length - MAX_INSTRUCTIONS_CHARS} more characters]`
 }
 
 /** A timeout for the request's total time (`maxTotalTimeout`), not for a silence. */

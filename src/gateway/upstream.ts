@@ -134,6 +134,8 @@ export class Upstream {
   /** The probe's verdict for the current connection; cleared when the connection is lost. */
   era: UpstreamEra | undefined
   discover: DiscoverResult | undefined
+  /** The server's `instructions` of its last connection (initialize or server/discover result). */
+  instructions: string | undefined
   private failures = 0
   private attempts = 0
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -289,6 +291,7 @@ export class Upstream {
       this.era = connected.getProtocolEra() === 'modern' ? 'modern' : 'legacy'
       this.goDirect(connected, transport)
       this.discover = connected.getDiscoverResult()
+      this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
       if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()

@@ -175,9 +175,10 @@ export async function connectThrough(gateway: HostileGateway, setup: ClientSetup
   return wrap(setup.era, client, setup)
 }
 
-/** A gateway process over the given npm servers, resolved once every server is connected. */
-export async function startFidelityGateway(servers: NpmServer[], options: Partial<GatewayOptions> = {}): Promise<HostileGateway> {
-  const gateway = await startGateway({ connectTimeout: 60_000, ...options }, servers.map(registrationOf))
+/** A gateway process over the given npm servers (or other registrations), resolved once every server is connected. */
+export async function startFidelityGateway(servers: Array<NpmServer | Registration>, options: Partial<GatewayOptions> = {}): Promise<HostileGateway> {
+  const registrations = servers.map((server) => ('connection' in server ? server : registrationOf(server)))
+  const gateway = await startGateway({ connectTimeout: 60_000, ...options }, registrations)
   // Readiness from the gateway itself (its /health), checked every 100 ms for up to a minute.
   for (let checks = 0; checks < 600; checks++) {
     if ((await gateway.health()).servers.every((s) => s.status === 'connected')) return gateway

@@ -3,8 +3,9 @@ import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Registration } from 'airmcp/gateway'
 import type { HostileGateway } from '../hostile/harness.js'
-import { killAll } from '../helpers/processes.js'
+import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
 import {
   type ClientEra,
   type FidelityClient,
@@ -32,14 +33,26 @@ let filesystem: HostileGateway
 let everything: HostileGateway
 /** The everything server behind a gateway with short timeouts: 1.5 s without news, 6 s in all. */
 let impatient: HostileGateway
+/** everything (2025, instructions in its initialize result) and instructed (2026, in its server/discover result). */
+let instructed: HostileGateway
+const instructionsFile = path.join(root, 'instructions.md')
+/** Longer than the gateway's cap per server (8,192 characters). */
+const LONG_INSTRUCTIONS = `Use restart to restart. ${'x'.repeat(10_000)}`
+writeFileSync(instructionsFile, LONG_INSTRUCTIONS)
+const INSTRUCTED: Registration = {
+  id: 'instructed',
+  name: 'instructed',
+  connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/instructed.ts'], env: { INSTRUCTIONS_FILE: instructionsFile } },
+}
 const REQUEST_TIMEOUT = 1500
 const MAX_TOTAL = 6000
 
 beforeAll(async () => {
-  ;[filesystem, everything, impatient] = await Promise.all([
+  ;[filesystem, everything, impatient, instructed] = await Promise.all([
     startFidelityGateway([FILESYSTEM]),
     startFidelityGateway([EVERYTHING]),
     startFidelityGateway([EVERYTHING], { requestTimeout: REQUEST_TIMEOUT, maxRequestTotalMs: MAX_TOTAL }),
+    startFidelityGateway([EVERYTHING, INSTRUCTED], { reconnectDelay: 100 }),
   ])
 }, 120_000)
 
@@ -110,6 +123,38 @@ describe.each(ERAS)('progress extends the timeout (issue 27 item 4), %s client',
     expect(textOf(forever.outcome)).toMatch(`within ${MAX_TOTAL} ms (maxRequestTotalMs)`)
     await client.close()
   }, 60_000)
+})
+
+describe('instructions (issue 27 item 5)', () => {
+  it("the gateway's instructions carry each server's under its name, in both eras, cut when over-long and read again on reconnect", async () => {
+    const direct = await connectDirect(EVERYTHING, { era: '2025' })
+    const everythings = direct.instructions()!
+    expect(everythings.length).toBeGreaterThan(1000)
+    const cut = `${LONG_INSTRUCTIONS.slice(0, 8192)}\n[… cut by the gateway: ${LONG_INSTRUCTIONS.length - 8192} more characters]`
+    for (const era of ERAS) {
+      const client = await connectThrough(instructed, { era })
+      expect(client.instructions()).toBe(`## everything\n${everythings}\n\n## instructed\n${cut}`)
+      await client.close()
+    }
+    // The server restarts with other instructions: new sessions (and 2026 requests) get those.
+    writeFileSync(instructionsFile, 'Short now.')
+    const restarter = await connectThrough(instructed, { era: '2025' })
+    expect(textOf((await step('restart', () => restarter.callTool({ name: 'restart' }))).outcome)).toBe('restarting')
+    for (const era of ERAS) {
+      await expect
+        .poll(
+          async () => {
+            const client = await connectThrough(instructed, { era })
+            const text = client.instructions()
+            await client.close()
+            return text
+          },
+          { timeout: 30_000, interval: 200 },
+        )
+        .toBe(`## everything\n${everythings}\n\n## instructed\nShort now.`)
+    }
+    await Promise.all([direct.close(), restarter.close()])
+  }, 90_000)
 })
 
 void everything
