@@ -157,4 +157,22 @@ describe('instructions (issue 27 item 5)', () => {
   }, 90_000)
 })
 
-void everything
+describe('capabilities (issue 27 item 6)', () => {
+  it.each(ERAS)('a %s client declaring no capabilities that calls a tool needing sampling or elicitation gets the tool\'s own error, Method not found once', async (era) => {
+    const client = await connectThrough(everything, { era })
+    for (const [tool, args, capability] of [
+      ['trigger-sampling-request', { prompt: 'hi' }, 'sampling'],
+      ['trigger-elicitation-request', {}, 'elicitation'],
+    ] as const) {
+      const called = await step(tool, () => client.callTool({ name: tool, arguments: args }))
+      // 2025: the upstream's request is answered as the client's SDK would (no handler: Method not found),
+      // and the tool reports that failure itself. 2026: the spec's error for a capability the request lacks.
+      expect(called.outcome).toEqual(
+        era === '2025'
+          ? { content: [{ type: 'text', text: 'MCP error -32601: Method not found' }], isError: true }
+          : { error: { code: -32021, message: `Missing required client capabilities: ${capability}` } },
+      )
+    }
+    await client.close()
+  }, 60_000)
+})
