@@ -8,7 +8,7 @@ import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText, withoutCodePrefix } from './errors.js'
-import { ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { bindCaller, isSharedChannel, ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
 import { offeredTools, serverToolName } from './naming.js'
@@ -34,6 +34,9 @@ const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const MAX_ROUNDS = 10
+/** The key of a 2026 client's answer to the gateway's own `roots/list` input request. */
+const ROOTS_ANSWER = 'roots'
+const MAX_ROOTS_SESSIONS = 256
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /** Whether the caller cancelled, without making an AbortSignal for a direct-path call. */
@@ -137,6 +140,8 @@ export class Router implements UpstreamEvents {
   readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
   private readonly subscriptions = new Map<LegacySession, Set<string>>()
+  /** Stand-in sessions of 2026 clients' roots, by roots (see `rootsSession`). */
+  private readonly rootsSessions = new Map<string, LegacySession>()
   private readonly callers = new Map<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
@@ -527,6 +532,17 @@ export class Router implements UpstreamEvents {
     if (state && state.request !== digest) {
       throw new ProtocolError(INVALID_PARAMS, 'Invalid requestState: it was issued for another request.')
     }
+    if (this.needsRoots(pool, caller)) {
+      const roots = caller.inputResponses?.[ROOTS_ANSWER] ?? state?.answers?.[ROOTS_ANSWER]
+      if (roots === undefined) {
+        return Promise.resolve({
+          resultType: 'input_required',
+          inputRequests: { [ROOTS_ANSWER]: { method: 'roots/list', params: {} } },
+          requestState: this.options.sealer.seal({ upstream: '', request: digest, answers: {} }),
+        })
+      }
+      bindCaller(caller, this.rootsSession(roots as Params, caller.clientCapabilities!))
+    }
     return this.forward(
       pool,
       what,
@@ -556,6 +572,29 @@ export class Router implements UpstreamEvents {
       },
       state?.upstream,
     )
+  }
+
+  /**
+   * A 2025 server on a shared channel asks for roots when a session starts (and on list_changed), not in a
+   * call: a 2026 client declaring roots is asked for them first (an input round), and its calls run on a
+   * connection of their own whose `roots/list` answers with them (one per distinct set of roots).
+   */
+  private needsRoots(pool: string, caller: Caller): boolean {
+    if (!this.own || !declares(caller.clientCapabilities, { roots: {} })) return false
+    return this.members(pool).some((u) => u.era === 'legacy' && isSharedChannel(u.registration.connection.type))
+  }
+
+  /** The stand-in session of a 2026 client's roots: what its own connections answer `roots/list` with. */
+  private rootsSession(roots: Params, capabilities: Params): LegacySession {
+    const key = JSON.stringify([roots, capabilities])
+    let session = this.rootsSessions.get(key)
+    if (!session) {
+      session = { getClientCapabilities: () => capabilities, listRoots: async () => roots } as unknown as LegacySession
+      this.rootsSessions.set(key, session)
+      // Bounded: a forgotten stand-in's connection still closes when idle; the same roots later open another.
+      if (this.rootsSessions.size > MAX_ROOTS_SESSIONS) this.rootsSessions.delete(this.rootsSessions.keys().next().value!)
+    }
+    return session
   }
 
   /**
@@ -602,7 +641,7 @@ export class Router implements UpstreamEvents {
     extraMeta?: Params,
   ): Promise<Params> {
     const answers: Params = { ...caller.state?.answers }
-    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key)) answers[key] = value
+    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key) || key === ROOTS_ANSWER) answers[key] = value
     const replay: Replay = { answers, next: 0, abort: new AbortController() }
     caller.replay = replay
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])

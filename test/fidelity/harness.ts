@@ -55,7 +55,7 @@ export interface FidelityClient {
   getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<Params>
   /** The server's instructions as the client saw them (initialize or server/discover). */
   instructions(): string | undefined
-  /** Changes the roots answered from now on and says so (`notifications/roots/list_changed`). */
+  /** Changes the roots answered from now on and, on a 2025 session, says so (`notifications/roots/list_changed`). */
   setRoots(roots: { uri: string; name?: string }[]): Promise<void>
   close(): Promise<void>
 }
@@ -115,6 +115,7 @@ function wrap(era: ClientEra, client: LegacyClient | ModernClient, setup: Client
     getInstructions(): string | undefined
     getDiscoverResult?(): { instructions?: string } | undefined
     sendRootsListChanged(): Promise<void>
+    getProtocolEra?(): string | undefined
     close(): Promise<void>
   }
   const wrapped: FidelityClient = {
@@ -130,7 +131,8 @@ function wrap(era: ClientEra, client: LegacyClient | ModernClient, setup: Client
     instructions: () => c.getInstructions() ?? c.getDiscoverResult?.()?.instructions,
     async setRoots(next) {
       roots = next
-      await c.sendRootsListChanged()
+      // 2026-07-28 has no such notification: a server asks for roots with each request that needs them.
+      if (c.getProtocolEra?.() !== 'modern') await c.sendRootsListChanged()
     },
     close: async () => {
       open.delete(wrapped)
