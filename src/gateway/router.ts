@@ -140,6 +140,10 @@ export class Router implements UpstreamEvents {
   readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
   private readonly subscriptions = new Map<LegacySession, Set<string>>()
+  /** The pool member an own connection stands for: a 2026 request's next round names the member. */
+  private readonly memberOfOwn = new WeakMap<Upstream, Upstream>()
+  /** Each client session's roots, once asked (see `rootsOf`). */
+  private readonly sessionRoots = new WeakMap<LegacySession, Promise<unknown>>()
   /** Stand-in sessions of 2026 clients' roots, by roots (see `rootsSession`). */
   private readonly rootsSessions = new Map<string, LegacySession>()
   private readonly callers = new Map<Upstream, Caller[]>()
@@ -384,7 +388,11 @@ export class Router implements UpstreamEvents {
       const picked = this.pick(pool, healthy)
       if (!picked) break
       tried.push(picked)
-      const upstream = this.own?.wanted(picked, caller) ? await this.own.choose(picked, caller) : picked
+      const ownWanted = this.own?.wanted(picked, caller)
+      // A server asks for roots as its session starts: have them at hand, so its first call finds them applied.
+      if (ownWanted && declares(caller.clientCapabilities, { roots: {} })) await this.rootsOf(sessionOf(caller) as LegacySession).catch(() => {})
+      const upstream = ownWanted ? await this.own!.choose(picked, caller) : picked
+      if (upstream !== picked) this.memberOfOwn.set(upstream, picked)
       let release: (() => void) | undefined
       let callers: Caller[] | undefined
       let startedAt = 0
@@ -562,7 +570,7 @@ export class Router implements UpstreamEvents {
             resultType: 'input_required',
             ...(result.inputRequests ? { inputRequests: result.inputRequests } : {}),
             requestState: this.options.sealer.seal({
-              upstream: upstream.id,
+              upstream: this.memberId(upstream),
               request: digest,
               ...(typeof result.requestState === 'string' ? { state: result.requestState } : {}),
             }),
@@ -582,6 +590,10 @@ export class Router implements UpstreamEvents {
   private needsRoots(pool: string, caller: Caller): boolean {
     if (!this.own || !declares(caller.clientCapabilities, { roots: {} })) return false
     return this.members(pool).some((u) => u.era === 'legacy' && isSharedChannel(u.registration.connection.type))
+  }
+
+  private memberId(upstream: Upstream): string {
+    return (this.memberOfOwn.get(upstream) ?? upstream).id
   }
 
   /** The stand-in session of a 2026 client's roots: what its own connections answer `roots/list` with. */
@@ -653,7 +665,7 @@ export class Router implements UpstreamEvents {
       return {
         resultType: 'input_required',
         inputRequests: replay.needed,
-        requestState: this.options.sealer.seal({ upstream: upstream.id, request: digest, answers }),
+        requestState: this.options.sealer.seal({ upstream: this.memberId(upstream), request: digest, answers }),
       }
     } finally {
       caller.replay = undefined
@@ -796,8 +808,24 @@ export class Router implements UpstreamEvents {
     }
   }
 
+  /**
+   * A client session's roots (asked of it once, until it says they changed), or Method not found, as its
+   * SDK answers, when it declared none.
+   */
+  private rootsOf(session: LegacySession): Promise<unknown> {
+    if (!session.listRoots || !declares(session.getClientCapabilities?.(), { roots: {} })) return Promise.reject(methodNotFound())
+    let roots = this.sessionRoots.get(session)
+    if (!roots) {
+      roots = session.listRoots()
+      this.sessionRoots.set(session, roots)
+      roots.catch(() => this.sessionRoots.get(session) === roots && this.sessionRoots.delete(session))
+    }
+    return roots
+  }
+
   /** A 2025 session's roots changed: the upstream sessions that are its own are told (they ask it again). */
   async rootsChanged(session: LegacySession): Promise<void> {
+    this.sessionRoots.delete(session)
     const connections = (await this.own?.connectionsOf(session)) ?? []
     await Promise.allSettled(connections.map((connection) => connection.rootsChanged()))
   }
@@ -824,10 +852,7 @@ export class Router implements UpstreamEvents {
     if (!caller && !callers.length) {
       // A session's own connection speaks for that session only, in a call or not.
       const session = this.own?.ownerOf(upstream) as LegacySession | undefined
-      if (session?.listRoots && request.method === 'roots/list') {
-        if (!declares(session.getClientCapabilities?.(), needed!)) throw methodNotFound()
-        return session.listRoots(undefined, { signal })
-      }
+      if (session && request.method === 'roots/list') return this.rootsOf(session)
     }
     if (!caller) {
       throw new ProtocolError(

@@ -209,9 +209,9 @@ export function errorOutcome(error: unknown): { error: { code?: unknown; message
 }
 
 /** Runs one request and records its outcome, an error included. */
-export async function step(request: string, run: () => Promise<unknown>): Promise<Step> {
+export async function step(request: string, run: () => Promise<unknown>, scrub?: Scrub): Promise<Step> {
   try {
-    return { request, outcome: normalise(await run()) }
+    return { request, outcome: normalise(await run(), scrub) }
   } catch (error) {
     return { request, outcome: errorOutcome(error) }
   }
@@ -255,8 +255,8 @@ export function normalise(value: unknown, scrub?: Scrub, path: string[] = []): u
  * A list request. A server without that kind answers Method not found direct, where the gateway (which
  * declares every kind, for its other servers) answers an empty list: the same for a client, compared as empty.
  */
-async function listStep(request: string, key: string, run: () => Promise<unknown>): Promise<Step> {
-  const done = await step(request, run)
+async function listStep(request: string, key: string, run: () => Promise<unknown>, scrub?: Scrub): Promise<Step> {
+  const done = await step(request, run, scrub)
   const code = (done.outcome as { error?: { code?: unknown } }).error?.code
   return code === -32601 ? { request, outcome: { [key]: [] } } : done
 }
@@ -268,17 +268,24 @@ export interface Call {
 }
 
 /** The standard transcript: the lists, the given calls, a read of each listed resource (up to `reads`), each prompt got. */
-export async function transcript(client: FidelityClient, calls: Call[], options: { reads?: number; prompts?: { name: string; arguments?: Record<string, string> }[] } = {}): Promise<Step[]> {
+export async function transcript(
+  client: FidelityClient,
+  calls: Call[],
+  options: { reads?: number; prompts?: { name: string; arguments?: Record<string, string> }[]; scrub?: Scrub } = {},
+): Promise<Step[]> {
+  const { scrub } = options
   const steps: Step[] = []
-  steps.push(await listStep('tools/list', 'tools', () => client.listTools()))
-  const resources = await listStep('resources/list', 'resources', () => client.listResources())
+  steps.push(await listStep('tools/list', 'tools', () => client.listTools(), scrub))
+  const resources = await listStep('resources/list', 'resources', () => client.listResources(), scrub)
   steps.push(resources)
-  steps.push(await listStep('resources/templates/list', 'resourceTemplates', () => client.listResourceTemplates()))
-  steps.push(await listStep('prompts/list', 'prompts', () => client.listPrompts()))
-  for (const call of calls) steps.push(await step(`tools/call ${call.tool}`, () => client.callTool({ name: call.tool, arguments: call.arguments ?? {} })))
+  steps.push(await listStep('resources/templates/list', 'resourceTemplates', () => client.listResourceTemplates(), scrub))
+  steps.push(await listStep('prompts/list', 'prompts', () => client.listPrompts(), scrub))
+  for (const call of calls) {
+    steps.push(await step(`tools/call ${call.tool}`, () => client.callTool({ name: call.tool, arguments: call.arguments ?? {} }), scrub))
+  }
   const listed = ((resources.outcome as { resources?: { uri: string }[] }).resources ?? []).slice(0, options.reads ?? 3)
-  for (const { uri } of listed) steps.push(await step(`resources/read ${uri}`, () => client.readResource({ uri })))
-  for (const prompt of options.prompts ?? []) steps.push(await step(`prompts/get ${prompt.name}`, () => client.getPrompt(prompt)))
+  for (const { uri } of listed) steps.push(await step(`resources/read ${uri}`, () => client.readResource({ uri }), scrub))
+  for (const prompt of options.prompts ?? []) steps.push(await step(`prompts/get ${prompt.name}`, () => client.getPrompt(prompt), scrub))
   return steps
 }
 
