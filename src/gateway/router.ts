@@ -142,6 +142,8 @@ export class Router implements UpstreamEvents {
   private readonly subscriptions = new Map<LegacySession, Set<string>>()
   /** The pool member an own connection stands for: a 2026 request's next round names the member. */
   private readonly memberOfOwn = new WeakMap<Upstream, Upstream>()
+  /** The merged instructions; null when an upstream's status changed since they were built. */
+  private mergedInstructions: string | undefined | null = null
   /** Each client session's roots, once asked (see `rootsOf`). */
   private readonly sessionRoots = new WeakMap<LegacySession, Promise<unknown>>()
   /** Stand-in sessions of 2026 clients' roots, by roots (see `rootsSession`). */
@@ -196,6 +198,7 @@ export class Router implements UpstreamEvents {
     const index = this.upstreams.indexOf(upstream)
     if (index >= 0) this.upstreams.splice(index, 1)
     this.callers.delete(upstream)
+    this.mergedInstructions = null
   }
 
   private members(pool: string): Upstream[] {
@@ -263,12 +266,16 @@ export class Router implements UpstreamEvents {
    * its name, each cut at MAX_INSTRUCTIONS_CHARS so one server cannot crowd out the rest.
    */
   instructions(): string | undefined {
-    const byPool = new Map<string, string>()
-    for (const upstream of this.upstreams) {
-      if (upstream.instructions && !byPool.has(upstream.pool)) byPool.set(upstream.pool, upstream.instructions)
+    // Built once per change of an upstream's status (a connect reads them anew), not per 2026 request.
+    if (this.mergedInstructions === null) {
+      const byPool = new Map<string, string>()
+      for (const upstream of this.upstreams) {
+        if (upstream.instructions && !byPool.has(upstream.pool)) byPool.set(upstream.pool, upstream.instructions)
+      }
+      const sections = [...byPool].map(([pool, text]) => `## ${pool}\n${cutInstructions(text)}`)
+      this.mergedInstructions = sections.length ? sections.join('\n\n') : undefined
     }
-    const sections = [...byPool].map(([pool, text]) => `## ${pool}\n${cutInstructions(text)}`)
-    return sections.length ? sections.join('\n\n') : undefined
+    return this.mergedInstructions
   }
 
   /** The merged cache hint of one list: the most conservative of the connected upstreams' hints. */
@@ -777,6 +784,7 @@ export class Router implements UpstreamEvents {
   }
 
   statusChanged(upstream?: Upstream): void {
+    this.mergedInstructions = null
     if (upstream) this.onStatusChanged?.(upstream)
     if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
   }
