@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Registration } from 'airmcp/gateway'
+import { Gateway, type Registration } from 'airmcp/gateway'
 import type { HostileGateway } from '../hostile/harness.js'
 import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
 import {
@@ -124,6 +124,14 @@ describe.each(ERAS)('progress extends the timeout (issue 27 item 4), %s client',
     expect(textOf(forever.outcome)).toMatch(`within ${MAX_TOTAL} ms (maxRequestTotalMs)`)
     await client.close()
   }, 60_000)
+})
+
+it('a maxRequestTotalMs that is not a positive number is refused with what to write instead', () => {
+  for (const bad of [0, -1, Number.NaN, '600000']) {
+    expect(() => new Gateway({ name: 'g', maxRequestTotalMs: bad as number })).toThrow(
+      'maxRequestTotalMs must be a positive number of ms. Try this: maxRequestTotalMs: 600_000 (10 min).',
+    )
+  }
 })
 
 describe('instructions (issue 27 item 5)', () => {
