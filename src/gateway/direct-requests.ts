@@ -87,7 +87,7 @@ export class DirectRequestsTransport implements Transport {
    */
   request(method: string, params: Params, options: ForwardOptions): Promise<Params> {
     const id = `${ID_PREFIX}${++this.next}`
-    const { timeout, onprogress, relatedRequestId } = options
+    const { timeout, onprogress, relatedRequestId, resetTimeoutOnProgress, maxTotalTimeout } = options
     const cancelled = cancelledBy(options)
     if (cancelled) return Promise.reject(asSdkError(cancelled.reason))
     let meta = params._meta as Params | undefined
@@ -111,14 +111,29 @@ export class DirectRequestsTransport implements Transport {
         else void this.inner.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } } as never, { relatedRequestId }).catch(() => {})
         reject(asSdkError(reason))
       }
+      // As the SDK's `resetTimeoutOnProgress`: each progress starts the timeout again, within `maxTotalTimeout`.
+      const limit = timeout ?? 60_000
+      const startedAt = Date.now()
+      const arm = () => {
+        const left = maxTotalTimeout === undefined ? limit : Math.min(limit, maxTotalTimeout - (Date.now() - startedAt))
+        clearTimeout(timer)
+        timer = setTimeout(expire, Math.max(1, left))
+      }
+      const expire = () => {
+        const elapsed = Date.now() - startedAt
+        cancel(
+          maxTotalTimeout !== undefined && elapsed >= maxTotalTimeout
+            ? new SdkError(SdkErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout, totalElapsed: elapsed })
+            : new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit }),
+        )
+      }
       this.pending.set(id, {
         resolve: (result) => (settle(), resolve(result)),
         reject: (error) => (settle(), reject(error)),
-        onprogress,
+        onprogress: resetTimeoutOnProgress ? (progress) => (arm(), onprogress?.(progress)) : onprogress,
       })
       stopListening = onCancel(options, cancel)
-      const limit = timeout ?? 60_000
-      timer = setTimeout(() => cancel(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit })), limit)
+      arm()
       const failed = (error: unknown) => this.pending.get(id)?.reject(error)
       // A message that cannot be serialized throws before any promise exists: it fails this request alone.
       try {

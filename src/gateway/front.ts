@@ -13,6 +13,7 @@ import {
   ListRootsResultSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -103,7 +104,7 @@ class FrontServer extends Server {
  * router, through the client's surface (its policies and discovery mode).
  */
 export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
-  const server = new FrontServer(info, { capabilities: CAPABILITIES })
+  const server = new FrontServer(info, { capabilities: CAPABILITIES, instructions: router.instructions() })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access, server)
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
@@ -127,6 +128,7 @@ export function createFrontSession(router: Router, info: { name: string; version
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
   server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
   server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
+  server.setNotificationHandler(RootsListChangedNotificationSchema, () => router.rootsChanged(server))
   return server
 }
 
@@ -167,6 +169,7 @@ export function createModernServer(
 ): ModernServer {
   const server = new ModernServer(info, {
     capabilities: CAPABILITIES,
+    instructions: router.instructions(),
     requestState: { verify: (state: string) => sealer.open(state) },
   })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)

@@ -53,11 +53,15 @@ export class Gateway {
     this.sealer = createStateSealer(options.stateKey ?? (process.env.AIRMCP_GATEWAY_STATE_KEY || undefined))
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
+      maxRequestTotalMs: options.maxRequestTotalMs,
       balancer: options.balancer ?? 'round-robin',
       sealer: this.sealer,
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
     })
+    if (options.maxRequestTotalMs !== undefined && !(typeof options.maxRequestTotalMs === 'number' && options.maxRequestTotalMs > 0)) {
+      throw new TypeError('maxRequestTotalMs must be a positive number of ms. Try this: maxRequestTotalMs: 600_000 (10 min).')
+    }
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)

@@ -10,6 +10,8 @@ export const LIMIT_DEFAULTS = {
   maxArgumentDepth: 64,
   /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
   maxResultBytes: 8 * 1024 * 1024,
+  /** Longest a forwarded request may run in all, however much progress it reports (ms). */
+  maxRequestTotalMs: 10 * 60_000,
 }
 
 export type GatewayLimits = typeof LIMIT_DEFAULTS

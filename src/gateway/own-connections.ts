@@ -34,13 +34,15 @@ function keepsSessions(upstream: Upstream): boolean {
  * registration it uses, opened on its first request there (a call, read, prompt, completion or
  * subscription) and closed with the client's session or once idle for `idleMs`: an MCP session of its own
  * on an HTTP server, its own process for a stdio one. Everything that session does on that registration,
- * and everything the server says on it (logs, `resources/updated`, `list_changed`, sampling, elicitation),
- * is that client's alone.
+ * and everything the server says on it (logs, `resources/updated`, `list_changed`, sampling, elicitation,
+ * `roots/list`, answered with that client's roots), is that client's alone.
  *
  * Shared instead: 2026-07-28 requests (they carry no session) and upstreams that keep none (a 2026 server
  * without a 2025 session), and registrations marked `sessions: 'shared'` (stateless servers). On those,
- * a client that declares sampling or elicitation still gets its own connection to a stdio or SSE server,
- * so that the server's requests are never ambiguous.
+ * a client that declares sampling, elicitation or roots still gets its own connection to a stdio or SSE
+ * server, so that the server's requests are never ambiguous. A 2026 client declaring roots is the
+ * exception to sharing: its requests to a 2025 server run on an upstream session per set of roots
+ * (Router.needsRoots), as a 2025 client's would on its own.
  *
  * At most `maxPerRegistration` stdio children are open per registration (HTTP and SSE sessions are bounded
  * by the front's `maxSessions`): a client session past it gets a clear error (or, where the registration is
@@ -186,6 +188,12 @@ export class OwnConnections {
   /** The session a connection was opened for, when it is one of these. */
   ownerOf(connection: Upstream): object | undefined {
     return this.sessionOfConnection.get(connection)
+  }
+
+  /** The session's own connections that are up. */
+  async connectionsOf(session: object): Promise<Upstream[]> {
+    const opened = await Promise.all([...(this.bySession.get(session)?.values() ?? [])].map((own) => own.connection))
+    return opened.filter((connection) => connection.status === 'connected')
   }
 
   async close(session: object): Promise<void> {

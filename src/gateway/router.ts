@@ -8,7 +8,7 @@ import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText, withoutCodePrefix } from './errors.js'
-import { ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { bindCaller, ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
 import { offeredTools, serverToolName } from './naming.js'
@@ -29,10 +29,14 @@ type Params = Record<string, unknown>
 type Message = { method: string; params?: Params }
 
 const INVALID_REQUEST = -32600
+const METHOD_NOT_FOUND = -32601
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const MAX_ROUNDS = 10
+/** The key of a 2026 client's answer to the gateway's own `roots/list` input request. */
+const ROOTS_ANSWER = 'roots'
+const MAX_ROOTS_SESSIONS = 256
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /** Whether the caller cancelled, without making an AbortSignal for a direct-path call. */
@@ -80,6 +84,9 @@ export interface LegacySession {
   sendLoggingMessage(params: never): Promise<unknown>
   sendResourceUpdated(params: { uri: string }): Promise<unknown>
   close(): Promise<unknown>
+  /** What the client declared at initialize, and its roots (asked of it with `roots/list`). */
+  getClientCapabilities?(): Params | undefined
+  listRoots?(params?: undefined, options?: { signal?: AbortSignal }): Promise<unknown>
 }
 
 /** Something that tells 2026 `subscriptions/listen` streams about changes. */
@@ -119,6 +126,8 @@ function declares(capabilities: Params | undefined, needed: Params): boolean {
 
 export interface RouterOptions {
   requestTimeout: number
+  /** A request reporting progress is cut after this long in all (default 10 min). */
+  maxRequestTotalMs?: number
   balancer: BalancerName
   sealer: StateSealer
   maxConcurrentPerSession?: number
@@ -131,6 +140,12 @@ export class Router implements UpstreamEvents {
   readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
   private readonly subscriptions = new Map<LegacySession, Set<string>>()
+  /** The merged instructions; null when an upstream's status changed since they were built. */
+  private mergedInstructions: string | undefined | null = null
+  /** Each client session's roots, once asked (see `rootsOf`). */
+  private readonly sessionRoots = new WeakMap<LegacySession, Promise<unknown>>()
+  /** Stand-in sessions of 2026 clients' roots, by roots (see `rootsSession`). */
+  private readonly rootsSessions = new Map<string, LegacySession>()
   private readonly callers = new WeakMap<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
@@ -148,6 +163,10 @@ export class Router implements UpstreamEvents {
   onStatusChanged: ((upstream: Upstream) => void) | undefined
 
   private readonly sessionSlots: KeyedSemaphores
+
+  private get maxTotalMs(): number {
+    return this.options.maxRequestTotalMs ?? LIMIT_DEFAULTS.maxRequestTotalMs
+  }
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
@@ -177,6 +196,7 @@ export class Router implements UpstreamEvents {
     const index = this.upstreams.indexOf(upstream)
     if (index >= 0) this.upstreams.splice(index, 1)
     this.callers.delete(upstream)
+    this.mergedInstructions = null
   }
 
   private members(pool: string): Upstream[] {
@@ -246,6 +266,23 @@ export class Router implements UpstreamEvents {
   private seenBy(session: object | undefined): Upstream[] {
     const own = session && this.own?.connectedOf(session)
     return own ? this.upstreams.map((u) => own.get(u.id) ?? u) : this.upstreams
+  }
+
+  /**
+   * The gateway's instructions: each server's own (from its last connection, one member per pool) under
+   * its name, each cut at MAX_INSTRUCTIONS_CHARS so one server cannot crowd out the rest.
+   */
+  instructions(): string | undefined {
+    // Built once per change of an upstream's status (a connect reads them anew), not per 2026 request.
+    if (this.mergedInstructions === null) {
+      const byPool = new Map<string, string>()
+      for (const upstream of this.upstreams) {
+        if (upstream.instructions && !byPool.has(upstream.pool)) byPool.set(upstream.pool, upstream.instructions)
+      }
+      const sections = [...byPool].map(([pool, text]) => `## ${pool}\n${cutInstructions(text)}`)
+      this.mergedInstructions = sections.length ? sections.join('\n\n') : undefined
+    }
+    return this.mergedInstructions
   }
 
   /** The merged cache hint of one list: the most conservative of the connected upstreams' hints. */
@@ -378,6 +415,10 @@ export class Router implements UpstreamEvents {
         // An own session that cannot be opened fails over like the member itself (a cap reached is the caller's error).
         if (session && this.own!.wanted(picked, session)) {
           opening = true
+          // A server asks for roots as its session starts: have them at hand, so its first call finds them applied.
+          if (!this.own!.has(session, picked.id) && declares(caller.clientCapabilities, { roots: {} })) {
+            await this.rootsOf(session as LegacySession).catch(() => {})
+          }
           const chosen = this.own!.choose(picked, session)
           upstream = chosen instanceof Promise ? await chosen : chosen
           opening = false
@@ -393,6 +434,9 @@ export class Router implements UpstreamEvents {
         this.callers.set(upstream, callers)
         const options: ForwardOptions = {
           timeout: Math.max(1, deadline - Date.now()),
+          // Progress from the upstream shows the request is alive: it starts the timeout again, up to a total.
+          resetTimeoutOnProgress: true,
+          maxTotalTimeout: Math.max(1, this.maxTotalMs - (Date.now() - (deadline - this.options.requestTimeout))),
           // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
           relatedRequestId: ownerMark(caller),
           // The direct path's cancellation is listened to as is; an AbortSignal is made only where one is read.
@@ -416,6 +460,12 @@ export class Router implements UpstreamEvents {
         if (startedAt) picked.stats.record(performance.now() - startedAt, true)
         if (isTimeoutError(error)) {
           if (isCancelled(caller)) throw error
+          if (isTotalTimeout(error)) {
+            throw new ProtocolError(
+              REQUEST_TIMEOUT,
+              `Server "${pool}" (${upstream.id}) did not finish ${what} within ${this.maxTotalMs} ms (maxRequestTotalMs), progress notwithstanding`,
+            )
+          }
           throw new ProtocolError(
             REQUEST_TIMEOUT,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
@@ -524,6 +574,17 @@ export class Router implements UpstreamEvents {
     if (state && state.request !== digest) {
       throw new ProtocolError(INVALID_PARAMS, 'Invalid requestState: it was issued for another request.')
     }
+    if (this.needsRoots(pool, caller)) {
+      const roots = caller.inputResponses?.[ROOTS_ANSWER] ?? state?.answers?.[ROOTS_ANSWER]
+      if (roots === undefined) {
+        return Promise.resolve({
+          resultType: 'input_required',
+          inputRequests: { [ROOTS_ANSWER]: { method: 'roots/list', params: {} } },
+          requestState: this.options.sealer.seal({ upstream: '', request: digest, answers: {} }),
+        })
+      }
+      bindCaller(caller, this.rootsSession(roots as Params, caller.clientCapabilities!))
+    }
     return this.forward(
       pool,
       what,
@@ -553,6 +614,42 @@ export class Router implements UpstreamEvents {
       },
       state?.upstream,
     )
+  }
+
+  /**
+   * A 2025 server asks for roots when a session starts (and on list_changed), not in a call: a 2026 client
+   * declaring roots is asked for them first (an input round), and its calls run on an upstream session of
+   * their own whose `roots/list` answers with them (one per distinct set of roots), wherever a 2025 session
+   * with those capabilities would get its own (own-connections.ts).
+   */
+  private needsRoots(pool: string, caller: Caller): boolean {
+    if (!this.own || !declares(caller.clientCapabilities, { roots: {} })) return false
+    const like = { getClientCapabilities: () => caller.clientCapabilities }
+    return this.members(pool).some((u) => u.era === 'legacy' && this.own!.wanted(u, like))
+  }
+
+  /** The stand-in session of a 2026 client's roots: what its own connections answer `roots/list` with. */
+  private rootsSession(roots: Params, capabilities: Params): LegacySession {
+    const key = JSON.stringify([roots, capabilities])
+    let session = this.rootsSessions.get(key)
+    if (!session) {
+      // A 2026 client has no session to hear what its upstream session says outside a call: that is dropped.
+      const unheard = async () => {}
+      session = {
+        getClientCapabilities: () => capabilities,
+        listRoots: async () => roots,
+        sendToolListChanged: unheard,
+        sendPromptListChanged: unheard,
+        sendResourceListChanged: unheard,
+        sendLoggingMessage: unheard,
+        sendResourceUpdated: unheard,
+        close: unheard,
+      }
+      this.rootsSessions.set(key, session)
+      // Bounded: a forgotten stand-in's connection still closes when idle; the same roots later open another.
+      if (this.rootsSessions.size > MAX_ROOTS_SESSIONS) this.rootsSessions.delete(this.rootsSessions.keys().next().value!)
+    }
+    return session
   }
 
   /**
@@ -599,7 +696,7 @@ export class Router implements UpstreamEvents {
     extraMeta?: Params,
   ): Promise<Params> {
     const answers: Params = { ...caller.state?.answers }
-    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key)) answers[key] = value
+    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key) || key === ROOTS_ANSWER) answers[key] = value
     const replay: Replay = { answers, next: 0, abort: new AbortController() }
     caller.replay = replay
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])
@@ -745,6 +842,7 @@ export class Router implements UpstreamEvents {
   statusChanged(upstream?: Upstream): void {
     // A session's own upstream session coming and going changes nothing others see.
     if (upstream && this.own?.ownerOf(upstream)) return
+    this.mergedInstructions = null
     if (upstream) this.onStatusChanged?.(upstream)
     if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
   }
@@ -776,6 +874,28 @@ export class Router implements UpstreamEvents {
     }
   }
 
+  /**
+   * A client session's roots (asked of it once, until it says they changed), or Method not found, as its
+   * SDK answers, when it declared none.
+   */
+  private rootsOf(session: LegacySession): Promise<unknown> {
+    if (!session.listRoots || !declares(session.getClientCapabilities?.(), { roots: {} })) return Promise.reject(methodNotFound())
+    let roots = this.sessionRoots.get(session)
+    if (!roots) {
+      roots = session.listRoots()
+      this.sessionRoots.set(session, roots)
+      roots.catch(() => this.sessionRoots.get(session) === roots && this.sessionRoots.delete(session))
+    }
+    return roots
+  }
+
+  /** A 2025 session's roots changed: the upstream sessions that are its own are told (they ask it again). */
+  async rootsChanged(session: LegacySession): Promise<void> {
+    this.sessionRoots.delete(session)
+    const connections = (await this.own?.connectionsOf(session)) ?? []
+    await Promise.allSettled(connections.map((connection) => connection.rootsChanged()))
+  }
+
   resourceUpdated(upstream: Upstream, uri: string): void {
     // An own session's update is its client's; the shared session's go to the subscribers without their own there.
     const owner = this.own?.ownerOf(upstream)
@@ -786,13 +906,21 @@ export class Router implements UpstreamEvents {
     if (!owner) for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
   }
 
-  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  /**
+   * Sampling, elicitation or roots goes to the client whose call caused it, or whose own connection asks
+   * outside a call; it is refused when that is unknown. A client that did not declare the capability is
+   * not asked: the upstream gets the client SDK's own answer, Method not found.
+   */
   async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
     const { owner, marked: isMarked, params } = takeOwner(marked.params)
     const request = { method: marked.method, ...(params ? { params } : {}) }
     if (isMarked && !owner) throw new ProtocolError(INVALID_REQUEST, `${request.method} refused: the call it belongs to is over.`)
     const callers = this.callers.get(upstream) ?? []
     const caller = (owner as Caller | undefined) ?? soleCaller(callers)
+    const needed = capabilityFor(request)
+    // A session's own upstream session speaks for that session only, in a call or not: its roots are its owner's.
+    const session = this.own?.ownerOf(upstream) as LegacySession | undefined
+    if (session && request.method === 'roots/list') return this.rootsOf(session)
     if (!caller) {
       throw new ProtocolError(
         INVALID_REQUEST,
@@ -805,7 +933,6 @@ export class Router implements UpstreamEvents {
     if (replay) {
       const key = `r${replay.next++}`
       if (key in replay.answers) return replay.answers[key]
-      const needed = capabilityFor(request)
       if (needed && !declares(caller.clientCapabilities, needed)) {
         replay.missing = needed
         replay.abort.abort()
@@ -815,12 +942,19 @@ export class Router implements UpstreamEvents {
       replay.abort.abort()
       throw new ProtocolError(INVALID_REQUEST, `${request.method} is asked of the client; the call resumes on its retry.`)
     }
+    // What the client declared is known for a 2025 session on the HTTP front (its initialize).
+    if (needed && caller.clientCapabilities && !declares(caller.clientCapabilities, needed)) throw methodNotFound()
     if (!caller.request) {
       throw new ProtocolError(INVALID_REQUEST, `${request.method} cannot reach this client.`)
     }
     // The upstream cancelling its request cancels it at that client too.
     return caller.request(request, signal)
   }
+}
+
+/** What a client SDK answers a request it has no handler for (a capability it did not declare). */
+function methodNotFound(): ProtocolError {
+  return new ProtocolError(METHOD_NOT_FOUND, 'Method not found')
 }
 
 /** Every member the call could use answered HTTP 429: the server is busy (never the gateway's retry loop). */
@@ -831,6 +965,19 @@ function busyFailure(error: UpstreamBusyError, pool: string, what: string, secre
     redact(`Server "${pool}" is busy and refused ${what} (${error.message}). Try this: send it again ${wait}.`, secrets),
     error.retryAfter === undefined ? undefined : { retryAfter: error.retryAfter },
   )
+}
+
+/** Longest part of the gateway's instructions one server's take (characters). */
+export const MAX_INSTRUCTIONS_CHARS = 8192
+
+function cutInstructions(text: string): string {
+  if (text.length <= MAX_INSTRUCTIONS_CHARS) return text
+  return `${text.slice(0, MAX_INSTRUCTIONS_CHARS)}\n[… cut by the gateway: ${text.length - MAX_INSTRUCTIONS_CHARS} more characters]`
+}
+
+/** A timeout for the request's total time (`maxTotalTimeout`), not for a silence. */
+function isTotalTimeout(error: unknown): boolean {
+  return (error as { data?: { maxTotalTimeout?: unknown } })?.data?.maxTotalTimeout !== undefined
 }
 
 /** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */

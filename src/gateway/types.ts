@@ -30,7 +30,7 @@ export interface Registration {
    * `own` (default): each 2025 client session (HTTP front) gets its own upstream session with this server,
    * opened on its first request there: an MCP session of its own over HTTP or SSE, a process of its own for
    * stdio (at most `maxOwnConnections`). `shared`: the server keeps no state per client, and every client shares
-   * one upstream session (a client that declares sampling or elicitation still gets its own stdio or SSE
+   * one upstream session (a client that declares sampling, elicitation or roots still gets its own stdio or SSE
    * connection, so the server's requests are never ambiguous).
    */
   sessions?: 'own' | 'shared'
@@ -53,8 +53,13 @@ export interface GatewayOptions {
   /** Failed pings in a row that take a server out of its pool (default 1). */
   unhealthyThreshold?: number
   balancer?: BalancerName
-  /** Upper bound of one forwarded request in ms (default 30 000). */
+  /**
+   * Upper bound of one forwarded request in ms without news from the upstream (default 30 000): each
+   * progress notification of the request starts it again, as a direct client's `resetTimeoutOnProgress`.
+   */
   requestTimeout?: number
+  /** Upper bound of one forwarded request in ms however much progress it reports (default 600 000). */
+  maxRequestTotalMs?: number
   /** How long to wait for an upstream's initialize handshake (default 10 000). */
   connectTimeout?: number
   /** First reconnect delay, doubled per failure up to 30 s (default 500). */

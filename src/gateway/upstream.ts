@@ -32,7 +32,7 @@ export interface UpstreamEvents {
   statusChanged(upstream: Upstream): void
   log(upstream: Upstream, params: Record<string, unknown>): void
   resourceUpdated(upstream: Upstream, uri: string): void
-  /** A sampling or elicitation request from the server, for the client whose call is running. */
+  /** A sampling, elicitation or roots request from the server, for the client whose call is running (or whose own connection it is). */
   clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
@@ -63,7 +63,8 @@ export const STABLE_CONNECTION_MS = 30_000
 /** Connections in a row lost before STABLE_CONNECTION_MS that make a member a crash loop. */
 const CRASH_LOOP = 3
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
-const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } }
+/** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
+const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } }
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
@@ -135,6 +136,8 @@ export class Upstream {
   /** The probe's verdict for the current connection; cleared when the connection is lost. */
   era: UpstreamEra | undefined
   discover: DiscoverResult | undefined
+  /** The server's `instructions` of its last connection (initialize or server/discover result). */
+  instructions: string | undefined
   private failures = 0
   private attempts = 0
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -290,6 +293,7 @@ export class Upstream {
       this.era = connected.getProtocolEra() === 'modern' ? 'modern' : 'legacy'
       this.goDirect(connected, transport)
       this.discover = connected.getDiscoverResult()
+      this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
       if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()
@@ -398,6 +402,12 @@ export class Upstream {
     // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
     client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
     client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    client.setRequestHandler('roots/list', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+  }
+
+  /** Tells the server its client's roots changed (`notifications/roots/list_changed`); it asks for them again. */
+  async rootsChanged(): Promise<void> {
+    await this.client?.sendRootsListChanged()
   }
 
   /**

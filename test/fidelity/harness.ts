@@ -55,7 +55,7 @@ export interface FidelityClient {
   getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<Params>
   /** The server's instructions as the client saw them (initialize or server/discover). */
   instructions(): string | undefined
-  /** Changes the roots answered from now on and says so (`notifications/roots/list_changed`). */
+  /** Changes the roots answered from now on and, on a 2025 session, says so (`notifications/roots/list_changed`). */
   setRoots(roots: { uri: string; name?: string }[]): Promise<void>
   close(): Promise<void>
 }
@@ -115,6 +115,7 @@ function wrap(era: ClientEra, client: LegacyClient | ModernClient, setup: Client
     getInstructions(): string | undefined
     getDiscoverResult?(): { instructions?: string } | undefined
     sendRootsListChanged(): Promise<void>
+    getProtocolEra?(): string | undefined
     close(): Promise<void>
   }
   const wrapped: FidelityClient = {
@@ -130,7 +131,8 @@ function wrap(era: ClientEra, client: LegacyClient | ModernClient, setup: Client
     instructions: () => c.getInstructions() ?? c.getDiscoverResult?.()?.instructions,
     async setRoots(next) {
       roots = next
-      await c.sendRootsListChanged()
+      // 2026-07-28 has no such notification: a server asks for roots with each request that needs them.
+      if (c.getProtocolEra?.() !== 'modern') await c.sendRootsListChanged()
     },
     close: async () => {
       open.delete(wrapped)
@@ -175,9 +177,10 @@ export async function connectThrough(gateway: HostileGateway, setup: ClientSetup
   return wrap(setup.era, client, setup)
 }
 
-/** A gateway process over the given npm servers, resolved once every server is connected. */
-export async function startFidelityGateway(servers: NpmServer[], options: Partial<GatewayOptions> = {}): Promise<HostileGateway> {
-  const gateway = await startGateway({ connectTimeout: 60_000, ...options }, servers.map(registrationOf))
+/** A gateway process over the given npm servers (or other registrations), resolved once every server is connected. */
+export async function startFidelityGateway(servers: Array<NpmServer | Registration>, options: Partial<GatewayOptions> = {}): Promise<HostileGateway> {
+  const registrations = servers.map((server) => ('connection' in server ? server : registrationOf(server)))
+  const gateway = await startGateway({ connectTimeout: 60_000, ...options }, registrations)
   // Readiness from the gateway itself (its /health), checked every 100 ms for up to a minute.
   for (let checks = 0; checks < 600; checks++) {
     if ((await gateway.health()).servers.every((s) => s.status === 'connected')) return gateway
@@ -206,9 +209,9 @@ export function errorOutcome(error: unknown): { error: { code?: unknown; message
 }
 
 /** Runs one request and records its outcome, an error included. */
-export async function step(request: string, run: () => Promise<unknown>): Promise<Step> {
+export async function step(request: string, run: () => Promise<unknown>, scrub?: Scrub): Promise<Step> {
   try {
-    return { request, outcome: normalise(await run()) }
+    return { request, outcome: normalise(await run(), scrub) }
   } catch (error) {
     return { request, outcome: errorOutcome(error) }
   }
@@ -252,8 +255,8 @@ export function normalise(value: unknown, scrub?: Scrub, path: string[] = []): u
  * A list request. A server without that kind answers Method not found direct, where the gateway (which
  * declares every kind, for its other servers) answers an empty list: the same for a client, compared as empty.
  */
-async function listStep(request: string, key: string, run: () => Promise<unknown>): Promise<Step> {
-  const done = await step(request, run)
+async function listStep(request: string, key: string, run: () => Promise<unknown>, scrub?: Scrub): Promise<Step> {
+  const done = await step(request, run, scrub)
   const code = (done.outcome as { error?: { code?: unknown } }).error?.code
   return code === -32601 ? { request, outcome: { [key]: [] } } : done
 }
@@ -265,17 +268,24 @@ export interface Call {
 }
 
 /** The standard transcript: the lists, the given calls, a read of each listed resource (up to `reads`), each prompt got. */
-export async function transcript(client: FidelityClient, calls: Call[], options: { reads?: number; prompts?: { name: string; arguments?: Record<string, string> }[] } = {}): Promise<Step[]> {
+export async function transcript(
+  client: FidelityClient,
+  calls: Call[],
+  options: { reads?: number; prompts?: { name: string; arguments?: Record<string, string> }[]; scrub?: Scrub } = {},
+): Promise<Step[]> {
+  const { scrub } = options
   const steps: Step[] = []
-  steps.push(await listStep('tools/list', 'tools', () => client.listTools()))
-  const resources = await listStep('resources/list', 'resources', () => client.listResources())
+  steps.push(await listStep('tools/list', 'tools', () => client.listTools(), scrub))
+  const resources = await listStep('resources/list', 'resources', () => client.listResources(), scrub)
   steps.push(resources)
-  steps.push(await listStep('resources/templates/list', 'resourceTemplates', () => client.listResourceTemplates()))
-  steps.push(await listStep('prompts/list', 'prompts', () => client.listPrompts()))
-  for (const call of calls) steps.push(await step(`tools/call ${call.tool}`, () => client.callTool({ name: call.tool, arguments: call.arguments ?? {} })))
+  steps.push(await listStep('resources/templates/list', 'resourceTemplates', () => client.listResourceTemplates(), scrub))
+  steps.push(await listStep('prompts/list', 'prompts', () => client.listPrompts(), scrub))
+  for (const call of calls) {
+    steps.push(await step(`tools/call ${call.tool}`, () => client.callTool({ name: call.tool, arguments: call.arguments ?? {} }), scrub))
+  }
   const listed = ((resources.outcome as { resources?: { uri: string }[] }).resources ?? []).slice(0, options.reads ?? 3)
-  for (const { uri } of listed) steps.push(await step(`resources/read ${uri}`, () => client.readResource({ uri })))
-  for (const prompt of options.prompts ?? []) steps.push(await step(`prompts/get ${prompt.name}`, () => client.getPrompt(prompt)))
+  for (const { uri } of listed) steps.push(await step(`resources/read ${uri}`, () => client.readResource({ uri }), scrub))
+  for (const prompt of options.prompts ?? []) steps.push(await step(`prompts/get ${prompt.name}`, () => client.getPrompt(prompt), scrub))
   return steps
 }
 
