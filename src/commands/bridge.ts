@@ -1,6 +1,10 @@
-import { Args, Command } from '@oclif/core'
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
+import { AirmcpError } from '../errors.js'
 
-export default class Bridge extends Command {
+export default class Bridge extends BaseCommand {
+  // stdout carries only JSON-RPC: no --json.
+  static override enableJsonFlag = false
   static override summary = 'Proxy stdio to a Streamable HTTP MCP endpoint (for clients that only launch commands).'
   static override description =
     'Claude Desktop launches MCP servers as commands; `airmcp connect claude-desktop --transport http` writes ' +
@@ -13,7 +17,7 @@ export default class Bridge extends Command {
     try {
       new URL(args.url)
     } catch {
-      this.error(`"${args.url}" is not a URL.`, { exit: 2, suggestions: ['airmcp bridge http://127.0.0.1:4000/mcp'] })
+      throw new AirmcpError('BAD_URL', `"${args.url}" is not a URL.`, 'airmcp bridge http://127.0.0.1:4000/mcp')
     }
     const { runBridge } = await import('../gateway/bridge.js')
     await runBridge(args.url, { headers: process.env.AIRMCP_TOKEN ? { authorization: `Bearer ${process.env.AIRMCP_TOKEN}` } : undefined })

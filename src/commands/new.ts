@@ -75,7 +75,8 @@ export default class New extends BaseCommand {
       })
       result.installed = true
     }
-    this.note(`\nCreated ${dirName}. Next:\n  cd ${dirName}${flags.install ? '' : `\n  ${pm} install`}\n  ${pm} run build\n  ${pm} start`)
+    // The README's next step: dev builds, runs and watches everything.
+    this.note(`\nCreated ${dirName}. Next:\n  cd ${dirName}${flags.install ? '' : ` && ${pm} install`} && npx airmcp dev`)
     return result
   }
 

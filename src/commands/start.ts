@@ -21,13 +21,16 @@ export default class Start extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start)
+    const { refuseSecondFleet } = await import('../fleet/state.js')
+    const { readWorkspace } = await import('../workspace/index.js')
     const { planFleet, packageDirs, checkBuilt } = await import('../fleet/plan.js')
     const { staleBuilds } = await import('../fleet/stale.js')
     const { PrefixedOutput } = await import('../fleet/output.js')
     const { superviseFleet } = await import('../fleet/launch.js')
     const { readyBanner } = await import('../fleet/banner.js')
     const root = findWorkspaceRoot()
-    const plan = await planFleet(root, portChoice(flags))
+    refuseSecondFleet(root)
+    const plan = await planFleet(await readWorkspace(root), portChoice(flags))
     checkBuilt(plan)
     const output = new PrefixedOutput()
     if (process.env.AIRMCP_PORT) {

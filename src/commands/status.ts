@@ -1,40 +1,27 @@
-import { Flags } from '@oclif/core'
-import { BaseCommand } from '../cli/base-command.js'
-import { findWorkspaceRoot } from '../workspace/root.js'
-import type { GatewayStatus } from '../fleet/status.js'
+import { BaseCommand, gatewayFlags } from '../cli/base-command.js'
+import type { GatewayStatus, StatusRow } from '../fleet/status.js'
 
 export default class Status extends BaseCommand {
   static override summary = "Ask the running gateway for its servers: status, transport, last error, calls, errors, median latency."
   static override description =
     'Reads the gateway\'s /health. It finds the gateway that airmcp start or airmcp dev runs for this workspace ' +
     '(also on --port-offset or --free-ports), else the port in gateway/src/index.ts; --url points elsewhere. ' +
-    'Figures count since the gateway started.'
+    'Figures count since the gateway started. LAST ERROR is why a connection is down, else the last failed call ' +
+    '(its time and message); --json gives it as lastError { message, at } and connectionError.'
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --json',
     '<%= config.bin %> status --url http://127.0.0.1:4100 --token "$AIRMCP_GATEWAY_TOKEN"',
   ]
   static override flags = {
-    url: Flags.string({ description: "The gateway's base URL (default: the one this workspace runs)." }),
-    token: Flags.string({ description: "The gateway's bearer token (default: AIRMCP_GATEWAY_TOKEN).", env: 'AIRMCP_GATEWAY_TOKEN' }),
+    ...gatewayFlags,
   }
 
-  async run(): Promise<GatewayStatus> {
+  async run(): Promise<Omit<GatewayStatus, 'servers'> & { servers: StatusRow[] }> {
     const { flags } = await this.parse(Status)
-    const { fetchHealth, statusTable } = await import('../fleet/status.js')
-    const status = await fetchHealth(flags.url ?? (await this.workspaceGateway()), flags.token)
+    const { fetchHealth, statusRow, statusTable, workspaceGateway } = await import('../fleet/status.js')
+    const status = await fetchHealth(flags.url ?? (await workspaceGateway()), flags.token)
     if (!this.jsonEnabled()) for (const line of statusTable(status)) this.log(line)
-    return status
-  }
-
-  /** The running fleet's gateway (`.airmcp/fleet.json`), else AIRMCP_GATEWAY_PORT, else the port in its source. */
-  private async workspaceGateway(): Promise<string> {
-    const root = findWorkspaceRoot()
-    const { readFleetState } = await import('../fleet/state.js')
-    const running = readFleetState(root)
-    if (running) return new URL(running.gateway.url).origin
-    if (process.env.AIRMCP_GATEWAY_PORT) return `http://127.0.0.1:${process.env.AIRMCP_GATEWAY_PORT}`
-    const { readWorkspace, DEFAULT_GATEWAY_PORT } = await import('../workspace/index.js')
-    return `http://127.0.0.1:${(await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT}`
+    return { ...status, servers: status.servers.map(statusRow) }
   }
 }

@@ -15,12 +15,13 @@ export function findTsc(root: string): string {
 
 /**
  * Compiles packages (`servers/search`, `gateway`) with `tsc -b`, printing the compiler's lines under the
- * `tsc` prefix. Resolves true when all of them compiled.
+ * `tsc` prefix. Resolves true when all of them compiled. `force` compiles them whatever their timestamps say:
+ * a file saved while the last build ran is older than that build's output, and `tsc -b` would skip it.
  */
-export function buildPackages(root: string, dirs: string[], output: PrefixedOutput): Promise<boolean> {
+export function buildPackages(root: string, dirs: string[], output: PrefixedOutput, force = false): Promise<boolean> {
   if (dirs.length === 0) return Promise.resolve(true)
   const tsc = findTsc(root)
-  const child = spawn(process.execPath, [tsc, '-b', ...dirs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [tsc, '-b', ...(force ? ['--force'] : []), ...dirs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   output.follow('tsc', child.stdout!, 'stdout')
   output.follow('tsc', child.stderr!, 'stderr')
   return new Promise((resolve) => {

@@ -32,7 +32,6 @@ function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
   // AIRMCP_PORT set for `airmcp start` would put every server on one port: each gets its own below.
   delete env.AIRMCP_PORT
-  delete env.AIRMCP_GATEWAY_DESCRIBE
   return env
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { AirmcpError } from '../errors.js'
-import { DEFAULT_GATEWAY_PORT, readWorkspace, type Workspace } from '../workspace/index.js'
+import { DEFAULT_GATEWAY_PORT, type Workspace } from '../workspace/index.js'
 import { freePort } from './ports.js'
 
 /** How `start`/`dev` place the fleet: the ports in the sources, all of them shifted, or free ones. */
@@ -43,14 +43,8 @@ export async function placePort(choice: PortChoice, declared: number, what: stri
   return choice.mode === 'free' ? freePort() : choice.mode === 'offset' ? shifted(declared, choice.offset, what) : declared
 }
 
-/** Every server of the workspace with its transport, from the workspace model (as `gateway sync` sees them). */
-export async function readServers(root: string): Promise<Workspace['servers']> {
-  return (await readWorkspace(root)).servers
-}
-
-/** Reads the workspace (servers, transports, the gateway's port) and decides every port. */
-export async function planFleet(root: string, choice: PortChoice, env = process.env): Promise<FleetPlan> {
-  const workspace = await readWorkspace(root)
+/** Decides every port of the workspace's fleet (its servers, transports and the gateway's port, from the model). */
+export async function planFleet(workspace: Workspace, choice: PortChoice, env = process.env): Promise<FleetPlan> {
   const place = (declared: number, what: string) => placePort(choice, declared, what)
   const networked: FleetMember[] = []
   const portMap: Record<string, number> = {}
@@ -67,7 +61,7 @@ export async function planFleet(root: string, choice: PortChoice, env = process.
   const declaredGateway = workspace.gateway?.port ?? DEFAULT_GATEWAY_PORT
   const gatewayPort = fromEnv === undefined ? await place(declaredGateway, 'the gateway') : fromEnv === 0 ? await freePort() : fromEnv
   return {
-    root,
+    root: workspace.root,
     servers: networked,
     stdio: workspace.servers.filter((s) => s.transport.type === 'stdio').map((s) => ({ name: s.name, dir: s.dir })),
     gateway: { name: 'gateway', kind: 'gateway', dir: 'gateway', transport: 'gateway', declaredPort: declaredGateway, port: gatewayPort },

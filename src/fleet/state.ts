@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { AirmcpError } from '../errors.js'
 
 /** What a running `airmcp start`/`dev` tells other commands (`status`): where the gateway and servers are. */
 export interface FleetState {
@@ -36,4 +37,18 @@ export function removeFleetState(root: string, pid = process.pid): void {
   } catch {
     // Nothing to remove.
   }
+}
+
+/**
+ * Refuses to run a second `start`/`dev` where a live supervisor already runs, before anything is built or
+ * started: it would rebuild the running fleet's dist/ and then fail on a taken port.
+ */
+export function refuseSecondFleet(root: string): void {
+  const running = readFleetState(root)
+  if (!running) return
+  throw new AirmcpError(
+    'ALREADY_RUNNING',
+    `airmcp ${running.mode} is already running here (pid ${running.pid}).`,
+    `stop it first (Ctrl-C in its terminal), or use it: its gateway serves ${running.gateway.url} (airmcp status lists its servers).`,
+  )
 }

@@ -1,5 +1,7 @@
 import { get } from 'node:http'
 import { AirmcpError } from '../errors.js'
+import { findWorkspaceRoot } from '../workspace/root.js'
+import { readFleetState } from './state.js'
 
 /** One server as the gateway reports it on `/health`. */
 export interface ServerStatus {
@@ -7,11 +9,25 @@ export interface ServerStatus {
   name: string
   transport: string
   status: string
+  /** Why its connection is down (cleared when it connects again). */
   lastError?: string
+  /** Its last failed call: message (absent behind a token) and ISO time. */
+  lastCallError?: { message?: string; at: string }
   calls?: number
   errors?: number
   medianMs?: number
   tools?: string[]
+}
+
+/** One server as `airmcp status --json` gives it: `lastError` is its last failed call, `connectionError` why it is down. */
+export type StatusRow = Omit<ServerStatus, 'lastError' | 'lastCallError'> & {
+  lastError: { message?: string; at: string } | null
+  connectionError?: string
+}
+
+/** The `--json` form of a server's status. */
+export function statusRow({ lastError, lastCallError, ...server }: ServerStatus): StatusRow {
+  return { ...server, lastError: lastCallError ?? null, ...(lastError ? { connectionError: lastError } : {}) }
 }
 
 /** A tool or prompt the gateway holds back because it differs from airmcp.lock. */
@@ -38,9 +54,7 @@ export function fetchHealth(base: string, token?: string, timeoutMs = 5000): Pro
       response.setEncoding('utf8')
       response.on('data', (chunk) => (body += chunk))
       response.on('end', () => {
-        if (response.statusCode === 401 || response.statusCode === 403) {
-          return reject(new AirmcpError('UNAUTHORIZED', `The gateway at ${url.origin} refused /health without the right token.`, 'pass --token, or set AIRMCP_GATEWAY_TOKEN.'))
-        }
+        if (response.statusCode === 401 || response.statusCode === 403) return reject(gatewayUnauthorized(url.origin, '/health'))
         try {
           const health = JSON.parse(body) as { status?: string; servers?: ServerStatus[]; quarantined?: QuarantinedItem[] }
           if (!Array.isArray(health.servers)) throw new Error('no servers in the answer')
@@ -52,16 +66,42 @@ export function fetchHealth(base: string, token?: string, timeoutMs = 5000): Pro
       })
     })
     request.once('timeout', () => request.destroy(new Error('timed out')))
-    request.once('error', (error) =>
-      reject(
-        new AirmcpError(
-          'GATEWAY_NOT_RUNNING',
-          `No gateway answers at ${url.origin} (${(error as NodeJS.ErrnoException).code ?? error.message}).`,
-          'start the workspace: airmcp dev (or airmcp start), or pass --url.',
-        ),
-      ),
-    )
+    request.once('error', (error) => reject(gatewayNotRunning(url.origin, (error as NodeJS.ErrnoException).code ?? error.message)))
   })
+}
+
+/** Nothing listens where the gateway should be. */
+export function gatewayNotRunning(origin: string, cause: string): AirmcpError {
+  return new AirmcpError('GATEWAY_NOT_RUNNING', `No gateway answers at ${origin} (${cause}).`, 'start the workspace: airmcp dev (or airmcp start), or pass --url.')
+}
+
+/** The gateway wants a bearer token we do not have (or not this one). */
+export function gatewayUnauthorized(origin: string, what: string): AirmcpError {
+  return new AirmcpError('UNAUTHORIZED', `The gateway at ${origin} refused ${what} without the right token.`, 'pass --token, or set AIRMCP_GATEWAY_TOKEN.')
+}
+
+/** The base URL of this workspace's gateway: the running fleet's (`.airmcp/fleet.json`), else AIRMCP_GATEWAY_PORT, else the port in its source. */
+export async function workspaceGateway(): Promise<string> {
+  const root = findWorkspaceRoot()
+  const running = readFleetState(root)
+  if (running) return new URL(running.gateway.url).origin
+  if (process.env.AIRMCP_GATEWAY_PORT) return `http://127.0.0.1:${process.env.AIRMCP_GATEWAY_PORT}`
+  const { readWorkspace, DEFAULT_GATEWAY_PORT } = await import('../workspace/index.js')
+  return `http://127.0.0.1:${(await readWorkspace(root)).gateway?.port ?? DEFAULT_GATEWAY_PORT}`
+}
+
+/** A connection that is down says why; else the last failed call, with its local time, on one line. */
+function lastErrorCell(server: ServerStatus): string {
+  if (server.lastError) return server.lastError
+  const last = server.lastCallError
+  if (!last) return ''
+  const message = last.message?.replace(/\s+/g, ' ').trim() ?? "(the gateway's token hides the message)"
+  return `${clockTime(new Date(last.at))} ${message.length > 120 ? `${message.slice(0, 119)}…` : message}`
+}
+
+/** HH:MM:SS in local time. */
+export function clockTime(date: Date): string {
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
 }
 
 /** The table `airmcp status` prints: one row per registration. */
@@ -76,7 +116,7 @@ export function statusTable(status: GatewayStatus): string[] {
       String(s.calls ?? 0),
       String(s.errors ?? 0),
       s.medianMs === undefined || s.medianMs === null ? '-' : `${s.medianMs} ms`,
-      s.lastError ?? '',
+      lastErrorCell(s),
     ]),
   ]
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))

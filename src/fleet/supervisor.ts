@@ -146,12 +146,13 @@ export class Supervisor {
     }, delay)
   }
 
-  /** Stops a child (its whole process group), then starts it again and waits until it answers. */
-  async restart(name: string): Promise<void> {
+  /** Stops a child (its whole process group), then starts it again (as `spec` says, if given) and waits until it answers. */
+  async restart(name: string, spec?: ChildSpec): Promise<void> {
     const managed = this.children.get(name)
     if (!managed) return
     await this.stopOne(managed)
     managed.restarts = 0
+    if (spec) managed.spec = spec
     await this.launch(managed)
   }
 

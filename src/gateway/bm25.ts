@@ -1,8 +1,9 @@
 /**
  * A small BM25F ranker for tool search: local, no network, no dependency. Fields are weighted (a word in
  * a tool's name counts more than one in a parameter's description), words are split at case changes,
- * digits and punctuation, reduced by a light suffix stemmer, and a query word also matches a few common
- * synonyms at a lower weight (people ask to "remove" what a tool calls "delete").
+ * digits and punctuation and reduced by a light suffix stemmer. It has no synonym table: one written by
+ * hand ends up mirroring the queries it was checked on. A general thesaurus (WordNet) and word vectors
+ * (GloVe) were measured as query expansion and did not help on queries nobody had tuned for.
  */
 
 const STOPWORDS = new Set(
@@ -12,57 +13,6 @@ const STOPWORDS = new Set(
     'when where which who will with would you your all any'
   ).split(' '),
 )
-
-/** Groups of words people use for one action or thing; a query word matches the others at half weight. */
-const SYNONYM_GROUPS = [
-  'delete remove erase drop destroy purge',
-  'create add new make insert open start arrange organize setup',
-  'update edit modify change set patch rename',
-  'find search lookup look query locate seek',
-  'list enumerate show browse all every',
-  'fetch read retrieve load download view',
-  'send post publish notify message tell announce say',
-  'upload put store save write',
-  'stop halt kill terminate cancel',
-  'run execute trigger invoke launch',
-  'user person member people account',
-  'file document doc',
-  'folder directory dir',
-  'email mail inbox',
-  'meeting event appointment calendar',
-  'issue ticket bug',
-  'error failure exception crash',
-  'cost price spend spending charge',
-  'invoice bill billing',
-  'refund reimburse money back',
-  'free available availability busy',
-  'share access permission grant',
-  'sql select query row table',
-  'conversion funnel drop churn',
-  'schedule plan book',
-  'sum total add',
-  'picture image photo',
-  'repo repository project',
-  'chat channel conversation',
-  'reply respond answer',
-  'translate translation language spanish french german english italian chinese japanese',
-  'weather forecast temperature rain snow sunny wind',
-  'log logs logging',
-  'metric metrics measurement stat statistic',
-  'deploy deployment release rollout ship',
-  'customer client contact lead',
-  'payment pay',
-  'song track music',
-  'city place location address',
-  'random sample',
-  'environment env variable',
-]
-
-const SYNONYMS = new Map<string, string[]>()
-for (const group of SYNONYM_GROUPS) {
-  const stems = group.split(' ').map(stem)
-  for (const word of stems) SYNONYMS.set(word, [...new Set([...(SYNONYMS.get(word) ?? []), ...stems.filter((s) => s !== word)])])
-}
 
 /** A light suffix stemmer: enough that "deleting", "deleted" and "deletes" meet at "delet". */
 export function stem(word: string): string {
@@ -136,20 +86,15 @@ export class Bm25Index {
 
   /** Documents ranked by relevance to the query, best first; those that match nothing are left out. */
   search(query: string, accept: (id: string) => boolean = () => true): { id: string; score: number }[] {
-    const weights = new Map<string, number>()
-    for (const term of tokenize(query)) {
-      weights.set(term, Math.max(weights.get(term) ?? 0, 1))
-      for (const synonym of SYNONYMS.get(term) ?? []) weights.set(synonym, Math.max(weights.get(synonym) ?? 0, 0.5))
-    }
-    const terms = [...weights].filter(([term]) => this.df.has(term)).map(([term, weight]) => ({ term, weight, idf: this.idf(term) }))
+    const terms = [...new Set(tokenize(query))].filter((term) => this.df.has(term)).map((term) => ({ term, idf: this.idf(term) }))
     const ranked: { id: string; score: number }[] = []
     if (!terms.length) return ranked
     for (const doc of this.docs) {
       let score = 0
       const norm = K1 * (1 - B + (B * doc.length) / this.avgLength)
-      for (const { term, weight, idf } of terms) {
+      for (const { term, idf } of terms) {
         const tf = doc.tf.get(term)
-        if (tf) score += weight * idf * ((tf * (K1 + 1)) / (tf + norm))
+        if (tf) score += idf * ((tf * (K1 + 1)) / (tf + norm))
       }
       if (score > 0 && accept(doc.id)) ranked.push({ id: doc.id, score })
     }

@@ -1,11 +1,49 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { StringDecoder } from 'node:string_decoder'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/server'
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
+import { parseJsonRpcLine, refusedRequest } from '../http/jsonrpc.js'
+import { Tally } from '../http/tally.js'
 import { createModernServer } from './front.js'
 import type { ClientAccess } from './policy.js'
 import type { Router } from './router.js'
 import type { StateSealer } from './sealed-state.js'
+
+type ListenRequest = { id?: unknown; method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
+
+/** How many 2026 listen streams the front keeps open, and how many resources one may follow. */
+export interface ListenLimits {
+  /** Listen streams open at once per handler (one per named client, one for everyone else). */
+  maxListenStreams: number
+  /** Listen streams one client (remote address, and named client where there is one) may hold open. */
+  maxListenStreamsPerClient: number
+  /** Resource URIs one listen stream may ask updates for. */
+  maxSubscriptionsPerSession: number
+}
+
+/** Open listen streams by client, so that one client cannot take every stream the handler allows. */
+class ListenStreams {
+  private readonly open = new Tally<string>()
+
+  constructor(private readonly perClient: number) {}
+
+  /** Counts `res` toward each of `clients` until it closes; false, counting nothing, when one is at the cap. */
+  admit(res: ServerResponse, clients: string[]): boolean {
+    if (clients.some((client) => this.open.of(client) >= this.perClient)) return false
+    for (const client of clients) this.open.add(client)
+    res.once('close', () => {
+      for (const client of clients) this.open.remove(client)
+    })
+    return true
+  }
+}
+
+/** A JSON-RPC error answering one request, as the SDK's handler answers its own refusals (HTTP 200). */
+function refuse(res: ServerResponse, id: unknown, code: number, message: string): void {
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ jsonrpc: '2.0', id: id ?? null, error: { code, message } }))
+}
 
 /**
  * The gateway's 2026-07-28 front on HTTP: each request is served by a fresh SDK v2 server over the router,
@@ -15,7 +53,8 @@ export function createModernHttpFront(
   router: Router,
   info: { name: string; version: string },
   sealer: StateSealer,
-  defaultAccess?: ClientAccess,
+  defaultAccess: ClientAccess | undefined,
+  limits: ListenLimits,
 ) {
   // One handler per client principal (what `authenticate` returned): its requests see that client's surface.
   const handlers = new Map<unknown, { serve: ReturnType<typeof toNodeHandler>; close: () => Promise<void> | void }>()
@@ -23,25 +62,70 @@ export function createModernHttpFront(
     let entry = handlers.get(principal)
     if (!entry) {
       const access = (principal as ClientAccess | undefined) ?? defaultAccess
-      const handler = createMcpHandler(() => createModernServer(router, info, sealer, access), { legacy: 'reject' })
+      const handler = createMcpHandler(() => createModernServer(router, info, sealer, access), {
+        legacy: 'reject',
+        maxSubscriptions: limits.maxListenStreams,
+      })
       router.notifiers.add(handler.notify)
       entry = { serve: toNodeHandler(handler), close: () => handler.close() }
       handlers.set(principal, entry)
     }
     return entry
   }
+  const streams = new ListenStreams(limits.maxListenStreamsPerClient)
+
+  /** Admits a listen stream within its client's share, and asks the owning upstreams for the resources it follows. */
+  async function listen(req: IncomingMessage, res: ServerResponse, request: ListenRequest, principal: unknown): Promise<boolean> {
+    const uris = request.params?.notifications?.resourceSubscriptions
+    if (Array.isArray(uris) && uris.length > limits.maxSubscriptionsPerSession) {
+      refuse(res, request.id, -32602, `Too many resource subscriptions (${uris.length}; limit ${limits.maxSubscriptionsPerSession}). Try this: follow fewer resources, or raise maxSubscriptionsPerSession.`)
+      return false
+    }
+    const name = (principal as ClientAccess | undefined)?.name
+    const clients = [`address ${req.socket.remoteAddress}`, ...(name === undefined ? [] : [`client ${name}`])]
+    if (!streams.admit(res, clients)) {
+      refuse(res, request.id, -32000, `Too many listen streams from this client (limit ${limits.maxListenStreamsPerClient}). Try this: close streams you no longer use, or raise maxListenStreamsPerClient.`)
+      return false
+    }
+    // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
+    if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
+    return true
+  }
+
   return {
     async handle(req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown): Promise<void> {
-      // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
-      const request = body as { method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
-      const uris = request?.method === 'subscriptions/listen' ? request.params?.notifications?.resourceSubscriptions : undefined
-      if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
+      const request = body as ListenRequest | undefined
+      if (request?.method === 'subscriptions/listen' && !(await listen(req, res, request, principal))) return
       await handlerFor(principal).serve(req, res, body)
     },
     close: async () => {
       await Promise.allSettled([...handlers.values()].map((entry) => entry.close()))
     },
   }
+}
+
+/** The SDK's stdio line limit (10 MiB): a longer line ends the connection, and is not looked at here. */
+const MAX_STDIO_LINE = 10 * 1024 * 1024
+
+/**
+ * Answers on `stdout` each request on `stdin` that the SDK's stdio transport drops without an answer (an
+ * envelope its request check refuses: jsonrpc.ts). It reads beside the SDK, which still drops the line.
+ */
+function answerRefusedLines(stdin: NodeJS.ReadableStream, stdout: NodeJS.WritableStream): () => void {
+  let partial = ''
+  const decoder = new StringDecoder('utf8')
+  const onData = (chunk: Buffer | string) => {
+    const lines = (partial + (typeof chunk === 'string' ? chunk : decoder.write(chunk))).split('\n')
+    partial = lines.pop() ?? ''
+    if (partial.length > MAX_STDIO_LINE) partial = ''
+    for (const line of lines) {
+      const message = parseJsonRpcLine(line)
+      const refusal = message && refusedRequest(message)
+      if (refusal) stdout.write(`${JSON.stringify(refusal)}\n`)
+    }
+  }
+  stdin.on('data', onData)
+  return () => void stdin.off('data', onData)
 }
 
 /**
@@ -54,7 +138,7 @@ export function serveGatewayStdio(
   sealer: StateSealer,
   access?: ClientAccess,
 ) {
-  return serveStdio((context: McpRequestContext) => {
+  const handle = serveStdio((context: McpRequestContext) => {
     const server = createModernServer(router, info, sealer, access)
     if (context.era === 'legacy') {
       const session = server as unknown as Parameters<Router['removeSession']>[0]
@@ -65,4 +149,12 @@ export function serveGatewayStdio(
     }
     return server
   })
+  // After serveStdio, whose transport is reading stdin by then: this listener must not start the flow first.
+  const stopAnswering = answerRefusedLines(process.stdin, process.stdout)
+  return {
+    close: async () => {
+      stopAnswering()
+      await handle.close()
+    },
+  }
 }

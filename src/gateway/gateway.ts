@@ -14,7 +14,7 @@ import { Router } from './router.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
 import { Upstream } from './upstream.js'
-import { attachSupervisor, describeAndExit, isDescribeRun } from './supervisor-channel.js'
+import { attachSupervisor } from './supervisor-channel.js'
 
 const VERSION = '1'
 
@@ -58,10 +58,12 @@ export class Gateway {
       sealer: this.sealer,
       maxConcurrentPerSession: options.maxConcurrentPerSession,
       maxArgumentDepth: options.maxArgumentDepth,
+      maxSubscriptionsPerSession: options.maxSubscriptionsPerSession,
     })
     if (options.maxRequestTotalMs !== undefined && !(typeof options.maxRequestTotalMs === 'number' && options.maxRequestTotalMs > 0)) {
       throw new TypeError('maxRequestTotalMs must be a positive number of ms. Try this: maxRequestTotalMs: 600_000 (10 min).')
     }
+    this.router.searchByMeaning = options.searchByMeaning ?? false
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
@@ -104,6 +106,13 @@ export class Gateway {
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
       maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
       maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
+      lists: {
+        maxListItemDepth: this.options.maxListItemDepth ?? LIMIT_DEFAULTS.maxListItemDepth,
+        maxListItemBytes: this.options.maxListItemBytes ?? LIMIT_DEFAULTS.maxListItemBytes,
+        maxListPages: this.options.maxListPages ?? LIMIT_DEFAULTS.maxListPages,
+        maxListItems: this.options.maxListItems ?? LIMIT_DEFAULTS.maxListItems,
+        maxListBytes: this.options.maxListBytes ?? LIMIT_DEFAULTS.maxListBytes,
+      },
     })
   }
 
@@ -131,7 +140,9 @@ export class Gateway {
       a.name === b.name &&
       (a.transport ?? '') === (b.transport ?? '') &&
       a.sessions === b.sessions &&
-      JSON.stringify(a.connection) === JSON.stringify(b.connection)
+      a.protocol === b.protocol &&
+      JSON.stringify(a.connection) === JSON.stringify(b.connection) &&
+      JSON.stringify(a.tools) === JSON.stringify(b.tools)
     const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
     const changed = [...next.values()].filter((r) => this.registrations.has(r.id) && !same(r, this.registrations.get(r.id)!.registration))
     const added = [...next.values()].filter((r) => !this.registrations.has(r.id))
@@ -166,7 +177,6 @@ export class Gateway {
    */
   async start(): Promise<void> {
     if (this.started) return
-    if (isDescribeRun()) return describeAndExit([...this.registrations.values()].map((u) => u.registration))
     this.started = true
     const stdio =
       this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
@@ -200,7 +210,11 @@ export class Gateway {
         maxPerRegistration: this.options.maxOwnConnections,
         idleMs: this.options.ownConnectionIdleMs,
       })
-      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery))
+      const modern = createModernHttpFront(this.router, info, this.sealer, fullAccess(this.options.discovery), {
+        maxListenStreams: this.options.maxListenStreams ?? LIMIT_DEFAULTS.maxListenStreams,
+        maxListenStreamsPerClient: this.options.maxListenStreamsPerClient ?? LIMIT_DEFAULTS.maxListenStreamsPerClient,
+        maxSubscriptionsPerSession: this.options.maxSubscriptionsPerSession ?? LIMIT_DEFAULTS.maxSubscriptionsPerSession,
+      })
       this.modern = modern
       this.host = await startHttpHost({
         modern: (req, res, body, principal) => modern.handle(req, res, body, principal),
@@ -218,6 +232,7 @@ export class Gateway {
         replicaUrl: this.options.replicaUrl,
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
+        maxBufferedBytesPerClient: this.options.maxBufferedBytesPerClient ?? LIMIT_DEFAULTS.maxBufferedBytesPerClient,
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         metrics: this.operations.metrics,
@@ -228,8 +243,11 @@ export class Gateway {
           return {
             status: healthy === servers.length ? 'ok' : healthy > 0 ? 'degraded' : 'down',
             name: this.options.name,
-            // /health needs no token: behind one, it names no tool (a client's policy may hide some).
-            servers: this.authenticate ? servers.map(({ tools, ...server }) => ({ ...server, toolCount: tools.length })) : servers,
+            // /health needs no token: behind one, it names no tool (a client's policy may hide some) and
+            // quotes no tool's error (it may carry a caller's data); the error's time stays.
+            servers: this.authenticate
+              ? servers.map(({ tools, lastCallError, ...server }) => ({ ...server, toolCount: tools.length, lastCallError: lastCallError && { at: lastCallError.at } }))
+              : servers,
             ...this.operations?.health(),
           }
         },

@@ -1,4 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../http/send-budget.js'
 
 /** The gateway's defaults for what one client or one upstream may take; every one is a GatewayOptions field. */
 export const LIMIT_DEFAULTS = {
@@ -12,6 +13,24 @@ export const LIMIT_DEFAULTS = {
   maxResultBytes: 8 * 1024 * 1024,
   /** Longest a forwarded request may run in all, however much progress it reports (ms). */
   maxRequestTotalMs: 10 * 60_000,
+  /** Deepest nesting (objects and arrays) of one item taken from an upstream's list; a deeper item is dropped. */
+  maxListItemDepth: 128,
+  /** Largest item (a tool with its schemas, a prompt, a resource) taken from an upstream's list, as JSON bytes. */
+  maxListItemBytes: 1024 * 1024,
+  /** Most pages read of one upstream list; past it the items read so far are kept. */
+  maxListPages: 100,
+  /** Most items kept of one upstream list; past it the rest are not read. */
+  maxListItems: 20_000,
+  /** Most bytes (as JSON) kept of one upstream list; past it the rest are not read. */
+  maxListBytes: 16 * 1024 * 1024,
+  /** HTTP front: bytes one client may leave unread besides the message being written; past it, its stalled responses are closed. */
+  maxBufferedBytesPerClient: DEFAULT_MAX_BUFFERED_BYTES,
+  /** HTTP front: 2026 `subscriptions/listen` streams open at once (per named client; one count for all others). */
+  maxListenStreams: 1024,
+  /** HTTP front: listen streams one client (remote address, and named client) may hold open; past it, an error answer. */
+  maxListenStreamsPerClient: 32,
+  /** Resource URIs one 2025 session may subscribe to (or one listen stream follow); past it, an error answer. */
+  maxSubscriptionsPerSession: 256,
 }
 
 export type GatewayLimits = typeof LIMIT_DEFAULTS
@@ -126,19 +145,44 @@ export class KeyedSemaphores {
  * overflow the stack). Iterative, so the check itself cannot overflow.
  */
 export function assertDepth(value: unknown, maxDepth: number, what: string): void {
+  if (jsonSize(value, maxDepth, Infinity) === TOO_DEEP) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `The arguments of ${what} nest deeper than ${maxDepth} levels. Try this: send flatter arguments ` +
+        '(the gateway limit is maxArgumentDepth).',
+    )
+  }
+}
+
+export const TOO_DEEP = 'too deep'
+export const TOO_LARGE = 'too large'
+
+/**
+ * About how many bytes `value` takes as JSON (strings and keys by length, a number as 8), or TOO_DEEP when
+ * objects and arrays nest deeper than `maxDepth`, or TOO_LARGE past `maxBytes`. Iterative, and it stops at
+ * the first limit it meets, so the check itself can neither overflow the stack nor run long.
+ */
+export function jsonSize(value: unknown, maxDepth: number, maxBytes: number): number | typeof TOO_DEEP | typeof TOO_LARGE {
+  let bytes = 0
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length) {
     const [node, depth] = stack.pop()!
-    if (node === null || typeof node !== 'object') continue
-    if (depth >= maxDepth) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        `The arguments of ${what} nest deeper than ${maxDepth} levels. Try this: send flatter arguments ` +
-          '(the gateway limit is maxArgumentDepth).',
-      )
+    if (typeof node === 'string') bytes += node.length + 2
+    else if (node === null || typeof node !== 'object') bytes += 8
+    else if (depth >= maxDepth) return TOO_DEEP
+    else if (Array.isArray(node)) {
+      bytes += 2 + node.length
+      if (bytes > maxBytes) return TOO_LARGE
+      for (const child of node) stack.push([child, depth + 1])
+    } else {
+      bytes += 2
+      for (const key in node) {
+        bytes += key.length + 4
+        if (bytes > maxBytes) return TOO_LARGE
+        stack.push([(node as Record<string, unknown>)[key], depth + 1])
+      }
     }
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
-    }
+    if (bytes > maxBytes) return TOO_LARGE
   }
+  return bytes
 }

@@ -3,7 +3,6 @@ import { matchTemplate } from '../runtime/resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { createBalancer } from './balancer.js'
-import { isErrorResult } from './call-stats.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
@@ -27,6 +26,7 @@ import {
 
 type Params = Record<string, unknown>
 type Message = { method: string; params?: Params }
+type ListKind = 'tools' | 'resources' | 'prompts'
 
 const INVALID_REQUEST = -32600
 const METHOD_NOT_FOUND = -32601
@@ -132,6 +132,7 @@ export interface RouterOptions {
   sealer: StateSealer
   maxConcurrentPerSession?: number
   maxArgumentDepth?: number
+  maxSubscriptionsPerSession?: number
 }
 
 /** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
@@ -149,10 +150,12 @@ export class Router implements UpstreamEvents {
   private readonly callers = new WeakMap<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
-  private published = ''
+  private readonly published = new Map<ListKind, string>()
   private readonly pick: ReturnType<typeof createBalancer>
   /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
   revision = 0
+  /** Tool search ranks by meaning as well as words (GatewayOptions.searchByMeaning). */
+  searchByMeaning = false
   /** Client sessions' own upstream sessions (HTTP front; see own-connections.ts for the session model). */
   own: OwnConnections | undefined
   /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
@@ -214,17 +217,24 @@ export class Router implements UpstreamEvents {
     return byPool
   }
 
-  /** Recomputes the exposed names; true when the visible lists changed since the last rebuild. */
-  rebuild(): boolean {
+  /**
+   * Recomputes the exposed names and lists of `kinds` (all by default); returns the kinds whose visible
+   * list changed since the last rebuild. Linear in the items: names by buildRoutes, each list serialized
+   * once (every item was bounded in depth and size when it was read, list-intake.ts).
+   */
+  rebuild(kinds: ListKind[] = ['tools', 'prompts', 'resources']): ListKind[] {
     const names = (m: Map<string, Map<string, unknown>>) => new Map([...m].map(([pool, items]) => [pool, [...items.keys()]]))
-    this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
-    this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
+    if (kinds.includes('tools')) this.toolRoutes = buildRoutes(names(this.offered((u) => this.exposedTools(u), (t) => t.name)))
+    if (kinds.includes('prompts')) this.promptRoutes = buildRoutes(names(this.offered((u) => this.admitted(u, 'prompts'), (p) => p.name)))
     // Compared with what clients last saw: upstreams update their lists before calling here, so a
     // before/after comparison inside this call would miss a changed description.
-    const now = JSON.stringify([this.listTools(), this.listPrompts(), this.listResources(), this.listResourceTemplates()])
-    const changed = now !== this.published
-    this.published = now
-    if (changed) this.revision++
+    const changed = kinds.filter((kind) => {
+      const now = JSON.stringify(kind === 'tools' ? this.listTools() : kind === 'prompts' ? this.listPrompts() : [this.listResources(), this.listResourceTemplates()])
+      if (now === this.published.get(kind)) return false
+      this.published.set(kind, now)
+      return true
+    })
+    if (changed.length) this.revision++
     return changed
   }
 
@@ -451,13 +461,13 @@ export class Router implements UpstreamEvents {
         }
         startedAt = performance.now()
         const result = await run(upstream, options)
-        picked.stats.record(performance.now() - startedAt, isErrorResult(result))
+        picked.stats.recordResult(performance.now() - startedAt, result, picked.secrets)
         // SDK clients handle a notification a turn after a response read in the same chunk, and drop
         // progress that arrives after its call ended: the result waits for the progress to be out first.
         if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
-        if (startedAt) picked.stats.record(performance.now() - startedAt, true)
+        if (startedAt) picked.stats.recordError(performance.now() - startedAt, error, picked.secrets)
         if (isTimeoutError(error)) {
           if (isCancelled(caller)) throw error
           if (isTotalTimeout(error)) {
@@ -782,15 +792,29 @@ export class Router implements UpstreamEvents {
   }
 
   async subscribe(session: LegacySession, uri: string) {
+    const uris = this.subscriptions.get(session) ?? new Set<string>()
+    const max = this.options.maxSubscriptionsPerSession ?? LIMIT_DEFAULTS.maxSubscriptionsPerSession
+    if (!uris.has(uri) && uris.size >= max) {
+      throw new ProtocolError(
+        INVALID_PARAMS,
+        `Too many resource subscriptions in this session (limit ${max}). Try this: unsubscribe from resources you no longer follow, or raise maxSubscriptionsPerSession.`,
+      )
+    }
     const pool = this.resourcePool(uri, session)
     if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
-    // On the session's own upstream session, where its calls run: the server's updates come to it alone.
-    const own = await this.ownSession(session, pool)
-    if (own) await own.subscribeResource(uri)
-    else await this.subscribeUpstream(uri)
-    const uris = this.subscriptions.get(session) ?? new Set()
+    // Counted before the upstream is asked, so that concurrent subscribes cannot all pass the check.
+    const added = !uris.has(uri)
     uris.add(uri)
     this.subscriptions.set(session, uris)
+    try {
+      // On the session's own upstream session, where its calls run: the server's updates come to it alone.
+      const own = await this.ownSession(session, pool)
+      if (own) await own.subscribeResource(uri)
+      else await this.subscribeUpstream(uri)
+    } catch (error) {
+      if (added) uris.delete(uri)
+      throw error
+    }
     return {}
   }
 
@@ -829,14 +853,14 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  listChanged(upstream: Upstream, kind: 'tools' | 'resources' | 'prompts'): void {
+  listChanged(upstream: Upstream, kind: ListKind): void {
     // A session's own resources are its client's news alone (tools and prompts are listed from the shared catalog).
     const owner = this.own?.ownerOf(upstream) as LegacySession | undefined
     if (owner) {
       if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
       return
     }
-    if (this.rebuild()) this.announce([kind])
+    this.announce(this.rebuild([kind]))
   }
 
   statusChanged(upstream?: Upstream): void {
@@ -844,7 +868,7 @@ export class Router implements UpstreamEvents {
     if (upstream && this.own?.ownerOf(upstream)) return
     this.mergedInstructions = null
     if (upstream) this.onStatusChanged?.(upstream)
-    if (this.rebuild()) this.announce(['tools', 'prompts', 'resources'])
+    this.announce(this.rebuild())
   }
 
   /**

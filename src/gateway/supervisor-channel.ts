@@ -37,19 +37,3 @@ export function attachSupervisor(gateway: SupervisedGateway): void {
   })
   stopWithSupervisor(() => gateway.stop())
 }
-
-/**
- * `AIRMCP_GATEWAY_DESCRIBE=1`: instead of serving, hand the registrations this build of the gateway makes
- * to the supervisor and exit. `airmcp dev` uses it to learn the new registration set after a rebuild.
- */
-export function describeAndExit(registrations: Registration[]): Promise<never> {
-  return new Promise(() => {
-    const exit = () => process.exit(0)
-    if (process.send) process.send({ airmcp: 'describe', registrations }, exit)
-    else {
-      process.stdout.write(`${JSON.stringify({ registrations })}\n`, exit)
-    }
-  })
-}
-
-export const isDescribeRun = (): boolean => process.env.AIRMCP_GATEWAY_DESCRIBE === '1'

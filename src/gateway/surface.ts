@@ -36,7 +36,7 @@ const catalogs = new WeakMap<Router, { revision: number; catalog: ToolCatalog }>
 export function catalogOf(router: Router): ToolCatalog {
   const cached = catalogs.get(router)
   if (cached && cached.revision === router.revision) return cached.catalog
-  const catalog = new ToolCatalog(router.listTools() as ToolDefinition[])
+  const catalog = new ToolCatalog(router.listTools() as ToolDefinition[], { byMeaning: router.searchByMeaning, previous: cached?.catalog })
   catalogs.set(router, { revision: router.revision, catalog })
   return catalog
 }
@@ -100,7 +100,7 @@ export class ClientSurface<Caller extends object> {
     const args = discoveryArguments(name, params.arguments as Params | undefined)
     const allowed = (tool: string) => this.access.tool(tool)
     if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
-    if (args.kind === 'search') return jsonResult({ tools: catalogOf(this.router).search(args.query, allowed, args.limit) })
+    if (args.kind === 'search') return jsonResult({ tools: await catalogOf(this.router).search(args.query, allowed, args.limit) })
     if (args.kind === 'describe') return jsonResult(catalogOf(this.router).describe(args.names, allowed))
     // call_tool: routed and policy-checked exactly like a direct call; progress and cancellation follow the caller.
     return this.callAllowedTool({ ...params, name: args.name, arguments: args.arguments }, caller)

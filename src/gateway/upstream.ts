@@ -21,7 +21,8 @@ import type { ForwardOptions } from './cancellation.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
 import { classifyFailure, httpStatusFailure, redact, secretsOf, upstreamErrorText, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
-import { Semaphore } from './limits.js'
+import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
+import { readList, type ListKey, type ListLimits, type ListPageRequest } from './list-intake.js'
 import { SessionResumingTransport } from './session-resume.js'
 import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
 import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
@@ -46,6 +47,8 @@ export interface UpstreamTiming {
   maxResultBytes?: number
   /** `on-demand`: a lost connection is opened again by the next request only (within its backoff), never in the background. */
   reconnect?: 'background' | 'on-demand'
+  /** How much of each list is taken from this member (default LIMIT_DEFAULTS). */
+  lists?: ListLimits
 }
 
 /** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */
@@ -153,6 +156,8 @@ export class Upstream {
   /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
   private readonly direct = new WeakMap<Client, DirectRequestsTransport>()
   private readonly subscribedUris = new Set<string>()
+  /** The list_changed refetch running per kind, and whether another was asked for meanwhile. */
+  private readonly refetching = new Map<'tools' | 'resources' | 'prompts', { again: boolean }>()
   /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
   readonly slots: Semaphore
   /** Values that must not appear in errors, logs or /health (header values, URL credentials). */
@@ -390,9 +395,7 @@ export class Upstream {
       if (this.registration.connection.type === 'sse' && isStreamFailure(error)) this.markBroken(new Error(`the SSE stream failed: ${messageOf(error)}`))
       else if (error instanceof UpstreamTransportError) this.markBroken(error)
     }
-    // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
-    const refresh = (kind: 'tools' | 'resources' | 'prompts') => () =>
-      void this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
+    const refresh = (kind: 'tools' | 'resources' | 'prompts') => () => this.refetch(kind)
     client.setNotificationHandler('notifications/tools/list_changed', refresh('tools'))
     client.setNotificationHandler('notifications/resources/list_changed', refresh('resources'))
     client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'))
@@ -464,19 +467,44 @@ export class Upstream {
     }
   }
 
-  /** Re-reads what the server offers (all of it, or one kind after a list_changed). */
+  /**
+   * A list_changed: one refetch of that kind at a time, and a burst of them while it runs makes one more
+   * after it (the last one sees the newest list), so a server re-announcing costs at most two listings.
+   */
+  private refetch(kind: 'tools' | 'resources' | 'prompts'): void {
+    const running = this.refetching.get(kind)
+    if (running) {
+      running.again = true
+      return
+    }
+    const state = { again: true }
+    this.refetching.set(kind, state)
+    void (async () => {
+      // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
+      while (state.again) {
+        state.again = false
+        await this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
+      }
+      this.refetching.delete(kind)
+    })()
+  }
+
+  /**
+   * Re-reads what the server offers (all of it, or one kind after a list_changed), within the list limits
+   * and one `connectTimeout` for all the pages (list-intake.ts).
+   */
   async refresh(kind?: 'tools' | 'resources' | 'prompts'): Promise<void> {
     const client = this.client
     if (!client) return
     const caps = client.getServerCapabilities() ?? {}
-    const options = { timeout: this.timing.connectTimeout }
-    const pages = <K extends 'tools' | 'resources' | 'resourceTemplates' | 'prompts'>(method: string, key: K) =>
-      collectPages(
-        (cursor) =>
-          client.request({ method, params: cursor ? { cursor } : {} } as never, PassThrough, options) as Promise<Record<string, unknown>>,
-        key,
-        (hint) => this.cacheHints.set(key, hint),
-      )
+    const deadline = Date.now() + this.timing.connectTimeout
+    const pages = async (method: string, key: ListKey) => {
+      const request: ListPageRequest = (cursor, timeout) =>
+        client.request({ method, params: cursor ? { cursor } : {} } as never, PassThrough, { timeout }) as Promise<Record<string, unknown>>
+      const read = await readList(this.id, method, key, request, this.timing.lists ?? LIMIT_DEFAULTS, deadline)
+      this.cacheHints.set(key, mergeCacheHints(read.hints))
+      return read.items
+    }
     if ((!kind || kind === 'tools') && caps.tools) this.tools = (await pages('tools/list', 'tools')) as Tool[]
     if ((!kind || kind === 'resources') && caps.resources) {
       this.resources = (await pages('resources/list', 'resources')) as Resource[]
@@ -615,24 +643,6 @@ export const PassThrough = {
         ? { value: value as Record<string, unknown> }
         : { issues: [{ message: 'Expected a result object' }] },
   },
-}
-
-async function collectPages(
-  list: (cursor?: string) => Promise<Record<string, unknown>>,
-  key: string,
-  onHint: (hint: CacheHint) => void,
-): Promise<unknown[]> {
-  const items: unknown[] = []
-  const hints: CacheHint[] = []
-  let cursor: string | undefined
-  do {
-    const page = await list(cursor)
-    items.push(...((page[key] as unknown[]) ?? []))
-    hints.push(page as CacheHint)
-    cursor = page.nextCursor as string | undefined
-  } while (cursor)
-  onHint(mergeCacheHints(hints))
-  return items
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -39,7 +40,8 @@ let handlebars: typeof import('handlebars') | undefined
 /** Handlebars, loaded on first use so `--help` never pays for it. */
 async function loadHandlebars() {
   if (!handlebars) {
-    const hb = (await import('handlebars')).default.create()
+    // require, not import(): see loadMorph (src/workspace/literals.ts).
+    const hb = (createRequire(import.meta.url)('handlebars') as typeof import('handlebars')).create()
     hb.registerHelper('kebab', (t: string) => kebabCase(t))
     hb.registerHelper('camel', (t: string) => camelCase(t))
     hb.registerHelper('pascal', (t: string) => pascalCase(t))

@@ -4,9 +4,11 @@ import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
 import { isModernRequest } from './era.js'
+import { SendBudget } from './send-budget.js'
 import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
 import { StreamableHttpSession } from './streamable-session.js'
+import { Tally } from './tally.js'
 import type { MetricsRoute } from '../telemetry/metrics.js'
 
 /** What a host needs of an MCP server instance (SDK v1 or v2 `Server`): one per 2025-era session. */
@@ -43,6 +45,11 @@ export interface HttpHostOptions extends GuardOptions {
   maxSessions?: number
   /** Most sessions one client (remote address) may hold (default: half of maxSessions); past it, its own least recently used idle session is closed. */
   maxSessionsPerClient?: number
+  /**
+   * Most bytes one client (remote address) may leave unread across its responses and streams, besides the
+   * message being written (default: no limit); past it, its stalled responses are closed (send-budget.ts).
+   */
+  maxBufferedBytesPerClient?: number
   /** How long a client may take to send a request's headers and body, in ms (default 30 000; Node's own is 300 000). */
   requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
@@ -138,6 +145,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   const maxPerClient = options.maxSessionsPerClient ?? Math.max(1, Math.ceil(maxSessions / 2))
+  const sendBudget = options.maxBufferedBytesPerClient === undefined ? undefined : new SendBudget(options.maxBufferedBytesPerClient)
   const bookkeeping = new SessionBook()
 
   /** Makes room for one more session of this client: its own LRU idle session past its share, anyone's at the cap. */
@@ -172,7 +180,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (options.modern && isModernRequest(req, body)) return options.modern(req, res, body, principal)
     if (options.stateless) {
       const server = options.createSession(principal)
-      const transport = new StreamableHttpSession(undefined)
+      const transport = new StreamableHttpSession(undefined, undefined, options.maxBufferedBytesPerClient)
       res.on('close', () => void server.close())
       await server.connect(transport)
       await transport.handle(req, res, body)
@@ -210,7 +218,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   async function openStreamable(sessionId: string, client: string, principal: unknown): Promise<StreamableEntry> {
     makeRoom(client)
     const server = options.createSession(principal)
-    const transport = new StreamableHttpSession(sessionId, relayFor(sessionId))
+    const transport = new StreamableHttpSession(sessionId, relayFor(sessionId), options.maxBufferedBytesPerClient)
     const entry = { transport, server, lastSeen: Date.now(), principal }
     streamable.set(sessionId, entry)
     bookkeeping.add(sessionId, client, () => transport.hasPendingRequests(), () => void transport.close())
@@ -306,6 +314,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     headersTimeout: Math.min(readTimeout, 20_000),
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(readTimeout / 4))),
   }, (req, res) => {
+    sendBudget?.track(res, clientOf(req))
     route(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) sendHttpError(res, error)
       else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
@@ -335,11 +344,11 @@ function clientOf(req: IncomingMessage): string {
 /** Every open session in least-recently-used order, with its client, so the cap can close the right one. */
 class SessionBook {
   private readonly entries = new Map<string, { client: string; busy: () => boolean; close: () => void }>()
-  private readonly perClient = new Map<string, number>()
+  private readonly perClient = new Tally<string>()
 
   add(id: string, client: string, busy: () => boolean, close: () => void): void {
     this.entries.set(id, { client, busy, close })
-    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1)
+    this.perClient.add(client)
   }
 
   /** Moves a session to the most recently used end (a Map iterates in insertion order). */
@@ -354,13 +363,11 @@ class SessionBook {
     const entry = this.entries.get(id)
     if (!entry) return
     this.entries.delete(id)
-    const left = (this.perClient.get(entry.client) ?? 1) - 1
-    if (left > 0) this.perClient.set(entry.client, left)
-    else this.perClient.delete(entry.client)
+    this.perClient.remove(entry.client)
   }
 
   countOf(client: string): number {
-    return this.perClient.get(client) ?? 0
+    return this.perClient.of(client)
   }
 
   /** Closes the least recently used session with no request in flight (of one client, or of anyone); false when none is idle. */

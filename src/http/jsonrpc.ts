@@ -37,7 +37,10 @@ export function parseJsonRpcLine(line: string): object | undefined {
   }
 }
 
-const isId = (id: unknown) => typeof id === 'string' || typeof id === 'number'
+/** A request id the SDK accepts: a string or an integer (any other id gets the SDK's parse error, with id null). */
+const isId = (id: unknown) => typeof id === 'string' || Number.isSafeInteger(id)
+/** A progress token the SDK accepts: a string or an integer. */
+const isProgressToken = (token: unknown) => token === undefined || isId(token)
 /** A JSON object (not an array, not null). */
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -75,7 +78,7 @@ const LIFTED_META_KEY = /^io\.modelcontextprotocol\//
  */
 export function plainToolCallParams(message: unknown): ToolCallParams | undefined {
   const { method, id, params } = message as { method?: unknown; id?: unknown; params?: unknown }
-  if (method !== 'tools/call' || (typeof id !== 'string' && !Number.isSafeInteger(id))) return undefined
+  if (method !== 'tools/call' || !isId(id)) return undefined
   if (!isRecord(params) || typeof params.name !== 'string') return undefined
   for (const key in params) if (key !== 'name' && key !== 'arguments' && key !== '_meta') return undefined
   if (params.arguments !== undefined && !isRecord(params.arguments)) return undefined
@@ -83,8 +86,41 @@ export function plainToolCallParams(message: unknown): ToolCallParams | undefine
   if (meta !== undefined) {
     if (!isRecord(meta)) return undefined
     for (const key in meta) if (LIFTED_META_KEY.test(key)) return undefined
-    const token = meta.progressToken
-    if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return undefined
+    if (!isProgressToken(meta.progressToken)) return undefined
   }
   return params as unknown as ToolCallParams
+}
+
+/** Members a JSON-RPC request may have: the SDK's request check refuses any other. */
+const REQUEST_MEMBERS = new Set(['jsonrpc', 'id', 'method', 'params'])
+const RELATED_TASK_KEY = 'io.modelcontextprotocol/related-task'
+
+/** What is wrong with a request's envelope, as the SDK's request check (the same in SDK v1 and v2) sees it. */
+function envelopeIssue(request: Record<string, unknown>): { code: number; message: string } | undefined {
+  for (const key in request) {
+    if (!REQUEST_MEMBERS.has(key)) return { code: -32600, message: `Invalid Request: unexpected member "${key.slice(0, 64)}" (a request has jsonrpc, id, method, params)` }
+  }
+  const params = request.params
+  if (params === undefined) return undefined
+  if (!isRecord(params)) return { code: -32602, message: 'Invalid params: params must be an object' }
+  const meta = params._meta
+  if (meta === undefined) return undefined
+  if (!isRecord(meta)) return { code: -32602, message: 'Invalid params: _meta must be an object' }
+  if (!isProgressToken(meta.progressToken)) return { code: -32602, message: 'Invalid params: _meta.progressToken must be a string or an integer' }
+  const task = meta[RELATED_TASK_KEY]
+  if (task !== undefined && !(isRecord(task) && typeof task.taskId === 'string')) {
+    return { code: -32602, message: `Invalid params: _meta["${RELATED_TASK_KEY}"] must be an object with a string taskId` }
+  }
+  return undefined
+}
+
+/**
+ * The error answering a request (a method and a valid id) that the SDK's request check would refuse, or
+ * undefined when it passes (or is no such request). The SDK drops such a request unanswered (it only reports
+ * it to `onerror`), which leaves its client waiting and its session busy: transports answer it before dispatch.
+ */
+export function refusedRequest(request: { method?: unknown; id?: unknown }): { jsonrpc: '2.0'; id: string | number; error: { code: number; message: string } } | undefined {
+  if (typeof request.method !== 'string' || !isId(request.id)) return undefined
+  const issue = envelopeIssue(request as Record<string, unknown>)
+  return issue && { jsonrpc: '2.0', id: request.id as string | number, error: issue }
 }

@@ -8,19 +8,23 @@ import {
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
 import { requestHeadersView } from '../telemetry/tracing.js'
-import { isPlainMessage, isRequest, isResponse } from './jsonrpc.js'
+import { isPlainMessage, isRequest, isResponse, refusedRequest } from './jsonrpc.js'
+import { DEFAULT_MAX_BUFFERED_BYTES } from './send-budget.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
 interface Exchange {
   res: ServerResponse
   open: Set<RequestId>
   batch: boolean
-  /** Answered as one JSON body unless something else must go first, then as an SSE stream. */
+  /** Answered as one JSON body unless something else must go first (or the answers grow large), then as an SSE stream. */
   sse: boolean
-  responses: JSONRPCMessage[]
+  /** Answers serialized, held until the last one for the JSON body; `heldBytes` their length. */
+  responses: string[]
+  heldBytes: number
 }
 
-const event = (message: JSONRPCMessage) => `event: message\ndata: ${JSON.stringify(message)}\n\n`
+const eventOf = (json: string) => `event: message\ndata: ${json}\n\n`
+const event = (message: JSONRPCMessage) => eventOf(JSON.stringify(message))
 
 function reply(res: ServerResponse, status: number, message: string, code = -32000): void {
   res.writeHead(status, { 'content-type': 'application/json' })
@@ -50,6 +54,8 @@ export class StreamableHttpSession implements Transport {
   constructor(
     readonly sessionId: string | undefined,
     private readonly relay?: { tag(id: RequestId): RequestId; untag(id: RequestId): RequestId | undefined },
+    /** Past this many bytes of a batch's answers, they are streamed as they come rather than held for one body. */
+    private readonly maxHeldBytes = DEFAULT_MAX_BUFFERED_BYTES,
   ) {}
 
   async start(): Promise<void> {}
@@ -125,12 +131,19 @@ export class StreamableHttpSession implements Transport {
       }
       return
     }
-    const exchange: Exchange = { res, open: new Set(requests.map((r) => r.id)), batch, sse: false, responses: [] }
+    const exchange: Exchange = { res, open: new Set(requests.map((r) => r.id)), batch, sse: false, responses: [], heldBytes: 0 }
     for (const id of exchange.open) this.exchanges.set(id, exchange)
     res.on('close', () => {
       for (const id of exchange.open) this.exchanges.delete(id)
     })
-    for (const message of messages) this.onmessage?.(message, extra)
+    for (const message of messages) this.dispatch(message, extra)
+  }
+
+  /** Passes a message to the server, or answers a request the server would drop unanswered (jsonrpc.ts). */
+  private dispatch(message: JSONRPCMessage, extra: never): void {
+    const refusal = refusedRequest(message)
+    if (refusal) void this.send(refusal as JSONRPCMessage)
+    else this.onmessage?.(message, extra)
   }
 
   /**
@@ -160,7 +173,8 @@ export class StreamableHttpSession implements Transport {
     if (exchange.sse) return
     exchange.sse = true
     exchange.res.writeHead(200, this.headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }))
-    for (const response of exchange.responses.splice(0)) exchange.res.write(event(response))
+    for (const json of exchange.responses.splice(0)) exchange.res.write(eventOf(json))
+    exchange.heldBytes = 0
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
@@ -191,9 +205,15 @@ export class StreamableHttpSession implements Transport {
       if (exchange.open.size === 0) exchange.res.end()
       return
     }
-    exchange.responses.push(message)
-    if (exchange.open.size > 0) return
-    const body = JSON.stringify(exchange.batch ? exchange.responses : exchange.responses[0])
+    const json = JSON.stringify(message)
+    exchange.responses.push(json)
+    exchange.heldBytes += json.length
+    if (exchange.open.size > 0) {
+      // A batch's answers are not held without bound: past the cap they go out as an SSE stream.
+      if (exchange.heldBytes > this.maxHeldBytes) this.toStream(exchange)
+      return
+    }
+    const body = exchange.batch ? `[${exchange.responses.join(',')}]` : json
     // With its length, the answer goes out unchunked: less framing for both ends to write and parse.
     exchange.res.writeHead(200, this.headers({ 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }))
     exchange.res.end(body)

@@ -1,7 +1,7 @@
 import type { CallExpression, Project, SourceFile } from 'ts-morph'
 import { AirmcpError } from '../errors.js'
 import { isLoopbackHost } from '../names.js'
-import { literalValue, objectValue, type Morph } from './literals.js'
+import { isWholeLiteral, literalValue, objectValue, type Morph } from './literals.js'
 
 export const GATEWAY_FILE = 'gateway/src/index.ts'
 export const DEFAULT_GATEWAY_PORT = 4000
@@ -27,6 +27,8 @@ export interface Registration {
   connection: Record<string, unknown>
   /** Set when the connection is provably local; such registrations are the ones sync may manage. */
   local?: LocalTarget
+  /** Every literal property of the call's options (`transport`, `tools`, `protocol` …), as the Gateway receives them. */
+  options: Record<string, unknown>
   statement: Span
   /** The values of its `transport` and `connection` properties. */
   transportValue?: Span
@@ -42,6 +44,11 @@ export interface GatewayFile {
   /** The literal `port` of `new Gateway({...})`, else 4000 (what the gateway itself defaults to). */
   port: number
   registrations: Registration[]
+  /**
+   * True when every `register` call on the Gateway is a top-level statement with a wholly literal options object: the
+   * source alone then tells the registration set the gateway makes (`airmcp dev` hands it over as is).
+   */
+  registrationsKnown: boolean
   /** Where new registrations go: after the last one, else before `gateway.start()`, else after the Gateway. */
   insertion: { at: number; before: boolean }
 }
@@ -83,15 +90,18 @@ function refuseParseErrors(file: SourceFile): void {
   )
 }
 
-function findRegistrations(morph: Morph, file: SourceFile, variable: string): Registration[] {
+function findRegistrations(morph: Morph, file: SourceFile, variable: string): { found: Registration[]; known: boolean } {
   const { Node: N, SyntaxKind } = morph
   const found: Registration[] = []
+  let known = true
   for (const call of file.getDescendantsOfKind(SyntaxKind.CallExpression) as CallExpression[]) {
     const callee = call.getExpression()
     if (!N.isPropertyAccessExpression(callee) || callee.getName() !== 'register') continue
     if (callee.getExpression().getText() !== variable) continue
     const options = call.getArguments()[0]
     const statement = call.getParentIfKind(SyntaxKind.ExpressionStatement)
+    // A call inside a loop or an `if` may run any number of times: only top-level ones are known.
+    known &&= isWholeLiteral(morph, options) && statement?.getParent() === file
     if (!options || !N.isObjectLiteralExpression(options) || !statement) continue
     const values = objectValue(morph, options)
     const valueOf = (key: string) => {
@@ -106,12 +116,13 @@ function findRegistrations(morph: Morph, file: SourceFile, variable: string): Re
       name: typeof values.name === 'string' ? values.name : '',
       connection,
       local: localTarget(connection),
+      options: values,
       statement: span(statement),
       transportValue: transportNode && span(transportNode),
       connectionValue: connectionNode && span(connectionNode),
     })
   }
-  return found
+  return { found, known }
 }
 
 /**
@@ -128,7 +139,7 @@ export function readGatewayFile(morph: Morph, project: Project, text: string): G
     const variable = decl.getName()
     const options = init.getArguments()[0]
     const port = options && N.isObjectLiteralExpression(options) ? objectValue(morph, options).port : undefined
-    const registrations = findRegistrations(morph, file, variable)
+    const { found: registrations, known } = findRegistrations(morph, file, variable)
     const last = registrations.at(-1)
     const start = file.getStatements().find((s) => s.getText().includes(`${variable}.start(`))
     const declaration = decl.getFirstAncestorByKind(SyntaxKind.VariableStatement) ?? decl
@@ -137,7 +148,7 @@ export function readGatewayFile(morph: Morph, project: Project, text: string): G
       : start
         ? { at: start.getStart(), before: true }
         : { at: declaration.getEnd(), before: false }
-    return { path: GATEWAY_FILE, text, variable, port: typeof port === 'number' ? port : DEFAULT_GATEWAY_PORT, registrations, insertion }
+    return { path: GATEWAY_FILE, text, variable, port: typeof port === 'number' ? port : DEFAULT_GATEWAY_PORT, registrations, registrationsKnown: known, insertion }
   }
   throw new AirmcpError(
     'NO_GATEWAY',

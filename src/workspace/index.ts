@@ -60,7 +60,7 @@ export async function readWorkspace(source: WorkspaceSource): Promise<Workspace>
   const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
   const pkg = readJson<{ name?: string; devDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(tree, 'package.json')
   const name = pkg?.name ?? 'workspace'
-  const servers = serverNames(tree).map((server) => readServerFiles(morph, project, tree, server))
+  const servers = serverNames(tree).map((server) => readServerFiles(morph, tree, server))
   let gateway: GatewayFile | undefined
   let gatewayProblem: AirmcpError | undefined
   const text = tree.read(GATEWAY_FILE)

@@ -1,10 +1,11 @@
 // The soak of `npm run bench`: 50 clients call through the gateway for 60 s over a stdio and a Streamable
-// HTTP upstream while sessions are opened and abandoned (no DELETE); then 60 s of quiet. Reports calls/s,
-// p50/p99, errors, and the gateway's RSS at start, end and 60 s later.
+// HTTP upstream while sessions are opened and abandoned (no DELETE), and a hostile upstream in the fleet
+// re-announces its list (items nested 5,000 levels deep) twice a second; then 60 s of quiet. Reports
+// calls/s, p50/p99, errors, and the gateway's RSS at start, end and 60 s later.
 import { performance } from 'node:perf_hooks'
 import { closeClients } from '../helpers/clients.js'
 import { killAll } from '../helpers/processes.js'
-import { connect, rawSession, startGateway, startUpstream, stdioUpstream } from '../hostile/harness.js'
+import { announceLists, connect, rawSession, startGateway, startRawUpstream, startUpstream, stdioUpstream } from '../hostile/harness.js'
 import { fmt } from './measure.js'
 
 const CLIENTS = 50
@@ -12,11 +13,12 @@ const DURATION_MS = Number(process.env.SOAK_MS ?? 60_000)
 const QUIET_MS = Number(process.env.SOAK_QUIET_MS ?? 60_000)
 
 export async function soakSection(out: (line?: string) => void): Promise<void> {
-  const http = await startUpstream('http')
+  const [http, hostile] = await Promise.all([startUpstream('http'), startRawUpstream({ LISTS: 'deep' })])
   // Abandoned sessions are closed after 20 s idle, so the quiet minute shows whether memory comes back.
   const gateway = await startGateway({ sessionIdleMs: 20_000 }, [
     stdioUpstream('stdio-1', 'stdio'),
     { id: 'http-1', name: 'http', connection: { type: 'http', url: http.url } },
+    { id: 'hostile-1', name: 'hostile', connection: { type: 'http', url: hostile.url } },
   ])
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => connect(gateway.url)))
   const rssStart = gateway.rssMiB()
@@ -51,7 +53,16 @@ export async function soakSection(out: (line?: string) => void): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   })()
-  await Promise.all([...callers, abandoner])
+  // The hostile upstream: a burst of list_changed every half second, each listing a new list with deep items.
+  let announcements = 0
+  const announcer = (async () => {
+    while (performance.now() < until) {
+      await announceLists(hostile, 'deep', 10)
+      announcements++
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  })()
+  await Promise.all([...callers, abandoner, announcer])
   const elapsed = (performance.now() - started) / 1000
   const rssEnd = gateway.rssMiB()
   const sessionsEnd = (await gateway.health()).sessions
@@ -63,7 +74,10 @@ export async function soakSection(out: (line?: string) => void): Promise<void> {
   await killAll()
   latencies.sort((a, b) => a - b)
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length - 1) * p))]
-  out(`## Soak: ${CLIENTS} clients for ${DURATION_MS / 1000} s through the gateway (stdio + Streamable HTTP upstreams), sessions abandoned`)
+  out(
+    `## Soak: ${CLIENTS} clients for ${DURATION_MS / 1000} s through the gateway (stdio + Streamable HTTP upstreams), sessions abandoned, ` +
+      `a hostile upstream re-announcing deep items (${announcements} bursts of 10 list_changed)`,
+  )
   out()
   out('| calls | calls/s | p50 ms | p99 ms | errors | abandoned sessions | RSS start → end → +60 s (MiB) | sessions end → +60 s |')
   out('| --- | --- | --- | --- | --- | --- | --- | --- |')

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer as createHttpServer } from 'node:http'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import { defineResource, defineServer, defineTool } from 'airmcp'
 import { Gateway } from 'airmcp/gateway'
 import { runCli } from '../helpers/cli.js'
 import { closeClients, connectClient } from '../helpers/clients.js'
-import { buildWorkspace, makeExampleWorkspace, processesIn } from '../helpers/fleet.js'
+import { buildWorkspace, interrupt, makeExampleWorkspace, otherNode, processesIn, runFleet, stopFleets } from '../helpers/fleet.js'
 import { ROOT } from '../helpers/processes.js'
 
 // What a new user hit in their first hour (issue 11), each replayed as they did it.
@@ -29,6 +29,89 @@ function runNode(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{
   child.stdout.on('data', (d) => (stdout += d))
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr, stdout })))
 }
+
+// The README's "Your first hour", followed as written on a scaffolded workspace (its packages linked from this
+// repository rather than installed), on Node 20 and on Node 22 (fetched by npx), each step asserted. Ports are
+// free ones (--free-ports) rather than 4000/3510…, and connect gets the --port that dev's banner prints.
+describe.each([20, 22])("the README's first hour, end to end, on Node %i", (major) => {
+  let root = ''
+  let home = ''
+  let cleanup = () => {}
+  let node = process.execPath
+  beforeAll(async () => {
+    if (major !== 20) node = otherNode(major)
+    ;({ root, cleanup } = await makeExampleWorkspace({ name: 'my-platform' }))
+    home = mkdtempSync(join(tmpdir(), 'airmcp-home-'))
+  }, 120_000)
+  afterAll(async () => {
+    await stopFleets()
+    cleanup()
+    rmSync(home, { recursive: true, force: true })
+  })
+  /** The second terminal: `airmcp …` in the workspace, on this Node, with a home of its own. */
+  const airmcp = (...args: string[]) => runCli(args, { cwd: root, node, env: { HOME: home } })
+  /** `airmcp call` until its output matches (dev rebuilds and restarts meanwhile); the last result. */
+  const callUntil = async (args: string[], expected: RegExp) => {
+    let last = { code: 1, stdout: '', stderr: '' }
+    await expect
+      .poll(async () => {
+        last = await airmcp('call', ...args)
+        return last.code === 0 && expected.test(last.stdout)
+      }, { timeout: 90_000, interval: 250 })
+      .toBe(true)
+    return last
+  }
+
+  it('new, dev, add server, connect, edit by rename, gateway edit, call, status with an error, Ctrl-C', async () => {
+    expect(node === process.execPath || execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).startsWith(`${major}.`)).toBe(true)
+    // airmcp dev: builds, runs every server and the gateway, and says where to point a client.
+    const fleet = await runFleet(root, 'dev', { HOME: home }, undefined, node)
+    const port = Number(new URL(fleet.gatewayUrl).port)
+    expect(await fleet.waitForLine(/Connect a client:/)).toContain(`Connect a client:  airmcp connect claude-code --port ${port}`)
+
+    // add server notes --tool create_note: dev builds and starts it, the gateway picks it up.
+    const added = await airmcp('add', 'server', 'notes', '--transport', 'http', '--tool', 'create_note')
+    expect(added.code, added.stderr).toBe(0)
+    await fleet.waitForLine(/gateway registrations \+notes-1 \(clients stay connected\)/)
+    const first = await callUntil(['create_note', 'input=hello'], /"todo":"implement create_note"/)
+    expect(JSON.parse(first.stdout)).toEqual({ todo: 'implement create_note', input: 'hello' })
+
+    // connect claude-code: the project's .mcp.json points at the running gateway.
+    const connected = await airmcp('connect', 'claude-code', '--port', String(port))
+    expect(connected.code, connected.stderr).toBe(0)
+    expect(JSON.parse(readFileSync(join(root, '.mcp.json'), 'utf8')).mcpServers['my-platform']).toEqual({ type: 'http', url: fleet.gatewayUrl })
+
+    // An edit saved by rename (sed -i): rebuilt, restarted, and the gateway serves it.
+    execFileSync('sed', ['-i', "s/todo: 'implement create_note'/note: 'written'/", join(root, 'servers/notes/src/index.ts')])
+    await callUntil(['create_note', 'input=hello'], /^\{"note":"written","input":"hello"\}$/m)
+
+    // The gateway file (replaced by add server) edited by rename: the new registration is live.
+    execFileSync('sed', ['-i', "s/id: 'notes-1',/id: 'notes-1', tools: { prefix: 'notes_' },/", join(root, 'gateway/src/index.ts')])
+    await callUntil(['notes_create_note', 'input=again'], /"note":"written"/)
+    const gone = await airmcp('call', 'create_note', 'input=x')
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toMatch(/The gateway has no tool "create_note"/)
+
+    // A failed call: status shows it in LAST ERROR, and status --json as lastError.
+    const failed = await airmcp('call', 'read_file', 'path=no-such-file.txt')
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain('Path "no-such-file.txt" does not exist.')
+    const table = await airmcp('status')
+    expect(table.code, table.stderr).toBe(0)
+    expect(table.stdout.split('\n').find((line) => line.startsWith('files '))).toMatch(/\s\d\d:\d\d:\d\d Path "no-such-file\.txt" does not exist\.$/)
+    expect(table.stdout).toMatch(/^notes\s+notes-1\s+http\s+connected\s/m)
+    const json = await airmcp('status', '--json')
+    const files = (JSON.parse(json.stdout).servers as { name: string; errors: number; lastError: { message: string } | null }[]).find((s) => s.name === 'files')!
+    expect(files.errors).toBeGreaterThanOrEqual(1)
+    expect(files.lastError?.message).toBe('Path "no-such-file.txt" does not exist.')
+
+    // Ctrl-C stops everything: no process left in the workspace, no fleet state left behind.
+    expect(await interrupt(fleet.child)).toBe(0)
+    expect(processesIn(root)).toEqual([])
+    expect(existsSync(join(root, '.airmcp/fleet.json'))).toBe(false)
+    expect(`${fleet.stdout()}${fleet.stderr()}`).not.toMatch(/build failed|could not apply|\n\s+at /)
+  }, 300_000)
+})
 
 describe('a generated workspace, as a new user runs it', () => {
   let root = ''

@@ -3,6 +3,10 @@ import { CallStats } from '../../src/gateway/call-stats.js'
 import { parsePortMap, remapConnection } from '../../src/gateway/port-map.js'
 import { PrefixedOutput, wantsColour } from '../../src/fleet/output.js'
 import { statusTable } from '../../src/fleet/status.js'
+import { codeBesideRegistrations, sourceRegistrations } from '../../src/fleet/gateway-link.js'
+import { changedPackage } from '../../src/fleet/watch.js'
+import { readGatewayFile } from '../../src/workspace/gateway-file.js'
+import { loadMorph } from '../../src/workspace/literals.js'
 
 describe('CallStats', () => {
   it('counts calls and errors, and reports the median within 5%', () => {
@@ -97,5 +101,66 @@ describe('status table', () => {
       'Held back by airmcp.lock (1):',
       '  search tool "search": description changed since airmcp.lock',
     ])
+  })
+})
+
+describe("what dev reads from the gateway's source", () => {
+  const gatewayFile = async (body: string) => {
+    const morph = await loadMorph()
+    const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
+    return readGatewayFile(morph, project, `import { Gateway } from 'airmcp/gateway'\nconst gateway = new Gateway({ name: 'g' })\n${body}\nawait gateway.start()\n`)
+  }
+  const search = "gateway.register({ id: 'search-1', name: 'search', transport: 'sse', connection: { type: 'sse', url: 'http://localhost:3510' }, tools: { prefix: 's_' } })"
+
+  it('literal top-level registrations are the set, as register() receives them', async () => {
+    expect(sourceRegistrations(await gatewayFile(search))).toEqual([
+      { id: 'search-1', name: 'search', transport: 'sse', connection: { type: 'sse', url: 'http://localhost:3510' }, tools: { prefix: 's_' } },
+    ])
+  })
+
+  it('a computed value, a call in an if or a loop, or a non-literal argument: the source alone cannot tell', async () => {
+    for (const body of [
+      search.replace("'http://localhost:3510'", 'process.env.SEARCH_URL'),
+      `if (process.env.SEARCH) ${search}`,
+      `for (const n of [1, 2]) ${search}`,
+      `const options = { id: 'a-1', name: 'a', connection: { type: 'stdio', command: 'a' } } as const\n${search}\ngateway.register(options)`,
+    ]) {
+      expect(sourceRegistrations(await gatewayFile(body)), body).toBeUndefined()
+    }
+  })
+
+  it("the code beside the registrations ignores added, removed or edited registrations, and sees everything else", async () => {
+    const base = codeBesideRegistrations(await gatewayFile(search))
+    expect(codeBesideRegistrations(await gatewayFile(`${search}\n\n${search.replaceAll('search', 'files')}`))).toBe(base)
+    expect(codeBesideRegistrations(await gatewayFile(''))).toBe(base)
+    expect(codeBesideRegistrations(await gatewayFile(search.replace('s_', 'x_')))).toBe(base)
+    expect(codeBesideRegistrations(await gatewayFile(`${search}\nconsole.log('hi')`))).not.toBe(base)
+  })
+})
+
+describe('which saves the dev watcher counts', () => {
+  const root = '/w'
+  it("a package's src/, package.json and tsconfig.json, and a server folder itself; not dist, node_modules, tests or editors' temp files", () => {
+    expect(changedPackage(root, '/w/servers/search/src/index.ts')).toEqual({ server: 'search' })
+    expect(changedPackage(root, '/w/servers/search/src/lib/deep.ts')).toEqual({ server: 'search' })
+    expect(changedPackage(root, '/w/servers/search/package.json')).toEqual({ server: 'search' })
+    expect(changedPackage(root, '/w/servers/notes')).toEqual({ server: 'notes' })
+    expect(changedPackage(root, '/w/gateway/src/index.ts')).toEqual({ gateway: true })
+    expect(changedPackage(root, '/w/gateway/tsconfig.json')).toEqual({ gateway: true })
+    for (const path of [
+      '/w/servers/search/dist/index.js',
+      '/w/servers/search/node_modules/x/index.ts',
+      '/w/servers/search/test/search.test.ts',
+      '/w/servers/search/src/.index.ts.swp',
+      '/w/servers/search/src/index.ts~',
+      '/w/servers/search/src/4913',
+      '/w/servers/search/src/index.ts___jb_tmp___',
+      '/w/servers/search/src/.#index.ts',
+      '/w/gateway/src/index.ts.tmp',
+      '/w/gateway/dist/index.js',
+      '/w/servers',
+    ]) {
+      expect(changedPackage(root, path), path).toBeUndefined()
+    }
   })
 })

@@ -24,6 +24,7 @@ describe('serverGenerator (in memory)', () => {
       'CREATE servers/notes/src/index.ts',
       'CREATE servers/notes/test/notes.test.ts',
       'CREATE servers/notes/tsconfig.json',
+      'CREATE servers/notes/vitest.config.ts',
     ])
     const model = await readWorkspace(tree)
     expect(model.servers.find((s) => s.name === 'notes')).toMatchObject({

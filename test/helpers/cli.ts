@@ -8,10 +8,10 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs the built CLI (`bin/run.js`, or `cli`: an installed copy) as a user would, with no TTY. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; cli?: string } = {}): Promise<CliResult> {
+/** Runs the built CLI (`bin/run.js`, or `cli`: an installed copy) as a user would, with no TTY (on `node`, if given). */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; cli?: string; node?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [options.cli ?? join(ROOT, 'bin/run.js'), ...args], {
+    const child = spawn(options.node ?? process.execPath, [options.cli ?? join(ROOT, 'bin/run.js'), ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -8,16 +8,17 @@ import { runCli } from './cli.js'
 import { ROOT } from './processes.js'
 
 /**
- * `airmcp new demo --example` in a fresh temp folder, without a network install: `airmcp`, `typescript`,
+ * `airmcp new demo --example` (or `name`) in a fresh temp folder, without a network install: `airmcp`, `typescript`,
  * `vitest` and `@types/node` are linked from this repository. Returns the workspace root; `cleanup()` removes it.
  */
-export async function makeExampleWorkspace(options: { example?: boolean } = {}): Promise<{ root: string; cleanup: () => void }> {
+export async function makeExampleWorkspace(options: { example?: boolean; name?: string } = {}): Promise<{ root: string; cleanup: () => void }> {
   const parent = mkdtempSync(join(tmpdir(), 'airmcp-fleet-'))
-  const created = await runCli(['new', 'demo', ...(options.example === false ? [] : ['--example']), '--yes', '--no-git', '--no-install'], {
+  const name = options.name ?? 'demo'
+  const created = await runCli(['new', name, ...(options.example === false ? [] : ['--example']), '--yes', '--no-git', '--no-install'], {
     cwd: parent,
   })
   if (created.code !== 0) throw new Error(`airmcp new failed:\n${created.stderr}`)
-  const root = join(parent, 'demo')
+  const root = join(parent, name)
   mkdirSync(join(root, 'node_modules/@types'), { recursive: true })
   symlinkSync(ROOT, join(root, 'node_modules/airmcp'))
   for (const name of ['typescript', 'vitest', '@types/node']) symlinkSync(join(ROOT, 'node_modules', name), join(root, 'node_modules', name))
@@ -39,6 +40,17 @@ export interface FleetProcess {
   waitForLine(pattern: RegExp): Promise<string>
 }
 
+/** The binary of another Node major (22, 24), fetched once by npx into its cache (as the conformance tests fetch node@22). */
+export function otherNode(major: number): string {
+  return execFileSync('npx', ['-y', '-p', `node@${major}`, '--', 'node', '-p', 'process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+}
+
+/** The modification time of every package's `dist/index.js`: what a rebuild changes. */
+export function distTimes(root: string): Record<string, number> {
+  const dirs = ['gateway', ...readdirSync(join(root, 'servers')).map((name) => `servers/${name}`)]
+  return Object.fromEntries(dirs.filter((dir) => existsSync(join(root, dir, 'dist/index.js'))).map((dir) => [dir, statSync(join(root, dir, 'dist/index.js')).mtimeMs]))
+}
+
 /**
  * Runs `airmcp <command> --free-ports` in the workspace (its own process group, no TTY) and resolves once
  * it prints `Gateway ready at <url>`: the supervisor says so only after every `/health` answered.
@@ -48,8 +60,9 @@ export async function runFleet(
   command: 'start' | 'dev',
   env: NodeJS.ProcessEnv = {},
   cli = join(ROOT, 'bin/run.js'),
+  node = process.execPath,
 ): Promise<FleetProcess> {
-  const child = spawn(process.execPath, [cli, command, '--free-ports'], {
+  const child = spawn(node, [cli, command, '--free-ports'], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,8 +17,14 @@ export function startUpstream(transport: 'sse' | 'http', env: Record<string, str
   return startListening([...TSX_NODE_ARGS, HOSTILE_UPSTREAM], { env: { TRANSPORT: transport, AIRMCP_PORT: '0', ...env } })
 }
 
-export function startRawUpstream(): Promise<Started> {
-  return startListening([...TSX_NODE_ARGS, RAW_UPSTREAM])
+export function startRawUpstream(env: Record<string, string> = {}): Promise<Started> {
+  return startListening([...TSX_NODE_ARGS, RAW_UPSTREAM], { env })
+}
+
+/** Makes a raw upstream switch to the hostile `lists` and send `times` tools/list_changed on its GET stream. */
+export async function announceLists(raw: Started, lists: string, times: number): Promise<string> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'announce', arguments: { lists, times } } })
+  return (await rawRequest(raw.url, { body })).body
 }
 
 /** A stdio registration of the hostile upstream, launched by the gateway. */
