@@ -10,6 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {
+  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -77,6 +78,23 @@ async function through(gateway: HostileGateway, capabilities: Params = {}): Prom
   const client = newClient(capabilities)
   await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } }))
   return new Observed(client)
+}
+
+/** A client on `url` (Streamable HTTP) that declares `roots` and answers roots/list with them. */
+async function withRoots(url: string, roots: { uri: string; name: string }[], headers: Record<string, string> = {}): Promise<Observed> {
+  const client = newClient({ roots: { listChanged: true } })
+  client.setRequestHandler(ListRootsRequestSchema, () => ({ roots }))
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }))
+  return new Observed(client)
+}
+
+/** Client A and then client B ask the everything server for the roots it has of them (it keeps them per session). */
+async function rootsTranscript(url: string, headers?: Record<string, string>) {
+  const [a, b] = await Promise.all(['a', 'b'].map((name) => withRoots(url, [{ uri: `file://${join(dir, name)}`, name }], headers)))
+  const listed = async (o: Observed) => (await o.call('get-roots-list')).content.map((c) => c.text).join('\n')
+  // A asks first: a server session shared with B would keep A's roots for B too.
+  const seenByA = await listed(a)
+  return { a: seenByA, b: await listed(b) }
 }
 
 /** What client A and then client B see of the git server when A set its working directory. */
@@ -201,6 +219,15 @@ describe('an HTTP upstream: each client session has its own MCP session on the s
     await b.client.ping()
     expect(b.logs).toEqual([])
     expect((await overHttp.health()).servers[0]).toMatchObject({ ownConnections: 2 })
+  }, 60_000)
+
+  it("each client's roots reach its own session of the server, as direct: A's never reach B", async () => {
+    await expect.poll(async () => (await overHttp.health()).servers[0].status, { timeout: 30_000 }).toBe('connected')
+    const seen = await rootsTranscript(overHttp.url, auth)
+    expect(seen).toEqual(await rootsTranscript(`http://127.0.0.1:${everything.url}/mcp`))
+    expect(seen.a).toContain(`file://${join(dir, 'a')}`)
+    expect(seen.b).toContain(`file://${join(dir, 'b')}`)
+    expect(seen.b).not.toContain(`file://${join(dir, 'a')}`)
   }, 60_000)
 })
 
