@@ -115,15 +115,16 @@ export class DirectRequestsTransport implements Transport {
       const limit = timeout ?? 60_000
       const startedAt = Date.now()
       const arm = () => {
-        const left = maxTotalTimeout === undefined ? limit : Math.min(limit, maxTotalTimeout - (Date.now() - startedAt))
+        const total = maxTotalTimeout === undefined ? Number.POSITIVE_INFINITY : maxTotalTimeout - (Date.now() - startedAt)
         clearTimeout(timer)
-        timer = setTimeout(expire, Math.max(1, left))
+        // Which bound the timer is for is known now: a timer may fire a millisecond early by Date.now().
+        const ofTotal = total <= limit
+        timer = setTimeout(() => expire(ofTotal), Math.max(1, Math.min(limit, total)))
       }
-      const expire = () => {
-        const elapsed = Date.now() - startedAt
+      const expire = (ofTotal: boolean) => {
         cancel(
-          maxTotalTimeout !== undefined && elapsed >= maxTotalTimeout
-            ? new SdkError(SdkErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout, totalElapsed: elapsed })
+          ofTotal
+            ? new SdkError(SdkErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout, totalElapsed: Date.now() - startedAt })
             : new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit }),
         )
       }

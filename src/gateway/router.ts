@@ -421,6 +421,7 @@ export class Router implements UpstreamEvents {
       let startedAt = 0
       let progressSent: Promise<unknown> | undefined
       let opening = false
+      let callDeadline = deadline
       try {
         // An own session that cannot be opened fails over like the member itself (a cap reached is the caller's error).
         if (session && this.own!.wanted(picked, session)) {
@@ -430,7 +431,11 @@ export class Router implements UpstreamEvents {
             await this.rootsOf(session as LegacySession).catch(() => {})
           }
           const chosen = this.own!.choose(picked, session)
-          upstream = chosen instanceof Promise ? await chosen : chosen
+          if (chosen instanceof Promise) {
+            upstream = await chosen
+            // Opening it (bounded by connectTimeout) is not the request's time: a direct client connects, then calls.
+            callDeadline = Math.max(deadline, Date.now() + this.options.requestTimeout)
+          } else upstream = chosen
           opening = false
         }
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
@@ -443,7 +448,7 @@ export class Router implements UpstreamEvents {
         callers.push(caller)
         this.callers.set(upstream, callers)
         const options: ForwardOptions = {
-          timeout: Math.max(1, deadline - Date.now()),
+          timeout: Math.max(1, callDeadline - Date.now()),
           // Progress from the upstream shows the request is alive: it starts the timeout again, up to a total.
           resetTimeoutOnProgress: true,
           maxTotalTimeout: Math.max(1, this.maxTotalMs - (Date.now() - (deadline - this.options.requestTimeout))),
