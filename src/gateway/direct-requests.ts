@@ -87,7 +87,7 @@ export class DirectRequestsTransport implements Transport {
    */
   request(method: string, params: Params, options: ForwardOptions): Promise<Params> {
     const id = `${ID_PREFIX}${++this.next}`
-    const { timeout, onprogress, relatedRequestId } = options
+    const { timeout, onprogress, relatedRequestId, resetTimeoutOnProgress, maxTotalTimeout } = options
     const cancelled = cancelledBy(options)
     if (cancelled) return Promise.reject(asSdkError(cancelled.reason))
     let meta = params._meta as Params | undefined
@@ -111,14 +111,30 @@ export class DirectRequestsTransport implements Transport {
         else void this.inner.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } } as never, { relatedRequestId }).catch(() => {})
         reject(asSdkError(reason))
       }
+      // As the SDK's `resetTimeoutOnProgress`: each progress starts the timeout again, within `maxTotalTimeout`.
+      const limit = timeout ?? 60_000
+      const startedAt = Date.now()
+      const arm = () => {
+        const total = maxTotalTimeout === undefined ? Number.POSITIVE_INFINITY : maxTotalTimeout - (Date.now() - startedAt)
+        clearTimeout(timer)
+        // Which bound the timer is for is known now: a timer may fire a millisecond early by Date.now().
+        const ofTotal = total <= limit
+        timer = setTimeout(() => expire(ofTotal), Math.max(1, Math.min(limit, total)))
+      }
+      const expire = (ofTotal: boolean) => {
+        cancel(
+          ofTotal
+            ? new SdkError(SdkErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout, totalElapsed: Date.now() - startedAt })
+            : new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit }),
+        )
+      }
       this.pending.set(id, {
         resolve: (result) => (settle(), resolve(result)),
         reject: (error) => (settle(), reject(error)),
-        onprogress,
+        onprogress: resetTimeoutOnProgress ? (progress) => (arm(), onprogress?.(progress)) : onprogress,
       })
       stopListening = onCancel(options, cancel)
-      const limit = timeout ?? 60_000
-      timer = setTimeout(() => cancel(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: limit })), limit)
+      arm()
       const failed = (error: unknown) => this.pending.get(id)?.reject(error)
       // A message that cannot be serialized throws before any promise exists: it fails this request alone.
       try {

@@ -16,6 +16,7 @@ import {
   ListRootsResultSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -119,7 +120,7 @@ class FrontServer extends Server {
  * router, through the client's surface (its policies and discovery mode).
  */
 export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
-  const server = new FrontServer(info, { capabilities: CAPABILITIES })
+  const server = new FrontServer(info, { capabilities: CAPABILITIES, instructions: router.instructions() })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access, server)
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
@@ -154,6 +155,7 @@ export function createFrontSession(router: Router, info: { name: string; version
   }
   server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
   server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
+  server.setNotificationHandler(RootsListChangedNotificationSchema, () => router.rootsChanged(server))
   return server
 }
 
@@ -196,6 +198,7 @@ export function createModernServer(
 ): ModernServer {
   const server = new ModernServer(info, {
     capabilities: MODERN_CAPABILITIES,
+    instructions: router.instructions(),
     requestState: { verify: (state: string) => sealer.open(state) },
   })
   const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)

@@ -71,6 +71,7 @@ export class Gateway {
     this.sealer = createStateSealer(stateKey)
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
+      maxRequestTotalMs: options.maxRequestTotalMs,
       balancer: options.balancer ?? 'round-robin',
       sealer: this.sealer,
       // The same key routes task ids too: any replica holding it serves tasks/* for any task.
@@ -79,6 +80,9 @@ export class Gateway {
       maxArgumentDepth: options.maxArgumentDepth,
       maxSubscriptionsPerSession: options.maxSubscriptionsPerSession,
     })
+    if (options.maxRequestTotalMs !== undefined && !(typeof options.maxRequestTotalMs === 'number' && options.maxRequestTotalMs > 0)) {
+      throw new TypeError('maxRequestTotalMs must be a positive number of ms. Try this: maxRequestTotalMs: 600_000 (10 min).')
+    }
     this.router.searchByMeaning = options.searchByMeaning ?? false
     const balancer = options.balancer ?? 'round-robin'
     if (!['round-robin', 'least-connections', 'random'].includes(balancer)) {
@@ -109,6 +113,9 @@ export class Gateway {
     }
     registration = withUpstreamOverride(registration)
     validateNaming(registration.id, registration.tools)
+    if (registration.sessions !== undefined && registration.sessions !== 'own' && registration.sessions !== 'shared') {
+      throw new TypeError(`Registration "${registration.id}": unknown sessions ${JSON.stringify(registration.sessions)}. Try this: 'own' (the default) or 'shared'.`)
+    }
     if (this.registrations.has(registration.id)) {
       throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
     }
@@ -120,8 +127,9 @@ export class Gateway {
     return this
   }
 
-  private createUpstream(registration: Registration): Upstream {
+  private createUpstream(registration: Registration, reconnect?: 'on-demand'): Upstream {
     return new Upstream(registration, this.router, {
+      reconnect,
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
@@ -160,6 +168,7 @@ export class Gateway {
     const same = (a: Registration, b: Registration) =>
       a.name === b.name &&
       (a.transport ?? '') === (b.transport ?? '') &&
+      a.sessions === b.sessions &&
       a.protocol === b.protocol &&
       JSON.stringify(a.connection) === JSON.stringify(b.connection) &&
       JSON.stringify(a.tools) === JSON.stringify(b.tools)
@@ -226,8 +235,9 @@ export class Gateway {
       process.stdin.once('end', () => void this.stop())
       log('info', `Gateway "${this.options.name}" serving on stdio`, { component: 'gateway', server: this.options.name })
     } else {
-      // Many clients at once: those that may be asked for input get their own stdio/SSE upstream connections.
-      this.router.own = new OwnConnections((registration) => this.createUpstream(registration), {
+      // Many clients at once: each 2025 session gets its own upstream sessions (own-connections.ts).
+      // A client session's own upstream session is opened again by that session's next request, not in the background.
+      this.router.own = new OwnConnections((registration) => this.createUpstream(registration, 'on-demand'), {
         maxPerRegistration: this.options.maxOwnConnections,
         idleMs: this.options.ownConnectionIdleMs,
       })

@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto'
  *   the logs, progress and sampling/elicitation requests of a call on it too. The gateway's HTTP client
  *   knows which request a stream answers, and marks every message read from it with its owner (the
  *   client's request that caused the upstream one). A marked message goes to that client only.
- * - stdio and legacy SSE upstreams share one channel: a 2025 server says nothing about which call a log or
- *   an elicitation belongs to. When every call in flight on that connection is one client's, it is that
- *   client's. When several clients have calls in flight there, a sampling or elicitation request is
- *   refused (an error to the upstream) and a log is dropped, rather than guessed. A client that declares
- *   sampling or elicitation gets its own connection to such upstreams (see `needsOwnConnection`), so its
- *   requests are never ambiguous.
+ * - stdio and legacy SSE upstreams share one channel: a 2025 server says nothing about which call a log,
+ *   an elicitation or a roots request belongs to. When every call in flight on that connection is one
+ *   client's, it is that client's. When several clients have calls in flight there, such a request is
+ *   refused (an error to the upstream) and a log is dropped, rather than guessed. On the HTTP front each
+ *   2025 client session has its own upstream session with servers that keep sessions (own-connections.ts),
+ *   and a client that declares sampling, elicitation or roots gets its own connection to such upstreams
+ *   even where they are shared (see `needsOwnConnection`), so its requests are never ambiguous.
  * - A log that belongs to no call (none in flight) goes only to the clients that asked for that level
  *   with `logging/setLevel`.
  */
@@ -50,7 +51,7 @@ export function releaseOwner(owner: object): void {
 type Message = { method?: string; params?: Record<string, unknown> }
 
 /** The messages the router routes by owner (progress goes by its token; the rest is not about a call). */
-const ROUTED_BY_OWNER = new Set(['notifications/message', 'sampling/createMessage', 'elicitation/create'])
+const ROUTED_BY_OWNER = new Set(['notifications/message', 'sampling/createMessage', 'elicitation/create', 'roots/list'])
 
 /** Marks a message read from the response stream of a request sent with `mark` (a transport calls this). */
 export function markOwner(message: Message, mark: unknown): void {
@@ -117,12 +118,14 @@ export function isSharedChannel(connectionType: string): boolean {
 }
 
 /**
- * A client that may be asked for sampling or elicitation gets its own connection to an upstream on a
- * shared channel, when other clients could be calling it at the same time (an HTTP front).
+ * A client that may be asked for sampling, elicitation or its roots gets its own connection to an upstream
+ * on a shared channel, when other clients could be calling it at the same time (an HTTP front). A server
+ * may ask for roots outside any call (the filesystem server does right after initialize): on the client's
+ * own connection that request is the client's.
  */
 export function needsOwnConnection(
   connectionType: string,
-  capabilities: { sampling?: unknown; elicitation?: unknown } | undefined,
+  capabilities: { sampling?: unknown; elicitation?: unknown; roots?: unknown } | undefined,
 ): boolean {
-  return isSharedChannel(connectionType) && !!(capabilities?.sampling || capabilities?.elicitation)
+  return isSharedChannel(connectionType) && !!(capabilities?.sampling || capabilities?.elicitation || capabilities?.roots)
 }

@@ -11,6 +11,8 @@ export const LIMIT_DEFAULTS = {
   maxArgumentDepth: 64,
   /** Largest upstream result (and stdio line) in bytes; a larger one becomes a clear error for its caller. */
   maxResultBytes: 8 * 1024 * 1024,
+  /** Longest a forwarded request may run in all, however much progress it reports (ms). */
+  maxRequestTotalMs: 10 * 60_000,
   /** Deepest nesting (objects and arrays) of one item taken from an upstream's list; a deeper item is dropped. */
   maxListItemDepth: 128,
   /** Largest item (a tool with its schemas, a prompt, a resource) taken from an upstream's list, as JSON bytes. */

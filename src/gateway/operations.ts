@@ -36,7 +36,8 @@ export async function startOperations(
     tracing: options.tracing,
     sources: {
       sessions: state.sessions,
-      upstreams: () => state.servers().map((s) => ({ server: s.name, upstream: s.id, up: s.status === 'connected' })),
+      upstreams: () =>
+        state.servers().map((s) => ({ server: s.name, upstream: s.id, up: s.status === 'connected', ownSessions: s.ownConnections ?? 0 })),
       quarantined: () => (gate?.held() ?? []).filter((h) => h.kind === 'tool').map((h) => ({ server: h.server, tool: h.name })),
     },
   })

@@ -9,7 +9,7 @@ import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText, withoutCodePrefix } from './errors.js'
-import { ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { bindCaller, ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
 import { offeredTools, serverToolName } from './naming.js'
@@ -40,10 +40,14 @@ const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
 type TaskSession = { notification(notification: Message): Promise<void> }
 
 const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
+const METHOD_NOT_FOUND = -32601
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 const REQUEST_TIMEOUT = -32001
 const MAX_ROUNDS = 10
+/** The key of a 2026 client's answer to the gateway's own `roots/list` input request. */
+const ROOTS_ANSWER = 'roots'
+const MAX_ROOTS_SESSIONS = 256
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /** Who owns a task the caller starts: its client policy's name and, with OAuth, its user (two users of one policy own theirs apart). */
@@ -98,6 +102,9 @@ export interface LegacySession {
   sendLoggingMessage(params: never): Promise<unknown>
   sendResourceUpdated(params: { uri: string }): Promise<unknown>
   close(): Promise<unknown>
+  /** What the client declared at initialize, and its roots (asked of it with `roots/list`). */
+  getClientCapabilities?(): Params | undefined
+  listRoots?(params?: undefined, options?: { signal?: AbortSignal }): Promise<unknown>
 }
 
 /** Something that tells 2026 `subscriptions/listen` streams about changes. */
@@ -137,6 +144,8 @@ function declares(capabilities: Params | undefined, needed: Params): boolean {
 
 export interface RouterOptions {
   requestTimeout: number
+  /** A request reporting progress is cut after this long in all (default 10 min). */
+  maxRequestTotalMs?: number
   balancer: BalancerName
   sealer: StateSealer
   /** Seals the task ids handed to clients (default: a random key per process). */
@@ -152,7 +161,13 @@ export class Router implements UpstreamEvents {
   readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
   private readonly subscriptions = new Map<LegacySession, Set<string>>()
-  private readonly callers = new Map<Upstream, Caller[]>()
+  /** The merged instructions; null when an upstream's status changed since they were built. */
+  private mergedInstructions: string | undefined | null = null
+  /** Each client session's roots, once asked (see `rootsOf`). */
+  private readonly sessionRoots = new WeakMap<LegacySession, Promise<unknown>>()
+  /** Stand-in sessions of 2026 clients' roots, by roots (see `rootsSession`). */
+  private readonly rootsSessions = new Map<string, LegacySession>()
+  private readonly callers = new WeakMap<Upstream, Caller[]>()
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
   /** Where each pool's `ui://` apps are exposed and read (apps.ts). */
@@ -163,7 +178,7 @@ export class Router implements UpstreamEvents {
   revision = 0
   /** Tool search ranks by meaning as well as words (GatewayOptions.searchByMeaning). */
   searchByMeaning = false
-  /** Per-session connections to shared-channel upstreams for clients that may be asked for input (HTTP front). */
+  /** Client sessions' own upstream sessions (HTTP front; see own-connections.ts for the session model). */
   own: OwnConnections | undefined
   /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
   telemetry = new CallTelemetry('gateway', 'gateway')
@@ -178,6 +193,10 @@ export class Router implements UpstreamEvents {
   private readonly taskIds: TaskIds
   /** 2025 tasks still running, by upstream and upstream task id: the session to tell of status changes. */
   private readonly taskSessions = new Map<string, { session: TaskSession; exposed: Params }>()
+
+  private get maxTotalMs(): number {
+    return this.options.maxRequestTotalMs ?? LIMIT_DEFAULTS.maxRequestTotalMs
+  }
 
   constructor(private readonly options: RouterOptions) {
     this.pick = createBalancer(options.balancer)
@@ -209,6 +228,7 @@ export class Router implements UpstreamEvents {
     const index = this.upstreams.indexOf(upstream)
     if (index >= 0) this.upstreams.splice(index, 1)
     this.callers.delete(upstream)
+    this.mergedInstructions = null
   }
 
   private members(pool: string): Upstream[] {
@@ -216,9 +236,9 @@ export class Router implements UpstreamEvents {
   }
 
   /** Per pool, what its members offer (replicas should agree; the union covers a rolling upgrade). */
-  private offered<T>(items: (u: Upstream) => T[], key: (item: T) => string): Map<string, Map<string, T>> {
+  private offered<T>(items: (u: Upstream) => T[], key: (item: T) => string, upstreams = this.upstreams): Map<string, Map<string, T>> {
     const byPool = new Map<string, Map<string, T>>()
-    for (const upstream of this.upstreams) {
+    for (const upstream of upstreams) {
       const pool = byPool.get(upstream.pool) ?? new Map<string, T>()
       for (const item of items(upstream)) if (!pool.has(key(item))) pool.set(key(item), item)
       byPool.set(upstream.pool, pool)
@@ -291,12 +311,38 @@ export class Router implements UpstreamEvents {
     }))
   }
 
-  listResources() {
-    return [...this.offered((u) => u.resources, (r) => r.uri)].flatMap(([pool, m]) => [...m.values()].map((r) => this.apps.resource(pool, r)))
+  /** Resources as `session` sees them: from its own upstream sessions where it has them (what its calls created there). */
+  listResources(session?: object) {
+    return [...this.offered((u) => u.resources, (r) => r.uri, this.seenBy(session))].flatMap(([pool, m]) => [...m.values()].map((r) => this.apps.resource(pool, r)))
   }
 
-  listResourceTemplates() {
-    return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate).values()].flatMap((m) => [...m.values()])
+  listResourceTemplates(session?: object) {
+    return [...this.offered((u) => u.resourceTemplates, (r) => r.uriTemplate, this.seenBy(session)).values()].flatMap((m) => [
+      ...m.values(),
+    ])
+  }
+
+  /** The upstreams whose lists a client session sees: its own session with a registration in place of the shared one. */
+  private seenBy(session: object | undefined): Upstream[] {
+    const own = session && this.own?.connectedOf(session)
+    return own ? this.upstreams.map((u) => own.get(u.id) ?? u) : this.upstreams
+  }
+
+  /**
+   * The gateway's instructions: each server's own (from its last connection, one member per pool) under
+   * its name, each cut at MAX_INSTRUCTIONS_CHARS so one server cannot crowd out the rest.
+   */
+  instructions(): string | undefined {
+    // Built once per change of an upstream's status (a connect reads them anew), not per 2026 request.
+    if (this.mergedInstructions === null) {
+      const byPool = new Map<string, string>()
+      for (const upstream of this.upstreams) {
+        if (upstream.instructions && !byPool.has(upstream.pool)) byPool.set(upstream.pool, upstream.instructions)
+      }
+      const sections = [...byPool].map(([pool, text]) => `## ${pool}\n${cutInstructions(text)}`)
+      this.mergedInstructions = sections.length ? sections.join('\n\n') : undefined
+    }
+    return this.mergedInstructions
   }
 
   /** The merged cache hint of one list: the most conservative of the connected upstreams' hints. */
@@ -306,12 +352,12 @@ export class Router implements UpstreamEvents {
   }
 
   /** The pool that serves a resource URI: an exact resource first, then an app a tool names, then a matching template. */
-  private resourcePool(uri: string): string | undefined {
+  private resourcePool(uri: string, session?: object): string | undefined {
+    const upstreams = this.seenBy(session)
     return (
-      this.upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
+      upstreams.find((u) => u.resources.some((r) => r.uri === uri))?.pool ??
       this.apps.namer(uri) ??
-      this.upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))
-        ?.pool
+      upstreams.find((u) => u.resourceTemplates.some((t) => t.uriTemplate === uri || matchTemplate(t.uriTemplate, uri)))?.pool
     )
   }
 
@@ -395,6 +441,8 @@ export class Router implements UpstreamEvents {
     pinned?: string,
   ): Promise<T> {
     const progressToken = caller.progressToken
+    // A 2025 session of the HTTP front: its requests go on its own upstream sessions (own-connections.ts).
+    const session = this.own && sessionOf(caller)
     const tried: Upstream[] = []
     let lastError: unknown
     const usable = () =>
@@ -414,24 +462,47 @@ export class Router implements UpstreamEvents {
         clearTimeout(timer)
         healthy = usable()
       }
-      const picked = this.pick(pool, healthy)
+      // A session that has its own session with a member stays with that member.
+      const picked = (session && this.own!.stuckTo(session, healthy)) || this.pick(pool, healthy)
       if (!picked) break
       tried.push(picked)
-      const upstream = this.own?.wanted(picked, caller) ? await this.own.choose(picked, caller) : picked
+      let upstream = picked
       let release: (() => void) | undefined
       let callers: Caller[] | undefined
       let startedAt = 0
       let progressSent: Promise<unknown> | undefined
+      let opening = false
+      let callDeadline = deadline
       try {
+        // An own session that cannot be opened fails over like the member itself (a cap reached is the caller's error).
+        if (session && this.own!.wanted(picked, session)) {
+          opening = true
+          // A server asks for roots as its session starts: have them at hand, so its first call finds them applied.
+          if (!this.own!.has(session, picked.id) && declares(caller.clientCapabilities, { roots: {} })) {
+            await this.rootsOf(session as LegacySession).catch(() => {})
+          }
+          const chosen = this.own!.choose(picked, session)
+          if (chosen instanceof Promise) {
+            upstream = await chosen
+            // Opening it (bounded by connectTimeout) is not the request's time: a direct client connects, then calls.
+            callDeadline = Math.max(deadline, Date.now() + this.options.requestTimeout)
+          } else upstream = chosen
+          opening = false
+        }
         // Waiting for a slot counts against the deadline; only a call that holds one is "running" upstream.
         release = upstream.slots.tryAcquire() ?? (await upstream.slots.acquire(queueSignal()))
         if (!upstream.client) throw new SdkError(SdkErrorCode.NotConnected, 'Not connected')
+        // The member counts the call (least-connections, `status`) wherever it runs: on it or on a session's own session.
         upstream.inflight++
+        if (upstream !== picked) picked.inflight++
         callers = this.callers.get(upstream) ?? []
         callers.push(caller)
         this.callers.set(upstream, callers)
         const options: ForwardOptions = {
-          timeout: Math.max(1, deadline - Date.now()),
+          timeout: Math.max(1, callDeadline - Date.now()),
+          // Progress from the upstream shows the request is alive: it starts the timeout again, up to a total.
+          resetTimeoutOnProgress: true,
+          maxTotalTimeout: Math.max(1, this.maxTotalMs - (Date.now() - (deadline - this.options.requestTimeout))),
           // Marks the upstream request as this caller's: what the upstream sends about it comes back to it.
           relatedRequestId: ownerMark(caller),
           // The direct path's cancellation is listened to as is; an AbortSignal is made only where one is read.
@@ -446,15 +517,21 @@ export class Router implements UpstreamEvents {
         }
         startedAt = performance.now()
         const result = await run(upstream, options)
-        upstream.stats.recordResult(performance.now() - startedAt, result, upstream.secrets)
+        picked.stats.recordResult(performance.now() - startedAt, result, picked.secrets)
         // SDK clients handle a notification a turn after a response read in the same chunk, and drop
         // progress that arrives after its call ended: the result waits for the progress to be out first.
         if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
         return result
       } catch (error) {
-        if (startedAt) upstream.stats.recordError(performance.now() - startedAt, error, upstream.secrets)
+        if (startedAt) picked.stats.recordError(performance.now() - startedAt, error, picked.secrets)
         if (isTimeoutError(error)) {
           if (isCancelled(caller)) throw error
+          if (isTotalTimeout(error)) {
+            throw new ProtocolError(
+              REQUEST_TIMEOUT,
+              `Server "${pool}" (${upstream.id}) did not finish ${what} within ${this.maxTotalMs} ms (maxRequestTotalMs), progress notwithstanding`,
+            )
+          }
           throw new ProtocolError(
             REQUEST_TIMEOUT,
             `Server "${pool}" (${upstream.id}) did not answer ${what} within ${this.options.requestTimeout} ms`,
@@ -463,11 +540,18 @@ export class Router implements UpstreamEvents {
         if (isCancelled(caller)) throw error
         const kind = classifyFailure(error)
         if (kind === 'request') throw this.requestFailure(error, pool, what, upstream)
-        if (kind === 'transport') upstream.markBroken(error)
+        if (kind === 'transport') {
+          // A session's own stdio child failing (or failing to start) is only itself; an own HTTP or SSE session
+          // failing is its server failing.
+          const ownChild = (opening || upstream !== picked) && picked.registration.connection.type === 'stdio'
+          if (upstream !== picked) upstream.markBroken(error)
+          if (!ownChild) picked.markBroken(error)
+        }
         lastError = error
       } finally {
         if (callers) {
           upstream.inflight--
+          if (upstream !== picked) picked.inflight--
           callers.splice(callers.indexOf(caller), 1)
         }
         release?.()
@@ -564,6 +648,17 @@ export class Router implements UpstreamEvents {
     if (state && state.request !== digest) {
       throw new ProtocolError(INVALID_PARAMS, 'Invalid requestState: it was issued for another request.')
     }
+    if (this.needsRoots(pool, caller)) {
+      const roots = caller.inputResponses?.[ROOTS_ANSWER] ?? state?.answers?.[ROOTS_ANSWER]
+      if (roots === undefined) {
+        return Promise.resolve({
+          resultType: 'input_required',
+          inputRequests: { [ROOTS_ANSWER]: { method: 'roots/list', params: {} } },
+          requestState: this.options.sealer.seal({ upstream: '', request: digest, answers: {} }),
+        })
+      }
+      bindCaller(caller, this.rootsSession(roots as Params, caller.clientCapabilities!))
+    }
     return this.forward(
       pool,
       what,
@@ -600,6 +695,42 @@ export class Router implements UpstreamEvents {
   private served(caller: Caller, upstream: Upstream, onUpstream?: (upstream: Upstream) => void): void {
     if (caller.audit) caller.audit.upstream = upstream.id
     onUpstream?.(upstream)
+  }
+
+  /**
+   * A 2025 server asks for roots when a session starts (and on list_changed), not in a call: a 2026 client
+   * declaring roots is asked for them first (an input round), and its calls run on an upstream session of
+   * their own whose `roots/list` answers with them (one per distinct set of roots), wherever a 2025 session
+   * with those capabilities would get its own (own-connections.ts).
+   */
+  private needsRoots(pool: string, caller: Caller): boolean {
+    if (!this.own || !declares(caller.clientCapabilities, { roots: {} })) return false
+    const like = { getClientCapabilities: () => caller.clientCapabilities }
+    return this.members(pool).some((u) => u.era === 'legacy' && this.own!.wanted(u, like))
+  }
+
+  /** The stand-in session of a 2026 client's roots: what its own connections answer `roots/list` with. */
+  private rootsSession(roots: Params, capabilities: Params): LegacySession {
+    const key = JSON.stringify([roots, capabilities])
+    let session = this.rootsSessions.get(key)
+    if (!session) {
+      // A 2026 client has no session to hear what its upstream session says outside a call: that is dropped.
+      const unheard = async () => {}
+      session = {
+        getClientCapabilities: () => capabilities,
+        listRoots: async () => roots,
+        sendToolListChanged: unheard,
+        sendPromptListChanged: unheard,
+        sendResourceListChanged: unheard,
+        sendLoggingMessage: unheard,
+        sendResourceUpdated: unheard,
+        close: unheard,
+      }
+      this.rootsSessions.set(key, session)
+      // Bounded: a forgotten stand-in's connection still closes when idle; the same roots later open another.
+      if (this.rootsSessions.size > MAX_ROOTS_SESSIONS) this.rootsSessions.delete(this.rootsSessions.keys().next().value!)
+    }
+    return session
   }
 
   /**
@@ -646,7 +777,7 @@ export class Router implements UpstreamEvents {
     extraMeta?: Params,
   ): Promise<Params> {
     const answers: Params = { ...caller.state?.answers }
-    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key)) answers[key] = value
+    for (const [key, value] of Object.entries(caller.inputResponses ?? {})) if (/^r\d+$/.test(key) || key === ROOTS_ANSWER) answers[key] = value
     const replay: Replay = { answers, next: 0, abort: new AbortController() }
     caller.replay = replay
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])
@@ -704,10 +835,10 @@ export class Router implements UpstreamEvents {
   }
 
   /** The pool and the server's URI behind a resource URI a client uses (an app URI the gateway exposed under its pool's name included). */
-  private resourceTarget(uri: string): { pool: string; uri: string } | undefined {
+  private resourceTarget(uri: string, session?: object): { pool: string; uri: string } | undefined {
     const app = parsePoolUiUri(uri)
     if (app && this.members(app.pool).length) return app
-    const pool = this.resourcePool(uri)
+    const pool = this.resourcePool(uri, session)
     return pool ? { pool, uri } : undefined
   }
 
@@ -740,7 +871,7 @@ export class Router implements UpstreamEvents {
 
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
-    const target = this.resourceTarget(uri)
+    const target = this.resourceTarget(uri, sessionOf(caller))
     if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
     noteRoute(caller, target.pool)
@@ -761,7 +892,7 @@ export class Router implements UpstreamEvents {
   complete(params: Params, caller: Caller) {
     const ref = params.ref as { type: string; name?: string; uri?: string }
     const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name ?? '') : undefined
-    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '') : undefined)
+    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '', sessionOf(caller)) : undefined)
     if (!pool) return { completion: { values: [] } }
     this.checkInput(params, 'completion/complete')
     noteRoute(caller, pool)
@@ -788,15 +919,31 @@ export class Router implements UpstreamEvents {
         `Too many resource subscriptions in this session (limit ${max}). Try this: unsubscribe from resources you no longer follow, or raise maxSubscriptionsPerSession.`,
       )
     }
+    const pool = this.resourcePool(uri, session)
+    if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     // Counted before the upstream is asked, so that concurrent subscribes cannot all pass the check.
     const added = !uris.has(uri)
     uris.add(uri)
     this.subscriptions.set(session, uris)
-    if (!(await this.subscribeUpstream(uri))) {
+    try {
+      // On the session's own upstream session, where its calls run: the server's updates come to it alone.
+      const own = await this.ownSession(session, pool)
+      if (own) await own.subscribeResource(uri)
+      else await this.subscribeUpstream(uri)
+    } catch (error) {
       if (added) uris.delete(uri)
-      throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+      throw error
     }
     return {}
+  }
+
+  /** The session's own upstream session with a pool, opened now when its requests there need one. */
+  private async ownSession(session: object, pool: string): Promise<Upstream | undefined> {
+    const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client)
+    const picked = this.own && (this.own.stuckTo(session, healthy) ?? this.pick(pool, healthy))
+    if (!picked || !this.own!.wanted(picked, session)) return undefined
+    const own = await this.own!.choose(picked, session)
+    return own === picked ? undefined : own
   }
 
   unsubscribe(session: LegacySession, uri: string) {
@@ -825,11 +972,20 @@ export class Router implements UpstreamEvents {
     }
   }
 
-  listChanged(_upstream: Upstream, kind: ListKind): void {
+  listChanged(upstream: Upstream, kind: ListKind): void {
+    // A session's own resources are its client's news alone (tools and prompts are listed from the shared catalog).
+    const owner = this.own?.ownerOf(upstream) as LegacySession | undefined
+    if (owner) {
+      if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
+      return
+    }
     this.announce(this.rebuild([kind]))
   }
 
   statusChanged(upstream?: Upstream): void {
+    // A session's own upstream session coming and going changes nothing others see.
+    if (upstream && this.own?.ownerOf(upstream)) return
+    this.mergedInstructions = null
     if (upstream) this.onStatusChanged?.(upstream)
     this.announce(this.rebuild())
   }
@@ -853,10 +1009,10 @@ export class Router implements UpstreamEvents {
           : wantsLog(sessionOf(caller), clean.level, atLeast(clean.level as string, caller.logLevel ?? 'debug'))
       if (wanted) void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
     } else if (!callers.length) {
-      // A session's own connection speaks for that session only.
+      // A session's own connection speaks for that session only, which hears it as it would direct.
       const own = this.own?.ownerOf(upstream) as LegacySession | undefined
       for (const session of own ? [own] : this.sessions) {
-        if (wantsLog(session, clean.level, false)) void session.sendLoggingMessage(message as never).catch(() => {})
+        if (wantsLog(session, clean.level, !!own)) void session.sendLoggingMessage(message as never).catch(() => {})
       }
     }
   }
@@ -871,21 +1027,54 @@ export class Router implements UpstreamEvents {
     void watcher.session.notification(notification).catch(() => {})
   }
 
-  resourceUpdated(upstream: Upstream, serverUri: string): void {
-    const uri = this.apps.exposed(upstream.pool, serverUri)
-    for (const [session, uris] of this.subscriptions) {
-      if (uris.has(uri)) void session.sendResourceUpdated({ uri }).catch(() => {})
+  /**
+   * A client session's roots (asked of it once, until it says they changed), or Method not found, as its
+   * SDK answers, when it declared none.
+   */
+  private rootsOf(session: LegacySession): Promise<unknown> {
+    if (!session.listRoots || !declares(session.getClientCapabilities?.(), { roots: {} })) return Promise.reject(methodNotFound())
+    let roots = this.sessionRoots.get(session)
+    if (!roots) {
+      roots = session.listRoots()
+      this.sessionRoots.set(session, roots)
+      roots.catch(() => this.sessionRoots.get(session) === roots && this.sessionRoots.delete(session))
     }
-    for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
+    return roots
   }
 
-  /** Sampling or elicitation goes to the client whose call caused it, and is refused when that is unknown. */
+  /** A 2025 session's roots changed: the upstream sessions that are its own are told (they ask it again). */
+  async rootsChanged(session: LegacySession): Promise<void> {
+    this.sessionRoots.delete(session)
+    const connections = (await this.own?.connectionsOf(session)) ?? []
+    await Promise.allSettled(connections.map((connection) => connection.rootsChanged()))
+  }
+
+  resourceUpdated(upstream: Upstream, serverUri: string): void {
+    const uri = this.apps.exposed(upstream.pool, serverUri)
+    // An own session's update is its client's; the shared session's go to the subscribers without their own there.
+    const owner = this.own?.ownerOf(upstream)
+    for (const [session, uris] of this.subscriptions) {
+      if (!uris.has(uri) || (owner ? session !== owner : this.own?.has(session, upstream.id))) continue
+      void session.sendResourceUpdated({ uri }).catch(() => {})
+    }
+    if (!owner) for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
+  }
+
+  /**
+   * Sampling, elicitation or roots goes to the client whose call caused it, or whose own connection asks
+   * outside a call; it is refused when that is unknown. A client that did not declare the capability is
+   * not asked: the upstream gets the client SDK's own answer, Method not found.
+   */
   async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
     const { owner, marked: isMarked, params } = takeOwner(marked.params)
     const request = { method: marked.method, ...(params ? { params } : {}) }
     if (isMarked && !owner) throw new ProtocolError(INVALID_REQUEST, `${request.method} refused: the call it belongs to is over.`)
     const callers = this.callers.get(upstream) ?? []
     const caller = (owner as Caller | undefined) ?? soleCaller(callers)
+    const needed = capabilityFor(request)
+    // A session's own upstream session speaks for that session only, in a call or not: its roots are its owner's.
+    const session = this.own?.ownerOf(upstream) as LegacySession | undefined
+    if (session && request.method === 'roots/list') return this.rootsOf(session)
     if (!caller) {
       throw new ProtocolError(
         INVALID_REQUEST,
@@ -898,7 +1087,6 @@ export class Router implements UpstreamEvents {
     if (replay) {
       const key = `r${replay.next++}`
       if (key in replay.answers) return replay.answers[key]
-      const needed = capabilityFor(request)
       if (needed && !declares(caller.clientCapabilities, needed)) {
         replay.missing = needed
         replay.abort.abort()
@@ -908,12 +1096,19 @@ export class Router implements UpstreamEvents {
       replay.abort.abort()
       throw new ProtocolError(INVALID_REQUEST, `${request.method} is asked of the client; the call resumes on its retry.`)
     }
+    // What the client declared is known for a 2025 session on the HTTP front (its initialize).
+    if (needed && caller.clientCapabilities && !declares(caller.clientCapabilities, needed)) throw methodNotFound()
     if (!caller.request) {
       throw new ProtocolError(INVALID_REQUEST, `${request.method} cannot reach this client.`)
     }
     // The upstream cancelling its request cancels it at that client too.
     return caller.request(request, signal)
   }
+}
+
+/** What a client SDK answers a request it has no handler for (a capability it did not declare). */
+function methodNotFound(): ProtocolError {
+  return new ProtocolError(METHOD_NOT_FOUND, 'Method not found')
 }
 
 /** Every member the call could use answered HTTP 429: the server is busy (never the gateway's retry loop). */
@@ -924,6 +1119,19 @@ function busyFailure(error: UpstreamBusyError, pool: string, what: string, secre
     redact(`Server "${pool}" is busy and refused ${what} (${error.message}). Try this: send it again ${wait}.`, secrets),
     error.retryAfter === undefined ? undefined : { retryAfter: error.retryAfter },
   )
+}
+
+/** Longest part of the gateway's instructions one server's take (characters). */
+export const MAX_INSTRUCTIONS_CHARS = 8192
+
+function cutInstructions(text: string): string {
+  if (text.length <= MAX_INSTRUCTIONS_CHARS) return text
+  return `${text.slice(0, MAX_INSTRUCTIONS_CHARS)}\n[… cut by the gateway: ${text.length - MAX_INSTRUCTIONS_CHARS} more characters]`
+}
+
+/** A timeout for the request's total time (`maxTotalTimeout`), not for a silence. */
+function isTotalTimeout(error: unknown): boolean {
+  return (error as { data?: { maxTotalTimeout?: unknown } })?.data?.maxTotalTimeout !== undefined
 }
 
 /** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */

@@ -134,11 +134,11 @@ export class ClientSurface<Caller extends object> {
   }
 
   listResources() {
-    return this.router.listResources().filter((resource) => this.access.resource(resource.uri))
+    return this.router.listResources(this.session).filter((resource) => this.access.resource(resource.uri))
   }
 
   listResourceTemplates() {
-    return this.router.listResourceTemplates().filter((template) => this.access.resource(template.uriTemplate))
+    return this.router.listResourceTemplates(this.session).filter((template) => this.access.resource(template.uriTemplate))
   }
 
   /** Throws what a resource that does not exist gets, unless the client may use `uri`. */

@@ -29,6 +29,14 @@ export interface Registration {
    * a 2025 server would have). Default: probe, and speak 2026-07-28 to a server that offers it.
    */
   protocol?: '2025-11-25'
+  /**
+   * `own` (default): each 2025 client session (HTTP front) gets its own upstream session with this server,
+   * opened on its first request there: an MCP session of its own over HTTP or SSE, a process of its own for
+   * stdio (at most `maxOwnConnections`). `shared`: the server keeps no state per client, and every client shares
+   * one upstream session (a client that declares sampling, elicitation or roots still gets its own stdio or SSE
+   * connection, so the server's requests are never ambiguous).
+   */
+  sessions?: 'own' | 'shared'
 }
 
 export type UpstreamStatus = 'connecting' | 'connected' | 'error'
@@ -48,8 +56,13 @@ export interface GatewayOptions {
   /** Failed pings in a row that take a server out of its pool (default 1). */
   unhealthyThreshold?: number
   balancer?: BalancerName
-  /** Upper bound of one forwarded request in ms (default 30 000). */
+  /**
+   * Upper bound of one forwarded request in ms without news from the upstream (default 30 000): each
+   * progress notification of the request starts it again, as a direct client's `resetTimeoutOnProgress`.
+   */
   requestTimeout?: number
+  /** Upper bound of one forwarded request in ms however much progress it reports (default 600 000). */
+  maxRequestTotalMs?: number
   /** How long to wait for an upstream's initialize handshake (default 10 000). */
   connectTimeout?: number
   /** First reconnect delay, doubled per failure up to 30 s (default 500). */
@@ -143,12 +156,15 @@ export interface GatewayOptions {
   /** Largest result (or stdio line) taken from an upstream in bytes (default 8 MiB); a larger one becomes a tool error for its caller. */
   maxResultBytes?: number
   /**
-   * HTTP front: most own connections (each a stdio child, or an SSE connection) one registration opens for
-   * clients that declare sampling or elicitation (default 16); past it, such a client shares the common
-   * connection, where a request the upstream sends is refused when several clients have calls in flight.
+   * HTTP front: most stdio children one registration runs for single client sessions (default 16); past it,
+   * a client session that needs one gets an error naming this option (on a `sessions: 'shared'` registration
+   * it shares the common connection). Own HTTP and SSE sessions are bounded by `maxSessions`.
    */
   maxOwnConnections?: number
-  /** HTTP front: close a client's own connection after this long without a call, in ms (default 300 000). */
+  /**
+   * HTTP front: close a client session's own upstream session after this long without a request, in ms
+   * (default 300 000); one with a resource subscription stays while its client session does.
+   */
   ownConnectionIdleMs?: number
   /** Deepest nesting of one item (a tool with its schemas, a prompt, a resource) taken from an upstream's list (default 128); a deeper item is dropped with a warning. */
   maxListItemDepth?: number
@@ -190,7 +206,7 @@ export interface ServerInfo {
   errors: number
   /** Median latency of those calls in ms (within 5%); undefined before the first call. */
   medianMs: number | undefined
-  /** HTTP front: own connections open to it for clients that may be asked for input (see `maxOwnConnections`). */
+  /** HTTP front: upstream sessions open to it for single client sessions (see `Registration.sessions`, `maxOwnConnections`). */
   ownConnections?: number
   /** The last of those that failed: its message (redacted) and ISO time; undefined before the first failure. */
   lastCallError: { message: string; at: string } | undefined

@@ -36,7 +36,7 @@ export interface UpstreamEvents {
   resourceUpdated(upstream: Upstream, uri: string): void
   /** A 2025 task's `notifications/tasks/status`. */
   taskStatus?(upstream: Upstream, params: Record<string, unknown>): void
-  /** A sampling or elicitation request from the server, for the client whose call is running. */
+  /** A sampling, elicitation or roots request from the server, for the client whose call is running (or whose own connection it is). */
   clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
@@ -48,6 +48,8 @@ export interface UpstreamTiming {
   maxConcurrent?: number
   /** Largest result or stdio line accepted from this member (default 8 MiB). */
   maxResultBytes?: number
+  /** `on-demand`: a lost connection is opened again by the next request only (within its backoff), never in the background. */
+  reconnect?: 'background' | 'on-demand'
   /** How much of each list is taken from this member (default LIMIT_DEFAULTS). */
   lists?: ListLimits
 }
@@ -67,7 +69,8 @@ export const STABLE_CONNECTION_MS = 30_000
 /** Connections in a row lost before STABLE_CONNECTION_MS that make a member a crash loop. */
 const CRASH_LOOP = 3
 const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
-const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, extensions: APPS_EXTENSION }
+/** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
+const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true }, extensions: APPS_EXTENSION }
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
@@ -139,6 +142,8 @@ export class Upstream {
   /** The probe's verdict for the current connection; cleared when the connection is lost. */
   era: UpstreamEra | undefined
   discover: DiscoverResult | undefined
+  /** The server's `instructions` of its last connection (initialize or server/discover result). */
+  instructions: string | undefined
   private failures = 0
   private attempts = 0
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -296,6 +301,7 @@ export class Upstream {
       this.era = connected.getProtocolEra() === 'modern' ? 'modern' : 'legacy'
       this.goDirect(connected, transport)
       this.discover = connected.getDiscoverResult()
+      this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
       if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()
@@ -403,6 +409,12 @@ export class Upstream {
     // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
     client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
     client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    client.setRequestHandler('roots/list', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+  }
+
+  /** Tells the server its client's roots changed (`notifications/roots/list_changed`); it asks for them again. */
+  async rootsChanged(): Promise<void> {
+    await this.client?.sendRootsListChanged()
   }
 
   /**
@@ -437,6 +449,11 @@ export class Upstream {
       else this.lastError = `subscriptions/listen failed: ${messageOf(error)}`
     }
     await previous?.close().catch(() => {})
+  }
+
+  /** True when the server was asked for updates about some resource. */
+  get subscribed(): boolean {
+    return this.subscribedUris.size > 0
   }
 
   /** Asks the server for `notifications/resources/updated` about `uri`, in the era it speaks. */
@@ -564,6 +581,7 @@ export class Upstream {
     const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)
     this.notBefore = this.shortLived >= CRASH_LOOP ? Date.now() + delay : 0
     clearTimeout(this.reconnectTimer)
+    if (this.timing.reconnect === 'on-demand') return
     this.reconnectTimer = setTimeout(() => void this.connect(), delay)
     this.reconnectTimer.unref()
   }

@@ -49,8 +49,8 @@ function durationHistogram(calls: Map<string, CallEntry>) {
 /** Values read when `/metrics` is scraped, so nothing has to be counted on the way. */
 export interface MetricsSources {
   sessions(): number
-  /** Gateway: each registration with its pool and whether it is connected. */
-  upstreams?(): { server: string; upstream: string; up: boolean }[]
+  /** Gateway: each registration with its pool, whether it is connected, and the client sessions' own upstream sessions open to it. */
+  upstreams?(): { server: string; upstream: string; up: boolean; ownSessions?: number }[]
   /** Gateway: tools held back by the lock, per pool. */
   quarantined?(): { server: string; tool: string }[]
 }
@@ -117,6 +117,16 @@ export class ToolMetrics {
         collect() {
           this.reset()
           for (const u of upstreams()) this.labels(u.server, u.upstream).set(u.up ? 1 : 0)
+        },
+      })
+      new prom.Gauge({
+        name: 'airmcp_upstream_own_sessions',
+        help: 'Upstream sessions (stdio children, HTTP or SSE sessions) open for single client sessions, by server (pool) and upstream.',
+        labelNames: ['server', 'upstream'],
+        registers,
+        collect() {
+          this.reset()
+          for (const u of upstreams()) this.labels(u.server, u.upstream).set(u.ownSessions ?? 0)
         },
       })
     }

@@ -36,11 +36,11 @@ afterEach(async () => {
 })
 
 describe('gateway', () => {
-  it('round-robins 100 calls 50/50 over two replicas', async () => {
+  it("round-robins 100 calls 50/50 over two replicas of a server marked sessions: 'shared'", async () => {
     const [a, b] = await Promise.all([startReplica('a'), startReplica('b')])
     const gateway = await startGateway({ balancer: 'round-robin' }, (g) => {
-      g.register({ id: 'search-1', name: 'search', transport: 'sse', connection: sse(a.url) })
-      g.register({ id: 'search-2', name: 'search', transport: 'sse', connection: sse(b.url) })
+      g.register({ id: 'search-1', name: 'search', transport: 'sse', connection: sse(a.url), sessions: 'shared' })
+      g.register({ id: 'search-2', name: 'search', transport: 'sse', connection: sse(b.url), sessions: 'shared' })
     })
     const client = await connectClient('http', gateway.url!)
     const counts: Record<string, number> = {}
@@ -49,6 +49,24 @@ describe('gateway', () => {
       counts[who] = (counts[who] ?? 0) + 1
     }
     expect(counts).toEqual({ a: 50, b: 50 })
+  })
+
+  it('round-robins client sessions over two replicas, each session staying with the replica of its own upstream session', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')])
+    const gateway = await startGateway({ balancer: 'round-robin' }, (g) => {
+      g.register({ id: 'search-1', name: 'search', connection: sse(a.url) })
+      g.register({ id: 'search-2', name: 'search', connection: sse(b.url) })
+    })
+    const clients = [await connectClient('http', gateway.url!), await connectClient('http', gateway.url!)]
+    const seen: string[] = []
+    for (const client of clients) {
+      const answers = new Set<string>()
+      for (let i = 0; i < 10; i++) answers.add(textOf(await client.callTool({ name: 'whoami' })))
+      expect(answers.size).toBe(1)
+      seen.push(...answers)
+    }
+    expect(seen.sort()).toEqual(['a', 'b'])
+    expect(gateway.list().map((s) => s.ownConnections)).toEqual([1, 1])
   })
 
   it('fails over with no failed call when a replica dies, and takes it back when it returns', async () => {
@@ -83,8 +101,9 @@ describe('gateway', () => {
     b = await startReplica('b', 'sse', bPort)
     // Reconnects back off up to 30 s: a loaded machine may have reached the cap while the replica was away.
     await expect.poll(() => gateway.list().find((s) => s.id === 'search-2')!.status, { timeout: 35_000 }).toBe('connected')
+    // Each client session stays with the replica of its own upstream session: new sessions reach b again.
     const seen = new Set<string>()
-    for (let i = 0; i < 4; i++) seen.add(textOf(await clients[0].callTool({ name: 'whoami' })))
+    for (let i = 0; i < 4; i++) seen.add(textOf(await (await connectClient('http', gateway.url!)).callTool({ name: 'whoami' })))
     expect(seen).toEqual(new Set(['a', 'b']))
   }, 120_000)
 

@@ -60,6 +60,8 @@ beforeAll(async () => {
   // The same server registered without a pin: spoken to in 2026-07-28, plus a 2025 session for 2025 callers.
   gateway.register({ id: 'modern-1', name: 'modern', connection: { type: 'http', url: http.url } })
   gateway.register({ id: 'local-1', name: 'local', connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, TEAM], env: { TEAM: 's', TRANSPORT: 'stdio' } }, protocol: '2025-11-25' })
+  // Marked stateless: one stdio connection for every client that declares no elicitation (the ambiguity rules below).
+  gateway.register({ id: 'shared-1', name: 'shared', connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, TEAM], env: { TEAM: 's', TRANSPORT: 'stdio' } }, protocol: '2025-11-25', sessions: 'shared' })
   await gateway.start()
 })
 
@@ -150,29 +152,29 @@ describe('client isolation', () => {
     }
   })
 
-  it('refuses, rather than guesses, an elicitation it cannot attribute on a shared stdio connection, and drops its logs', async () => {
+  it("refuses, rather than guesses, an elicitation it cannot attribute on a stdio connection shared by sessions: 'shared', and drops its logs", async () => {
     // Clients that declare no elicitation share the stdio connection; both calls are in flight when the server asks.
     const c = await recordingClient('client-c', {})
     const d = await recordingClient('client-d', {})
     const [resultC, resultD] = await Promise.all([
-      call(c.client, 'local', 'elicit_when_both', { tag: 'C' }),
-      call(d.client, 'local', 'elicit_when_both', { tag: 'D' }),
+      call(c.client, 'shared', 'elicit_when_both', { tag: 'C' }),
+      call(d.client, 'shared', 'elicit_when_both', { tag: 'D' }),
     ])
     for (const result of [resultC, resultD]) {
       expect(result.isError).toBe(true)
-      expect(textOf(result)).toMatch(/refused: several clients have calls in flight on "local-1"/)
+      expect(textOf(result)).toMatch(/refused: several clients have calls in flight on "shared-1"/)
     }
     expect(c.logs).toEqual([])
     expect(d.logs).toEqual([])
   })
 
-  it('sends logs that belong to no call only to the clients that asked for that level', async () => {
+  it("sends logs that belong to no call on a connection shared by sessions: 'shared' only to the clients that asked for that level", async () => {
     const warn = await recordingClient('client-warning', {})
     const errors = await recordingClient('client-error', {})
     const silent = await recordingClient('client-silent', {})
     await warn.client.setLoggingLevel('warning')
     await errors.client.setLoggingLevel('error')
-    expect(textOf(await call(warn.client, 'local', 'log_later', {}))).toBe('ok')
+    expect(textOf(await call(warn.client, 'shared', 'log_later', {}))).toBe('ok')
     await expect.poll(() => warn.logs).toEqual(['background warning', 'background error'])
     await expect.poll(() => errors.logs).toEqual(['background error'])
     // Both logs were handled (in order) before the error reached its client: the silent one got neither.

@@ -1,6 +1,6 @@
 // Shared by the hostile-input suite: a gateway in its own process, clients that keep calling while an
 // attack runs, raw HTTP for what an SDK client would never send, and the process's RSS.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -66,6 +66,22 @@ export async function startGateway(options: Partial<GatewayOptions>, registratio
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024
+}
+
+/** Child processes of `pid` (a gateway) whose command line contains `marker` (a server's entry file). */
+export function childrenOf(pid: number, marker: string): number {
+  let count = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (parent === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) count++
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return count
 }
 
 /** A real MCP client on the gateway's Streamable HTTP front, with the token. */

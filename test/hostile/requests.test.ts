@@ -30,9 +30,14 @@ afterAll(async () => {
   await killAll()
 })
 
+/** The members' pids, each asked by a new session (a session stays with the member of its own upstream session). */
 async function pids(): Promise<Set<string>> {
   const seen = new Set<string>()
-  for (let i = 0; i < 4; i++) seen.add(textOf(await attacker.callTool({ name: 'pid' })))
+  for (let i = 0; i < 4; i++) {
+    const client = await connect(gateway.url)
+    seen.add(textOf(await client.callTool({ name: 'pid' })))
+    await client.close()
+  }
   return seen
 }
 

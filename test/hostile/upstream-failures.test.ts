@@ -2,7 +2,7 @@
 // answer, a refusal, a huge message), flood stderr, crash in a loop, or are asked for one child per client.
 // A well-behaved client keeps calling throughout (harness keepCalling); it must see every call succeed with no
 // gap over 1 s between two of its calls.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, startListening, TSX_NODE_ARGS, type Started } from '../helpers/processes.js'
-import { auth, connect, HOSTILE_UPSTREAM, keepCalling, RAW_UPSTREAM, startGateway, startUpstream, stdioUpstream, type HostileGateway } from './harness.js'
+import { auth, childrenOf, connect, HOSTILE_UPSTREAM, keepCalling, RAW_UPSTREAM, startGateway, startUpstream, stdioUpstream, type HostileGateway } from './harness.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'airmcp-upstream-failures-'))
 const runLogs = [join(dir, 'twin-1.log'), join(dir, 'twin-2.log')]
@@ -30,20 +30,7 @@ function runs(tool: string): number {
 }
 
 /** Stdio children of the hostile upstream whose parent is `pid` (a gateway; tsx has a child of its own too). */
-function upstreamChildrenOf(pid: number): number {
-  let count = 0
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (parent === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(HOSTILE_UPSTREAM)) count++
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return count
-}
+const upstreamChildrenOf = (pid: number) => childrenOf(pid, HOSTILE_UPSTREAM)
 
 /** After each attack: the gateway lives, the steady client saw no failure and no stall, RSS stayed bounded. */
 async function expectUnharmed(steady: ReturnType<typeof keepCalling>, rssBefore: number): Promise<void> {
@@ -182,6 +169,8 @@ describe('a stdio child in a crash loop', () => {
       id: 'crash-1',
       name: 'crash',
       connection: { type: 'stdio' as const, command: 'node', args: ['fixtures/servers/crashing-stdio.mjs'], env: { SPAWN_LOG: spawnLog, CRASH_AFTER_MS: '300' } },
+      // One child for every client: the spawns counted are the member's (an own child respawns only on its session's calls).
+      sessions: 'shared' as const,
     }
     const looping = await startGateway({ reconnectDelay: 100 }, [crashing, { id: 'http-1', name: 'http', connection: { type: 'http', url: http.url } }])
     const started = performance.now()
