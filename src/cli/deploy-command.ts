@@ -13,6 +13,15 @@ export const deployFlags = {
   ...writeFlags,
   force: Flags.boolean({ description: 'Rewrite the Dockerfiles and manifests you edited (airmcp keeps them otherwise).' }),
   check: Flags.boolean({ description: 'Exit 1 and print the diff when the deploy files are out of date; write nothing.' }),
+  'oauth-issuer': Flags.string({ description: "The gateway as an OAuth 2.1 protected resource: its authorization server's issuer URL (https; kept once set). With --oauth-audience." }),
+  'oauth-audience': Flags.string({ description: 'The audience the access tokens are minted for, usually the public URL of /mcp (kept once set). With --oauth-issuer.' }),
+}
+
+/** --oauth-issuer and --oauth-audience as the generators' `oauth` option (they check the pair). */
+export function oauthFlags(flags: { 'oauth-issuer'?: string; 'oauth-audience'?: string }): { issuer?: string; audience?: string } | undefined {
+  const issuer = flags['oauth-issuer']
+  const audience = flags['oauth-audience']
+  return issuer === undefined && audience === undefined ? undefined : { issuer, audience }
 }
 
 export const VENDOR_TARBALL = 'deploy/vendor/airmcp.tgz'

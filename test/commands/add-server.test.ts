@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { MACHINE_CLIENT, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
 import { runCli } from '../helpers/cli.js'
 import { hashTree } from '../helpers/hash.js'
-import { ROOT } from '../helpers/processes.js'
+import { killAll, ROOT, startListening } from '../helpers/processes.js'
 import { makeWorkspace } from '../helpers/workspace.js'
 
 const spec = (name: string) => join(ROOT, 'fixtures/specs', name)
@@ -56,6 +58,8 @@ describe('airmcp add server', () => {
     ['a duplicate tool', ['--spec', spec('duplicate.json')], /tools\[1\]\.name: duplicate tool name "a"/],
     ['an invalid tool name', ['--spec', spec('bad-name.json')], /tools\[0\]\.name: must be 1-64 letters/],
     ['a port used by another server', ['--port', '3510'], /Port 3510 is already used by server "taken"/],
+    ['--auth on a stdio server', ['--transport', 'stdio', '--auth'], /--auth protects an HTTP endpoint, and a stdio server has none/],
+    ['--auth with a preset', ['--preset', 'search', '--auth'], /--auth cannot change preset "search"/],
     ['a server that exists', [], /Server "taken" already exists/],
     ['an invalid server name', [], /Invalid server name "Bad_Name"/],
     [
@@ -120,5 +124,54 @@ describe('airmcp add server', () => {
     const check = await runCli(['gateway', 'sync', '--check'], { cwd: dir })
     expect(check.code).toBe(1)
     expect(check.stderr).toContain("+  id: 'notes-1',")
+  })
+})
+
+describe('airmcp add server --auth', () => {
+  const dirs: string[] = []
+  afterAll(async () => {
+    await killAll()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('scaffolds a protected resource: open without OAUTH_* (its own test passes), tokens required and ctx.auth set with them', { timeout: 180_000 }, async () => {
+    const dir = await workspace()
+    dirs.push(join(dir, '..'))
+    const added = await runCli(['add', 'server', 'crm', '--transport', 'http', '--auth', '--tool', 'find'], { cwd: dir })
+    expect(added.code, added.stderr).toBe(0)
+    const source = readFileSync(join(dir, 'servers/crm/src/index.ts'), 'utf8')
+    expect(source).toContain('{ issuer: process.env.OAUTH_ISSUER!, audience: process.env.OAUTH_AUDIENCE! }')
+    expect(source).toContain("handler: async ({ input }, ctx) => {")
+    // Built against this package, as the workspace would be after npm install.
+    execFileSync('mkdir', ['-p', join(dir, 'node_modules/@types')])
+    for (const name of ['airmcp', 'vitest']) symlinkSync(name === 'airmcp' ? ROOT : join(ROOT, 'node_modules', name), join(dir, 'node_modules', name))
+    symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'))
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'servers/crm'], { cwd: dir })
+
+    // The generated test starts it without OAUTH_ISSUER/OAUTH_AUDIENCE: auth is off and every tool answers.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OAUTH_')))
+    const tests = spawnSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run'], { cwd: join(dir, 'servers/crm'), env: { ...env, NO_COLOR: '1', CI: '1' }, encoding: 'utf8' })
+    expect(tests.status, `${tests.stdout}\n${tests.stderr}`).toBe(0)
+    expect(tests.stdout).toMatch(/Tests\s+2 passed/)
+
+    // With them, a real authorization server's token is needed, and the handler sees its caller.
+    const as = await startAuthorizationServer((resource) => (/^http:\/\/127\.0\.0\.1:\d+\/mcp$/.test(resource) ? 'api://crm' : undefined))
+    try {
+      const server = await startListening(['dist/index.js'], { cwd: join(dir, 'servers/crm'), env: { OAUTH_ISSUER: as.issuer, OAUTH_AUDIENCE: 'api://crm', AIRMCP_PORT: '0' } })
+      const refused = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+      expect(refused.status).toBe(401)
+      expect(refused.headers.get('www-authenticate')).toContain('resource_metadata=')
+      const authProvider = new ClientCredentialsProvider({ clientId: MACHINE_CLIENT.id, clientSecret: MACHINE_CLIENT.secret, scope: 'mcp:tools', expectedIssuer: as.issuer })
+      const client = new Client({ name: 'add-server-auth', version: '1' })
+      await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider }))
+      try {
+        const result = (await client.callTool({ name: 'find', arguments: { input: 'x' } })) as { content: { text: string }[] }
+        expect(JSON.parse(result.content[0].text)).toEqual({ todo: 'implement find', input: 'x', caller: MACHINE_CLIENT.id })
+      } finally {
+        await client.close()
+      }
+    } finally {
+      await as.close()
+    }
   })
 })

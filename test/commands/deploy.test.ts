@@ -128,6 +128,33 @@ describe('airmcp deploy compose', { timeout: 240_000 }, () => {
   })
 })
 
+describe('airmcp deploy compose --oauth-issuer --oauth-audience', { timeout: 240_000 }, () => {
+  it("sets the gateway's OAuth variables (only the gateway's), keeps them on later runs and replaces them when given again", async () => {
+    const dir = await workspace()
+    const oauth = ['--oauth-issuer', 'https://acme.okta.com/oauth2/default', '--oauth-audience', 'api://mcp']
+    const before = hashTree(dir)
+    const dry = await runCli(['deploy', 'compose', ...oauth, '--dry-run'], { cwd: dir })
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stderr).toContain('AIRMCP_GATEWAY_OAUTH_ISSUER: https://acme.okta.com/oauth2/default')
+    expect(hashTree(dir)).toBe(before)
+
+    expect((await runCli(['deploy', 'compose', ...oauth], { cwd: dir })).code).toBe(0)
+    const { services } = compose(dir)
+    expect(services.gateway.environment).toMatchObject({
+      AIRMCP_GATEWAY_TOKEN: null,
+      AIRMCP_GATEWAY_OAUTH_ISSUER: 'https://acme.okta.com/oauth2/default',
+      AIRMCP_GATEWAY_OAUTH_AUDIENCE: 'api://mcp',
+    })
+    expect(services.search.environment).toEqual({ AIRMCP_HOST: '0.0.0.0' })
+    expect((await runCli(['deploy', 'compose', '--check'], { cwd: dir })).code).toBe(0)
+    const check = await runCli(['deploy', 'compose', '--check', '--oauth-issuer', 'https://other.example/', '--oauth-audience', 'api://mcp'], { cwd: dir })
+    expect(check.code).toBe(1)
+    expect(check.stderr).toContain('+      AIRMCP_GATEWAY_OAUTH_ISSUER: https://other.example/')
+    expect((await runCli(['deploy', 'compose', '--oauth-issuer', 'https://other.example/', '--oauth-audience', 'api://mcp'], { cwd: dir })).code).toBe(0)
+    expect(compose(dir).services.gateway.environment.AIRMCP_GATEWAY_OAUTH_ISSUER).toBe('https://other.example/')
+  })
+})
+
 describe('airmcp deploy compose in a workspace with shared packages', { timeout: 240_000 }, () => {
   it("builds a server's image with the workspace packages it depends on, dependencies first", async () => {
     const dir = await workspace()
@@ -190,6 +217,17 @@ describe('airmcp deploy: bad input changes nothing', { timeout: 240_000 }, () =>
     await refuses(dir, ['deploy', 'kubernetes', '--replicas', '0'], /--replicas 0 cannot serve clients/)
     await refuses(dir, ['deploy', 'kubernetes', '--registry', 'ghcr.io/acme/'], /is not an image registry path/)
     await refuses(dir, ['deploy', 'kubernetes', '--tag', 'v1 beta'], /is not an image tag/)
+  })
+
+  it('--oauth-issuer without --oauth-audience (or the reverse), a plain-http issuer off localhost, an audience with spaces', async () => {
+    const dir = await workspace()
+    for (const target of ['compose', 'kubernetes']) {
+      await refuses(dir, ['deploy', target, '--oauth-issuer', 'https://login.example.com/'], /--oauth-audience is missing: the gateway checks tokens against both/)
+      await refuses(dir, ['deploy', target, '--oauth-audience', 'api://mcp'], /--oauth-issuer is missing/)
+      await refuses(dir, ['deploy', target, '--oauth-issuer', 'http://login.example.com/', '--oauth-audience', 'api://mcp'], /is not an https URL \(plain http only on localhost\)/)
+      await refuses(dir, ['deploy', target, '--oauth-issuer', 'login.example.com', '--oauth-audience', 'api://mcp'], /"login.example.com" is not an https URL/)
+      await refuses(dir, ['deploy', target, '--oauth-issuer', 'https://login.example.com/', '--oauth-audience', 'api://a b'], /has whitespace/)
+    }
   })
 
   it('a server whose name is not a DNS label', async () => {

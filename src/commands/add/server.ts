@@ -23,6 +23,7 @@ export default class AddServer extends BaseCommand {
     '<%= config.bin %> add server crm --spec crm.yaml',
     '<%= config.bin %> add server files --preset files',
     '<%= config.bin %> add server dash --preset app',
+    '<%= config.bin %> add server crm --transport http --auth',
   ]
   static override args = { name: Args.string({ description: 'Server name (its folder under servers/)', required: true }) }
   static override flags = {
@@ -32,6 +33,7 @@ export default class AddServer extends BaseCommand {
     spec: Flags.string({ description: 'A tool spec file (JSON or YAML).' }),
     tool: Flags.string({ multiple: true, description: 'A tool to stub (repeatable), when there is no spec.' }),
     preset: Flags.string({ options: ['search', 'files', 'analytics', 'app'], description: "One of the seed's servers, or app: a tool with an MCP App (HTML the host renders)." }),
+    auth: Flags.boolean({ description: 'An OAuth 2.1 protected resource (sse/http): tokens from OAUTH_ISSUER for OAUTH_AUDIENCE when both are set; handlers read ctx.auth.' }),
     sync: Flags.boolean({ allowNo: true, default: true, description: 'Register the server in the gateway.' }),
   }
 
@@ -54,6 +56,7 @@ export default class AddServer extends BaseCommand {
       transport: flags.transport as 'stdio' | 'sse' | 'http' | undefined,
       port: flags.port,
       tools: flags.tool,
+      auth: flags.auth,
       force: flags.force,
     }, workspace)
     if (flags.sync) await syncGenerator(tree, withServer(workspace, server.files))

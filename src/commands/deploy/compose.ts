@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../cli/base-command.js'
-import { applyDeploy, deployFlags, type DeployApplyResult } from '../../cli/deploy-command.js'
+import { applyDeploy, deployFlags, oauthFlags, type DeployApplyResult } from '../../cli/deploy-command.js'
 import { findWorkspaceRoot } from '../../workspace/root.js'
 import { Tree } from '../../tree/tree.js'
 import type { ComposeResult } from '../../generators/deploy/compose.js'
@@ -14,6 +14,7 @@ export default class DeployCompose extends BaseCommand {
     '<%= config.bin %> deploy compose',
     '<%= config.bin %> deploy compose --dry-run',
     '<%= config.bin %> deploy compose --check   # in CI: exit 1 when out of date',
+    '<%= config.bin %> deploy compose --oauth-issuer https://login.example.com/ --oauth-audience https://mcp.example.com/mcp',
     'docker compose -f deploy/compose.yaml up -d --build',
   ]
   static override flags = deployFlags
@@ -22,7 +23,7 @@ export default class DeployCompose extends BaseCommand {
     const { flags } = await this.parse(DeployCompose)
     const tree = new Tree(findWorkspaceRoot())
     const { composeGenerator } = await import('../../generators/deploy/compose.js')
-    const result = await composeGenerator(tree, { force: flags.force })
+    const result = await composeGenerator(tree, { force: flags.force, oauth: oauthFlags(flags) })
     for (const path of result.kept) this.note(`kept ${path}: it differs from what airmcp deploy wrote (--force rewrites it)`)
     const applied = applyDeploy(tree, result.vendor, flags, (line) => this.note(line))
     if (!applied.outOfDate) this.note('Deploy files already up to date.')

@@ -2,7 +2,7 @@ import type { Document } from 'yaml'
 import type { Tree } from '../../tree/tree.js'
 import { upstreamUrlVariable } from '../../gateway/deploy-env.js'
 import { planImages, type ImagePlan } from './images.js'
-import { readDeployModel, serviceUrl, type DeployModel } from './model.js'
+import { checkGatewayOAuth, readDeployModel, serviceUrl, type DeployModel } from './model.js'
 import type { OwnedFileResult } from './owned-file.js'
 import { changedMeaning, NODE, parseUserYaml, PRINT, setOwned, setSeeded, valueAt } from './yaml-edit.js'
 
@@ -14,6 +14,8 @@ export const MANAGED_LABEL = 'dev.airmcp.managed'
 
 export interface DeployOptions {
   force?: boolean
+  /** The gateway's OAuth issuer and audience (both or neither); undefined keeps what compose.yaml has. */
+  oauth?: { issuer?: string; audience?: string }
 }
 
 export interface ComposeResult extends OwnedFileResult {
@@ -128,6 +130,7 @@ function isManaged(yaml: Yaml, doc: Document, service: string): boolean {
  * update only what airmcp owns in the file and keep the user's edits elsewhere.
  */
 export async function composeGenerator(tree: Tree, options: DeployOptions = {}): Promise<ComposeResult> {
+  const oauth = options.oauth && checkGatewayOAuth(options.oauth)
   const yaml = await import('yaml')
   const model = await readDeployModel(tree)
   const before = tree.read(COMPOSE_FILE)
@@ -142,6 +145,8 @@ export async function composeGenerator(tree: Tree, options: DeployOptions = {}):
 
   for (const plan of plans) {
     const { owned, environment, seeded } = desiredService(model, plan)
+    // Set once by the flags; later runs keep them (ensureEnvironment leaves other variables alone).
+    if (oauth && plan.service === 'gateway') Object.assign(environment, { AIRMCP_GATEWAY_OAUTH_ISSUER: oauth.issuer, AIRMCP_GATEWAY_OAUTH_AUDIENCE: oauth.audience })
     if (!doc.hasIn(['services', plan.service])) {
       doc.setIn(['services', plan.service], doc.createNode(newService(owned, environment, seeded, model, plan), NODE))
     }

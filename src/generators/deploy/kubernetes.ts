@@ -3,7 +3,7 @@ import { AirmcpError } from '../../errors.js'
 import type { Tree } from '../../tree/tree.js'
 import { upstreamUrlVariable } from '../../gateway/deploy-env.js'
 import { planImages, type ImagePlan } from './images.js'
-import { readDeployModel, serviceUrl, type DeployModel } from './model.js'
+import { checkGatewayOAuth, readDeployModel, serviceUrl, type DeployModel, type GatewayOAuth } from './model.js'
 import { deleteOwned, isStamped, stamped, writeOwned, type OwnedFileResult } from './owned-file.js'
 import { changedMeaning, parseUserYaml, PRINT, setOwned, valueAt } from './yaml-edit.js'
 
@@ -13,6 +13,8 @@ export const KUBERNETES_DIR = 'deploy/kubernetes'
 export const KUSTOMIZATION = `${KUBERNETES_DIR}/kustomization.yaml`
 /** The Secret (key `token`) the gateway's bearer token comes from. */
 export const GATEWAY_SECRET = 'gateway-token'
+/** The ConfigMap (keys `issuer`, `audience`; not secret) kustomization.yaml generates for the gateway's OAuth. */
+export const GATEWAY_OAUTH_CONFIG = 'gateway-oauth'
 
 export interface KubernetesOptions {
   force?: boolean
@@ -22,6 +24,8 @@ export interface KubernetesOptions {
   registry?: string
   /** Image tag; undefined keeps the kustomization's (`latest` on first run). */
   tag?: string
+  /** The gateway's OAuth issuer and audience (both or neither); undefined keeps the kustomization's. */
+  oauth?: { issuer?: string; audience?: string }
 }
 
 export interface KubernetesResult extends OwnedFileResult {
@@ -92,7 +96,7 @@ function service(model: DeployModel, plan: ImagePlan): Manifest {
 }
 
 /** Every manifest of one image's file: a Deployment and a Service, plus a PodDisruptionBudget for the gateway. */
-export function manifestsFor(model: DeployModel, plan: ImagePlan): Manifest[] {
+export function manifestsFor(model: DeployModel, plan: ImagePlan, oauth = false): Manifest[] {
   if (plan.service !== 'gateway') {
     const resources = { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } }
     return [deployment(model, plan, [{ name: 'AIRMCP_HOST', value: '0.0.0.0' }], resources), service(model, plan)]
@@ -107,6 +111,12 @@ export function manifestsFor(model: DeployModel, plan: ImagePlan): Manifest[] {
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: 'AIRMCP_REPLICA_URL', value: `http://$(POD_IP):${plan.port}/mcp` },
     ...model.networked.map((s) => ({ name: upstreamUrlVariable(s.name), value: serviceUrl(s) })),
+    ...(oauth
+      ? [
+          { name: 'AIRMCP_GATEWAY_OAUTH_ISSUER', valueFrom: { configMapKeyRef: { name: GATEWAY_OAUTH_CONFIG, key: 'issuer' } } },
+          { name: 'AIRMCP_GATEWAY_OAUTH_AUDIENCE', valueFrom: { configMapKeyRef: { name: GATEWAY_OAUTH_CONFIG, key: 'audience' } } },
+        ]
+      : []),
   ]
   const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } }
   const budget: Manifest = {
@@ -132,7 +142,15 @@ const KUSTOMIZATION_HEADER = ` The fleet as a kustomize base, written by \`airmc
  Re-running it keeps your entries; it adds and removes its own resources, and changes images and the
  gateway's replicas only when --registry, --tag or --replicas say so.`
 
-function ensureKustomization(yaml: Yaml, doc: Document, model: DeployModel, plans: ImagePlan[], removed: string[], options: KubernetesOptions): void {
+function ensureKustomization(
+  yaml: Yaml,
+  doc: Document,
+  model: DeployModel,
+  plans: ImagePlan[],
+  removed: string[],
+  options: KubernetesOptions,
+  oauth: GatewayOAuth | undefined,
+): void {
   setOwned(yaml, doc, ['apiVersion'], 'kustomize.config.k8s.io/v1beta1')
   setOwned(yaml, doc, ['kind'], 'Kustomization')
   const files = plans.map((p) => `${p.service}.yaml`)
@@ -161,6 +179,18 @@ function ensureKustomization(yaml: Yaml, doc: Document, model: DeployModel, plan
   if (!gateway) replicas.push({ name: 'gateway', count: options.replicas ?? 2 })
   else if (options.replicas !== undefined) gateway.count = options.replicas
   setOwned(yaml, doc, ['replicas'], replicas)
+
+  if (oauth) {
+    const generators = ((valueAt(yaml, doc, ['configMapGenerator']) as { name: string }[] | undefined) ?? []).filter((g) => g.name !== GATEWAY_OAUTH_CONFIG)
+    const literals = [`issuer=${oauth.issuer}`, `audience=${oauth.audience}`]
+    setOwned(yaml, doc, ['configMapGenerator'], [...generators, { name: GATEWAY_OAUTH_CONFIG, literals }])
+  }
+}
+
+/** Whether kustomization.yaml already generates the gateway's OAuth ConfigMap (a run with the flags wrote it). */
+function hasOAuthConfig(yaml: Yaml, doc: Document): boolean {
+  const generators = valueAt(yaml, doc, ['configMapGenerator'])
+  return Array.isArray(generators) && generators.some((g) => (g as { name?: unknown })?.name === GATEWAY_OAUTH_CONFIG)
 }
 
 function checkOptions(options: KubernetesOptions): void {
@@ -182,18 +212,20 @@ function checkOptions(options: KubernetesOptions): void {
  */
 export async function kubernetesGenerator(tree: Tree, options: KubernetesOptions = {}): Promise<KubernetesResult> {
   checkOptions(options)
+  const oauth = options.oauth && checkGatewayOAuth(options.oauth)
   const yaml = await import('yaml')
   const model = await readDeployModel(tree)
   const before = tree.read(KUSTOMIZATION)
   const doc = before === undefined ? new yaml.Document({}) : parseUserYaml(yaml, KUSTOMIZATION, before)
   if (before === undefined) doc.commentBefore = KUSTOMIZATION_HEADER
 
+  const withOAuth = oauth !== undefined || hasOAuthConfig(yaml, doc)
   const force = options.force ?? false
   const result: KubernetesResult = { kept: [], files: [], images: [], removed: [], vendor: model.localRuntime }
   const plans = await planImages(tree, model, force, result)
   for (const plan of plans) {
     const path = `${KUBERNETES_DIR}/${plan.service}.yaml`
-    writeOwned(tree, path, await manifestFile(plan, manifestsFor(model, plan)), force, result)
+    writeOwned(tree, path, await manifestFile(plan, manifestsFor(model, plan, withOAuth)), force, result)
     result.files.push(path)
     result.images.push(plan.image)
   }
@@ -207,7 +239,7 @@ export async function kubernetesGenerator(tree: Tree, options: KubernetesOptions
     deleteOwned(tree, path, force, result)
     if (result.kept.length === kept) result.removed.push(file)
   }
-  ensureKustomization(yaml, doc, model, plans, result.removed, options)
+  ensureKustomization(yaml, doc, model, plans, result.removed, options, oauth)
   if (changedMeaning(before, doc, yaml)) tree.write(KUSTOMIZATION, doc.toString(PRINT))
   return result
 }

@@ -1,4 +1,5 @@
 import { AirmcpError } from '../../errors.js'
+import { isLoopbackHost } from '../../names.js'
 import { readJson } from '../../workspace/json.js'
 import { versions } from '../../versions.js'
 import type { Tree } from '../../tree/tree.js'
@@ -129,4 +130,37 @@ export async function readDeployModel(tree: Tree): Promise<DeployModel> {
 export function serviceUrl(server: DeployModel['networked'][number]): string {
   const path = server.transport.type === 'http' ? (server.transport.path ?? '/mcp') : ''
   return `http://${server.name}:${server.transport.port}${path}`
+}
+
+/** What the gateway's AIRMCP_GATEWAY_OAUTH_ISSUER and AIRMCP_GATEWAY_OAUTH_AUDIENCE are set to. */
+export interface GatewayOAuth {
+  issuer: string
+  audience: string
+}
+
+/** Refuses a half-given pair and an issuer a token could be forged through (plain http off loopback). */
+export function checkGatewayOAuth(oauth: { issuer?: string; audience?: string }): GatewayOAuth {
+  const { issuer, audience } = oauth
+  if (!issuer || !audience) {
+    throw new AirmcpError(
+      'OAUTH_FLAGS_PAIR',
+      `--oauth-${issuer ? 'audience' : 'issuer'} is missing: the gateway checks tokens against both an issuer and an audience.`,
+      'pass both, e.g. --oauth-issuer https://login.example.com/ --oauth-audience https://mcp.example.com/mcp',
+    )
+  }
+  let url: URL | undefined
+  try {
+    url = new URL(issuer)
+  } catch {}
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''))))) {
+    throw new AirmcpError(
+      'INVALID_OAUTH_ISSUER',
+      `--oauth-issuer ${JSON.stringify(issuer)} is not an https URL (plain http only on localhost): tokens could not be trusted.`,
+      "pass the issuer exactly as its metadata states it, e.g. --oauth-issuer https://login.example.com/",
+    )
+  }
+  if (/[\s\0]/.test(audience)) {
+    throw new AirmcpError('INVALID_OAUTH_AUDIENCE', `--oauth-audience ${JSON.stringify(audience)} has whitespace: no token's aud can equal it.`, 'pass the audience alone, e.g. --oauth-audience https://mcp.example.com/mcp')
+  }
+  return { issuer, audience }
 }

@@ -17,6 +17,8 @@ export interface ServerGeneratorOptions {
   transport?: 'stdio' | 'sse' | 'http'
   port?: number
   tools?: string[]
+  /** An OAuth 2.1 protected resource (sse/http): `auth` from OAUTH_ISSUER and OAUTH_AUDIENCE, `ctx.auth` in handlers. */
+  auth?: boolean
   force?: boolean
 }
 
@@ -118,9 +120,20 @@ function normalizeOptions(tree: Tree, workspace: Workspace, options: ServerGener
   if (options.preset && options.transport && options.transport !== PRESETS[options.preset].transport?.type) {
     throw new AirmcpError('PRESET_TRANSPORT', `Preset "${options.preset}" is written for ${PRESETS[options.preset].transport?.type}.`, 'leave out --transport with --preset, or use --spec to describe another server.')
   }
+  if (options.auth) ensureAuthFits(options, options.transport ?? spec.transport?.type)
   const transport = chooseTransport(workspace, options, spec)
   const { scope, runtime } = workspace
   return { ...options, dir, packageName, spec: { ...spec, transport }, transport, scope, runtime, serverName: spec.name ?? `${options.name}-server` }
+}
+
+/** --auth guards an HTTP front: a stdio child has none, and a preset's source is fixed. */
+function ensureAuthFits(options: ServerGeneratorOptions, type: string | undefined): void {
+  if (type === 'stdio') {
+    throw new AirmcpError('AUTH_WITH_STDIO', '--auth protects an HTTP endpoint, and a stdio server has none: the gateway launches it as a child.', 'use --transport http (or sse) with --auth, or leave out --auth and protect the gateway instead.')
+  }
+  if (options.preset) {
+    throw new AirmcpError('AUTH_WITH_PRESET', `--auth cannot change preset "${options.preset}": its source is written out as is.`, "leave out --preset (use --spec or --tool), or add auth: { issuer, audience } to the preset's defineServer yourself.")
+  }
 }
 
 type Normalized = ReturnType<typeof normalizeOptions>
@@ -146,7 +159,7 @@ function sampleValue(param: ToolSpecParam): unknown {
   return { string: 'example', number: 1, integer: 1, boolean: true, object: {}, array: [] }[param.type]
 }
 
-function toolView(tool: ToolSpecTool) {
+function toolView(tool: ToolSpecTool, auth = false) {
   const names = Object.keys(tool.params ?? {})
   const required = Object.entries(tool.params ?? {}).filter(([, p]) => !p.optional && p.default === undefined)
   return {
@@ -155,9 +168,7 @@ function toolView(tool: ToolSpecTool) {
     layer: tool.layer ?? 0,
     paramsCode: names.length ? Object.entries(tool.params!).map(([n, p]) => paramCode(n, p)).join('\n') : '',
     argsCode: names.length ? `{ ${names.join(', ')} }` : '',
-    placeholderCode: names.length
-      ? `{ todo: ${quote(`implement ${tool.name}`)}, ${names.join(', ')} }`
-      : `{ todo: ${quote(`implement ${tool.name}`)} }`,
+    placeholderCode: `{ ${[`todo: ${quote(`implement ${tool.name}`)}`, ...names, ...(auth ? ['caller: ctx.auth?.sub ?? null'] : [])].join(', ')} }`,
     sampleArgs: JSON.stringify(
       PRESET_SAMPLE_ARGS[tool.name] ?? Object.fromEntries(required.map(([n, p]) => [n, sampleValue(p)])),
     ),
@@ -186,7 +197,7 @@ function importsCode(spec: ToolSpec): string {
 }
 
 async function addFiles(tree: Tree, options: Normalized): Promise<void> {
-  const tools = options.spec.tools.map(toolView)
+  const tools = options.spec.tools.map((tool) => toolView(tool, options.auth))
   const vars = {
     name: options.name,
     scope: options.scope,
@@ -195,6 +206,7 @@ async function addFiles(tree: Tree, options: Normalized): Promise<void> {
     transportJson: JSON.stringify(options.transport),
     toolNames: tools.map((t) => t.name),
     tools,
+    auth: options.auth ?? false,
   }
   for (const [path, content] of await renderTemplates('server', vars)) {
     tree.create(`${options.dir}/${path}`, content, options.force)
