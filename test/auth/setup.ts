@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { GatewayClient, GatewayOptions } from 'airmcp/gateway'
 import { SignJWT, importJWK, type JWTPayload } from 'jose'
-import { type AuthorizationServer, MACHINE_CLIENT, SCOPES, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
+import { type AuthorizationServer, clientCredentialsToken, SCOPES, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
 import { type HostileGateway, startGateway } from '../hostile/harness.js'
 import { startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
@@ -68,16 +68,7 @@ export async function startAuthWorld(options: Partial<GatewayOptions> = {}): Pro
     as,
     gateway,
     upstreamAuthorizations,
-    async machineToken(resource = gatewayResource, scope = 'mcp:tools') {
-      const response = await fetch(`${as.issuer}/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${MACHINE_CLIENT.id}:${MACHINE_CLIENT.secret}`).toString('base64')}` },
-        body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope }),
-      })
-      const body = (await response.json()) as { access_token?: string }
-      if (!body.access_token) throw new Error(`No token: ${JSON.stringify(body)}`)
-      return body.access_token
-    },
+    machineToken: (resource = gatewayResource, scope = 'mcp:tools') => clientCredentialsToken(as.issuer, resource, scope),
     forge: (claims, header = {}) =>
       new SignJWT({ iss: as.issuer, aud: AUDIENCE, sub: 'mallory', scope: 'mcp:tools', ...claims })
         .setProtectedHeader({ alg: header.alg ?? 'RS256', kid: header.kid ?? (as.signingKey.kid as string), typ: 'at+jwt' })
