@@ -10,7 +10,7 @@ export interface CallStats {
 }
 
 /** CPU time a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number | undefined {
+export function cpuMsOf(pid: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) * 10
@@ -96,5 +96,8 @@ export async function medianWallMs(runs: number, run: () => Promise<void>): Prom
   times.sort((a, b) => a - b)
   return percentile(times, 0.5)
 }
+
+/** Node 20's undici leaves a listener per POST on the transport's shared signal: a warning per call past 1500. */
+export const postWithoutSharedSignal: typeof fetch = (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits)

@@ -11,10 +11,11 @@ import { connectClient, closeClients } from '../helpers/clients.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { killAll, ROOT, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { appsSection } from './apps.js'
+import { authSection } from './auth.js'
 import { discoverySection } from './discovery.js'
 import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
-import { fmt, interleavedMedians, measureCalls, medianWallMs, type CallStats } from './measure.js'
+import { fmt, interleavedMedians, measureCalls, medianWallMs, postWithoutSharedSignal, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 import { tasksSection } from './tasks.js'
 
@@ -235,9 +236,6 @@ async function measureModern(url: string, serverPid?: number): Promise<CallStats
     await client.close()
   }
 }
-
-/** Node 20's undici leaves a listener per POST on the transport's shared signal: a warning per call past 1500. */
-const postWithoutSharedSignal: typeof fetch = (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
 
 /**
  * A third-party proxy's command, installed once into a cache under the OS temp dir with the given extra
@@ -515,6 +513,12 @@ if (!only || only === 'tasks') {
   await tasksSection(out)
   await killAll()
   if (only) replaceSection('## Tasks', lines.slice(from))
+}
+if (!only || only === 'auth') {
+  const from = lines.length
+  await authSection(out)
+  await killAll()
+  if (only) replaceSection('## Gateway: identity', lines.slice(from))
 }
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
