@@ -154,7 +154,7 @@ export class Gateway {
     if (!upstream) return false
     this.registrations.delete(id)
     this.router.remove(upstream)
-    await upstream.stop()
+    await Promise.all([upstream.stop(), this.router.own?.closeRegistration(id)])
     this.router.statusChanged()
     return true
   }

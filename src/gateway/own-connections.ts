@@ -202,6 +202,19 @@ export class OwnConnections {
     await Promise.allSettled([...(connections ?? [])].map(([id, own]) => this.release(id, own)))
   }
 
+  /** Closes every session's own connection to the registration `id` (removed or replaced: the next request opens one on the new registration). */
+  async closeRegistration(id: string): Promise<void> {
+    const closing: Promise<void>[] = []
+    for (const [session, connections] of this.bySession) {
+      const own = connections.get(id)
+      if (!own) continue
+      connections.delete(id)
+      if (!connections.size) this.bySession.delete(session)
+      closing.push(this.release(id, own))
+    }
+    await Promise.allSettled(closing)
+  }
+
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.bySession.keys()].map((session) => this.close(session)))
   }

@@ -919,16 +919,17 @@ export class Router implements UpstreamEvents {
         `Too many resource subscriptions in this session (limit ${max}). Try this: unsubscribe from resources you no longer follow, or raise maxSubscriptionsPerSession.`,
       )
     }
-    const pool = this.resourcePool(uri, session)
-    if (!pool) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    // An app URI the gateway exposed under its pool's name is subscribed to upstream under the server's own.
+    const target = this.resourceTarget(uri, session)
+    if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     // Counted before the upstream is asked, so that concurrent subscribes cannot all pass the check.
     const added = !uris.has(uri)
     uris.add(uri)
     this.subscriptions.set(session, uris)
     try {
       // On the session's own upstream session, where its calls run: the server's updates come to it alone.
-      const own = await this.ownSession(session, pool)
-      if (own) await own.subscribeResource(uri)
+      const own = await this.ownSession(session, target.pool)
+      if (own) await own.subscribeResource(target.uri)
       else await this.subscribeUpstream(uri)
     } catch (error) {
       if (added) uris.delete(uri)
