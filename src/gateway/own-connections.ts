@@ -152,10 +152,15 @@ export class OwnConnections {
       own.idle.refresh()
       return
     }
+    void this.forget(session, id, own)
+  }
+
+  /** Takes a session's own connection to `id` out of the books and closes it. */
+  private forget(session: object, id: string, own: OwnConnection): Promise<void> {
     const connections = this.bySession.get(session)!
     connections.delete(id)
     if (!connections.size) this.bySession.delete(session)
-    void this.release(id, own)
+    return this.release(id, own)
   }
 
   private async release(id: string, own: OwnConnection): Promise<void> {
@@ -205,12 +210,9 @@ export class OwnConnections {
   /** Closes every session's own connection to the registration `id` (removed or replaced: the next request opens one on the new registration). */
   async closeRegistration(id: string): Promise<void> {
     const closing: Promise<void>[] = []
-    for (const [session, connections] of this.bySession) {
+    for (const [session, connections] of [...this.bySession]) {
       const own = connections.get(id)
-      if (!own) continue
-      connections.delete(id)
-      if (!connections.size) this.bySession.delete(session)
-      closing.push(this.release(id, own))
+      if (own) closing.push(this.forget(session, id, own))
     }
     await Promise.allSettled(closing)
   }

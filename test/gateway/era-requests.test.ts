@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { Gateway, type Registration } from 'airmcp/gateway'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { answerOf } from '../helpers/wire-2026.js'
 
 const REVISION = '2026-07-28'
 const ENVELOPE = {
@@ -41,16 +42,7 @@ async function rpc(
   }
   const body = { jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: override.meta ?? ENVELOPE } }
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
-  const text = await res.text()
-  // An SSE answer: the last `data:` line is the response.
-  const json = res.headers.get('content-type')?.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5))
-        .at(-1)!
-    : text
-  return { status: res.status, body: JSON.parse(json) }
+  return { status: res.status, body: await answerOf(res) }
 }
 
 const gateways: Gateway[] = []

@@ -24,6 +24,19 @@ export class RpcError extends Error {
 
 let nextId = 1
 
+/** The JSON-RPC answer in a response: its JSON body, or the last `data:` line of an SSE stream. */
+export async function answerOf(res: Response): Promise<unknown> {
+  const text = await res.text()
+  const json = res.headers.get('content-type')?.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5))
+        .at(-1)!
+    : text
+  return JSON.parse(json)
+}
+
 /** Sends one request; resolves with its result, rejects with an {@link RpcError}. */
 export async function send(client: WireClient, method: string, params: Result): Promise<Result> {
   const name = (params.name ?? params.uri ?? params.taskId) as string | undefined
@@ -44,16 +57,7 @@ export async function send(client: WireClient, method: string, params: Result): 
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
   })
-  const text = await res.text()
-  // An SSE answer: the last `data:` line is the response.
-  const json = res.headers.get('content-type')?.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5))
-        .at(-1)!
-    : text
-  const answer = JSON.parse(json) as { result?: Result; error?: { code: number; message: string } }
+  const answer = (await answerOf(res)) as { result?: Result; error?: { code: number; message: string } }
   if (answer.error) throw new RpcError(answer.error.code, answer.error.message)
   return answer.result!
 }
