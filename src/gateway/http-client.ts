@@ -186,6 +186,8 @@ export class HttpClientTransport implements Transport {
   private readonly inflight = new Map<RequestId, () => void>()
   private standalone: HttpExchange | undefined
   private reopenTimer: NodeJS.Timeout | undefined
+  /** Lets the session start go on when the GET stream it waits for will never answer (closed first). */
+  private standaloneHeaded: (() => void) | undefined
   private closed = false
   /** The URL as errors show it (credentials and query values removed), computed once. */
   readonly where: string
@@ -323,11 +325,14 @@ export class HttpClientTransport implements Transport {
               reject(httpStatusFailure(status, this.where, headers.get('retry-after')))
               return
             }
-            resolve()
-            if (status === 202) {
-              if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
+            if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
+              // The session starts once its GET stream is open: a server request sent at once outside any call
+              // (roots/list on a new session) would otherwise find no stream and be dropped.
+              void this.openStandalone().then(resolve)
               return
             }
+            resolve()
+            if (status === 202) return
             answer = new Answer(this, id, owner, exchange, headers.get('content-type') ?? '', options?.onRequestStreamEnd)
           },
           onData: (chunk) => (answer ? answer.data(chunk) : refusal?.(chunk)),
@@ -391,8 +396,11 @@ export class HttpClientTransport implements Transport {
    * the server's address says the server is gone: reported (`onerror`), so the member leaves its pool now
    * rather than at the next call or health ping.
    */
-  private openStandalone(): void {
-    if (this.closed || this.standalone) return
+  private openStandalone(): Promise<void> {
+    if (this.closed || this.standalone) return Promise.resolve()
+    let headed: () => void = () => {}
+    const ready = new Promise<void>((resolve) => (headed = resolve))
+    this.standaloneHeaded = headed
     const opened = Date.now()
     let streaming = false
     let feed: ((chunk: Buffer) => void) | undefined
@@ -405,6 +413,7 @@ export class HttpClientTransport implements Transport {
     }
     const call: HttpExchange = this.pool.request(this.pool.head('GET', this.headers('text/event-stream')), undefined, undefined, {
       onHead: (status) => {
+        headed()
         // 405: the server offers no standalone stream; nothing to reopen.
         if (status !== 200) {
           if (this.standalone === call) this.standalone = undefined
@@ -421,12 +430,14 @@ export class HttpClientTransport implements Transport {
         if (streaming) reopen()
       },
       onError: (error) => {
+        headed()
         if (streaming || error.code !== 'ECONNREFUSED') return reopen()
         if (this.standalone === call) this.standalone = undefined
         this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
       },
     })
     this.standalone = call
+    return ready
   }
 
   /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (`tooLarge` reopens it). */
@@ -449,6 +460,7 @@ export class HttpClientTransport implements Transport {
     this.closed = true
     clearTimeout(this.reopenTimer)
     this.standalone?.abort()
+    this.standaloneHeaded?.()
     for (const cancel of [...this.inflight.values()]) cancel()
     this.inflight.clear()
     if (this.sessionId) {

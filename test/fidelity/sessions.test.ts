@@ -91,6 +91,15 @@ async function withRoots(url: string, roots: { uri: string; name: string }[], he
 /** Client A and then client B ask the everything server for the roots it has of them (it keeps them per session). */
 async function rootsTranscript(url: string, headers?: Record<string, string>) {
   const [a, b] = await Promise.all(['a', 'b'].map((name) => withRoots(url, [{ uri: `file://${join(dir, name)}`, name }], headers)))
+  // The server asks for roots on the session's standalone stream a moment after it starts; a call made before
+  // that stream is open asks again and its request is dropped (the SDK client opens the stream without waiting).
+  // Each client waits for the server's "Roots updated" log first, as it would see it direct.
+  await Promise.all(
+    [a, b].map(async (o) => {
+      await o.call('echo', { message: 'start' })
+      await expect.poll(() => o.logs.some((log) => log.startsWith('Roots updated')), { timeout: 20_000 }).toBe(true)
+    }),
+  )
   const listed = async (o: Observed) => (await o.call('get-roots-list')).content.map((c) => c.text).join('\n')
   // A asks first: a server session shared with B would keep A's roots for B too.
   const seenByA = await listed(a)
