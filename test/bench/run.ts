@@ -15,6 +15,7 @@ import { authSection } from './auth.js'
 import { discoverySection } from './discovery.js'
 import { LEAN_ROUNDS, leanInTurns } from './lean-http.js'
 import { measureLeanStdio } from './lean-stdio.js'
+import { memorySection } from './memory.js'
 import { fmt, interleavedMedians, measureCalls, medianWallMs, postWithoutSharedSignal, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
 import { tasksSection } from './tasks.js'
@@ -519,6 +520,11 @@ if (!only || only === 'auth') {
   await authSection(out)
   await killAll()
   if (only) replaceSection('## Gateway: identity', lines.slice(from))
+}
+if (!only || only === 'memory') {
+  const from = lines.length
+  await memorySection(out)
+  if (only) replaceSection('## Memory', lines.slice(from))
 }
 if (!only || only === 'soak') await soakSection(out)
 if (!only) writeFileSync(join(ROOT, 'test/bench/RESULTS.md'), `${lines.join('\n')}\n`)
