@@ -14,7 +14,10 @@ import { freePort, killAll, killProcess, ROOT, startListening, TSX_NODE_ARGS, ty
 
 const SRC = join(ROOT, 'src')
 
-/** Every source file the package's entry points load (`airmcp`, `airmcp/gateway`, `airmcp/testing`): the library. */
+/**
+ * The library: every source file the package's entry points load (`airmcp`, `airmcp/gateway`, `airmcp/testing`),
+ * and every file of its folders, imported yet or not.
+ */
 function libraryFiles(): string[] {
   const seen = new Set<string>()
   const visit = (file: string) => {
@@ -25,7 +28,8 @@ function libraryFiles(): string[] {
     }
   }
   for (const entry of ['runtime/index.ts', 'gateway/index.ts', 'runtime/testing.ts']) visit(join(SRC, entry))
-  return [...seen].map((file) => relative(SRC, file)).sort()
+  const folders = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => /^(runtime|gateway|http|telemetry|config)\/.*\.ts$/.test(f))
+  return [...new Set([...[...seen].map((file) => relative(SRC, file)), ...folders])].sort()
 }
 
 /** `file:line` of each `process.<name>` in code (strings and comments, which may quote it, do not count). */
