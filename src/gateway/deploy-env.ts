@@ -1,4 +1,3 @@
-import type { ResourceAuthOptions } from '../http/oauth-resource.js'
 import type { Registration } from './types.js'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
@@ -23,10 +22,11 @@ function isLoopbackUrl(url: string): boolean {
 
 /**
  * One gateway source for every place: a registration written for this machine (an SSE/HTTP URL on
- * localhost) is pointed elsewhere when `AIRMCP_UPSTREAM_<NAME>_URL` is set, as container deployments do
- * (`http://search:3510`). Registrations on other hosts and stdio ones are never moved.
+ * localhost) is pointed elsewhere when `AIRMCP_UPSTREAM_<NAME>_URL` is set in `env` (the gateway's, read by
+ * config/environment.ts), as container deployments do (`http://search:3510`). Registrations on other hosts
+ * and stdio ones are never moved.
  */
-export function withUpstreamOverride(registration: Registration, env: NodeJS.ProcessEnv = process.env): Registration {
+export function withUpstreamOverride(registration: Registration, env: Readonly<Record<string, string | undefined>>): Registration {
   const connection = registration.connection
   if (connection.type === 'stdio' || !isLoopbackUrl(connection.url)) return registration
   const variable = upstreamUrlVariable(registration.name)
@@ -36,25 +36,4 @@ export function withUpstreamOverride(registration: Registration, env: NodeJS.Pro
     throw new TypeError(`${variable}="${override}" is not a URL. Try this: ${variable}=http://${registration.name}:3510`)
   }
   return { ...registration, connection: { ...connection, url: override } }
-}
-
-/** The front's bearer token from `AIRMCP_GATEWAY_TOKEN` (a Kubernetes Secret, say) when the code sets none. */
-export function gatewayTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.AIRMCP_GATEWAY_TOKEN || undefined
-}
-
-/**
- * The front's OAuth settings from the environment when the code sets no `auth`: AIRMCP_GATEWAY_OAUTH_ISSUER
- * and AIRMCP_GATEWAY_OAUTH_AUDIENCE (both or neither), AIRMCP_GATEWAY_OAUTH_RESOURCE (the public URL) and
- * AIRMCP_GATEWAY_OAUTH_SCOPES (space-separated scopes supported).
- */
-export function gatewayAuthFromEnv(env: NodeJS.ProcessEnv = process.env): ResourceAuthOptions | undefined {
-  const issuer = env.AIRMCP_GATEWAY_OAUTH_ISSUER || undefined
-  const audience = env.AIRMCP_GATEWAY_OAUTH_AUDIENCE || undefined
-  if (!issuer && !audience) return undefined
-  if (!issuer || !audience) {
-    throw new TypeError('AIRMCP_GATEWAY_OAUTH_ISSUER and AIRMCP_GATEWAY_OAUTH_AUDIENCE go together. Try this: set both (the issuer URL and the audience of its tokens), or neither.')
-  }
-  const scopes = env.AIRMCP_GATEWAY_OAUTH_SCOPES?.split(' ').filter(Boolean)
-  return { issuer, audience, resource: env.AIRMCP_GATEWAY_OAUTH_RESOURCE || undefined, scopesSupported: scopes?.length ? scopes : undefined }
 }

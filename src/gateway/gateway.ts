@@ -1,7 +1,8 @@
 import { startHttpHost, type HttpHost } from '../http/host.js'
-import { exitOnListenError } from '../http/listen.js'
+import { gatewayEnvironment, type GatewayEnvironment } from '../config/environment.js'
+import { failedToStart, stopOnSignals } from '../runtime/program.js'
 import { log } from '../telemetry/log.js'
-import { gatewayAuthFromEnv, gatewayTokenFromEnv, withUpstreamOverride } from './deploy-env.js'
+import { withUpstreamOverride } from './deploy-env.js'
 import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
@@ -34,11 +35,6 @@ function createGuard(options: GatewayOptions, authToken: string | undefined): Re
   return audit || limiter.active ? new RequestGuard(audit, limiter.active ? limiter : undefined) : undefined
 }
 
-function numberFromEnv(name: string): number | undefined {
-  const value = process.env[name]
-  return value === undefined || value === '' ? undefined : Number(value)
-}
-
 /**
  * One MCP endpoint over many MCP servers: tools, resources and prompts of every registration are listed
  * as one, calls are routed to the pool that owns the name, with health checks, balancing and failover.
@@ -58,16 +54,18 @@ export class Gateway {
   private started = false
   private stopping: Promise<void> | undefined
   private operations: Operations | undefined
-  private readonly onSignal = () => void this.stop().then(() => process.exit(0))
+  private releaseSignals = () => {}
   private readonly authenticate: ReturnType<typeof createAuthenticator> | ReturnType<typeof createPrincipalAuthenticator>
   private readonly protectedResource: ProtectedResource | undefined
+  /** The environment's settings (config/environment.ts), read once here: each fills or overrides an option. */
+  private readonly env: GatewayEnvironment = gatewayEnvironment()
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
-  private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
+  private upstreamPorts = parsePortMap(this.env.portMap)
 
   constructor(readonly options: GatewayOptions) {
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
     // One key across replicas lets any of them continue another's multi-round-trip request.
-    const stateKey = options.stateKey ?? (process.env.AIRMCP_GATEWAY_STATE_KEY || undefined)
+    const stateKey = options.stateKey ?? this.env.stateKey
     this.sealer = createStateSealer(stateKey)
     this.router = new Router({
       requestTimeout: options.requestTimeout ?? 30_000,
@@ -89,13 +87,13 @@ export class Gateway {
       throw new TypeError(`Unknown balancer "${balancer}". Try this: round-robin, least-connections or random.`)
     }
     // AIRMCP_GATEWAY_TOKEN stands in for authToken when the code sets none (deploy files pass it that way).
-    const authToken = options.authToken ?? gatewayTokenFromEnv()
+    const authToken = options.authToken ?? this.env.authToken
     validateClients(options.clients, authToken, options.discovery)
     if (options.stdioClient !== undefined && !options.clients?.some((c) => c.name === options.stdioClient)) {
       throw new TypeError(`stdioClient "${options.stdioClient}" is not one of clients. Try this: name a client from clients.`)
     }
     // AIRMCP_GATEWAY_OAUTH_* stand in for auth when the code sets none (a deployment's Secret).
-    const auth = options.auth ?? gatewayAuthFromEnv()
+    const auth = options.auth ?? this.env.auth
     if (options.clients?.some((c) => c.match) && !auth) {
       throw new TypeError('A client has match but the gateway has no auth. Try this: auth: { issuer, audience }, or give the client a token.')
     }
@@ -111,7 +109,7 @@ export class Gateway {
     if (!registration?.id || !registration.name || !registration.connection) {
       throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
     }
-    registration = withUpstreamOverride(registration)
+    registration = withUpstreamOverride(registration, this.env.upstreamUrls)
     validateNaming(registration.id, registration.tools)
     if (registration.sessions !== undefined && registration.sessions !== 'own' && registration.sessions !== 'shared') {
       throw new TypeError(`Registration "${registration.id}": unknown sessions ${JSON.stringify(registration.sessions)}. Try this: 'own' (the default) or 'shared'.`)
@@ -164,7 +162,7 @@ export class Gateway {
    * added, missing ones removed, ones whose name or connection changed replaced; the rest stay connected.
    */
   async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
-    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r).connection, this.upstreamPorts) }]))
+    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r, this.env.upstreamUrls).connection, this.upstreamPorts) }]))
     const same = (a: Registration, b: Registration) =>
       a.name === b.name &&
       (a.transport ?? '') === (b.transport ?? '') &&
@@ -207,15 +205,14 @@ export class Gateway {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
-    const stdio =
-      this.options.stdio ?? (process.argv.includes('--stdio') || process.env.AIRMCP_GATEWAY_STDIO === '1')
+    const stdio = this.options.stdio ?? this.env.stdio
     // A wrong issuer or an unreachable JWKS is reported at start, not at the first client's request.
     if (!stdio) void this.protectedResource?.prefetch()
     if (stdio) {
       // stdout carries JSON-RPC in stdio mode: the seed's console.log lines must not corrupt it.
       for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
     }
-    this.operations = await startOperations(this.router, this.options, {
+    this.operations = await startOperations(this.router, { ...this.options, lock: this.options.lock ?? this.env.lock }, {
       sessions: () => this.host?.sessionCount() ?? this.router.sessions.size,
       servers: () => this.list(),
       serveHttp: !stdio,
@@ -250,8 +247,8 @@ export class Gateway {
       this.host = await startHttpHost({
         modern: (req, res, body, principal) => modern.handle(req, res, body, principal),
         label: `Gateway "${this.options.name}"`,
-        port: numberFromEnv('AIRMCP_GATEWAY_PORT') ?? this.options.port ?? 4000,
-        host: process.env.AIRMCP_GATEWAY_HOST || this.options.host || '127.0.0.1',
+        port: this.env.port ?? this.options.port ?? 4000,
+        host: this.env.host || this.options.host || '127.0.0.1',
         serve: { sse: true, streamable: true },
         createSession: (principal) =>
           createFrontSession(this.router, info, (principal as ClientAccess | undefined) ?? fullAccess(this.options.discovery)),
@@ -259,8 +256,8 @@ export class Gateway {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
-        sessionKey: this.options.sessionKey,
-        replicaUrl: this.options.replicaUrl,
+        sessionKey: this.options.sessionKey ?? this.env.sessionKey,
+        replicaUrl: this.options.replicaUrl ?? this.env.replicaUrl,
         maxSessions: this.options.maxSessions,
         maxSessionsPerClient: this.options.maxSessionsPerClient,
         maxBufferedBytesPerClient: this.options.maxBufferedBytesPerClient ?? LIMIT_DEFAULTS.maxBufferedBytesPerClient,
@@ -286,15 +283,12 @@ export class Gateway {
       }).catch(async (error: unknown) => {
         // Stdio children are already running: stop them before giving up, or they outlive the gateway.
         await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
-        return exitOnListenError(error, this.options.handleSignals !== false)
+        return failedToStart(error, this.options.handleSignals !== false)
       })
       log('info', `Gateway "${this.options.name}" listening on ${this.url}`, { component: 'gateway', server: this.options.name, url: this.url })
     }
-    if (this.options.handleSignals !== false) {
-      process.once('SIGINT', this.onSignal)
-      process.once('SIGTERM', this.onSignal)
-    }
-    attachSupervisor({
+    if (this.options.handleSignals !== false) this.releaseSignals = stopOnSignals(() => this.stop())
+    attachSupervisor(this.env.supervised, {
       reconnectPool: async (pool) => {
         const ids = this.list().filter((s) => s.name === pool).map((s) => s.id)
         await Promise.all(ids.map((id) => this.reconnect(id)))
@@ -317,8 +311,7 @@ export class Gateway {
   /** Closes client sessions, upstream connections and stdio children (with their process groups). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      process.off('SIGINT', this.onSignal)
-      process.off('SIGTERM', this.onSignal)
+      this.releaseSignals()
       clearInterval(this.healthTimer)
       await Promise.allSettled([...this.router.sessions].map((s) => s.close()))
       await this.host?.close()

@@ -16,12 +16,12 @@ export interface HeldItem {
 type GatedKind = 'tools' | 'prompts'
 
 /**
- * The lock file the options or `AIRMCP_LOCK` name, as an absolute path. A relative path is found from the
+ * The lock file the `lock` option names (the gateway passes `AIRMCP_LOCK` when its code sets none), as an
+ * absolute path. A relative path is found from the
  * cwd or, like stdio commands, from the folders of the gateway's entry script (so `'../airmcp.lock'`
  * works whether the gateway runs from `gateway/` or from the workspace root).
  */
-export function lockPathFrom(option: string | undefined, env = process.env, entry = process.argv[1]): string | undefined {
-  const path = option ?? (env.AIRMCP_LOCK || undefined)
+export function lockPathFrom(path: string | undefined, entry = process.argv[1]): string | undefined {
   if (!path || isAbsolute(path)) return path
   const candidates = [process.cwd()]
   for (let dir = entry ? dirname(resolve(entry)) : ''; dir && candidates.length < 4; dir = dirname(dir)) candidates.push(dir)

@@ -5,6 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { parseJsonRpcLine } from '../http/jsonrpc.js'
 import { forwardChildLine } from '../telemetry/log.js'
+import { childEnvironment } from '../config/environment.js'
 import { RESULT_TOO_LARGE, UpstreamTransportError } from './errors.js'
 import { LineReader, responseIdOf, type OversizedLine } from './line-reader.js'
 
@@ -68,7 +69,7 @@ export class ChildProcessTransport implements Transport {
     return new Promise((resolvePromise, reject) => {
       const child = spawn(this.options.command, this.options.args, {
         cwd: this.options.cwd,
-        env: { ...process.env, ...this.options.env },
+        env: childEnvironment(this.options.env),
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,
         detached: process.platform !== 'win32',

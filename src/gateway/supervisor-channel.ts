@@ -1,4 +1,4 @@
-import { stopWithSupervisor } from '../runtime/supervised.js'
+import { stopWithSupervisor } from '../runtime/program.js'
 import type { Registration } from './types.js'
 
 /** What `airmcp start` / `airmcp dev` may ask of a gateway it runs (over the IPC channel of the child). */
@@ -13,12 +13,12 @@ export interface SupervisedGateway {
 }
 
 /**
- * Serves a supervisor's requests when the gateway runs as its child (`AIRMCP_SUPERVISED=1` and an IPC
- * channel): only the parent process can send them, so nothing is exposed on the network. When the parent
+ * Serves a supervisor's requests when the gateway runs as its child (`supervised`, from `AIRMCP_SUPERVISED=1`,
+ * and an IPC channel): only the parent process can send them, so nothing is exposed on the network. When the parent
  * goes away (even killed with SIGKILL) the channel closes and the gateway stops: no orphan keeps the port.
  */
-export function attachSupervisor(gateway: SupervisedGateway): void {
-  if (!process.send || process.env.AIRMCP_SUPERVISED !== '1') return
+export function attachSupervisor(supervised: boolean, gateway: SupervisedGateway): void {
+  if (!process.send || !supervised) return
   const reply = (seq: number, body: Record<string, unknown>) => {
     if (process.connected) process.send!({ airmcp: 'reply', seq, ...body })
   }
@@ -35,5 +35,5 @@ export function attachSupervisor(gateway: SupervisedGateway): void {
       (error: unknown) => reply(message.seq, { error: error instanceof Error ? error.message : String(error) }),
     )
   })
-  stopWithSupervisor(() => gateway.stop())
+  stopWithSupervisor(() => gateway.stop(), supervised)
 }

@@ -176,7 +176,11 @@ export interface GatewayOptions {
   maxListItems?: number
   /** Most bytes (as JSON) taken from one upstream list (default 16 MiB); past it the rest are not read, with a warning. */
   maxListBytes?: number
-  /** Close everything and exit on SIGINT/SIGTERM (default true). */
+  /**
+   * The gateway owns the process (default true): SIGINT/SIGTERM close everything and end the process, and a
+   * port it cannot bind ends it with one line on stderr. `false` when embedding: `start()` throws instead and
+   * signals are left to the embedding program.
+   */
   handleSignals?: boolean
   /** HTTP front: serve Prometheus metrics at `GET /metrics` (default true). */
   metrics?: boolean

@@ -59,13 +59,13 @@ export interface HttpHostOptions extends GuardOptions {
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
   /**
-   * Key signing 2025 session ids; replicas given the same key (or `AIRMCP_SESSION_KEY`) serve each other's
-   * sessions. Default: random per process.
+   * Key signing 2025 session ids; replicas given the same key serve each other's sessions (servers and
+   * gateways pass `AIRMCP_SESSION_KEY` when their code sets none). Default: random per process.
    */
   sessionKey?: string
   /**
-   * This replica's MCP endpoint as the other replicas reach it (e.g. `http://10.0.0.11:4000/mcp`; default
-   * `AIRMCP_REPLICA_URL`). With it, a 2025 client's answer to a sampling/elicitation request that the load
+   * This replica's MCP endpoint as the other replicas reach it (e.g. `http://10.0.0.11:4000/mcp`; servers
+   * and gateways pass `AIRMCP_REPLICA_URL` when their code sets none). With it, a 2025 client's answer to a sampling/elicitation request that the load
    * balancer hands to another replica is passed back to this one.
    */
   replicaUrl?: string
@@ -112,7 +112,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const sessionCount = () => streamable.size + sse.size
   const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)
   const reviving = new Map<string, Promise<StreamableEntry | undefined>>()
-  const replicaUrl = options.replicaUrl ?? (process.env.AIRMCP_REPLICA_URL || undefined)
+  const replicaUrl = options.replicaUrl
   const relayFor = (sessionId: string) =>
     replicaUrl
       ? {

@@ -7,18 +7,6 @@ export class ListenError extends Error {
 }
 
 /**
- * Ends the process with the one line a start-up failure deserves (no stack trace): for the processes that
- * own their lifetime (`handleSignals` not false); anything else is thrown on.
- */
-export function exitOnListenError(error: unknown, ownsProcess: boolean): never {
-  if (error instanceof ListenError && ownsProcess) {
-    process.stderr.write(`${error.message}\n`)
-    process.exit(1)
-  }
-  throw error
-}
-
-/**
  * Binds an HTTP server, turning "port in use" and "no permission" into errors that say what to do, naming
  * the variable that overrides the port (`AIRMCP_PORT` for servers, `AIRMCP_GATEWAY_PORT` for the gateway).
  */

@@ -9,9 +9,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
  * Signed, not encrypted: the client's name and capabilities are readable by whoever holds the id.
  */
 
-/** The environment variable holding the key replicas share (any string; 32+ random bytes recommended). */
-export const SESSION_KEY_ENV = 'AIRMCP_SESSION_KEY'
-
 /** Default lifetime of a session id: a session older than this must initialize again (24 h). */
 export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60_000
 
@@ -30,10 +27,10 @@ export interface SessionClaims {
 }
 
 /**
- * A secret derived for one purpose from the shared key (`key`, else `AIRMCP_SESSION_KEY`); undefined when
- * neither is set, so callers keep their per-process random default. Distinct purposes get distinct keys.
+ * A secret derived for one purpose from the shared key; undefined without one, so callers keep their
+ * per-process random default. Distinct purposes get distinct keys.
  */
-export function sharedSecret(purpose: string, key = process.env[SESSION_KEY_ENV]): string | undefined {
+export function sharedSecret(purpose: string, key: string | undefined): string | undefined {
   return key ? createHmac('sha256', key).update(`airmcp/${purpose}`).digest('base64url') : undefined
 }
 
@@ -48,7 +45,7 @@ export class SessionIds {
   private readonly ended = new Map<string, number>()
 
   constructor(
-    key: string | undefined = process.env[SESSION_KEY_ENV],
+    key: string | undefined,
     private readonly ttlMs = DEFAULT_SESSION_TTL_MS,
     private readonly maxEnded = 100_000,
   ) {

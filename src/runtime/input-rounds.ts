@@ -10,7 +10,6 @@ import {
   type InputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server'
-import { sharedSecret } from '../http/session-id.js'
 
 /**
  * How `ctx.elicit()` / `ctx.sample()` / `ctx.listRoots()` work for a 2026-07-28 client, which has no
@@ -66,8 +65,8 @@ export function envelopeCapabilities(ctx: ServerContext): Record<string, unknown
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
 }
 
-/** The sealing key: `stateKey`, `AIRMCP_STATE_KEY`, or one derived from `AIRMCP_SESSION_KEY` (shared by replicas), else random per process. */
-export function createRoundCodec(key = process.env.AIRMCP_STATE_KEY || sharedSecret('request-state')) {
+/** The sealing key: the server's state key (shared by replicas; see defineServer), else random per process. */
+export function createRoundCodec(key: string | undefined) {
   const secret = key && key.length >= 32 ? key : key ? createHash('sha256').update(key).digest() : randomBytes(32)
   return createRequestStateCodec<RoundState>({ key: secret, ttlSeconds: 3600 })
 }

@@ -6,13 +6,13 @@ import { createProtectedResource, principalAuthenticator, type ResourceAuthOptio
 import { CallTelemetry } from '../telemetry/calls.js'
 import { log as writeLog } from '../telemetry/log.js'
 import type { TracingOption } from '../telemetry/tracing.js'
-import { exitOnListenError } from '../http/listen.js'
 import { checkParamHeaders } from '../http/param-headers.js'
 import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
 import { StdioWire } from './stdio-wire.js'
 import { answerToolCallsOnWire } from './stdio-tool-calls.js'
-import { stopWithSupervisor } from './supervised.js'
+import { failedToStart, stopOnSignals, stopWithSupervisor } from './program.js'
+import { serverEnvironment, type ServerEnvironment } from '../config/environment.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
@@ -81,7 +81,11 @@ export interface ServerOptions {
   sessionKey?: string
   /** Streamable HTTP replicas: this one's endpoint as the others reach it (default `AIRMCP_REPLICA_URL`); see the README. */
   replicaUrl?: string
-  /** Close sessions and exit on SIGINT/SIGTERM (default true). */
+  /**
+   * The server owns the process (default true): SIGINT/SIGTERM close its sessions and end the process, and a
+   * port it cannot bind ends it with one line on stderr. `false` when embedding: `start()` throws instead and
+   * signals are left to the embedding program.
+   */
   handleSignals?: boolean
   /** HTTP transports: Prometheus metrics per tool at `GET /metrics` (default true). */
   metrics?: boolean
@@ -116,14 +120,14 @@ function log(line: string, fields: Record<string, unknown> = {}): void {
   writeLog('info', line, { component: 'server', ...fields })
 }
 
-/** Resolves the transport with environment overrides applied. */
-export function resolveTransport(transport: TransportConfig, env = process.env): TransportConfig {
+/** Resolves the transport with the environment's overrides (`AIRMCP_PORT`, `AIRMCP_HOST`) applied. */
+export function resolveTransport(transport: TransportConfig, env: Pick<ServerEnvironment, 'port' | 'host'>): TransportConfig {
   if (transport.type === 'stdio') return transport
-  const port = env.AIRMCP_PORT !== undefined && env.AIRMCP_PORT !== '' ? Number(env.AIRMCP_PORT) : transport.port
+  const port = env.port ?? transport.port
   if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Invalid port ${JSON.stringify(port)}. Try this: transport: { type: '${transport.type}', port: 3510 }.`)
   }
-  return { ...transport, port, host: env.AIRMCP_HOST || transport.host || '127.0.0.1' }
+  return { ...transport, port, host: env.host || transport.host || '127.0.0.1' }
 }
 
 /** Keeps stdout for JSON-RPC: everything console prints goes to stderr. */
@@ -149,6 +153,8 @@ export function defineServer(options: ServerOptions): McpServer {
       ? createProtectedResource(options.auth, type === 'http' ? ((options.transport as { path?: string }).path ?? '/mcp') : '/sse')
       : undefined
   const telemetry = new CallTelemetry('server', options.name)
+  const env = serverEnvironment()
+  const sessionKey = options.sessionKey ?? env.sessionKey
   const factory = createServerFactory({
     telemetry,
     transport: type === 'stdio' ? 'pipe' : 'tcp',
@@ -163,16 +169,19 @@ export function defineServer(options: ServerOptions): McpServer {
     use: options.use ?? [],
     cacheHints: options.cacheHints,
     tasks: options.tasks,
-    stateKey: options.stateKey ?? (options.sessionKey ? sharedSecret('request-state', options.sessionKey) : undefined),
+    // stateKey, else one derived from the code's sessionKey, else AIRMCP_STATE_KEY, else one derived from AIRMCP_SESSION_KEY.
+    stateKey:
+      options.stateKey ??
+      (options.sessionKey ? sharedSecret('request-state', options.sessionKey) : undefined) ??
+      env.stateKey ??
+      sharedSecret('request-state', env.sessionKey),
   })
   let host: HttpHost | undefined
   let modern: McpHttpHandler | undefined
   let stdio: StdioServerHandle | undefined
   let url: string | undefined
   let stopping: Promise<void> | undefined
-  const onSignal = () => {
-    void server.stop().then(() => process.exit(0))
-  }
+  let releaseSignals = () => {}
 
   /**
    * stdio in both eras on one wire, the era chosen by the client's first message: a 2025 `initialize` gets a
@@ -208,7 +217,7 @@ export function defineServer(options: ServerOptions): McpServer {
       return host?.port
     },
     async start() {
-      const transport = resolveTransport(options.transport)
+      const transport = resolveTransport(options.transport, env)
       await telemetry.start({
         metrics: transport.type !== 'stdio' && options.metrics !== false,
         tracing: options.tracing,
@@ -244,25 +253,21 @@ export function defineServer(options: ServerOptions): McpServer {
           authenticate: protectedResource && principalAuthenticator(protectedResource),
           protectedResource,
           sessionIdleMs: options.sessionIdleMs,
-          sessionKey: options.sessionKey,
-          replicaUrl: options.replicaUrl,
+          sessionKey,
+          replicaUrl: options.replicaUrl ?? env.replicaUrl,
           metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },
           health: () => ({ status: 'ok', name: options.name, version: options.version, transport: transport.type, endpoint: http ? (transport.path ?? '/mcp') : '/sse' }),
-        }).catch((error: unknown) => exitOnListenError(error, options.handleSignals !== false))
+        }).catch((error: unknown) => failedToStart(error, options.handleSignals !== false))
         url = `${host.url}${http ? (transport.path ?? '/mcp') : '/sse'}`
         void protectedResource?.prefetch()
         log(`${options.name} listening on ${url}`, { server: options.name, url })
-        stopWithSupervisor(() => server.stop())
+        stopWithSupervisor(() => server.stop(), env.supervised)
       }
-      if (options.handleSignals !== false) {
-        process.once('SIGINT', onSignal)
-        process.once('SIGTERM', onSignal)
-      }
+      if (options.handleSignals !== false) releaseSignals = stopOnSignals(() => server.stop())
     },
     stop() {
       stopping ??= (async () => {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
+        releaseSignals()
         await Promise.allSettled([...factory.sessions.keys()].map((s) => s.close()))
         await modern?.close()
         await host?.close()

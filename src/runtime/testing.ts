@@ -3,6 +3,7 @@ import { createServer } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { childEnvironment } from '../config/environment.js'
 import type { ToolResult } from './tool.js'
 
 /** A real MCP client connected to a server process started for a test. */
@@ -14,9 +15,8 @@ export interface TestClient {
 
 export interface TestServerOptions {
   /**
-   * The protocol revision the client speaks: `2025-11-25` (the only one over SSE) or `2026-07-28`
-   * (Streamable HTTP and stdio). Default: `AIRMCP_TEST_PROTOCOL`, else `2025-11-25`, so a workspace's
-   * existing tests run against either era with `AIRMCP_TEST_PROTOCOL=2026-07-28 npm test`.
+   * The protocol revision the client speaks: `2025-11-25` (the default, and the only one over SSE) or
+   * `2026-07-28` (Streamable HTTP and stdio).
    */
   protocol?: '2025-11-25' | '2026-07-28'
 }
@@ -33,7 +33,7 @@ export async function startTestServer(
   transport: 'stdio' | 'sse' | 'http',
   options: TestServerOptions = {},
 ): Promise<TestClient> {
-  const modern = (options.protocol ?? process.env.AIRMCP_TEST_PROTOCOL) === '2026-07-28'
+  const modern = options.protocol === '2026-07-28'
   if (modern && transport === 'sse') {
     throw new TypeError('The legacy SSE transport speaks only 2025-11-25. Try this: transport "http" or "stdio".')
   }
@@ -48,7 +48,7 @@ export async function startTestServer(
     // A port from the OS, then readiness from GET /health: no log line is parsed.
     const port = await freePort()
     const child = spawn(process.execPath, [entry], {
-      env: { ...process.env, AIRMCP_PORT: String(port) },
+      env: childEnvironment({ AIRMCP_PORT: String(port) }),
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let output = ''

@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api'
+import { logFormat, logLevel } from '../config/environment.js'
 
 /** Severity of one line, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -18,12 +19,8 @@ export function setLogSink(write: (line: string) => void): (line: string) => voi
   return previous
 }
 
-function format(env = process.env): 'json' | 'text' {
-  return env.AIRMCP_LOG_FORMAT === 'json' ? 'json' : 'text'
-}
-
-function threshold(env = process.env): number {
-  const level = env.AIRMCP_LOG_LEVEL as LogLevel | undefined
+function threshold(): number {
+  const level = logLevel() as LogLevel | undefined
   return level && level in ORDER ? ORDER[level] : ORDER.info
 }
 
@@ -50,7 +47,7 @@ function activeTraceId(): string | undefined {
  */
 export function log(level: LogLevel, msg: string, fields: LogFields = {}): void {
   if (!logEnabled(level)) return
-  if (format() === 'text') {
+  if (logFormat() === 'text') {
     // Text lines read as before: the message says it all; only an error's message is added.
     sink(typeof fields.error === 'string' ? `${msg}: ${fields.error}` : msg)
     return
@@ -79,7 +76,7 @@ export type Logger = ReturnType<typeof createLogger>
  * in JSON format the child's own JSON line gains `upstream`, and a plain line becomes `{ msg, upstream }`.
  */
 export function forwardChildLine(label: string, line: string): void {
-  if (format() === 'text') {
+  if (logFormat() === 'text') {
     sink(`[${label}] ${line}`)
     return
   }

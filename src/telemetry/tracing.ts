@@ -1,4 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, trace, type Context, type TextMapGetter } from '@opentelemetry/api'
+import { tracingEnvironment, type TracingEnvironment } from '../config/environment.js'
 import { log } from './log.js'
 
 /**
@@ -25,15 +26,11 @@ interface Sdk {
 let sdk: Promise<Sdk | undefined> | undefined
 let ours = false
 
-function envEndpoint(env = process.env): string | undefined {
-  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined
-}
-
 /** Whether this option (with the environment) asks for our own OTLP exporter. */
-export function tracingRequested(option: TracingOption | undefined, env = process.env): boolean {
-  if (env.OTEL_SDK_DISABLED === 'true' || option === false) return false
+export function tracingRequested(option: TracingOption | undefined, env: TracingEnvironment): boolean {
+  if (env.disabled || option === false) return false
   if (option === true || typeof option === 'object') return true
-  return envEndpoint(env) !== undefined
+  return env.endpoint !== undefined
 }
 
 /**
@@ -48,10 +45,10 @@ export function tracingActive(): boolean {
 }
 
 /** The sampler `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` name (default `parentbased_always_on`). */
-function samplerFromEnv(mod: typeof import('@opentelemetry/sdk-trace'), env = process.env) {
-  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? 1)
+function samplerFromEnv(mod: typeof import('@opentelemetry/sdk-trace'), env: TracingEnvironment) {
+  const ratio = Number(env.samplerArg ?? 1)
   const byRatio = () => new mod.TraceIdRatioBasedSampler(Number.isFinite(ratio) ? ratio : 1)
-  switch ((env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase()) {
+  switch ((env.sampler ?? 'parentbased_always_on').trim().toLowerCase()) {
     case 'always_on':
       return new mod.AlwaysOnSampler()
     case 'always_off':
@@ -67,7 +64,7 @@ function samplerFromEnv(mod: typeof import('@opentelemetry/sdk-trace'), env = pr
   }
 }
 
-async function loadSdk(option: TracingOption | undefined, defaultServiceName: string): Promise<Sdk | undefined> {
+async function loadSdk(option: TracingOption | undefined, env: TracingEnvironment, defaultServiceName: string): Promise<Sdk | undefined> {
   const settings = typeof option === 'object' ? option : {}
   let modules
   try {
@@ -88,12 +85,12 @@ async function loadSdk(option: TracingOption | undefined, defaultServiceName: st
   const [sdkTrace, { OTLPTraceExporter }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }, core] = modules
   const endpoint = settings.endpoint
   const exporter = new OTLPTraceExporter(endpoint ? { url: `${endpoint.replace(/\/+$/, '')}/v1/traces` } : {})
-  const delay = Number(process.env.OTEL_BSP_SCHEDULE_DELAY)
+  const delay = Number(env.scheduleDelay)
   const provider = new sdkTrace.TracerProvider({
     resource: resourceFromAttributes({
-      'service.name': settings.serviceName ?? (process.env.OTEL_SERVICE_NAME || defaultServiceName),
+      'service.name': settings.serviceName ?? env.serviceName ?? defaultServiceName,
     }),
-    sampler: samplerFromEnv(sdkTrace),
+    sampler: samplerFromEnv(sdkTrace, env),
     spanProcessors: [
       new sdkTrace.BatchSpanProcessor({
         exporter,
@@ -113,8 +110,9 @@ async function loadSdk(option: TracingOption | undefined, defaultServiceName: st
  * afterwards (or when the application registered its own SDK) spans are recorded. Returns whether they are.
  */
 export async function startTracing(option: TracingOption | undefined, defaultServiceName: string): Promise<boolean> {
-  if (tracingRequested(option)) {
-    sdk ??= loadSdk(option, defaultServiceName)
+  const env = tracingEnvironment()
+  if (tracingRequested(option, env)) {
+    sdk ??= loadSdk(option, env, defaultServiceName)
     await sdk
   }
   return tracingActive()

@@ -1,6 +1,6 @@
 // Client policies matched by claims and scopes, and the `auth` options refused before anything listens.
 import { describe, expect, it } from 'vitest'
-import { gatewayAuthFromEnv } from '../../src/gateway/deploy-env.js'
+import { gatewayEnvironment } from '../../src/config/environment.js'
 import { Gateway } from '../../src/gateway/gateway.js'
 import { principalMatches, validateClients } from '../../src/gateway/policy.js'
 import { principalOf, validateAuthOptions } from '../../src/http/oauth-resource.js'
@@ -55,15 +55,15 @@ describe('refused configuration', () => {
 
 describe('auth from the environment (a deployment Secret)', () => {
   it('reads AIRMCP_GATEWAY_OAUTH_* when the code sets no auth; issuer and audience go together', () => {
-    expect(gatewayAuthFromEnv({})).toBeUndefined()
+    expect(gatewayEnvironment({}).auth).toBeUndefined()
     expect(
-      gatewayAuthFromEnv({
+      gatewayEnvironment({
         AIRMCP_GATEWAY_OAUTH_ISSUER: 'https://login.example.com/',
         AIRMCP_GATEWAY_OAUTH_AUDIENCE: 'api://gw',
         AIRMCP_GATEWAY_OAUTH_RESOURCE: 'https://mcp.example.com/mcp',
         AIRMCP_GATEWAY_OAUTH_SCOPES: 'mcp:tools  mcp:admin',
-      }),
+      }).auth,
     ).toEqual({ issuer: 'https://login.example.com/', audience: 'api://gw', resource: 'https://mcp.example.com/mcp', scopesSupported: ['mcp:tools', 'mcp:admin'] })
-    expect(() => gatewayAuthFromEnv({ AIRMCP_GATEWAY_OAUTH_ISSUER: 'https://login.example.com/' })).toThrow(/go together/)
+    expect(() => gatewayEnvironment({ AIRMCP_GATEWAY_OAUTH_ISSUER: 'https://login.example.com/' }).auth).toThrow(/go together/)
   })
 })
