@@ -1,10 +1,9 @@
 import { ProtocolError } from '@modelcontextprotocol/client'
+import { INTERNAL_ERROR } from '../protocol/codes.js'
 import { UpstreamTransportError } from './errors.js'
 import { needsOwnConnection } from './isolation.js'
 import type { Registration } from './types.js'
 import type { Upstream } from './upstream.js'
-
-const INTERNAL_ERROR = -32603
 
 export interface OwnConnectionLimits {
   /** Most own stdio children one registration has open at once (default 16). */
