@@ -98,7 +98,7 @@ export function isConnectionError(error: unknown): boolean {
   return classifyFailure(error) === 'transport'
 }
 
-/** True for a timeout raised by the SDK client (v1 and v2 spell it differently). */
+/** True for a timeout: the SDK client's own, or a REQUEST_TIMEOUT error (the router's deadline for a queued call). */
 export function isTimeoutError(error: unknown): boolean {
   return (
     (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) ||
