@@ -7,7 +7,9 @@ import { Gateway } from 'airmcp/gateway'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeEraClients, connectEra, type Era } from '../helpers/era-clients.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { RawStdioSession } from '../helpers/raw-stdio.js'
 import { answerOf, RpcError, send } from '../helpers/wire-2026.js'
+import { stdioUpstream } from '../hostile/harness.js'
 
 const TOKEN = 'error-messages-token'
 const headers = { authorization: `Bearer ${TOKEN}` }
@@ -77,6 +79,17 @@ describe('error messages through the gateway', () => {
       const error = await send(modern, 'tools/call', { name }).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(RpcError)
       expect({ code: (error as RpcError).code, message: (error as RpcError).message }).toEqual(expected)
+    }
+  })
+
+  it('the stdio front carries the same message', async () => {
+    const config = { options: { stdio: true, healthCheckInterval: 600_000 }, registrations: [stdioUpstream('echo-1', 'echo')] }
+    process.env.GATEWAY_CONFIG = JSON.stringify(config)
+    const session = await RawStdioSession.open('fixtures/servers/hostile-gateway.ts').finally(() => delete process.env.GATEWAY_CONFIG)
+    try {
+      expect((await session.request('tools/call', { name: 'x' })).error).toEqual(UNKNOWN)
+    } finally {
+      await session.close()
     }
   })
 
