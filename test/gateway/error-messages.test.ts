@@ -1,18 +1,14 @@
 // Issue 22 (one error model): an error through a real gateway reads exactly as written, in both eras, on the
 // wire and at an SDK client; no "MCP error <code>:" prefix is added by the gateway (a client SDK may add its own, once).
 import { StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Gateway } from 'airmcp/gateway'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeEraClients, connectEra, type Era } from '../helpers/era-clients.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { RawStdioSession } from '../helpers/raw-stdio.js'
 import { answerOf, RpcError, send } from '../helpers/wire-2026.js'
-import { stdioUpstream } from '../hostile/harness.js'
+import { auth as headers, connect, stdioUpstream, TOKEN } from '../hostile/harness.js'
 
-const TOKEN = 'error-messages-token'
-const headers = { authorization: `Bearer ${TOKEN}` }
 const UNKNOWN = { code: -32602, message: 'Unknown tool "x".' }
 const FAILED = { code: -32000, message: 'the tool failed on purpose' }
 let gateway: Gateway
@@ -94,8 +90,7 @@ describe('error messages through the gateway', () => {
   })
 
   it('an SDK v1 client adds its own prefix once', async () => {
-    const client = new Client({ name: 'v1', version: '0' })
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }))
+    const client = await connect(url)
     try {
       await expect(client.callTool({ name: 'x' })).rejects.toMatchObject({ code: -32602, message: 'MCP error -32602: Unknown tool "x".' })
       await expect(client.callTool({ name: 'fail' })).rejects.toMatchObject({ code: -32000, message: 'MCP error -32000: the tool failed on purpose' })
