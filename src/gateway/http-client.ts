@@ -304,7 +304,7 @@ export class HttpClientTransport implements Transport {
             if (status === 400 && id !== undefined && versioned) {
               // A 2026 server refuses a request (unsupported revision, headers that disagree) with 400 and a JSON-RPC
               // error for it: that error is the request's answer.
-              refusal = this.refusalReader(id, exchange, (delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${this.where}`))))
+              refusal = this.refusalReader(id, exchange, (delivered) => (delivered ? resolve() : reject(httpStatusFailure(status, this.where))))
               return
             }
             if (status >= 400) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { ProtocolError } from '@modelcontextprotocol/server'
 import { INVALID_PARAMS } from '../protocol/codes.js'
 import { negotiatedTasks, tasksCapabilityRequired } from '../runtime/tasks.js'
+import { GatewayError } from './errors.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
 
 type Params = Record<string, unknown>
@@ -52,7 +52,7 @@ export class TaskIds {
     } catch {
       // Forged, altered, expired or another gateway's: all the same unknown task.
     }
-    throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
+    throw new GatewayError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
   }
 
   /** An upstream's CreateTaskResult (2026: flat) with the id the client is to use. */
