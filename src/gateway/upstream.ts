@@ -337,6 +337,8 @@ export class Upstream {
       client.getProtocolEra() === 'modern' && version
         ? { [PROTOCOL_VERSION_META_KEY]: version, [CLIENT_INFO_META_KEY]: GATEWAY_INFO, [CLIENT_CAPABILITIES_META_KEY]: GATEWAY_CAPABILITIES }
         : undefined
+    // Logs are read in wire order with the answers, not a turn later through the SDK client.
+    transport.onlog = (params) => this.events.log(this, params)
     this.direct.set(client, transport)
   }
 
