@@ -1,23 +1,33 @@
-import { MissingRequiredClientCapabilityError, ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
-import { matchTemplate } from '../runtime/resource.js'
+// The router: the route stage (an exposed name to its pool, input limits, telemetry) in front of the other stages, and the one face the fronts and upstreams talk to.
+import { ProtocolError } from '@modelcontextprotocol/client'
 import { CallTelemetry } from '../telemetry/calls.js'
-import type { TraceCarrier } from '../telemetry/tracing.js'
-import type { Principal } from '../http/principal.js'
-import { AppUris, asRequested, parsePoolUiUri } from './apps.js'
-import { createBalancer } from './balancer.js'
-import { buildRoutes, type Route } from './catalog.js'
+import { asRequested } from './apps.js'
+import { noteRoute, traceIdOf } from './audit.js'
+import { announce } from './announcements.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
+<<<<<<< HEAD
 import type { Cancellation, ForwardOptions } from './cancellation.js'
 import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText } from './errors.js'
 import { bindCaller, ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
+=======
+import { upstreamParams, type Caller, type LegacySession, type ListKind, type Message, type ModernNotifier, type Params } from './caller.js'
+import { EraBridge } from './era-bridge.js'
+import { RESULT_TOO_LARGE, withoutCodePrefix } from './errors.js'
+import { Forwarding, type ForwardingOptions } from './forwarding.js'
+import { sessionOf } from './isolation.js'
+import { assertDepth, LIMIT_DEFAULTS } from './limits.js'
+>>>>>>> h-router
 import type { LockGate } from './lock.js'
-import { offeredTools, serverToolName } from './naming.js'
+import { MergedLists } from './merged-lists.js'
+import { serverToolName } from './naming.js'
 import type { OwnConnections } from './own-connections.js'
-import { noteRoute, traceIdOf, type AuditNote } from './audit.js'
 import type { RequestGuard } from './request-guard.js'
-import { requestDigest, type GatewayState, type StateSealer } from './sealed-state.js'
+import type { StateSealer } from './sealed-state.js'
+import { ServerMessages } from './server-messages.js'
+import { Subscriptions } from './subscriptions.js'
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
+<<<<<<< HEAD
 import { assertTasksNegotiated, TaskIds, type TaskMethod } from './tasks.js'
 import type { BalancerName } from './types.js'
 import {
@@ -27,154 +37,35 @@ import {
   type Upstream,
   type UpstreamEvents,
 } from './upstream.js'
+=======
+import { TaskRouting } from './task-routing.js'
+import { TaskIds, type TaskMethod } from './tasks.js'
+import { toRequestError } from './upstream-error.js'
+import type { CacheHint, Upstream, UpstreamEvents } from './upstream.js'
+>>>>>>> h-router
 
-type Params = Record<string, unknown>
-type Message = { method: string; params?: Params }
-type ListKind = 'tools' | 'resources' | 'prompts'
+export type { Caller, LegacySession, ModernNotifier } from './caller.js'
 
-const INVALID_REQUEST = -32600
-const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
-
-/** A 2025 client session that can be sent a notification (the front's SDK server). */
-type TaskSession = { notification(notification: Message): Promise<void> }
-
-const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
-const METHOD_NOT_FOUND = -32601
 const INVALID_PARAMS = -32602
-const INTERNAL_ERROR = -32603
-const REQUEST_TIMEOUT = -32001
-const MAX_ROUNDS = 10
-/** The key of a 2026 client's answer to the gateway's own `roots/list` input request. */
-const ROOTS_ANSWER = 'roots'
-const MAX_ROOTS_SESSIONS = 256
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
-/** Who owns a task the caller starts: its client policy's name and, with OAuth, its user (two users of one policy own theirs apart). */
-const taskOwner = (caller: Caller) => caller.principal && `${caller.principal.name}\u0000${caller.principal.sub ?? ''}`
-
-/** Whether the caller cancelled, without making an AbortSignal for a direct-path call. */
-const isCancelled = (caller: Caller) => (caller.cancellation ?? caller.signal).aborted
-
-/**
- * Whoever made a request at the front, in either era: what the router needs to answer it, whatever
- * the wire underneath (a 2025 session or a self-contained 2026 request).
- */
-export interface Caller {
-  era: 'legacy' | 'modern'
-  signal: AbortSignal
-  /** A 2025 call on the direct path: its cancellation, which makes `signal` only when read (cancellation.ts). */
-  cancellation?: Cancellation
-  progressToken?: string | number
-  /** `_meta` keys to pass on upstream (trace context and the like), without the protocol's own. */
-  meta?: Params
-  /** A notification about this request (progress, log). */
-  notify(notification: Message): Promise<void>
-  /** 2025 clients: a server-to-client request on the caller's session. */
-  request?(request: Message, signal?: AbortSignal): Promise<unknown>
-  /** The 2025 session's id (HTTP front): its requests share `maxConcurrentPerSession`. */
-  sessionId?: string
-  /** The JSON-RPC id of the client's request (telemetry). */
-  requestId?: string | number
-  /** HTTP headers of the request that carried it (trace context). */
-  headers?: TraceCarrier
-  /** 2026 clients: this round's answers, keyed as the gateway asked. */
-  inputResponses?: Params
-  /** 2026 clients: the gateway's verified state from the previous round. */
-  state?: GatewayState
-  /** The log level asked for: in a 2026 request (absent: no logs), or set by a 2025 session (absent: all). */
-  logLevel?: string
-  /** The client's declared capabilities: in a 2026 request's envelope, or at a 2025 session's initialize. */
-  clientCapabilities?: Params
-  /** Who is calling (audit, rate limits): the client's verified principal, when the front knows it. */
-  principal?: Principal
-  /** Set while a 2025 upstream's call is replayed for a 2026 client (see `replayOnLegacy`). */
-  replay?: Replay
-  /** Set when the request is audited: where it went (request-guard.ts). */
-  audit?: AuditNote
-}
-
-/** Something that can tell 2025 sessions about changes (the v1 SDK's Server is one). */
-export interface LegacySession {
-  sendToolListChanged(): unknown
-  sendPromptListChanged(): unknown
-  sendResourceListChanged(): unknown
-  sendLoggingMessage(params: never): Promise<unknown>
-  sendResourceUpdated(params: { uri: string }): Promise<unknown>
-  close(): Promise<unknown>
-  /** What the client declared at initialize, and its roots (asked of it with `roots/list`). */
-  getClientCapabilities?(): Params | undefined
-  listRoots?(params?: undefined, options?: { signal?: AbortSignal }): Promise<unknown>
-}
-
-/** Something that tells 2026 `subscriptions/listen` streams about changes. */
-export interface ModernNotifier {
-  toolsChanged(): void
-  promptsChanged(): void
-  resourcesChanged(): void
-  resourceUpdated(uri: string): void
-}
-
-interface Replay {
-  answers: Params
-  next: number
-  needed?: Record<string, Message>
-  /** Set when the upstream asked for something the client did not declare it can do. */
-  missing?: Params
-  abort: AbortController
-}
-
-/** The client capability a server-to-client request needs, as a capabilities object. */
-function capabilityFor(request: Message): Params | undefined {
-  if (request.method === 'elicitation/create') {
-    return { elicitation: (request.params?.mode === 'url' ? { url: {} } : {}) }
-  }
-  if (request.method === 'sampling/createMessage') return { sampling: {} }
-  if (request.method === 'roots/list') return { roots: {} }
-  return undefined
-}
-
-function declares(capabilities: Params | undefined, needed: Params): boolean {
-  return Object.entries(needed).every(([key, sub]) => {
-    const declared = capabilities?.[key] as Params | undefined
-    if (declared === undefined) return false
-    return Object.keys(sub as Params).every((mode) => (declared as Params)[mode] !== undefined)
-  })
-}
-
-export interface RouterOptions {
-  requestTimeout: number
-  /** A request reporting progress is cut after this long in all (default 10 min). */
-  maxRequestTotalMs?: number
-  balancer: BalancerName
+export interface RouterOptions extends ForwardingOptions {
   sealer: StateSealer
   /** Seals the task ids handed to clients (default: a random key per process). */
   taskIds?: TaskIds
-  maxConcurrentPerSession?: number
   maxArgumentDepth?: number
   maxSubscriptionsPerSession?: number
 }
 
-/** Routes each client request to the pool that owns the name, over a healthy member, with one failover. */
+/**
+ * Routes each client request to the pool that owns the name, through the stages: merged lists
+ * (merged-lists.ts), era bridging (era-bridge.ts), forwarding with failover (forwarding.ts), tasks
+ * (task-routing.ts); and each upstream's messages back to clients (server-messages.ts, subscriptions.ts,
+ * announcements.ts).
+ */
 export class Router implements UpstreamEvents {
   readonly sessions = new Set<LegacySession>()
   readonly notifiers = new Set<ModernNotifier>()
   readonly upstreams: Upstream[] = []
-  private readonly subscriptions = new Map<LegacySession, Set<string>>()
-  /** The merged instructions; null when an upstream's status changed since they were built. */
-  private mergedInstructions: string | undefined | null = null
-  /** Each client session's roots, once asked (see `rootsOf`). */
-  private readonly sessionRoots = new WeakMap<LegacySession, Promise<unknown>>()
-  /** Stand-in sessions of 2026 clients' roots, by roots (see `rootsSession`). */
-  private readonly rootsSessions = new Map<string, LegacySession>()
-  private readonly callers = new WeakMap<Upstream, Caller[]>()
-  private toolRoutes = new Map<string, Route>()
-  private promptRoutes = new Map<string, Route>()
-  /** Where each pool's `ui://` apps are exposed and read (apps.ts). */
-  private apps = new AppUris()
-  private readonly published = new Map<ListKind, string>()
-  private readonly pick: ReturnType<typeof createBalancer>
-  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
-  revision = 0
   /** Tool search ranks by meaning as well as words (GatewayOptions.searchByMeaning). */
   searchByMeaning = false
   /** Client sessions' own upstream sessions (HTTP front; see own-connections.ts for the session model). */
@@ -188,26 +79,87 @@ export class Router implements UpstreamEvents {
   /** Told of every upstream status change (reconnect counting). */
   onStatusChanged: ((upstream: Upstream) => void) | undefined
 
-  private readonly sessionSlots: KeyedSemaphores
-  private readonly taskIds: TaskIds
-  /** 2025 tasks still running, by upstream and upstream task id: the session to tell of status changes. */
-  private readonly taskSessions = new Map<string, { session: TaskSession; exposed: Params }>()
-
-  private get maxTotalMs(): number {
-    return this.options.maxRequestTotalMs ?? LIMIT_DEFAULTS.maxRequestTotalMs
-  }
+  private readonly lists: MergedLists
+  private readonly forwarding: Forwarding
+  private readonly tasks: TaskRouting
+  private readonly bridge: EraBridge
+  private readonly messages: ServerMessages
+  private readonly subscriptions: Subscriptions
 
   constructor(private readonly options: RouterOptions) {
-    this.pick = createBalancer(options.balancer)
-    this.taskIds = options.taskIds ?? new TaskIds(undefined)
-    this.sessionSlots = new KeyedSemaphores(options.maxConcurrentPerSession ?? LIMIT_DEFAULTS.maxConcurrentPerSession)
+    const own = () => this.own
+    this.lists = new MergedLists(this.upstreams, { gate: () => this.gate, own })
+    const members = (pool: string) => this.lists.members(pool)
+    this.forwarding = new Forwarding(options, { members, own, rootsOf: (session) => this.messages.rootsOf(session) })
+    this.tasks = new TaskRouting(options.taskIds ?? new TaskIds(undefined), this.forwarding, this.upstreams)
+    this.bridge = new EraBridge({ forwarding: this.forwarding, tasks: this.tasks, sealer: options.sealer, members, own })
+    this.messages = new ServerMessages(this.forwarding, this.sessions, own)
+    this.subscriptions = new Subscriptions(this.lists, this.forwarding, this.notifiers, own, options.maxSubscriptionsPerSession)
   }
+
+  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
+  get revision(): number {
+    return this.lists.revision
+  }
+
+  // ---- upstreams and client sessions ----
+
+  add(upstream: Upstream): void {
+    this.upstreams.push(upstream)
+  }
+
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.forwarding.forget(upstream)
+    this.lists.forgetInstructions()
+  }
+
+  removeSession(session: LegacySession): void {
+    this.tasks.removeSession(session)
+    this.sessions.delete(session)
+    this.subscriptions.removeSession(session)
+    void this.own?.close(session)
+  }
+
+  // ---- the merged lists ----
+
+  rebuild(kinds?: ListKind[]): ListKind[] {
+    return this.lists.rebuild(kinds)
+  }
+
+  listTools() {
+    return this.lists.listTools()
+  }
+
+  listPrompts() {
+    return this.lists.listPrompts()
+  }
+
+  listResources(session?: object) {
+    return this.lists.listResources(session)
+  }
+
+  listResourceTemplates(session?: object) {
+    return this.lists.listResourceTemplates(session)
+  }
+
+  instructions(): string | undefined {
+    return this.lists.instructions()
+  }
+
+  cacheHint(kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts'): Required<CacheHint> {
+    return this.lists.cacheHint(kind)
+  }
+
+  // ---- the route stage: client requests ----
 
   /** Input limits, checked before anything is forwarded. */
   private checkInput(params: unknown, what: string): void {
     assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
+<<<<<<< HEAD
   removeSession(session: LegacySession): void {
     for (const [key, watcher] of this.taskSessions) if (watcher.session === (session as object)) this.taskSessions.delete(key)
     this.sessions.delete(session)
@@ -790,9 +742,11 @@ export class Router implements UpstreamEvents {
     }
   }
 
+=======
+>>>>>>> h-router
   callTool(params: Params, caller: Caller) {
     const name = params.name as string
-    const route = this.toolRoutes.get(name)
+    const route = this.lists.toolRoute(name)
     if (!route) {
       // A tool held back by airmcp.lock says why; any other unknown name gets the one "unknown tool" answer.
       const held = this.gate?.explain(name)
@@ -802,6 +756,7 @@ export class Router implements UpstreamEvents {
     this.checkInput(params, what)
     noteRoute(caller, route.pool)
     return this.telemetry.run(toolCallInfo(route, params, caller), (scope) =>
+<<<<<<< HEAD
       this.interactive(
         route.pool,
         what,
@@ -825,147 +780,91 @@ export class Router implements UpstreamEvents {
         }
         throw error
       }),
+=======
+      this.bridge
+        .run(
+          {
+            pool: route.pool,
+            what,
+            method: 'tools/call',
+            paramsFor: (upstream) => {
+              const upstreamName = serverToolName(upstream.registration.tools, upstream.tools, route.name)
+              if (caller.audit) caller.audit.upstreamName = upstreamName
+              return { ...params, name: upstreamName }
+            },
+            exposed: params,
+            extraMeta: traceMeta(scope),
+            onUpstream: (upstream) => {
+              scope.annotate('airmcp.upstream.id', upstream.id)
+              if (caller.audit) caller.audit.traceId = traceIdOf(scope.propagate)
+            },
+          },
+          caller,
+        )
+        .catch((error: unknown) => {
+          // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+          if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+            return { content: [{ type: 'text' as const, text: withoutCodePrefix((error as Error).message) }], isError: true }
+          }
+          throw error
+        }),
+>>>>>>> h-router
     )
   }
 
-  /** The pool and the server's URI behind a resource URI a client uses (an app URI the gateway exposed under its pool's name included). */
-  private resourceTarget(uri: string, session?: object): { pool: string; uri: string } | undefined {
-    const app = parsePoolUiUri(uri)
-    if (app && this.members(app.pool).length) return app
-    const pool = this.resourcePool(uri, session)
-    return pool ? { pool, uri } : undefined
-  }
-
-  /**
-   * tasks/get, tasks/update and tasks/cancel: to the member running the task (named in its sealed id),
-   * for the client that started it; the answer carries the id the client sent.
-   */
   taskRequest(method: TaskMethod, params: Params, caller: Caller) {
-    if (caller.era === 'modern') assertTasksNegotiated(caller.clientCapabilities)
-    const route = this.taskIds.open(params.taskId, taskOwner(caller))
-    const pool = this.upstreams.find((u) => u.id === route.upstream)?.pool
-    if (pool === undefined) throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(params.taskId)}.`)
-    return this.forward(
-      pool,
-      method,
-      caller,
-      async (upstream, options) => {
-        const sent = {
-          ...this.upstreamParams(params, caller, upstream, undefined, caller.era === 'modern' ? upstream.era : 'legacy'),
-          taskId: route.taskId,
-          ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
-        }
-        // A 2025 caller's task lives on the upstream's 2025 session, where it asks for the 2025 shapes.
-        const result = await upstream.request(method, sent, options, caller.era === 'legacy' && upstream.era === 'modern')
-        return this.taskIds.withClientId(result, params.taskId as string)
-      },
-      route.upstream,
-    )
+    return this.tasks.taskRequest(method, params, caller)
   }
 
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
-    const target = this.resourceTarget(uri, sessionOf(caller))
+    const target = this.lists.resourceTarget(uri, sessionOf(caller))
     if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
     this.checkInput(params, 'resources/read')
     noteRoute(caller, target.pool)
     const sent = target.uri === uri ? params : { ...params, uri: target.uri }
-    const read = this.interactive(target.pool, `resources/read "${uri}"`, 'resources/read', () => sent, params, caller)
+    const read = this.bridge.run({ pool: target.pool, what: `resources/read "${uri}"`, method: 'resources/read', paramsFor: () => sent, exposed: params }, caller)
     return sent === params ? read : read.then((result) => asRequested(result, target.uri, uri))
   }
 
   getPrompt(params: Params, caller: Caller) {
     const name = params.name as string
-    const route = this.promptRoutes.get(name)
+    const route = this.lists.promptRoute(name)
     if (!route) throw unknownPrompt(name)
     this.checkInput(params, `prompts/get "${name}"`)
     noteRoute(caller, route.pool, route.name)
-    return this.interactive(route.pool, `prompts/get "${name}"`, 'prompts/get', () => ({ ...params, name: route.name }), params, caller)
+    const paramsFor = () => ({ ...params, name: route.name })
+    return this.bridge.run({ pool: route.pool, what: `prompts/get "${name}"`, method: 'prompts/get', paramsFor, exposed: params }, caller)
   }
 
   complete(params: Params, caller: Caller) {
     const ref = params.ref as { type: string; name?: string; uri?: string }
-    const route = ref.type === 'ref/prompt' ? this.promptRoutes.get(ref.name ?? '') : undefined
-    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.resourcePool(ref.uri ?? '', sessionOf(caller)) : undefined)
+    const route = ref.type === 'ref/prompt' ? this.lists.promptRoute(ref.name ?? '') : undefined
+    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.lists.resourcePool(ref.uri ?? '', sessionOf(caller)) : undefined)
     if (!pool) return { completion: { values: [] } }
     this.checkInput(params, 'completion/complete')
     noteRoute(caller, pool)
     const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
-    return this.forward(pool, 'completion/complete', caller, (upstream, options) =>
-      upstream.request('completion/complete', this.upstreamParams(sent, caller, upstream), options),
+    return this.forwarding.forward(pool, 'completion/complete', caller, (upstream, options) =>
+      upstream.request('completion/complete', upstreamParams(sent, caller, upstream.era), options),
     )
   }
 
-  /** Asks every member of the owning pool for updates about `uri` (whichever replica notices a change). */
-  async subscribeUpstream(uri: string): Promise<boolean> {
-    const target = this.resourceTarget(uri)
-    if (!target) return false
-    await Promise.allSettled(this.members(target.pool).map((u) => u.subscribeResource(target.uri)))
-    return true
+  // ---- subscriptions ----
+
+  subscribeUpstream(uri: string): Promise<boolean> {
+    return this.subscriptions.subscribeUpstream(uri)
   }
 
-  async subscribe(session: LegacySession, uri: string) {
-    const uris = this.subscriptions.get(session) ?? new Set<string>()
-    const max = this.options.maxSubscriptionsPerSession ?? LIMIT_DEFAULTS.maxSubscriptionsPerSession
-    if (!uris.has(uri) && uris.size >= max) {
-      throw new ProtocolError(
-        INVALID_PARAMS,
-        `Too many resource subscriptions in this session (limit ${max}). Try this: unsubscribe from resources you no longer follow, or raise maxSubscriptionsPerSession.`,
-      )
-    }
-    // An app URI the gateway exposed under its pool's name is subscribed to upstream under the server's own.
-    const target = this.resourceTarget(uri, session)
-    if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
-    // Counted before the upstream is asked, so that concurrent subscribes cannot all pass the check.
-    const added = !uris.has(uri)
-    uris.add(uri)
-    this.subscriptions.set(session, uris)
-    try {
-      // On the session's own upstream session, where its calls run: the server's updates come to it alone.
-      const own = await this.ownSession(session, target.pool)
-      if (own) await own.subscribeResource(target.uri)
-      else await this.subscribeUpstream(uri)
-    } catch (error) {
-      if (added) uris.delete(uri)
-      throw error
-    }
-    return {}
-  }
-
-  /** The session's own upstream session with a pool, opened now when its requests there need one. */
-  private async ownSession(session: object, pool: string): Promise<Upstream | undefined> {
-    const healthy = this.members(pool).filter((u) => u.status === 'connected' && u.client)
-    const picked = this.own && (this.own.stuckTo(session, healthy) ?? this.pick(pool, healthy))
-    if (!picked || !this.own!.wanted(picked, session)) return undefined
-    const own = await this.own!.choose(picked, session)
-    return own === picked ? undefined : own
+  subscribe(session: LegacySession, uri: string) {
+    return this.subscriptions.subscribe(session, uri)
   }
 
   unsubscribe(session: LegacySession, uri: string) {
-    this.subscriptions.get(session)?.delete(uri)
-    return {}
+    return this.subscriptions.unsubscribe(session, uri)
   }
 
   // ---- events from upstreams ----
-
-  private announce(kinds: Array<'tools' | 'resources' | 'prompts'>): void {
-    for (const kind of kinds) {
-      for (const session of this.sessions) {
-        const send =
-          kind === 'tools'
-            ? session.sendToolListChanged()
-            : kind === 'prompts'
-              ? session.sendPromptListChanged()
-              : session.sendResourceListChanged()
-        void Promise.resolve(send).catch(() => {})
-      }
-      for (const notifier of this.notifiers) {
-        if (kind === 'tools') notifier.toolsChanged()
-        else if (kind === 'prompts') notifier.promptsChanged()
-        else notifier.resourcesChanged()
-      }
-    }
-  }
 
   listChanged(upstream: Upstream, kind: ListKind): void {
     // A session's own resources are its client's news alone (tools and prompts are listed from the shared catalog).
@@ -974,163 +873,34 @@ export class Router implements UpstreamEvents {
       if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
       return
     }
-    this.announce(this.rebuild([kind]))
+    announce(this.rebuild([kind]), this.sessions, this.notifiers)
   }
 
   statusChanged(upstream?: Upstream): void {
     // A session's own upstream session coming and going changes nothing others see.
     if (upstream && this.own?.ownerOf(upstream)) return
-    this.mergedInstructions = null
+    this.lists.forgetInstructions()
     if (upstream) this.onStatusChanged?.(upstream)
-    this.announce(this.rebuild())
+    announce(this.rebuild(), this.sessions, this.notifiers)
   }
 
-  /**
-   * A log goes to the client whose call it belongs to (its mark, or the only client with calls in flight
-   * there); one of no call, to the 2025 sessions that asked for its level. Otherwise several clients have
-   * calls in flight on a channel that cannot say whose it is: dropped rather than guessed.
-   */
-  log(upstream: Upstream, params: Record<string, unknown>): void {
-    const { owner, marked, params: clean } = takeOwner(params)
-    // A log of a call that is over: its client is done with it, and nobody else may read it.
-    if (marked && !owner) return
-    const message = { ...clean, logger: (clean.logger as string | undefined) ?? upstream.pool }
-    const callers = this.callers.get(upstream) ?? []
-    const caller = (owner as Caller | undefined) ?? soleCaller(callers)
-    if (caller) {
-      const wanted =
-        caller.era === 'modern'
-          ? atLeast(clean.level as string, caller.logLevel)
-          : wantsLog(sessionOf(caller), clean.level, atLeast(clean.level as string, caller.logLevel ?? 'debug'))
-      if (wanted) void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
-    } else if (!callers.length) {
-      // A session's own connection speaks for that session only, which hears it as it would direct.
-      const own = this.own?.ownerOf(upstream) as LegacySession | undefined
-      for (const session of own ? [own] : this.sessions) {
-        if (wantsLog(session, clean.level, !!own)) void session.sendLoggingMessage(message as never).catch(() => {})
-      }
-    }
+  log(upstream: Upstream, params: Params): void {
+    this.messages.log(upstream, params)
   }
 
-  /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */
-  taskStatus(upstream: Upstream, params: Record<string, unknown>): void {
-    const key = taskKey(upstream.id, params)
-    const watcher = this.taskSessions.get(key)
-    if (!watcher) return
-    if (TERMINAL_TASK.has(params.status as string)) this.taskSessions.delete(key)
-    const notification = { method: 'notifications/tasks/status', params: { ...params, taskId: watcher.exposed.taskId } }
-    void watcher.session.notification(notification).catch(() => {})
+  taskStatus(upstream: Upstream, params: Params): void {
+    this.tasks.taskStatus(upstream, params)
   }
 
-  /**
-   * A client session's roots (asked of it once, until it says they changed), or Method not found, as its
-   * SDK answers, when it declared none.
-   */
-  private rootsOf(session: LegacySession): Promise<unknown> {
-    if (!session.listRoots || !declares(session.getClientCapabilities?.(), { roots: {} })) return Promise.reject(methodNotFound())
-    let roots = this.sessionRoots.get(session)
-    if (!roots) {
-      roots = session.listRoots()
-      this.sessionRoots.set(session, roots)
-      roots.catch(() => this.sessionRoots.get(session) === roots && this.sessionRoots.delete(session))
-    }
-    return roots
-  }
-
-  /** A 2025 session's roots changed: the upstream sessions that are its own are told (they ask it again). */
-  async rootsChanged(session: LegacySession): Promise<void> {
-    this.sessionRoots.delete(session)
-    const connections = (await this.own?.connectionsOf(session)) ?? []
-    await Promise.allSettled(connections.map((connection) => connection.rootsChanged()))
+  rootsChanged(session: LegacySession): Promise<void> {
+    return this.messages.rootsChanged(session)
   }
 
   resourceUpdated(upstream: Upstream, serverUri: string): void {
-    const uri = this.apps.exposed(upstream.pool, serverUri)
-    // An own session's update is its client's; the shared session's go to the subscribers without their own there.
-    const owner = this.own?.ownerOf(upstream)
-    for (const [session, uris] of this.subscriptions) {
-      if (!uris.has(uri) || (owner ? session !== owner : this.own?.has(session, upstream.id))) continue
-      void session.sendResourceUpdated({ uri }).catch(() => {})
-    }
-    if (!owner) for (const notifier of this.notifiers) notifier.resourceUpdated(uri)
+    this.subscriptions.resourceUpdated(upstream, serverUri)
   }
 
-  /**
-   * Sampling, elicitation or roots goes to the client whose call caused it, or whose own connection asks
-   * outside a call; it is refused when that is unknown. A client that did not declare the capability is
-   * not asked: the upstream gets the client SDK's own answer, Method not found.
-   */
-  async clientRequest(upstream: Upstream, marked: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal) {
-    const { owner, marked: isMarked, params } = takeOwner(marked.params)
-    const request = { method: marked.method, ...(params ? { params } : {}) }
-    if (isMarked && !owner) throw new ProtocolError(INVALID_REQUEST, `${request.method} refused: the call it belongs to is over.`)
-    const callers = this.callers.get(upstream) ?? []
-    const caller = (owner as Caller | undefined) ?? soleCaller(callers)
-    const needed = capabilityFor(request)
-    // A session's own upstream session speaks for that session only, in a call or not: its roots are its owner's.
-    const session = this.own?.ownerOf(upstream) as LegacySession | undefined
-    if (session && request.method === 'roots/list') return this.rootsOf(session)
-    if (!caller) {
-      throw new ProtocolError(
-        INVALID_REQUEST,
-        callers.length
-          ? `${request.method} refused: several clients have calls in flight on "${upstream.id}" and its transport does not say whose call this belongs to.`
-          : `${request.method} needs a client call in progress to answer it.`,
-      )
-    }
-    const replay = caller.replay
-    if (replay) {
-      const key = `r${replay.next++}`
-      if (key in replay.answers) return replay.answers[key]
-      if (needed && !declares(caller.clientCapabilities, needed)) {
-        replay.missing = needed
-        replay.abort.abort()
-        throw new ProtocolError(INVALID_REQUEST, `The client did not declare the capability ${request.method} needs.`)
-      }
-      replay.needed = { [key]: { method: request.method, params: request.params ?? {} } }
-      replay.abort.abort()
-      throw new ProtocolError(INVALID_REQUEST, `${request.method} is asked of the client; the call resumes on its retry.`)
-    }
-    // What the client declared is known for a 2025 session on the HTTP front (its initialize).
-    if (needed && caller.clientCapabilities && !declares(caller.clientCapabilities, needed)) throw methodNotFound()
-    if (!caller.request) {
-      throw new ProtocolError(INVALID_REQUEST, `${request.method} cannot reach this client.`)
-    }
-    // The upstream cancelling its request cancels it at that client too.
-    return caller.request(request, signal)
+  clientRequest(upstream: Upstream, request: Message, signal?: AbortSignal) {
+    return this.messages.clientRequest(upstream, request, signal)
   }
-}
-
-/** What a client SDK answers a request it has no handler for (a capability it did not declare). */
-function methodNotFound(): ProtocolError {
-  return new ProtocolError(METHOD_NOT_FOUND, 'Method not found')
-}
-
-/** Every member the call could use answered HTTP 429: the server is busy (never the gateway's retry loop). */
-function busyFailure(error: UpstreamBusyError, pool: string, what: string, secrets: string[]): ProtocolError {
-  const wait = error.retryAfter === undefined ? 'later' : `after ${error.retryAfter} s (its Retry-After)`
-  return new ProtocolError(
-    UPSTREAM_BUSY,
-    redact(`Server "${pool}" is busy and refused ${what} (${error.message}). Try this: send it again ${wait}.`, secrets),
-    error.retryAfter === undefined ? undefined : { retryAfter: error.retryAfter },
-  )
-}
-
-/** Longest part of the gateway's instructions one server's take (characters). */
-export const MAX_INSTRUCTIONS_CHARS = 8192
-
-function cutInstructions(text: string): string {
-  if (text.length <= MAX_INSTRUCTIONS_CHARS) return text
-  return `${text.slice(0, MAX_INSTRUCTIONS_CHARS)}\n[… cut by the gateway: ${text.length - MAX_INSTRUCTIONS_CHARS} more characters]`
-}
-
-/** A timeout for the request's total time (`maxTotalTimeout`), not for a silence. */
-function isTotalTimeout(error: unknown): boolean {
-  return (error as { data?: { maxTotalTimeout?: unknown } })?.data?.maxTotalTimeout !== undefined
-}
-
-/** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */
-function atLeast(level: string | undefined, threshold: string | undefined): boolean {
-  if (!threshold) return false
-  return LOG_LEVELS.indexOf(level ?? 'info') >= LOG_LEVELS.indexOf(threshold)
 }

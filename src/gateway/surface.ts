@@ -10,8 +10,14 @@ import {
 import { GatewayError } from './errors.js'
 import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
+<<<<<<< HEAD
 import { ANONYMOUS, type GuardedCaller } from './request-guard.js'
 import type { Router } from './router.js'
+=======
+import type { MergedLists } from './merged-lists.js'
+import { ANONYMOUS, type GuardedCaller, type RequestGuard } from './request-guard.js'
+import { RequestError } from './upstream-error.js'
+>>>>>>> h-router
 
 export { RESOURCE_NOT_FOUND }
 
@@ -31,10 +37,16 @@ export function resourceNotFound(uri: string): GatewayError {
   return new GatewayError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
 }
 
-const catalogs = new WeakMap<Router, { revision: number; catalog: ToolCatalog }>()
+/** What a client's surface reads of the router: the merged lists, how search ranks, the request guard. */
+export type RouterView = Pick<MergedLists, 'revision' | 'listTools' | 'listPrompts' | 'listResources' | 'listResourceTemplates'> & {
+  readonly searchByMeaning: boolean
+  readonly guard: RequestGuard | undefined
+}
+
+const catalogs = new WeakMap<RouterView, { revision: number; catalog: ToolCatalog }>()
 
 /** One search index per router, shared by every client and rebuilt only when the exposed tools change. */
-export function catalogOf(router: Router): ToolCatalog {
+export function catalogOf(router: RouterView): ToolCatalog {
   const cached = catalogs.get(router)
   if (cached && cached.revision === router.revision) return cached.catalog
   const catalog = new ToolCatalog(router.listTools() as ToolDefinition[], { byMeaning: router.searchByMeaning, previous: cached?.catalog })
@@ -63,7 +75,7 @@ export interface Forwarder<Caller extends object> {
  */
 export class ClientSurface<Caller extends object> {
   constructor(
-    private readonly router: Router,
+    private readonly router: RouterView,
     private readonly forward: Forwarder<Caller>,
     readonly access: ClientAccess = fullAccess(),
     private readonly session?: object,
