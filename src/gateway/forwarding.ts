@@ -3,12 +3,11 @@ import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/cli
 import { createBalancer } from './balancer.js'
 import { declares, isCancelled, type Caller, type LegacySession, type Message } from './caller.js'
 import type { ForwardOptions } from './cancellation.js'
-import { classifyFailure, redact, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText, withoutCodePrefix } from './errors.js'
+import { classifyFailure, redact, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText } from './errors.js'
 import { ownerMark, releaseOwner, sessionOf } from './isolation.js'
 import { KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { OwnConnections } from './own-connections.js'
 import type { BalancerName } from './types.js'
-import { toRequestError } from './upstream-error.js'
 import { isTimeoutError, type Upstream } from './upstream.js'
 
 const INVALID_REQUEST = -32600
@@ -69,11 +68,10 @@ export class Forwarding {
 
   /**
    * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
-   * within `requestTimeout`, which also bounds the time spent waiting in a queue. Errors reach the client
-   * without the SDK's "MCP error <code>: " prefix.
+   * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
   forward<T>(pool: string, what: string, caller: Caller, run: Run<T>, pinned?: string): Promise<T> {
-    return this.forwardOnce(pool, what, caller, run, pinned).catch((error: unknown) => Promise.reject(toRequestError(error)))
+    return this.forwardOnce(pool, what, caller, run, pinned)
   }
 
   private async forwardOnce<T>(pool: string, what: string, caller: Caller, run: Run<T>, pinned?: string): Promise<T> {
@@ -272,7 +270,7 @@ function requestFailure(error: unknown, pool: string, what: string, upstream: Up
   const code = (error as { code?: unknown })?.code
   if (typeof code === 'number') {
     const message = (error as Error).message ?? ''
-    const clean = upstreamErrorText(withoutCodePrefix(String(message)), upstream.secrets)
+    const clean = upstreamErrorText(String(message), upstream.secrets)
     return clean === message ? error : new ProtocolError(code, clean, (error as { data?: unknown }).data)
   }
   // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).

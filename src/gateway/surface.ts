@@ -10,14 +10,8 @@ import {
 import { GatewayError } from './errors.js'
 import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
-<<<<<<< HEAD
-import { ANONYMOUS, type GuardedCaller } from './request-guard.js'
-import type { Router } from './router.js'
-=======
 import type { MergedLists } from './merged-lists.js'
 import { ANONYMOUS, type GuardedCaller, type RequestGuard } from './request-guard.js'
-import { RequestError } from './upstream-error.js'
->>>>>>> h-router
 
 export { RESOURCE_NOT_FOUND }
 
