@@ -1,5 +1,6 @@
 import { StreamableHTTPClientTransport, type JSONRPCMessage } from '@modelcontextprotocol/client'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
+import { SERVER_ERROR } from '../protocol/codes.js'
 import { SessionResumingTransport } from './session-resume.js'
 import { redact } from './errors.js'
 
@@ -74,7 +75,7 @@ export async function runBridge(url: string, options: { headers?: Record<string,
         void stdio.send({
           jsonrpc: '2.0',
           id: message.id,
-          error: { code: -32000, message: redact(`The gateway at ${url} is not reachable: ${error.message}`) },
+          error: { code: SERVER_ERROR, message: redact(`The gateway at ${url} is not reachable: ${error.message}`) },
         })
       }
     })

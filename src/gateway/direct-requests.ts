@@ -138,7 +138,7 @@ export class DirectRequestsTransport implements Transport {
       const failed = (error: unknown) => this.pending.get(id)?.reject(error)
       // A message that cannot be serialized throws before any promise exists: it fails this request alone.
       try {
-        this.inner.send(message as never, { relatedRequestId, requestSignal: exchange?.signal } as never).catch(failed)
+        this.inner.send(message as never, { relatedRequestId, requestSignal: exchange?.signal }).catch(failed)
       } catch (error) {
         failed(error)
       }

@@ -1,5 +1,7 @@
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { SERVER_ERROR, UPSTREAM_BUSY } from '../protocol/codes.js'
+
+export { RESULT_TOO_LARGE, UPSTREAM_BUSY } from '../protocol/codes.js'
 
 /**
  * The one place where the gateway decides what a failed upstream exchange means, by where it failed (the
@@ -13,12 +15,8 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
  */
 export type FailureKind = 'transport' | 'busy' | 'request'
 
-/** A result that exceeded `maxResultBytes`: the upstream is fine, the answer is not forwarded. */
-export const RESULT_TOO_LARGE = -32013
-/** The code of the error a client gets when every member it could use answered HTTP 429. */
-export const UPSTREAM_BUSY = -32029
 /** Our transports' code for an exchange the upstream broke (socket cut, garbage on the stream). */
-export const UPSTREAM_BROKEN = ErrorCode.ConnectionClosed
+export const UPSTREAM_BROKEN = SERVER_ERROR
 
 /** Node and undici error codes that say the connection itself failed. */
 const TRANSPORT_CODES = new Set([
@@ -41,19 +39,36 @@ const TRANSPORT_CODES = new Set([
 
 const SDK_TRANSPORT_CODES = new Set<string>([SdkErrorCode.ConnectionClosed, SdkErrorCode.SendFailed, SdkErrorCode.NotConnected])
 
-/** An error our own transports raise when the upstream broke the exchange. */
-export class UpstreamTransportError extends Error {
-  override readonly name = 'UpstreamTransportError'
+/**
+ * The gateway's error: a JSON-RPC error (code, message, data) that both eras' fronts send as it is, so its
+ * message never carries a code prefix (a client SDK may add its own). It is the SDK's ProtocolError, which
+ * the SDK's endpoints also send as they are; `failure` says where an upstream exchange failed.
+ */
+export class GatewayError extends ProtocolError {
+  constructor(
+    code: number,
+    message: string,
+    data?: unknown,
+    readonly failure: FailureKind = 'request',
+  ) {
+    super(code, message, data)
+  }
+}
+
+/** Raised by our own transports when the upstream broke the exchange (`data.status`: the HTTP status that said so). */
+export class UpstreamTransportError extends GatewayError {
+  constructor(message: string, data?: { status: number }) {
+    super(UPSTREAM_BROKEN, message, data, 'transport')
+  }
 }
 
 /** An upstream that answered HTTP 429: busy now, not broken; `retryAfter` in seconds when it said. */
-export class UpstreamBusyError extends Error {
-  override readonly name = 'UpstreamBusyError'
+export class UpstreamBusyError extends GatewayError {
   constructor(
     message: string,
     readonly retryAfter?: number,
   ) {
-    super(message)
+    super(UPSTREAM_BUSY, message, undefined, 'busy')
   }
 }
 
@@ -62,7 +77,7 @@ export function httpStatusFailure(status: number, where: string, retryAfterHeade
   const text = `HTTP ${status} from ${where}`
   if (status === 429) return new UpstreamBusyError(text, retryAfterSeconds(retryAfterHeader))
   // A lost session, a server error or refused credentials make the member unusable; other statuses concern this request.
-  return status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text) : new Error(text)
+  return status === 404 || status === 401 || status === 403 || status >= 500 ? new UpstreamTransportError(text, { status }) : new Error(text)
 }
 
 /** A Retry-After header in seconds from now: delay-seconds or an HTTP date; undefined when absent or unreadable. */
@@ -99,12 +114,11 @@ function codeOf(error: unknown): string | undefined {
 
 /** Classifies a failed upstream exchange once; see {@link FailureKind}. */
 export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof UpstreamBusyError) return 'busy'
-  if (error instanceof UpstreamTransportError) return 'transport'
-  // SDK v2: an SdkError is the client's own (the connection closed, a send failed)...
+  if (error instanceof GatewayError) return error.failure
+  // An SdkError is the SDK client's own (the connection closed, a send failed)...
   if (error instanceof SdkError) return SDK_TRANSPORT_CODES.has(error.code) ? 'transport' : 'request'
-  // ...a ProtocolError (v1: McpError) is a JSON-RPC error answer that arrived, whatever its code.
-  if (error instanceof ProtocolError || error instanceof McpError) return 'request'
+  // ...a ProtocolError is a JSON-RPC error answer that arrived, whatever its code.
+  if (error instanceof ProtocolError) return 'request'
   const code = codeOf(error)
   return code && TRANSPORT_CODES.has(code) ? 'transport' : 'request'
 }
@@ -112,16 +126,6 @@ export function classifyFailure(error: unknown): FailureKind {
 /** The message to show for a failure, with secrets removed. */
 export function describeFailure(error: unknown, secrets: string[] = []): string {
   return redact(error instanceof Error ? error.message : String(error), secrets)
-}
-
-const CODE_PREFIX = /^(?:MCP error -?\d{1,10}: )+/
-
-/**
- * A message without the "MCP error <code>: " prefixes SDK v1's McpError writes into it: the SDK client at
- * the other end adds its own, so a message the gateway sends must carry none.
- */
-export function withoutCodePrefix(message: string): string {
-  return message.replace(CODE_PREFIX, '')
 }
 
 /** Most characters of an upstream's error text the gateway reads, redacts and passes on. */

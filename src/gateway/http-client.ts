@@ -1,7 +1,5 @@
 import { StringDecoder } from 'node:string_decoder'
-import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { type JSONRPCMessage, PROTOCOL_VERSION_META_KEY, type RequestId, type Transport, type TransportSendOptions } from '@modelcontextprotocol/client'
 import { createParser, type EventSourceParser } from 'eventsource-parser'
 import { type Exchange as HttpExchange, Http1Pool, type RequestHead } from '../http/http1-client.js'
 import { isJsonRpcMessage, isRequest } from '../http/jsonrpc.js'
@@ -9,16 +7,6 @@ import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
 import { failedExchange, httpStatusFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
 import { markOwner } from './isolation.js'
-
-/** What the SDK's protocol layer passes with a message beyond the 2025 options (2026-07-28 per-request streams). */
-interface SendOptions extends TransportSendOptions {
-  /** Extra request headers (`Mcp-Param-*`); the ones the transport owns are never overridden. */
-  headers?: Record<string, string>
-  /** Aborted to cancel a 2026 request: its HTTP exchange is closed (the 2026 way to cancel). */
-  requestSignal?: AbortSignal
-  /** Called when a request's stream ends without an answer (a `subscriptions/listen` stream). */
-  onRequestStreamEnd?: () => void
-}
 
 const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'])
 /** The request field a 2026 request's `Mcp-Name` header mirrors, by method. */
@@ -40,7 +28,7 @@ interface Post {
   headers: Record<string, string> | undefined
   /** The mark of the client request this one belongs to (isolation.ts). */
   owner: unknown
-  options: SendOptions | undefined
+  options: TransportSendOptions | undefined
 }
 
 /**
@@ -263,7 +251,7 @@ export class HttpClientTransport implements Transport {
     )
   }
 
-  send(message: JSONRPCMessage, options?: SendOptions): Promise<void> {
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
       if (requestId !== undefined) this.inflight.get(requestId)?.()
@@ -318,7 +306,7 @@ export class HttpClientTransport implements Transport {
             if (status === 400 && id !== undefined && versioned) {
               // A 2026 server refuses a request (unsupported revision, headers that disagree) with 400 and a JSON-RPC
               // error for it: that error is the request's answer.
-              refusal = this.refusalReader(id, exchange, (delivered) => (delivered ? resolve() : reject(new Error(`HTTP 400 from ${this.where}`))))
+              refusal = this.refusalReader(id, exchange, (delivered) => (delivered ? resolve() : reject(httpStatusFailure(status, this.where))))
               return
             }
             if (status >= 400) {

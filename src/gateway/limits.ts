@@ -1,5 +1,6 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import { DEFAULT_MAX_BUFFERED_BYTES } from '../http/send-budget.js'
+import { INVALID_PARAMS } from '../protocol/codes.js'
+import { GatewayError } from './errors.js'
 
 /** The gateway's defaults for what one client or one upstream may take; every one is a GatewayOptions field. */
 export const LIMIT_DEFAULTS = {
@@ -146,8 +147,8 @@ export class KeyedSemaphores {
  */
 export function assertDepth(value: unknown, maxDepth: number, what: string): void {
   if (jsonSize(value, maxDepth, Infinity) === TOO_DEEP) {
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new GatewayError(
+      INVALID_PARAMS,
       `The arguments of ${what} nest deeper than ${maxDepth} levels. Try this: send flatter arguments ` +
         '(the gateway limit is maxArgumentDepth).',
     )

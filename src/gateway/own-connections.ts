@@ -1,10 +1,8 @@
-import { ProtocolError } from '@modelcontextprotocol/client'
-import { UpstreamTransportError } from './errors.js'
+import { INTERNAL_ERROR } from '../protocol/codes.js'
+import { GatewayError, UpstreamTransportError } from './errors.js'
 import { needsOwnConnection } from './isolation.js'
 import type { Registration } from './types.js'
 import type { Upstream } from './upstream.js'
-
-const INTERNAL_ERROR = -32603
 
 export interface OwnConnectionLimits {
   /** Most own stdio children one registration has open at once (default 16). */
@@ -104,7 +102,7 @@ export class OwnConnections {
       // Processes are capped; an HTTP or SSE session costs the server what a direct client would (the front caps sessions).
       if (upstream.registration.connection.type === 'stdio' && this.count(upstream.id) >= this.limits.maxPerRegistration) {
         if (!this.isRequired(upstream)) return upstream
-        throw new ProtocolError(
+        throw new GatewayError(
           INTERNAL_ERROR,
           `Server "${upstream.pool}" (${upstream.id}) already has ${this.limits.maxPerRegistration} client sessions of its own open, ` +
             `its cap (maxOwnConnections). Try this: end idle sessions, raise maxOwnConnections, or register it with ` +

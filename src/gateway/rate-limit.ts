@@ -1,13 +1,11 @@
-import { RequestError } from './upstream-error.js'
+import { RATE_LIMITED } from '../protocol/codes.js'
+import { GatewayError } from './errors.js'
 
 /** Requests a principal may make: `perMinute` on average, up to `burst` at once (default: `perMinute`). */
 export interface RateLimit {
   perMinute: number
   burst?: number
 }
-
-/** The code of the error a principal gets past its rate limit (the gateway's own; -32029 is an upstream's 429). */
-export const RATE_LIMITED = -32030
 
 /** Most buckets kept per replica; past it the least recently used one is dropped (it starts full again). */
 export const MAX_BUCKETS = 10_000
@@ -100,7 +98,7 @@ export class RateLimiter {
 }
 
 /** The error past the limit: who, and when to retry (`data.retryAfterMs`). */
-export function rateLimited(name: string, retryAfterMs: number): RequestError {
+export function rateLimited(name: string, retryAfterMs: number): GatewayError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
-  return new RequestError(RATE_LIMITED, `Rate limit for ${name} reached. Try this: retry after ${seconds} s.`, { retryAfterMs })
+  return new GatewayError(RATE_LIMITED, `Rate limit for ${name} reached. Try this: retry after ${seconds} s.`, { retryAfterMs })
 }

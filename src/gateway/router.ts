@@ -8,7 +8,7 @@ import { createBalancer } from './balancer.js'
 import { buildRoutes, type Route } from './catalog.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
 import type { Cancellation, ForwardOptions } from './cancellation.js'
-import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText, withoutCodePrefix } from './errors.js'
+import { classifyFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText } from './errors.js'
 import { bindCaller, ownerMark, releaseOwner, sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
 import { assertDepth, KeyedSemaphores, LIMIT_DEFAULTS } from './limits.js'
 import type { LockGate } from './lock.js'
@@ -20,7 +20,6 @@ import { requestDigest, type GatewayState, type StateSealer } from './sealed-sta
 import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from './surface.js'
 import { assertTasksNegotiated, TaskIds, type TaskMethod } from './tasks.js'
 import type { BalancerName } from './types.js'
-import { toRequestError } from './upstream-error.js'
 import {
   isTimeoutError,
   mergeCacheHints,
@@ -206,11 +205,7 @@ export class Router implements UpstreamEvents {
 
   /** Input limits, checked before anything is forwarded. */
   private checkInput(params: unknown, what: string): void {
-    try {
-      assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
-    } catch (error) {
-      throw toRequestError(error)
-    }
+    assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
   removeSession(session: LegacySession): void {
@@ -363,8 +358,7 @@ export class Router implements UpstreamEvents {
 
   /**
    * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
-   * within `requestTimeout`, which also bounds the time spent waiting in a queue. Errors reach the client
-   * without the SDK's "MCP error <code>: " prefix.
+   * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
   private forward<T>(
     pool: string,
@@ -373,7 +367,7 @@ export class Router implements UpstreamEvents {
     run: (upstream: Upstream, options: ForwardOptions) => Promise<T>,
     pinned?: string,
   ): Promise<T> {
-    return this.forwardOnce(pool, what, caller, run, pinned).catch((error: unknown) => Promise.reject(toRequestError(error)))
+    return this.forwardOnce(pool, what, caller, run, pinned)
   }
 
   private async forwardOnce<T>(
@@ -582,7 +576,7 @@ export class Router implements UpstreamEvents {
     const code = (error as { code?: unknown })?.code
     if (typeof code === 'number') {
       const message = (error as Error).message ?? ''
-      const clean = upstreamErrorText(withoutCodePrefix(String(message)), upstream.secrets)
+      const clean = upstreamErrorText(String(message), upstream.secrets)
       return clean === message ? error : new ProtocolError(code, clean, (error as { data?: unknown }).data)
     }
     // Not the server's answer and not the connection: this request could not be sent (e.g. not serializable).
@@ -827,7 +821,7 @@ export class Router implements UpstreamEvents {
       ).catch((error: unknown) => {
         // An oversized result is the tool's failure, reported like one; the server stays in its pool.
         if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
-          return { content: [{ type: 'text' as const, text: withoutCodePrefix((error as Error).message) }], isError: true }
+          return { content: [{ type: 'text' as const, text: (error as Error).message }], isError: true }
         }
         throw error
       }),

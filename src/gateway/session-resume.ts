@@ -1,15 +1,12 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import type { JSONRPCMessage, JSONRPCRequest, RequestId, Transport } from '@modelcontextprotocol/client'
+import { UpstreamTransportError } from './errors.js'
 
 /**
  * Whether a failed send is the server saying it no longer knows the 2025 session (HTTP 404: it restarted,
- * or the session expired), from any of the client transports the gateway uses.
+ * or the session expired), as the HTTP client transport reports it (errors.ts `httpStatusFailure`).
  */
 export function isSessionGone(error: unknown): boolean {
-  const e = error as { status?: unknown; code?: unknown; data?: { status?: unknown }; message?: unknown } | undefined
-  if (!e) return false
-  if (e.status === 404 || e.code === 404 || e.data?.status === 404) return true
-  return typeof e.message === 'string' && /^HTTP 404\b/.test(e.message)
+  return error instanceof UpstreamTransportError && (error.data as { status?: number } | undefined)?.status === 404
 }
 
 const isInitialize = (message: JSONRPCMessage): message is JSONRPCRequest =>
@@ -37,7 +34,7 @@ export class SessionResumingTransport implements Transport {
     inner.onmessage = (message, extra) => {
       const id = 'id' in message && !('method' in message) ? message.id : undefined
       const waiter = id === undefined ? undefined : this.internal.get(id)
-      if (!waiter) return this.onmessage?.(message, extra as never)
+      if (!waiter) return this.onmessage?.(message, extra)
       this.internal.delete(id!)
       if ('error' in message) waiter.reject(new Error(`The new session was refused: ${message.error.message}`))
       else waiter.resolve()

@@ -1,4 +1,5 @@
 import type { Principal } from '../http/principal.js'
+import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../protocol/codes.js'
 import {
   DISCOVERY_TOOL_NAMES,
   DISCOVERY_TOOLS,
@@ -6,30 +7,28 @@ import {
   ToolCatalog,
   type ToolDefinition,
 } from './discovery.js'
+import { GatewayError } from './errors.js'
 import { bindCaller } from './isolation.js'
 import { fullAccess, type ClientAccess } from './policy.js'
 import { ANONYMOUS, type GuardedCaller } from './request-guard.js'
 import type { Router } from './router.js'
-import { RequestError } from './upstream-error.js'
 
-const INVALID_PARAMS = -32602
+export { RESOURCE_NOT_FOUND }
 
 /**
  * The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle.
  * Like every error the gateway makes, its message carries no "MCP error <code>:" prefix (the client adds one).
  */
-export function unknownTool(name: string): RequestError {
-  return new RequestError(INVALID_PARAMS, `Unknown tool "${name}".`)
+export function unknownTool(name: string): GatewayError {
+  return new GatewayError(INVALID_PARAMS, `Unknown tool "${name}".`)
 }
 
-export function unknownPrompt(name: string): RequestError {
-  return new RequestError(INVALID_PARAMS, `Unknown prompt "${name}".`)
+export function unknownPrompt(name: string): GatewayError {
+  return new GatewayError(INVALID_PARAMS, `Unknown prompt "${name}".`)
 }
 
-export const RESOURCE_NOT_FOUND = -32002
-
-export function resourceNotFound(uri: string): RequestError {
-  return new RequestError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
+export function resourceNotFound(uri: string): GatewayError {
+  return new GatewayError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
 }
 
 const catalogs = new WeakMap<Router, { revision: number; catalog: ToolCatalog }>()

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto'
-import { ProtocolError } from '@modelcontextprotocol/server'
+import { INVALID_PARAMS } from '../protocol/codes.js'
 import { negotiatedTasks, tasksCapabilityRequired } from '../runtime/tasks.js'
+import { GatewayError } from './errors.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
 
 type Params = Record<string, unknown>
-
-const INVALID_PARAMS = -32602
 
 /** The `tasks/*` methods a client sends about a task it was given: SEP-2663 (2026), and 2025-11-25's. */
 export const TASK_METHODS = ['tasks/get', 'tasks/update', 'tasks/cancel'] as const
@@ -53,7 +52,7 @@ export class TaskIds {
     } catch {
       // Forged, altered, expired or another gateway's: all the same unknown task.
     }
-    throw new ProtocolError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
+    throw new GatewayError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
   }
 
   /** An upstream's CreateTaskResult (2026: flat) with the id the client is to use. */

@@ -15,6 +15,7 @@ import {
   type Tool,
   type Transport,
 } from '@modelcontextprotocol/client'
+import { REQUEST_TIMEOUT } from '../protocol/codes.js'
 import { withActiveTraceHeaders } from '../telemetry/tracing.js'
 import { APPS_EXTENSION } from './apps.js'
 import { CallStats } from './call-stats.js'
@@ -97,11 +98,11 @@ export function isConnectionError(error: unknown): boolean {
   return classifyFailure(error) === 'transport'
 }
 
-/** True for a timeout raised by the SDK client (v1 and v2 spell it differently). */
+/** True for a timeout: the SDK client's own, or a REQUEST_TIMEOUT error (the router's deadline for a queued call). */
 export function isTimeoutError(error: unknown): boolean {
   return (
     (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) ||
-    (error instanceof Error && (error as { code?: unknown }).code === -32001)
+    (error instanceof Error && (error as { code?: unknown }).code === REQUEST_TIMEOUT)
   )
 }
 
@@ -214,7 +215,7 @@ export class Upstream {
         return new DirectRequestsTransport(
           new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
             this.tools.find((tool) => tool.name === name)?.inputSchema,
-          ) as unknown as Transport,
+          ),
         )
       case 'stdio':
         return new DirectRequestsTransport(
@@ -226,7 +227,7 @@ export class Upstream {
               env: connection.env,
               cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
               maxLineBytes: this.timing.maxResultBytes,
-            }) as unknown as Transport,
+            }),
           ),
         )
       default:
@@ -325,7 +326,7 @@ export class Upstream {
     return new DirectRequestsTransport(
       new SessionResumingTransport(
         new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
-      ) as unknown as Transport,
+      ),
     )
   }
 

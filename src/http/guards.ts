@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isLoopbackHost } from '../names.js'
+import { PARSE_ERROR, SERVER_ERROR } from '../protocol/codes.js'
 import { bearerMatches } from './bearer.js'
 import { hostnameOfHostHeader } from './loopback.js'
 
@@ -8,7 +9,7 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly code = -32000,
+    readonly code = SERVER_ERROR,
     /** The `WWW-Authenticate` challenge of a 401/403 (default `Bearer` on a 401). */
     readonly challenge?: string,
     readonly headers?: Record<string, string>,
@@ -94,7 +95,7 @@ export function readJsonBody(req: IncomingMessage, limit = DEFAULT_MAX_BODY): Pr
       try {
         resolve(JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')))
       } catch (error) {
-        reject(new HttpError(400, `Parse error: ${(error as Error).message}`, -32700))
+        reject(new HttpError(400, `Parse error: ${(error as Error).message}`, PARSE_ERROR))
       }
     })
   })

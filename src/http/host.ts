@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Transport } from '@modelcontextprotocol/server'
+import { INTERNAL_ERROR, REQUEST_TIMEOUT } from '../protocol/codes.js'
 import { bearerMatches } from './bearer.js'
 import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonBody, sendHttpError, type GuardOptions } from './guards.js'
 import { closeServer, listen } from './listen.js'
@@ -205,7 +206,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
         res.writeHead(200).end()
         return
       }
-      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, -32001)
+      if (!session) throw new HttpError(404, `Session "${sessionId}" not found. Start a new session with initialize.`, REQUEST_TIMEOUT)
       const owner = askingReplica(req, sessionId, body)
       if (owner) return relay(owner, req, res, body)
       session.lastSeen = Date.now()
@@ -272,7 +273,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   async function postSse(req: IncomingMessage, res: ServerResponse, url: URL, principal: unknown): Promise<void> {
     const sessionId = url.searchParams.get('sessionId') ?? ''
     const session = sse.get(sessionId)
-    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, -32001)
+    if (!session || session.principal !== principal) throw new HttpError(404, `Session "${sessionId}" not found. Reconnect to /sse.`, REQUEST_TIMEOUT)
     bookkeeping.touch(sessionId)
     const body = await readJsonBody(req, maxBody)
     session.transport.handlePost(req, res, body)
@@ -325,7 +326,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     sendBudget?.track(res, clientOf(req))
     route(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) sendHttpError(res, error)
-      else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, -32603))
+      else sendHttpError(res, new HttpError(500, `Internal error: ${(error as Error)?.message ?? error}`, INTERNAL_ERROR))
     })
   })
   const { port, url } = await listen(httpServer, options.port, options.host, options.label, options.portEnv)

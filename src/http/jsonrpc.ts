@@ -1,3 +1,5 @@
+import { INVALID_PARAMS, INVALID_REQUEST } from '../protocol/codes.js'
+
 /**
  * Shape tests for JSON-RPC messages, in place of the SDK's `isJSONRPC*` guards and parse, which run a zod
  * parse of the whole message (result included) and on the hot path cost more per call than the rest of
@@ -98,18 +100,18 @@ const RELATED_TASK_KEY = 'io.modelcontextprotocol/related-task'
 /** What is wrong with a request's envelope, as the SDK's request check (the same in SDK v1 and v2) sees it. */
 function envelopeIssue(request: Record<string, unknown>): { code: number; message: string } | undefined {
   for (const key in request) {
-    if (!REQUEST_MEMBERS.has(key)) return { code: -32600, message: `Invalid Request: unexpected member "${key.slice(0, 64)}" (a request has jsonrpc, id, method, params)` }
+    if (!REQUEST_MEMBERS.has(key)) return { code: INVALID_REQUEST, message: `Invalid Request: unexpected member "${key.slice(0, 64)}" (a request has jsonrpc, id, method, params)` }
   }
   const params = request.params
   if (params === undefined) return undefined
-  if (!isRecord(params)) return { code: -32602, message: 'Invalid params: params must be an object' }
+  if (!isRecord(params)) return { code: INVALID_PARAMS, message: 'Invalid params: params must be an object' }
   const meta = params._meta
   if (meta === undefined) return undefined
-  if (!isRecord(meta)) return { code: -32602, message: 'Invalid params: _meta must be an object' }
-  if (!isProgressToken(meta.progressToken)) return { code: -32602, message: 'Invalid params: _meta.progressToken must be a string or an integer' }
+  if (!isRecord(meta)) return { code: INVALID_PARAMS, message: 'Invalid params: _meta must be an object' }
+  if (!isProgressToken(meta.progressToken)) return { code: INVALID_PARAMS, message: 'Invalid params: _meta.progressToken must be a string or an integer' }
   const task = meta[RELATED_TASK_KEY]
   if (task !== undefined && !(isRecord(task) && typeof task.taskId === 'string')) {
-    return { code: -32602, message: `Invalid params: _meta["${RELATED_TASK_KEY}"] must be an object with a string taskId` }
+    return { code: INVALID_PARAMS, message: `Invalid params: _meta["${RELATED_TASK_KEY}"] must be an object with a string taskId` }
   }
   return undefined
 }

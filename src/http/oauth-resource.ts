@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
 import { isLoopbackHost } from '../names.js'
+import { SERVER_ERROR } from '../protocol/codes.js'
 import { log } from '../telemetry/log.js'
 import { bearerOf } from './bearer.js'
 import { HttpError } from './guards.js'
@@ -271,12 +272,12 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
     if (challengeScopes?.length) parts.push(`scope=${quote(challengeScopes.join(' '))}`)
     if (error) parts.push(`error=${quote(error)}`)
     // RFC 6750 §3.1: a malformed request is a 400, a missing or bad token a 401.
-    return new HttpError(error === 'invalid_request' ? 400 : 401, message, -32000, `Bearer ${parts.join(', ')}`)
+    return new HttpError(error === 'invalid_request' ? 400 : 401, message, SERVER_ERROR, `Bearer ${parts.join(', ')}`)
   }
 
   function forbidden(req: IncomingMessage, scopes: string[], message: string): HttpError {
     const scope = scopes.length ? `, scope=${quote(scopes.join(' '))}` : ''
-    return new HttpError(403, message, -32000, `Bearer error="insufficient_scope"${scope}, resource_metadata=${quote(metadataUrlOf(req))}`)
+    return new HttpError(403, message, SERVER_ERROR, `Bearer error="insufficient_scope"${scope}, resource_metadata=${quote(metadataUrlOf(req))}`)
   }
 
   return {
@@ -309,7 +310,7 @@ export function createProtectedResource(options: ResourceAuthOptions, path = '/m
         if (error instanceof TokenRefused) throw refusal(req, 'invalid_token', `The access token was refused: ${error.message}`)
         if (error instanceof IssuerUnavailable) {
           reportOutage(error.message)
-          throw new HttpError(503, `Access tokens cannot be checked right now (the authorization server is unreachable). Try this: retry shortly.`, -32000, undefined, { 'retry-after': '1' })
+          throw new HttpError(503, `Access tokens cannot be checked right now (the authorization server is unreachable). Try this: retry shortly.`, SERVER_ERROR, undefined, { 'retry-after': '1' })
         }
         throw error
       }

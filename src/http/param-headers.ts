@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { HEADER_MISMATCH } from '../protocol/codes.js'
 import type { ModernHandler } from './host.js'
 
 /** An argument a tool asks clients to mirror in an `Mcp-Param-{Name}` header (SEP-2243, 2026-07-28). */
@@ -116,7 +117,7 @@ export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: st
           JSON.stringify({
             jsonrpc: '2.0',
             id: message!.id ?? null,
-            error: { code: -32020, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
+            error: { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
           }),
         )
         return Promise.resolve()

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
+import { INVALID_REQUEST } from '../protocol/codes.js'
 import { requestHeadersView } from '../telemetry/tracing.js'
 
 /**
@@ -33,7 +34,7 @@ export class SseSession implements Transport {
       message = parseJSONRPCMessage(body)
     } catch (error) {
       res.writeHead(400, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: `Invalid JSON-RPC message: ${(error as Error).message}` }, id: null }))
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: INVALID_REQUEST, message: `Invalid JSON-RPC message: ${(error as Error).message}` }, id: null }))
       return
     }
     res.writeHead(202).end('Accepted')

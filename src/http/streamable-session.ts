@@ -7,6 +7,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server'
+import { INVALID_REQUEST, SERVER_ERROR } from '../protocol/codes.js'
 import { requestHeadersView } from '../telemetry/tracing.js'
 import { isPlainMessage, isRequest, isResponse, refusedRequest } from './jsonrpc.js'
 import { DEFAULT_MAX_BUFFERED_BYTES } from './send-budget.js'
@@ -26,7 +27,7 @@ interface Exchange {
 const eventOf = (json: string) => `event: message\ndata: ${json}\n\n`
 const event = (message: JSONRPCMessage) => eventOf(JSON.stringify(message))
 
-function reply(res: ServerResponse, status: number, message: string, code = -32000): void {
+function reply(res: ServerResponse, status: number, message: string, code = SERVER_ERROR): void {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }))
 }
@@ -114,7 +115,7 @@ export class StreamableHttpSession implements Transport {
         const own = this.relay && !('method' in message) && 'id' in message ? this.relay.untag(message.id as RequestId) : undefined
         messages.push(own === undefined ? message : ({ ...message, id: own } as JSONRPCMessage))
       } catch (error) {
-        return reply(res, 400, `Invalid JSON-RPC message: ${(error as Error).message}`, -32600)
+        return reply(res, 400, `Invalid JSON-RPC message: ${(error as Error).message}`, INVALID_REQUEST)
       }
     }
     const requests = messages.filter(isRequest)

@@ -1,5 +1,6 @@
 import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode, type Server } from '@modelcontextprotocol/server'
 import { isRecord, plainToolCallParams, type ToolCallParams } from '../http/jsonrpc.js'
+import { RESOURCE_NOT_FOUND } from '../protocol/codes.js'
 import type { StdioWire } from './stdio-wire.js'
 
 type Message = Parameters<NonNullable<StdioWire['onmessage']>>[0]
@@ -53,7 +54,7 @@ function errorResponse(id: string | number, thrown: unknown): Message {
   return {
     jsonrpc: '2.0',
     id,
-    error: { code: code === -32002 ? ProtocolErrorCode.InvalidParams : code, message: error.message ?? 'Internal error', ...(error.data !== undefined && { data: error.data }) },
+    error: { code: code === RESOURCE_NOT_FOUND ? ProtocolErrorCode.InvalidParams : code, message: error.message ?? 'Internal error', ...(error.data !== undefined && { data: error.data }) },
   } as Message
 }
 

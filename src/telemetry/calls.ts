@@ -1,10 +1,8 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
+import { REQUEST_TIMEOUT } from '../protocol/codes.js'
 import { log, logEnabled } from './log.js'
 import { ToolMetrics, type CallOutcome, type MetricsSources } from './metrics.js'
 import { carrierOf, contextFrom, flushTracing, startTracing, type TraceCarrier, type TracingOption } from './tracing.js'
-
-/** JSON-RPC's "request timed out" code, as the SDK and the gateway use it. */
-const REQUEST_TIMEOUT = -32001
 
 /** One tool call as telemetry sees it. */
 export interface CallInfo {

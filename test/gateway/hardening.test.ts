@@ -1,12 +1,23 @@
 // The small pieces behind issue 15's fixes, on their own (test/hostile/ exercises them through a real gateway).
 import { describe, expect, it } from 'vitest'
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
-import { classifyFailure, redact, secretsOf, upstreamErrorText, UpstreamBusyError, UpstreamTransportError, withoutCodePrefix } from '../../dist/gateway/errors.js'
+import {
+  classifyFailure,
+  GatewayError,
+  httpStatusFailure,
+  redact,
+  secretsOf,
+  upstreamErrorText,
+  UpstreamBusyError,
+  UpstreamTransportError,
+} from '../../dist/gateway/errors.js'
 import { LineReader, responseIdOf } from '../../dist/gateway/line-reader.js'
 import { assertDepth, Semaphore } from '../../dist/gateway/limits.js'
+import { isSessionGone } from '../../dist/gateway/session-resume.js'
 import { bearerMatches } from '../../dist/http/bearer.js'
 import { hostnameOfHostHeader } from '../../dist/http/loopback.js'
 import { isLoopbackHost as isLoopbackHostname } from '../../dist/names.js'
+import { INVALID_PARAMS, SERVER_ERROR } from '../../dist/protocol/codes.js'
 
 describe('loopback names', () => {
   it('accepts only real loopback names', () => {
@@ -51,9 +62,25 @@ describe('errors', () => {
     expect(classifyFailure(new ProtocolError(-32000, 'Connection closed'))).toBe('request')
     expect(classifyFailure(new Error('not connected: socket hang up, fetch failed'))).toBe('request')
   })
-  it('takes the SDK code prefixes off a message, wherever they come from', () => {
-    expect(withoutCodePrefix('MCP error -32602: MCP error -32602: Unknown tool "x".')).toBe('Unknown tool "x".')
-    expect(withoutCodePrefix('Unknown tool "MCP error -1: x".')).toBe('Unknown tool "MCP error -1: x".')
+  it("keeps the gateway's own errors as written: a code, a message with no code prefix, a failure kind", () => {
+    const unknown = new GatewayError(INVALID_PARAMS, 'Unknown tool "x".')
+    expect(unknown).toBeInstanceOf(ProtocolError)
+    expect(unknown).toMatchObject({ code: INVALID_PARAMS, message: 'Unknown tool "x".', failure: 'request' })
+    expect(classifyFailure(unknown)).toBe('request')
+    expect(new UpstreamTransportError('socket cut')).toMatchObject({ code: SERVER_ERROR, message: 'socket cut', failure: 'transport' })
+    let deep: Record<string, unknown> = {}
+    for (let i = 0; i < 70; i++) deep = { deep }
+    expect(() => assertDepth(deep, 64, 'x')).toThrow(expect.objectContaining({ code: INVALID_PARAMS, message: expect.stringMatching(/^The arguments of x nest/) }))
+  })
+  it('reads an upstream HTTP status by type, never by the words of a message', () => {
+    const gone = httpStatusFailure(404, 'http://u/mcp')
+    expect([classifyFailure(gone), isSessionGone(gone)]).toEqual(['transport', true])
+    expect([classifyFailure(httpStatusFailure(502, 'u')), isSessionGone(httpStatusFailure(502, 'u'))]).toEqual(['transport', false])
+    expect(classifyFailure(httpStatusFailure(429, 'u', '3'))).toBe('busy')
+    expect(classifyFailure(httpStatusFailure(400, 'u'))).toBe('request')
+    // The same words from anywhere else (a server's error text) say nothing.
+    expect(isSessionGone(new Error('HTTP 404 from http://u/mcp'))).toBe(false)
+    expect(isSessionGone(new ProtocolError(SERVER_ERROR, 'HTTP 404 from http://u/mcp'))).toBe(false)
   })
   it('redacts in linear time and cuts the error text of an upstream to 4,096 characters', () => {
     const n = 160 * 1024
