@@ -1,6 +1,8 @@
 import { ProtocolError, SdkError, SdkErrorCode, type Transport } from '@modelcontextprotocol/client'
 import { cancelledBy, type ForwardOptions, onCancel } from './cancellation.js'
+import { RELATED_REQUEST_META } from '../runtime/stdio-wire.js'
 import { exchangeFailureOf } from './errors.js'
+import { markOwner, OWNER_MARK } from './isolation.js'
 
 type Params = Record<string, unknown>
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Params; result?: Params; error?: { code: number; message: string; data?: unknown } }
@@ -9,7 +11,12 @@ interface Pending {
   resolve(result: Params): void
   reject(error: unknown): void
   onprogress?: ForwardOptions['onprogress']
+  /** The mark of the client request this one is made for (isolation.ts). */
+  mark?: string
 }
+
+/** The mark of a request that is over: what names it belongs to nobody now (isolation.ts `takeOwner`). */
+const ENDED = 'ended'
 
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo'
 
@@ -42,6 +49,11 @@ export class DirectRequestsTransport implements Transport {
   onmessage?: Transport['onmessage']
   /** The 2026-07-28 `_meta` envelope of this connection (protocol version, client info and capabilities), once negotiated. */
   envelope: Params | undefined
+  /**
+   * Logs, handled here in the order they were read, like progress and answers: a log of a call reaches
+   * its client before that call's result (the SDK client would dispatch it a turn later than an answer).
+   */
+  onlog?: (params: Params) => void
   private readonly pending = new Map<string, Pending>()
   private next = 0
 
@@ -132,6 +144,7 @@ export class DirectRequestsTransport implements Transport {
         resolve: (result) => (settle(), resolve(result)),
         reject: (error) => (settle(), reject(error)),
         onprogress: resetTimeoutOnProgress ? (progress) => (arm(), onprogress?.(progress)) : onprogress,
+        mark: typeof relatedRequestId === 'string' ? relatedRequestId : undefined,
       })
       stopListening = onCancel(options, cancel)
       arm()
@@ -145,8 +158,13 @@ export class DirectRequestsTransport implements Transport {
     })
   }
 
-  /** Handles an answer or a progress notification of our own requests; false for anything else. */
+  /** Handles an answer, a progress notification or a log of our own requests; false for anything else. */
   private take(message: Message): boolean {
+    this.attribute(message)
+    if (message.method === 'notifications/message' && this.onlog) {
+      this.onlog(message.params ?? {})
+      return true
+    }
     if (message.method === undefined) {
       const pending = typeof message.id === 'string' ? this.pending.get(message.id) : undefined
       if (!pending) return false
@@ -161,6 +179,22 @@ export class DirectRequestsTransport implements Transport {
     if (!pending) return false
     pending.onprogress?.(progress as never)
     return true
+  }
+
+  /**
+   * A message that names the request it belongs to (a stdio server of the airmcp runtime does, stdio-wire.ts)
+   * is marked with that request's owner, as a message read from a request's own HTTP stream is.
+   */
+  private attribute(message: Message): void {
+    const meta = message.params?._meta as Params | undefined
+    if (!meta || !(RELATED_REQUEST_META in meta)) return
+    const { [RELATED_REQUEST_META]: related, ...rest } = meta
+    const { _meta: _named, ...params } = message.params!
+    message.params = Object.keys(rest).length ? { ...params, _meta: rest } : params
+    if (typeof related !== 'string' || !related.startsWith(ID_PREFIX) || OWNER_MARK in rest) return
+    // One of our requests that is over (or that the server made up) belongs to nobody now.
+    const pending = this.pending.get(related)
+    if (!pending || pending.mark) markOwner(message, pending ? pending.mark : ENDED)
   }
 
   private failAll(): void {

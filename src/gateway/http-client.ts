@@ -71,8 +71,6 @@ class Answer {
   private readonly parts: Buffer[] = []
   private size = 0
   private readonly events: { parser: EventSourceParser; decoder: StringDecoder } | undefined
-  /** Events after the first wait a turn of the event loop each (see inOrder). */
-  private queue: Promise<void> | undefined
 
   constructor(
     private readonly sink: AnswerSink,
@@ -89,7 +87,8 @@ class Answer {
       maxBufferSize: sink.maxResultBytes,
       onEvent: (event) => {
         const data = event.data
-        if (data) this.inOrder(() => sink.deliver(data, owner, this) || this.broken('sent an event that is not JSON-RPC.'))
+        // Each event is handled as it is read: the gateway's transport takes a call's progress, logs and answer in order.
+        if (data && !sink.deliver(data, owner, this)) this.broken('sent an event that is not JSON-RPC.')
       },
       onError: (error) => {
         if (error.type === 'max-buffer-size-exceeded') this.tooLarge()
@@ -112,23 +111,12 @@ class Answer {
       const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8')
       if (!this.sink.deliver(text, this.owner, this)) return this.broken('answered with something that is not JSON-RPC.')
     }
-    if (!this.answered) this.inOrder(() => this.broken('ended its answer without a response.'))
+    if (!this.answered) this.broken('ended its answer without a response.')
   }
 
   /** The connection failed in the middle of the answer. */
   cut(): void {
-    this.inOrder(() => this.broken('closed the connection in the middle of its answer.'))
-  }
-
-  /**
-   * Runs `run` after what was read before it: the v2 SDK client dispatches notifications asynchronously,
-   * and a response read in the same tick would otherwise overtake the progress before it.
-   */
-  private inOrder(run: () => void): void {
-    if (!this.queue) {
-      this.queue = Promise.resolve()
-      run()
-    } else this.queue = this.queue.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(run)
+    this.broken('closed the connection in the middle of its answer.')
   }
 
   private settle(code: number, message: string): void {

@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto'
  *   the logs, progress and sampling/elicitation requests of a call on it too. The gateway's HTTP client
  *   knows which request a stream answers, and marks every message read from it with its owner (the
  *   client's request that caused the upstream one). A marked message goes to that client only.
- * - stdio and legacy SSE upstreams share one channel: a 2025 server says nothing about which call a log,
+ * - stdio upstreams of the airmcp runtime name the request a log or a server-to-client request belongs to
+ *   (`dev.airmcp/related-request`, runtime/stdio-wire.ts); the gateway's direct transport marks such a
+ *   message with its owner as the HTTP client does (direct-requests.ts).
+ * - Other stdio and legacy SSE upstreams share one channel: a 2025 server says nothing about which call a log,
  *   an elicitation or a roots request belongs to. When every call in flight on that connection is one
  *   client's, it is that client's. When several clients have calls in flight there, such a request is
  *   refused (an error to the upstream) and a log is dropped, rather than guessed. On the HTTP front each

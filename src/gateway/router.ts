@@ -190,6 +190,8 @@ export class Router implements UpstreamEvents {
 
   private readonly sessionSlots: KeyedSemaphores
   private readonly taskIds: TaskIds
+  /** The last notification about each caller's request handed to its client (its result goes after it). */
+  private readonly told = new WeakMap<Caller, Promise<void>>()
   /** 2025 tasks still running, by upstream and upstream task id: the session to tell of status changes. */
   private readonly taskSessions = new Map<string, { session: TaskSession; exposed: Params }>()
 
@@ -464,7 +466,6 @@ export class Router implements UpstreamEvents {
       let release: (() => void) | undefined
       let callers: Caller[] | undefined
       let startedAt = 0
-      let progressSent: Promise<unknown> | undefined
       let opening = false
       let callDeadline = deadline
       try {
@@ -504,17 +505,14 @@ export class Router implements UpstreamEvents {
           onprogress:
             progressToken === undefined
               ? undefined
-              : (progress) =>
-                  (progressSent = caller
-                    .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                    .catch(() => {})),
+              : (progress) => this.tell(caller, { method: 'notifications/progress', params: { ...progress, progressToken } }),
         }
         startedAt = performance.now()
         const result = await run(upstream, options)
         picked.stats.recordResult(performance.now() - startedAt, result, picked.secrets)
-        // SDK clients handle a notification a turn after a response read in the same chunk, and drop
-        // progress that arrives after its call ended: the result waits for the progress to be out first.
-        if (progressSent) await progressSent.then(() => new Promise((resolve) => setTimeout(resolve, 5)))
+        // The upstream's progress and logs about the call were read before its answer and handed on as they
+        // came: the result follows them out once they are with the client's codec.
+        await this.told.get(caller)
         return result
       } catch (error) {
         if (startedAt) picked.stats.recordError(performance.now() - startedAt, error, picked.secrets)
@@ -1002,7 +1000,7 @@ export class Router implements UpstreamEvents {
         caller.era === 'modern'
           ? atLeast(clean.level as string, caller.logLevel)
           : wantsLog(sessionOf(caller), clean.level, atLeast(clean.level as string, caller.logLevel ?? 'debug'))
-      if (wanted) void caller.notify({ method: 'notifications/message', params: message }).catch(() => {})
+      if (wanted) this.tell(caller, { method: 'notifications/message', params: message })
     } else if (!callers.length) {
       // A session's own connection speaks for that session only, which hears it as it would direct.
       const own = this.own?.ownerOf(upstream) as LegacySession | undefined
@@ -1010,6 +1008,11 @@ export class Router implements UpstreamEvents {
         if (wantsLog(session, clean.level, !!own)) void session.sendLoggingMessage(message as never).catch(() => {})
       }
     }
+  }
+
+  /** Tells a caller something about its request (progress, a log); its result waits until that is sent. */
+  private tell(caller: Caller, notification: Message): void {
+    this.told.set(caller, caller.notify(notification).catch(() => {}))
   }
 
   /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */

@@ -219,16 +219,14 @@ export class Upstream {
         )
       case 'stdio':
         return new DirectRequestsTransport(
-          inOrder(
-            new ChildProcessTransport({
-              label: this.id,
-              command: connection.command === 'node' ? process.execPath : connection.command,
-              args: connection.args ?? [],
-              env: connection.env,
-              cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
-              maxLineBytes: this.timing.maxResultBytes,
-            }),
-          ),
+          new ChildProcessTransport({
+            label: this.id,
+            command: connection.command === 'node' ? process.execPath : connection.command,
+            args: connection.args ?? [],
+            env: connection.env,
+            cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
+            maxLineBytes: this.timing.maxResultBytes,
+          }),
         )
       default:
         throw new Error(
@@ -338,6 +336,8 @@ export class Upstream {
       client.getProtocolEra() === 'modern' && version
         ? { [PROTOCOL_VERSION_META_KEY]: version, [CLIENT_INFO_META_KEY]: GATEWAY_INFO, [CLIENT_CAPABILITIES_META_KEY]: GATEWAY_CAPABILITIES }
         : undefined
+    // Logs are read in wire order with the answers, not a turn later through the SDK client.
+    transport.onlog = (params) => this.events.log(this, params)
     this.direct.set(client, transport)
   }
 
@@ -603,39 +603,6 @@ export class Upstream {
     await this.subscription?.close().catch(() => {})
     await client?.close().catch(() => {})
   }
-}
-
-/**
- * Spaces out messages a transport delivers in one burst (several read from one chunk of a pipe): the SDK
- * v2 client dispatches notifications and requests a turn later than responses, so a response read in the
- * same tick would overtake the notifications sent before it. Only what follows a notification or request
- * waits: a burst of responses (many calls answered at once) is delivered as it comes.
- */
-function inOrder(transport: Transport): Transport {
-  let queue: Promise<void> | undefined
-  let afterMethod = false
-  return new Proxy(transport, {
-    set(target, key, value) {
-      if (key !== 'onmessage' || typeof value !== 'function') return Reflect.set(target, key, value)
-      const deliver = value as (...args: unknown[]) => void
-      return Reflect.set(target, key, (...args: unknown[]) => {
-        if (!afterMethod && !queue) {
-          if ((args[0] as { method?: unknown }).method !== undefined) {
-            afterMethod = true
-            queueMicrotask(() => (afterMethod = false))
-          }
-          return deliver(...args)
-        }
-        queue = (queue ?? Promise.resolve())
-          .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-          .then(() => deliver(...args))
-        const settled = queue
-        void settled.then(() => {
-          if (queue === settled) queue = undefined
-        })
-      })
-    },
-  })
 }
 
 /** Forwarded results are passed on as the server sent them: the client that asked validates them. */

@@ -16,6 +16,7 @@ import { appResources, appToolMeta } from './app.js'
 import type { ToolCallParams } from '../http/jsonrpc.js'
 import type { Principal } from '../http/principal.js'
 import { describeIssues } from './params.js'
+import { withRelatedRequest } from './stdio-wire.js'
 import { composePlugins, type Plugin, type ToolCall } from './plugin.js'
 import { toPromptResult, type PromptDefinition } from './prompt.js'
 import { matchTemplate, toResourceContents, type ResourceDefinition } from './resource.js'
@@ -279,14 +280,17 @@ export function createServerFactory(parts: ServerParts) {
     return era === 'modern' ? createTaskResult(state) : { content: [], task: legacyTask(state) }
   }
 
-  /** A 2025 session's own channel: the level its client set, notifications and questions on its server. */
-  function sessionChannel(server: Server, meta: Record<string, unknown>): RequestChannel {
+  /**
+   * A 2025 session's own channel: the level its client set, notifications and questions on its server;
+   * `related`, the request they belong to (named on the wire, stdio-wire.ts).
+   */
+  function sessionChannel(server: Server, meta: Record<string, unknown>, related?: string | number): RequestChannel {
     return {
       meta,
       // The level the client set with logging/setLevel is the server's, as on the SDK path (no session id on stdio).
-      log: (level, data) => server.sendLoggingMessage({ level, data }),
+      log: (level, data) => server.sendLoggingMessage(withRelatedRequest({ method: 'notifications/message', params: { level, data } as { level: LogLevel; data: unknown } }, related).params),
       notify: (notification) => server.notification(notification as never),
-      send: (request) => server.request(request as never) as Promise<Record<string, unknown>>,
+      send: (request) => server.request(request as never, related === undefined ? undefined : { relatedRequestId: related }) as Promise<Record<string, unknown>>,
     }
   }
 
@@ -296,7 +300,7 @@ export function createServerFactory(parts: ServerParts) {
    */
   function callToolOnSession(server: Server, id: string | number, params: ToolCallParams, signal: () => AbortSignal) {
     const meta = params._meta ?? {}
-    const channel = sessionChannel(server, meta)
+    const channel = sessionChannel(server, meta, id)
     // Calls asking for a task never come this way (their `task` param sends them to the SDK's handler).
     const tool = tools.get(params.name)
     if (tool?.task === 'required') return Promise.reject(taskOnly(tool))

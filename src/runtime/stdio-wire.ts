@@ -2,6 +2,25 @@ import type { Transport } from '@modelcontextprotocol/server'
 import { parseJsonRpcLine } from '../http/jsonrpc.js'
 
 type Message = Parameters<NonNullable<Transport['onmessage']>>[0]
+type SendOptions = Parameters<Transport['send']>[1]
+
+/**
+ * The `_meta` key naming the request a log or a server-to-client request belongs to, on stdio: one channel
+ * carries every call's messages, and a gateway in front must give each caller its own (progress already
+ * names its call by its token).
+ */
+export const RELATED_REQUEST_META = 'dev.airmcp/related-request'
+
+/** What the key is put on: the messages about a call that nothing else on the wire ties to it. */
+const ATTRIBUTED = new Set(['notifications/message', 'elicitation/create', 'sampling/createMessage', 'roots/list'])
+
+/** `message` with the request it belongs to in its `_meta`, when the SDK says which (and nothing else does). */
+export function withRelatedRequest<M extends object>(message: M, related: unknown): M {
+  const method = (message as { method?: unknown }).method
+  if ((typeof related !== 'string' && typeof related !== 'number') || !ATTRIBUTED.has(method as string)) return message
+  const params = ((message as { params?: Record<string, unknown> }).params ?? {}) as Record<string, unknown>
+  return { ...message, params: { ...params, _meta: { ...(params._meta as object | undefined), [RELATED_REQUEST_META]: related } } }
+}
 
 /** The longest line accepted, like the SDK's stdio transport: a bigger one is dropped with an error. */
 const MAX_LINE_CHARS = 10 * 1024 * 1024
@@ -97,8 +116,9 @@ export class StdioWire implements Transport {
    */
   batchWrites = false
 
-  send(message: Message): Promise<void> {
+  send(message: Message, options?: SendOptions): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The stdio connection is closed.'))
+    message = withRelatedRequest(message, options?.relatedRequestId)
     if (!this.batchWrites) return this.write(`${JSON.stringify(message)}\n`)
     this.queued.push(JSON.stringify(message))
     this.flushed ??= new Promise((resolve) => process.nextTick(() => resolve(this.flush())))

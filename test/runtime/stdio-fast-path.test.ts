@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { plainToolCallParams as plainCallParams } from '../../dist/http/jsonrpc.js'
+import { RELATED_REQUEST_META } from '../../dist/runtime/stdio-wire.js'
 import { RawStdioSession, type Message } from '../helpers/raw-stdio.js'
 
 const FIXTURE = 'fixtures/servers/stdio-calls.ts'
@@ -115,7 +116,16 @@ describe('a 2025-11-25 stdio session: tools/call on the fast path answers exactl
     expect(answer.result.structuredContent).toEqual({ name: { name: 'Ada' }, poem: 'roses', roots: ['file:///work'], capabilities: ['elicitation', 'roots', 'sampling'] })
     const asked = session.received.slice(from).filter((m) => m.method !== undefined && m.id !== undefined)
     expect(asked.map((m) => m.method)).toEqual(['elicitation/create', 'sampling/createMessage', 'roots/list', 'elicitation/create', 'sampling/createMessage', 'roots/list'])
-    expect(asked[0].params).toEqual({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } })
+    expect(asked[0].params).toEqual({
+      message: 'Your name?',
+      requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+      _meta: { [RELATED_REQUEST_META]: expect.anything() },
+    })
+    // Each question names the call it belongs to (a gateway in front asks that call's client), on both paths alike.
+    const calls = asked.map((m) => (m.params._meta as Record<string, unknown>)[RELATED_REQUEST_META])
+    expect(new Set(calls.slice(0, 3)).size).toBe(1)
+    expect(new Set(calls.slice(3)).size).toBe(1)
+    expect(calls[0]).not.toBe(calls[3])
   })
 
   it('notifications/cancelled aborts the call\'s signal with its reason, and the call gets no answer', async () => {
