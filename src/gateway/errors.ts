@@ -199,3 +199,8 @@ export function secretsOf(connection: { url?: string; headers?: Record<string, s
   }
   return secrets.filter((s) => s.length >= 4)
 }
+
+/** An error's message as the gateway words its own reports (not redacted: callers redact where it leaves). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

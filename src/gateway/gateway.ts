@@ -1,25 +1,22 @@
+// The gateway's lifecycle: options checked at construction, start (operations, upstreams, health checks, then clients served over HTTP or stdio) and stop.
 import { startHttpHost, type HttpHost } from '../http/host.js'
-import { gatewayEnvironment, type GatewayEnvironment } from '../config/environment.js'
 import { failedToStart, stopOnSignals } from '../runtime/program.js'
 import { log } from '../telemetry/log.js'
-import { withUpstreamOverride } from './deploy-env.js'
 import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
-import { validateNaming } from './naming.js'
-import { OwnConnections } from './own-connections.js'
 import { createProtectedResource, type ProtectedResource } from '../http/oauth-resource.js'
 import { AuditLog, checkAuditOption } from './audit.js'
 import { accessFor, createAuthenticator, createPrincipalAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
 import { checkRateLimit, RateLimiter } from './rate-limit.js'
 import { RequestGuard } from './request-guard.js'
+import { OwnConnections } from './own-connections.js'
+import { GatewayRegistrations } from './gateway-registrations.js'
 import { LIMIT_DEFAULTS } from './limits.js'
 import { startOperations, type Operations } from './operations.js'
-import { parsePortMap, remapConnection } from './port-map.js'
 import { Router } from './router.js'
 import { createStateSealer, type StateSealer } from './sealed-state.js'
 import { TaskIds } from './tasks.js'
-import type { GatewayOptions, Registration, ServerInfo } from './types.js'
-import { Upstream } from './upstream.js'
+import type { GatewayOptions } from './types.js'
 import { attachSupervisor } from './supervisor-channel.js'
 
 const VERSION = '1'
@@ -43,26 +40,22 @@ function createGuard(options: GatewayOptions, authToken: string | undefined): Re
  * gateway.register({ id: 'search-1', name: 'search', transport: 'sse', connection: { type: 'sse', url: 'http://localhost:3510' } })
  * await gateway.start()
  */
-export class Gateway {
-  private readonly router: Router
-  private readonly registrations = new Map<string, Upstream>()
+export class Gateway extends GatewayRegistrations {
+  protected readonly router: Router
   private host: HttpHost | undefined
   private stdio: { close(): Promise<void> } | undefined
   private modern: { close(): Promise<void> } | undefined
   private readonly sealer: StateSealer
   private healthTimer: NodeJS.Timeout | undefined
-  private started = false
+  protected started = false
   private stopping: Promise<void> | undefined
   private operations: Operations | undefined
   private releaseSignals = () => {}
   private readonly authenticate: ReturnType<typeof createAuthenticator> | ReturnType<typeof createPrincipalAuthenticator>
   private readonly protectedResource: ProtectedResource | undefined
-  /** The environment's settings (config/environment.ts), read once here: each fills or overrides an option. */
-  private readonly env: GatewayEnvironment = gatewayEnvironment()
-  /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
-  private upstreamPorts = parsePortMap(this.env.portMap)
 
   constructor(readonly options: GatewayOptions) {
+    super()
     if (!options?.name) throw new TypeError('new Gateway needs a name. Try this: new Gateway({ name: "my-gateway", port: 4000 }).')
     // One key across replicas lets any of them continue another's multi-round-trip request.
     const stateKey = options.stateKey ?? this.env.stateKey
@@ -102,91 +95,6 @@ export class Gateway {
       ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
       : createAuthenticator({ ...options, authToken })
     this.router.guard = createGuard(options, authToken)
-  }
-
-  /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
-  register(registration: Registration): this {
-    if (!registration?.id || !registration.name || !registration.connection) {
-      throw new TypeError('register() needs { id, name, connection }. Try this: see the README of airmcp/gateway.')
-    }
-    registration = withUpstreamOverride(registration, this.env.upstreamUrls)
-    validateNaming(registration.id, registration.tools)
-    if (registration.sessions !== undefined && registration.sessions !== 'own' && registration.sessions !== 'shared') {
-      throw new TypeError(`Registration "${registration.id}": unknown sessions ${JSON.stringify(registration.sessions)}. Try this: 'own' (the default) or 'shared'.`)
-    }
-    if (this.registrations.has(registration.id)) {
-      throw new TypeError(`A server with id "${registration.id}" is already registered. Try this: give each registration its own id.`)
-    }
-    registration = { ...registration, connection: remapConnection(registration.connection, this.upstreamPorts) }
-    const upstream = this.createUpstream(registration)
-    this.registrations.set(registration.id, upstream)
-    this.router.add(upstream)
-    if (this.started) void upstream.connect()
-    return this
-  }
-
-  private createUpstream(registration: Registration, reconnect?: 'on-demand'): Upstream {
-    return new Upstream(registration, this.router, {
-      reconnect,
-      connectTimeout: this.options.connectTimeout ?? 10_000,
-      reconnectDelay: this.options.reconnectDelay ?? 500,
-      unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
-      maxConcurrent: this.options.maxConcurrentPerUpstream ?? LIMIT_DEFAULTS.maxConcurrentPerUpstream,
-      maxResultBytes: this.options.maxResultBytes ?? LIMIT_DEFAULTS.maxResultBytes,
-      lists: {
-        maxListItemDepth: this.options.maxListItemDepth ?? LIMIT_DEFAULTS.maxListItemDepth,
-        maxListItemBytes: this.options.maxListItemBytes ?? LIMIT_DEFAULTS.maxListItemBytes,
-        maxListPages: this.options.maxListPages ?? LIMIT_DEFAULTS.maxListPages,
-        maxListItems: this.options.maxListItems ?? LIMIT_DEFAULTS.maxListItems,
-        maxListBytes: this.options.maxListBytes ?? LIMIT_DEFAULTS.maxListBytes,
-      },
-    })
-  }
-
-  /**
-   * Removes a registration while serving: its connection (or stdio child) is closed and clients get
-   * `list_changed`. Returns false when no registration has that id.
-   */
-  async unregister(id: string): Promise<boolean> {
-    const upstream = this.registrations.get(id)
-    if (!upstream) return false
-    this.registrations.delete(id)
-    this.router.remove(upstream)
-    await Promise.all([upstream.stop(), this.router.own?.closeRegistration(id)])
-    this.router.statusChanged()
-    return true
-  }
-
-  /**
-   * Makes the registrations exactly `registrations` while serving, keeping client sessions: new ids are
-   * added, missing ones removed, ones whose name or connection changed replaced; the rest stay connected.
-   */
-  async setRegistrations(registrations: Registration[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
-    const next = new Map(registrations.map((r) => [r.id, { ...r, connection: remapConnection(withUpstreamOverride(r, this.env.upstreamUrls).connection, this.upstreamPorts) }]))
-    const same = (a: Registration, b: Registration) =>
-      a.name === b.name &&
-      (a.transport ?? '') === (b.transport ?? '') &&
-      a.sessions === b.sessions &&
-      a.protocol === b.protocol &&
-      JSON.stringify(a.connection) === JSON.stringify(b.connection) &&
-      JSON.stringify(a.tools) === JSON.stringify(b.tools)
-    const removed = [...this.registrations.keys()].filter((id) => !next.has(id))
-    const changed = [...next.values()].filter((r) => this.registrations.has(r.id) && !same(r, this.registrations.get(r.id)!.registration))
-    const added = [...next.values()].filter((r) => !this.registrations.has(r.id))
-    await Promise.all([...removed, ...changed.map((r) => r.id)].map((id) => this.unregister(id)))
-    for (const registration of [...changed, ...added]) this.register(registration)
-    return { added: added.map((r) => r.id), removed, changed: changed.map((r) => r.id) }
-  }
-
-  /** Drops and re-opens one registration's connection (a restarted server, a rebuilt stdio child). */
-  async reconnect(id: string): Promise<void> {
-    await this.registrations.get(id)?.reconnect()
-  }
-
-  /** Every registration with its status, tools and last error. */
-  list(): ServerInfo[] {
-    const own = this.router.own
-    return [...this.registrations.values()].map((u) => (own ? { ...u.info(), ownConnections: own.count(u.id) } : u.info()))
   }
 
   /** The gateway's own URL (`.../mcp`) once started over HTTP. */

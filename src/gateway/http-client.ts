@@ -1,23 +1,12 @@
-import { StringDecoder } from 'node:string_decoder'
-import { type JSONRPCMessage, PROTOCOL_VERSION_META_KEY, type RequestId, type Transport, type TransportSendOptions } from '@modelcontextprotocol/client'
-import { createParser, type EventSourceParser } from 'eventsource-parser'
-import { type Exchange as HttpExchange, Http1Pool, type RequestHead } from '../http/http1-client.js'
+// The gateway's Streamable HTTP client transport: one POST exchange per message, its answer read by http-answer.ts on the session of http-session.ts.
+import { type JSONRPCMessage, type RequestId, type Transport, type TransportSendOptions } from '@modelcontextprotocol/client'
+import type { Exchange as HttpExchange } from '../http/http1-client.js'
 import { isJsonRpcMessage, isRequest } from '../http/jsonrpc.js'
-import { encodeHeaderValue, paramHeadersFor } from '../http/param-headers.js'
 import { traceHeadersOf } from '../telemetry/tracing.js'
-import { failedExchange, httpStatusFailure, redact, RESULT_TOO_LARGE, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
-import { markOwner } from './isolation.js'
-
-const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'])
-/** The request field a 2026 request's `Mcp-Name` header mirrors, by method. */
-const NAME_FIELD: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-}
+import { failedExchange, httpStatusFailure, UPSTREAM_BROKEN, UpstreamTransportError } from './errors.js'
+import { Answer } from './http-answer.js'
+import { envelopeHeaders, OWN_HEADERS, type ToolSchemas } from './http-headers.js'
+import { HttpSession } from './http-session.js'
 
 /** One POST: the message, its serialized body and the headers it needs, kept for a retry on a fresh socket. */
 interface Post {
@@ -32,116 +21,6 @@ interface Post {
 }
 
 /**
- * The headers a 2026-07-28 request derives from its own body (`MCP-Protocol-Version`, `Mcp-Method`,
- * `Mcp-Name`, and the `Mcp-Param-*` of the tool's `x-mcp-header` arguments); none for a 2025 message,
- * which carries no protocol version in its `_meta`.
- */
-function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSchemas): Record<string, string> | undefined {
-  if (!isRequest(message)) return undefined
-  const params = (message as { params?: Record<string, unknown> }).params
-  const version = (params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY]
-  if (typeof version !== 'string') return undefined
-  const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method }
-  const name = params?.[NAME_FIELD[message.method] ?? '']
-  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name)
-  // The arguments a tool declares with `x-mcp-header`, mirrored as the server will check.
-  if (message.method === 'tools/call' && typeof name === 'string') Object.assign(headers, paramHeadersFor(inputSchemaOf?.(name), params?.arguments))
-  return headers
-}
-
-/** A tool's input schema by name, as the server listed it (for its `Mcp-Param-*` headers). */
-export type ToolSchemas = (tool: string) => object | undefined
-
-/** What an answer reader needs of its transport. */
-interface AnswerSink {
-  readonly where: string
-  readonly maxResultBytes: number
-  deliver(text: string, owner?: unknown, answer?: Answer): boolean
-  failRequest(id: RequestId, code: number, message: string): void
-}
-
-/**
- * Reads one POST's answer (JSON or an SSE stream) in linear time and bounded memory. For a request, a
- * result over maxResultBytes, garbage instead of JSON-RPC, or a socket cut before the response are
- * turned into an error for that request at once instead of a wait for requestTimeout.
- */
-class Answer {
-  /** Whether the response to `id` went by (true from the start for a notification's answer). */
-  answered: boolean
-  private readonly parts: Buffer[] = []
-  private size = 0
-  private readonly events: { parser: EventSourceParser; decoder: StringDecoder } | undefined
-
-  constructor(
-    private readonly sink: AnswerSink,
-    readonly id: RequestId | undefined,
-    private readonly owner: unknown,
-    private readonly exchange: { abort(): void; aborted: boolean },
-    contentType: string,
-    /** Called instead of failing the request when the stream ends unanswered (a `subscriptions/listen` stream). */
-    private readonly onStreamEnd?: () => void,
-  ) {
-    this.answered = id === undefined
-    if (!contentType.includes('text/event-stream')) return
-    const parser = createParser({
-      maxBufferSize: sink.maxResultBytes,
-      onEvent: (event) => {
-        const data = event.data
-        // Each event is handled as it is read: the gateway's transport takes a call's progress, logs and answer in order.
-        if (data && !sink.deliver(data, owner, this)) this.broken('sent an event that is not JSON-RPC.')
-      },
-      onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') this.tooLarge()
-      },
-    })
-    this.events = { parser, decoder: new StringDecoder('utf8') }
-  }
-
-  data(chunk: Buffer): void {
-    if (this.exchange.aborted) return
-    if (this.events) return this.events.parser.feed(this.events.decoder.write(chunk))
-    // A JSON answer is read as bytes and decoded once.
-    this.size += chunk.length
-    if (this.size > this.sink.maxResultBytes) return this.tooLarge()
-    this.parts.push(chunk)
-  }
-
-  end(): void {
-    if (!this.events && this.parts.length) {
-      const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8')
-      if (!this.sink.deliver(text, this.owner, this)) return this.broken('answered with something that is not JSON-RPC.')
-    }
-    if (!this.answered) this.broken('ended its answer without a response.')
-  }
-
-  /** The connection failed in the middle of the answer. */
-  cut(): void {
-    this.broken('closed the connection in the middle of its answer.')
-  }
-
-  private settle(code: number, message: string): void {
-    if (this.answered || this.exchange.aborted) return
-    this.answered = true
-    // A stream that answers nothing by design (subscriptions/listen) is told it ended; a request is failed.
-    if (this.onStreamEnd) this.onStreamEnd()
-    else this.sink.failRequest(this.id!, code, message)
-  }
-
-  private broken(why: string): void {
-    this.settle(UPSTREAM_BROKEN, `The server at ${this.sink.where} ${why}`)
-    this.exchange.abort()
-  }
-
-  private tooLarge(): void {
-    this.settle(
-      RESULT_TOO_LARGE,
-      `The answer from ${this.sink.where} is larger than the ${this.sink.maxResultBytes}-byte limit. Try this: ask for less, or raise the gateway's maxResultBytes.`,
-    )
-    this.exchange.abort()
-  }
-}
-
-/**
  * The gateway's Streamable HTTP client on kept-alive sockets (http1-client.ts), for both protocol eras: one
  * POST per message, answers read as JSON or as an SSE stream, the 2025 session's standalone GET stream for
  * server notifications, 2026 requests with the headers their body implies, and a cancelled request's HTTP
@@ -149,84 +28,19 @@ class Answer {
  * streams cost the gateway several times the CPU per call, and node:http's client about 75 µs more than
  * the pool underneath.
  */
-export class HttpClientTransport implements Transport {
+export class HttpClientTransport extends HttpSession implements Transport {
   /** The SDK's protocol layer cancels a 2026 request by aborting `requestSignal`, not by a notification. */
   readonly hasPerRequestStream = true
-  onclose?: () => void
-  onerror?: (error: Error) => void
-  onmessage?: (message: JSONRPCMessage) => void
-  sessionId: string | undefined
-  private protocolVersion: string | undefined
-  private readonly pool: Http1Pool
-  /** Each forwarded request's way to cancel its exchange, by id. */
-  private readonly inflight = new Map<RequestId, () => void>()
-  private standalone: HttpExchange | undefined
-  private reopenTimer: NodeJS.Timeout | undefined
-  /** Lets the session start go on when the GET stream it waits for will never answer (closed first). */
-  private standaloneHeaded: (() => void) | undefined
-  private closed = false
-  /** The URL as errors show it (credentials and query values removed), computed once. */
-  readonly where: string
-  /** The POST head for the current session and revision, and the same without the revision (a 2026 request carries its own). */
-  private postHeads: { key: string; withVersion: RequestHead; withoutVersion: RequestHead } | undefined
 
   constructor(
     url: URL,
-    private readonly extraHeaders: Record<string, string> = {},
-    readonly maxResultBytes = 8 * 1024 * 1024,
+    extraHeaders?: Record<string, string>,
+    maxResultBytes?: number,
     private readonly inputSchemaOf?: ToolSchemas,
   ) {
-    this.pool = new Http1Pool(url)
-    this.where = redact(url.toString())
+    super(url, extraHeaders, maxResultBytes)
   }
 
-  async start(): Promise<void> {}
-
-  setProtocolVersion(version: string): void {
-    this.protocolVersion = version
-  }
-
-  private headers(accept: string, withVersion = true): Record<string, string> {
-    return {
-      ...this.extraHeaders,
-      accept,
-      ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
-      ...(this.protocolVersion && withVersion ? { 'mcp-protocol-version': this.protocolVersion } : {}),
-    }
-  }
-
-  /** A POST's fixed head, built once per session and revision rather than per request. */
-  private postHead(withVersion: boolean): RequestHead {
-    const key = `${this.sessionId}\n${this.protocolVersion}`
-    if (this.postHeads?.key !== key) {
-      const head = (version: boolean) =>
-        this.pool.head('POST', { ...this.headers('application/json, text/event-stream', version), 'content-type': 'application/json' })
-      this.postHeads = { key, withVersion: head(true), withoutVersion: head(false) }
-    }
-    return withVersion ? this.postHeads.withVersion : this.postHeads.withoutVersion
-  }
-
-  /**
-   * Passes on each JSON-RPC message of a JSON text, noting on `answer` when its response goes by; returns
-   * false when the text is not JSON-RPC at all.
-   */
-  deliver(text: string, owner?: unknown, answer?: Answer): boolean {
-    let data: unknown
-    try {
-      data = JSON.parse(text)
-    } catch {
-      return false
-    }
-    for (const item of Array.isArray(data) ? data : [data]) {
-      if (!isJsonRpcMessage(item)) return false
-      const message = item as JSONRPCMessage
-      if (answer && 'id' in message && message.id === answer.id && !('method' in message)) answer.answered = true
-      // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
-      markOwner(message as never, owner)
-      this.onmessage?.(message)
-    }
-    return true
-  }
 
   /**
    * Fails one forwarded request at once with an error of our own (the upstream will never answer it now): a
@@ -364,93 +178,5 @@ export class HttpClientTransport implements Transport {
       exchange.abort()
       settled(false)
     }
-  }
-
-  /**
-   * The session's GET stream, where list_changed and other unrelated notifications arrive; reopened when it
-   * ends (at once after a stream that lasted, else after a second). A reopen that finds nobody listening at
-   * the server's address says the server is gone: reported (`onerror`), so the member leaves its pool now
-   * rather than at the next call or health ping.
-   */
-  private openStandalone(): Promise<void> {
-    if (this.closed || this.standalone) return Promise.resolve()
-    let headed: () => void = () => {}
-    const ready = new Promise<void>((resolve) => (headed = resolve))
-    this.standaloneHeaded = headed
-    const opened = Date.now()
-    let streaming = false
-    let feed: ((chunk: Buffer) => void) | undefined
-    const reopen = () => {
-      if (this.standalone !== call) return
-      this.standalone = undefined
-      if (this.closed) return
-      this.reopenTimer = setTimeout(() => this.openStandalone(), Date.now() - opened > 1000 ? 0 : 1000)
-      this.reopenTimer.unref()
-    }
-    const call: HttpExchange = this.pool.request(this.pool.head('GET', this.headers('text/event-stream')), undefined, undefined, {
-      onHead: (status) => {
-        headed()
-        // 405: the server offers no standalone stream; nothing to reopen.
-        if (status !== 200) {
-          if (this.standalone === call) this.standalone = undefined
-          return
-        }
-        streaming = true
-        feed = this.standaloneReader(() => {
-          call.abort()
-          reopen()
-        })
-      },
-      onData: (chunk) => feed?.(chunk),
-      onEnd: () => {
-        if (streaming) reopen()
-      },
-      onError: (error) => {
-        headed()
-        if (streaming || error.code !== 'ECONNREFUSED') return reopen()
-        if (this.standalone === call) this.standalone = undefined
-        this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
-      },
-    })
-    this.standalone = call
-    return ready
-  }
-
-  /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (`tooLarge` reopens it). */
-  private standaloneReader(tooLarge: () => void): (chunk: Buffer) => void {
-    const decoder = new StringDecoder('utf8')
-    const parser = createParser({
-      maxBufferSize: this.maxResultBytes,
-      onEvent: (event) => {
-        if (event.data && !this.deliver(event.data)) this.onerror?.(new Error(`Ignored an event that is not JSON-RPC from ${this.where}`))
-      },
-      onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') tooLarge()
-      },
-    })
-    return (chunk) => parser.feed(decoder.write(chunk))
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    clearTimeout(this.reopenTimer)
-    this.standalone?.abort()
-    this.standaloneHeaded?.()
-    for (const cancel of [...this.inflight.values()]) cancel()
-    this.inflight.clear()
-    if (this.sessionId) {
-      // Tell the server the session is over; best effort, never waited on for long.
-      const finish = () => {
-        clearTimeout(timer)
-        this.pool.close()
-      }
-      const timer = setTimeout(() => {
-        call.abort()
-        finish()
-      }, 1000)
-      const call = this.pool.request(this.pool.head('DELETE', this.headers('application/json')), undefined, undefined, { onHead() {}, onData() {}, onEnd: finish, onError: finish })
-    } else this.pool.close()
-    this.onclose?.()
   }
 }

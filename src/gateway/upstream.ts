@@ -1,33 +1,27 @@
+// An upstream member: its connection's lifecycle (probe, handshake, the 2025 session beside a 2026 connection, reconnect, stop), its notification handlers and forwarded requests.
 import {
   Client,
   SdkError,
   SdkErrorCode,
-  SSEClientTransport,
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   PROTOCOL_VERSION_META_KEY,
   SseError,
-  type DiscoverResult,
-  type McpSubscription,
-  type Prompt,
-  type Resource,
-  type ResourceTemplateType as ResourceTemplate,
-  type Tool,
   type Transport,
 } from '@modelcontextprotocol/client'
-import { REQUEST_TIMEOUT } from '../protocol/codes.js'
-import { withActiveTraceHeaders } from '../telemetry/tracing.js'
-import { APPS_EXTENSION } from './apps.js'
-import { CallStats } from './call-stats.js'
 import type { ForwardOptions } from './cancellation.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
-import { classifyFailure, httpStatusFailure, redact, secretsOf, upstreamErrorText, UpstreamTransportError } from './errors.js'
-import { HttpClientTransport } from './http-client.js'
-import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
-import { readList, type ListKey, type ListLimits, type ListPageRequest } from './list-intake.js'
-import { SessionResumingTransport } from './session-resume.js'
-import { ChildProcessTransport, resolveChildCwd } from './stdio-child.js'
-import type { Registration, ServerInfo, UpstreamStatus } from './types.js'
+import { messageOf, secretsOf, UpstreamTransportError } from './errors.js'
+import { Semaphore } from './limits.js'
+import type { Registration, ServerInfo } from './types.js'
+import type { UpstreamTiming } from './upstream-health.js'
+import { PassThrough } from './upstream-lists.js'
+import { UpstreamSubscriptions } from './upstream-subscriptions.js'
+import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
+
+// Parts of the old upstream module still imported from here by the router.
+export { isTimeoutError } from './upstream-health.js'
+export { mergeCacheHints, type CacheHint } from './upstream-lists.js'
 
 /** What an upstream asks of the gateway: list changes, notifications and requests to pass to clients. */
 export interface UpstreamEvents {
@@ -41,75 +35,6 @@ export interface UpstreamEvents {
   clientRequest(upstream: Upstream, request: { method: string; params?: Record<string, unknown> }, signal?: AbortSignal): Promise<unknown>
 }
 
-export interface UpstreamTiming {
-  connectTimeout: number
-  reconnectDelay: number
-  unhealthyThreshold: number
-  /** Requests sent to this member at once; more wait in a queue (default 64). */
-  maxConcurrent?: number
-  /** Largest result or stdio line accepted from this member (default 8 MiB). */
-  maxResultBytes?: number
-  /** `on-demand`: a lost connection is opened again by the next request only (within its backoff), never in the background. */
-  reconnect?: 'background' | 'on-demand'
-  /** How much of each list is taken from this member (default LIMIT_DEFAULTS). */
-  lists?: ListLimits
-}
-
-/** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */
-export type UpstreamEra = 'modern' | 'legacy'
-
-/** Cache hints of a list result (2026-07-28): how long and for whom it may be reused. */
-export interface CacheHint {
-  ttlMs?: number
-  cacheScope?: 'public' | 'private'
-}
-
-const MAX_RECONNECT_DELAY = 30_000
-/** How long a connection must stay up before its loss starts the reconnect backoff over. */
-export const STABLE_CONNECTION_MS = 30_000
-/** Connections in a row lost before STABLE_CONNECTION_MS that make a member a crash loop. */
-const CRASH_LOOP = 3
-const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
-/** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
-const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true }, extensions: APPS_EXTENSION }
-
-/**
- * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
- * undici leaves one listener per request (thousands under load); a POST is short and needs none.
- */
-const postWithoutSharedSignal: typeof fetch = async (url, init) => {
-  if (init?.method !== 'POST') return fetch(url, init)
-  const response = await fetch(url, { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) })
-  if (response.ok) return response
-  // What a refused POST means is said by type (errors.ts), not in the SDK's words quoting the body.
-  await response.body?.cancel().catch(() => {})
-  throw httpStatusFailure(response.status, redact(String(url)), response.headers.get('retry-after'))
-}
-
-/** The URL an SSE registration connects to: a bare base URL means its `/sse` endpoint. */
-export function sseEndpoint(url: string): URL {
-  const parsed = new URL(url)
-  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/sse'
-  return parsed
-}
-
-/** Errors that say the connection failed (worth another replica), as opposed to the server's own answer. */
-export function isConnectionError(error: unknown): boolean {
-  return classifyFailure(error) === 'transport'
-}
-
-/** True for a timeout: the SDK client's own, or a REQUEST_TIMEOUT error (the router's deadline for a queued call). */
-export function isTimeoutError(error: unknown): boolean {
-  return (
-    (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) ||
-    (error instanceof Error && (error as { code?: unknown }).code === REQUEST_TIMEOUT)
-  )
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 /** What a legacy SSE client reports when its stream ended or carried something that is not JSON-RPC. */
 function isStreamFailure(error: unknown): boolean {
   return error instanceof SseError || error instanceof SyntaxError || (error as Error | undefined)?.name === 'ZodError'
@@ -120,19 +45,8 @@ function isStreamFailure(error: unknown): boolean {
  * connect probes the server once (`server/discover`, falling back to `initialize`); the verdict is kept
  * for the life of the connection and decides which era every forwarded request speaks.
  */
-export class Upstream {
-  status: UpstreamStatus = 'connecting'
+export class Upstream extends UpstreamSubscriptions {
   lastError: string | undefined
-  tools: Tool[] = []
-  resources: Resource[] = []
-  resourceTemplates: ResourceTemplate[] = []
-  prompts: Prompt[] = []
-  /** Cache hints of the last list results, per kind (modern upstreams send them). */
-  readonly cacheHints = new Map<'tools' | 'resources' | 'resourceTemplates' | 'prompts', CacheHint>()
-  /** Calls in flight, for least-connections. */
-  inflight = 0
-  /** Calls, errors and median latency since start (`/health`, `airmcp status`). */
-  readonly stats = new CallStats()
   client: Client | undefined
   /**
    * A 2025 session with the same server when it serves both revisions over Streamable HTTP: 2025 callers
@@ -140,28 +54,11 @@ export class Upstream {
    * instead of being bridged to 2026 input rounds. Lists, health and 2026 callers use `client`.
    */
   sessionClient: Client | undefined
-  /** The probe's verdict for the current connection; cleared when the connection is lost. */
-  era: UpstreamEra | undefined
-  discover: DiscoverResult | undefined
   /** The server's `instructions` of its last connection (initialize or server/discover result). */
   instructions: string | undefined
-  private failures = 0
-  private attempts = 0
-  private reconnectTimer: NodeJS.Timeout | undefined
-  /** When the current connection came up (0: none is up). */
-  private connectedAt = 0
-  /** Connections in a row lost before STABLE_CONNECTION_MS. */
-  private shortLived = 0
-  /** A member in a crash loop is not reconnected on demand before this time (its backoff). */
-  private notBefore = 0
   private connecting: Promise<void> | undefined
-  private stopped = false
-  private subscription: McpSubscription | undefined
   /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
   private readonly direct = new WeakMap<Client, DirectRequestsTransport>()
-  private readonly subscribedUris = new Set<string>()
-  /** The list_changed refetch running per kind, and whether another was asked for meanwhile. */
-  private readonly refetching = new Map<'tools' | 'resources' | 'prompts', { again: boolean }>()
   /** Bounds what this member is sent at once, so one client's batch cannot flood it. */
   readonly slots: Semaphore
   /** Values that must not appear in errors, logs or /health (header values, URL credentials). */
@@ -170,8 +67,9 @@ export class Upstream {
   constructor(
     readonly registration: Registration,
     private readonly events: UpstreamEvents,
-    private readonly timing: UpstreamTiming,
+    protected readonly timing: UpstreamTiming,
   ) {
+    super()
     this.slots = new Semaphore(timing.maxConcurrent ?? 64)
     this.secrets = secretsOf(registration.connection as { url?: string; headers?: Record<string, string> })
   }
@@ -202,40 +100,6 @@ export class Upstream {
     }
   }
 
-  private createTransport(): Transport {
-    const connection = this.registration.connection
-    switch (connection.type) {
-      case 'sse':
-        return new SSEClientTransport(sseEndpoint(connection.url), {
-          requestInit: { headers: connection.headers },
-          fetch: postWithoutSharedSignal,
-        })
-      case 'http':
-      case 'streamable-http':
-        return new DirectRequestsTransport(
-          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
-            this.tools.find((tool) => tool.name === name)?.inputSchema,
-          ),
-        )
-      case 'stdio':
-        return new DirectRequestsTransport(
-          new ChildProcessTransport({
-            label: this.id,
-            command: connection.command === 'node' ? process.execPath : connection.command,
-            args: connection.args ?? [],
-            env: connection.env,
-            cwd: resolveChildCwd(connection.args ?? [], connection.cwd),
-            maxLineBytes: this.timing.maxResultBytes,
-          }),
-        )
-      default:
-        throw new Error(
-          `Registration "${this.id}": unknown connection type ${JSON.stringify((connection as { type: unknown }).type)}. ` +
-            'Try this: sse, http or stdio.',
-        )
-    }
-  }
-
   /** Connects once (probe, handshake, then lists what the server offers); on failure schedules a retry. */
   connect(): Promise<void> {
     this.connecting ??= this.attemptConnect().finally(() => {
@@ -257,19 +121,12 @@ export class Upstream {
     return this.connect()
   }
 
-  private newClient(): Client {
-    return new Client(GATEWAY_INFO, {
-      capabilities: GATEWAY_CAPABILITIES,
-      versionNegotiation: { mode: 'auto', probe: { timeoutMs: this.timing.connectTimeout } },
-    })
-  }
-
   private async attemptConnect(): Promise<void> {
     clearTimeout(this.reconnectTimer)
-    const client = this.newClient()
+    const client = newClient(this.timing.connectTimeout)
     this.wire(client)
     try {
-      let transport = this.createTransport()
+      let transport = createTransport(this.registration, this.timing.maxResultBytes, (name) => this.tools.find((tool) => tool.name === name)?.inputSchema)
       const connection = this.registration.connection
       const overHttp = connection.type === 'http' || connection.type === 'streamable-http'
       const pinnedLegacy = this.registration.protocol === '2025-11-25'
@@ -286,10 +143,10 @@ export class Upstream {
       // A 2025 server over Streamable HTTP is reached faster by the gateway's own keep-alive client.
       if (overHttp && (probeFailed || client.getProtocolEra() === 'legacy')) {
         await client.close().catch(() => {})
-        connected = this.newClient()
+        connected = newClient(this.timing.connectTimeout)
         this.wire(connected)
         // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
-        transport = this.sessionTransport()
+        transport = sessionTransport(this.registration, this.timing.maxResultBytes)
         await connected.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       }
       if (this.stopped) {
@@ -313,19 +170,6 @@ export class Upstream {
       await client.close().catch(() => {})
       this.fail(`connect failed: ${messageOf(error)}`)
     }
-  }
-
-  /**
-   * A 2025 Streamable HTTP session on the gateway's own keep-alive client; a restarted upstream forgets its
-   * sessions, so a new one is started and the call repeated, unseen by clients.
-   */
-  private sessionTransport(): Transport {
-    const connection = this.registration.connection as { url: string; headers?: Record<string, string> }
-    return new DirectRequestsTransport(
-      new SessionResumingTransport(
-        new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
-      ),
-    )
   }
 
   /** Forwarded requests on this connection skip the SDK client when the gateway owns its transport (direct-requests.ts). */
@@ -358,14 +202,14 @@ export class Upstream {
 
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
   private async openSessionClient(): Promise<Client | undefined> {
-    const client = this.newClient()
+    const client = newClient(this.timing.connectTimeout)
     this.wire(client)
     // List changes already arrive on the 2026 connection's listen stream: one refresh each, not two.
     for (const kind of ['tools', 'resources', 'prompts']) client.removeNotificationHandler(`notifications/${kind}/list_changed`)
     client.onclose = () => {
       if (this.sessionClient === client) this.sessionClient = undefined
     }
-    const transport = this.sessionTransport()
+    const transport = sessionTransport(this.registration, this.timing.maxResultBytes)
     try {
       await client.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       this.goDirect(client, transport)
@@ -378,7 +222,7 @@ export class Upstream {
     }
   }
 
-  private closeSessionClient(): void {
+  protected closeSessionClient(): void {
     const client = this.sessionClient
     this.sessionClient = undefined
     void client?.close().catch(() => {})
@@ -419,134 +263,6 @@ export class Upstream {
   }
 
   /**
-   * A modern upstream sends notifications only on a `subscriptions/listen` stream: one stream per upstream
-   * carries list changes and the resource URIs clients subscribed to. Best effort: a server without it
-   * still serves calls.
-   */
-  private async listen(): Promise<void> {
-    const client = this.client
-    if (!client || this.era !== 'modern') return
-    const caps = client.getServerCapabilities() ?? {}
-    const previous = this.subscription
-    try {
-      const subscription = await client.listen({
-        ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
-        ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
-        ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
-        ...(this.subscribedUris.size && caps.resources ? { resourceSubscriptions: [...this.subscribedUris] } : {}),
-      })
-      this.subscription = subscription
-      // The server ended the stream (it is stopping, it restarted, the stream broke): listen again (after a
-      // second when the stream was short-lived); if nobody answers then, the server is gone.
-      const opened = Date.now()
-      void subscription.closed.then((cause) => {
-        if (cause === 'local') return
-        const again = () => this.subscription === subscription && this.client === client && void this.listen()
-        setTimeout(again, Date.now() - opened > 1000 ? 0 : 1000).unref()
-      })
-    } catch (error) {
-      const gone = this.client === client && this.status === 'connected' && classifyFailure(error) === 'transport'
-      if (gone) this.markBroken(error)
-      else this.lastError = `subscriptions/listen failed: ${messageOf(error)}`
-    }
-    await previous?.close().catch(() => {})
-  }
-
-  /** True when the server was asked for updates about some resource. */
-  get subscribed(): boolean {
-    return this.subscribedUris.size > 0
-  }
-
-  /** Asks the server for `notifications/resources/updated` about `uri`, in the era it speaks. */
-  async subscribeResource(uri: string): Promise<void> {
-    const client = this.client
-    const resources = client?.getServerCapabilities()?.resources
-    if (!client || !resources || this.subscribedUris.has(uri)) return
-    // A 2026 server says in its listen acknowledgement which URIs it honours; a 2025 one must declare it.
-    if (this.era === 'modern') {
-      this.subscribedUris.add(uri)
-      await this.listen()
-    } else if (resources.subscribe) {
-      this.subscribedUris.add(uri)
-      await client.subscribeResource({ uri })
-    }
-  }
-
-  /**
-   * A list_changed: one refetch of that kind at a time, and a burst of them while it runs makes one more
-   * after it (the last one sees the newest list), so a server re-announcing costs at most two listings.
-   */
-  private refetch(kind: 'tools' | 'resources' | 'prompts'): void {
-    const running = this.refetching.get(kind)
-    if (running) {
-      running.again = true
-      return
-    }
-    const state = { again: true }
-    this.refetching.set(kind, state)
-    void (async () => {
-      // A refresh that fails leaves the last lists in place; the health check deals with a dead server.
-      while (state.again) {
-        state.again = false
-        await this.refresh(kind).catch((error) => (this.lastError = redact(`refreshing ${kind} failed: ${messageOf(error)}`, this.secrets)))
-      }
-      this.refetching.delete(kind)
-    })()
-  }
-
-  /**
-   * Re-reads what the server offers (all of it, or one kind after a list_changed), within the list limits
-   * and one `connectTimeout` for all the pages (list-intake.ts).
-   */
-  async refresh(kind?: 'tools' | 'resources' | 'prompts'): Promise<void> {
-    const client = this.client
-    if (!client) return
-    const caps = client.getServerCapabilities() ?? {}
-    const deadline = Date.now() + this.timing.connectTimeout
-    const pages = async (method: string, key: ListKey) => {
-      const request: ListPageRequest = (cursor, timeout) =>
-        client.request({ method, params: cursor ? { cursor } : {} } as never, PassThrough, { timeout }) as Promise<Record<string, unknown>>
-      const read = await readList(this.id, method, key, request, this.timing.lists ?? LIMIT_DEFAULTS, deadline)
-      this.cacheHints.set(key, mergeCacheHints(read.hints))
-      return read.items
-    }
-    if ((!kind || kind === 'tools') && caps.tools) this.tools = (await pages('tools/list', 'tools')) as Tool[]
-    if ((!kind || kind === 'resources') && caps.resources) {
-      this.resources = (await pages('resources/list', 'resources')) as Resource[]
-      this.resourceTemplates = (await pages('resources/templates/list', 'resourceTemplates')) as ResourceTemplate[]
-    }
-    if ((!kind || kind === 'prompts') && caps.prompts) this.prompts = (await pages('prompts/list', 'prompts')) as Prompt[]
-    if (kind) this.events.listChanged(this, kind)
-  }
-
-  /** A health ping; enough failures in a row take the server out of its pool until it reconnects. */
-  async checkHealth(timeout: number): Promise<void> {
-    const client = this.client
-    if (!client || this.status !== 'connected') return
-    try {
-      // 2026-07-28 has no ping: a modern server is asked `server/discover`, which also refreshes its advertisement.
-      if (this.era === 'modern') this.discover = await client.discover({ timeout })
-      else await client.ping({ timeout })
-      this.failures = 0
-    } catch (error) {
-      if (++this.failures >= this.timing.unhealthyThreshold) {
-        this.client = undefined
-        void client.close().catch(() => {})
-        this.fail(`health check failed: ${messageOf(error)}`)
-      }
-    }
-  }
-
-  /** Marks the server down after a failed call on the connection; it reconnects in the background. */
-  markBroken(error: unknown): void {
-    if (this.status !== 'connected') return
-    const client = this.client
-    this.client = undefined
-    void client?.close().catch(() => {})
-    this.fail(`call failed: ${messageOf(error)}`)
-  }
-
-  /**
    * Closes the connection and opens a new one at once (a server restarted by its supervisor, a rebuilt
    * stdio child), then tells the router, which sends `list_changed` if what the server offers changed.
    */
@@ -562,34 +278,12 @@ export class Upstream {
     this.events.statusChanged(this)
   }
 
-  private fail(reason: string): void {
-    this.closeSessionClient()
-    this.lastError = upstreamErrorText(reason, this.secrets)
-    // The verdict belongs to the lost connection: the next connect probes again.
-    this.era = undefined
-    this.discover = undefined
-    this.subscription = undefined
-    this.setStatus('error')
-    if (this.stopped) return
-    // A connection that stayed up a while starts the backoff over; one lost soon after it came up (a crash
-    // loop) keeps it growing, and calls that find the member down do not reconnect it sooner either.
-    if (this.connectedAt) {
-      const stable = Date.now() - this.connectedAt >= STABLE_CONNECTION_MS
-      this.shortLived = stable ? 0 : this.shortLived + 1
-      if (stable) this.attempts = 0
-      this.connectedAt = 0
-    }
-    const delay = Math.min(this.timing.reconnectDelay * 2 ** this.attempts++, MAX_RECONNECT_DELAY)
-    this.notBefore = this.shortLived >= CRASH_LOOP ? Date.now() + delay : 0
-    clearTimeout(this.reconnectTimer)
-    if (this.timing.reconnect === 'on-demand') return
-    this.reconnectTimer = setTimeout(() => void this.connect(), delay)
-    this.reconnectTimer.unref()
+
+  protected announceListChanged(kind: 'tools' | 'resources' | 'prompts'): void {
+    this.events.listChanged(this, kind)
   }
 
-  private setStatus(status: UpstreamStatus): void {
-    if (this.status === status) return
-    this.status = status
+  protected announceStatus(): void {
     this.events.statusChanged(this)
   }
 
@@ -603,30 +297,4 @@ export class Upstream {
     await this.subscription?.close().catch(() => {})
     await client?.close().catch(() => {})
   }
-}
-
-/** Forwarded results are passed on as the server sent them: the client that asked validates them. */
-export const PassThrough = {
-  '~standard': {
-    version: 1 as const,
-    vendor: 'airmcp',
-    validate: (value: unknown) =>
-      value !== null && typeof value === 'object'
-        ? { value: value as Record<string, unknown> }
-        : { issues: [{ message: 'Expected a result object' }] },
-  },
-}
-
-/**
- * Conservative merge of cache hints: the smallest `ttlMs` (absent or negative counts as 0, as the spec
- * says a client should read it), and `private` if any part is private or says nothing.
- */
-export function mergeCacheHints(hints: CacheHint[]): Required<CacheHint> {
-  let ttlMs = Infinity
-  let cacheScope: 'public' | 'private' = 'public'
-  for (const hint of hints) {
-    ttlMs = Math.min(ttlMs, typeof hint.ttlMs === 'number' && hint.ttlMs > 0 ? Math.floor(hint.ttlMs) : 0)
-    if (hint.cacheScope !== 'public') cacheScope = 'private'
-  }
-  return { ttlMs: ttlMs === Infinity ? 0 : ttlMs, cacheScope }
 }
