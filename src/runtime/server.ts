@@ -187,7 +187,7 @@ export function defineServer(options: ServerOptions): McpServer {
         wire.onerror = onerror
         const session = factory.build('legacy', { longLived: true })
         await session.connect(wire)
-        answerToolCallsOnWire(wire, session, factory.callToolOnSession)
+        answerToolCallsOnWire(wire, session, factory.callTool)
       } else onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
     })
   }

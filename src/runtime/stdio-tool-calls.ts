@@ -1,20 +1,13 @@
-import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode, type Server } from '@modelcontextprotocol/server'
+import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode, specTypeSchemas, type Server } from '@modelcontextprotocol/server'
 import { isRecord, plainToolCallParams, type ToolCallParams } from '../http/jsonrpc.js'
+import { sessionCall, type IncomingCall } from './session.js'
 import type { StdioWire } from './stdio-wire.js'
 
 type Message = Parameters<NonNullable<StdioWire['onmessage']>>[0]
 type Extra = Parameters<NonNullable<StdioWire['onmessage']>>[1]
 
-/** Runs one tools/call of a 2025 session: the server factory's `callToolOnSession`. */
-export type SessionToolCall = (
-  server: Server,
-  id: string | number,
-  params: ToolCallParams,
-  signal: () => AbortSignal,
-) => Promise<unknown>
-
-/** The 2025-11-25 wire's tools/call result check, reached through the SDK server (not public API: see below). */
-type ResultCheck = (result: unknown) => { ok: true; value: unknown } | { ok: false; message?: string }
+/** The one tools/call path of the server factory (session.ts `callTool`). */
+export type CallTool = (call: IncomingCall) => Promise<unknown>
 
 /**
  * What the runtime builds from plain values (`toToolResult`, `errorResult`): text blocks, an optional
@@ -36,14 +29,13 @@ function isPlainTextResult(result: unknown): boolean {
 }
 
 /**
- * The SDK's own 2025 result check for tools/call, or undefined when this SDK build does not expose it the
- * way it did when this was written (then every call takes the SDK path). `_wireCodec()` is the protected
- * accessor the SDK's `Server` uses for this very check.
+ * The tools/call result check of the SDK's 2025 wire, through its public spec-type validators: the SDK
+ * checks with the same zod schema, and states a failure as the schema's issues (`String(ZodError)`).
  */
-function sdkResultCheck(server: Server): ResultCheck | undefined {
-  const codec = (server as unknown as { _wireCodec?: () => { validateResult?: (method: string, raw: unknown) => unknown } })._wireCodec?.()
-  if (typeof codec?.validateResult !== 'function') return undefined
-  return (result) => codec.validateResult!('tools/call', result) as ReturnType<ResultCheck>
+function checkResult(result: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+  const checked = specTypeSchemas.CallToolResult['~standard'].validate(result)
+  if (!checked.issues) return { ok: true, value: checked.value }
+  return { ok: false, message: JSON.stringify(checked.issues, null, 2) }
 }
 
 /** A thrown error as the SDK answers it: its code when it has one (a 2025 client reads -32002 as -32602), else -32603. */
@@ -64,18 +56,19 @@ function withContent(result: unknown): unknown {
 }
 
 /**
- * Answers a 2025-11-25 stdio session's `tools/call` requests without the SDK's protocol layer, which parses
- * every message and result with zod and builds a dozen closures per request: on stdio that costs more
- * than the call. The call itself is the one the SDK-registered handler makes (`callToolOnSession`); its
- * log, progress and questions go through the session's SDK server, which also keeps answering everything
- * else (initialize, lists, ping, setLevel, resources, prompts, responses to its own requests). Only well-
- * formed calls after `initialize` take this path; the answers, errors and cancellation are the SDK's.
+ * A 2025-11-25 stdio session's codec for `tools/call`: it reads the call off the wire into the runtime's one
+ * `IncomingCall` and hands it to the one `callTool` (the SDK's handler hands its calls there too), then
+ * writes the answer, its error or nothing (cancelled). The SDK's protocol layer, which parses every message
+ * and result with zod and builds a dozen closures per request, costs more than the call on stdio; so this
+ * codec is where a stdio session's calls are decoded, answered and cancelled. The session's SDK server keeps
+ * everything else (initialize, lists, ping, setLevel, resources, prompts, responses to its own requests)
+ * and carries the call's log, progress and questions. A request the SDK would refuse or reshape (an extra
+ * params member, a bad `_meta`) goes to the SDK for its exact answer, and from there to the same `callTool`.
  */
-export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolOnSession: SessionToolCall): void {
-  const checkResult = sdkResultCheck(server)
+export function answerToolCallsOnWire(wire: StdioWire, server: Server, callTool: CallTool): void {
   const sdkOnMessage = wire.onmessage
   const sdkOnClose = wire.onclose
-  if (!checkResult || !sdkOnMessage) return
+  if (!sdkOnMessage) return
   wire.batchWrites = true
   /** In-flight fast calls by request id; the AbortController is made only when someone asks for the signal or cancels. */
   const inFlight = new Map<string | number, { controller?: AbortController }>()
@@ -84,7 +77,7 @@ export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolO
     const call: { controller?: AbortController } = {}
     inFlight.set(id, call)
     const signal = () => (call.controller ??= new AbortController()).signal
-    callToolOnSession(server, id, params, signal)
+    callTool(sessionCall(server, id, params, signal))
       .then((result) => responseTo(id, result), (error) => errorResponse(id, error))
       .then((response) => {
         // A cancelled call gets no answer, as on the SDK path.
@@ -96,14 +89,14 @@ export function answerToolCallsOnWire(wire: StdioWire, server: Server, callToolO
       })
   }
 
-  /** The SDK's answer for what a call returned: a plain result as it is, any other through the SDK's own check. */
+  /** The answer for what a call returned: a plain result as it is, any other through the SDK's result check. */
   function responseTo(id: string | number, result: unknown): Message {
     if (isPlainTextResult(result)) return { result, jsonrpc: '2.0', id } as Message
     if (isInputRequiredResult(result)) {
       const message = `Handler for tools/call returned an input-required result, but this request is served on protocol revision ${server.getNegotiatedProtocolVersion()}, which has no input_required vocabulary`
       return errorResponse(id, { code: ProtocolErrorCode.InternalError, message })
     }
-    const checked = checkResult!(withContent(result))
+    const checked = checkResult(withContent(result))
     if (checked.ok) return { result: checked.value, jsonrpc: '2.0', id } as Message
     return errorResponse(id, { code: ProtocolErrorCode.InvalidParams, message: `Invalid tools/call result: ${checked.message}` })
   }
