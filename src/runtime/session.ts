@@ -5,7 +5,6 @@ import {
   ResourceNotFoundError,
   Server,
   type CacheHint,
-  type InputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server'
 import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputMethod, type RoundCodec } from './input-rounds.js'
