@@ -177,8 +177,9 @@ export function defineServer(options: ServerOptions): McpServer {
   /**
    * stdio in both eras on one wire, the era chosen by the client's first message: a 2025 `initialize` gets a
    * session server on the wire directly (as a 2025 HTTP session gets one on its transport); anything else
-   * goes to the SDK's `serveStdio`, which serves 2026-07-28. A 2025 session's tool calls skip the SDK's
-   * protocol layer (`answerToolCallsOnWire`): on stdio its per-message parsing cost more than the call.
+   * goes to the SDK's `serveStdio`, which serves 2026-07-28. Tool calls in either era are read off the wire
+   * by the connection's codec (`answerToolCallsOnWire`): on stdio the SDK's per-message parsing cost more
+   * than the call.
    */
   function serveStdioEras(wire: StdioWire, onHandle: (handle: StdioServerHandle) => void): void {
     const onerror = (error: Error) => log(`${options.name}: ${error.message}`)
@@ -186,9 +187,12 @@ export function defineServer(options: ServerOptions): McpServer {
       if (first && 'method' in first && first.method === 'initialize') {
         wire.onerror = onerror
         const session = factory.build('legacy', { longLived: true })
+        answerToolCallsOnWire(wire, factory, session)
         await session.connect(wire)
-        answerToolCallsOnWire(wire, session, factory.callTool)
-      } else onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
+      } else {
+        answerToolCallsOnWire(wire, factory)
+        onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
+      }
     })
   }
 

@@ -5,9 +5,10 @@ import {
   ResourceNotFoundError,
   Server,
   type CacheHint,
+  type Implementation,
   type ServerContext,
 } from '@modelcontextprotocol/server'
-import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputMethod, type RoundCodec } from './input-rounds.js'
+import { createRoundCodec, envelopeCapabilities, runRound, sdkRounds, type Ask, type InputMethod, type RoundCodec, type Rounds } from './input-rounds.js'
 import type { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { callInfo, headerCarrier } from './call-telemetry.js'
@@ -142,15 +143,15 @@ const TaskIdParams = z.looseObject({ taskId: z.string() })
 /** One request as the runtime serves it, whichever transport and era carried it. */
 export interface RequestScope {
   era: Era
-  /** The 2025 session's SDK server, or the 2026 request's. */
-  server: Server
+  /** The 2025 session's SDK server, or the 2026 request's (none when a codec answers a 2026 call alone). */
+  server?: Server
   channel: RequestChannel
   /** What the client declared: at `initialize` (2025) or in the request's envelope (2026). */
   capabilities: Record<string, unknown> | undefined
   /** Made on first use: most calls never look. */
   signal: () => AbortSignal
-  /** 2026: the SDK context its rounds arrive in (`requestState`, `inputResponses`). */
-  rounds?: ServerContext
+  /** 2026: what the request brings to its round (`requestState`, `inputResponses`). */
+  rounds?: Rounds
   /** `traceparent`/`tracestate` of the HTTP request that carried it. */
   headers?: () => TraceCarrier | undefined
 }
@@ -166,13 +167,14 @@ export interface IncomingCall extends RequestScope {
 
 /** A request the SDK carried: its scope read from the SDK's per-request context. */
 function sdkScope(server: Server, era: Era, ctx: ServerContext): RequestScope {
+  const rounds = era === 'modern' ? sdkRounds(ctx) : undefined
   return {
     era,
     server,
     channel: sdkChannel(ctx),
-    capabilities: era === 'modern' ? envelopeCapabilities(ctx) : (server.getClientCapabilities() as Record<string, unknown> | undefined),
+    capabilities: rounds ? rounds.capabilities : (server.getClientCapabilities() as Record<string, unknown> | undefined),
     signal: () => ctx.mcpReq.signal,
-    rounds: era === 'modern' ? ctx : undefined,
+    rounds,
     headers: () => headerCarrier(ctx),
   }
 }
@@ -186,6 +188,27 @@ function sessionChannel(server: Server, meta: Record<string, unknown>): RequestC
     notify: (notification) => server.notification(notification as never),
     send: (request) => server.request(request as never) as Promise<Record<string, unknown>>,
   }
+}
+
+/**
+ * A 2026 tools/call read off the wire (stdio) that carries no round state, asks for no logs and is no task:
+ * its progress goes out on the wire, its questions end the round (`input_required`).
+ */
+export function requestCall(
+  id: string | number,
+  params: ToolCallParams,
+  capabilities: Record<string, unknown> | undefined,
+  signal: () => AbortSignal,
+  notify: RequestChannel['notify'],
+): IncomingCall {
+  const channel: RequestChannel = {
+    meta: params._meta ?? {},
+    // A 2026 request gets logs only when its envelope asks for a level; a codec takes no request that does.
+    log: async () => {},
+    notify,
+    send: () => Promise.reject(new Error('A 2026 request asks its questions in input_required rounds.')),
+  }
+  return { era: 'modern', id, params, channel, capabilities, signal, rounds: { state: () => undefined, signal, capabilities } }
 }
 
 /** A 2025 session's tools/call read off its wire (stdio): its context goes through the session's server. */
@@ -220,6 +243,8 @@ export function createServerFactory(parts: ServerParts) {
   const sessions = new Map<Server, { era: Era; uris: Set<string> }>()
   const hasCompletions = parts.prompts.some((p) => p.complete) || templates.some((r) => r.complete)
   const taskRunner = parts.tools.some((t) => t.task) ? new TaskRunner(parts.tasks) : undefined
+  /** Who answers: every 2026 result carries it (`_meta` `io.modelcontextprotocol/serverInfo`). */
+  const serverInfo: Implementation = { name: parts.name, version: parts.version, title: parts.title, description: parts.description }
 
   function findResource(uri: string) {
     const fixed = fixedResources.find((r) => r.uri === uri)
@@ -292,7 +317,9 @@ export function createServerFactory(parts: ServerParts) {
    * asked on the session.
    */
   async function startTask(runner: TaskRunner, tool: ToolDefinition, call: IncomingCall) {
-    const { era, server, capabilities } = call
+    const { capabilities } = call
+    // 2025 calls come on a session (its server); 2026 ones never need one here.
+    const session = call.era === 'legacy' ? call.server : undefined
     const parsed = tool.schema.safeParse(call.params.arguments ?? {})
     if (!parsed.success) return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
     const args = parsed.data as Record<string, unknown>
@@ -304,29 +331,24 @@ export function createServerFactory(parts: ServerParts) {
       prepared = outcome
     }
     // A 2025 session hears of each status change (notifications/tasks/status); 2026 clients poll.
-    const notifyStatus =
-      era === 'legacy'
-        ? (state: TaskState) => void server.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
-        : undefined
+    const notifyStatus = session
+      ? (state: TaskState) => void session.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
+      : undefined
     const state = await runner.start((task) => {
-      const context =
-        era === 'modern'
-          ? makeContext(DETACHED, capabilities, task.ask, () => task.signal)
-          : makeContext(sessionChannel(server, {}), capabilities, undefined, () => task.signal)
+      const context = session
+        ? makeContext(sessionChannel(session, {}), capabilities, undefined, () => task.signal)
+        : makeContext(DETACHED, capabilities, task.ask, () => task.signal)
       return runTool({ tool, args, context: { ...context, progress: task.progress, taskId: task.taskId, prepared } })
     }, notifyStatus)
     // The SDK checks a 2025 tools/call result as a CallToolResult (it has no 2025 task runtime): an empty
     // `content` beside `task` passes its check and reads as CreateTaskResult to the client.
-    return era === 'modern' ? createTaskResult(state) : { content: [], task: legacyTask(state) }
+    return session ? { content: [], task: legacyTask(state) } : createTaskResult(state)
   }
 
   /** A fresh SDK server for one 2025 session, one 2026 request, or one stdio connection. */
   function build(era: Era, options: { longLived?: boolean } = {}): Server {
     const server = new Server(
-      { name: parts.name, version: parts.version, title: parts.title, description: parts.description } as {
-        name: string
-        version: string
-      },
+      serverInfo,
       {
         capabilities: {
           tools: { listChanged: true },
@@ -480,7 +502,7 @@ export function createServerFactory(parts: ServerParts) {
     return server
   }
 
-  return { build, sessions, tools, prompts, callTool }
+  return { build, sessions, tools, prompts, callTool, serverInfo }
 }
 
 export type ServerFactory = ReturnType<typeof createServerFactory>

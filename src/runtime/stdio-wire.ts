@@ -18,6 +18,11 @@ export class StdioWire implements Transport {
   onmessage?: Transport['onmessage']
   onclose?: () => void
   onerror?: (error: Error) => void
+  /**
+   * A codec that answers some messages itself (stdio-tool-calls.ts): it sees each message first, from the
+   * first one held, and keeps what it answers from `onmessage`; told when the wire closes.
+   */
+  codec?: { take(message: Message): boolean; close(): void }
   private buffer = ''
   private held: Message[] = []
   private queued: string[] = []
@@ -71,8 +76,12 @@ export class StdioWire implements Transport {
     }
     const message = parsed as Message
     this.resolveFirst(message)
-    if (this.started) this.onmessage?.(message)
+    if (this.started) this.deliver(message)
     else this.held.push(message)
+  }
+
+  private deliver(message: Message): void {
+    if (!this.codec?.take(message)) this.onmessage?.(message)
   }
 
   private readonly onEnd = () => {
@@ -87,7 +96,7 @@ export class StdioWire implements Transport {
   async start(): Promise<void> {
     this.started = true
     // Delivered in order, each after the previous one's synchronous handling, as a live stream would.
-    for (const message of this.held.splice(0)) this.onmessage?.(message)
+    for (const message of this.held.splice(0)) this.deliver(message)
   }
 
   /**
@@ -128,6 +137,7 @@ export class StdioWire implements Transport {
     this.stdout.off('error', this.onStreamError)
     this.stdin.pause()
     this.resolveFirst(undefined)
+    this.codec?.close()
     this.onclose?.()
   }
 }
