@@ -12,6 +12,7 @@ import { sharedSecret } from '../http/session-id.js'
 import type { Plugin } from './plugin.js'
 import { StdioWire } from './stdio-wire.js'
 import { answerToolCallsOnWire } from './stdio-tool-calls.js'
+import { answerToolCallsOverHttp } from './http-tool-calls.js'
 import { stopWithSupervisor } from './supervised.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
@@ -237,7 +238,7 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: serveModern && checkParamHeaders(serveModern, (name) => factory.tools.get(name)?.inputSchema),
+          modern: serveModern && checkParamHeaders(answerToolCallsOverHttp(factory, serveModern), (name) => factory.tools.get(name)?.inputSchema),
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

@@ -191,7 +191,7 @@ function sessionChannel(server: Server, meta: Record<string, unknown>): RequestC
 }
 
 /**
- * A 2026 tools/call read off the wire (stdio) that carries no round state, asks for no logs and is no task:
+ * A 2026 tools/call read by a codec (stdio, HTTP) that carries no round state, asks for no logs and is no task:
  * its progress goes out on the wire, its questions end the round (`input_required`).
  */
 export function requestCall(
@@ -200,9 +200,11 @@ export function requestCall(
   capabilities: Record<string, unknown> | undefined,
   signal: () => AbortSignal,
   notify: RequestChannel['notify'],
+  auth?: Principal,
 ): IncomingCall {
   const channel: RequestChannel = {
     meta: params._meta ?? {},
+    auth,
     // A 2026 request gets logs only when its envelope asks for a level; a codec takes no request that does.
     log: async () => {},
     notify,
