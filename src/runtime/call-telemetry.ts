@@ -1,12 +1,19 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import type { ServerContext } from '@modelcontextprotocol/server'
 import type { CallInfo } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
 
-/** `traceparent`/`tracestate` of the HTTP request that carried a call, when there was one. */
+/** `traceparent`/`tracestate` of the HTTP request that carried a call, when there was one (as the SDK hands it over). */
 export function headerCarrier(ctx: ServerContext): TraceCarrier | undefined {
   const headers = (ctx.http?.req as { headers?: { get(name: string): string | null } } | undefined)?.headers
   const traceparent = headers?.get('traceparent')
   return traceparent ? { traceparent, tracestate: headers?.get('tracestate') ?? undefined } : undefined
+}
+
+/** The same, from a Node request's headers (a codec reading the call itself). */
+export function nodeHeaderCarrier(headers: IncomingHttpHeaders): TraceCarrier | undefined {
+  const { traceparent, tracestate } = headers
+  return typeof traceparent === 'string' ? { traceparent, tracestate: typeof tracestate === 'string' ? tracestate : undefined } : undefined
 }
 
 /** What of one incoming tools/call its telemetry record reads (session.ts's `IncomingCall`). */

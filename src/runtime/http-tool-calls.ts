@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server'
 import type { ModernHandler } from '../http/host.js'
 import type { Principal } from '../http/principal.js'
+import { nodeHeaderCarrier } from './call-telemetry.js'
 import { errorResponse, requestCodec, type CallPath } from './tool-call-codec.js'
 
 const REVISION = '2026-07-28'
@@ -55,6 +56,7 @@ export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): Mod
     const codec = requestCodec(path, silent, principal as Principal | undefined)
     const call = codec.read(body as never, signal)
     if (!call || (call.params._meta ?? {}).progressToken !== undefined) return sdk(req, res, body, principal)
+    call.headers = () => nodeHeaderCarrier(req.headers)
     return path.callTool(call).then(
       (result) => write(res, codec.encode(call.id, result)),
       (error: unknown) => write(res, errorResponse(call.id, error)),
