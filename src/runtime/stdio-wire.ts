@@ -101,8 +101,9 @@ export class StdioWire implements Transport {
 
   /**
    * Messages sent while one chunk of input is handled go out in one write, at the end of that turn. Worth
-   * it where calls are cheap (a 2025 session's fast path: a write per message was a third of a call's
-   * CPU); where they are not (2026 via the SDK), writing at once keeps client and server working in parallel.
+   * it where calls are cheap (a connection whose calls its codec answers, in either era: a write per
+   * message was a third of a call's CPU); where they are not, writing at once keeps client and server
+   * working in parallel.
    */
   batchWrites = false
 
