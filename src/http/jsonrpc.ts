@@ -78,7 +78,7 @@ const LIFTED_META_KEY = /^io\.modelcontextprotocol\//
  * only what the SDK's own request check accepts unchanged (an id, a string name, an object of arguments,
  * a plain `_meta` with a valid progress token, nothing else). Anything unusual keeps the SDK's exact answer.
  */
-export function plainToolCallParams(message: unknown): ToolCallParams | undefined {
+export function plainToolCallParams(message: unknown, liftedMeta?: (key: string, value: unknown) => boolean): ToolCallParams | undefined {
   const { method, id, params } = message as { method?: unknown; id?: unknown; params?: unknown }
   if (method !== 'tools/call' || !isId(id)) return undefined
   if (!isRecord(params) || typeof params.name !== 'string') return undefined
@@ -87,7 +87,8 @@ export function plainToolCallParams(message: unknown): ToolCallParams | undefine
   const meta = params._meta
   if (meta !== undefined) {
     if (!isRecord(meta)) return undefined
-    for (const key in meta) if (LIFTED_META_KEY.test(key)) return undefined
+    // A 2026 codec lets through the envelope keys it checks itself (`liftedMeta`).
+    for (const key in meta) if (LIFTED_META_KEY.test(key) && !liftedMeta?.(key, meta[key])) return undefined
     if (!isProgressToken(meta.progressToken)) return undefined
   }
   return params as unknown as ToolCallParams

@@ -76,24 +76,45 @@ export type RoundCodec = ReturnType<typeof createRoundCodec>
 /** Asks the client something; resolves with its answer (the bare result object). */
 export type Ask = (method: InputMethod, params: Record<string, unknown>, key?: string) => Promise<Record<string, unknown>>
 
+/** What one 2026 request brings to its round, whichever transport carried it. */
+export interface Rounds {
+  /** The sealed state the request carried (verified), or undefined. */
+  state(): unknown
+  /** The answers the request carried, by input request key. */
+  inputResponses?: Record<string, unknown>
+  signal(): AbortSignal
+  /** The client capabilities its envelope declared. */
+  capabilities: Record<string, unknown> | undefined
+}
+
+/** A request's round as the SDK read it. */
+export function sdkRounds(ctx: ServerContext): Rounds {
+  return {
+    state: () => ctx.mcpReq.requestState(),
+    inputResponses: ctx.mcpReq.inputResponses,
+    signal: () => ctx.mcpReq.signal,
+    capabilities: envelopeCapabilities(ctx),
+  }
+}
+
 /**
  * Runs one round of a 2026-era handler. `run` gets an `ask` that answers from this round's responses
  * and the sealed state, or ends the round with `input_required` for everything still unanswered.
  */
 export async function runRound<T>(
   codec: RoundCodec,
-  ctx: ServerContext,
+  rounds: Rounds,
   target: { method: string; name: string; args: unknown },
   run: (ask: Ask, signal: () => AbortSignal) => Promise<T>,
 ): Promise<T | InputRequiredResult> {
   // Most calls never ask: everything below that costs (digest, signals, minting) happens only when needed.
-  const state = ctx.mcpReq.requestState<RoundState>()
+  const state = rounds.state() as RoundState | undefined
   let call: string | undefined
   const digest = () => (call ??= callDigest(target.method, target.name, target.args))
   if (state !== undefined && (typeof state !== 'object' || state === null || state.call !== digest())) {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState: it belongs to another call.')
   }
-  const fresh = ctx.mcpReq.inputResponses ?? {}
+  const fresh = rounds.inputResponses ?? {}
   const used: Record<string, unknown> = {}
   const pending: Record<string, InputRequest> = {}
   const missing: Record<string, object> = {}
@@ -102,7 +123,7 @@ export async function runRound<T>(
   let signal: AbortSignal | undefined
   const handlerSignal = () => {
     abandon ??= new AbortController()
-    return (signal ??= AbortSignal.any([ctx.mcpReq.signal, abandon.signal]))
+    return (signal ??= AbortSignal.any([rounds.signal(), abandon.signal]))
   }
   let endRound!: (ended: RoundEnded) => void
   const roundEnded = new Promise<RoundEnded>((resolve) => (endRound = resolve))
@@ -127,7 +148,7 @@ export async function runRound<T>(
       }
     }
     const capability = CAPABILITY[method]
-    if (!(capability in (envelopeCapabilities(ctx) ?? {}))) missing[capability] = {}
+    if (!(capability in (rounds.capabilities ?? {}))) missing[capability] = {}
     else pending[id] = { method, params } as InputRequest
     return waitForClient()
   }

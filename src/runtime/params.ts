@@ -112,7 +112,7 @@ function paramToZod(input: ParamInput, where: string): z.ZodType {
     const values = input.enum
     schema = values.every((v) => typeof v === 'string')
       ? z.enum(values as [string, ...string[]])
-      : z.union(values.map((v) => z.literal(v)) as unknown as [z.ZodLiteral, z.ZodLiteral])
+      : z.union(values.map((v) => z.literal(v)) as [z.ZodLiteral, ...z.ZodLiteral[]])
   } else {
     schema = baseSchema(input.type, where, input)
   }

@@ -13,6 +13,7 @@ import { StdioWire } from './stdio-wire.js'
 import { answerToolCallsOnWire } from './stdio-tool-calls.js'
 import { failedToStart, stopOnSignals, stopWithSupervisor } from './program.js'
 import { serverEnvironment, type ServerEnvironment } from '../config/environment.js'
+import { answerToolCallsOverHttp } from './http-tool-calls.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
@@ -186,8 +187,9 @@ export function defineServer(options: ServerOptions): McpServer {
   /**
    * stdio in both eras on one wire, the era chosen by the client's first message: a 2025 `initialize` gets a
    * session server on the wire directly (as a 2025 HTTP session gets one on its transport); anything else
-   * goes to the SDK's `serveStdio`, which serves 2026-07-28. A 2025 session's tool calls skip the SDK's
-   * protocol layer (`answerToolCallsOnWire`): on stdio its per-message parsing cost more than the call.
+   * goes to the SDK's `serveStdio`, which serves 2026-07-28. Tool calls in either era are read off the wire
+   * by the connection's codec (`answerToolCallsOnWire`): on stdio the SDK's per-message parsing cost more
+   * than the call.
    */
   function serveStdioEras(wire: StdioWire, onHandle: (handle: StdioServerHandle) => void): void {
     const onerror = (error: Error) => log(`${options.name}: ${error.message}`)
@@ -195,9 +197,12 @@ export function defineServer(options: ServerOptions): McpServer {
       if (first && 'method' in first && first.method === 'initialize') {
         wire.onerror = onerror
         const session = factory.build('legacy', { longLived: true })
+        answerToolCallsOnWire(wire, factory, session)
         await session.connect(wire)
-        answerToolCallsOnWire(wire, session, factory.callToolOnSession)
-      } else onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
+      } else {
+        answerToolCallsOnWire(wire, factory)
+        onHandle(serveStdio(({ era }) => factory.build(era, { longLived: true }), { transport: wire, onerror }))
+      }
     })
   }
 
@@ -242,7 +247,7 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: serveModern && checkParamHeaders(serveModern, (name) => factory.tools.get(name)?.inputSchema),
+          modern: serveModern && checkParamHeaders(answerToolCallsOverHttp(factory, serveModern), (name) => factory.tools.get(name)?.inputSchema),
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

@@ -5,13 +5,13 @@ import {
   ResourceNotFoundError,
   Server,
   type CacheHint,
-  type InputRequiredResult,
+  type Implementation,
   type ServerContext,
 } from '@modelcontextprotocol/server'
-import { createRoundCodec, envelopeCapabilities, runRound, type Ask, type InputMethod, type RoundCodec } from './input-rounds.js'
-import type { CallInfo, CallTelemetry } from '../telemetry/calls.js'
+import { createRoundCodec, envelopeCapabilities, runRound, sdkRounds, type Ask, type InputMethod, type RoundCodec, type Rounds } from './input-rounds.js'
+import type { CallTelemetry } from '../telemetry/calls.js'
 import type { TraceCarrier } from '../telemetry/tracing.js'
-import { serverCallInfo } from './call-telemetry.js'
+import { callInfo, headerCarrier } from './call-telemetry.js'
 import { appResources, appToolMeta } from './app.js'
 import type { ToolCallParams } from '../http/jsonrpc.js'
 import type { Principal } from '../http/principal.js'
@@ -66,10 +66,10 @@ const PUSH_METHOD = { elicit: 'elicitation/create', sample: 'sampling/createMess
 
 /**
  * How a handler's context reaches the client during one request: through the SDK's per-request context,
- * or (the 2025 stdio fast path) through the session's SDK server, which keeps its log level and matches
- * the answers to its questions either way.
+ * or (a 2025 stdio session's own codec) through the session's SDK server, which keeps its log level and
+ * matches the answers to its questions either way.
  */
-interface RequestChannel {
+export interface RequestChannel {
   /** The request's `_meta`: progress token, trace context. */
   meta: Record<string, unknown>
   sessionId?: string
@@ -141,11 +141,91 @@ const DETACHED: RequestChannel = {
 
 const TaskIdParams = z.looseObject({ taskId: z.string() })
 
-/** Runs a handler with its context: in the request's era on the SDK path, directly on the stdio fast path. */
-type InContext = <T>(
-  target: { method: string; name: string; args: unknown },
-  run: (context: ToolContext) => Promise<T>,
-) => Promise<T | InputRequiredResult>
+/** One request as the runtime serves it, whichever transport and era carried it. */
+export interface RequestScope {
+  era: Era
+  /** The 2025 session's SDK server, or the 2026 request's (none when a codec answers a 2026 call alone). */
+  server?: Server
+  channel: RequestChannel
+  /** What the client declared: at `initialize` (2025) or in the request's envelope (2026). */
+  capabilities: Record<string, unknown> | undefined
+  /** Made on first use: most calls never look. */
+  signal: () => AbortSignal
+  /** 2026: what the request brings to its round (`requestState`, `inputResponses`). */
+  rounds?: Rounds
+  /** `traceparent`/`tracestate` of the HTTP request that carried it. */
+  headers?: () => TraceCarrier | undefined
+}
+
+/**
+ * One tools/call, as every transport hands it to `callTool`: the SDK's handler (stdio 2026, SSE, Streamable
+ * HTTP in both eras) and a 2025 stdio session's own codec (stdio-tool-calls.ts) build this and nothing else.
+ */
+export interface IncomingCall extends RequestScope {
+  id: string | number
+  params: ToolCallParams & { task?: unknown }
+}
+
+/** A request the SDK carried: its scope read from the SDK's per-request context. */
+function sdkScope(server: Server, era: Era, ctx: ServerContext): RequestScope {
+  const rounds = era === 'modern' ? sdkRounds(ctx) : undefined
+  return {
+    era,
+    server,
+    channel: sdkChannel(ctx),
+    capabilities: rounds ? rounds.capabilities : (server.getClientCapabilities() as Record<string, unknown> | undefined),
+    signal: () => ctx.mcpReq.signal,
+    rounds,
+    headers: () => headerCarrier(ctx),
+  }
+}
+
+/** A 2025 session's own channel: the level its client set, notifications and questions on its server. */
+function sessionChannel(server: Server, meta: Record<string, unknown>, related?: string | number): RequestChannel {
+  return {
+    meta,
+    // The level the client set with logging/setLevel is the server's, as on the SDK path (no session id on stdio).
+    log: (level, data) => server.sendLoggingMessage(withRelatedRequest({ method: 'notifications/message', params: { level, data } as { level: LogLevel; data: unknown } }, related).params),
+    notify: (notification) => server.notification(notification as never),
+    send: (request) => server.request(request as never, related === undefined ? undefined : { relatedRequestId: related }) as Promise<Record<string, unknown>>,
+  }
+}
+
+/**
+ * A 2026 tools/call read by a codec (stdio, HTTP) that carries no round state, asks for no logs and is no task:
+ * its progress goes out on the wire, its questions end the round (`input_required`).
+ */
+export function requestCall(
+  id: string | number,
+  params: ToolCallParams,
+  capabilities: Record<string, unknown> | undefined,
+  signal: () => AbortSignal,
+  notify: RequestChannel['notify'],
+  auth?: Principal,
+): IncomingCall {
+  const channel: RequestChannel = {
+    meta: params._meta ?? {},
+    auth,
+    // A 2026 request gets logs only when its envelope asks for a level; a codec takes no request that does.
+    log: async () => {},
+    notify,
+    send: () => Promise.reject(new Error('A 2026 request asks its questions in input_required rounds.')),
+  }
+  return { era: 'modern', id, params, channel, capabilities, signal, rounds: { state: () => undefined, signal, capabilities } }
+}
+
+/** A 2025 session's tools/call read off its wire (stdio): its context goes through the session's server. */
+export function sessionCall(server: Server, id: string | number, params: ToolCallParams, signal: () => AbortSignal): IncomingCall {
+  return {
+    era: 'legacy',
+    server,
+    id,
+    params,
+    channel: sessionChannel(server, params._meta ?? {}, id),
+    capabilities: server.getClientCapabilities() as Record<string, unknown> | undefined,
+    signal,
+  }
+}
 
 /** Builds SDK servers for a server's tools, resources and prompts, one per 2025 session or 2026 request. */
 export function createServerFactory(parts: ServerParts) {
@@ -166,6 +246,8 @@ export function createServerFactory(parts: ServerParts) {
   const sessions = new Map<Server, { era: Era; uris: Set<string> }>()
   const hasCompletions = parts.prompts.some((p) => p.complete) || templates.some((r) => r.complete)
   const taskRunner = parts.tools.some((t) => t.task) ? new TaskRunner(parts.tasks) : undefined
+  /** Who answers: every 2026 result carries it (`_meta` `io.modelcontextprotocol/serverInfo`). */
+  const serverInfo: Implementation = { name: parts.name, version: parts.version, title: parts.title, description: parts.description }
 
   function findResource(uri: string) {
     const fixed = fixedResources.find((r) => r.uri === uri)
@@ -181,25 +263,19 @@ export function createServerFactory(parts: ServerParts) {
    * Runs a handler in the request's era: on 2026 requests questions to the client end the round with
    * `input_required`; on 2025 sessions they are server-to-client requests.
    */
-  function inEra<T>(
-    server: Server,
-    era: Era,
-    ctx: ServerContext,
-    target: { method: string; name: string; args: unknown },
-    run: (context: ToolContext) => Promise<T>,
-  ) {
-    const channel = sdkChannel(ctx)
-    if (era === 'legacy') return run(makeContext(channel, server.getClientCapabilities() as Record<string, unknown> | undefined, undefined, () => ctx.mcpReq.signal))
-    return runRound(codec, ctx, target, (ask, signal) => run(makeContext(channel, envelopeCapabilities(ctx), ask, signal)))
+  function inEra<T>(scope: RequestScope, target: { method: string; name: string; args: unknown }, run: (context: ToolContext) => Promise<T>) {
+    const { channel, capabilities, rounds } = scope
+    if (!rounds) return run(makeContext(channel, capabilities, undefined, scope.signal))
+    return runRound(codec, rounds, target, (ask, signal) => run(makeContext(channel, capabilities, ask, signal)))
   }
 
   /**
-   * Answers one tools/call, whichever path carried it (the SDK's handler or the stdio fast path): an
-   * unknown tool is a protocol error, invalid arguments an `isError` result the model can correct, and
-   * the rest runs through the plugins under telemetry, a thrown error becoming an `isError` result.
+   * Answers one tools/call, whichever transport and era carried it: an unknown tool is a protocol error, a
+   * `task` tool may run as a task, invalid arguments are an `isError` result the model can correct, and the
+   * rest runs through the plugins under telemetry, a thrown error becoming an `isError` result.
    */
-  async function callTool(params: ToolCallParams, info: CallInfo, inContext: InContext) {
-    const { name, arguments: args } = params
+  async function callTool(call: IncomingCall) {
+    const { name, arguments: args } = call.params
     const tool = tools.get(name)
     if (!tool) {
       throw new ProtocolError(
@@ -207,10 +283,12 @@ export function createServerFactory(parts: ServerParts) {
         `Unknown tool "${name}". Available: ${[...tools.keys()].join(', ') || 'none'}.`,
       )
     }
+    const task = tool.task ? await callAsTask(tool, call) : undefined
+    if (task) return task
     const answer = async () => {
       const parsed = tool.schema.safeParse(args ?? {})
       if (!parsed.success) return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
-      return inContext({ method: 'tools/call', name, args }, async (context) => {
+      return inEra(call, { method: 'tools/call', name, args }, async (context) => {
         try {
           return await runTool({ tool, args: parsed.data as Record<string, unknown>, context })
         } catch (error) {
@@ -218,7 +296,7 @@ export function createServerFactory(parts: ServerParts) {
         }
       })
     }
-    return parts.telemetry ? parts.telemetry.run(info, answer) : answer()
+    return parts.telemetry ? parts.telemetry.run(callInfo(parts.name, call, parts.transport ?? 'tcp'), answer) : answer()
   }
 
   /**
@@ -227,14 +305,13 @@ export function createServerFactory(parts: ServerParts) {
    * `params.task` (the experimental `tasks` capability; otherwise `required` gets -32601, as that revision
    * says). Undefined when the call is to be answered in place.
    */
-  function callAsTask(server: Server, era: Era, tool: ToolDefinition, params: ToolCallParams & { task?: unknown }, ctx: ServerContext) {
-    const capabilities = era === 'modern' ? envelopeCapabilities(ctx) : (server.getClientCapabilities() as Record<string, unknown> | undefined)
-    const asked = era === 'modern' ? negotiatedTasks(capabilities) : params.task !== undefined
+  function callAsTask(tool: ToolDefinition, call: IncomingCall) {
+    const asked = call.era === 'modern' ? negotiatedTasks(call.capabilities) : call.params.task !== undefined
     if (!taskRunner || !asked) {
       if (tool.task !== 'required') return undefined
-      throw era === 'modern' ? tasksCapabilityRequired() : taskOnly(tool)
+      throw call.era === 'modern' ? tasksCapabilityRequired() : taskOnly(tool)
     }
-    return startTask(taskRunner, server, era, tool, params, ctx, capabilities)
+    return startTask(taskRunner, tool, call)
   }
 
   /**
@@ -242,89 +319,39 @@ export function createServerFactory(parts: ServerParts) {
    * in the request's era). 2026: the handler's questions park the task for tasks/update; 2025: they are
    * asked on the session.
    */
-  async function startTask(
-    runner: TaskRunner,
-    server: Server,
-    era: Era,
-    tool: ToolDefinition,
-    params: ToolCallParams,
-    ctx: ServerContext,
-    capabilities: Record<string, unknown> | undefined,
-  ) {
-    const parsed = tool.schema.safeParse(params.arguments ?? {})
+  async function startTask(runner: TaskRunner, tool: ToolDefinition, call: IncomingCall) {
+    const { capabilities } = call
+    // 2025 calls come on a session (its server); 2026 ones never need one here.
+    const session = call.era === 'legacy' ? call.server : undefined
+    const parsed = tool.schema.safeParse(call.params.arguments ?? {})
     if (!parsed.success) return errorResult(`Invalid arguments for tool "${tool.name}": ${describeIssues(parsed.error)}`)
     const args = parsed.data as Record<string, unknown>
     let prepared: unknown
     if (tool.prepare) {
       const prepare = tool.prepare
-      const outcome = await inEra(server, era, ctx, { method: 'tools/call', name: tool.name, args: params.arguments }, async (context) =>
-        prepare(args, context),
-      )
+      const outcome = await inEra(call, { method: 'tools/call', name: tool.name, args: call.params.arguments }, async (context) => prepare(args, context))
       if (isInputRequiredResult(outcome)) return outcome
       prepared = outcome
     }
     // A 2025 session hears of each status change (notifications/tasks/status); 2026 clients poll.
-    const notifyStatus =
-      era === 'legacy'
-        ? (state: TaskState) => void server.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
-        : undefined
+    const notifyStatus = session
+      ? (state: TaskState) => void session.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
+      : undefined
     const state = await runner.start((task) => {
-      const context =
-        era === 'modern'
-          ? makeContext(DETACHED, capabilities, task.ask, () => task.signal)
-          : makeContext(sessionChannel(server, {}), capabilities, undefined, () => task.signal)
+      const context = session
+        ? makeContext(sessionChannel(session, {}), capabilities, undefined, () => task.signal)
+        : makeContext(DETACHED, capabilities, task.ask, () => task.signal)
       return runTool({ tool, args, context: { ...context, progress: task.progress, taskId: task.taskId, prepared } })
     }, notifyStatus)
     // The SDK checks a 2025 tools/call result as a CallToolResult (it has no 2025 task runtime): an empty
     // `content` beside `task` passes its check and reads as CreateTaskResult to the client.
-    return era === 'modern' ? createTaskResult(state) : { content: [], task: legacyTask(state) }
-  }
-
-  /**
-   * A 2025 session's own channel: the level its client set, notifications and questions on its server;
-   * `related`, the request they belong to (named on the wire, stdio-wire.ts).
-   */
-  function sessionChannel(server: Server, meta: Record<string, unknown>, related?: string | number): RequestChannel {
-    return {
-      meta,
-      // The level the client set with logging/setLevel is the server's, as on the SDK path (no session id on stdio).
-      log: (level, data) => server.sendLoggingMessage(withRelatedRequest({ method: 'notifications/message', params: { level, data } as { level: LogLevel; data: unknown } }, related).params),
-      notify: (notification) => server.notification(notification as never),
-      send: (request) => server.request(request as never, related === undefined ? undefined : { relatedRequestId: related }) as Promise<Record<string, unknown>>,
-    }
-  }
-
-  /**
-   * A 2025 session's tools/call answered without the SDK's protocol layer (the stdio fast path): the same
-   * call as the SDK-registered handler makes; log, progress and questions go through the session's server.
-   */
-  function callToolOnSession(server: Server, id: string | number, params: ToolCallParams, signal: () => AbortSignal) {
-    const meta = params._meta ?? {}
-    const channel = sessionChannel(server, meta, id)
-    // Calls asking for a task never come this way (their `task` param sends them to the SDK's handler).
-    const tool = tools.get(params.name)
-    if (tool?.task === 'required') return Promise.reject(taskOnly(tool))
-    const info: CallInfo = {
-      server: parts.name,
-      tool: params.name,
-      requestId: id,
-      get signal() {
-        return signal()
-      },
-      carriers: [meta as TraceCarrier],
-      transport: parts.transport ?? 'pipe',
-    }
-    const clientCapabilities = server.getClientCapabilities() as Record<string, unknown> | undefined
-    return callTool(params, info, (_target, run) => run(makeContext(channel, clientCapabilities, undefined, signal)))
+    return session ? { content: [], task: legacyTask(state) } : createTaskResult(state)
   }
 
   /** A fresh SDK server for one 2025 session, one 2026 request, or one stdio connection. */
   function build(era: Era, options: { longLived?: boolean } = {}): Server {
     const server = new Server(
-      { name: parts.name, version: parts.version, title: parts.title, description: parts.description } as {
-        name: string
-        version: string
-      },
+      serverInfo,
       {
         capabilities: {
           tools: { listChanged: true },
@@ -364,14 +391,9 @@ export function createServerFactory(parts: ServerParts) {
       })),
     }))
 
-    server.setRequestHandler('tools/call', async (request, ctx) => {
-      const tool = tools.get(request.params.name)
-      const task = tool?.task ? await callAsTask(server, era, tool, request.params, ctx) : undefined
-      if (task) return task as never
-      return callTool(request.params, serverCallInfo(parts.name, request, ctx, parts.transport ?? 'tcp'), (target, run) =>
-        inEra(server, era, ctx, target, run),
-      ) as never
-    })
+    server.setRequestHandler('tools/call', (request, ctx) =>
+      callTool({ ...sdkScope(server, era, ctx), id: ctx.mcpReq.id, params: request.params }) as never,
+    )
 
     if (taskRunner && era === 'modern') {
       const runner = taskRunner
@@ -416,7 +438,7 @@ export function createServerFactory(parts: ServerParts) {
         const { uri } = request.params
         const found = findResource(uri)
         if (!found) throw new ResourceNotFoundError(uri, `Resource not found: ${uri}`)
-        return inEra(server, era, ctx, { method: 'resources/read', name: uri, args: {} }, async (context) => {
+        return inEra(sdkScope(server, era, ctx), { method: 'resources/read', name: uri, args: {} }, async (context) => {
           try {
             const value = await found.resource.handler(uri, found.variables, context)
             return { contents: toResourceContents(uri, value, found.resource.mimeType) }
@@ -458,7 +480,7 @@ export function createServerFactory(parts: ServerParts) {
             `Prompt "${prompt.name}" is missing required argument(s): ${missing.join(', ')}.`,
           )
         }
-        return inEra(server, era, ctx, { method: 'prompts/get', name: prompt.name, args }, async (context) =>
+        return inEra(sdkScope(server, era, ctx), { method: 'prompts/get', name: prompt.name, args }, async (context) =>
           toPromptResult(await prompt.handler(args, context), prompt.description),
         ) as never
       })
@@ -483,7 +505,7 @@ export function createServerFactory(parts: ServerParts) {
     return server
   }
 
-  return { build, sessions, tools, prompts, callToolOnSession }
+  return { build, sessions, tools, prompts, callTool, serverInfo }
 }
 
 export type ServerFactory = ReturnType<typeof createServerFactory>

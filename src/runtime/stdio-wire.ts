@@ -37,6 +37,11 @@ export class StdioWire implements Transport {
   onmessage?: Transport['onmessage']
   onclose?: () => void
   onerror?: (error: Error) => void
+  /**
+   * A codec that answers some messages itself (stdio-tool-calls.ts): it sees each message first, from the
+   * first one held, and keeps what it answers from `onmessage`; told when the wire closes.
+   */
+  codec?: { take(message: Message): boolean; close(): void }
   private buffer = ''
   private held: Message[] = []
   private queued: string[] = []
@@ -90,8 +95,12 @@ export class StdioWire implements Transport {
     }
     const message = parsed as Message
     this.resolveFirst(message)
-    if (this.started) this.onmessage?.(message)
+    if (this.started) this.deliver(message)
     else this.held.push(message)
+  }
+
+  private deliver(message: Message): void {
+    if (!this.codec?.take(message)) this.onmessage?.(message)
   }
 
   private readonly onEnd = () => {
@@ -106,13 +115,14 @@ export class StdioWire implements Transport {
   async start(): Promise<void> {
     this.started = true
     // Delivered in order, each after the previous one's synchronous handling, as a live stream would.
-    for (const message of this.held.splice(0)) this.onmessage?.(message)
+    for (const message of this.held.splice(0)) this.deliver(message)
   }
 
   /**
    * Messages sent while one chunk of input is handled go out in one write, at the end of that turn. Worth
-   * it where calls are cheap (a 2025 session's fast path: a write per message was a third of a call's
-   * CPU); where they are not (2026 via the SDK), writing at once keeps client and server working in parallel.
+   * it where calls are cheap (a connection whose calls its codec answers, in either era: a write per
+   * message was a third of a call's CPU); where they are not, writing at once keeps client and server
+   * working in parallel.
    */
   batchWrites = false
 
@@ -148,6 +158,7 @@ export class StdioWire implements Transport {
     this.stdout.off('error', this.onStreamError)
     this.stdin.pause()
     this.resolveFirst(undefined)
+    this.codec?.close()
     this.onclose?.()
   }
 }

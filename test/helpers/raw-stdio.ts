@@ -6,7 +6,7 @@ import { ROOT, TSX_NODE_ARGS } from './processes.js'
 export type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: any; result?: any; error?: any }
 
 /**
- * A 2025-11-25 client written as raw newline-delimited JSON-RPC on a stdio server's pipes: every byte the
+ * A client (2025-11-25 session, or 2026-07-28 requests) written as raw newline-delimited JSON-RPC on a stdio server's pipes: every byte the
  * server writes is kept in order, so a test can assert exactly what went on the wire (and what did not).
  */
 export class RawStdioSession {
@@ -29,14 +29,19 @@ export class RawStdioSession {
     })
   }
 
-  /** Starts `fixture` over stdio and completes the 2025 handshake declaring `capabilities`. */
-  static async open(fixture: string, capabilities: Record<string, unknown> = {}): Promise<RawStdioSession> {
+  /** Starts `fixture` over stdio with no handshake (a 2026-07-28 client sends its envelope with every request). */
+  static start(fixture: string): RawStdioSession {
     const child = spawn(process.execPath, [...TSX_NODE_ARGS, fixture], {
       cwd: ROOT,
       env: { ...process.env, TRANSPORT: 'stdio' },
       stdio: ['pipe', 'pipe', 'ignore'],
     })
-    const session = new RawStdioSession(child)
+    return new RawStdioSession(child)
+  }
+
+  /** Starts `fixture` over stdio and completes the 2025 handshake declaring `capabilities`. */
+  static async open(fixture: string, capabilities: Record<string, unknown> = {}): Promise<RawStdioSession> {
+    const session = RawStdioSession.start(fixture)
     const init = await session.request('initialize', { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'raw', version: '1.0.0' } })
     if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init)}`)
     session.write({ jsonrpc: '2.0', method: 'notifications/initialized' })

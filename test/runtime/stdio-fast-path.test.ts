@@ -150,3 +150,78 @@ describe('a 2025-11-25 stdio session: tools/call on the fast path answers exactl
     expect(seen.slice(-3)).toEqual(['count', 'count', 'seen'])
   })
 })
+
+describe('2026-07-28 over stdio: tools/call read by the codec answers exactly as the SDK path does', () => {
+  let session: RawStdioSession
+  const capabilities = { elicitation: {} }
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
+  }
+  const withEnvelope = (params: Params) => ({ ...params, _meta: { ...params._meta, ...envelope } })
+
+  beforeAll(() => {
+    session = RawStdioSession.start(FIXTURE)
+  })
+  afterAll(() => session?.close())
+
+  const call = (params: Record<string, unknown>) => session.request('tools/call', params)
+  const answerOf = ({ id: _id, ...rest }: Message) => rest
+  async function onBothPaths(params: Params): Promise<Message> {
+    const fast = await call(withEnvelope(PATHS.fast(params)))
+    const sdk = await call(withEnvelope(PATHS.sdk(params)))
+    expect(answerOf(fast)).toEqual(answerOf(sdk))
+    return fast
+  }
+
+  it('takes only calls with a plain 2026 envelope, and leaves the rest to the SDK', () => {
+    const request = (params: Params) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: withEnvelope(params) }) as never
+    const envelopeOnly = (key: string, value: unknown) => key === 'io.modelcontextprotocol/protocolVersion' && value === '2026-07-28'
+    expect(plainCallParams({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } }, envelopeOnly)).toBeDefined()
+    expect(plainCallParams(request({ name: 'echo' }))).toBeUndefined()
+    expect(plainCallParams(request({ name: 'echo' }), envelopeOnly)).toBeUndefined()
+  })
+
+  it('results, errors and a result the schema refuses, each with resultType and the server\'s identity', async () => {
+    const echoed = await onBothPaths({ name: 'echo', arguments: { text: 'ab', times: 2 } })
+    expect(echoed.result).toEqual({ content: [{ type: 'text', text: 'abab' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'stdio-calls', version: '1.0.0' } } })
+    expect((await onBothPaths({ name: 'list', arguments: {} })).result.structuredContent).toEqual({ items: [1, 2, 3] })
+    expect((await onBothPaths({ name: 'contents', arguments: {} })).result.content).toHaveLength(3)
+    expect((await onBothPaths({ name: 'fail', arguments: {} })).result.isError).toBe(true)
+    expect((await onBothPaths({ name: 'echo', arguments: { text: 5 } })).result.content[0].text).toMatch(/^Invalid arguments for tool "echo"/)
+    expect((await onBothPaths({ name: 'nope', arguments: {} })).error.code).toBe(-32602)
+    expect((await onBothPaths({ name: 'malformed', arguments: {} })).error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid tools\/call result: /) })
+  })
+
+  it('progress goes to the request\'s token before the answer; a question ends the round with input_required', async () => {
+    for (const path of PATH_NAMES) {
+      const from = session.received.length
+      const answer = await call(withEnvelope(PATHS[path]({ name: 'progress', arguments: { steps: 2 }, _meta: { progressToken: `t-${path}` } })))
+      const notes = session.received.slice(from, session.received.indexOf(answer)).filter((m) => m.method === 'notifications/progress')
+      expect(notes.map((m) => m.params)).toEqual([1, 2].map((n) => ({ progressToken: `t-${path}`, progress: n, total: 2, message: `step ${n}` })))
+    }
+    // The sealed requestState carries its minting time: the rest of the answer is the same on both paths.
+    const [fast, sdk] = await Promise.all(PATH_NAMES.map((path) => call(withEnvelope(PATHS[path]({ name: 'interview', arguments: {} })))))
+    const { requestState, ...asked } = fast.result
+    expect(typeof requestState).toBe('string')
+    expect({ ...sdk.result, requestState: undefined }).toEqual({ ...asked, requestState: undefined })
+    expect(asked.resultType).toBe('input_required')
+    expect(Object.values(asked.inputRequests).map((r: any) => r.method)).toEqual(['elicitation/create'])
+  })
+
+  it('notifications/cancelled aborts the call\'s signal with its reason, and the call gets no answer', async () => {
+    const ids: number[] = []
+    for (const path of PATH_NAMES) {
+      const id = session.id()
+      ids.push(id)
+      const from = session.received.length
+      session.write({ jsonrpc: '2.0', id, method: 'tools/call', params: withEnvelope(PATHS[path]({ name: 'slow', arguments: {}, _meta: { progressToken: id } })) })
+      await session.waitFor((m) => m.method === 'notifications/progress' && m.params.progressToken === id, from)
+      session.write({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: `stop ${path}` } })
+    }
+    const aborts = async () => (await call(withEnvelope({ name: 'aborts', arguments: {} }))).result.structuredContent.aborts
+    await expect.poll(aborts).toEqual(['stop fast', 'stop sdk'])
+    expect(session.received.filter((m) => m.method === undefined && ids.includes(m.id as number))).toEqual([])
+  })
+})

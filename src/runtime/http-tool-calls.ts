@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server'
+import type { ModernHandler } from '../http/host.js'
+import type { Principal } from '../http/principal.js'
+import { nodeHeaderCarrier } from './call-telemetry.js'
+import { errorResponse, requestCodec, type CallPath } from './tool-call-codec.js'
+
+const REVISION = '2026-07-28'
+
+/**
+ * Whether the headers are the plain ones a 2026 client sends with a tools/call of `name`, so the answer
+ * can only be the one JSON response the SDK would send; anything else (another Accept, a mismatch the SDK
+ * reports, a missing header) goes to the SDK for its exact answer.
+ */
+function plainHeaders(req: IncomingMessage, name: string): boolean {
+  const h = req.headers
+  return (
+    h['mcp-protocol-version'] === REVISION &&
+    h['mcp-method'] === 'tools/call' &&
+    h['mcp-name'] === name &&
+    h['mcp-session-id'] === undefined &&
+    typeof h['content-type'] === 'string' &&
+    h['content-type'].startsWith('application/json') &&
+    typeof h.accept === 'string' &&
+    h.accept.includes('application/json') &&
+    h.accept.includes('text/event-stream')
+  )
+}
+
+/** Nothing to notify: the codec takes no request with a progress token, and a 2026 request without a log level gets no logs. */
+const silent = async () => {}
+
+/**
+ * A 2026-07-28 Streamable HTTP request's codec for `tools/call`, in front of the SDK's per-request handler
+ * (`createMcpHandler`), which builds a server, web streams and zod parses per request: a plain call (plain
+ * headers and envelope, no progress token, no round state, a tool that is no task) is read into the
+ * runtime's one `IncomingCall`, answered by the one `callTool` (where the SDK's handler hands its calls too)
+ * and written as the one JSON response the SDK would write. Every other request goes to `sdk`. The call's
+ * signal aborts when the client goes before its answer.
+ */
+export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): ModernHandler {
+  return (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => {
+    const name = (body as { method?: unknown; params?: { name?: unknown } } | null)?.params?.name
+    if ((body as { method?: unknown } | null)?.method !== 'tools/call' || typeof name !== 'string' || !plainHeaders(req, name)) return sdk(req, res, body, principal)
+    let controller: AbortController | undefined
+    const signal = () => {
+      if (!controller) {
+        const made = new AbortController()
+        controller = made
+        res.once('close', () => {
+          if (!res.writableFinished) made.abort(new Error('The client closed the request.'))
+        })
+      }
+      return controller.signal
+    }
+    const codec = requestCodec(path, silent, principal as Principal | undefined)
+    const call = codec.read(body as never, signal)
+    if (!call || (call.params._meta ?? {}).progressToken !== undefined) return sdk(req, res, body, principal)
+    call.headers = () => nodeHeaderCarrier(req.headers)
+    return path.callTool(call).then(
+      (result) => write(res, codec.encode(call.id, result)),
+      (error: unknown) => write(res, errorResponse(call.id, error)),
+    )
+  }
+}
+
+/** The response, with the SDK's status for an answer in band: 200, or 400 for a missing client capability. */
+function write(res: ServerResponse, message: JSONRPCMessage): void {
+  if (res.destroyed) return
+  const code = 'error' in message ? message.error.code : undefined
+  res.writeHead(code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(message))
+}
