@@ -6,6 +6,7 @@ import { createModernHttpFront, serveGatewayStdio } from './eras.js'
 import { createFrontSession } from './front.js'
 import { validateNaming } from './naming.js'
 import { OwnConnections } from './own-connections.js'
+import { UpstreamAuthority, validateUpstreamAuth } from './upstream-auth/index.js'
 import { createProtectedResource, type ProtectedResource } from '../http/oauth-resource.js'
 import { AuditLog, checkAuditOption } from './audit.js'
 import { accessFor, createAuthenticator, createPrincipalAuthenticator, fullAccess, validateClients, type ClientAccess } from './policy.js'
@@ -61,6 +62,8 @@ export class Gateway {
   private readonly onSignal = () => void this.stop().then(() => process.exit(0))
   private readonly authenticate: ReturnType<typeof createAuthenticator> | ReturnType<typeof createPrincipalAuthenticator>
   private readonly protectedResource: ProtectedResource | undefined
+  /** Tokens for protected upstreams (`connection.auth`), their callback and store. */
+  private readonly upstreamAuth: UpstreamAuthority
   /** Loopback upstream ports moved by a supervisor (`AIRMCP_GATEWAY_PORT_MAP`); see port-map.ts. */
   private upstreamPorts = parsePortMap(process.env.AIRMCP_GATEWAY_PORT_MAP)
 
@@ -104,6 +107,11 @@ export class Gateway {
       ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
       : createAuthenticator({ ...options, authToken })
     this.router.guard = createGuard(options, authToken)
+    this.upstreamAuth = new UpstreamAuthority({
+      tokenStore: options.tokenStore,
+      tokenStoreKey: options.tokenStoreKey,
+      publicUrl: () => options.publicUrl ?? this.host?.url,
+    })
   }
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
@@ -113,6 +121,7 @@ export class Gateway {
     }
     registration = withUpstreamOverride(registration)
     validateNaming(registration.id, registration.tools)
+    validateUpstreamAuth(registration.id, registration.connection)
     if (registration.sessions !== undefined && registration.sessions !== 'own' && registration.sessions !== 'shared') {
       throw new TypeError(`Registration "${registration.id}": unknown sessions ${JSON.stringify(registration.sessions)}. Try this: 'own' (the default) or 'shared'.`)
     }
@@ -130,6 +139,7 @@ export class Gateway {
   private createUpstream(registration: Registration, reconnect?: 'on-demand'): Upstream {
     return new Upstream(registration, this.router, {
       reconnect,
+      upstreamAuth: this.upstreamAuth,
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,
@@ -267,6 +277,7 @@ export class Gateway {
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         protectedResource: this.protectedResource,
+        routes: (req, res, url) => this.upstreamAuth.route(req, res, url),
         metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {

@@ -18,6 +18,8 @@ interface SendOptions extends TransportSendOptions {
   requestSignal?: AbortSignal
   /** Called when a request's stream ends without an answer (a `subscriptions/listen` stream). */
   onRequestStreamEnd?: () => void
+  /** The Authorization this message goes with (upstream-auth/transport.ts). */
+  authorization?: string
 }
 
 const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'])
@@ -278,6 +280,7 @@ export class HttpClientTransport implements Transport {
     const envelope = envelopeHeaders(message, this.inputSchemaOf)
     const trace = traceHeadersOf(message)
     if (envelope || trace.traceparent) headers = { ...headers, ...envelope, ...trace }
+    if (options?.authorization) headers = { ...headers, authorization: options.authorization }
     const post: Post = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
     return this.post(post, true)
   }
@@ -320,7 +323,10 @@ export class HttpClientTransport implements Transport {
               return
             }
             if (status >= 400) {
-              reject(httpStatusFailure(status, this.where, headers.get('retry-after')))
+              const failure = httpStatusFailure(status, this.where, headers.get('retry-after'))
+              // A refused token: the upstream-auth wrapper reads the challenge (refresh, step-up).
+              if (status === 401 || status === 403) Object.assign(failure, { challenge: { status, header: headers.get('www-authenticate') ?? null } })
+              reject(failure)
               return
             }
             resolve()

@@ -22,6 +22,7 @@ import type { ForwardOptions } from './cancellation.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
 import { classifyFailure, httpStatusFailure, redact, secretsOf, upstreamErrorText, UpstreamTransportError } from './errors.js'
 import { HttpClientTransport } from './http-client.js'
+import { authorizesPerCaller, type UpstreamAuthority } from './upstream-auth/index.js'
 import { LIMIT_DEFAULTS, Semaphore } from './limits.js'
 import { readList, type ListKey, type ListLimits, type ListPageRequest } from './list-intake.js'
 import { SessionResumingTransport } from './session-resume.js'
@@ -52,6 +53,8 @@ export interface UpstreamTiming {
   reconnect?: 'background' | 'on-demand'
   /** How much of each list is taken from this member (default LIMIT_DEFAULTS). */
   lists?: ListLimits
+  /** Protected upstreams (`connection.auth`): wraps their HTTP transport to carry tokens. */
+  upstreamAuth?: UpstreamAuthority
 }
 
 /** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */
@@ -212,9 +215,11 @@ export class Upstream {
       case 'http':
       case 'streamable-http':
         return new DirectRequestsTransport(
-          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
-            this.tools.find((tool) => tool.name === name)?.inputSchema,
-          ) as unknown as Transport,
+          this.withAuth(
+            new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
+              this.tools.find((tool) => tool.name === name)?.inputSchema,
+            ) as unknown as Transport,
+          ),
         )
       case 'stdio':
         return new DirectRequestsTransport(
@@ -304,7 +309,7 @@ export class Upstream {
       this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
-      if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()
+      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection)) this.sessionClient = await this.openSessionClient()
       // The backoff is not reset yet: a child that dies right after each connect must not respawn at full speed.
       this.connectedAt = Date.now()
       this.failures = 0
@@ -324,9 +329,13 @@ export class Upstream {
     const connection = this.registration.connection as { url: string; headers?: Record<string, string> }
     return new DirectRequestsTransport(
       new SessionResumingTransport(
-        new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes),
+        this.withAuth(new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes) as unknown as Transport),
       ) as unknown as Transport,
     )
+  }
+
+  private withAuth(transport: Transport): Transport {
+    return this.timing.upstreamAuth?.wrap(this.registration.connection, transport) ?? transport
   }
 
   /** Forwarded requests on this connection skip the SDK client when the gateway owns its transport (direct-requests.ts). */

@@ -1,0 +1,276 @@
+// The gateway as an OAuth 2.1 client of protected upstreams, against a real authorization server
+// (oidc-provider) and two airmcp servers protected by it: per-user tokens asked for by a URL elicitation
+// (both eras), on-behalf-of by token exchange, the encrypted token store across a restart, and bad input
+// at discovery and at the callback refused with nothing stored.
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import type { Registration } from 'airmcp/gateway'
+import { decodeJwt } from 'jose'
+import { type AuthorizationServer, GATEWAY_CLIENT, PUBLIC_CLIENT, SCOPES, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
+import { UpstreamAuthError, UpstreamOAuth } from '../../src/gateway/upstream-auth/oauth-client.js'
+import { type HostileGateway, startGateway } from '../hostile/harness.js'
+import { killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+
+const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
+const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta' }
+const STORE_KEY = 'a-test-token-store-key-of-at-least-32-characters'
+
+let as: AuthorizationServer
+let dir: string
+let gateway: HostileGateway
+let registrations: Registration[]
+const audiences = new Map<string, string>()
+const servers: http.Server[] = []
+/** Every Authorization header each upstream was sent. */
+const seen = { alpha: [] as string[], beta: [] as string[] }
+const frontTokens: Record<string, string> = {}
+const clients: Client[] = []
+
+/** Proxies to `target`, recording the Authorization header of each request (the upstream's view). */
+async function recordingProxy(target: string, record: string[]): Promise<string> {
+  const upstream = new URL(target)
+  const server = http.createServer((req, res) => {
+    if (req.headers.authorization) record.push(req.headers.authorization)
+    const forward = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
+    forward.on('error', () => res.destroy())
+    req.pipe(forward)
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}${upstream.pathname}`
+}
+
+async function protectedUpstream(audience: string, record: string[]): Promise<string> {
+  const started = await startListening([...TSX_NODE_ARGS, 'fixtures/auth/protected-server.ts'], {
+    env: { OAUTH_ISSUER: as.issuer, OAUTH_AUDIENCE: audience, AIRMCP_PORT: '0' },
+  })
+  const url = await recordingProxy(started.url, record)
+  audiences.set(url, audience)
+  return url
+}
+
+/** A user's access token for the gateway: authorization code + PKCE by the public client, the browser scripted. */
+async function frontToken(user: string): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url')
+  const authorize = new URL(`${as.issuer}/auth`)
+  authorize.search = new URLSearchParams({
+    client_id: PUBLIC_CLIENT.id,
+    response_type: 'code',
+    redirect_uri: PUBLIC_CLIENT.redirectUri,
+    scope: SCOPES.join(' '),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    resource: new URL('/mcp', gateway.url).href,
+  }).toString()
+  const back = await as.authorize(authorize, user)
+  const response = await fetch(`${as.issuer}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: PUBLIC_CLIENT.redirectUri,
+      client_id: PUBLIC_CLIENT.id,
+      code_verifier: verifier,
+      resource: new URL('/mcp', gateway.url).href,
+    }),
+  })
+  return ((await response.json()) as { access_token: string }).access_token
+}
+
+/**
+ * `user`'s SDK client on the gateway in `era`. With `browser`, it declares URL elicitation and answers one
+ * as a person would: the browser follows the link (login, consent) back to the gateway's callback.
+ */
+async function userClient(user: string, era: '2025-11-25' | '2026-07-28', browser: boolean, callbacks: string[] = []): Promise<Client> {
+  const client = new Client(
+    { name: `${user}-client`, version: '1.0.0' },
+    { capabilities: browser ? { elicitation: { url: {} } } : {}, versionNegotiation: { mode: era === '2025-11-25' ? 'legacy' : { pin: era } } },
+  )
+  if (browser) {
+    client.setRequestHandler('elicitation/create', async (request) => {
+      const { url } = request.params as { url: string }
+      const callback = await as.authorize(new URL(url), user, new URL(url).searchParams.get('redirect_uri')!)
+      callbacks.push(callback.href)
+      const page = await fetch(callback)
+      expect(page.status, await page.clone().text()).toBe(200)
+      return { action: 'accept' }
+    })
+  }
+  await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { authorization: `Bearer ${frontTokens[user]}` } } }))
+  clients.push(client)
+  return client
+}
+
+async function whoami(client: Client, tool: string): Promise<{ sub: string; clientId: string }> {
+  const result = (await client.callTool({ name: tool, arguments: {} })) as { content: { text: string }[]; isError?: boolean }
+  expect(result.isError, result.content[0]?.text).toBeFalsy()
+  return JSON.parse(result.content[0].text)
+}
+
+const bearerPayload = (header: string) => decodeJwt(header.replace(/^Bearer /, ''))
+
+function startTheGateway(): Promise<HostileGateway> {
+  return startGateway(
+    {
+      authToken: undefined,
+      auth: { issuer: as.issuer, audience: GATEWAY_AUDIENCE, scopesSupported: SCOPES },
+      tokenStore: join(dir, 'upstream-tokens.json'),
+      tokenStoreKey: STORE_KEY,
+    },
+    registrations,
+  )
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airmcp-upstream-auth-'))
+  as = await startAuthorizationServer((resource) => audiences.get(resource) ?? (/^http:\/\/127\.0\.0\.1:\d+\/mcp$/.test(resource) ? GATEWAY_AUDIENCE : undefined))
+  const client = { clientId: GATEWAY_CLIENT.id, clientSecret: GATEWAY_CLIENT.secret, scope: 'mcp:tools' }
+  registrations = [
+    { id: 'alpha-1', name: 'alpha', tools: { prefix: 'alpha_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.alpha, seen.alpha), auth: { mode: 'per-user', ...client } } },
+    { id: 'beta-1', name: 'beta', tools: { prefix: 'beta_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.beta, seen.beta), auth: { mode: 'on-behalf-of', ...client } } },
+  ]
+  gateway = await startTheGateway()
+  frontTokens.alice = await frontToken('alice')
+  frontTokens.bob = await frontToken('bob')
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.allSettled(clients.map((client) => client.close()))
+  await killAll()
+  await as?.close()
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('the gateway as an OAuth client of protected upstreams', () => {
+  it('per user: each caller consents once (a URL elicitation, in both eras), and each call carries their own token for that upstream', async () => {
+    const aliceCallbacks: string[] = []
+    const alice = await userClient('alice', '2026-07-28', true, aliceCallbacks)
+    const bob = await userClient('bob', '2025-11-25', true)
+    expect((await whoami(alice, 'alpha_whoami')).sub).toBe('alice')
+    expect((await whoami(bob, 'alpha_whoami')).sub).toBe('bob')
+    expect(aliceCallbacks).toHaveLength(1)
+    // Held now: further calls ask nothing and stay each user's own.
+    const [a, b] = await Promise.all([whoami(alice, 'alpha_whoami'), whoami(bob, 'alpha_whoami')])
+    expect([a.sub, b.sub]).toEqual(['alice', 'bob'])
+    expect(aliceCallbacks).toHaveLength(1)
+    const tokens = seen.alpha.map(bearerPayload)
+    expect(new Set(tokens.map((token) => token.aud))).toEqual(new Set([AUDIENCE.alpha]))
+    // The users' tokens, and the gateway's own (its lists and pings, by client credentials).
+    expect(new Set(tokens.map((token) => token.sub))).toEqual(new Set(['alice', 'bob', GATEWAY_CLIENT.id]))
+    // A replayed redirect finds nothing to complete, and changes nothing.
+    const replay = await fetch(aliceCallbacks[0])
+    expect(replay.status).toBe(400)
+    expect(await replay.text()).toMatch(/unknown or was already used/)
+    expect((await whoami(alice, 'alpha_whoami')).sub).toBe('alice')
+  })
+
+  it('on behalf of: each caller\'s token is exchanged for one whose audience is the upstream, no interaction, never the front token itself', async () => {
+    const alice = await userClient('alice', '2026-07-28', false)
+    const bob = await userClient('bob', '2025-11-25', false)
+    const [a, b] = await Promise.all([whoami(alice, 'beta_whoami'), whoami(bob, 'beta_whoami')])
+    expect([a.sub, b.sub]).toEqual(['alice', 'bob'])
+    expect(a.clientId).toBe(GATEWAY_CLIENT.id)
+    const tokens = seen.beta.map(bearerPayload)
+    expect(new Set(tokens.map((token) => token.aud))).toEqual(new Set([AUDIENCE.beta]))
+    expect(tokens.map((token) => token.sub)).toEqual(expect.arrayContaining(['alice', 'bob']))
+    const forwarded = [...seen.alpha, ...seen.beta]
+    for (const front of Object.values(frontTokens)) expect(forwarded).not.toContain(`Bearer ${front}`)
+  })
+
+  it('a caller that cannot open URLs gets an error naming the consent URL', async () => {
+    frontTokens.carol = await frontToken('carol')
+    const carol = await userClient('carol', '2026-07-28', false)
+    const result = (await carol.callTool({ name: 'alpha_whoami', arguments: {} })) as { content: { text: string }[]; isError?: boolean }
+    expect(result.isError).toBe(true)
+    expect(result.content[0].text).toMatch(/needs your authorization at 127\.0\.0\.1:\d+\. Try this: open http:\/\/127\.0\.0\.1:\d+\/auth\?\S+ in a browser/)
+  })
+
+  it('keeps the tokens encrypted at rest, and across a restart', async () => {
+    const file = await readFile(join(dir, 'upstream-tokens.json'), 'utf8')
+    for (const header of seen.alpha) expect(file).not.toContain(header.replace(/^Bearer /, ''))
+    expect(file).not.toMatch(/alice|bob|access|refresh/i)
+    await killProcess(gateway.child)
+    gateway = await startTheGateway()
+    // No browser now: alice's call goes on with what the store held.
+    const alice = await userClient('alice', '2025-11-25', false)
+    expect((await whoami(alice, 'alpha_whoami')).sub).toBe('alice')
+  })
+
+  it('refuses a callback whose state it never issued, and one whose code does not match the PKCE verifier', async () => {
+    const unknown = await fetch(new URL('/oauth/callback?state=forged&code=x', gateway.url))
+    expect(unknown.status).toBe(400)
+    expect(await unknown.text()).toMatch(/unknown or was already used\. Nothing was stored/)
+    // carol's consent comes back with a code issued for another PKCE challenge: refused, and nothing stored for her.
+    const dave = new Client({ name: 'dave', version: '1' }, { capabilities: { elicitation: { url: {} } } })
+    clients.push(dave)
+    let refusal = ''
+    dave.setRequestHandler('elicitation/create', async (request) => {
+      const url = new URL((request.params as { url: string }).url)
+      url.searchParams.set('code_challenge', createHash('sha256').update('another-verifier-of-enough-length-for-pkce-43').digest('base64url'))
+      const callback = await as.authorize(url, 'carol', url.searchParams.get('redirect_uri')!)
+      const page = await fetch(callback)
+      refusal = `${page.status} ${await page.text()}`
+      return { action: 'accept' }
+    })
+    await dave.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { authorization: `Bearer ${frontTokens.carol}` } } }))
+    await expect(dave.callTool({ name: 'alpha_whoami', arguments: {} })).rejects.toThrow(/authorization code was refused/)
+    expect(refusal).toMatch(/^400 Authorization refused: The authorization code was refused .* Nothing was stored\./)
+    expect(await readFile(join(dir, 'upstream-tokens.json'), 'utf8')).not.toContain('carol')
+  })
+})
+
+describe('discovery refuses malicious authorization-server metadata', () => {
+  let evil: http.Server
+  let origin: string
+  let metadata: Record<string, unknown> = {}
+  let redirect: string | undefined
+  beforeAll(async () => {
+    evil = http.createServer((req, res) => {
+      if (req.url?.startsWith('/.well-known/oauth-protected-resource')) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return void res.end(JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [origin] }))
+      }
+      if (req.url?.startsWith('/.well-known/') && redirect) return void res.writeHead(302, { location: redirect }).end()
+      if (req.url?.startsWith('/.well-known/')) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return void res.end(JSON.stringify({ issuer: origin, authorization_endpoint: `${origin}/auth`, token_endpoint: `${origin}/token`, response_types_supported: ['code'], ...metadata }))
+      }
+      res.writeHead(404).end()
+    })
+    servers.push(evil)
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
+    origin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`
+  })
+
+  const discover = () =>
+    new UpstreamOAuth(`${origin}/mcp`, { mode: 'per-user', clientId: 'c' }, async () => ({}) as never, { redirectUri: () => 'http://127.0.0.1/cb', clientMetadataUrl: () => undefined }).discover()
+
+  it.each([
+    ['an issuer that is not the server asked', { issuer: 'https://attacker.example' }, undefined, /issuer|refused/i],
+    ['an http: token endpoint off loopback', { token_endpoint: 'http://attacker.example/token' }, undefined, /token_endpoint http:\/\/attacker\.example is not https/],
+    ['an http: authorization endpoint off loopback', { authorization_endpoint: 'http://attacker.example/auth' }, undefined, /authorization_endpoint http:\/\/attacker\.example is not https/],
+    ['a redirect to another host', {}, 'https://attacker.example/.well-known/oauth-authorization-server', /redirected its OAuth metadata to https:\/\/attacker\.example/],
+  ])('%s', async (_name, bad, to, message) => {
+    metadata = bad
+    redirect = to
+    const error = await discover().then(
+      () => undefined,
+      (failure: Error) => failure,
+    )
+    expect(error).toBeInstanceOf(UpstreamAuthError)
+    expect(error?.message).toMatch(message)
+  })
+})
