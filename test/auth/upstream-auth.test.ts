@@ -2,6 +2,7 @@
 // (oidc-provider) and two airmcp servers protected by it: per-user tokens asked for by a URL elicitation
 // (both eras), on-behalf-of by token exchange, the encrypted token store across a restart, and bad input
 // at discovery and at the callback refused with nothing stored.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
@@ -14,8 +15,10 @@ import type { Registration } from 'airmcp/gateway'
 import { decodeJwt } from 'jose'
 import { type AuthorizationServer, GATEWAY_CLIENT, PUBLIC_CLIENT, SCOPES, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
 import { UpstreamAuthError, UpstreamOAuth } from '../../src/gateway/upstream-auth/oauth-client.js'
+import { storeKey, unseal } from '../../src/gateway/upstream-auth/token-store.js'
+import { createClient } from '@redis/client'
 import { type HostileGateway, startGateway } from '../hostile/harness.js'
-import { killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { freePort, killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
 const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta' }
@@ -118,14 +121,9 @@ async function whoami(client: Client, tool: string): Promise<{ sub: string; clie
 
 const bearerPayload = (header: string) => decodeJwt(header.replace(/^Bearer /, ''))
 
-function startTheGateway(): Promise<HostileGateway> {
+function startTheGateway(tokenStore = join(dir, 'upstream-tokens.json')): Promise<HostileGateway> {
   return startGateway(
-    {
-      authToken: undefined,
-      auth: { issuer: as.issuer, audience: GATEWAY_AUDIENCE, scopesSupported: SCOPES },
-      tokenStore: join(dir, 'upstream-tokens.json'),
-      tokenStoreKey: STORE_KEY,
-    },
+    { authToken: undefined, auth: { issuer: as.issuer, audience: GATEWAY_AUDIENCE, scopesSupported: SCOPES }, tokenStore, tokenStoreKey: STORE_KEY },
     registrations,
   )
 }
@@ -272,5 +270,56 @@ describe('discovery refuses malicious authorization-server metadata', () => {
     )
     expect(error).toBeInstanceOf(UpstreamAuthError)
     expect(error?.message).toMatch(message)
+  })
+})
+
+describe('replicas share a Redis token store', () => {
+  let redis: ChildProcess
+  let redisUrl: string
+
+  beforeAll(async () => {
+    const port = await freePort()
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    redisUrl = `redis://127.0.0.1:${port}`
+    // Ready when it says so.
+    let said = ''
+    await new Promise<void>((resolve, reject) => {
+      redis.stdout!.on('data', (chunk: Buffer) => {
+        said += chunk.toString()
+        if (said.includes('Ready to accept connections')) resolve()
+      })
+      redis.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${said}`)))
+    })
+    redis.stdout!.resume()
+  })
+
+  afterAll(async () => {
+    if (redis && redis.exitCode === null) {
+      const exited = new Promise((resolve) => redis.once('exit', resolve))
+      redis.kill()
+      await exited
+    }
+  })
+
+  it('a consent given through one replica serves the next call through the other; Redis holds nothing readable without the key', async () => {
+    const first = await startTheGateway(redisUrl)
+    const second = await startTheGateway(redisUrl)
+    const bobOn = async (replica: HostileGateway, browser: boolean) => {
+      gateway = replica
+      return userClient('bob', '2026-07-28', browser)
+    }
+    expect((await whoami(await bobOn(first, true), 'alpha_whoami')).sub).toBe('bob')
+    // No browser on the other replica: it finds bob's authorization in Redis.
+    expect((await whoami(await bobOn(second, false), 'alpha_whoami')).sub).toBe('bob')
+
+    const reader = createClient({ url: redisUrl })
+    await reader.connect()
+    const names = await reader.keys('airmcp:upstream-tokens:*')
+    expect(names).toHaveLength(1)
+    const value = (await reader.get(names[0]))!
+    await reader.close()
+    expect(`${names[0]} ${value}`).not.toMatch(/bob|access|refresh|eyJ/i)
+    expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, names[0])).toBeUndefined()
+    expect(unseal(storeKey(STORE_KEY), value, names[0])).toMatch(/"accessToken"/)
   })
 })

@@ -62,7 +62,10 @@ export class UpstreamAuthority {
     this.store ??= (async () => {
       const key = storeKey(this.options.tokenStoreKey)
       const where = this.options.tokenStore ?? join(this.options.dataDir ?? (process.env.AIRMCP_DATA_DIR || '.airmcp'), 'upstream-tokens.json')
-      if (/^rediss?:\/\//.test(where)) throw new TypeError('tokenStore: redis:// is not available in this build. Try this: a file path (one gateway process).')
+      if (/^rediss?:\/\//.test(where)) {
+        const { RedisTokenStore } = await import('./redis-store.js')
+        return RedisTokenStore.open(where, key)
+      }
       return FileTokenStore.open(where, key)
     })()
     return this.store

@@ -256,7 +256,7 @@ export class UpstreamOAuth {
   async userToken(principal: Principal): Promise<string | undefined> {
     const store = await this.store()
     const key = this.storeKey(principal)
-    const held = store.get(key)
+    const held = await store.get(key)
     if (!held) return undefined
     if (held.expiresAt === undefined || held.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return held.accessToken
     if (!held.refreshToken) {
@@ -287,7 +287,10 @@ export class UpstreamOAuth {
       await store.set(key, next)
       return next
     } catch {
-      // Revoked or expired: forget it; the next call asks the user to consent again.
+      // Another replica may have rotated it first: its pair stands. Otherwise revoked or expired: forget
+      // it, and the next call asks the user to consent again.
+      const now = await store.fresh(key)
+      if (now && now.refreshToken !== held.refreshToken) return now
       await store.delete(key)
       return undefined
     }

@@ -11,9 +11,11 @@ export interface StoredTokens {
   scope?: string
 }
 
-/** Tokens by key (principal and upstream): reads come from memory, every change is written through. */
+/** Tokens by key (principal and upstream): reads come from memory where they can, every change is written through. */
 export interface TokenStore {
-  get(key: string): StoredTokens | undefined
+  get(key: string): Promise<StoredTokens | undefined>
+  /** The value as stored now, past any cache (another replica may have rotated it). */
+  fresh(key: string): Promise<StoredTokens | undefined>
   set(key: string, tokens: StoredTokens): Promise<void>
   delete(key: string): Promise<void>
   /** Keys starting with `prefix` (a principal's), for `list` and `revoke`. */
@@ -99,8 +101,12 @@ export class FileTokenStore implements TokenStore {
     return store
   }
 
-  get(key: string): StoredTokens | undefined {
+  async get(key: string): Promise<StoredTokens | undefined> {
     return this.entries.get(key)
+  }
+
+  fresh(key: string): Promise<StoredTokens | undefined> {
+    return this.get(key)
   }
 
   keys(prefix = ''): string[] {
