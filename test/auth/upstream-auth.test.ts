@@ -21,7 +21,7 @@ import { type HostileGateway, startGateway } from '../hostile/harness.js'
 import { freePort, killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
-const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta' }
+const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma' }
 const STORE_KEY = 'a-test-token-store-key-of-at-least-32-characters'
 
 let as: AuthorizationServer
@@ -31,7 +31,7 @@ let registrations: Registration[]
 const audiences = new Map<string, string>()
 const servers: http.Server[] = []
 /** Every Authorization header each upstream was sent. */
-const seen = { alpha: [] as string[], beta: [] as string[] }
+const seen = { alpha: [] as string[], beta: [] as string[], gamma: [] as string[] }
 const frontTokens: Record<string, string> = {}
 const clients: Client[] = []
 
@@ -135,6 +135,12 @@ beforeAll(async () => {
   registrations = [
     { id: 'alpha-1', name: 'alpha', tools: { prefix: 'alpha_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.alpha, seen.alpha), auth: { mode: 'per-user', ...client } } },
     { id: 'beta-1', name: 'beta', tools: { prefix: 'beta_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.beta, seen.beta), auth: { mode: 'on-behalf-of', ...client } } },
+    {
+      id: 'gamma-1',
+      name: 'gamma',
+      tools: { prefix: 'gamma_' },
+      connection: { type: 'http', url: await protectedUpstream(AUDIENCE.gamma, seen.gamma), auth: { mode: 'as-itself', ...client, tokenEndpointAuthMethod: 'client_secret_basic' } },
+    },
   ]
   gateway = await startTheGateway()
   frontTokens.alice = await frontToken('alice')
@@ -186,6 +192,15 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     expect(tokens.map((token) => token.sub)).toEqual(expect.arrayContaining(['alice', 'bob']))
     const forwarded = [...seen.alpha, ...seen.beta]
     for (const front of Object.values(frontTokens)) expect(forwarded).not.toContain(`Bearer ${front}`)
+  })
+
+  it('as itself: every request carries the gateway\'s own token (client credentials) for that upstream, whoever calls', async () => {
+    const alice = await userClient('alice', '2026-07-28', false)
+    const bob = await userClient('bob', '2025-11-25', false)
+    const [a, b] = await Promise.all([whoami(alice, 'gamma_whoami'), whoami(bob, 'gamma_whoami')])
+    expect([a.sub, b.sub]).toEqual([GATEWAY_CLIENT.id, GATEWAY_CLIENT.id])
+    const tokens = seen.gamma.map(bearerPayload)
+    expect(new Set(tokens.map((token) => `${token.sub} ${token.aud}`))).toEqual(new Set([`${GATEWAY_CLIENT.id} ${AUDIENCE.gamma}`]))
   })
 
   it('a caller that cannot open URLs gets an error naming the consent URL', async () => {
