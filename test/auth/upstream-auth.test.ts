@@ -3,7 +3,7 @@
 // (both eras), on-behalf-of by token exchange, the encrypted token store across a restart, and bad input
 // at discovery and at the callback refused with nothing stored.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import type { Registration } from 'airmcp/gateway'
 import { decodeJwt } from 'jose'
-import { type AuthorizationServer, GATEWAY_CLIENT, PUBLIC_CLIENT, SCOPES, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
+import { type AuthorizationServer, GATEWAY_CLIENT, openConsentUrl, SCOPES, startAuthorizationServer, userAccessToken } from '../../fixtures/auth/authorization-server.js'
 import { UpstreamAuthError, UpstreamOAuth } from '../../src/gateway/upstream-auth/oauth-client.js'
 import { storeKey, unseal } from '../../src/gateway/upstream-auth/token-store.js'
 import { createClient } from '@redis/client'
@@ -61,33 +61,8 @@ async function protectedUpstream(audience: string, record: string[]): Promise<st
   return url
 }
 
-/** A user's access token for the gateway: authorization code + PKCE by the public client, the browser scripted. */
-async function frontToken(user: string): Promise<string> {
-  const verifier = randomBytes(32).toString('base64url')
-  const authorize = new URL(`${as.issuer}/auth`)
-  authorize.search = new URLSearchParams({
-    client_id: PUBLIC_CLIENT.id,
-    response_type: 'code',
-    redirect_uri: PUBLIC_CLIENT.redirectUri,
-    scope: SCOPES.join(' '),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    resource: new URL('/mcp', gateway.url).href,
-  }).toString()
-  const back = await as.authorize(authorize, user)
-  const response = await fetch(`${as.issuer}/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: back.searchParams.get('code')!,
-      redirect_uri: PUBLIC_CLIENT.redirectUri,
-      client_id: PUBLIC_CLIENT.id,
-      code_verifier: verifier,
-      resource: new URL('/mcp', gateway.url).href,
-    }),
-  })
-  return ((await response.json()) as { access_token: string }).access_token
-}
+/** A user's access token for the gateway. */
+const frontToken = (user: string) => userAccessToken(as, user, new URL('/mcp', gateway.url).href)
 
 /**
  * `user`'s SDK client on the gateway in `era`. With `browser`, it declares URL elicitation and answers one
@@ -100,10 +75,8 @@ async function userClient(user: string, era: '2025-11-25' | '2026-07-28', browse
   )
   if (browser) {
     client.setRequestHandler('elicitation/create', async (request) => {
-      const { url } = request.params as { url: string }
-      const callback = await as.authorize(new URL(url), user, new URL(url).searchParams.get('redirect_uri')!)
+      const { callback, page } = await openConsentUrl(as, (request.params as { url: string }).url, user)
       callbacks.push(callback.href)
-      const page = await fetch(callback)
       expect(page.status, await page.clone().text()).toBe(200)
       return { action: 'accept' }
     })
