@@ -214,12 +214,10 @@ export class Upstream {
         })
       case 'http':
       case 'streamable-http':
-        return new DirectRequestsTransport(
-          this.withAuth(
-            new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
-              this.tools.find((tool) => tool.name === name)?.inputSchema,
-            ) as unknown as Transport,
-          ),
+        return this.directWithAuth(
+          new HttpClientTransport(new URL(connection.url), connection.headers, this.timing.maxResultBytes, (name) =>
+            this.tools.find((tool) => tool.name === name)?.inputSchema,
+          ) as unknown as Transport,
         )
       case 'stdio':
         return new DirectRequestsTransport(
@@ -334,8 +332,13 @@ export class Upstream {
     )
   }
 
+  /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */
   private withAuth(transport: Transport): Transport {
     return this.timing.upstreamAuth?.wrap(this.registration.connection, transport) ?? transport
+  }
+
+  private directWithAuth(transport: Transport): DirectRequestsTransport {
+    return new DirectRequestsTransport(this.withAuth(transport))
   }
 
   /** Forwarded requests on this connection skip the SDK client when the gateway owns its transport (direct-requests.ts). */

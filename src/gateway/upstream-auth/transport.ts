@@ -46,6 +46,11 @@ export class AuthorizingTransport implements Transport {
     return this.inner.sessionId
   }
 
+  /** A lost 2025 session is dropped through here before a new one starts (session-resume.ts). */
+  set sessionId(value: string | undefined) {
+    ;(this.inner as { sessionId?: string }).sessionId = value
+  }
+
   setProtocolVersion(version: string): void {
     this.inner.setProtocolVersion?.(version)
   }
