@@ -184,10 +184,33 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     expect(result.content[0].text).toMatch(/needs your authorization at 127\.0\.0\.1:\d+\. Try this: open http:\/\/127\.0\.0\.1:\d+\/auth\?\S+ in a browser/)
   })
 
+  it('refreshes a held token before it expires, keeping the rotated pair', async () => {
+    // 30-second tokens: within the refresh margin from the start, so each call after the consent refreshes.
+    as.setAccessTokenTTL(30)
+    try {
+      frontTokens.dave = await frontToken('dave')
+      const callbacks: string[] = []
+      const dave = await userClient('dave', '2026-07-28', true, callbacks)
+      for (let call = 0; call < 3; call++) expect((await whoami(dave, 'alpha_whoami')).sub).toBe('dave')
+      // One consent; each call then went with a token the refresh had just issued.
+      expect(callbacks).toHaveLength(1)
+      const daves = seen.alpha.filter((header) => bearerPayload(header).sub === 'dave')
+      expect(new Set(daves).size).toBe(3)
+    } finally {
+      as.setAccessTokenTTL(600)
+    }
+  })
+
   it('keeps the tokens encrypted at rest, and across a restart', async () => {
     const file = await readFile(join(dir, 'upstream-tokens.json'), 'utf8')
     for (const header of seen.alpha) expect(file).not.toContain(header.replace(/^Bearer /, ''))
-    expect(file).not.toMatch(/alice|bob|access|refresh/i)
+    for (const field of [`${as.issuer} alice`, `${as.issuer} bob`, 'accessToken', 'refreshToken']) expect(file).not.toContain(field)
+    const sealed = Object.entries(JSON.parse(file) as Record<string, string>)
+    expect(sealed.length).toBeGreaterThan(0)
+    for (const [name, value] of sealed) {
+      expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, name)).toBeUndefined()
+      expect(unseal(storeKey(STORE_KEY), value, name)).toContain('accessToken')
+    }
     await killProcess(gateway.child)
     gateway = await startTheGateway()
     // No browser now: alice's call goes on with what the store held.
@@ -306,7 +329,8 @@ describe('replicas share a Redis token store', () => {
     expect(names).toHaveLength(1)
     const value = (await reader.get(names[0]))!
     await reader.close()
-    expect(`${names[0]} ${value}`).not.toMatch(/bob|access|refresh|eyJ/i)
+    const tokens = seen.alpha.map((header) => header.replace(/^Bearer /, ''))
+    for (const field of [`${as.issuer} bob`, 'accessToken', 'refreshToken', ...tokens]) expect(`${names[0]} ${value}`).not.toContain(field)
     expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, names[0])).toBeUndefined()
     expect(unseal(storeKey(STORE_KEY), value, names[0])).toMatch(/"accessToken"/)
   })

@@ -317,7 +317,9 @@ export class UpstreamOAuth {
     const { metadata, scopesSupported } = await this.discover()
     const client = await this.client()
     const state = randomBytes(24).toString('base64url')
-    const scope = this.scope() ?? scopesSupported?.join(' ')
+    // A refresh token where the server offers one (offline_access), so the user consents once.
+    const offline = metadata.scopes_supported?.includes('offline_access') ? 'offline_access' : undefined
+    const scope = unionOf(this.scope() ?? scopesSupported?.join(' '), offline)
     const { authorizationUrl, codeVerifier } = await startAuthorization(metadata.issuer, {
       metadata,
       clientInformation: client,
