@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import type { Registration } from 'airmcp/gateway'
+import { Gateway, type Registration } from 'airmcp/gateway'
 import { decodeJwt } from 'jose'
 import { type AuthorizationServer, GATEWAY_CLIENT, openConsentUrl, SCOPES, startAuthorizationServer, userAccessToken } from '../../fixtures/auth/authorization-server.js'
 import { UpstreamAuthError, UpstreamOAuth } from '../../src/gateway/upstream-auth/oauth-client.js'
@@ -333,5 +333,17 @@ describe('replicas share a Redis token store', () => {
     for (const field of [`${as.issuer} bob`, 'accessToken', 'refreshToken', ...tokens]) expect(`${names[0]} ${value}`).not.toContain(field)
     expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, names[0])).toBeUndefined()
     expect(unseal(storeKey(STORE_KEY), value, names[0])).toMatch(/"accessToken"/)
+  })
+})
+
+describe('registrations with auth', () => {
+  const register = (connection: Registration['connection']) => () => new Gateway({ name: 'check', handleSignals: false }).register({ id: 'x-1', name: 'x', connection })
+
+  it('refuses an http: upstream off loopback, an unknown mode, auth beside an Authorization header, and as-itself without credentials', () => {
+    expect(register({ type: 'http', url: 'http://mcp.example.com/mcp', auth: { mode: 'per-user' } })).toThrow(/upstream http:\/\/mcp\.example\.com is not https/)
+    expect(register({ type: 'http', url: 'https://mcp.example.com/mcp', auth: { mode: 'everyone' as never } })).toThrow(/unknown auth mode "everyone"/)
+    expect(register({ type: 'http', url: 'https://mcp.example.com/mcp', headers: { Authorization: 'Bearer x' }, auth: { mode: 'per-user' } })).toThrow(/both auth and an Authorization header/)
+    expect(register({ type: 'http', url: 'https://mcp.example.com/mcp', auth: { mode: 'as-itself', clientId: 'c' } })).toThrow(/needs the gateway's client credentials/)
+    expect(register({ type: 'http', url: 'https://mcp.example.com/mcp', auth: { mode: 'per-user', clientId: 'c' } })).not.toThrow()
   })
 })

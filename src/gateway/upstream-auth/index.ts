@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { Transport } from '@modelcontextprotocol/client'
 import type { Connection } from '../types.js'
-import { AUTH_MODES, clientMetadataOf, type UpstreamAuth, UpstreamAuthError, UpstreamOAuth } from './oauth-client.js'
+import { AUTH_MODES, assertSecureUrl, clientMetadataOf, type UpstreamAuth, UpstreamAuthError, UpstreamOAuth } from './oauth-client.js'
 import { FileTokenStore, storeKey, type TokenStore } from './token-store.js'
 import { AuthorizingTransport } from './transport.js'
 
@@ -34,6 +34,11 @@ export function validateUpstreamAuth(id: string, connection: Connection): void {
   if (!AUTH_MODES.includes(auth.mode)) throw new TypeError(`Registration "${id}": unknown auth mode ${JSON.stringify(auth.mode)}. Try this: ${AUTH_MODES.join(', ')}.`)
   if (Object.keys(connection.headers ?? {}).some((name) => name.toLowerCase() === 'authorization')) {
     throw new TypeError(`Registration "${id}": both auth and an Authorization header. Try this: one of them.`)
+  }
+  try {
+    assertSecureUrl(connection.url, 'upstream')
+  } catch (error) {
+    throw new TypeError(`Registration "${id}": ${(error as Error).message} Try this: an https:// URL; tokens never go over plain http off loopback.`)
   }
   if (auth.mode === 'as-itself' && !auth.clientSecret && !auth.privateKey) {
     throw new TypeError(`Registration "${id}": auth mode 'as-itself' needs the gateway's client credentials. Try this: clientId with clientSecret (from the environment) or privateKey.`)
