@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Container tooling for test/containers on Debian 12 as root, idempotent:
 #   1. podman and friends (and chromium with a font, for test/apps/browser.test.ts) from Debian's packages;
+#      redis-server for test/auth/upstream-auth.test.ts (the token store replicas share);
 #   2. the podman settings these machines need (runc, cgroupfs, file events, netavark, ulimits the kernel
 #      grants root here) in /etc/containers/containers.conf;
 #   3. a Node base image copied from this machine's own Node, because no container registry is reachable:
@@ -11,7 +12,7 @@ set -euo pipefail
 NODE_VERSION="$(node --version)"
 IMAGE="${1:-localhost/airmcp-node:${NODE_VERSION#v}}"
 PACKAGES=(podman buildah netavark aardvark-dns runc iptables catatonit fuse-overlayfs uidmap slirp4netns
-  busybox-static podman-compose haproxy chromium fonts-liberation)
+  busybox-static podman-compose haproxy chromium fonts-liberation redis-server)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -83,6 +83,10 @@ export interface GatewayEnvironment {
   lock?: string
   /** `AIRMCP_GATEWAY_PORT_MAP` (`3510=41001,…`): loopback upstream ports a supervisor moved. */
   portMap?: string
+  /** `AIRMCP_TOKEN_STORE_KEY`: `tokenStoreKey` when the code sets none (the upstream token store's secret). */
+  tokenStoreKey?: string
+  /** `AIRMCP_DATA_DIR`: where the gateway keeps its files (the upstream token store), default `.airmcp`. */
+  dataDir?: string
   /** Every `AIRMCP_UPSTREAM_<NAME>_URL`: where a pool's localhost registrations really are (deploy-env.ts). */
   upstreamUrls: Environment
   /** `AIRMCP_SUPERVISED=1` (set by `airmcp start`/`airmcp dev`): serve the supervisor's requests over IPC. */
@@ -104,6 +108,8 @@ export function gatewayEnvironment(env: Environment = process.env, argv: readonl
     replicaUrl: value(snapshot, 'AIRMCP_REPLICA_URL'),
     lock: value(snapshot, 'AIRMCP_LOCK'),
     portMap: value(snapshot, 'AIRMCP_GATEWAY_PORT_MAP'),
+    tokenStoreKey: value(snapshot, 'AIRMCP_TOKEN_STORE_KEY'),
+    dataDir: value(snapshot, 'AIRMCP_DATA_DIR'),
     upstreamUrls: Object.fromEntries(Object.entries(snapshot).filter(([name, url]) => url && /^AIRMCP_UPSTREAM_\w+_URL$/.test(name))),
     supervised: snapshot.AIRMCP_SUPERVISED === '1',
   }

@@ -6,6 +6,8 @@ import { validateNaming } from './naming.js'
 import { parsePortMap, remapConnection } from './port-map.js'
 import type { Router } from './router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
+import type { UpstreamAuthority } from './upstream-auth/index.js'
+import { validateUpstreamAuth } from './upstream-auth/index.js'
 import { Upstream } from './upstream.js'
 
 /** The registrations of a gateway, each an Upstream the router routes to (the base of Gateway, gateway.ts). */
@@ -18,6 +20,8 @@ export abstract class GatewayRegistrations {
   abstract readonly options: GatewayOptions
   protected abstract readonly router: Router
   protected abstract started: boolean
+  /** Tokens for protected upstreams (`connection.auth`), their callback and store. */
+  protected abstract readonly upstreamAuth: UpstreamAuthority
 
   /** Adds an upstream server; registrations with the same `name` form one load-balanced pool. */
   register(registration: Registration): this {
@@ -26,6 +30,7 @@ export abstract class GatewayRegistrations {
     }
     registration = withUpstreamOverride(registration, this.env.upstreamUrls)
     validateNaming(registration.id, registration.tools)
+    validateUpstreamAuth(registration.id, registration.connection)
     if (registration.sessions !== undefined && registration.sessions !== 'own' && registration.sessions !== 'shared') {
       throw new TypeError(`Registration "${registration.id}": unknown sessions ${JSON.stringify(registration.sessions)}. Try this: 'own' (the default) or 'shared'.`)
     }
@@ -43,6 +48,7 @@ export abstract class GatewayRegistrations {
   protected createUpstream(registration: Registration, reconnect?: 'on-demand'): Upstream {
     return new Upstream(registration, this.router, {
       reconnect,
+      upstreamAuth: this.upstreamAuth,
       connectTimeout: this.options.connectTimeout ?? 10_000,
       reconnectDelay: this.options.reconnectDelay ?? 500,
       unhealthyThreshold: this.options.unhealthyThreshold ?? 1,

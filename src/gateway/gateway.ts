@@ -18,6 +18,7 @@ import { createStateSealer, type StateSealer } from './sealed-state.js'
 import { TaskIds } from './tasks.js'
 import type { GatewayOptions } from './types.js'
 import { attachSupervisor } from './supervisor-channel.js'
+import { UpstreamAuthority } from './upstream-auth/index.js'
 
 const VERSION = '1'
 
@@ -53,6 +54,7 @@ export class Gateway extends GatewayRegistrations {
   private releaseSignals = () => {}
   private readonly authenticate: ReturnType<typeof createAuthenticator> | ReturnType<typeof createPrincipalAuthenticator>
   private readonly protectedResource: ProtectedResource | undefined
+  protected readonly upstreamAuth: UpstreamAuthority
 
   constructor(readonly options: GatewayOptions) {
     super()
@@ -95,6 +97,12 @@ export class Gateway extends GatewayRegistrations {
       ? createPrincipalAuthenticator({ ...options, authToken }, this.protectedResource)
       : createAuthenticator({ ...options, authToken })
     this.router.guard = createGuard(options, authToken)
+    this.upstreamAuth = new UpstreamAuthority({
+      tokenStore: options.tokenStore,
+      tokenStoreKey: options.tokenStoreKey ?? this.env.tokenStoreKey,
+      dataDir: this.env.dataDir,
+      publicUrl: () => options.publicUrl ?? this.host?.url,
+    })
   }
 
   /** The gateway's own URL (`.../mcp`) once started over HTTP. */
@@ -172,6 +180,7 @@ export class Gateway extends GatewayRegistrations {
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         protectedResource: this.protectedResource,
+        routes: (req, res, url) => this.upstreamAuth.route(req, res, url),
         metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {

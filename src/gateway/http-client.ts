@@ -8,6 +8,11 @@ import { Answer } from './http-answer.js'
 import { envelopeHeaders, OWN_HEADERS, type ToolSchemas } from './http-headers.js'
 import { HttpSession } from './http-session.js'
 
+/** The Authorization a message goes with, set by a protected upstream's wrapper (upstream-auth/transport.ts). */
+interface UpstreamAuthorization {
+  authorization?: string
+}
+
 /** One POST: the message, its serialized body and the headers it needs, kept for a retry on a fresh socket. */
 interface Post {
   message: JSONRPCMessage
@@ -53,7 +58,7 @@ export class HttpClientTransport extends HttpSession implements Transport {
     )
   }
 
-  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+  send(message: JSONRPCMessage, options?: TransportSendOptions & UpstreamAuthorization): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId
       if (requestId !== undefined) this.inflight.get(requestId)?.()
@@ -70,6 +75,7 @@ export class HttpClientTransport extends HttpSession implements Transport {
     const envelope = envelopeHeaders(message, this.inputSchemaOf)
     const trace = traceHeadersOf(message)
     if (envelope || trace.traceparent) headers = { ...headers, ...envelope, ...trace }
+    if (options?.authorization) headers = { ...headers, authorization: options.authorization }
     const post: Post = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
     return this.post(post, true)
   }
@@ -112,7 +118,10 @@ export class HttpClientTransport extends HttpSession implements Transport {
               return
             }
             if (status >= 400) {
-              reject(httpStatusFailure(status, this.where, headers.get('retry-after')))
+              const failure = httpStatusFailure(status, this.where, headers.get('retry-after'))
+              // A refused token: the upstream-auth wrapper reads the challenge (refresh, step-up).
+              if (status === 401 || status === 403) Object.assign(failure, { challenge: { status, header: headers.get('www-authenticate') ?? null } })
+              reject(failure)
               return
             }
             if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {

@@ -43,6 +43,11 @@ export function ownerMark(owner: object): string {
   return mark
 }
 
+/** The owner of a live mark (the transport's view of whose request it sends); undefined for anything else. */
+export function ownerOf(mark: unknown): object | undefined {
+  return typeof mark === 'string' ? ownerOfMark.get(mark) : undefined
+}
+
 /** Forgets an owner's mark once its request is over: what arrives marked with it later belongs to nobody now. */
 export function releaseOwner(owner: object): void {
   const mark = markOfOwner.get(owner)

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { ProtectedResource } from '../http/oauth-resource.js'
-import type { Principal } from '../http/principal.js'
+import { bearerOf } from '../http/bearer.js'
+import { type Principal, rememberFrontToken } from '../http/principal.js'
 import { checkRateLimit, type RateLimit } from './rate-limit.js'
 
 /**
@@ -252,6 +253,7 @@ export function createPrincipalAuthenticator(
     else access = { ...(client ? accessFor(client, options.discovery) : fullAccess(options.discovery)), principal }
     ;(access.principal as Principal).claims = principal.claims
     known.set(key, access)
+    rememberFrontToken(access.principal as Principal, bearerOf(authorization))
     if (known.size > MAX_PRINCIPALS) known.delete(known.keys().next().value as string)
     return access
   }

@@ -4,13 +4,14 @@ import type { ResourceAuthOptions } from '../http/oauth-resource.js'
 import type { AuditOption } from './audit.js'
 import type { DiscoveryMode, GatewayClient } from './policy.js'
 import type { RateLimit } from './rate-limit.js'
+import type { UpstreamAuth } from './upstream-auth/index.js'
 
 /** How the gateway reaches one upstream server. */
 export type Connection =
   /** Legacy HTTP+SSE. A bare base URL such as `http://localhost:3510` means its `/sse` endpoint. */
   | { type: 'sse'; url: string; headers?: Record<string, string> }
   /** Streamable HTTP, e.g. `http://localhost:3520/mcp`. */
-  | { type: 'http' | 'streamable-http'; url: string; headers?: Record<string, string> }
+  | { type: 'http' | 'streamable-http'; url: string; headers?: Record<string, string>; auth?: UpstreamAuth }
   /** A child process speaking MCP on stdin/stdout, spawned without a shell. */
   | { type: 'stdio'; command: string; args?: string[]; env?: Record<string, string>; cwd?: string }
 
@@ -176,6 +177,15 @@ export interface GatewayOptions {
   maxListItems?: number
   /** Most bytes (as JSON) taken from one upstream list (default 16 MiB); past it the rest are not read, with a warning. */
   maxListBytes?: number
+  /**
+   * Where the tokens of protected upstreams (`connection.auth`) are kept, encrypted: a file (default
+   * `upstream-tokens.json` in `AIRMCP_DATA_DIR`, else `.airmcp`), or `redis://…` shared by replicas.
+   */
+  tokenStore?: string
+  /** The token store's secret, 32 characters or more (default `AIRMCP_TOKEN_STORE_KEY`). */
+  tokenStoreKey?: string
+  /** The gateway's origin as browsers reach it (`/oauth/callback`, its client metadata document); default its listening URL. */
+  publicUrl?: string
   /**
    * The gateway owns the process (default true): SIGINT/SIGTERM close everything and end the process, and a
    * port it cannot bind ends it with one line on stderr. `false` when embedding: `start()` throws instead and

@@ -6,6 +6,7 @@ import { classifyFailure, messageOf, upstreamErrorText } from './errors.js'
 import type { ListLimits } from './list-intake.js'
 import type { UpstreamStatus } from './types.js'
 import { UpstreamLists } from './upstream-lists.js'
+import type { UpstreamAuthority } from './upstream-auth/index.js'
 
 export interface UpstreamTiming {
   connectTimeout: number
@@ -19,6 +20,8 @@ export interface UpstreamTiming {
   reconnect?: 'background' | 'on-demand'
   /** How much of each list is taken from this member (default LIMIT_DEFAULTS). */
   lists?: ListLimits
+  /** Protected upstreams (`connection.auth`): wraps their HTTP transport to carry tokens. */
+  upstreamAuth?: UpstreamAuthority
 }
 
 /** The protocol era an upstream was found to speak: 2026-07-28 per request, or 2025-11-25 sessions. */

@@ -43,7 +43,10 @@ export function newClient(connectTimeout: number): Client {
 }
 
 /** The transport for a registration's connection; `inputSchemaOf` gives the Streamable HTTP client each tool's `Mcp-Param-*` headers. */
-export function createTransport(registration: Registration, maxResultBytes: number | undefined, inputSchemaOf: ToolSchemas): Transport {
+/** What carries a protected upstream's tokens on its HTTP transport (upstream-auth/); nothing for the others. */
+export type TransportWrap = (transport: Transport) => Transport
+
+export function createTransport(registration: Registration, maxResultBytes: number | undefined, inputSchemaOf: ToolSchemas, withAuth: TransportWrap): Transport {
   const connection = registration.connection
   switch (connection.type) {
     case 'sse':
@@ -53,9 +56,7 @@ export function createTransport(registration: Registration, maxResultBytes: numb
       })
     case 'http':
     case 'streamable-http':
-      return new DirectRequestsTransport(
-        new HttpClientTransport(new URL(connection.url), connection.headers, maxResultBytes, inputSchemaOf),
-      )
+      return new DirectRequestsTransport(withAuth(new HttpClientTransport(new URL(connection.url), connection.headers, maxResultBytes, inputSchemaOf)))
     case 'stdio':
       return new DirectRequestsTransport(
         new ChildProcessTransport({
@@ -79,11 +80,7 @@ export function createTransport(registration: Registration, maxResultBytes: numb
  * A 2025 Streamable HTTP session on the gateway's own keep-alive client; a restarted upstream forgets its
  * sessions, so a new one is started and the call repeated, unseen by clients.
  */
-export function sessionTransport(registration: Registration, maxResultBytes: number | undefined): Transport {
+export function sessionTransport(registration: Registration, maxResultBytes: number | undefined, withAuth: TransportWrap): Transport {
   const connection = registration.connection as { url: string; headers?: Record<string, string> }
-  return new DirectRequestsTransport(
-    new SessionResumingTransport(
-      new HttpClientTransport(new URL(connection.url), connection.headers, maxResultBytes),
-    ),
-  )
+  return new DirectRequestsTransport(new SessionResumingTransport(withAuth(new HttpClientTransport(new URL(connection.url), connection.headers, maxResultBytes))))
 }

@@ -17,6 +17,7 @@ import type { Registration, ServerInfo } from './types.js'
 import type { UpstreamTiming } from './upstream-health.js'
 import { PassThrough } from './upstream-lists.js'
 import { UpstreamSubscriptions } from './upstream-subscriptions.js'
+import { authorizesPerCaller } from './upstream-auth/index.js'
 import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
 
 // Parts of the old upstream module still imported from here by the router.
@@ -126,7 +127,7 @@ export class Upstream extends UpstreamSubscriptions {
     const client = newClient(this.timing.connectTimeout)
     this.wire(client)
     try {
-      let transport = createTransport(this.registration, this.timing.maxResultBytes, (name) => this.tools.find((tool) => tool.name === name)?.inputSchema)
+      let transport = createTransport(this.registration, this.timing.maxResultBytes, (name) => this.tools.find((tool) => tool.name === name)?.inputSchema, this.withAuth)
       const connection = this.registration.connection
       const overHttp = connection.type === 'http' || connection.type === 'streamable-http'
       const pinnedLegacy = this.registration.protocol === '2025-11-25'
@@ -146,7 +147,7 @@ export class Upstream extends UpstreamSubscriptions {
         connected = newClient(this.timing.connectTimeout)
         this.wire(connected)
         // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
-        transport = sessionTransport(this.registration, this.timing.maxResultBytes)
+        transport = sessionTransport(this.registration, this.timing.maxResultBytes, this.withAuth)
         await connected.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       }
       if (this.stopped) {
@@ -160,7 +161,7 @@ export class Upstream extends UpstreamSubscriptions {
       this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
-      if (this.era === 'modern' && overHttp) this.sessionClient = await this.openSessionClient()
+      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection)) this.sessionClient = await this.openSessionClient()
       // The backoff is not reset yet: a child that dies right after each connect must not respawn at full speed.
       this.connectedAt = Date.now()
       this.failures = 0
@@ -200,6 +201,9 @@ export class Upstream extends UpstreamSubscriptions {
     return (result as Promise<Record<string, unknown>>).then(asGatewayResult)
   }
 
+  /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */
+  private readonly withAuth = (transport: Transport): Transport => this.timing.upstreamAuth?.wrap(this.registration.connection, transport) ?? transport
+
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
   private async openSessionClient(): Promise<Client | undefined> {
     const client = newClient(this.timing.connectTimeout)
@@ -209,7 +213,7 @@ export class Upstream extends UpstreamSubscriptions {
     client.onclose = () => {
       if (this.sessionClient === client) this.sessionClient = undefined
     }
-    const transport = sessionTransport(this.registration, this.timing.maxResultBytes)
+    const transport = sessionTransport(this.registration, this.timing.maxResultBytes, this.withAuth)
     try {
       await client.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
       this.goDirect(client, transport)

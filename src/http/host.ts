@@ -40,6 +40,8 @@ export interface HttpHostOptions extends GuardOptions {
    * principal gets a 404.
    */
   authenticate?: (authorization: string | undefined, req: IncomingMessage) => unknown
+  /** Extra GET routes before any token is asked for (the gateway's OAuth callback); true when served. */
+  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean
   /** An OAuth protected resource: its RFC 9728 metadata is served and its challenge sent with every 401. */
   protectedResource?: ProtectedResource
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
@@ -284,6 +286,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     // Public by design (RFC 9728): browser-based clients on other origins read it too.
     if (options.protectedResource?.serveMetadata(req, res, url.pathname)) return
     checkHostAndOrigin(req, options)
+    if (options.routes?.(req, res, url)) return
     if (url.pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
       const authorized = options.authenticate

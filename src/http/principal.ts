@@ -15,3 +15,14 @@ export interface Principal {
   /** The verified token's claims (never the token); empty for static-token clients. */
   claims: Record<string, unknown>
 }
+
+/** The OAuth access token each principal last came with: for a token exchange (RFC 8693), never sent upstream as is. */
+const frontTokens = new WeakMap<Principal, string>()
+
+export function rememberFrontToken(principal: Principal, token: string | undefined): void {
+  if (token) frontTokens.set(principal, token)
+}
+
+export function frontTokenOf(principal: Principal): string | undefined {
+  return frontTokens.get(principal)
+}
