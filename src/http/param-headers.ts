@@ -105,7 +105,7 @@ export function paramHeadersFor(schema: object | undefined, args: unknown): Reco
  * with 400 and `-32020` (HeaderMismatch) before it reaches the tool. `inputSchemaOf` names the tool's schema.
  */
 export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: string) => object | undefined): ModernHandler {
-  return (req, res, body) => {
+  return (req, res, body, principal) => {
     const message = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null
     const schema = message?.method === 'tools/call' && typeof message.params?.name === 'string' ? inputSchemaOf(message.params.name) : undefined
     if (schema) {
@@ -123,6 +123,6 @@ export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: st
         return Promise.resolve()
       }
     }
-    return serve(req, res, body)
+    return serve(req, res, body, principal)
   }
 }

@@ -53,7 +53,9 @@ export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): Mod
       }
       return controller.signal
     }
-    const codec = requestCodec(path, silent, principal as Principal | undefined)
+    // The verified principal rides on the request as the SDK's authInfo (oauth-resource.ts principalAuthenticator).
+    const verified = (req as { auth?: { extra?: { principal?: Principal } } }).auth?.extra?.principal
+    const codec = requestCodec(path, silent, verified)
     const call = codec.read(body as never, signal)
     if (!call || (call.params._meta ?? {}).progressToken !== undefined) return sdk(req, res, body, principal)
     call.headers = () => nodeHeaderCarrier(req.headers)
