@@ -26,12 +26,12 @@ import {
 import type { TraceCarrier } from '../telemetry/tracing.js'
 import { APPS_EXTENSION } from './apps.js'
 import { answerToolCallsDirectly, type DirectExtra } from './direct-calls.js'
+import { frontMethods, passableMeta } from './front-methods.js'
 import { setSessionLevel } from './isolation.js'
 import type { ClientAccess } from './policy.js'
 import type { Caller, Router } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
 import { ClientSurface } from './surface.js'
-import { TASK_METHODS } from './tasks.js'
 import { TASKS_EXTENSION } from '../runtime/tasks.js'
 import { z } from 'zod'
 
@@ -52,18 +52,9 @@ const CAPABILITIES = {
 
 /** 2026 clients: tasks of upstreams that run tools as tasks pass through (io.modelcontextprotocol/tasks). */
 const { tasks: _legacyTasks, ...SHARED_CAPABILITIES } = CAPABILITIES
-const MODERN_CAPABILITIES = { ...SHARED_CAPABILITIES, extensions: { ...APPS_EXTENSION, [TASKS_EXTENSION]: {} } }
+export const MODERN_CAPABILITIES = { ...SHARED_CAPABILITIES, extensions: { ...APPS_EXTENSION, [TASKS_EXTENSION]: {} } }
 
 const TaskIdParams = z.looseObject({ taskId: z.string() })
-
-const RESERVED_META = /^io\.modelcontextprotocol\//
-
-/** `_meta` keys a client sent that are worth passing upstream (trace context and the like). */
-function passableMeta(meta: Params | undefined): Params | undefined {
-  if (!meta) return undefined
-  const kept = Object.fromEntries(Object.entries(meta).filter(([key]) => key !== 'progressToken' && !RESERVED_META.test(key)))
-  return Object.keys(kept).length ? kept : undefined
-}
 
 /** A 2025 session's request as the router sees it (`logLevel`: what the session set with logging/setLevel). */
 function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params): Caller {
@@ -102,6 +93,11 @@ function forwarderOf(router: Router) {
     readResource: (params: Params, caller: Caller) => router.readResource(params, caller),
     complete: (params: Params, caller: Caller) => router.complete(params, caller),
   }
+}
+
+/** What one client (its access; its 2025 session, if it has one) sees of the router. */
+export function surfaceFor(router: Router, access?: ClientAccess, session?: object): ClientSurface<Caller> {
+  return new ClientSurface<Caller>(router, forwarderOf(router), access, session)
 }
 
 /** The SDK's server for a 2025 session, with its tools/call answered in front of its protocol layer (direct-calls.ts). */
@@ -185,10 +181,15 @@ function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
   }
 }
 
+/** The server whose capabilities and identity the SDK's listen router reads for a `subscriptions/listen` stream. */
+export function createListenServer(info: { name: string; version: string }, instructions: string | undefined): ModernServer {
+  return new ModernServer(info, { capabilities: MODERN_CAPABILITIES, instructions })
+}
+
 /**
- * The gateway as an SDK v2 server, built per 2026 request (and per stdio connection): nothing about a
- * client is kept between requests. The gateway's sealed `requestState` is verified before any handler
- * runs; the client's surface (policies, discovery mode) applies as on a 2025 session.
+ * The gateway as an SDK v2 server on stdio (one per connection, either era): the SDK's stdio codec decodes
+ * each request, and the front's methods (front-methods.ts) answer it, as on HTTP. The gateway's sealed
+ * `requestState` is verified before any handler runs; the client's surface applies as on HTTP.
  */
 export function createModernServer(
   router: Router,
@@ -201,20 +202,12 @@ export function createModernServer(
     instructions: router.instructions(),
     requestState: { verify: (state: string) => sealer.open(state) },
   })
-  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)
-  server.setRequestHandler('tools/list', () => ({ tools: surface.listTools(), ...router.cacheHint('tools') }) as never)
-  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx, access)) as never)
-  server.setRequestHandler('resources/list', () => ({ resources: surface.listResources(), ...router.cacheHint('resources') }) as never)
-  server.setRequestHandler(
-    'resources/templates/list',
-    () => ({ resourceTemplates: surface.listResourceTemplates(), ...router.cacheHint('resourceTemplates') }) as never,
-  )
-  server.setRequestHandler('resources/read', (r, ctx) => surface.readResource(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('prompts/list', () => ({ prompts: surface.listPrompts(), ...router.cacheHint('prompts') }) as never)
-  server.setRequestHandler('prompts/get', (r, ctx) => surface.getPrompt(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('completion/complete', (r, ctx) => surface.complete(r.params as Params, modernCaller(ctx)) as never)
-  for (const method of TASK_METHODS) {
-    server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => router.taskRequest(method, params, modernCaller(ctx, access)) as never)
+  const surface = surfaceFor(router, access)
+  for (const [method, answer] of frontMethods(router)) {
+    if (method === 'ping') continue
+    // Task methods are an extension's, unknown to the SDK's schemas: their params are checked as the extension says.
+    if (method.startsWith('tasks/')) server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => answer(params, modernCaller(ctx, access), surface) as never)
+    else server.setRequestHandler(method as 'tools/call', (request, ctx) => answer(request.params as Params, modernCaller(ctx, access), surface) as never)
   }
   return server
 }

@@ -27,14 +27,15 @@ export function headerParamsOf(schema: unknown, path: string[] = []): HeaderPara
 
 /**
  * A value as an HTTP header field value the way 2026-07-28 spells it: plain when it is safe printable ASCII,
- * otherwise `=?base64?…?=` around its UTF-8 bytes (the inverse of `decode`).
+ * otherwise `=?base64?…?=` around its UTF-8 bytes (the inverse of `decodeHeaderValue`).
  */
 export function encodeHeaderValue(value: string): string {
   const safe = value !== '' && value === value.trim() && /^[\t\x20-\x7e]*$/.test(value) && !(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))
   return safe ? value : `${SENTINEL_PREFIX}${Buffer.from(value, 'utf8').toString('base64')}${SENTINEL_SUFFIX}`
 }
 
-function decode(value: string): string | undefined {
+/** A header field value as sent: plain, or the UTF-8 text inside `=?base64?…?=`; undefined when that wrapping is invalid. */
+export function decodeHeaderValue(value: string): string | undefined {
   if (!(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))) return value
   const base64 = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length)
   if (!CANONICAL_BASE64.test(base64)) return undefined
@@ -66,7 +67,7 @@ export function paramHeaderMismatch(params: HeaderParam[], args: unknown, header
     const name = `Mcp-Param-${param.header}`
     const raw = headers[name.toLowerCase()]
     if (typeof raw !== 'string') return `the body carries ${param.path.join('.')} but the ${name} header is absent`
-    const decoded = decode(raw)
+    const decoded = decodeHeaderValue(raw)
     if (decoded === undefined) return `the ${name} header carries an invalid Base64 value`
     const numeric = (param.type === 'integer' || param.type === 'number') && typeof value === 'number'
     const equal = numeric && CANONICAL_DECIMAL.test(decoded) ? Number(decoded) === value : decoded === text

@@ -1,0 +1,275 @@
+// The 2026-07-28 per-request codec of the gateway's HTTP front: one POST in, one call into the front's methods, JSON or SSE out.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  classifyInboundRequest,
+  isJsonContentType,
+  ProtocolErrorCode,
+  SERVER_INFO_META_KEY,
+  UnsupportedProtocolVersionError,
+} from '@modelcontextprotocol/server'
+import { isRecord } from '../http/jsonrpc.js'
+import { decodeHeaderValue } from '../http/param-headers.js'
+import { requestHeadersView } from '../telemetry/tracing.js'
+import { Cancellation } from './cancellation.js'
+import { passableMeta, type MethodHandler } from './front-methods.js'
+import type { ClientAccess } from './policy.js'
+import type { Caller } from './router.js'
+import type { GatewayState, StateSealer } from './sealed-state.js'
+import type { ClientSurface } from './surface.js'
+
+type Params = Record<string, unknown>
+type Id = string | number
+
+/** The revisions this codec serves. */
+export const MODERN_VERSIONS = ['2026-07-28']
+
+const HEADER_MISMATCH = -32020
+const RESOURCE_NOT_FOUND = -32002
+/** Results that carry cache fields (ttlMs, cacheScope) on 2026-07-28. */
+const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read', 'server/discover'])
+/** Results that may be other than `complete` (an `input_required` round). */
+const MULTI_ROUND = new Set(['tools/call', 'prompts/get', 'resources/read'])
+/** The body field the `Mcp-Name` header mirrors, by method (SEP-2243; SEP-2663 for tasks). */
+const NAME_SOURCE: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+}
+const ENVELOPE = {
+  capabilities: 'io.modelcontextprotocol/clientCapabilities',
+  logLevel: 'io.modelcontextprotocol/logLevel',
+}
+
+/** A JSON-RPC error to answer with, and the HTTP status it goes out on. */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    readonly message: string,
+    readonly data?: unknown,
+  ) {}
+}
+
+const recordOrNothing = (value: unknown) => (isRecord(value) ? value : undefined)
+
+const headerOf = (req: IncomingMessage, name: string) => {
+  const value = req.headers[name]
+  return typeof value === 'string' ? value.trim() : undefined
+}
+
+function mismatch(header: string, body: string): Refusal {
+  return new Refusal(400, HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${body}`, { mismatch: { header, body } })
+}
+
+/** The standard request headers a 2026 request must carry and that must agree with its body (SEP-2243). */
+function standardHeaderRefusal(req: IncomingMessage, method: string, params: unknown, revision: string | undefined): Refusal | undefined {
+  if (headerOf(req, 'mcp-protocol-version') === undefined) {
+    return mismatch(
+      '(missing)',
+      revision === undefined
+        ? 'the body carries a modern per-request envelope but the required MCP-Protocol-Version header is absent'
+        : `the body envelope names protocol version ${revision} but the required MCP-Protocol-Version header is absent`,
+    )
+  }
+  if (headerOf(req, 'mcp-method') === undefined) return mismatch('(missing)', `the body names method ${method} but the required Mcp-Method header is absent`)
+  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined
+  if (field === undefined) return undefined
+  const raw = isRecord(params) ? params[field] : undefined
+  const bodyValue = typeof raw === 'string' ? raw : undefined
+  const header = headerOf(req, 'mcp-name')
+  if (header === undefined) {
+    return bodyValue === undefined ? undefined : mismatch('(missing)', `the body carries params.${field}="${bodyValue}" but the required Mcp-Name header is absent`)
+  }
+  const decoded = decodeHeaderValue(header)
+  if (decoded === undefined) return mismatch(header, 'the Mcp-Name header carries an invalid Base64 sentinel value')
+  if (bodyValue !== undefined && decoded !== bodyValue) {
+    return mismatch(header, `the body carries params.${field}="${bodyValue}" but the Mcp-Name header names "${decoded}"`)
+  }
+  return undefined
+}
+
+/** What the classification leaves to answer: the request to dispatch, or the refusal. */
+function classify(req: IncomingMessage, body: unknown): { method: string; id?: Id; params: Params } | Refusal | 'accepted' {
+  const outcome = classifyInboundRequest({
+    httpMethod: req.method ?? 'POST',
+    protocolVersionHeader: headerOf(req, 'mcp-protocol-version'),
+    mcpMethodHeader: headerOf(req, 'mcp-method'),
+    mcpNameHeader: headerOf(req, 'mcp-name'),
+    body,
+  })
+  if (outcome.kind === 'reject') return new Refusal(outcome.httpStatus, outcome.code, outcome.message, outcome.data)
+  if (outcome.kind === 'legacy') {
+    // Only a batch or a posted response reach here (era.ts sends nothing else of the 2025 era).
+    return new Refusal(400, ProtocolErrorCode.InvalidRequest, `Bad Request: JSON-RPC ${outcome.reason === 'batch' ? 'batches are not supported by' : 'responses cannot be posted to'} this endpoint`)
+  }
+  const revision = outcome.classification.revision
+  if (revision === undefined || !MODERN_VERSIONS.includes(revision)) {
+    const error = new UnsupportedProtocolVersionError({ supported: MODERN_VERSIONS, requested: revision ?? 'unknown' })
+    return new Refusal(400, error.code, error.message, error.data)
+  }
+  const message = outcome.message as { method: string; id?: Id; params?: unknown }
+  if (outcome.messageKind === 'notification') return 'accepted'
+  return standardHeaderRefusal(req, message.method, message.params, revision) ?? { method: message.method, id: message.id, params: isRecord(message.params) ? message.params : {} }
+}
+
+/**
+ * A 2026 result as the revision spells it: `resultType`, the cache fields of cacheable results, the
+ * gateway's `serverInfo` (the SDK's 2026 encoding; a tool's `execution` is not a 2026 field).
+ */
+function encodeResult(method: string, result: unknown, serverInfo: Params): Params {
+  let encoded: Params = isRecord(result) ? { ...result } : {}
+  if (method === 'tools/list' && Array.isArray(encoded.tools) && encoded.tools.some((tool) => isRecord(tool) && 'execution' in tool)) {
+    encoded.tools = encoded.tools.map((tool) => {
+      if (!isRecord(tool) || !('execution' in tool)) return tool
+      const { execution: _dropped, ...rest } = tool
+      return rest
+    })
+  }
+  if (encoded.resultType === undefined) encoded.resultType = 'complete'
+  else if (encoded.resultType !== 'complete' && !MULTI_ROUND.has(method)) {
+    throw new Refusal(200, ProtocolErrorCode.InternalError, `Handler for ${method} returned resultType '${String(encoded.resultType)}', but results of ${method} only support 'complete' on protocol revision 2026-07-28`)
+  }
+  if (encoded.resultType === 'complete' && CACHEABLE.has(method)) {
+    if (!(typeof encoded.ttlMs === 'number' && Number.isInteger(encoded.ttlMs) && encoded.ttlMs >= 0)) encoded.ttlMs = 0
+    if (encoded.cacheScope !== 'private' && encoded.cacheScope !== 'public') encoded.cacheScope = 'private'
+  }
+  const meta = encoded._meta
+  if (meta === undefined) encoded._meta = { [SERVER_INFO_META_KEY]: serverInfo }
+  else if (isRecord(meta) && meta[SERVER_INFO_META_KEY] === undefined) encoded = { ...encoded, _meta: { ...meta, [SERVER_INFO_META_KEY]: serverInfo } }
+  return encoded
+}
+
+/** The JSON-RPC error a thrown value answers with (a resource not found is -32602 on 2026-07-28). */
+function errorOf(error: unknown): { code: number; message: string; data?: unknown } {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown; data?: unknown }
+  const code = Number.isSafeInteger(e.code) ? (e.code as number) : ProtocolErrorCode.InternalError
+  return {
+    code: code === RESOURCE_NOT_FOUND ? ProtocolErrorCode.InvalidParams : code,
+    message: typeof e.message === 'string' ? e.message : 'Internal error',
+    ...(e.data !== undefined ? { data: e.data } : {}),
+  }
+}
+
+/**
+ * One 2026 exchange: answered as one JSON body unless a notification about the request comes first,
+ * then as an SSE stream whose last event is the answer. Progress and logs go out in the order they are
+ * sent, before the answer, because they are written to the same response first.
+ */
+class Exchange {
+  private streaming = false
+
+  constructor(private readonly res: ServerResponse) {}
+
+  get open(): boolean {
+    return !this.res.writableEnded && !this.res.destroyed
+  }
+
+  notify(notification: { method: string; params?: Params }): void {
+    if (!this.open) return
+    if (!this.streaming) {
+      this.streaming = true
+      this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
+    }
+    this.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...notification })}\n\n`)
+  }
+
+  answer(message: Params, status = 200): void {
+    if (!this.open) return
+    const json = JSON.stringify(message)
+    if (this.streaming) return void this.res.end(`event: message\ndata: ${json}\n\n`)
+    this.res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)) })
+    this.res.end(json)
+  }
+}
+
+function refuse(res: ServerResponse, id: Id | undefined, refusal: Refusal): void {
+  const error = { code: refusal.code, message: refusal.message, ...(refusal.data !== undefined ? { data: refusal.data } : {}) }
+  new Exchange(res).answer({ jsonrpc: '2.0', id: id ?? null, error }, refusal.status)
+}
+
+export interface ModernCodecOptions {
+  serverInfo: { name: string; version: string }
+  sealer: StateSealer
+  /** The front's methods (front-methods.ts), and the surface a request's client sees. */
+  methods: Map<string, MethodHandler>
+  surfaceFor(access: ClientAccess | undefined): ClientSurface<Caller>
+  /** What `server/discover` answers besides the versions. */
+  discover(): Params
+  /** Requests the codec does not answer itself (`subscriptions/listen`: long-lived streams). */
+  passOn: Map<string, (req: IncomingMessage, res: ServerResponse, body: unknown, access: ClientAccess | undefined) => Promise<void>>
+}
+
+/**
+ * The gateway's 2026-07-28 HTTP front: each POST is self-contained (its envelope names the client, its
+ * sealed `requestState` carries what an earlier round learnt), so any gateway process answers any request.
+ * The body was parsed once by the host; this checks the revision's rules, decodes the request into a
+ * caller and calls the front's method for it: the same call a 2025 session's codec makes.
+ */
+export function createModernCodec(options: ModernCodecOptions) {
+  const serverInfo: Params = { ...options.serverInfo }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse, request: { method: string; id?: Id; params: Params }, access: ClientAccess | undefined) {
+    const { method, id, params } = request
+    const exchange = new Exchange(res)
+    const cancellation = new Cancellation()
+    res.once('close', () => {
+      if (!res.writableFinished) cancellation.abort(new Error('The client closed the request'))
+    })
+    const handler = method === 'server/discover' ? () => options.discover() : options.methods.get(method)
+    if (!handler) return refuse(res, id, new Refusal(404, ProtocolErrorCode.MethodNotFound, `Method not found: ${method}`))
+    try {
+      const meta = isRecord(params._meta) ? params._meta : {}
+      const sealed = params.requestState
+      let state: GatewayState | undefined
+      if (typeof sealed === 'string') {
+        try {
+          state = options.sealer.open(sealed)
+        } catch {
+          throw new Refusal(200, ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState', { reason: 'invalid_request_state' })
+        }
+      }
+      const caller: Caller = {
+        era: 'modern',
+        principal: access?.principal,
+        get signal() {
+          return cancellation.signal
+        },
+        cancellation,
+        requestId: id,
+        headers: requestHeadersView(req.headers),
+        progressToken: meta.progressToken as string | number | undefined,
+        meta: passableMeta(meta),
+        notify: async (notification) => exchange.notify(notification),
+        inputResponses: recordOrNothing(params.inputResponses),
+        state,
+        logLevel: meta[ENVELOPE.logLevel] as string | undefined,
+        clientCapabilities: recordOrNothing(meta[ENVELOPE.capabilities]),
+      }
+      const result = await handler(params, caller, options.surfaceFor(access))
+      exchange.answer({ jsonrpc: '2.0', id, result: encodeResult(method, result, serverInfo) })
+    } catch (error) {
+      const status = error instanceof Refusal ? error.status : errorOf(error).code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200
+      // A request the client cancelled (closed) gets no answer: nobody reads it.
+      if (!cancellation.aborted) exchange.answer({ jsonrpc: '2.0', id, error: errorOf(error) }, status)
+    }
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse, body: unknown, access: ClientAccess | undefined): Promise<void> {
+    if (!isJsonContentType(req.headers['content-type'] ?? null)) {
+      return refuse(res, undefined, new Refusal(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'))
+    }
+    const request = classify(req, body)
+    if (request === 'accepted') return void res.writeHead(202).end()
+    if (request instanceof Refusal) {
+      const m = body as { method?: unknown; id?: unknown } | null
+      const id = isRecord(m) && typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : undefined
+      return refuse(res, id, request)
+    }
+    const passOn = options.passOn.get(request.method)
+    if (passOn) return passOn(req, res, body, access)
+    await dispatch(req, res, request, access)
+  }
+}
