@@ -5,7 +5,7 @@ import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import { parseJsonRpcLine, refusedRequest } from '../http/jsonrpc.js'
 import { Tally } from '../http/tally.js'
-import { createListenServer, createModernServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
+import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
 import { frontMethods } from './front-methods.js'
 import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
 import type { ClientAccess } from './policy.js'
@@ -88,7 +88,7 @@ export function createModernHttpFront(
   const handle = createModernCodec({
     serverInfo: info,
     sealer,
-    methods: frontMethods(router),
+    methods: frontMethods(router, 'modern'),
     surfaceFor: (access) => surfaceFor(router, access ?? defaultAccess),
     discover: () => ({ supportedVersions: MODERN_VERSIONS, capabilities: MODERN_CAPABILITIES, ...optional('instructions', router.instructions()) }),
     passOn: new Map([['subscriptions/listen', listen]]),
@@ -137,17 +137,7 @@ export function serveGatewayStdio(
   sealer: StateSealer,
   access?: ClientAccess,
 ) {
-  const handle = serveStdio((context: McpRequestContext) => {
-    const server = createModernServer(router, info, sealer, access)
-    if (context.era === 'legacy') {
-      const session = server as unknown as Parameters<Router['removeSession']>[0]
-      router.sessions.add(session)
-      server.onclose = () => router.removeSession(session)
-      server.setRequestHandler('resources/subscribe', (r) => router.subscribe(session, r.params.uri) as never)
-      server.setRequestHandler('resources/unsubscribe', (r) => router.unsubscribe(session, r.params.uri) as never)
-    }
-    return server
-  })
+  const handle = serveStdio((context: McpRequestContext) => createStdioServer(router, info, sealer, context.era, access))
   // After serveStdio, whose transport is reading stdin by then: this listener must not start the flow first.
   const stopAnswering = answerRefusedLines(process.stdin, process.stdout)
   return {

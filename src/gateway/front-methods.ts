@@ -3,7 +3,7 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { isRecord } from '../http/jsonrpc.js'
 import type { Caller, Router } from './router.js'
 import type { ClientSurface } from './surface.js'
-import { LEGACY_TASK_METHODS, TASK_METHODS } from './tasks.js'
+import { LEGACY_TASK_METHODS, TASK_METHODS, type TaskMethod } from './tasks.js'
 
 type Params = Record<string, unknown>
 
@@ -24,13 +24,12 @@ function requireString(params: Params, key: string): void {
 /**
  * The request methods every front answers, each through the client's surface (its policies and discovery
  * mode) into the router. A 2025 session's codec and the 2026 per-request codec both decode a message into
- * a call of one of these: there is no other path from a client to an upstream.
+ * a call of one of these: there is no other path from a client to an upstream. Each era has its own set.
  */
-export function frontMethods(router: Router): Map<string, MethodHandler> {
+export function frontMethods(router: Router, era: Caller['era']): Map<string, MethodHandler> {
   // 2026 results of lists carry the upstreams' cache hints; 2025 results have no such fields.
   const hint = (kind: ListKind, caller: Caller) => (caller.era === 'modern' ? router.cacheHint(kind) : undefined)
   const methods = new Map<string, MethodHandler>([
-    ['ping', () => ({})],
     ['tools/list', (_, caller, surface) => ({ tools: surface.listTools(), ...hint('tools', caller) })],
     [
       'tools/call',
@@ -55,17 +54,9 @@ export function frontMethods(router: Router): Map<string, MethodHandler> {
     ],
   ])
   // Tasks: each era has its own set of methods (2025-11-25's experimental tasks, 2026's extension).
-  const eraOf = (method: string): Caller['era'][] => [
-    ...((TASK_METHODS as readonly string[]).includes(method) ? ['modern' as const] : []),
-    ...((LEGACY_TASK_METHODS as readonly string[]).includes(method) ? ['legacy' as const] : []),
-  ]
-  for (const method of new Set([...TASK_METHODS, ...LEGACY_TASK_METHODS])) {
-    const eras = eraOf(method)
-    methods.set(method, (params, caller) => {
-      if (!eras.includes(caller.era)) throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${method}`)
-      requireString(params, 'taskId')
-      return router.taskRequest(method, params, caller)
-    })
+  const taskMethods: readonly string[] = era === 'modern' ? TASK_METHODS : LEGACY_TASK_METHODS
+  for (const method of taskMethods) {
+    methods.set(method, (params, caller) => (requireString(params, 'taskId'), router.taskRequest(method as TaskMethod, params, caller)))
   }
   return methods
 }
@@ -77,4 +68,14 @@ export function passableMeta(meta: Params | undefined): Params | undefined {
   if (!meta) return undefined
   const kept = Object.fromEntries(Object.entries(meta).filter(([key]) => key !== 'progressToken' && !RESERVED_META.test(key)))
   return Object.keys(kept).length ? kept : undefined
+}
+
+/** The JSON-RPC error a method's thrown value answers with, in either era (a value with no code is an internal error). */
+export function jsonRpcErrorOf(error: unknown): { code: number; message: string; data?: unknown } {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown; data?: unknown }
+  return {
+    code: Number.isSafeInteger(e.code) ? (e.code as number) : ProtocolErrorCode.InternalError,
+    message: typeof e.message === 'string' ? e.message : 'Internal error',
+    ...(e.data !== undefined ? { data: e.data } : {}),
+  }
 }

@@ -9,9 +9,8 @@ import {
 } from '@modelcontextprotocol/server'
 import { isRecord } from '../http/jsonrpc.js'
 import { decodeHeaderValue } from '../http/param-headers.js'
-import { requestHeadersView } from '../telemetry/tracing.js'
 import { Cancellation } from './cancellation.js'
-import { passableMeta, type MethodHandler } from './front-methods.js'
+import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
 import type { ClientAccess } from './policy.js'
 import type { Caller } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
@@ -142,15 +141,10 @@ function encodeResult(method: string, result: unknown, serverInfo: Params): Para
   return encoded
 }
 
-/** The JSON-RPC error a thrown value answers with (a resource not found is -32602 on 2026-07-28). */
+/** The JSON-RPC error a thrown value answers with on 2026-07-28, where a resource not found is -32602. */
 function errorOf(error: unknown): { code: number; message: string; data?: unknown } {
-  const e = (error ?? {}) as { code?: unknown; message?: unknown; data?: unknown }
-  const code = Number.isSafeInteger(e.code) ? (e.code as number) : ProtocolErrorCode.InternalError
-  return {
-    code: code === RESOURCE_NOT_FOUND ? ProtocolErrorCode.InvalidParams : code,
-    message: typeof e.message === 'string' ? e.message : 'Internal error',
-    ...(e.data !== undefined ? { data: e.data } : {}),
-  }
+  const answer = jsonRpcErrorOf(error)
+  return answer.code === RESOURCE_NOT_FOUND ? { ...answer, code: ProtocolErrorCode.InvalidParams } : answer
 }
 
 /**
@@ -239,7 +233,7 @@ export function createModernCodec(options: ModernCodecOptions) {
         },
         cancellation,
         requestId: id,
-        headers: requestHeadersView(req.headers),
+        headers: req.headers,
         progressToken: meta.progressToken as string | number | undefined,
         meta: passableMeta(meta),
         notify: async (notification) => exchange.notify(notification),
