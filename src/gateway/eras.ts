@@ -6,7 +6,7 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import { parseJsonRpcLine, refusedRequest } from '../http/jsonrpc.js'
 import { Tally } from '../http/tally.js'
 import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
-import { frontMethods } from './front-methods.js'
+import { frontMethods, inputSchemaOf } from './front-methods.js'
 import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
 import type { ClientAccess } from './policy.js'
 import type { Router } from './router.js'
@@ -89,6 +89,7 @@ export function createModernHttpFront(
     serverInfo: info,
     sealer,
     methods: frontMethods(router, 'modern'),
+    inputSchemaOf: (tool) => inputSchemaOf(router, tool),
     surfaceFor: (access) => surfaceFor(router, access ?? defaultAccess),
     discover: () => ({ supportedVersions: MODERN_VERSIONS, capabilities: MODERN_CAPABILITIES, ...optional('instructions', router.instructions()) }),
     passOn: new Map([['subscriptions/listen', listen]]),

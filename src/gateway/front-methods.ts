@@ -79,3 +79,15 @@ export function jsonRpcErrorOf(error: unknown): { code: number; message: string;
     ...(e.data !== undefined ? { data: e.data } : {}),
   }
 }
+
+const toolSchemas = new WeakMap<Router, { revision: number; byName: Map<string, object> }>()
+
+/** A tool's input schema by the name clients call it, from the router's list (read again when its revision moves). */
+export function inputSchemaOf(router: Router, tool: string): object | undefined {
+  let cached = toolSchemas.get(router)
+  if (!cached || cached.revision !== router.revision) {
+    const byName = new Map(router.listTools().flatMap((t) => (isRecord(t.inputSchema) ? [[t.name, t.inputSchema] as const] : [])))
+    toolSchemas.set(router, (cached = { revision: router.revision, byName }))
+  }
+  return cached.byName.get(tool)
+}

@@ -8,7 +8,7 @@ import {
   UnsupportedProtocolVersionError,
 } from '@modelcontextprotocol/server'
 import { isRecord } from '../http/jsonrpc.js'
-import { decodeHeaderValue } from '../http/param-headers.js'
+import { decodeHeaderValue, paramHeaderRefusal } from '../http/param-headers.js'
 import { Cancellation } from './cancellation.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
 import type { ClientAccess } from './policy.js'
@@ -114,6 +114,13 @@ function classify(req: IncomingMessage, body: unknown): { method: string; id?: I
   return standardHeaderRefusal(req, message.method, message.params, revision) ?? { method: message.method, id: message.id, params: isRecord(message.params) ? message.params : {} }
 }
 
+/** A `tools/call` whose `Mcp-Param-*` headers disagree with its arguments (SEP-2243), refused before it is routed. */
+function paramHeaderMismatch(req: IncomingMessage, params: Params, inputSchemaOf: (tool: string) => object | undefined): Refusal | undefined {
+  const schema = typeof params.name === 'string' ? inputSchemaOf(params.name) : undefined
+  const mismatch = paramHeaderRefusal(schema, params.arguments, req.headers)
+  return mismatch === undefined ? undefined : new Refusal(400, HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${mismatch}`)
+}
+
 /**
  * A 2026 result as the revision spells it: `resultType`, the cache fields of cacheable results, the
  * gateway's `serverInfo` (the SDK's 2026 encoding; a tool's `execution` is not a 2026 field).
@@ -190,6 +197,8 @@ export interface ModernCodecOptions {
   /** The front's methods (front-methods.ts), and the surface a request's client sees. */
   methods: Map<string, MethodHandler>
   surfaceFor(access: ClientAccess | undefined): ClientSurface<Caller>
+  /** A tool's input schema by the name a client calls it (its `Mcp-Param-*` headers are checked against it). */
+  inputSchemaOf(tool: string): object | undefined
   /** What `server/discover` answers besides the versions. */
   discover(): Params
   /** Requests the codec does not answer itself (`subscriptions/listen`: long-lived streams). */
@@ -262,6 +271,8 @@ export function createModernCodec(options: ModernCodecOptions) {
       const id = isRecord(m) && typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : undefined
       return refuse(res, id, request)
     }
+    const mismatch = request.method === 'tools/call' ? paramHeaderMismatch(req, request.params, options.inputSchemaOf) : undefined
+    if (mismatch) return refuse(res, request.id, mismatch)
     const passOn = options.passOn.get(request.method)
     if (passOn) return passOn(req, res, body, access)
     await dispatch(req, res, request, access)

@@ -101,6 +101,15 @@ export function paramHeadersFor(schema: object | undefined, args: unknown): Reco
 }
 
 /**
+ * What disagrees between a 2026 `tools/call`'s `Mcp-Param-*` headers and its arguments, for a tool with
+ * this input schema; undefined when they agree (or the tool declares no header argument).
+ */
+export function paramHeaderRefusal(schema: object | undefined, args: unknown, headers: IncomingHttpHeaders): string | undefined {
+  const params = schema ? declaredParams(schema) : []
+  return params.length ? paramHeaderMismatch(params, args, headers) : undefined
+}
+
+/**
  * Wraps a 2026 handler so a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments is refused
  * with 400 and `-32020` (HeaderMismatch) before it reaches the tool. `inputSchemaOf` names the tool's schema.
  */
@@ -108,20 +117,17 @@ export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: st
   return (req, res, body) => {
     const message = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null
     const schema = message?.method === 'tools/call' && typeof message.params?.name === 'string' ? inputSchemaOf(message.params.name) : undefined
-    if (schema) {
-      const params = declaredParams(schema)
-      const mismatch = params.length ? paramHeaderMismatch(params, message!.params!.arguments, req.headers) : undefined
-      if (mismatch) {
-        res.writeHead(400, { 'content-type': 'application/json' })
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: message!.id ?? null,
-            error: { code: -32020, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
-          }),
-        )
-        return Promise.resolve()
-      }
+    const mismatch = paramHeaderRefusal(schema, message?.params?.arguments, req.headers)
+    if (mismatch) {
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: message!.id ?? null,
+          error: { code: -32020, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
+        }),
+      )
+      return Promise.resolve()
     }
     return serve(req, res, body)
   }
