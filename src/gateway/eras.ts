@@ -9,8 +9,9 @@ import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor 
 import { frontMethods, inputSchemaOf } from './front-methods.js'
 import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
 import type { ClientAccess } from './policy.js'
-import type { Router } from './router.js'
+import type { Caller, Router } from './router.js'
 import type { StateSealer } from './sealed-state.js'
+import type { ClientSurface } from './surface.js'
 
 type ListenRequest = { id?: string | number; method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
 
@@ -85,12 +86,21 @@ export function createModernHttpFront(
     await serveListen(req, res, body)
   }
 
+  // One surface per client access, not one per request (an access object is its client's for as long as it lives).
+  const surfaces = new WeakMap<ClientAccess, ClientSurface<Caller>>()
+  const defaultSurface = surfaceFor(router, defaultAccess)
+  const surfaceOf = (access: ClientAccess | undefined) => {
+    if (!access) return defaultSurface
+    let surface = surfaces.get(access)
+    if (!surface) surfaces.set(access, (surface = surfaceFor(router, access)))
+    return surface
+  }
   const handle = createModernCodec({
     serverInfo: info,
     sealer,
     methods: frontMethods(router, 'modern'),
     inputSchemaOf: (tool) => inputSchemaOf(router, tool),
-    surfaceFor: (access) => surfaceFor(router, access ?? defaultAccess),
+    surfaceFor: surfaceOf,
     discover: () => ({ supportedVersions: MODERN_VERSIONS, capabilities: MODERN_CAPABILITIES, ...optional('instructions', router.instructions()) }),
     passOn: new Map([['subscriptions/listen', listen]]),
   })

@@ -7,7 +7,7 @@ import {
   SERVER_INFO_META_KEY,
   UnsupportedProtocolVersionError,
 } from '@modelcontextprotocol/server'
-import { isRecord } from '../http/jsonrpc.js'
+import { isRecord, refusedRequest } from '../http/jsonrpc.js'
 import { decodeHeaderValue, paramHeaderRefusal } from '../http/param-headers.js'
 import { Cancellation } from './cancellation.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
@@ -38,6 +38,8 @@ const NAME_SOURCE: Record<string, string> = {
   'tasks/cancel': 'taskId',
 }
 const ENVELOPE = {
+  version: 'io.modelcontextprotocol/protocolVersion',
+  clientInfo: 'io.modelcontextprotocol/clientInfo',
   capabilities: 'io.modelcontextprotocol/clientCapabilities',
   logLevel: 'io.modelcontextprotocol/logLevel',
 }
@@ -90,8 +92,40 @@ function standardHeaderRefusal(req: IncomingMessage, method: string, params: unk
   return undefined
 }
 
+type Request = { method: string; id?: Id; params: Params }
+
+/** The keys of the per-request envelope (the SDK's classification checks their values against the revision's schema). */
+const ENVELOPE_KEYS = [ENVELOPE.version, ENVELOPE.clientInfo, ENVELOPE.capabilities, ENVELOPE.logLevel]
+/** Envelopes (as JSON) the SDK's classification accepted: a client sends the same one with every request. */
+const acceptedEnvelopes = new Set<string>()
+const MAX_ACCEPTED_ENVELOPES = 1024
+
+function envelopeKey(meta: Params): string {
+  return JSON.stringify(ENVELOPE_KEYS.flatMap((key) => (key in meta ? [key, meta[key]] : [])))
+}
+
+/**
+ * The common request, recognised without the SDK's classification (two schema parses, more than routing
+ * the call costs): a plain JSON-RPC request whose envelope was accepted before and whose headers, where
+ * present, agree with its body. Anything else, valid or not, goes through the SDK's classification.
+ */
+function plainRequest(req: IncomingMessage, body: unknown): (Request & { revision: string }) | undefined {
+  if (!isRecord(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === 'initialize') return undefined
+  const { id, method, params } = body
+  if (!(typeof id === 'string' || Number.isSafeInteger(id)) || refusedRequest(body) || !isRecord(params)) return undefined
+  const meta = params._meta
+  if (!isRecord(meta) || !acceptedEnvelopes.has(envelopeKey(meta))) return undefined
+  const revision = meta[ENVELOPE.version] as string
+  const versionHeader = headerOf(req, 'mcp-protocol-version')
+  const methodHeader = headerOf(req, 'mcp-method')
+  if ((versionHeader !== undefined && versionHeader !== revision) || (methodHeader !== undefined && methodHeader !== method)) return undefined
+  return { method, id: id as Id, params, revision }
+}
+
 /** What the classification leaves to answer: the request to dispatch, or the refusal. */
-function classify(req: IncomingMessage, body: unknown): { method: string; id?: Id; params: Params } | Refusal | 'accepted' {
+function classify(req: IncomingMessage, body: unknown): Request | Refusal | 'accepted' {
+  const plain = plainRequest(req, body)
+  if (plain) return standardHeaderRefusal(req, plain.method, plain.params, plain.revision) ?? plain
   const outcome = classifyInboundRequest({
     httpMethod: req.method ?? 'POST',
     protocolVersionHeader: headerOf(req, 'mcp-protocol-version'),
@@ -111,7 +145,9 @@ function classify(req: IncomingMessage, body: unknown): { method: string; id?: I
   }
   const message = outcome.message as { method: string; id?: Id; params?: unknown }
   if (outcome.messageKind === 'notification') return 'accepted'
-  return standardHeaderRefusal(req, message.method, message.params, revision) ?? { method: message.method, id: message.id, params: isRecord(message.params) ? message.params : {} }
+  const params = isRecord(message.params) ? message.params : {}
+  if (isRecord(params._meta) && acceptedEnvelopes.size < MAX_ACCEPTED_ENVELOPES) acceptedEnvelopes.add(envelopeKey(params._meta))
+  return standardHeaderRefusal(req, message.method, message.params, revision) ?? { method: message.method, id: message.id, params }
 }
 
 /** A `tools/call` whose `Mcp-Param-*` headers disagree with its arguments (SEP-2243), refused before it is routed. */
@@ -214,7 +250,7 @@ export interface ModernCodecOptions {
 export function createModernCodec(options: ModernCodecOptions) {
   const serverInfo: Params = { ...options.serverInfo }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse, request: { method: string; id?: Id; params: Params }, access: ClientAccess | undefined) {
+  async function dispatch(req: IncomingMessage, res: ServerResponse, request: Request, access: ClientAccess | undefined) {
     const { method, id, params } = request
     const exchange = new Exchange(res)
     const cancellation = new Cancellation()
