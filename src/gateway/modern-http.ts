@@ -8,12 +8,13 @@ import {
   UnsupportedProtocolVersionError,
 } from '@modelcontextprotocol/server'
 import { isRecord, refusedRequest } from '../http/jsonrpc.js'
-import { decodeHeaderValue, paramHeaderRefusal } from '../http/param-headers.js'
+import { paramHeaderRefusal } from '../http/param-headers.js'
 import { Cancellation } from './cancellation.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
 import type { ClientAccess } from './policy.js'
 import type { Caller } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
+import { HEADER_MISMATCH, headerOf, Refusal, standardHeaderRefusal } from './modern-headers.js'
 import type { ClientSurface } from './surface.js'
 
 type Params = Record<string, unknown>
@@ -22,21 +23,11 @@ type Id = string | number
 /** The revisions this codec serves. */
 export const MODERN_VERSIONS = ['2026-07-28']
 
-const HEADER_MISMATCH = -32020
 const RESOURCE_NOT_FOUND = -32002
 /** Results that carry cache fields (ttlMs, cacheScope) on 2026-07-28. */
 const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read', 'server/discover'])
 /** Results that may be other than `complete` (an `input_required` round). */
 const MULTI_ROUND = new Set(['tools/call', 'prompts/get', 'resources/read'])
-/** The body field the `Mcp-Name` header mirrors, by method (SEP-2243; SEP-2663 for tasks). */
-const NAME_SOURCE: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-}
 const ENVELOPE = {
   version: 'io.modelcontextprotocol/protocolVersion',
   clientInfo: 'io.modelcontextprotocol/clientInfo',
@@ -44,53 +35,7 @@ const ENVELOPE = {
   logLevel: 'io.modelcontextprotocol/logLevel',
 }
 
-/** A JSON-RPC error to answer with, and the HTTP status it goes out on. */
-class Refusal {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    readonly message: string,
-    readonly data?: unknown,
-  ) {}
-}
-
 const recordOrNothing = (value: unknown) => (isRecord(value) ? value : undefined)
-
-const headerOf = (req: IncomingMessage, name: string) => {
-  const value = req.headers[name]
-  return typeof value === 'string' ? value.trim() : undefined
-}
-
-function mismatch(header: string, body: string): Refusal {
-  return new Refusal(400, HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${body}`, { mismatch: { header, body } })
-}
-
-/** The standard request headers a 2026 request must carry and that must agree with its body (SEP-2243). */
-function standardHeaderRefusal(req: IncomingMessage, method: string, params: unknown, revision: string | undefined): Refusal | undefined {
-  if (headerOf(req, 'mcp-protocol-version') === undefined) {
-    return mismatch(
-      '(missing)',
-      revision === undefined
-        ? 'the body carries a modern per-request envelope but the required MCP-Protocol-Version header is absent'
-        : `the body envelope names protocol version ${revision} but the required MCP-Protocol-Version header is absent`,
-    )
-  }
-  if (headerOf(req, 'mcp-method') === undefined) return mismatch('(missing)', `the body names method ${method} but the required Mcp-Method header is absent`)
-  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined
-  if (field === undefined) return undefined
-  const raw = isRecord(params) ? params[field] : undefined
-  const bodyValue = typeof raw === 'string' ? raw : undefined
-  const header = headerOf(req, 'mcp-name')
-  if (header === undefined) {
-    return bodyValue === undefined ? undefined : mismatch('(missing)', `the body carries params.${field}="${bodyValue}" but the required Mcp-Name header is absent`)
-  }
-  const decoded = decodeHeaderValue(header)
-  if (decoded === undefined) return mismatch(header, 'the Mcp-Name header carries an invalid Base64 sentinel value')
-  if (bodyValue !== undefined && decoded !== bodyValue) {
-    return mismatch(header, `the body carries params.${field}="${bodyValue}" but the Mcp-Name header names "${decoded}"`)
-  }
-  return undefined
-}
 
 type Request = { method: string; id?: Id; params: Params }
 
