@@ -5,12 +5,15 @@ import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import { parseJsonRpcLine, refusedRequest } from '../http/jsonrpc.js'
 import { Tally } from '../http/tally.js'
-import { createModernServer } from './front.js'
+import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
+import { frontMethods, inputSchemaOf } from './front-methods.js'
+import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
 import type { ClientAccess } from './policy.js'
-import type { Router } from './router.js'
+import type { Caller, Router } from './router.js'
 import type { StateSealer } from './sealed-state.js'
+import type { ClientSurface } from './surface.js'
 
-type ListenRequest = { id?: unknown; method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
+type ListenRequest = { id?: string | number; method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
 
 /** How many 2026 listen streams the front keeps open, and how many resources one may follow. */
 export interface ListenLimits {
@@ -46,8 +49,9 @@ function refuse(res: ServerResponse, id: unknown, code: number, message: string)
 }
 
 /**
- * The gateway's 2026-07-28 front on HTTP: each request is served by a fresh SDK v2 server over the router,
- * so any gateway process can answer any request. 2025-era traffic keeps the sessionful front.
+ * The gateway's 2026-07-28 front on HTTP: each request goes through the per-request codec (modern-http.ts)
+ * into the front's methods, so any gateway process can answer any request. `subscriptions/listen` streams
+ * are the SDK's (its listen router, told of changes through `notify`). 2025-era traffic keeps the sessionful front.
  */
 export function createModernHttpFront(
   router: Router,
@@ -56,47 +60,59 @@ export function createModernHttpFront(
   defaultAccess: ClientAccess | undefined,
   limits: ListenLimits,
 ) {
-  // One handler for every client: a request's access reaches the factory as the SDK's `authInfo` (from
-  // `req.auth`), so many OAuth principals cost no handler each.
-  const handler = createMcpHandler(
-    (context) => createModernServer(router, info, sealer, (context.authInfo?.extra as { access?: ClientAccess } | undefined)?.access ?? defaultAccess),
-    { legacy: 'reject', maxSubscriptions: limits.maxListenStreams },
-  )
-  router.notifiers.add(handler.notify)
-  const serve = toNodeHandler(handler)
+  // The listen router is the SDK's: its handler serves only `subscriptions/listen` (the codec passes on no other method).
+  const listenHandler = createMcpHandler(() => createListenServer(info, router.instructions()), {
+    legacy: 'reject',
+    maxSubscriptions: limits.maxListenStreams,
+  })
+  router.notifiers.add(listenHandler.notify)
+  const serveListen = toNodeHandler(listenHandler)
   const streams = new ListenStreams(limits.maxListenStreamsPerClient)
 
   /** Admits a listen stream within its client's share, and asks the owning upstreams for the resources it follows. */
-  async function listen(req: IncomingMessage, res: ServerResponse, request: ListenRequest, principal: unknown): Promise<boolean> {
+  async function listen(req: IncomingMessage, res: ServerResponse, body: unknown, access: ClientAccess | undefined): Promise<void> {
+    const request = body as ListenRequest
     const uris = request.params?.notifications?.resourceSubscriptions
     if (Array.isArray(uris) && uris.length > limits.maxSubscriptionsPerSession) {
-      refuse(res, request.id, -32602, `Too many resource subscriptions (${uris.length}; limit ${limits.maxSubscriptionsPerSession}). Try this: follow fewer resources, or raise maxSubscriptionsPerSession.`)
-      return false
+      return refuse(res, request.id, -32602, `Too many resource subscriptions (${uris.length}; limit ${limits.maxSubscriptionsPerSession}). Try this: follow fewer resources, or raise maxSubscriptionsPerSession.`)
     }
-    const name = (principal as ClientAccess | undefined)?.name
+    const name = access?.name
     const clients = [`address ${req.socket.remoteAddress}`, ...(name === undefined ? [] : [`client ${name}`])]
     if (!streams.admit(res, clients)) {
-      refuse(res, request.id, -32000, `Too many listen streams from this client (limit ${limits.maxListenStreamsPerClient}). Try this: close streams you no longer use, or raise maxListenStreamsPerClient.`)
-      return false
+      return refuse(res, request.id, -32000, `Too many listen streams from this client (limit ${limits.maxListenStreamsPerClient}). Try this: close streams you no longer use, or raise maxListenStreamsPerClient.`)
     }
     // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
     if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
-    return true
+    await serveListen(req, res, body)
   }
 
+  // One surface per client access, not one per request (an access object is its client's for as long as it lives).
+  const surfaces = new WeakMap<ClientAccess, ClientSurface<Caller>>()
+  const defaultSurface = surfaceFor(router, defaultAccess)
+  const surfaceOf = (access: ClientAccess | undefined) => {
+    if (!access) return defaultSurface
+    let surface = surfaces.get(access)
+    if (!surface) surfaces.set(access, (surface = surfaceFor(router, access)))
+    return surface
+  }
+  const handle = createModernCodec({
+    serverInfo: info,
+    sealer,
+    methods: frontMethods(router, 'modern'),
+    inputSchemaOf: (tool) => inputSchemaOf(router, tool),
+    surfaceFor: surfaceOf,
+    discover: () => ({ supportedVersions: MODERN_VERSIONS, capabilities: MODERN_CAPABILITIES, ...optional('instructions', router.instructions()) }),
+    passOn: new Map([['subscriptions/listen', listen]]),
+  })
   return {
-    async handle(req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown): Promise<void> {
-      const request = body as ListenRequest | undefined
-      if (request?.method === 'subscriptions/listen' && !(await listen(req, res, request, principal))) return
-      // The client's token stays here: `authInfo` carries only the access `authenticate` resolved.
-      ;(req as { auth?: unknown }).auth = principal === undefined ? undefined : { token: '', clientId: '', scopes: [], extra: { access: principal } }
-      await serve(req, res, body)
-    },
+    handle: (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => handle(req, res, body, principal as ClientAccess | undefined),
     close: async () => {
-      await handler.close()
+      await listenHandler.close()
     },
   }
 }
+
+const optional = (key: string, value: unknown) => (value === undefined ? {} : { [key]: value })
 
 /** The SDK's stdio line limit (10 MiB): a longer line ends the connection, and is not looked at here. */
 const MAX_STDIO_LINE = 10 * 1024 * 1024
@@ -132,17 +148,7 @@ export function serveGatewayStdio(
   sealer: StateSealer,
   access?: ClientAccess,
 ) {
-  const handle = serveStdio((context: McpRequestContext) => {
-    const server = createModernServer(router, info, sealer, access)
-    if (context.era === 'legacy') {
-      const session = server as unknown as Parameters<Router['removeSession']>[0]
-      router.sessions.add(session)
-      server.onclose = () => router.removeSession(session)
-      server.setRequestHandler('resources/subscribe', (r) => router.subscribe(session, r.params.uri) as never)
-      server.setRequestHandler('resources/unsubscribe', (r) => router.unsubscribe(session, r.params.uri) as never)
-    }
-    return server
-  })
+  const handle = serveStdio((context: McpRequestContext) => createStdioServer(router, info, sealer, context.era, access))
   // After serveStdio, whose transport is reading stdin by then: this listener must not start the flow first.
   const stopAnswering = answerRefusedLines(process.stdin, process.stdout)
   return {

@@ -1,43 +1,19 @@
-import { Server as ModernServer, type ServerContext } from '@modelcontextprotocol/server'
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import {
-  CallToolRequestSchema,
-  CancelTaskRequestSchema,
-  CompleteRequestSchema,
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  GetPromptRequestSchema,
-  GetTaskPayloadRequestSchema,
-  GetTaskRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListRootsResultSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-  RootsListChangedNotificationSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js'
-import type { TraceCarrier } from '../telemetry/tracing.js'
+// The gateway's front: the SDK servers a client session or stdio connection talks to, over the front's methods (front-methods.ts).
+import { Server, type ServerContext, type Transport } from '@modelcontextprotocol/server'
 import { APPS_EXTENSION } from './apps.js'
-import { answerToolCallsDirectly, type DirectExtra } from './direct-calls.js'
+import { frontMethods, passableMeta } from './front-methods.js'
 import { setSessionLevel } from './isolation.js'
 import type { ClientAccess } from './policy.js'
 import type { Caller, Router } from './router.js'
 import type { GatewayState, StateSealer } from './sealed-state.js'
+import { answerSessionRequests, sessionCaller } from './session-codec.js'
 import { ClientSurface } from './surface.js'
-import { TASK_METHODS } from './tasks.js'
 import { TASKS_EXTENSION } from '../runtime/tasks.js'
 import { z } from 'zod'
 
-/** What a 2025 request's handler is given: the SDK's `extra`, or the same fields on the direct path. */
-type Extra = DirectExtra
 type Params = Record<string, unknown>
+/** The client's requests to itself an upstream may make through the gateway (2025 sessions). */
+type ClientRequestMethod = 'elicitation/create' | 'sampling/createMessage' | 'roots/list'
 
 const CAPABILITIES = {
   tools: { listChanged: true },
@@ -52,47 +28,9 @@ const CAPABILITIES = {
 
 /** 2026 clients: tasks of upstreams that run tools as tasks pass through (io.modelcontextprotocol/tasks). */
 const { tasks: _legacyTasks, ...SHARED_CAPABILITIES } = CAPABILITIES
-const MODERN_CAPABILITIES = { ...SHARED_CAPABILITIES, extensions: { ...APPS_EXTENSION, [TASKS_EXTENSION]: {} } }
+export const MODERN_CAPABILITIES = { ...SHARED_CAPABILITIES, extensions: { ...APPS_EXTENSION, [TASKS_EXTENSION]: {} } }
 
 const TaskIdParams = z.looseObject({ taskId: z.string() })
-
-const RESERVED_META = /^io\.modelcontextprotocol\//
-
-/** `_meta` keys a client sent that are worth passing upstream (trace context and the like). */
-function passableMeta(meta: Params | undefined): Params | undefined {
-  if (!meta) return undefined
-  const kept = Object.fromEntries(Object.entries(meta).filter(([key]) => key !== 'progressToken' && !RESERVED_META.test(key)))
-  return Object.keys(kept).length ? kept : undefined
-}
-
-/** A 2025 session's request as the router sees it (`logLevel`: what the session set with logging/setLevel). */
-function callerOf(extra: Extra, logLevel?: string, clientCapabilities?: Params): Caller {
-  return {
-    era: 'legacy',
-    logLevel,
-    clientCapabilities,
-    get signal() {
-      return extra.signal
-    },
-    cancellation: extra.cancellation,
-    sessionId: extra.sessionId,
-    requestId: extra.requestId,
-    headers: extra.requestInfo?.headers as TraceCarrier | undefined,
-    progressToken: extra._meta?.progressToken as string | number | undefined,
-    meta: passableMeta(extra._meta),
-    notify: (notification) => extra.sendNotification(notification as ServerNotification),
-    request: (request, signal) =>
-      extra.sendRequest(
-        request as ServerRequest,
-        (request.method === 'elicitation/create'
-          ? ElicitResultSchema
-          : request.method === 'roots/list'
-            ? ListRootsResultSchema
-            : CreateMessageResultSchema) as never,
-        { signal },
-      ),
-  }
-}
 
 /** The router's forwarded requests, as the surface passes them on. */
 function forwarderOf(router: Router) {
@@ -104,62 +42,64 @@ function forwarderOf(router: Router) {
   }
 }
 
-/** The SDK's server for a 2025 session, with its tools/call answered in front of its protocol layer (direct-calls.ts). */
-class FrontServer extends Server {
-  callTool: ((params: Params, extra: Extra) => unknown) | undefined
+/** What one client (its access; its 2025 session, if it has one) sees of the router. */
+export function surfaceFor(router: Router, access?: ClientAccess, session?: object): ClientSurface<Caller> {
+  return new ClientSurface<Caller>(router, forwarderOf(router), access, session)
+}
+
+/**
+ * What only a 2025 session has: its log level, resource subscriptions and roots, and the router's word
+ * about list changes (the session registers with the router until it closes).
+ */
+function addSessionMethods(server: Server, router: Router, surface: ClientSurface<Caller>, onLevel?: (level: string) => void): void {
+  router.sessions.add(server)
+  server.onclose = () => router.removeSession(server)
+  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
+  server.setRequestHandler('logging/setLevel', (r) => (onLevel?.(r.params.level), setSessionLevel(server, r.params.level), {}))
+  server.setRequestHandler('resources/subscribe', (r) => (surface.checkResource(r.params.uri), router.subscribe(server, r.params.uri)))
+  server.setRequestHandler('resources/unsubscribe', (r) => router.unsubscribe(server, r.params.uri))
+  server.setNotificationHandler('notifications/roots/list_changed', () => void router.rootsChanged(server))
+}
+
+/** The SDK's server for a 2025 session, whose requests for the front's methods the session codec answers. */
+class FrontSession extends Server {
+  answerFor: Parameters<typeof answerSessionRequests>[1] | undefined
 
   override async connect(transport: Transport): Promise<void> {
     await super.connect(transport)
-    const callTool = this.callTool
-    if (callTool) answerToolCallsDirectly(transport, callTool, (request, schema, options) => this.request(request as ServerRequest, schema as never, options))
+    const answerFor = this.answerFor
+    if (answerFor) {
+      answerSessionRequests(transport, answerFor, (request, options) =>
+        this.request({ method: request.method as ClientRequestMethod, params: request.params }, options),
+      )
+    }
   }
 }
 
 /**
- * A 2025 client session on the gateway (HTTP): an MCP server whose every request is answered by the
- * router, through the client's surface (its policies and discovery mode).
+ * A 2025 client session on the gateway (Streamable HTTP or SSE): its requests go through the session codec
+ * into the front's methods, through the client's surface (its policies and discovery mode).
  */
 export function createFrontSession(router: Router, info: { name: string; version: string }, access?: ClientAccess): Server {
-  const server = new FrontServer(info, { capabilities: CAPABILITIES, instructions: router.instructions() })
-  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access, server)
-  router.sessions.add(server)
-  server.onclose = () => router.removeSession(server)
+  const server = new FrontSession(info, { capabilities: CAPABILITIES, instructions: router.instructions() })
+  const surface = surfaceFor(router, access, server)
+  const methods = frontMethods(router, 'legacy')
   let logLevel: string | undefined
-  const legacyCaller = (extra: Extra) => ({
-    ...callerOf(extra, logLevel, server.getClientCapabilities() as Params | undefined),
-    principal: access?.principal,
-  })
-  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
-  server.setRequestHandler(SetLevelRequestSchema, (r) => ((logLevel = r.params.level), setSessionLevel(server, r.params.level), {}))
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: surface.listTools() }))
-  server.callTool = (params, extra) => surface.callTool(params, legacyCaller(extra as Extra))
-  server.setRequestHandler(CallToolRequestSchema, (r, extra) => server.callTool!(r.params, extra as Extra) as never)
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: surface.listResources() }))
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
-    resourceTemplates: surface.listResourceTemplates(),
-  }))
-  server.setRequestHandler(ReadResourceRequestSchema, (r, extra) => surface.readResource(r.params, legacyCaller(extra as Extra)) as never)
-  server.setRequestHandler(SubscribeRequestSchema, (r) => {
-    surface.checkResource(r.params.uri)
-    return router.subscribe(server, r.params.uri)
-  })
-  server.setRequestHandler(UnsubscribeRequestSchema, (r) => router.unsubscribe(server, r.params.uri))
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: surface.listPrompts() }))
-  // 2025-11-25 tasks (experimental `tasks` capability) of upstreams, by the ids the gateway sealed.
-  for (const [method, schema] of [
-    ['tasks/get', GetTaskRequestSchema],
-    ['tasks/result', GetTaskPayloadRequestSchema],
-    ['tasks/cancel', CancelTaskRequestSchema],
-  ] as const) {
-    server.setRequestHandler(schema as typeof GetTaskRequestSchema, (r, extra) => router.taskRequest(method, r.params, legacyCaller(extra as Extra)) as never)
+  addSessionMethods(server, router, surface, (level) => (logLevel = level))
+  server.answerFor = (method) => {
+    const answer = methods.get(method)
+    if (!answer) return undefined
+    return (request) =>
+      answer(
+        request.params,
+        sessionCaller(request, { logLevel, clientCapabilities: server.getClientCapabilities() as Params | undefined, principal: access?.principal }),
+        surface,
+      )
   }
-  server.setRequestHandler(GetPromptRequestSchema, (r, extra) => surface.getPrompt(r.params, legacyCaller(extra as Extra)) as never)
-  server.setRequestHandler(CompleteRequestSchema, (r, extra) => surface.complete(r.params, legacyCaller(extra as Extra)) as never)
-  server.setNotificationHandler(RootsListChangedNotificationSchema, () => router.rootsChanged(server))
   return server
 }
 
-/** A request served by the SDK v2 server (a 2026 request, or a 2025 one on the stdio front) as the router sees it. */
+/** A request the SDK's stdio codec decoded (either era) as the router sees it. */
 function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
   const envelope = ctx.mcpReq.envelope as Params | undefined
   const modern = envelope?.['io.modelcontextprotocol/protocolVersion'] !== undefined
@@ -185,36 +125,34 @@ function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
   }
 }
 
+/** The server whose capabilities and identity the SDK's listen router reads for a `subscriptions/listen` stream. */
+export function createListenServer(info: { name: string; version: string }, instructions: string | undefined): Server {
+  return new Server(info, { capabilities: MODERN_CAPABILITIES, instructions })
+}
+
 /**
- * The gateway as an SDK v2 server, built per 2026 request (and per stdio connection): nothing about a
- * client is kept between requests. The gateway's sealed `requestState` is verified before any handler
- * runs; the client's surface (policies, discovery mode) applies as on a 2025 session.
+ * The gateway as an SDK v2 server on stdio (one per connection, either era): the SDK's stdio codec decodes
+ * each request, and the front's methods (front-methods.ts) answer it, as on HTTP. The gateway's sealed
+ * `requestState` is verified before any handler runs; the client's surface applies as on HTTP.
  */
-export function createModernServer(
+export function createStdioServer(
   router: Router,
   info: { name: string; version: string },
   sealer: StateSealer,
+  era: 'legacy' | 'modern',
   access?: ClientAccess,
-): ModernServer {
-  const server = new ModernServer(info, {
+): Server {
+  const server = new Server(info, {
     capabilities: MODERN_CAPABILITIES,
     instructions: router.instructions(),
     requestState: { verify: (state: string) => sealer.open(state) },
   })
-  const surface = new ClientSurface<Caller>(router, forwarderOf(router), access)
-  server.setRequestHandler('tools/list', () => ({ tools: surface.listTools(), ...router.cacheHint('tools') }) as never)
-  server.setRequestHandler('tools/call', (r, ctx) => surface.callTool(r.params as Params, modernCaller(ctx, access)) as never)
-  server.setRequestHandler('resources/list', () => ({ resources: surface.listResources(), ...router.cacheHint('resources') }) as never)
-  server.setRequestHandler(
-    'resources/templates/list',
-    () => ({ resourceTemplates: surface.listResourceTemplates(), ...router.cacheHint('resourceTemplates') }) as never,
-  )
-  server.setRequestHandler('resources/read', (r, ctx) => surface.readResource(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('prompts/list', () => ({ prompts: surface.listPrompts(), ...router.cacheHint('prompts') }) as never)
-  server.setRequestHandler('prompts/get', (r, ctx) => surface.getPrompt(r.params as Params, modernCaller(ctx)) as never)
-  server.setRequestHandler('completion/complete', (r, ctx) => surface.complete(r.params as Params, modernCaller(ctx)) as never)
-  for (const method of TASK_METHODS) {
-    server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => router.taskRequest(method, params, modernCaller(ctx, access)) as never)
+  const surface = surfaceFor(router, access, era === 'legacy' ? server : undefined)
+  if (era === 'legacy') addSessionMethods(server, router, surface)
+  for (const [method, answer] of frontMethods(router, era)) {
+    // Task methods are an extension's, unknown to the SDK's schemas: their params are checked as the extension says.
+    if (method.startsWith('tasks/')) server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => answer(params, modernCaller(ctx, access), surface) as never)
+    else server.setRequestHandler(method as 'tools/call', (request, ctx) => answer(request.params as Params, modernCaller(ctx, access), surface) as never)
   }
   return server
 }

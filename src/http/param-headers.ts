@@ -28,14 +28,15 @@ export function headerParamsOf(schema: unknown, path: string[] = []): HeaderPara
 
 /**
  * A value as an HTTP header field value the way 2026-07-28 spells it: plain when it is safe printable ASCII,
- * otherwise `=?base64?…?=` around its UTF-8 bytes (the inverse of `decode`).
+ * otherwise `=?base64?…?=` around its UTF-8 bytes (the inverse of `decodeHeaderValue`).
  */
 export function encodeHeaderValue(value: string): string {
   const safe = value !== '' && value === value.trim() && /^[\t\x20-\x7e]*$/.test(value) && !(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))
   return safe ? value : `${SENTINEL_PREFIX}${Buffer.from(value, 'utf8').toString('base64')}${SENTINEL_SUFFIX}`
 }
 
-function decode(value: string): string | undefined {
+/** A header field value as sent: plain, or the UTF-8 text inside `=?base64?…?=`; undefined when that wrapping is invalid. */
+export function decodeHeaderValue(value: string): string | undefined {
   if (!(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))) return value
   const base64 = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length)
   if (!CANONICAL_BASE64.test(base64)) return undefined
@@ -67,7 +68,7 @@ export function paramHeaderMismatch(params: HeaderParam[], args: unknown, header
     const name = `Mcp-Param-${param.header}`
     const raw = headers[name.toLowerCase()]
     if (typeof raw !== 'string') return `the body carries ${param.path.join('.')} but the ${name} header is absent`
-    const decoded = decode(raw)
+    const decoded = decodeHeaderValue(raw)
     if (decoded === undefined) return `the ${name} header carries an invalid Base64 value`
     const numeric = (param.type === 'integer' || param.type === 'number') && typeof value === 'number'
     const equal = numeric && CANONICAL_DECIMAL.test(decoded) ? Number(decoded) === value : decoded === text
@@ -101,6 +102,15 @@ export function paramHeadersFor(schema: object | undefined, args: unknown): Reco
 }
 
 /**
+ * What disagrees between a 2026 `tools/call`'s `Mcp-Param-*` headers and its arguments, for a tool with
+ * this input schema; undefined when they agree (or the tool declares no header argument).
+ */
+export function paramHeaderRefusal(schema: object | undefined, args: unknown, headers: IncomingHttpHeaders): string | undefined {
+  const params = schema ? declaredParams(schema) : []
+  return params.length ? paramHeaderMismatch(params, args, headers) : undefined
+}
+
+/**
  * Wraps a 2026 handler so a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments is refused
  * with 400 and `-32020` (HeaderMismatch) before it reaches the tool. `inputSchemaOf` names the tool's schema.
  */
@@ -108,20 +118,17 @@ export function checkParamHeaders(serve: ModernHandler, inputSchemaOf: (tool: st
   return (req, res, body, principal) => {
     const message = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null
     const schema = message?.method === 'tools/call' && typeof message.params?.name === 'string' ? inputSchemaOf(message.params.name) : undefined
-    if (schema) {
-      const params = declaredParams(schema)
-      const mismatch = params.length ? paramHeaderMismatch(params, message!.params!.arguments, req.headers) : undefined
-      if (mismatch) {
-        res.writeHead(400, { 'content-type': 'application/json' })
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: message!.id ?? null,
-            error: { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
-          }),
-        )
-        return Promise.resolve()
-      }
+    const mismatch = paramHeaderRefusal(schema, message?.params?.arguments, req.headers)
+    if (mismatch) {
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: message!.id ?? null,
+          error: { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${mismatch}` },
+        }),
+      )
+      return Promise.resolve()
     }
     return serve(req, res, body, principal)
   }

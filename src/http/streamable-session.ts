@@ -119,7 +119,7 @@ export class StreamableHttpSession implements Transport {
       }
     }
     const requests = messages.filter(isRequest)
-    // `requestInfo` is what SDK v1 servers (the gateway front) read; v2 servers read `request` (trace headers).
+    // `requestInfo`: the raw headers (the gateway's session codec reads trace context there); SDK v2 servers read `request`.
     const extra = { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers), authInfo: (req as { auth?: unknown }).auth } as never
     if (requests.length === 0) {
       res.writeHead(202, this.headers({})).end()

@@ -1,6 +1,6 @@
-// A 2025 session's tools/call is answered in front of the SDK's protocol layer (src/gateway/direct-calls.ts).
+// A 2025 session's tools/call is answered by the session codec (src/gateway/session-codec.ts) in front of the SDK's server.
 // On the wire, with raw JSON-RPC, it must answer as the SDK did: results, progress on the request's stream,
-// batches, the SDK's own error for a call it could not accept, and no answer for a cancelled call.
+// batches, an invalid-params error for a call it could not accept, and no answer for a cancelled call.
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Gateway } from 'airmcp/gateway'
 import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -83,10 +83,10 @@ it('answers every call of a batch, each under its own id', async () => {
   expect(byId).toEqual(new Map([[3, 'a'], [4, 'b']]))
 })
 
-it("leaves a tools/call it cannot read to the SDK, whose error it is (and the gateway's answer for unknown tools)", async () => {
+it("refuses a tools/call it cannot read, naming the field (and the gateway's answer for unknown tools)", async () => {
   const malformed = await post(call(5, 'echo', ['not', 'an', 'object']))
-  // The SDK's schema check refuses it, naming the field (its code is -32603 in SDK v1).
-  expect(malformed.messages).toEqual([{ jsonrpc: '2.0', id: 5, error: expect.objectContaining({ message: expect.stringContaining('arguments') }) }])
+  // Refused as invalid params, naming the field.
+  expect(malformed.messages).toEqual([{ jsonrpc: '2.0', id: 5, error: { code: -32602, message: 'Invalid params: arguments must be an object' } }])
   const unknown = await post(call(6, 'no_such_tool', {}))
   expect(unknown.messages[0].error?.code).toBe(-32602)
   expect(unknown.messages[0].error?.message).toMatch(/no_such_tool/)

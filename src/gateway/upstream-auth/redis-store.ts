@@ -25,13 +25,10 @@ export class RedisTokenStore implements TokenStore {
   ) {}
 
   static async open(url: string, key: Buffer): Promise<RedisTokenStore> {
-    let createClient: (options: { url: string }) => RedisClient
-    try {
-      ;({ createClient } = (await import('@redis/client')) as unknown as { createClient: typeof createClient })
-    } catch {
+    const redis = await import('@redis/client').catch(() => {
       throw new TypeError('tokenStore redis:// needs the optional package @redis/client. Try this: npm install @redis/client.')
-    }
-    const client = createClient({ url })
+    })
+    const client: RedisClient = redis.createClient({ url })
     // Reconnects on its own; a request while it is down fails that request alone.
     client.on('error', () => {})
     await client.connect()
