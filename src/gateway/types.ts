@@ -4,7 +4,7 @@ import type { ResourceAuthOptions } from '../http/oauth-resource.js'
 import type { AuditOption } from './audit.js'
 import type { DiscoveryMode, GatewayClient } from './policy.js'
 import type { RateLimit } from './rate-limit.js'
-import type { UpstreamAuth } from './upstream-auth/index.js'
+import type { UpstreamAuth } from './upstream-auth/oauth-client.js'
 
 /** How the gateway reaches one upstream server. */
 export type Connection =

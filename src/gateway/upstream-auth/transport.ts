@@ -2,7 +2,7 @@ import { PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@model
 import { frontTokenOf } from '../../http/principal.js'
 import { isRequest } from '../../http/jsonrpc.js'
 import { ownerOf } from '../isolation.js'
-import type { Caller } from '../router.js'
+import type { Caller } from '../caller.js'
 import { type Consent, UpstreamAuthError, type UpstreamOAuth } from './oauth-client.js'
 
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Record<string, unknown> }
