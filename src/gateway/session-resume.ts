@@ -1,11 +1,13 @@
-import type { JSONRPCMessage, JSONRPCRequest, RequestId, Transport } from '@modelcontextprotocol/client'
+import { type JSONRPCMessage, type JSONRPCRequest, type RequestId, SdkHttpError, type Transport } from '@modelcontextprotocol/client'
 import { UpstreamTransportError } from './errors.js'
 
 /**
  * Whether a failed send is the server saying it no longer knows the 2025 session (HTTP 404: it restarted,
- * or the session expired), as the HTTP client transport reports it (errors.ts `httpStatusFailure`).
+ * or the session expired), as the gateway's HTTP client reports it (errors.ts `httpStatusFailure`) or the
+ * SDK's (the bridge's transport).
  */
 export function isSessionGone(error: unknown): boolean {
+  if (error instanceof SdkHttpError) return error.status === 404
   return error instanceof UpstreamTransportError && (error.data as { status?: number } | undefined)?.status === 404
 }
 
