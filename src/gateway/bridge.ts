@@ -1,7 +1,7 @@
 import { StreamableHTTPClientTransport, type JSONRPCMessage } from '@modelcontextprotocol/client'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { SERVER_ERROR } from '../protocol/codes.js'
-import { SessionResumingTransport } from './session-resume.js'
+import { SessionResumingTransport } from './upstreams/session-resume.js'
 import { redact } from './errors.js'
 
 /** Per long-lived signal, the controllers of the POSTs in flight; one listener on that signal serves them all. */

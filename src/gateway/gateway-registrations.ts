@@ -1,14 +1,14 @@
 // The gateway's registration management: adding, removing, replacing and reconnecting upstream servers while serving, and listing them with their status.
 import { gatewayEnvironment, type GatewayEnvironment } from '../config/environment.js'
-import { withUpstreamOverride } from './deploy-env.js'
-import { LIMIT_DEFAULTS } from './limits.js'
-import { validateNaming } from './naming.js'
-import { parsePortMap, remapConnection } from './port-map.js'
-import type { Router } from './router.js'
+import { withUpstreamOverride } from './upstreams/deploy-env.js'
+import { LIMIT_DEFAULTS } from './security/limits.js'
+import { validateNaming } from './routing/naming.js'
+import { parsePortMap, remapConnection } from './upstreams/port-map.js'
+import type { Router } from './routing/router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
-import type { UpstreamAuthority } from './upstream-auth/index.js'
-import { validateUpstreamAuth } from './upstream-auth/index.js'
-import { Upstream } from './upstream.js'
+import type { UpstreamAuthority } from './upstreams/auth/index.js'
+import { validateUpstreamAuth } from './upstreams/auth/index.js'
+import { Upstream } from './upstreams/upstream.js'
 
 /** The registrations of a gateway, each an Upstream the router routes to (the base of Gateway, gateway.ts). */
 export abstract class GatewayRegistrations {

@@ -1,10 +1,10 @@
 import type { TracingOption } from '../telemetry/tracing.js'
-import type { ToolNaming } from './naming.js'
+import type { ToolNaming } from './routing/naming.js'
 import type { ResourceAuthOptions } from '../http/oauth-resource.js'
-import type { AuditOption } from './audit.js'
-import type { DiscoveryMode, GatewayClient } from './policy.js'
-import type { RateLimit } from './rate-limit.js'
-import type { UpstreamAuth } from './upstream-auth/oauth-client.js'
+import type { AuditOption } from './security/audit.js'
+import type { DiscoveryMode, GatewayClient } from './security/policy.js'
+import type { RateLimit } from './security/rate-limit.js'
+import type { UpstreamAuth } from './upstreams/auth/oauth-client.js'
 
 /** How the gateway reaches one upstream server. */
 export type Connection =

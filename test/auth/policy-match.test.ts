@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { gatewayEnvironment } from '../../src/config/environment.js'
 import { Gateway } from '../../src/gateway/gateway.js'
-import { principalMatches, validateClients } from '../../src/gateway/policy.js'
+import { principalMatches, validateClients } from '../../src/gateway/security/policy.js'
 import { principalOf, validateAuthOptions } from '../../src/http/oauth-resource.js'
 
 const alice = principalOf({ sub: 'alice', azp: 'mcp-app', scope: 'mcp:tools mcp:support', groups: ['support', 'emea'], tenant: 't1' })

@@ -43,8 +43,10 @@ describe('the CLI package', () => {
           specifier === '@opentelemetry/api' ||
           (file.startsWith('telemetry/') && (specifier === 'prom-client' || specifier.startsWith('@opentelemetry/'))) ||
           specifier === 'eventsource-parser' ||
+          // Protected upstreams: OAuth with jose; replicas' token store in Redis (optional, loaded lazily).
+          (file.startsWith('gateway/upstreams/auth/') && (specifier === 'jose' || specifier === '@redis/client')) ||
           // Tool search by meaning (opt-in) loads its optional embedding packages lazily.
-          (file === 'gateway/semantic.js' && specifier.startsWith('@energetic-ai/')) ||
+          (file === 'gateway/discovery/semantic.js' && specifier.startsWith('@energetic-ai/')) ||
           // The naming rules: a leaf module that imports nothing.
           specifier === '../names.js' ||
           /^\.\.?\/(?:\.\.\/(?:runtime|gateway|http|telemetry)\/)?[\w./-]+\.js$/.test(specifier)

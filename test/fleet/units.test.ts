@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { CallStats } from '../../src/gateway/call-stats.js'
-import { parsePortMap, remapConnection } from '../../src/gateway/port-map.js'
+import { CallStats } from '../../src/gateway/operations/call-stats.js'
+import { parsePortMap, remapConnection } from '../../src/gateway/upstreams/port-map.js'
 import { PrefixedOutput, wantsColour } from '../../src/fleet/output.js'
 import { statusTable } from '../../src/fleet/status.js'
 import { codeBesideRegistrations, sourceRegistrations } from '../../src/fleet/gateway-link.js'

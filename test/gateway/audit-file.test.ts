@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { AuditLog } from '../../src/gateway/audit.js'
+import { AuditLog } from '../../src/gateway/security/audit.js'
 import { setLogSink } from '../../src/telemetry/log.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'airmcp-audit-file-'))

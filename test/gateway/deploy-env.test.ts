@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Gateway } from 'airmcp/gateway'
-import { upstreamUrlVariable, withUpstreamOverride } from '../../src/gateway/deploy-env.js'
+import { upstreamUrlVariable, withUpstreamOverride } from '../../src/gateway/upstreams/deploy-env.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { closeClients, textOf } from '../helpers/clients.js'

@@ -5,8 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { classifyFailure } from '../../src/gateway/errors.js'
-import { Upstream, type UpstreamEvents } from '../../src/gateway/upstream.js'
-import { isTimeoutError } from '../../src/gateway/upstream-health.js'
+import { Upstream, type UpstreamEvents } from '../../src/gateway/upstreams/upstream.js'
+import { isTimeoutError } from '../../src/gateway/upstreams/upstream-health.js'
 import type { Registration } from '../../src/gateway/types.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { tokenize } from '../../src/gateway/bm25.js'
-import { leadSentence, ToolCatalog } from '../../src/gateway/discovery.js'
+import { tokenize } from '../../src/gateway/discovery/bm25.js'
+import { leadSentence, ToolCatalog } from '../../src/gateway/discovery/discovery.js'
 import { HELD_OUT, ORIGINAL, type QuerySet, recallAt } from '../bench/discovery-recall.js'
 import { ROOT } from '../helpers/processes.js'
 
@@ -103,7 +103,7 @@ describe('search_tools ranking', () => {
     const hide = 'export async function resolve(s, c, next) { if (s.startsWith("@energetic-ai/")) throw new Error("not installed"); return next(s, c) }'
     const hook = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hide)}`)})`
     const script = `
-      const { ToolCatalog } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/gateway/discovery.js')).href)})
+      const { ToolCatalog } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/gateway/discovery/discovery.js')).href)})
       const catalog = new ToolCatalog([{ name: 'delete_item', description: 'Delete an item from the list' }, { name: 'get_weather', description: 'Current weather for a city' }], { byMeaning: true })
       const names = async (query) => (await catalog.search(query, () => true, 5)).map((hit) => hit.name)
       console.log(JSON.stringify([await names('delete it'), await names('remove it')]))`

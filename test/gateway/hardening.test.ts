@@ -11,9 +11,9 @@ import {
   UpstreamBusyError,
   UpstreamTransportError,
 } from '../../dist/gateway/errors.js'
-import { LineReader, responseIdOf } from '../../dist/gateway/line-reader.js'
-import { assertDepth, Semaphore } from '../../dist/gateway/limits.js'
-import { isSessionGone } from '../../dist/gateway/session-resume.js'
+import { LineReader, responseIdOf } from '../../dist/gateway/upstreams/line-reader.js'
+import { assertDepth, Semaphore } from '../../dist/gateway/security/limits.js'
+import { isSessionGone } from '../../dist/gateway/upstreams/session-resume.js'
 import { bearerMatches } from '../../dist/http/bearer.js'
 import { hostnameOfHostHeader } from '../../dist/http/loopback.js'
 import { isLoopbackHost as isLoopbackHostname } from '../../dist/names.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bearerToken, compileGlob, compilePolicy, createAuthenticator, validateClients } from '../../src/gateway/policy.js'
+import { bearerToken, compileGlob, compilePolicy, createAuthenticator, validateClients } from '../../src/gateway/security/policy.js'
 
 const names = ['search', 'search_docs', 'search_reindex', 'searchable', 'deploy', 'db-query', 'team__search', 'a*b', 'a?b']
 const matching = (pattern: string) => names.filter(compileGlob(pattern))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_BUCKETS, RateLimiter, rateLimited } from '../../src/gateway/rate-limit.js'
+import { MAX_BUCKETS, RateLimiter, rateLimited } from '../../src/gateway/security/rate-limit.js'
 
 /** A limiter on a clock the test moves. */
 function limiter(limits: { default?: { perMinute: number; burst?: number }; clients?: [string, { perMinute: number; burst?: number } | false][] }) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { buildRoutes } from 'airmcp/gateway'
-import { createBalancer } from '../../dist/gateway/balancer.js'
+import { createBalancer } from '../../dist/gateway/routing/balancer.js'
 
 describe('exposed names', () => {
   it('keeps unique names, prefixes clashing ones with their pool, and makes every name valid', () => {

@@ -1,6 +1,6 @@
 import type { Document } from 'yaml'
 import type { Tree } from '../../tree/tree.js'
-import { upstreamUrlVariable } from '../../gateway/deploy-env.js'
+import { upstreamUrlVariable } from '../../gateway/upstreams/deploy-env.js'
 import { planImages, type ImagePlan } from './images.js'
 import { checkGatewayOAuth, readDeployModel, serviceUrl, type DeployModel } from './model.js'
 import type { OwnedFileResult } from './owned-file.js'

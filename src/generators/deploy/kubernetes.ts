@@ -1,7 +1,7 @@
 import type { Document } from 'yaml'
 import { AirmcpError } from '../../errors.js'
 import type { Tree } from '../../tree/tree.js'
-import { upstreamUrlVariable } from '../../gateway/deploy-env.js'
+import { upstreamUrlVariable } from '../../gateway/upstreams/deploy-env.js'
 import { planImages, type ImagePlan } from './images.js'
 import { checkGatewayOAuth, readDeployModel, serviceUrl, type DeployModel, type GatewayOAuth } from './model.js'
 import { deleteOwned, isStamped, stamped, writeOwned, type OwnedFileResult } from './owned-file.js'

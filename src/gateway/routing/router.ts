@@ -1,0 +1,275 @@
+// The router: the route stage (an exposed name to its pool, input limits, telemetry) in front of the other stages, and the one face the fronts and upstreams talk to.
+import { ProtocolError } from '@modelcontextprotocol/client'
+import { CallTelemetry } from '../../telemetry/calls.js'
+import { asRequested } from './apps.js'
+import { noteRoute, traceIdOf } from '../security/audit.js'
+import { announce } from './announcements.js'
+import { toolCallInfo, traceMeta } from './call-telemetry.js'
+import { upstreamParams, type Caller, type LegacySession, type ListKind, type Message, type ModernNotifier, type Params } from './caller.js'
+import { EraBridge } from './era-bridge.js'
+import { RESULT_TOO_LARGE } from '../errors.js'
+import { Forwarding, type ForwardingOptions } from './forwarding.js'
+import { sessionOf } from './isolation.js'
+import { assertDepth, LIMIT_DEFAULTS } from '../security/limits.js'
+import type { LockGate } from '../security/lock.js'
+import { MergedLists } from './merged-lists.js'
+import { serverToolName } from './naming.js'
+import type { OwnConnections } from '../upstreams/own-connections.js'
+import type { RequestGuard } from '../security/request-guard.js'
+import type { StateSealer } from '../front/sealed-state.js'
+import { ServerMessages } from './server-messages.js'
+import { Subscriptions } from './subscriptions.js'
+import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from '../front/surface.js'
+import { TaskRouting } from './task-routing.js'
+import { TaskIds, type TaskMethod } from './tasks.js'
+import type { CacheHint, Upstream, UpstreamEvents } from '../upstreams/upstream.js'
+
+export type { Caller, LegacySession, ModernNotifier } from './caller.js'
+
+const INVALID_PARAMS = -32602
+
+export interface RouterOptions extends ForwardingOptions {
+  sealer: StateSealer
+  /** Seals the task ids handed to clients (default: a random key per process). */
+  taskIds?: TaskIds
+  maxArgumentDepth?: number
+  maxSubscriptionsPerSession?: number
+}
+
+/**
+ * Routes each client request to the pool that owns the name, through the stages: merged lists
+ * (merged-lists.ts), era bridging (era-bridge.ts), forwarding with failover (forwarding.ts), tasks
+ * (task-routing.ts); and each upstream's messages back to clients (server-messages.ts, subscriptions.ts,
+ * announcements.ts).
+ */
+export class Router implements UpstreamEvents {
+  readonly sessions = new Set<LegacySession>()
+  readonly notifiers = new Set<ModernNotifier>()
+  readonly upstreams: Upstream[] = []
+  /** Tool search ranks by meaning as well as words (GatewayOptions.searchByMeaning). */
+  searchByMeaning = false
+  /** Client sessions' own upstream sessions (HTTP front; see own-connections.ts for the session model). */
+  own: OwnConnections | undefined
+  /** Metrics, spans and log lines around forwarded tool calls (set up by the Gateway). */
+  telemetry = new CallTelemetry('gateway', 'gateway')
+  /** Rate limits per principal and the audit log, when the gateway has either (set up by the Gateway). */
+  guard: RequestGuard | undefined
+  /** Holds back tools and prompts that differ from airmcp.lock, when the gateway has one. */
+  gate: LockGate | undefined
+  /** Told of every upstream status change (reconnect counting). */
+  onStatusChanged: ((upstream: Upstream) => void) | undefined
+
+  private readonly lists: MergedLists
+  private readonly forwarding: Forwarding
+  private readonly tasks: TaskRouting
+  private readonly bridge: EraBridge
+  private readonly messages: ServerMessages
+  private readonly subscriptions: Subscriptions
+
+  constructor(private readonly options: RouterOptions) {
+    const own = () => this.own
+    this.lists = new MergedLists(this.upstreams, { gate: () => this.gate, own })
+    const members = (pool: string) => this.lists.members(pool)
+    this.forwarding = new Forwarding(options, { members, own, rootsOf: (session) => this.messages.rootsOf(session) })
+    this.tasks = new TaskRouting(options.taskIds ?? new TaskIds(undefined), this.forwarding, this.upstreams)
+    this.bridge = new EraBridge({ forwarding: this.forwarding, tasks: this.tasks, sealer: options.sealer, members, own })
+    this.messages = new ServerMessages(this.forwarding, this.sessions, own)
+    this.subscriptions = new Subscriptions(this.lists, this.forwarding, this.notifiers, own, options.maxSubscriptionsPerSession)
+  }
+
+  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
+  get revision(): number {
+    return this.lists.revision
+  }
+
+  // ---- upstreams and client sessions ----
+
+  add(upstream: Upstream): void {
+    this.upstreams.push(upstream)
+  }
+
+  remove(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream)
+    if (index >= 0) this.upstreams.splice(index, 1)
+    this.forwarding.forget(upstream)
+    this.lists.forgetInstructions()
+  }
+
+  removeSession(session: LegacySession): void {
+    this.tasks.removeSession(session)
+    this.sessions.delete(session)
+    this.subscriptions.removeSession(session)
+    void this.own?.close(session)
+  }
+
+  // ---- the merged lists ----
+
+  rebuild(kinds?: ListKind[]): ListKind[] {
+    return this.lists.rebuild(kinds)
+  }
+
+  listTools() {
+    return this.lists.listTools()
+  }
+
+  listPrompts() {
+    return this.lists.listPrompts()
+  }
+
+  listResources(session?: object) {
+    return this.lists.listResources(session)
+  }
+
+  listResourceTemplates(session?: object) {
+    return this.lists.listResourceTemplates(session)
+  }
+
+  instructions(): string | undefined {
+    return this.lists.instructions()
+  }
+
+  cacheHint(kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts'): Required<CacheHint> {
+    return this.lists.cacheHint(kind)
+  }
+
+  // ---- the route stage: client requests ----
+
+  /** Input limits, checked before anything is forwarded. */
+  private checkInput(params: unknown, what: string): void {
+    assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
+  }
+
+  callTool(params: Params, caller: Caller) {
+    const name = params.name as string
+    const route = this.lists.toolRoute(name)
+    if (!route) {
+      // A tool held back by airmcp.lock says why; any other unknown name gets the one "unknown tool" answer.
+      const held = this.gate?.explain(name)
+      throw held ? new ProtocolError(INVALID_PARAMS, held) : unknownTool(name)
+    }
+    const what = `tools/call "${name}"`
+    this.checkInput(params, what)
+    noteRoute(caller, route.pool)
+    return this.telemetry.run(toolCallInfo(route, params, caller), (scope) =>
+      this.bridge
+        .run(
+          {
+            pool: route.pool,
+            what,
+            method: 'tools/call',
+            paramsFor: (upstream) => {
+              const upstreamName = serverToolName(upstream.registration.tools, upstream.tools, route.name)
+              if (caller.audit) caller.audit.upstreamName = upstreamName
+              return { ...params, name: upstreamName }
+            },
+            exposed: params,
+            extraMeta: traceMeta(scope),
+            onUpstream: (upstream) => {
+              scope.annotate('airmcp.upstream.id', upstream.id)
+              if (caller.audit) caller.audit.traceId = traceIdOf(scope.propagate)
+            },
+          },
+          caller,
+        )
+        .catch((error: unknown) => {
+          // An oversized result is the tool's failure, reported like one; the server stays in its pool.
+          if ((error as { code?: unknown })?.code === RESULT_TOO_LARGE) {
+            return { content: [{ type: 'text' as const, text: (error as Error).message }], isError: true }
+          }
+          throw error
+        }),
+    )
+  }
+
+  taskRequest(method: TaskMethod, params: Params, caller: Caller) {
+    return this.tasks.taskRequest(method, params, caller)
+  }
+
+  readResource(params: Params, caller: Caller) {
+    const uri = params.uri as string
+    const target = this.lists.resourceTarget(uri, sessionOf(caller))
+    if (!target) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+    this.checkInput(params, 'resources/read')
+    noteRoute(caller, target.pool)
+    const sent = target.uri === uri ? params : { ...params, uri: target.uri }
+    const read = this.bridge.run({ pool: target.pool, what: `resources/read "${uri}"`, method: 'resources/read', paramsFor: () => sent, exposed: params }, caller)
+    return sent === params ? read : read.then((result) => asRequested(result, target.uri, uri))
+  }
+
+  getPrompt(params: Params, caller: Caller) {
+    const name = params.name as string
+    const route = this.lists.promptRoute(name)
+    if (!route) throw unknownPrompt(name)
+    this.checkInput(params, `prompts/get "${name}"`)
+    noteRoute(caller, route.pool, route.name)
+    const paramsFor = () => ({ ...params, name: route.name })
+    return this.bridge.run({ pool: route.pool, what: `prompts/get "${name}"`, method: 'prompts/get', paramsFor, exposed: params }, caller)
+  }
+
+  complete(params: Params, caller: Caller) {
+    const ref = params.ref as { type: string; name?: string; uri?: string }
+    const route = ref.type === 'ref/prompt' ? this.lists.promptRoute(ref.name ?? '') : undefined
+    const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.lists.resourcePool(ref.uri ?? '', sessionOf(caller)) : undefined)
+    if (!pool) return { completion: { values: [] } }
+    this.checkInput(params, 'completion/complete')
+    noteRoute(caller, pool)
+    const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
+    return this.forwarding.forward(pool, 'completion/complete', caller, (upstream, options) =>
+      upstream.request('completion/complete', upstreamParams(sent, caller, upstream.era), options),
+    )
+  }
+
+  // ---- subscriptions ----
+
+  subscribeUpstream(uri: string): Promise<boolean> {
+    return this.subscriptions.subscribeUpstream(uri)
+  }
+
+  subscribe(session: LegacySession, uri: string) {
+    return this.subscriptions.subscribe(session, uri)
+  }
+
+  unsubscribe(session: LegacySession, uri: string) {
+    return this.subscriptions.unsubscribe(session, uri)
+  }
+
+  // ---- events from upstreams ----
+
+  listChanged(upstream: Upstream, kind: ListKind): void {
+    // A session's own resources are its client's news alone (tools and prompts are listed from the shared catalog).
+    const owner = this.own?.ownerOf(upstream) as LegacySession | undefined
+    if (owner) {
+      if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
+      return
+    }
+    announce(this.rebuild([kind]), this.sessions, this.notifiers)
+  }
+
+  statusChanged(upstream?: Upstream): void {
+    // A session's own upstream session coming and going changes nothing others see.
+    if (upstream && this.own?.ownerOf(upstream)) return
+    this.lists.forgetInstructions()
+    if (upstream) this.onStatusChanged?.(upstream)
+    announce(this.rebuild(), this.sessions, this.notifiers)
+  }
+
+  log(upstream: Upstream, params: Params): void {
+    this.messages.log(upstream, params)
+  }
+
+  taskStatus(upstream: Upstream, params: Params): void {
+    this.tasks.taskStatus(upstream, params)
+  }
+
+  rootsChanged(session: LegacySession): Promise<void> {
+    return this.messages.rootsChanged(session)
+  }
+
+  resourceUpdated(upstream: Upstream, serverUri: string): void {
+    this.subscriptions.resourceUpdated(upstream, serverUri)
+  }
+
+  clientRequest(upstream: Upstream, request: Message, signal?: AbortSignal) {
+    return this.messages.clientRequest(upstream, request, signal)
+  }
+}

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto'
+import { INVALID_PARAMS } from '../../protocol/codes.js'
+import { negotiatedTasks, tasksCapabilityRequired } from '../../runtime/tasks.js'
+import { GatewayError } from '../errors.js'
+import { createStateSealer, type StateSealer } from '../front/sealed-state.js'
+
+type Params = Record<string, unknown>
+
+/** The `tasks/*` methods a client sends about a task it was given: SEP-2663 (2026), and 2025-11-25's. */
+export const TASK_METHODS = ['tasks/get', 'tasks/update', 'tasks/cancel'] as const
+export const LEGACY_TASK_METHODS = ['tasks/get', 'tasks/result', 'tasks/cancel'] as const
+export type TaskMethod = (typeof TASK_METHODS)[number] | (typeof LEGACY_TASK_METHODS)[number]
+
+const RELATED_TASK = 'io.modelcontextprotocol/related-task'
+
+/** Where a task the gateway handed out lives: the upstream member that runs it, under its own id. */
+export interface TaskRoute {
+  upstream: string
+  taskId: string
+}
+
+/** How long a task id handed out stays usable (the upstream's `ttlMs` decides how long the task itself lives). */
+const TASK_ID_TTL_MS = 7 * 24 * 3_600_000
+
+function ownerDigest(principal: string | undefined): string {
+  return createHash('sha256').update(`task-owner:${principal ?? ''}`).digest('base64url').slice(0, 22)
+}
+
+/**
+ * The task ids the gateway hands clients: the upstream member and its task id, bound to the client that
+ * started the task, HMAC-sealed with the gateway's `stateKey` (its own derived key, so a `requestState` is
+ * never a task id). Any replica holding the key routes `tasks/*` to the owning member; another client, or a
+ * forged or altered id, gets the answer for an unknown task (-32602), which reveals nothing.
+ */
+export class TaskIds {
+  private readonly sealer: StateSealer
+
+  constructor(stateKey: string | undefined) {
+    this.sealer = createStateSealer(stateKey === undefined ? undefined : `tasks:${stateKey}`, TASK_ID_TTL_MS)
+  }
+
+  seal(route: TaskRoute, principal: string | undefined): string {
+    // The sealer's fields, reused: `state` carries the upstream's task id, `request` whose task it is.
+    return this.sealer.seal({ upstream: route.upstream, state: route.taskId, request: ownerDigest(principal) })
+  }
+
+  /** The route of a sealed id `principal` may use; -32602 otherwise. */
+  open(sealed: unknown, principal: string | undefined): TaskRoute {
+    try {
+      const state = this.sealer.open(sealed as string)
+      if (state.request === ownerDigest(principal) && typeof state.state === 'string') return { upstream: state.upstream, taskId: state.state }
+    } catch {
+      // Forged, altered, expired or another gateway's: all the same unknown task.
+    }
+    throw new GatewayError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
+  }
+
+  /** An upstream's CreateTaskResult (2026: flat) with the id the client is to use. */
+  expose(result: Params, upstream: string, principal: string | undefined): Params {
+    if (typeof result.taskId !== 'string') return result
+    return { ...result, taskId: this.seal({ upstream, taskId: result.taskId }, principal) }
+  }
+
+  /** The same for a 2025 CreateTaskResult (`task` nested); any other result as it is. */
+  exposeLegacy(result: Params, upstream: string, principal: string | undefined): Params {
+    const task = result.task as Params | undefined
+    if (typeof task?.taskId !== 'string') return result
+    return { ...result, task: { ...task, taskId: this.seal({ upstream, taskId: task.taskId }, principal) } }
+  }
+
+  /** An upstream's answer about a task, naming it by the id the client sent (tasks/get, a 2025 tasks/cancel or tasks/result). */
+  withClientId(result: Params, taskId: string): Params {
+    const meta = result._meta as Params | undefined
+    return {
+      ...result,
+      ...(typeof result.taskId === 'string' ? { taskId } : {}),
+      ...(meta?.[RELATED_TASK] ? { _meta: { ...meta, [RELATED_TASK]: { taskId } } } : {}),
+    }
+  }
+}
+
+/** `tasks/*` answer only clients that negotiated the extension in the request (-32021 otherwise). */
+export function assertTasksNegotiated(clientCapabilities: Params | undefined): void {
+  if (!negotiatedTasks(clientCapabilities)) throw tasksCapabilityRequired()
+}

@@ -1,0 +1,137 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { join } from 'node:path'
+import type { Transport } from '@modelcontextprotocol/client'
+import type { Connection } from '../../types.js'
+import { AUTH_MODES, assertSecureUrl, clientMetadataOf, type UpstreamAuth, UpstreamAuthError, UpstreamOAuth } from './oauth-client.js'
+import { FileTokenStore, storeKey, type TokenStore } from './token-store.js'
+import { AuthorizingTransport } from './transport.js'
+
+export type { UpstreamAuth } from './oauth-client.js'
+
+export const CALLBACK_PATH = '/oauth/callback'
+export const CLIENT_METADATA_PATH = '/oauth/client-metadata.json'
+
+export interface UpstreamAuthorityOptions {
+  /** A file path (default `<dataDir>/upstream-tokens.json`), or `redis://…` for replicas. */
+  tokenStore?: string
+  /** The store's encryption secret (default `AIRMCP_TOKEN_STORE_KEY`). */
+  tokenStoreKey?: string
+  /** Default `AIRMCP_DATA_DIR`, else `.airmcp` in the working directory. */
+  dataDir?: string
+  /** The gateway's public origin, as browsers reach it (its callback); default its listening URL. */
+  publicUrl: () => string | undefined
+}
+
+type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
+
+/** Refuses an `auth` the gateway cannot use, at register(). */
+export function validateUpstreamAuth(id: string, connection: Connection): void {
+  const auth = (connection as { auth?: UpstreamAuth }).auth
+  if (auth === undefined) return
+  if (connection.type !== 'http' && connection.type !== 'streamable-http') {
+    throw new TypeError(`Registration "${id}": auth needs an HTTP connection (type 'http'). Try this: put the server behind Streamable HTTP, or use headers.`)
+  }
+  if (!AUTH_MODES.includes(auth.mode)) throw new TypeError(`Registration "${id}": unknown auth mode ${JSON.stringify(auth.mode)}. Try this: ${AUTH_MODES.join(', ')}.`)
+  if (Object.keys(connection.headers ?? {}).some((name) => name.toLowerCase() === 'authorization')) {
+    throw new TypeError(`Registration "${id}": both auth and an Authorization header. Try this: one of them.`)
+  }
+  try {
+    assertSecureUrl(connection.url, 'upstream')
+  } catch (error) {
+    throw new TypeError(`Registration "${id}": ${(error as Error).message} Try this: an https:// URL; tokens never go over plain http off loopback.`)
+  }
+  if (auth.mode === 'as-itself' && !auth.clientSecret && !auth.privateKey) {
+    throw new TypeError(`Registration "${id}": auth mode 'as-itself' needs the gateway's client credentials. Try this: clientId with clientSecret (from the environment) or privateKey.`)
+  }
+}
+
+/** Whether requests to this upstream carry each caller's own token (its 2025 session beside is not used). */
+export function authorizesPerCaller(connection: Connection): boolean {
+  const mode = (connection as { auth?: UpstreamAuth }).auth?.mode
+  return mode === 'per-user' || mode === 'on-behalf-of'
+}
+
+/**
+ * The gateway's side of upstream authorization: one OAuth client per protected registration, the token
+ * store they share, and the routes browsers and authorization servers reach (the callback, the gateway's
+ * Client ID Metadata Document).
+ */
+export class UpstreamAuthority {
+  private store: Promise<TokenStore> | undefined
+  private readonly clients = new Map<string, UpstreamOAuth>()
+
+  constructor(private readonly options: UpstreamAuthorityOptions) {}
+
+  /** Opened on first use: a gateway with no per-user upstream needs no key. */
+  tokenStore(): Promise<TokenStore> {
+    this.store ??= (async () => {
+      const key = storeKey(this.options.tokenStoreKey)
+      const where = this.options.tokenStore ?? join(this.options.dataDir ?? '.airmcp', 'upstream-tokens.json')
+      if (/^rediss?:\/\//.test(where)) {
+        const { RedisTokenStore } = await import('./redis-store.js')
+        return RedisTokenStore.open(where, key)
+      }
+      return FileTokenStore.open(where, key)
+    })()
+    return this.store
+  }
+
+  private redirectUri(): string {
+    return new URL(CALLBACK_PATH, this.origin()).href
+  }
+
+  private origin(): string {
+    const url = this.options.publicUrl()
+    if (!url) throw new UpstreamAuthError('The gateway has no public URL yet (not listening).')
+    return url
+  }
+
+  /** The OAuth client of one upstream (shared by its own connections), keyed by resource and configuration. */
+  oauthFor(connection: HttpConnection): UpstreamOAuth {
+    const key = `${connection.url}\u0000${JSON.stringify(connection.auth)}`
+    let client = this.clients.get(key)
+    if (!client) {
+      client = new UpstreamOAuth(connection.url, connection.auth!, () => this.tokenStore(), {
+        redirectUri: () => this.redirectUri(),
+        // Authorization servers fetch a metadata document over https only.
+        clientMetadataUrl: () => (this.origin().startsWith('https:') ? new URL(CLIENT_METADATA_PATH, this.origin()).href : undefined),
+      })
+      this.clients.set(key, client)
+    }
+    return client
+  }
+
+  /** The transport itself for an upstream without `auth`; else it wrapped to carry the right token. */
+  wrap(connection: Connection, transport: Transport): Transport {
+    const auth = (connection as HttpConnection).auth
+    return auth ? new AuthorizingTransport(transport, this.oauthFor(connection as HttpConnection)) : transport
+  }
+
+  /** Serves the callback and the metadata document; false for any other path. */
+  route(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    if (req.method !== 'GET') return false
+    if (url.pathname === CLIENT_METADATA_PATH) {
+      const id = new URL(CLIENT_METADATA_PATH, this.origin()).href
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' })
+      res.end(JSON.stringify(clientMetadataOf(this.redirectUri(), id)))
+      return true
+    }
+    if (url.pathname !== CALLBACK_PATH) return false
+    const state = url.searchParams.get('state') ?? ''
+    const client = [...this.clients.values()].find((candidate) => candidate.pending.has(state))
+    const page = (status: number, text: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
+      res.end(text)
+    }
+    if (!client) {
+      page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
+      return true
+    }
+    client.complete(url.searchParams).then(
+      () => page(200, 'Authorized. You can close this window; the call goes on in your MCP client.'),
+      (error: unknown) =>
+        page(400, `Authorization refused: ${error instanceof UpstreamAuthError ? error.message : 'the authorization server could not be reached.'} Nothing was stored.`),
+    )
+    return true
+  }
+}

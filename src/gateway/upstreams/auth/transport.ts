@@ -1,0 +1,178 @@
+import { PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
+import { frontTokenOf } from '../../../http/principal.js'
+import { isRequest } from '../../../http/jsonrpc.js'
+import { ownerOf } from '../../routing/isolation.js'
+import type { Caller } from '../../routing/caller.js'
+import { type Consent, UpstreamAuthError, type UpstreamOAuth } from './oauth-client.js'
+
+type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Record<string, unknown> }
+type SendOptions = Parameters<Transport['send']>[1] & { authorization?: string; requestSignal?: AbortSignal }
+
+/** The 2025-11-25 error for "this needs a URL elicitation first" (the client opens the URL, then retries). */
+export const URL_ELICITATION_REQUIRED = -32042
+/** The key of the gateway's own consent request in an `input_required` round, and the prefix of its state. */
+const CONSENT_INPUT = 'airmcp-upstream-authorization'
+const CONSENT_STATE = 'airmcp-consent:'
+
+/**
+ * Wraps the gateway's HTTP client to one protected upstream: every message goes with the access token its
+ * request needs (the caller's, exchanged or their own, for a caller's request; the gateway's own for the
+ * rest); the caller's own front token never goes upstream. A caller whose authorization the gateway does
+ * not hold yet is asked for it with a URL elicitation: a 2026 upstream request gets an `input_required`
+ * round the router passes on (as an `elicitation/create` to a 2025 caller), a 2025 one an elicitation on
+ * the caller's session; a caller that cannot open URLs gets an error naming the URL.
+ */
+export class AuthorizingTransport implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: Transport['onmessage']
+  /** Consents asked for in an `input_required` round, by state, until the retry comes. */
+  private readonly asked = new Map<string, Consent>()
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly oauth: UpstreamOAuth,
+  ) {
+    inner.onmessage = (message, extra) => this.onmessage?.(message, extra)
+    inner.onclose = () => this.onclose?.()
+    inner.onerror = (error) => this.onerror?.(error)
+  }
+
+  get hasPerRequestStream(): boolean | undefined {
+    return (this.inner as { hasPerRequestStream?: boolean }).hasPerRequestStream
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId
+  }
+
+  /** A lost 2025 session is dropped through here before a new one starts (session-resume.ts). */
+  set sessionId(value: string | undefined) {
+    ;(this.inner as { sessionId?: string }).sessionId = value
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version)
+  }
+
+  start(): Promise<void> {
+    return this.inner.start()
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+
+  async send(message: Parameters<Transport['send']>[0], options?: SendOptions): Promise<void> {
+    const caller = ownerOf(options?.relatedRequestId) as Caller | undefined
+    const principal = caller?.principal
+    const perCaller = principal && this.oauth.config.mode !== 'as-itself'
+    let token: string | undefined
+    let sent = message as Message
+    if (!perCaller) token = await this.oauth.serviceToken()
+    else if (this.oauth.config.mode === 'on-behalf-of') {
+      const subject = frontTokenOf(principal)
+      if (!subject) throw new ProtocolError(-32600, 'This upstream acts on behalf of the caller, whose OAuth access token the gateway did not receive (a static-token client). Try this: call with an OAuth token.')
+      token = await this.oauth.exchangedToken(principal, subject)
+    } else {
+      const resumed = this.resumed(sent)
+      if (resumed) {
+        sent = resumed.message
+        await this.untilAuthorized(resumed.consent, options?.requestSignal)
+      }
+      token = await this.oauth.userToken(principal)
+      if (!token && isRequest(message as never)) {
+        const consent = await this.oauth.consent(principal)
+        const asked = await this.askConsent(sent, consent, caller, options)
+        if (asked === 'round') return
+        await this.untilAuthorized(consent, options?.requestSignal)
+        token = await this.oauth.userToken(principal)
+      }
+      if (!token) throw new ProtocolError(-32600, 'The authorization for this upstream was not completed. Try this: call again.')
+    }
+    return this.inner.send(sent as never, { ...options, authorization: token && `Bearer ${token}` } as never).catch((error: unknown) => {
+      const challenge = (error as { challenge?: { status: number; header: string | null } }).challenge
+      if (challenge) this.onChallenge(challenge.status, challenge.header, perCaller ? principal : undefined)
+      throw error
+    })
+  }
+
+  /** The retry of a round of ours: the request as first sent, and the consent it waited for. */
+  private resumed(message: Message): { message: Message; consent: Consent } | undefined {
+    const state = message.params?.requestState
+    if (typeof state !== 'string' || !state.startsWith(CONSENT_STATE)) return undefined
+    const consent = this.asked.get(state.slice(CONSENT_STATE.length))
+    if (!consent) throw new ProtocolError(-32602, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
+    this.asked.delete(consent.elicitationId)
+    const answer = (message.params?.inputResponses as Record<string, { action?: string }> | undefined)?.[CONSENT_INPUT]
+    if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+    const { requestState: _state, inputResponses: _answers, ...params } = message.params!
+    return { message: { ...message, params }, consent }
+  }
+
+  /**
+   * Asks the caller to open the consent URL: as an `input_required` round answered to a 2026 upstream
+   * request ('round': answered here, nothing is sent upstream), or an elicitation on a 2025 caller's session.
+   */
+  private async askConsent(message: Message, consent: Consent, caller: Caller, options?: SendOptions): Promise<'round' | 'asked'> {
+    const elicitation = {
+      mode: 'url',
+      elicitationId: consent.elicitationId,
+      url: consent.url,
+      message: `The server at ${new URL(this.oauth.resource).host} needs your authorization. Open the link, sign in and consent; the call then goes on.`,
+    }
+    const canOpenUrls = (caller.clientCapabilities?.elicitation as { url?: unknown } | undefined)?.url !== undefined
+    const modern = (message.params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY] !== undefined
+    if (!canOpenUrls) {
+      const text = `This call needs your authorization at ${new URL(this.oauth.resource).host}. Try this: open ${consent.url} in a browser, sign in and consent, then call again.`
+      // A tool error the user reads; elsewhere the 2025 "URL elicitation required" error (2026 has none).
+      if (message.method === 'tools/call') {
+        this.onmessage?.({ jsonrpc: '2.0', id: message.id!, result: { content: [{ type: 'text', text }], isError: true } } as never)
+        return 'round'
+      }
+      throw new ProtocolError(modern ? -32600 : URL_ELICITATION_REQUIRED, text, modern ? undefined : { elicitations: [elicitation] })
+    }
+    if (modern) {
+      if (this.asked.size >= 1000) this.asked.delete(this.asked.keys().next().value as string)
+      this.asked.set(consent.elicitationId, consent)
+      const round = {
+        resultType: 'input_required',
+        inputRequests: { [CONSENT_INPUT]: { method: 'elicitation/create', params: elicitation } },
+        requestState: `${CONSENT_STATE}${consent.elicitationId}`,
+      }
+      this.onmessage?.({ jsonrpc: '2.0', id: message.id!, result: round } as never)
+      return 'round'
+    }
+    if (!caller.request) throw new ProtocolError(URL_ELICITATION_REQUIRED, `This call needs your authorization. Try this: open ${consent.url}, then call again.`)
+    const answer = (await caller.request({ method: 'elicitation/create', params: elicitation } as never, options?.requestSignal)) as { action?: string }
+    if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+    return 'asked'
+  }
+
+  /** Waits for the browser to come back to the gateway's callback (or the request to be cancelled). */
+  private async untilAuthorized(consent: Consent, signal?: AbortSignal): Promise<void> {
+    let stop: (() => void) | undefined
+    const cancelled = new Promise<never>((_resolve, reject) => {
+      stop = () => reject(new ProtocolError(-32600, 'The request ended before the authorization was completed.'))
+      signal?.addEventListener('abort', stop, { once: true })
+    })
+    cancelled.catch(() => {})
+    try {
+      await Promise.race([consent.done, cancelled])
+    } catch (error) {
+      if (error instanceof UpstreamAuthError) throw new ProtocolError(-32600, error.message)
+      throw error
+    } finally {
+      if (stop) signal?.removeEventListener('abort', stop)
+    }
+  }
+
+  /** A 401 drops the token that was refused; a 403 insufficient_scope asks for the scope next time. */
+  private onChallenge(status: number, header: string | null, principal: Caller['principal']): void {
+    const scope = header && /scope="([^"]*)"/.exec(header)?.[1]
+    if (status === 403 && header?.includes('insufficient_scope') && scope) this.oauth.stepUp(scope)
+    if (status !== 401 && status !== 403) return
+    if (principal) void this.oauth.forget(principal).catch(() => {})
+    else this.oauth.dropServiceToken()
+  }
+}
