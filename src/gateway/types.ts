@@ -4,7 +4,7 @@ import type { ResourceAuthOptions } from '../http/oauth-resource.js'
 import type { AuditOption } from './security/audit.js'
 import type { DiscoveryMode, GatewayClient } from './security/policy.js'
 import type { RateLimit } from './security/rate-limit.js'
-import type { UpstreamAuth } from './upstreams/auth/oauth-client.js'
+import type { UpstreamAuth } from './upstreams/auth/authorization-server.js'
 
 /** How the gateway reaches one upstream server. */
 export type Connection =

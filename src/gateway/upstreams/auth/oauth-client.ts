@@ -1,43 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
-import {
-  type AddClientAuthentication,
-  type AuthorizationServerMetadata,
-  checkResourceAllowed,
-  createPrivateKeyJwtAuth,
-  discoverAuthorizationServerMetadata,
-  discoverOAuthProtectedResourceMetadata,
-  exchangeAuthorization,
-  type FetchLike,
-  type OAuthClientInformationMixed,
-  type OAuthTokens,
-  refreshAuthorization,
-  registerClient,
-  startAuthorization,
-} from '@modelcontextprotocol/client'
+import { exchangeAuthorization, type OAuthTokens, refreshAuthorization, startAuthorization } from '@modelcontextprotocol/client'
 import type { Principal } from '../../../http/principal.js'
+import { AuthorizationServer, type Discovered, type UpstreamAuth, UpstreamAuthError } from './authorization-server.js'
 import type { StoredTokens, TokenStore } from './token-store.js'
 
-/** How the gateway authenticates to one protected upstream (`connection.auth`). */
-export interface UpstreamAuth {
-  /**
-   * `per-user`: each caller's own authorization (authorization code + PKCE), asked for by a URL
-   * elicitation the first time; `on-behalf-of`: the caller's front token exchanged (RFC 8693) for one whose
-   * audience is the upstream; `as-itself`: the gateway's own client credentials for every request.
-   */
-  mode: 'per-user' | 'on-behalf-of' | 'as-itself'
-  /** A pre-registered client; without one, the gateway's Client ID Metadata Document or dynamic registration. */
-  clientId?: string
-  /** Its secret (from the environment, never in source). */
-  clientSecret?: string
-  /** `private_key_jwt`: the client's private key, a JWK or PKCS#8 PEM. */
-  privateKey?: string | Record<string, unknown>
-  /** The private key's algorithm (default RS256). */
-  privateKeyAlg?: string
-  /** Default: `private_key_jwt` with a key, `client_secret_basic` with a secret, else `none`. */
-  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
-  /** Scopes to ask for (default: the challenge's, else the resource's `scopes_supported`). */
-  scope?: string
-}
 
 export const AUTH_MODES = ['per-user', 'on-behalf-of', 'as-itself'] as const
 
@@ -47,37 +13,10 @@ const EXPIRY_MARGIN_MS = 60_000
 const MAX_PENDING = 1000
 const PENDING_MS = 10 * 60_000
 
-/** A refusal of bad input from a server or a browser: its message is the whole story, nothing was stored. */
-export class UpstreamAuthError extends Error {}
 
 /** Who a principal is, across its tokens: issuer and subject (the store's key prefix). */
 export function principalKey(principal: Principal): string {
   return `${String(principal.claims.iss ?? '')} ${principal.sub ?? principal.name}`
-}
-
-/** http: only to loopback; anything else must be https. */
-export function assertSecureUrl(value: string | undefined, what: string): void {
-  if (value === undefined) return
-  const url = new URL(value)
-  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new UpstreamAuthError(`The ${what} ${url.origin} is not https (plain http is accepted on loopback only); refused.`)
-  }
-}
-
-/** Metadata fetches that do not follow redirects: a document that sends us to another host is refused. */
-const noRedirects: FetchLike = async (url, init) => {
-  const response = await fetch(url, { ...init, redirect: 'manual' })
-  if (response.status >= 300 && response.status < 400) {
-    throw new UpstreamAuthError(`${new URL(String(url)).origin} redirected its OAuth metadata to ${response.headers.get('location') ?? 'elsewhere'}; refused.`)
-  }
-  return response
-}
-
-interface Discovered {
-  issuer: string
-  metadata: AuthorizationServerMetadata
-  scopesSupported?: string[]
 }
 
 interface Pending {
@@ -103,8 +42,7 @@ export interface Consent {
  * (authorization code + PKCE + `resource`, kept in the token store and refreshed before it expires).
  */
 export class UpstreamOAuth {
-  private discovered: Promise<Discovered> | undefined
-  private registered: Promise<OAuthClientInformationMixed> | undefined
+  private readonly server: AuthorizationServer
   private service: { token: string; expiresAt: number } | undefined
   /** Exchanged tokens by principal and subject token (hashed): in memory only, re-exchanged when lost. */
   private readonly exchanged = new Map<string, { token: string; expiresAt: number }>()
@@ -119,96 +57,17 @@ export class UpstreamOAuth {
     readonly config: UpstreamAuth,
     private readonly store: () => Promise<TokenStore>,
     private readonly gateway: { redirectUri(): string; clientMetadataUrl(): string | undefined },
-  ) {}
+  ) {
+    this.server = new AuthorizationServer(resource, config, gateway)
+  }
+
+  /** The upstream's authorization server, found once (authorization-server.ts). */
+  discover(resourceMetadataUrl?: string): Promise<Discovered> {
+    return this.server.discover(resourceMetadataUrl)
+  }
 
   private storeKey(principal: Principal): string {
     return `${principalKey(principal)}\u0000${this.resource}`
-  }
-
-  /** Discovery once (again after a failure): the resource's metadata, then its authorization server's. */
-  discover(resourceMetadataUrl?: string): Promise<Discovered> {
-    this.discovered ??= this.runDiscovery(resourceMetadataUrl).catch((error: unknown) => {
-      this.discovered = undefined
-      throw error
-    })
-    return this.discovered
-  }
-
-  private async runDiscovery(resourceMetadataUrl?: string): Promise<Discovered> {
-    const resourceMetadata = await discoverOAuthProtectedResourceMetadata(this.resource, { resourceMetadataUrl }, noRedirects).catch(() => undefined)
-    if (resourceMetadata && !checkResourceAllowed({ requestedResource: this.resource, configuredResource: resourceMetadata.resource })) {
-      throw new UpstreamAuthError(`The protected resource metadata of ${this.resource} names another resource (${resourceMetadata.resource}); refused.`)
-    }
-    const issuer = String(resourceMetadata?.authorization_servers?.[0] ?? new URL('/', this.resource).href).replace(/\/$/, '')
-    assertSecureUrl(issuer, 'authorization server')
-    let metadata: AuthorizationServerMetadata | undefined
-    try {
-      metadata = await discoverAuthorizationServerMetadata(issuer, { fetchFn: noRedirects })
-    } catch (error) {
-      if (error instanceof UpstreamAuthError) throw error
-      throw new UpstreamAuthError(`The authorization server metadata of ${issuer} was refused: ${(error as Error).message}`)
-    }
-    if (!metadata) throw new UpstreamAuthError(`No OAuth metadata found for the authorization server ${issuer}.`)
-    for (const field of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint'] as const) assertSecureUrl(metadata[field] as string | undefined, field)
-    return { issuer: metadata.issuer, metadata, scopesSupported: resourceMetadata?.scopes_supported }
-  }
-
-  /** The client's authentication at the token endpoint, per the configured (or registered) method. */
-  private async clientAuth(): Promise<{ client: OAuthClientInformationMixed; addAuth: AddClientAuthentication }> {
-    const client = await this.client()
-    const method = this.config.tokenEndpointAuthMethod ?? (this.config.privateKey ? 'private_key_jwt' : client.client_secret ? 'client_secret_basic' : 'none')
-    const { metadata } = await this.discover()
-    const addAuth: AddClientAuthentication = async (headers, params, url, meta) => {
-      if (method === 'private_key_jwt') {
-        const sign = createPrivateKeyJwtAuth({
-          issuer: client.client_id,
-          subject: client.client_id,
-          privateKey: this.config.privateKey as never,
-          alg: this.config.privateKeyAlg ?? 'RS256',
-          audience: metadata.issuer,
-        })
-        return sign(headers, params, url, meta)
-      }
-      if (method === 'client_secret_basic' && client.client_secret) {
-        const pair = `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`
-        headers.set('authorization', `Basic ${Buffer.from(pair).toString('base64')}`)
-        return
-      }
-      params.set('client_id', client.client_id)
-      if (method === 'client_secret_post' && client.client_secret) params.set('client_secret', client.client_secret)
-    }
-    return { client, addAuth }
-  }
-
-  /** Pre-registered, the gateway's metadata document (where the server takes one), or dynamic registration. */
-  private client(): Promise<OAuthClientInformationMixed> {
-    this.registered ??= (async () => {
-      if (this.config.clientId) return { client_id: this.config.clientId, ...(this.config.clientSecret ? { client_secret: this.config.clientSecret } : {}) }
-      const { metadata } = await this.discover()
-      const documentUrl = this.gateway.clientMetadataUrl()
-      if (documentUrl && (metadata as { client_id_metadata_document_supported?: boolean }).client_id_metadata_document_supported) return { client_id: documentUrl }
-      if (!metadata.registration_endpoint) {
-        throw new UpstreamAuthError(`The authorization server ${metadata.issuer} takes neither this gateway's client metadata document nor dynamic registration. Try this: pre-register a client and give clientId.`)
-      }
-      return registerClient(metadata.issuer, { metadata, clientMetadata: clientMetadataOf(this.gateway.redirectUri()) })
-    })().catch((error: unknown) => {
-      this.registered = undefined
-      throw error
-    })
-    return this.registered
-  }
-
-  private async tokenRequest(params: URLSearchParams): Promise<OAuthTokens> {
-    const { addAuth } = await this.clientAuth()
-    const { metadata } = await this.discover()
-    const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' })
-    await addAuth(headers, params, metadata.token_endpoint, metadata)
-    const response = await fetch(metadata.token_endpoint, { method: 'POST', headers, body: params, redirect: 'error' })
-    const body = (await response.json().catch(() => ({}))) as OAuthTokens & { error?: string; error_description?: string }
-    if (!response.ok || typeof body.access_token !== 'string') {
-      throw new UpstreamAuthError(`The token endpoint of ${metadata.issuer} refused the ${params.get('grant_type')} request: ${body.error ?? `HTTP ${response.status}`}${body.error_description ? ` (${body.error_description})` : ''}.`)
-    }
-    return body
   }
 
   private scope(extra?: string): string | undefined {
@@ -218,10 +77,10 @@ export class UpstreamOAuth {
   /** The gateway's own token (client credentials), cached until shortly before it expires; undefined for a public client. */
   async serviceToken(): Promise<string | undefined> {
     if (this.service && this.service.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return this.service.token
-    const client = await this.client()
+    const client = await this.server.client()
     if (!client.client_secret && !this.config.privateKey) return undefined
-    const scope = this.scope() ?? (await this.discover()).scopesSupported?.join(' ')
-    const tokens = await this.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource: this.resource, ...(scope ? { scope } : {}) }))
+    const scope = this.scope() ?? (await this.server.discover()).scopesSupported?.join(' ')
+    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource: this.resource, ...(scope ? { scope } : {}) }))
     this.service = { token: tokens.access_token, expiresAt: expiryOf(tokens) ?? Date.now() + 5 * 60_000 }
     return tokens.access_token
   }
@@ -232,7 +91,7 @@ export class UpstreamOAuth {
     const held = this.exchanged.get(key)
     if (held && held.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return held.token
     const scope = this.scope()
-    const tokens = await this.tokenRequest(
+    const tokens = await this.server.tokenRequest(
       new URLSearchParams({
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
         subject_token: subjectToken,
@@ -272,8 +131,8 @@ export class UpstreamOAuth {
   }
 
   private async refresh(store: TokenStore, key: string, held: StoredTokens): Promise<StoredTokens | undefined> {
-    const { metadata } = await this.discover()
-    const { client, addAuth } = await this.clientAuth()
+    const { metadata } = await this.server.discover()
+    const { client, addAuth } = await this.server.clientAuth()
     try {
       const tokens = await refreshAuthorization(metadata.issuer, {
         metadata,
@@ -314,8 +173,8 @@ export class UpstreamOAuth {
 
   /** A consent URL for `principal` (PKCE S256, `resource`, a fresh `state`), and the promise of its callback. */
   async consent(principal: Principal): Promise<Consent> {
-    const { metadata, scopesSupported } = await this.discover()
-    const client = await this.client()
+    const { metadata, scopesSupported } = await this.server.discover()
+    const client = await this.server.client()
     const state = randomBytes(24).toString('base64url')
     // A refresh token where the server offers one (offline_access), so the user consents once.
     const offline = metadata.scopes_supported?.includes('offline_access') ? 'offline_access' : undefined
@@ -361,10 +220,10 @@ export class UpstreamOAuth {
       if (error) throw new UpstreamAuthError(`The authorization server refused: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}.`)
       const code = params.get('code')
       if (!code) throw new UpstreamAuthError('The authorization response has no code.')
-      const { metadata } = await this.discover()
+      const { metadata } = await this.server.discover()
       const iss = params.get('iss') ?? undefined
       if (iss !== undefined && iss !== metadata.issuer) throw new UpstreamAuthError(`The authorization response names the issuer ${iss}, not ${metadata.issuer}; refused.`)
-      const { client, addAuth } = await this.clientAuth()
+      const { client, addAuth } = await this.server.clientAuth()
       let tokens: OAuthTokens
       try {
         tokens = await exchangeAuthorization(metadata.issuer, {
@@ -389,17 +248,6 @@ export class UpstreamOAuth {
   }
 }
 
-/** What the gateway registers as (dynamic registration) and serves as its Client ID Metadata Document. */
-export function clientMetadataOf(redirectUri: string, clientId?: string) {
-  return {
-    ...(clientId ? { client_id: clientId } : {}),
-    client_name: 'airmcp gateway',
-    redirect_uris: [redirectUri],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  }
-}
 
 function expiryOf(tokens: OAuthTokens): number | undefined {
   return typeof tokens.expires_in === 'number' ? Date.now() + tokens.expires_in * 1000 : undefined

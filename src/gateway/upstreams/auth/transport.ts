@@ -3,7 +3,8 @@ import { frontTokenOf } from '../../../http/principal.js'
 import { isRequest } from '../../../http/jsonrpc.js'
 import { ownerOf } from '../../routing/isolation.js'
 import type { Caller } from '../../routing/caller.js'
-import { type Consent, UpstreamAuthError, type UpstreamOAuth } from './oauth-client.js'
+import { UpstreamAuthError } from './authorization-server.js'
+import type { Consent, UpstreamOAuth } from './oauth-client.js'
 
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Record<string, unknown> }
 type SendOptions = Parameters<Transport['send']>[1] & { authorization?: string; requestSignal?: AbortSignal }
