@@ -1,4 +1,4 @@
-import { StreamableHTTPClientTransport, type JSONRPCMessage } from '@modelcontextprotocol/client'
+import { StreamableHTTPClientTransport, type JSONRPCMessage, type StreamableHTTPClientTransportOptions, type Transport } from '@modelcontextprotocol/client'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { SessionResumingTransport } from './session-resume.js'
 import { redact } from './errors.js'
@@ -33,6 +33,9 @@ const withOwnSignal: typeof fetch = async (input, init) => {
   }
 }
 
+/** The HTTP side of a bridge: a Streamable HTTP client transport, or one that wraps it (a login). */
+export type BridgeHttpTransport = Transport & { setProtocolVersion(version: string): void; terminateSession(): Promise<void> }
+
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
  * from stdin goes to `url`, every message from the server goes to stdout. Resolves when either side closes.
@@ -40,11 +43,14 @@ const withOwnSignal: typeof fetch = async (input, init) => {
  * derived from its own `_meta` envelope by the SDK v2 transport; a 2025 session's version comes from its
  * `initialize` result.
  */
-export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
+export async function runBridge(
+  url: string,
+  options: { headers?: Record<string, string>; transport?: (init: StreamableHTTPClientTransportOptions) => BridgeHttpTransport } = {},
+): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
   // A restarted gateway forgets the session: a new one is started and the message repeated, unseen by the client.
   const http = new SessionResumingTransport(
-    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers }, fetch: withOwnSignal }),
+    (options.transport ?? ((init) => new StreamableHTTPClientTransport(new URL(url), init)))({ requestInit: { headers: options.headers }, fetch: withOwnSignal }),
     () => process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
   )
   const stdio = new StdioServerTransport()
@@ -84,5 +90,5 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   process.stdin.once('end', () => closed())
   await done
   closing = true
-  await Promise.allSettled([(http.inner as StreamableHTTPClientTransport).terminateSession(), http.close(), stdio.close()])
+  await Promise.allSettled([(http.inner as BridgeHttpTransport).terminateSession(), http.close(), stdio.close()])
 }
