@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   auth,
+  type FetchLike,
   type JSONRPCMessage,
   OAuthClientFlowError,
   type OAuthClientMetadata,
@@ -213,6 +214,24 @@ export class BridgeOAuthProvider implements OAuthClientProvider {
     return this.callback
   }
 
+  endLogin(): void {
+    this.callback = undefined
+  }
+
+  /**
+   * fetch for the transport: the server's 401 sends the next auth() through discovery again, since the
+   * server may have moved to another authorization server (SEP-2352), unless a login waits on its redirect.
+   */
+  rediscoverOn401(fetchFn: FetchLike): FetchLike {
+    return async (input, init) => {
+      const response = await fetchFn(input, init)
+      if (response.status === 401 && !this.callback && String(input instanceof Request ? input.url : input).startsWith(this.options.serverUrl)) {
+        this.discovery = undefined
+      }
+      return response
+    }
+  }
+
   /** Whether the access token ends soon (within a tenth of its life, at most a minute) and can be refreshed. */
   refreshDue(now = Date.now()): boolean {
     const { tokens, expiresAt, lifetime } = this.held
@@ -300,6 +319,7 @@ export class OAuthLoginTransport implements Transport {
     try {
       redirect = await this.provider.awaitRedirect()
     } catch (error) {
+      this.provider.endLogin()
       throw loginFailure(error)
     }
     try {
@@ -307,6 +327,8 @@ export class OAuthLoginTransport implements Transport {
       process.stderr.write('airmcp bridge: logged in\n')
     } catch (error) {
       throw loginFailure(error)
+    } finally {
+      this.provider.endLogin()
     }
   }
 }

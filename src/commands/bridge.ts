@@ -66,7 +66,13 @@ export default class Bridge extends BaseCommand {
     })
     await runBridge(url, {
       headers: process.env.AIRMCP_TOKEN ? { authorization: `Bearer ${process.env.AIRMCP_TOKEN}` } : undefined,
-      transport: (init) => new OAuthLoginTransport(new StreamableHTTPClientTransport(new URL(url), { ...init, authProvider: provider }), provider, new URL(url), loopback),
+      transport: (init) =>
+        new OAuthLoginTransport(
+          new StreamableHTTPClientTransport(new URL(url), { ...init, fetch: provider.rediscoverOn401(init.fetch ?? fetch), authProvider: provider }),
+          provider,
+          new URL(url),
+          loopback,
+        ),
     })
     process.exit(0)
   }

@@ -1,5 +1,6 @@
 import { StreamableHTTPClientTransport, type JSONRPCMessage, type StreamableHTTPClientTransportOptions, type Transport } from '@modelcontextprotocol/client'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
+import { ParamHeaderMirror } from '../bridge/param-headers.js'
 import { SessionResumingTransport } from './session-resume.js'
 import { redact } from './errors.js'
 
@@ -55,6 +56,7 @@ export async function runBridge(
   )
   const stdio = new StdioServerTransport()
   const pendingInitialize = new Set<string | number>()
+  const paramHeaders = new ParamHeaderMirror()
   let closed: () => void = () => {}
   const done = new Promise<void>((resolve) => (closed = resolve))
 
@@ -64,6 +66,7 @@ export async function runBridge(
       const version = (message.result as { protocolVersion?: string }).protocolVersion
       if (version) http.setProtocolVersion(version)
     }
+    paramHeaders.incoming(message)
     void stdio.send(message)
   }
   let closing = false
@@ -75,7 +78,8 @@ export async function runBridge(
   stdio.onclose = () => closed()
   stdio.onmessage = (message: JSONRPCMessage) => {
     if ('method' in message && message.method === 'initialize' && 'id' in message) pendingInitialize.add(message.id)
-    http.send(message).catch((error: Error) => {
+    // The v1 type of the wrapper does not know `headers`; the v2 transport underneath reads them.
+    http.send(message, paramHeaders.outgoing(message) as Parameters<typeof http.send>[1]).catch((error: Error) => {
       if ('id' in message && 'method' in message) {
         void stdio.send({
           jsonrpc: '2.0',
