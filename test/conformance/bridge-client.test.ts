@@ -4,7 +4,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT } from '../helpers/processes.js'
-import { failing, type Revision, runClientSuite, SUITE_VERSION, tally } from './suite.js'
+import { failing, type Revision, runClientScenario, runClientSuite, SUITE_VERSION, tally } from './suite.js'
 
 const COMMAND = `${process.execPath} --import tsx ${join(ROOT, 'fixtures/conformance/bridge-client.ts')}`
 
@@ -54,10 +54,19 @@ const SCORED: Record<Revision, string[]> = {
 describe.each(['2025-11-25', '2026-07-28'] as const)(`official MCP conformance suite ${SUITE_VERSION}, client leg --requirements %s, through airmcp bridge`, (revision) => {
   it('passes every scored scenario', async () => {
     const run = await runClientSuite(COMMAND, revision)
+    // The runner starts every scenario at once; on a loaded machine a timing-bound scenario (sse-retry,
+    // elicitation, multi-round) can miss its server's deadline. Such a one runs again alone, once, and says so.
+    const retried: string[] = []
+    for (const [scenario] of failing(run.scored)) {
+      const alone = await runClientScenario(COMMAND, scenario, revision)
+      if (alone) run.scored.set(scenario, alone)
+      retried.push(`${scenario} (alone: ${alone ?? 'no result'})`)
+    }
+    if (retried.length) console.info(`client leg ${revision}: ran again alone: ${retried.join(', ')}`)
     const report = [...run.scored].map(([scenario, counts]) => `  ${scenario}: ${counts}`).join('\n')
     const notScored = [...run.notScored].map(([scenario, counts]) => `  ${scenario}: ${counts} (not scored)`).join('\n')
     console.info(`client leg ${revision} through airmcp bridge: scored ${tally(run.scored)}\n${report}\n${notScored}`)
     expect([...run.scored.keys()], run.output.slice(-3000)).toEqual(expect.arrayContaining(SCORED[revision]))
     expect(failing(run.scored), run.output.slice(-5000)).toEqual([])
-  }, 900_000)
+  }, 1_500_000)
 })

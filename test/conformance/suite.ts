@@ -30,6 +30,22 @@ export function runClientSuite(command: string, revision: Revision): Promise<Sui
   return run([...client, '--command', command, '--requirements', revision, '--timeout', '600000'], 900_000)
 }
 
+/** One client scenario alone (no other scenario competing for the CPU): "N passed, M failed". */
+export function runClientScenario(command: string, scenario: string, revision: Revision): Promise<string | undefined> {
+  const client = SUITE.with(-1, 'client')
+  return new Promise((resolve) => {
+    execFile(
+      'npx',
+      [...client, '--command', command, '--scenario', scenario, '--spec-version', revision, '--timeout', '300000'],
+      { timeout: 400_000, maxBuffer: 64 * 1024 * 1024 },
+      (_error, stdout, stderr) => {
+        const counts = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(`${stdout}\n${stderr}`)
+        resolve(counts ? `${counts[1]} passed, ${counts[3]} failed` : undefined)
+      },
+    )
+  })
+}
+
 function run(args: string[], timeout: number): Promise<SuiteRun> {
   return new Promise((resolve) => {
     execFile(
