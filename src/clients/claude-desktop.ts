@@ -18,4 +18,7 @@ export const claudeDesktop: ClientTarget = {
   remote: false,
   toEntry: (entry) => (entry.kind === 'stdio' ? { command: entry.command, args: entry.args } : {}),
   note: 'Restart Claude Desktop (quit it fully) to load the change.',
+  login: () =>
+    'At its first connection `airmcp bridge` opens your browser to log in (the URL is in Claude Desktop\'s MCP log too); ' +
+    'the tokens stay in ~/.config/airmcp/bridge/. `airmcp bridge --logout <url>` forgets them.',
 }

@@ -29,10 +29,7 @@ export function defaultName(cwd = process.cwd()): string {
 export function gatewayEntry(target: ClientTarget, options: EntryOptions, cwd = process.cwd()): GatewayEntry {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
   const url = `http://${host}:${options.port}/mcp`
-  if (options.transport === 'http') {
-    if (target.remote) return { kind: 'http', url }
-    return { kind: 'stdio', command: process.execPath, args: [join(PACKAGE_ROOT, 'bin/run.js'), 'bridge', url] }
-  }
+  if (options.transport === 'http') return target.remote ? { kind: 'http', url } : bridgeEntry(url)
   const gateway = join(findWorkspaceRoot(cwd), 'gateway/dist/index.js')
   if (!existsSync(gateway)) {
     throw new AirmcpError('NOT_BUILT', `"${gateway}" does not exist; the client would launch nothing.`, 'build the workspace first: npm run build')
@@ -42,9 +39,14 @@ export function gatewayEntry(target: ClientTarget, options: EntryOptions, cwd = 
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
+/** `airmcp bridge <url>`, for clients that only launch commands; it logs in to a protected server (OAuth) itself. */
+function bridgeEntry(url: string): GatewayEntry {
+  return { kind: 'stdio', command: process.execPath, args: [join(PACKAGE_ROOT, 'bin/run.js'), 'bridge', url] }
+}
+
 /**
- * A remote server's entry, for clients that reach a URL and log in to it themselves (OAuth). A client that
- * only launches commands would need the bridge to log in, which it does not yet: refused with what to do.
+ * A remote server's entry, for clients that reach a URL and log in to it themselves (OAuth); a client that
+ * only launches commands gets `airmcp bridge <url>`, which logs in for it.
  */
 export function remoteEntry(target: ClientTarget, raw: string): GatewayEntry {
   let url: URL
@@ -60,14 +62,7 @@ export function remoteEntry(target: ClientTarget, raw: string): GatewayEntry {
   if (url.username || url.password) {
     throw new AirmcpError('INVALID_URL', 'The URL carries a user name or password.', 'give the URL without credentials; the client logs in itself.')
   }
-  if (!target.remote) {
-    throw new AirmcpError(
-      'NEEDS_BRIDGE',
-      `${target.label}'s config file takes commands only, and \`airmcp bridge\` does not log in to a remote server (OAuth) yet.`,
-      `add it in ${target.label} as a custom connector (Settings → Connectors → Add custom connector, URL ${url.href}), which logs in itself.`,
-    )
-  }
-  return { kind: 'http', url: url.href }
+  return target.remote ? { kind: 'http', url: url.href } : bridgeEntry(url.href)
 }
 
 export function checkScope(target: ClientTarget, scope: Scope | undefined): Scope {

@@ -1,5 +1,6 @@
-import { StreamableHTTPClientTransport, type JSONRPCMessage } from '@modelcontextprotocol/client'
+import { StreamableHTTPClientTransport, type JSONRPCMessage, type StreamableHTTPClientTransportOptions, type Transport } from '@modelcontextprotocol/client'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
+import { ParamHeaderMirror } from '../bridge/param-headers.js'
 import { SERVER_ERROR } from '../protocol/codes.js'
 import { SessionResumingTransport } from './upstreams/session-resume.js'
 import { redact } from './errors.js'
@@ -34,6 +35,9 @@ const withOwnSignal: typeof fetch = async (input, init) => {
   }
 }
 
+/** The HTTP side of a bridge: a Streamable HTTP client transport, or one that wraps it (a login). */
+export type BridgeHttpTransport = Transport & { setProtocolVersion(version: string): void; terminateSession(): Promise<void> }
+
 /**
  * A stdio ↔ Streamable HTTP proxy for clients that only launch commands (Claude Desktop): every message
  * from stdin goes to `url`, every message from the server goes to stdout. Resolves when either side closes.
@@ -41,15 +45,19 @@ const withOwnSignal: typeof fetch = async (input, init) => {
  * derived from its own `_meta` envelope by the SDK v2 transport; a 2025 session's version comes from its
  * `initialize` result.
  */
-export async function runBridge(url: string, options: { headers?: Record<string, string> } = {}): Promise<void> {
+export async function runBridge(
+  url: string,
+  options: { headers?: Record<string, string>; transport?: (init: StreamableHTTPClientTransportOptions) => BridgeHttpTransport } = {},
+): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
   // A restarted gateway forgets the session: a new one is started and the message repeated, unseen by the client.
   const http = new SessionResumingTransport(
-    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers }, fetch: withOwnSignal }),
+    (options.transport ?? ((init) => new StreamableHTTPClientTransport(new URL(url), init)))({ requestInit: { headers: options.headers }, fetch: withOwnSignal }),
     () => process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
   )
   const stdio = new StdioServerTransport()
   const pendingInitialize = new Set<string | number>()
+  const paramHeaders = new ParamHeaderMirror()
   let closed: () => void = () => {}
   const done = new Promise<void>((resolve) => (closed = resolve))
 
@@ -59,6 +67,7 @@ export async function runBridge(url: string, options: { headers?: Record<string,
       const version = (message.result as { protocolVersion?: string }).protocolVersion
       if (version) http.setProtocolVersion(version)
     }
+    paramHeaders.incoming(message)
     void stdio.send(message)
   }
   let closing = false
@@ -70,7 +79,8 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   stdio.onclose = () => closed()
   stdio.onmessage = (message: JSONRPCMessage) => {
     if ('method' in message && message.method === 'initialize' && 'id' in message) pendingInitialize.add(message.id)
-    http.send(message).catch((error: Error) => {
+    // The v1 type of the wrapper does not know `headers`; the v2 transport underneath reads them.
+    http.send(message, paramHeaders.outgoing(message) as Parameters<typeof http.send>[1]).catch((error: Error) => {
       if ('id' in message && 'method' in message) {
         void stdio.send({
           jsonrpc: '2.0',
@@ -85,5 +95,5 @@ export async function runBridge(url: string, options: { headers?: Record<string,
   process.stdin.once('end', () => closed())
   await done
   closing = true
-  await Promise.allSettled([(http.inner as StreamableHTTPClientTransport).terminateSession(), http.close(), stdio.close()])
+  await Promise.allSettled([(http.inner as BridgeHttpTransport).terminateSession(), http.close(), stdio.close()])
 }

@@ -26,6 +26,48 @@ export function headerParamsOf(schema: unknown, path: string[] = []): HeaderPara
   })
 }
 
+/** RFC 9110 `token`: what an `x-mcp-header` name may be. */
+const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const HEADER_TYPES = new Set(['string', 'integer', 'boolean'])
+/** Schema keywords whose values are data, not subschemas. */
+const DATA_KEYWORDS = new Set(['default', 'const', 'enum', 'examples'])
+
+/**
+ * Why a tool's `x-mcp-header` declarations are invalid (SEP-2243: a non-empty token, on a string, integer
+ * or boolean property reached through `properties` only, unique regardless of case), or undefined. A
+ * 2026-07-28 client leaves such a tool out of its list.
+ */
+export function headerDeclarationFault(schema: unknown): string | undefined {
+  const seen = new Set<string>()
+  const visit = (node: unknown, reachable: boolean, isProperty: boolean): string | undefined => {
+    if (typeof node !== 'object' || node === null) return undefined
+    if (Array.isArray(node)) {
+      for (const item of node) {
+        const fault = visit(item, false, false)
+        if (fault) return fault
+      }
+      return undefined
+    }
+    const record = node as Record<string, unknown>
+    if ('x-mcp-header' in record) {
+      const header = record['x-mcp-header']
+      if (!reachable || !isProperty) return 'x-mcp-header is allowed only on properties reached through "properties"'
+      if (typeof header !== 'string' || !HEADER_TOKEN.test(header)) return `x-mcp-header ${JSON.stringify(header)} is not an HTTP header token`
+      if (!HEADER_TYPES.has(record.type as string)) return `x-mcp-header ${header} is on a ${String(record.type ?? 'untyped')} property (string, integer or boolean only)`
+      if (seen.has(header.toLowerCase())) return `x-mcp-header ${header} is declared twice`
+      seen.add(header.toLowerCase())
+    }
+    for (const [key, value] of Object.entries(record)) {
+      if (key === 'x-mcp-header' || DATA_KEYWORDS.has(key)) continue
+      const children = key === 'properties' && typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.values(value) : undefined
+      const fault = children ? children.map((child) => visit(child, reachable, true)).find(Boolean) : visit(value, false, false)
+      if (fault) return fault
+    }
+    return undefined
+  }
+  return visit(schema, true, false)
+}
+
 /**
  * A value as an HTTP header field value the way 2026-07-28 spells it: plain when it is safe printable ASCII,
  * otherwise `=?base64?…?=` around its UTF-8 bytes (the inverse of `decodeHeaderValue`).

@@ -1,5 +1,5 @@
 // `airmcp connect <client> --url`: a remote server's entry, for clients that log in to it themselves (OAuth).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -101,15 +101,24 @@ describe('airmcp connect --url', () => {
     expect(text.replace(/\s+/g, ' ')).toContain(`"platform": { "type": "http", "url": "${URL}" }`)
   })
 
-  it('tells Claude Desktop users what to do instead, and refuses URLs that are not https', async () => {
+  it('gives Claude Desktop (commands only) `airmcp bridge <url>`, which logs in itself', async () => {
     const box = sandbox()
-    const desktop = await runCli(['connect', 'claude-desktop', '--url', URL, '--json'], { cwd: box.cwd, env: box.env })
-    expect(desktop.code).not.toBe(0)
-    expect(JSON.parse(desktop.stdout).error).toEqual({
-      code: 'NEEDS_BRIDGE',
-      message: "Claude Desktop's config file takes commands only, and `airmcp bridge` does not log in to a remote server (OAuth) yet.",
-      suggestion: `add it in Claude Desktop as a custom connector (Settings → Connectors → Add custom connector, URL ${URL}), which logs in itself.`,
-    })
+    const desktop = await runCli(['connect', 'claude-desktop', '--url', URL, '--name', 'platform', '--json'], { cwd: box.cwd, env: box.env })
+    expect(desktop.code, desktop.stderr).toBe(0)
+    const path = join(box.env.XDG_CONFIG_HOME, 'Claude/claude_desktop_config.json')
+    const entry = json(path).mcpServers.platform
+    expect(JSON.parse(desktop.stdout)).toMatchObject({ client: 'claude-desktop', path, name: 'platform', action: 'created', entry })
+    // Absolute paths: a desktop app does not inherit the shell's PATH.
+    expect(entry.command).toBe(process.execPath)
+    expect(entry.args).toEqual([expect.stringMatching(/\/bin\/run\.js$/), 'bridge', URL])
+    const again = await runCli(['connect', 'claude-desktop', '--url', URL, '--name', 'platform'], { cwd: box.cwd, env: box.env })
+    expect(flat(again.stderr)).toMatch(/already connected as "platform"/)
+    const written = await runCli(['connect', 'claude-desktop', '--url', `${URL}2`, '--name', 'other'], { cwd: box.cwd, env: box.env })
+    expect(flat(written.stderr)).toMatch(/opens your browser to log in.*airmcp bridge --logout <url>/)
+  })
+
+  it('refuses URLs that are not https', async () => {
+    const box = sandbox()
     const plain = await runCli(['connect', 'cursor', '--url', 'http://mcp.example.com/mcp'], { cwd: box.cwd, env: box.env })
     expect(flat(plain.stderr)).toMatch(/"http:\/\/mcp.example.com\/mcp" is not an https:\/\/ URL\. Code: INVALID_URL Try this: use the server's https address/)
     const withPassword = await runCli(['connect', 'cursor', '--url', 'https://me:pw@mcp.example.com/mcp'], { cwd: box.cwd, env: box.env })
@@ -123,8 +132,7 @@ describe('airmcp connect --url', () => {
     const local = await runCli(['connect', 'cursor', '--url', 'http://localhost:4000/mcp', '--name', 'local'], { cwd: box.cwd, env: box.env })
     expect(local.code, local.stderr).toBe(0)
     expect(json(join(box.home, '.cursor/mcp.json')).mcpServers).toEqual({ local: { url: 'http://localhost:4000/mcp' } })
-    // Nothing else was written: no Claude Desktop config, nothing in the project.
-    expect(existsSync(join(box.env.XDG_CONFIG_HOME, 'Claude'))).toBe(false)
+    // Nothing else was written: nothing in the project.
     expect(readdirSync(box.cwd)).toEqual([])
   })
 })

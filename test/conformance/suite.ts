@@ -18,15 +18,45 @@ export interface SuiteRun {
 
 /** Runs the suite's requirement set of `revision` against `url`. */
 export function runSuite(url: string, revision: Revision): Promise<SuiteRun> {
+  return run([...SUITE, '--url', url, '--requirements', revision], 300_000)
+}
+
+/**
+ * Runs the client leg's requirement set of `revision` with `command` as the client (the runner appends the
+ * server URL). The runner starts every scenario at once; its per-client timeout is lifted to match.
+ */
+export function runClientSuite(command: string, revision: Revision): Promise<SuiteRun> {
+  const client = SUITE.with(-1, 'client')
+  return run([...client, '--command', command, '--requirements', revision, '--timeout', '600000'], 900_000)
+}
+
+/** One client scenario alone (no other scenario competing for the CPU): "N passed, M failed". */
+export function runClientScenario(command: string, scenario: string, revision: Revision): Promise<string | undefined> {
+  const client = SUITE.with(-1, 'client')
   return new Promise((resolve) => {
     execFile(
       'npx',
-      [...SUITE, '--url', url, '--requirements', revision],
-      { timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
+      [...client, '--command', command, '--scenario', scenario, '--spec-version', revision, '--timeout', '300000'],
+      { timeout: 400_000, maxBuffer: 64 * 1024 * 1024 },
+      (_error, stdout, stderr) => {
+        const counts = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(`${stdout}\n${stderr}`)
+        resolve(counts ? `${counts[1]} passed, ${counts[3]} failed` : undefined)
+      },
+    )
+  })
+}
+
+function run(args: string[], timeout: number): Promise<SuiteRun> {
+  return new Promise((resolve) => {
+    execFile(
+      'npx',
+      args,
+      { timeout, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const output = `${stdout}\n${stderr}`
-        const rows = new Map([...output.matchAll(/^[✓✗] ([\w-]+): (\d+ passed, \d+ failed)/gmu)].map(([, s, counts]) => [s, counts]))
-        const unscoredNames = new Set([...output.matchAll(/^ {2}[✓✗] ([\w-]+) \(/gmu)].map(([, s]) => s))
+        // Scenario names: `tools_call`, `auth/metadata-default`.
+        const rows = new Map([...output.matchAll(/^[✓✗] ([\w/-]+): (\d+ passed, \d+ failed)/gmu)].map(([, s, counts]) => [s, counts]))
+        const unscoredNames = new Set([...output.matchAll(/^ {2}[✓✗] ([\w/-]+) \(/gmu)].map(([, s]) => s))
         const scored = new Map([...rows].filter(([s]) => !unscoredNames.has(s)))
         const notScored = new Map([...rows].filter(([s]) => unscoredNames.has(s)))
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output, scored, notScored })
