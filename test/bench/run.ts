@@ -283,10 +283,19 @@ const LATENCY_RUNS = 3
  * state (see interleavedMedians), with an SDK client each; three runs, each path's median run, and each
  * ratio to direct the median of the runs' ratios, so one noisy stretch of the machine does not decide it.
  */
-async function interleavedLatency(targets: [string, Target][]): Promise<{ label: string; median: number; ratio: number }[]> {
+async function interleavedLatency(targets: [string, Target][], era: '2025' | '2026' = '2025'): Promise<{ label: string; median: number; ratio: number }[]> {
+  const modern: Client[] = []
   try {
     const clients = []
-    for (const [, target] of targets) clients.push(await connectClient('http', target.url))
+    for (const [, target] of targets) {
+      if (era === '2025') clients.push(await connectClient('http', target.url))
+      else {
+        const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+        await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { fetch: postWithoutSharedSignal }))
+        modern.push(client)
+        clients.push(client)
+      }
+    }
     const runs: number[][] = []
     for (let run = 0; run < LATENCY_RUNS; run++) runs.push(await interleavedMedians(clients, 1000, run === 0 ? 500 : 100))
     const middle = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]
@@ -297,6 +306,7 @@ async function interleavedLatency(targets: [string, Target][]): Promise<{ label:
     }))
   } finally {
     await closeClients()
+    await Promise.allSettled(modern.map((client) => client.close()))
   }
 }
 
@@ -342,6 +352,14 @@ async function gatewaySection() {
     const sdk = new Map<Target, CallStats>()
     for (const target of [direct, ...paths.map(([, t]) => t)]) sdk.set(target, await measureSdk(target))
     const modernViaGateway = await measureSdk(gatewayHttp, '2026')
+    const modernDirect = await measureSdk(direct, '2026')
+    const modernLatency = await interleavedLatency(
+      [
+        ['direct Streamable HTTP to the airmcp server, 2026 client', direct],
+        ['2026 client → gateway → Streamable HTTP upstream', gatewayHttp],
+      ],
+      '2026',
+    )
     const lean = await leanInTurns([direct, ...paths.map(([, t]) => t)])
     // A strict SDK v2 upstream (2026-07-28 only): direct with a 2026 client, then through the gateway.
     const strict = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/era-strict-v2.ts'])
@@ -388,6 +406,9 @@ async function gatewaySection() {
     const ratio = (a: CallStats, b: CallStats, key: 'medianMs' | 'callsPerSecond') => fmt(a[key] / b[key])
     const bestProxy = leanOf(supergateway).callsPerSecond >= leanOf(mcpProxy).callsPerSecond ? supergateway : mcpProxy
     const sdkBest = Math.max(sdk.get(supergateway)!.callsPerSecond, sdk.get(mcpProxy)!.callsPerSecond)
+    out(
+      `2026-07-28 client (SDK v2, pinned) through the gateway (Streamable HTTP upstream) median × the same client direct, in turns: ${fmt(modernLatency[1].ratio)} (target ≤ 1.4; ${fmt(modernLatency[0].median, 3)} → ${fmt(modernLatency[1].median, 3)} ms); throughput with 50 callers × direct: ${ratio(modernViaGateway, modernDirect, 'callsPerSecond')} (target ≥ 0.7)`,
+    )
     out(`Gateway (Streamable HTTP upstream) median × direct, in turns: ${fmt(latency[1].ratio)} (target ≤ 1.4); measured apart, as in the first table: ${ratio(sdk.get(gatewayHttp)!, sdk.get(direct)!, 'medianMs')}`)
     out(`Gateway (Streamable HTTP upstream, 2025 pinned) median × direct, in turns: ${fmt(latency[2].ratio)}; measured apart: ${ratio(sdk.get(gatewayHttpLegacy)!, sdk.get(direct)!, 'medianMs')}`)
     out(`Gateway (stdio upstream) throughput × best of supergateway / mcp-proxy, lean load generator in turns: ${ratio(leanOf(gatewayStdio), leanOf(bestProxy), 'callsPerSecond')} (target ≥ 1.5)`)

@@ -124,14 +124,11 @@ export class HttpClientTransport extends HttpSession implements Transport {
               reject(failure)
               return
             }
-            if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
-              // The session starts once its GET stream is open: a server request sent at once outside any call
-              // (roots/list on a new session) would otherwise find no stream and be dropped.
-              void this.openStandalone().then(resolve)
+            resolve()
+            if (status === 202) {
+              if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
               return
             }
-            resolve()
-            if (status === 202) return
             answer = new Answer(this, id, owner, exchange, headers.get('content-type') ?? '', options?.onRequestStreamEnd)
           },
           onData: (chunk) => (answer ? answer.data(chunk) : refusal?.(chunk)),

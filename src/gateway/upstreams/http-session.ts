@@ -20,8 +20,6 @@ export abstract class HttpSession {
   protected readonly inflight = new Map<RequestId, () => void>()
   private standalone: HttpExchange | undefined
   private reopenTimer: NodeJS.Timeout | undefined
-  /** Lets the session start go on when the GET stream it waits for will never answer (closed first). */
-  private standaloneHeaded: (() => void) | undefined
   protected closed = false
   /** The URL as errors show it (credentials and query values removed), computed once. */
   readonly where: string
@@ -91,11 +89,8 @@ export abstract class HttpSession {
    * the server's address says the server is gone: reported (`onerror`), so the member leaves its pool now
    * rather than at the next call or health ping.
    */
-  protected openStandalone(): Promise<void> {
-    if (this.closed || this.standalone) return Promise.resolve()
-    let headed: () => void = () => {}
-    const ready = new Promise<void>((resolve) => (headed = resolve))
-    this.standaloneHeaded = headed
+  protected openStandalone(): void {
+    if (this.closed || this.standalone) return
     const opened = Date.now()
     let streaming = false
     let feed: ((chunk: Buffer) => void) | undefined
@@ -108,7 +103,6 @@ export abstract class HttpSession {
     }
     const call: HttpExchange = this.pool.request(this.pool.head('GET', this.headers('text/event-stream')), undefined, undefined, {
       onHead: (status) => {
-        headed()
         // 405: the server offers no standalone stream; nothing to reopen.
         if (status !== 200) {
           if (this.standalone === call) this.standalone = undefined
@@ -125,14 +119,12 @@ export abstract class HttpSession {
         if (streaming) reopen()
       },
       onError: (error) => {
-        headed()
         if (streaming || error.code !== 'ECONNREFUSED') return reopen()
         if (this.standalone === call) this.standalone = undefined
         this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
       },
     })
     this.standalone = call
-    return ready
   }
 
   /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (`tooLarge` reopens it). */
@@ -155,7 +147,6 @@ export abstract class HttpSession {
     this.closed = true
     clearTimeout(this.reopenTimer)
     this.standalone?.abort()
-    this.standaloneHeaded?.()
     for (const cancel of [...this.inflight.values()]) cancel()
     this.inflight.clear()
     if (this.sessionId) {
