@@ -237,6 +237,7 @@ export class Gateway extends GatewayRegistrations {
       await Promise.allSettled([...this.registrations.values()].map((u) => u.stop()))
       await this.router.own?.closeAll()
       await this.operations?.stop()
+      await this.upstreamAuth.close()
       this.router.guard?.audit?.close()
     })()
     return this.stopping

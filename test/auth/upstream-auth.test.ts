@@ -335,6 +335,19 @@ describe('replicas share a Redis token store', () => {
     expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, names[0])).toBeUndefined()
     expect(unseal(storeKey(STORE_KEY), value, names[0])).toMatch(/"accessToken"/)
   })
+
+  it("a closed store (the gateway's stop) leaves no connection open: an embedding process can end", async () => {
+    const reader = createClient({ url: redisUrl })
+    await reader.connect()
+    const connections = async () => String(await reader.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length
+    const before = await connections()
+    const { RedisTokenStore } = await import('../../src/gateway/upstreams/auth/redis-store.js')
+    const store = await RedisTokenStore.open(redisUrl, storeKey(STORE_KEY))
+    expect(await connections()).toBe(before + 1)
+    await store.close()
+    await expect.poll(connections).toBe(before)
+    await reader.close()
+  })
 })
 
 describe('registrations with auth', () => {

@@ -77,6 +77,12 @@ export class UpstreamAuthority {
     return this.store
   }
 
+  /** Closes the token store, if one was opened (the gateway's stop). */
+  async close(): Promise<void> {
+    const store = await this.store?.catch(() => undefined)
+    await store?.close?.()
+  }
+
   private redirectUri(): string {
     return new URL(CALLBACK_PATH, this.origin()).href
   }

@@ -9,6 +9,7 @@ type RedisClient = {
   set(key: string, value: string): Promise<unknown>
   del(key: string): Promise<unknown>
   scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>
+  close(): Promise<void>
 }
 
 /**
@@ -70,5 +71,10 @@ export class RedisTokenStore implements TokenStore {
 
   keys(prefix = ''): string[] {
     return [...this.cache.keys()].filter((name) => name.startsWith(prefix))
+  }
+
+  /** Waits for pending commands, then closes the connection (an open one keeps an embedding process alive). */
+  close(): Promise<void> {
+    return this.client.close()
   }
 }

@@ -20,6 +20,8 @@ export interface TokenStore {
   delete(key: string): Promise<void>
   /** Keys starting with `prefix` (a principal's), for `list` and `revoke`. */
   keys(prefix?: string): string[]
+  /** Releases what the store holds open (a Redis connection); the file store holds nothing. */
+  close?(): Promise<void>
 }
 
 const KEY_ENV = 'AIRMCP_TOKEN_STORE_KEY'
