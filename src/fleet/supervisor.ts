@@ -71,6 +71,9 @@ export class Supervisor {
 
   /** Starts a child and resolves once it answers its health URL; rejects with a StartupError otherwise. */
   async start(spec: ChildSpec): Promise<void> {
+    // A second start under the same name (two watch events for one new server) restarts it: replacing the
+    // entry would leave the first child running where no stop reaches it.
+    if (this.children.has(spec.name)) return this.restart(spec.name, spec)
     const managed: Managed = {
       spec,
       process: undefined,
