@@ -2,6 +2,16 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { HEADER_MISMATCH } from '../protocol/codes.js'
 import type { ModernHandler } from './host.js'
 
+/** The request field a 2026 request's `Mcp-Name` header mirrors, by method (SEP-2243; SEP-2663 for tasks). */
+export const MCP_NAME_FIELD: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+}
+
 /** An argument a tool asks clients to mirror in an `Mcp-Param-{Name}` header (SEP-2243, 2026-07-28). */
 interface HeaderParam {
   header: string

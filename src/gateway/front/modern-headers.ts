@@ -1,20 +1,11 @@
 // The 2026-07-28 standard request headers (SEP-2243) as the gateway's per-request codec checks them, and its refusals.
 import type { IncomingMessage } from 'node:http'
 import { isRecord } from '../../http/jsonrpc.js'
-import { decodeHeaderValue } from '../../http/param-headers.js'
+import { decodeHeaderValue, MCP_NAME_FIELD } from '../../http/param-headers.js'
 
 /** The JSON-RPC code of a request whose headers and body disagree. */
 export const HEADER_MISMATCH = -32020
 
-/** The body field the `Mcp-Name` header mirrors, by method (SEP-2243; SEP-2663 for tasks). */
-const NAME_SOURCE: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-}
 
 /** A JSON-RPC error to answer with, and the HTTP status it goes out on. */
 export class Refusal {
@@ -46,7 +37,7 @@ export function standardHeaderRefusal(req: IncomingMessage, method: string, para
     )
   }
   if (headerOf(req, 'mcp-method') === undefined) return mismatch('(missing)', `the body names method ${method} but the required Mcp-Method header is absent`)
-  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined
+  const field = Object.hasOwn(MCP_NAME_FIELD, method) ? MCP_NAME_FIELD[method] : undefined
   if (field === undefined) return undefined
   const raw = isRecord(params) ? params[field] : undefined
   const bodyValue = typeof raw === 'string' ? raw : undefined

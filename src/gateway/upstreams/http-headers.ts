@@ -1,19 +1,10 @@
 // The headers a request to a Streamable HTTP upstream carries of its own: the 2026-07-28 envelope its body implies, the caller's headers the gateway never passes.
 import { type JSONRPCMessage, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/client'
 import { isRequest } from '../../http/jsonrpc.js'
-import { encodeHeaderValue, paramHeadersFor } from '../../http/param-headers.js'
+import { encodeHeaderValue, MCP_NAME_FIELD, paramHeadersFor } from '../../http/param-headers.js'
 
 /** Headers the transport sets itself: a forwarded request's own headers never replace them. */
 export const OWN_HEADERS = new Set(['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-session-id'])
-/** The request field a 2026 request's `Mcp-Name` header mirrors, by method. */
-const NAME_FIELD: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-}
 
 /**
  * The headers a 2026-07-28 request derives from its own body (`MCP-Protocol-Version`, `Mcp-Method`,
@@ -26,7 +17,7 @@ export function envelopeHeaders(message: JSONRPCMessage, inputSchemaOf?: ToolSch
   const version = (params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY]
   if (typeof version !== 'string') return undefined
   const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method }
-  const name = params?.[NAME_FIELD[message.method] ?? '']
+  const name = params?.[MCP_NAME_FIELD[message.method] ?? '']
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name)
   // The arguments a tool declares with `x-mcp-header`, mirrored as the server will check.
   if (message.method === 'tools/call' && typeof name === 'string') Object.assign(headers, paramHeadersFor(inputSchemaOf?.(name), params?.arguments))
