@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Gateway } from 'airmcp/gateway'
 import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { headers2026 } from '../helpers/wire-2026.js'
 
 let gateway: Gateway
 let nextId = 1
@@ -23,14 +24,7 @@ async function post(method: string, params: Record<string, unknown>, headers: Re
   const meta = { ...ENVELOPE, ...(params._meta as object | undefined) }
   const response = await fetch(gateway.url!, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-      ...headers,
-    },
+    headers: { ...headers2026(method, name), ...headers },
     body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } }),
   })
   const type = response.headers.get('content-type') ?? ''

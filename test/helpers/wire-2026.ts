@@ -37,6 +37,17 @@ export async function answerOf(res: Response): Promise<unknown> {
   return JSON.parse(json)
 }
 
+/** The headers a 2026-07-28 request carries: its revision, method and (where it has one) name. */
+export function headers2026(method: string, name: string | undefined): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': method,
+    ...(name ? { 'mcp-name': name } : {}),
+  }
+}
+
 /** Sends one request; resolves with its result, rejects with an {@link RpcError}. */
 export async function send(client: WireClient, method: string, params: Result): Promise<Result> {
   const name = (params.name ?? params.uri ?? params.taskId) as string | undefined
@@ -47,14 +58,7 @@ export async function send(client: WireClient, method: string, params: Result): 
   }
   const res = await fetch(client.url, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-      ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
-    },
+    headers: { ...headers2026(method, name), ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
     body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
   })
   const answer = (await answerOf(res)) as { result?: Result; error?: { code: number; message: string } }
