@@ -10,13 +10,13 @@ import { decodeProtectedHeader } from 'jose'
 import { type AuthorizationServer, clientCredentialsToken, startAuthorizationServer } from '../../fixtures/auth/authorization-server.js'
 import { startGateway, TOKEN } from '../hostile/harness.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
-import { cpuMsOf, fmt, interleavedMedians, postWithoutSharedSignal } from './measure.js'
+import { fmt, latencyAndCpuInTurns, median, postWithoutSharedSignal } from './measure.js'
 
 const AUDIENCE = 'api://airmcp-bench-gateway'
 const ERAS = ['2025-11-25', '2026-07-28'] as const
-const RUNS = 3
 const ROUNDS = 500
 const WARMUP = [200, 50, 50]
+const RUNS = WARMUP.length
 
 interface Setup {
   label: string
@@ -32,7 +32,6 @@ interface Path {
   client: Client
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]
 
 export async function authSection(out: (line?: string) => void): Promise<void> {
   const auditDir = mkdtempSync(join(tmpdir(), 'airmcp-bench-audit-'))
@@ -68,17 +67,7 @@ export async function authSection(out: (line?: string) => void): Promise<void> {
     }
 
     // Each run: every path's median latency and its gateway's CPU per call over that run's calls.
-    const runs: { medianMs: number; cpuUs: number }[][] = []
-    for (let run = 0; run < RUNS; run++) {
-      const before = paths.map(({ pid }) => cpuMsOf(pid) ?? NaN)
-      const medians = await interleavedMedians(
-        paths.map(({ client }) => client),
-        ROUNDS,
-        WARMUP[run],
-      )
-      const calls = ROUNDS + WARMUP[run]
-      runs.push(paths.map(({ pid }, i) => ({ medianMs: medians[i], cpuUs: (((cpuMsOf(pid) ?? NaN) - before[i]) * 1000) / calls })))
-    }
+    const runs = await latencyAndCpuInTurns(paths, ROUNDS, WARMUP)
 
     out('## Gateway: identity (OAuth resource server and audit log)')
     out()

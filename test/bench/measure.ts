@@ -101,3 +101,31 @@ export async function medianWallMs(runs: number, run: () => Promise<void>): Prom
 export const postWithoutSharedSignal: typeof fetch = (url, init) => fetch(url, init?.method === 'POST' ? { ...init, signal: undefined } : init)
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits)
+
+/**
+ * Paths in turns, `runs` times (`warmups[run]` rounds first, then `rounds`): each run, every path's median
+ * latency and its process's CPU per call over that run's calls (from /proc).
+ */
+export async function latencyAndCpuInTurns<C = CallingClient>(
+  paths: { pid: number; client: C }[],
+  rounds: number,
+  warmups: number[],
+  call?: (client: C) => Promise<unknown>,
+): Promise<{ medianMs: number; cpuUs: number }[][]> {
+  const runs: { medianMs: number; cpuUs: number }[][] = []
+  for (const warmup of warmups) {
+    const before = paths.map(({ pid }) => cpuMsOf(pid) ?? NaN)
+    const medians = await interleavedMedians(
+      paths.map(({ client }) => client),
+      rounds,
+      warmup,
+      call,
+    )
+    const calls = rounds + warmup
+    runs.push(paths.map(({ pid }, i) => ({ medianMs: medians[i], cpuUs: (((cpuMsOf(pid) ?? NaN) - before[i]) * 1000) / calls })))
+  }
+  return runs
+}
+
+/** The middle value (the upper one of an even count). */
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]

@@ -10,15 +10,14 @@ import type { GatewayOptions, Registration } from 'airmcp/gateway'
 import { clientCredentialsToken, GATEWAY_CLIENT, openConsentUrl, SCOPES, startAuthorizationServer, userAccessToken } from '../../fixtures/auth/authorization-server.js'
 import { startGateway } from '../hostile/harness.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
-import { cpuMsOf, fmt, interleavedMedians, postWithoutSharedSignal } from './measure.js'
+import { fmt, latencyAndCpuInTurns, median, postWithoutSharedSignal } from './measure.js'
 
 const FRONT = 'api://airmcp-bench-gateway'
 const UPSTREAM = 'api://airmcp-bench-upstream'
 const ERAS = ['2025-11-25', '2026-07-28'] as const
-const RUNS = 3
 const ROUNDS = 500
 const WARMUP = [200, 50, 50]
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]
+const RUNS = WARMUP.length
 
 export async function upstreamAuthSection(out: (line?: string) => void): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'airmcp-bench-upstream-auth-'))
@@ -58,18 +57,7 @@ export async function upstreamAuthSection(out: (line?: string) => void): Promise
         paths.push({ label: setup.label, era, pid: gateway.pid, client })
       }
     }
-    const runs: { medianMs: number; cpuUs: number }[][] = []
-    for (let run = 0; run < RUNS; run++) {
-      const before = paths.map(({ pid }) => cpuMsOf(pid) ?? NaN)
-      const medians = await interleavedMedians(
-        paths.map(({ client }) => client),
-        ROUNDS,
-        WARMUP[run],
-        (client) => client.callTool({ name: 'whoami', arguments: {} }),
-      )
-      const calls = ROUNDS + WARMUP[run]
-      runs.push(paths.map(({ pid }, i) => ({ medianMs: medians[i], cpuUs: (((cpuMsOf(pid) ?? NaN) - before[i]) * 1000) / calls })))
-    }
+    const runs = await latencyAndCpuInTurns(paths, ROUNDS, WARMUP, (client) => client.callTool({ name: 'whoami', arguments: {} }))
     out('## Gateway: upstream authorization')
     out()
     out(`tools/call through gateways with OAuth at the front to one protected airmcp server, an SDK v2 client each, every path in turns (${RUNS} runs of ${ROUNDS} rounds; each figure the median run, each ratio the median of the runs' ratios).`)
