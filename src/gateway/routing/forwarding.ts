@@ -70,11 +70,7 @@ export class Forwarding {
    * Forwards one request within its client session's share (`maxConcurrentPerSession`, queued past it) and
    * within `requestTimeout`, which also bounds the time spent waiting in a queue.
    */
-  forward<T>(pool: string, what: string, caller: Caller, run: Run<T>, pinned?: string): Promise<T> {
-    return this.forwardOnce(pool, what, caller, run, pinned)
-  }
-
-  private async forwardOnce<T>(pool: string, what: string, caller: Caller, run: Run<T>, pinned?: string): Promise<T> {
+  async forward<T>(pool: string, what: string, caller: Caller, run: Run<T>, pinned?: string): Promise<T> {
     const deadline = Date.now() + this.options.requestTimeout
     // Only a call that has to wait in a queue pays for a signal: the client's cancellation or the deadline.
     let waiting: { signal: AbortSignal; dispose: () => void } | undefined
