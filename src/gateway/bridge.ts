@@ -35,6 +35,44 @@ const withOwnSignal: typeof fetch = async (input, init) => {
   }
 }
 
+/** How long the messages after `notifications/initialized` wait for the session's GET stream to be answered. */
+const STREAM_HEAD_WAIT_MS = 1000
+
+/**
+ * The transport opens a 2025 session's GET stream once `notifications/initialized` is accepted, without
+ * waiting; a request the server sends before that stream is answered is lost (it has nowhere to go), so a
+ * tool call that elicits would hang. The messages after it wait for the GET's head, at most
+ * STREAM_HEAD_WAIT_MS (a proxy may hold the head until the first event).
+ */
+class StandaloneStreamWait {
+  private opened: (() => void) | undefined
+  /** What the next message waits for. */
+  ready: Promise<void> = Promise.resolve()
+
+  /** fetch that notes the GET stream's answer. */
+  readonly fetch: typeof fetch = async (input, init) => {
+    if (init?.method !== 'GET') return withOwnSignal(input, init)
+    try {
+      return await fetch(input, init)
+    } finally {
+      this.opened?.()
+    }
+  }
+
+  /** Starts `send()` in order, not waiting for its answer; after `initialized`, the next ones wait for the stream. */
+  inOrder(initialized: boolean, send: () => Promise<void>): void {
+    const sent = this.ready.then(send)
+    if (!initialized) return
+    this.ready = sent.then(
+      () =>
+        new Promise<void>((resolve) => {
+          this.opened = resolve
+          setTimeout(resolve, STREAM_HEAD_WAIT_MS).unref()
+        }),
+    )
+  }
+}
+
 /** The HTTP side of a bridge: a Streamable HTTP client transport, or one that wraps it (a login). */
 export type BridgeHttpTransport = Transport & { setProtocolVersion(version: string): void; terminateSession(): Promise<void> }
 
@@ -50,9 +88,10 @@ export async function runBridge(
   options: { headers?: Record<string, string>; transport?: (init: StreamableHTTPClientTransportOptions) => BridgeHttpTransport } = {},
 ): Promise<void> {
   for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error
+  const stream = new StandaloneStreamWait()
   // A restarted gateway forgets the session: a new one is started and the message repeated, unseen by the client.
   const http = new SessionResumingTransport(
-    (options.transport ?? ((init) => new StreamableHTTPClientTransport(new URL(url), init)))({ requestInit: { headers: options.headers }, fetch: withOwnSignal }),
+    (options.transport ?? ((init) => new StreamableHTTPClientTransport(new URL(url), init)))({ requestInit: { headers: options.headers }, fetch: stream.fetch }),
     () => process.stderr.write('airmcp bridge: the gateway lost the session (restarted?); continued in a new one\n'),
   )
   const stdio = new StdioServerTransport()
@@ -79,16 +118,20 @@ export async function runBridge(
   stdio.onclose = () => closed()
   stdio.onmessage = (message: JSONRPCMessage) => {
     if ('method' in message && message.method === 'initialize' && 'id' in message) pendingInitialize.add(message.id)
-    // The v1 type of the wrapper does not know `headers`; the v2 transport underneath reads them.
-    http.send(message, paramHeaders.outgoing(message) as Parameters<typeof http.send>[1]).catch((error: Error) => {
-      if ('id' in message && 'method' in message) {
-        void stdio.send({
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: SERVER_ERROR, message: redact(`The gateway at ${url} is not reachable: ${error.message}`) },
-        })
-      }
-    })
+    const initialized = 'method' in message && message.method === 'notifications/initialized'
+    const headers = paramHeaders.outgoing(message)
+    stream.inOrder(initialized, () =>
+      // The v1 type of the wrapper does not know `headers`; the v2 transport underneath reads them.
+      http.send(message, headers as Parameters<typeof http.send>[1]).catch((error: Error) => {
+        if ('id' in message && 'method' in message) {
+          void stdio.send({
+            jsonrpc: '2.0',
+            id: message.id,
+            error: { code: SERVER_ERROR, message: redact(`The gateway at ${url} is not reachable: ${error.message}`) },
+          })
+        }
+      }),
+    )
   }
   await http.start()
   await stdio.start()

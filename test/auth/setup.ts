@@ -41,6 +41,8 @@ async function recordingProxy(target: string, seen: (string | undefined)[]): Pro
       { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers)
+        // As a streaming proxy does: an SSE stream's head goes on before its first event.
+        res.flushHeaders()
         answer.pipe(res)
       },
     )

@@ -124,11 +124,13 @@ export class HttpClientTransport extends HttpSession implements Transport {
               reject(failure)
               return
             }
-            resolve()
-            if (status === 202) {
-              if ('method' in message && message.method === 'notifications/initialized') this.openStandalone()
+            if (status === 202 && 'method' in message && message.method === 'notifications/initialized') {
+              // The session is ready once its GET stream is: a request the server sends before that has nowhere to go.
+              this.openStandalone().then(resolve)
               return
             }
+            resolve()
+            if (status === 202) return
             answer = new Answer(this, id, owner, exchange, headers.get('content-type') ?? '', options?.onRequestStreamEnd)
           },
           onData: (chunk) => (answer ? answer.data(chunk) : refusal?.(chunk)),

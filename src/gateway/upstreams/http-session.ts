@@ -8,6 +8,9 @@ import { redact, UpstreamTransportError } from '../errors.js'
 import type { Answer } from './http-answer.js'
 import { markOwner } from '../routing/isolation.js'
 
+/** How long a new session waits for its GET stream's head before its first request goes anyway. */
+const STREAM_HEAD_WAIT_MS = 1000
+
 /** The session half of the gateway's HTTP client (http-client.ts sends the POSTs on it). */
 export abstract class HttpSession {
   onclose?: () => void
@@ -87,10 +90,16 @@ export abstract class HttpSession {
    * The session's GET stream, where list_changed and other unrelated notifications arrive; reopened when it
    * ends (at once after a stream that lasted, else after a second). A reopen that finds nobody listening at
    * the server's address says the server is gone: reported (`onerror`), so the member leaves its pool now
-   * rather than at the next call or health ping.
+   * rather than at the next call or health ping. Resolves when the server has answered the GET, or after
+   * STREAM_HEAD_WAIT_MS (a proxy may hold a stream's head until its first event).
    */
-  protected openStandalone(): void {
-    if (this.closed || this.standalone) return
+  protected openStandalone(): Promise<void> {
+    if (this.closed || this.standalone) return Promise.resolve()
+    let headSeen!: () => void
+    const answered = new Promise<void>((resolve) => {
+      headSeen = resolve
+      setTimeout(resolve, STREAM_HEAD_WAIT_MS).unref()
+    })
     const opened = Date.now()
     let streaming = false
     let feed: ((chunk: Buffer) => void) | undefined
@@ -103,6 +112,7 @@ export abstract class HttpSession {
     }
     const call: HttpExchange = this.pool.request(this.pool.head('GET', this.headers('text/event-stream')), undefined, undefined, {
       onHead: (status) => {
+        headSeen()
         // 405: the server offers no standalone stream; nothing to reopen.
         if (status !== 200) {
           if (this.standalone === call) this.standalone = undefined
@@ -119,12 +129,14 @@ export abstract class HttpSession {
         if (streaming) reopen()
       },
       onError: (error) => {
+        headSeen()
         if (streaming || error.code !== 'ECONNREFUSED') return reopen()
         if (this.standalone === call) this.standalone = undefined
         this.onerror?.(new UpstreamTransportError(`The server at ${this.where} is not reachable (${error.code}).`))
       },
     })
     this.standalone = call
+    return answered
   }
 
   /** The standalone stream: notifications one event each; an event over maxResultBytes ends the stream (`tooLarge` reopens it). */
