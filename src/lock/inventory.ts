@@ -46,20 +46,6 @@ async function startNetworked(target: InventoryTarget): Promise<{ child: ChildPr
   }
 }
 
-async function collect<K extends string>(
-  list: (cursor?: string) => Promise<Record<K, unknown[]> & { nextCursor?: string }>,
-  key: K,
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = []
-  let cursor: string | undefined
-  do {
-    const page = await list(cursor)
-    items.push(...(page[key] as Record<string, unknown>[]))
-    cursor = page.nextCursor
-  } while (cursor)
-  return items
-}
-
 /**
  * Starts one built server (stdio: spawned by the client; SSE/HTTP: on a free port), lists its tools,
  * prompts and resource templates with a real MCP client, and stops it.
@@ -82,11 +68,10 @@ export async function inventoryServer(target: InventoryTarget): Promise<ServerIn
     await client.connect(transport, { timeout: START_TIMEOUT })
     const caps = client.getServerCapabilities() ?? {}
     return {
-      tools: caps.tools ? await collect((cursor) => client.listTools({ cursor }), 'tools') : [],
-      prompts: caps.prompts ? await collect((cursor) => client.listPrompts({ cursor }), 'prompts') : [],
-      resourceTemplates: caps.resources
-        ? await collect((cursor) => client.listResourceTemplates({ cursor }), 'resourceTemplates')
-        : [],
+      // Without a cursor the SDK walks every page, bounded by its listMaxPages (a server paging forever fails).
+      tools: caps.tools ? (await client.listTools()).tools : [],
+      prompts: caps.prompts ? (await client.listPrompts()).prompts : [],
+      resourceTemplates: caps.resources ? (await client.listResourceTemplates()).resourceTemplates : [],
     }
   } catch (error) {
     throw new Error(`Server "${target.name}" (${target.dir}): ${(error as Error).message}`)
