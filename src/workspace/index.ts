@@ -58,7 +58,7 @@ export type WorkspaceSource = string | Tree
  */
 export async function readWorkspace(source: WorkspaceSource): Promise<Workspace> {
   const tree = typeof source === 'string' ? new Tree(source) : source
-  const cache = new ParseCache(tree.root)
+  const cache = new ParseCache(tree.memory ? undefined : tree.root)
   const pkg = readJson<{ name?: string; devDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(tree, 'package.json')
   const name = pkg?.name ?? 'workspace'
   const transportOf = (path: string, text: string) => cache.get(SERVER_SOURCE, text, () => sourceTransport(requireMorph(), path, text))

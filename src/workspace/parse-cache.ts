@@ -31,10 +31,12 @@ export class ParseCache {
   private readonly known: Record<string, unknown> = {}
   private readonly used: Record<string, unknown> = {}
   private changed = false
-  private readonly file: string
+  private readonly file: string | undefined
 
-  constructor(root: string) {
-    this.file = join(userCacheFolder('workspace-model'), `${sha256(root).slice(0, 32)}.json`)
+  /** Without a root (a tree in memory), nothing is read or kept. */
+  constructor(root: string | undefined) {
+    this.file = root === undefined ? undefined : join(userCacheFolder('workspace-model'), `${sha256(root).slice(0, 32)}.json`)
+    if (!this.file) return
     try {
       const stored = JSON.parse(readFileSync(this.file, 'utf8')) as { version?: string; entries?: Record<string, unknown> }
       if (stored.version === this.version && stored.entries) this.known = stored.entries
@@ -63,7 +65,7 @@ export class ParseCache {
 
   /** Keeps what this read used, when it parsed anything new or left entries unused. */
   save(): void {
-    if (!this.changed && Object.keys(this.used).length === Object.keys(this.known).length) return
+    if (!this.file || (!this.changed && Object.keys(this.used).length === Object.keys(this.known).length)) return
     try {
       mkdirSync(join(this.file, '..'), { recursive: true, mode: 0o700 })
       const temporary = `${this.file}.${process.pid}.tmp`
