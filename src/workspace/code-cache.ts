@@ -6,6 +6,14 @@ import { basename, dirname, join } from 'node:path'
 import { Script } from 'node:vm'
 
 /**
+ * A folder of airmcp's in the user's own cache folder, not the shared temp one: what it keeps (compiled code,
+ * parse results) is trusted on the next run, so only the user may write it.
+ */
+export function userCacheFolder(name: string): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'airmcp', name)
+}
+
+/**
  * Loads one large CommonJS file with V8's compiled code kept between runs, where Node has no compile cache of its
  * own (before 22.1; bin/run.js turns Node's on where it exists), in ~/.cache/airmcp/code-cache. ts-morph's bundled TypeScript (9 MB) costs about
  * 100 ms of CPU to compile on every `add server` or `gateway sync` without it. The module lands in require's cache,
@@ -19,8 +27,7 @@ export function preloadWithCodeCache(file: string): 'builtin' | 'cached' | 'comp
   const source = readFileSync(file, 'utf8')
   const { size, mtimeMs } = statSync(file)
   const key = createHash('sha256').update(`${file}\0${size}\0${mtimeMs}\0${process.version}\0${process.arch}`).digest('hex').slice(0, 32)
-  // The user's own cache folder, not the shared temp one: compiled code from a file others can write is code they run.
-  const folder = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'airmcp', 'code-cache')
+  const folder = userCacheFolder('code-cache')
   const cacheFile = join(folder, `${basename(file)}-${key}.bin`)
   let cachedData: Buffer | undefined
   try {

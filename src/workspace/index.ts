@@ -11,9 +11,10 @@ import { AirmcpError } from '../errors.js'
 import { Tree } from '../tree/tree.js'
 import { type GatewayFile, GATEWAY_FILE, readGatewayFile } from './gateway-file.js'
 import { readJson } from './json.js'
-import { loadMorph } from './literals.js'
+import { requireMorph } from './literals.js'
+import { ParseCache } from './parse-cache.js'
 import { matchRegistrations, type RegistrationMatch, registrationStatus, type RegistrationStatus } from './registrations.js'
-import { readServerFiles, type ServerFiles, serverNames } from './servers.js'
+import { readServerFiles, type ServerFiles, type ServerTransport, serverNames, sourceTransport } from './servers.js'
 import { defaultRuntimeSpec } from './root.js'
 
 export { DEFAULT_GATEWAY_PORT, GATEWAY_FILE, type GatewayFile, type Registration } from './gateway-file.js'
@@ -51,29 +52,28 @@ export type WorkspaceSource = string | Tree
 
 /**
  * Reads the workspace at `root` (or through a tree, seeing its planned changes): each server's package.json
- * and source, and the gateway file, with ts-morph loaded once. Throws when a server's transport cannot be
- * told; a missing or unparsable gateway file is recorded in `gatewayProblem` instead, so `list` still works.
+ * and source, and the gateway file. Each text is parsed once: a text parsed before (by its hash, ParseCache)
+ * is not parsed again, so ts-morph is loaded only when a source changed. Throws when a server's transport cannot
+ * be told; a missing or unparsable gateway file is recorded in `gatewayProblem` instead, so `list` still works.
  */
 export async function readWorkspace(source: WorkspaceSource): Promise<Workspace> {
   const tree = typeof source === 'string' ? new Tree(source) : source
-  const morph = await loadMorph()
-  const project = new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true })
+  const cache = new ParseCache(tree.memory ? undefined : tree.root)
   const pkg = readJson<{ name?: string; devDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(tree, 'package.json')
   const name = pkg?.name ?? 'workspace'
-  const servers = serverNames(tree).map((server) => readServerFiles(morph, tree, server))
+  const transportOf = (path: string, text: string) => cache.get(SERVER_SOURCE, text, () => sourceTransport(requireMorph(), path, text))
+  const servers = serverNames(tree).map((server) => readServerFiles(transportOf, tree, server))
   let gateway: GatewayFile | undefined
   let gatewayProblem: AirmcpError | undefined
   const text = tree.read(GATEWAY_FILE)
   if (text === undefined) {
     gatewayProblem = new AirmcpError('NO_GATEWAY_FILE', `"${GATEWAY_FILE}" does not exist.`, 'create the workspace with airmcp new, or restore the file.')
   } else {
-    try {
-      gateway = readGatewayFile(morph, project, text)
-    } catch (error) {
-      if (!(error instanceof AirmcpError)) throw error
-      gatewayProblem = error
-    }
+    const parsed = cache.get('gateway', text, () => parseGatewayFile(text))
+    gateway = parsed.gateway
+    if (parsed.problem) gatewayProblem = new AirmcpError(parsed.problem.code, parsed.problem.message, parsed.problem.suggestion)
   }
+  cache.save()
   return assemble({
     root: tree.root,
     name,
@@ -84,6 +84,27 @@ export async function readWorkspace(source: WorkspaceSource): Promise<Workspace>
     gatewayProblem,
     servers,
   })
+}
+
+const SERVER_SOURCE = 'server source'
+
+/**
+ * Tells the parse cache the transport of a server source a generator has just written with that transport as a
+ * literal, so that the next command does not load TypeScript to read it back.
+ */
+export function rememberServerSource(root: string, text: string, transport: ServerTransport): void {
+  new ParseCache(root).remember(SERVER_SOURCE, text, transport)
+}
+
+/** The gateway file read, or the error that says why it cannot be, as data the parse cache can keep. */
+function parseGatewayFile(text: string): { gateway?: GatewayFile; problem?: { code: string; message: string; suggestion?: string } } {
+  const morph = requireMorph()
+  try {
+    return { gateway: readGatewayFile(morph, new morph.Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true }), text) }
+  } catch (error) {
+    if (!(error instanceof AirmcpError)) throw error
+    return { problem: { code: error.code, message: error.message, suggestion: error.suggestion } }
+  }
 }
 
 type Parts = Omit<Workspace, 'servers' | 'registrations'> & { servers: ServerFiles[] }

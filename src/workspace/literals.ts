@@ -4,18 +4,23 @@ import { preloadWithCodeCache } from './code-cache.js'
 
 export type Morph = typeof import('ts-morph')
 
-let morph: Promise<Morph> | undefined
+let morph: Morph | undefined
 
 /** ts-morph, loaded once per process and only by commands that parse sources (`--help` never pays for it). */
-export function loadMorph(): Promise<Morph> {
+export function requireMorph(): Morph {
   if (!morph) {
     const require = createRequire(import.meta.url)
     // Its TypeScript compiler first, with V8's compiled code kept between runs (Node 20's only cache).
     preloadWithCodeCache(createRequire(require.resolve('ts-morph')).resolve('@ts-morph/common/dist/typescript.js'))
     // require, not import(): importing CommonJS from ESM first scans it for its exports, ~120 ms of CPU here.
-    morph = Promise.resolve(require('ts-morph') as Morph)
+    morph = require('ts-morph') as Morph
   }
   return morph
+}
+
+/** `requireMorph` for callers that await it. */
+export async function loadMorph(): Promise<Morph> {
+  return requireMorph()
 }
 
 /** A literal's value, or undefined when the node is not a plain literal. */

@@ -35,7 +35,7 @@ function fromValue(value: unknown): ServerTransport | undefined {
  * with the compiler alone, and only the transport's value is wrapped for ts-morph: wrapping every node of every
  * server cost more than parsing them (a third of `add server` in a 50-server workspace).
  */
-function sourceTransport(morph: Morph, path: string, text: string): ServerTransport | undefined {
+export function sourceTransport(morph: Morph, path: string, text: string): ServerTransport | undefined {
   const { ts } = morph
   const file = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true)
   let found: ServerTransport | undefined
@@ -54,14 +54,14 @@ function sourceTransport(morph: Morph, path: string, text: string): ServerTransp
   return found
 }
 
-/** Reads one server folder: its package.json and the transport of its `src/index.ts`. */
-export function readServerFiles(morph: Morph, tree: Tree, name: string): ServerFiles {
+/** Reads one server folder: its package.json and the transport of its `src/index.ts` (`sourceTransport`, or a cached result of it). */
+export function readServerFiles(transportOf: (path: string, text: string) => ServerTransport | undefined, tree: Tree, name: string): ServerFiles {
   const dir = `servers/${name}`
   const pkg = readJson<{ name?: string; airmcp?: unknown }>(tree, `${dir}/package.json`)
   const declared = fromValue(pkg?.airmcp)
   const path = `${dir}/src/index.ts`
   const text = tree.read(path)
-  const fromSource = text === undefined ? undefined : sourceTransport(morph, path, text)
+  const fromSource = text === undefined ? undefined : transportOf(path, text)
   const transport = fromSource ?? declared
   if (!transport) {
     throw new AirmcpError(

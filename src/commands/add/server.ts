@@ -41,13 +41,13 @@ export default class AddServer extends BaseCommand {
     const { args, flags } = await this.parse(AddServer)
     const root = findWorkspaceRoot()
     const tree = new Tree(root)
-    const [{ serverGenerator }, { syncGenerator }, { loadToolSpec }, { readWorkspace, withServer }] = await Promise.all([
+    const [{ serverGenerator }, { syncGenerator }, { readWorkspace, rememberServerSource, withServer }] = await Promise.all([
       import('../../generators/server/index.js'),
       import('../../generators/sync/index.js'),
-      import('../../spec/load.js'),
       import('../../workspace/index.js'),
     ])
-    const spec = flags.spec ? await loadToolSpec(flags.spec) : undefined
+    // The spec's schema (zod) loads only with --spec.
+    const spec = flags.spec ? await (await import('../../spec/load.js')).loadToolSpec(flags.spec) : undefined
     const workspace = await readWorkspace(tree)
     const server = await serverGenerator(tree, {
       name: args.name,
@@ -62,6 +62,8 @@ export default class AddServer extends BaseCommand {
     if (flags.sync) await syncGenerator(tree, withServer(workspace, server.files))
     const applied = applyTree(tree, { dryRun: flags['dry-run'], print: (line) => this.note(line) })
     if (!flags['dry-run']) {
+      // A preset's source is a copied file; a generated one has the transport this run chose, written literally.
+      if (!flags.preset) rememberServerSource(root, tree.read(`${server.dir}/src/index.ts`)!, server.files.transport)
       this.note(`\nNext: ${flags.sync ? '' : 'airmcp gateway sync && '}npm install && npm run build   (builds ${server.dir} and the gateway that registers it; airmcp dev does both on its own)`)
     }
     return {
