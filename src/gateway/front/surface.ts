@@ -35,6 +35,9 @@ export function resourceNotFound(uri: string): GatewayError {
 export type RouterView = Pick<MergedLists, 'revision' | 'listTools' | 'listPrompts' | 'listResources' | 'listResourceTemplates'> & {
   readonly searchByMeaning: boolean
   readonly guard: RequestGuard | undefined
+  /** The tools and prompts offered to a caller by what it declared (routing/profiles.ts). */
+  toolsFor(caller: object): ReturnType<MergedLists['listTools']> | Promise<ReturnType<MergedLists['listTools']>>
+  promptsFor(caller: object): ReturnType<MergedLists['listPrompts']> | Promise<ReturnType<MergedLists['listPrompts']>>
 }
 
 const catalogs = new WeakMap<RouterView, { revision: number; catalog: ToolCatalog }>()
@@ -97,9 +100,9 @@ export class ClientSurface<Caller extends object> {
     return this.access.discovery === 'search'
   }
 
-  listTools() {
+  async listTools(caller: Caller) {
     if (this.searching) return DISCOVERY_TOOLS
-    return this.router.listTools().filter((tool) => this.access.tool(tool.name))
+    return (await this.router.toolsFor(caller)).filter((tool) => this.access.tool(tool.name))
   }
 
   callTool(params: Params, caller: Caller) {
@@ -127,8 +130,8 @@ export class ClientSurface<Caller extends object> {
     return this.callAllowedTool({ ...params, name: args.name, arguments: args.arguments }, caller)
   }
 
-  listPrompts() {
-    return this.router.listPrompts().filter((prompt) => this.access.prompt(prompt.name))
+  async listPrompts(caller: Caller) {
+    return (await this.router.promptsFor(caller)).filter((prompt) => this.access.prompt(prompt.name))
   }
 
   getPrompt(params: Params, caller: Caller) {
