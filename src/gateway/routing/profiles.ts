@@ -53,18 +53,29 @@ export interface Withheld {
 }
 
 const NOTHING: Withheld = { tools: new Set(), prompts: new Set() }
+/** A client that declared none of the capabilities the gateway passes on. */
+const NO_CAPABILITIES = 0
 
 /** A member as the profiles see it. */
 export interface ProfiledMember {
   readonly status: string
+  readonly tools: readonly { name: string }[]
+  readonly prompts: readonly { name: string }[]
   /** What a client declaring `profile` is offered (for the full profile of a 2026 server, the member's own lists). */
   offeredTo(profile: number): Promise<OfferedNames>
 }
 
 interface MemberViews {
+  /** The member's names when these views were learned: a change of names (not of descriptions) learns them again. */
+  names: string
   /** What the full profile is offered on a fresh session: what the others are compared with. */
   reference?: Promise<OfferedNames>
   withheld: Map<number, Withheld | Promise<Withheld>>
+}
+
+/** The names of a member's lists as one string (names have no control characters: list-intake.ts drops such items). */
+function namesOf(member: ProfiledMember): string {
+  return `${member.tools.map((tool) => tool.name).join('\n')}\u0000${member.prompts.map((prompt) => prompt.name).join('\n')}`
 }
 
 function without(all: string[], kept: string[]): ReadonlySet<string> {
@@ -74,11 +85,13 @@ function without(all: string[], kept: string[]): ReadonlySet<string> {
 
 /**
  * What each profile narrower than the full one is not offered by each member, learned once per member and
- * profile (on the first list or call by such a client) and kept until that member's lists change. What a
+ * profile (on the first list or call by such a client) and kept until that member's names change. What a
  * profile is withheld is what a fresh session declaring the full profile is offered and one declaring that
  * profile is not: tools a server added later (to its shared session, by a call) are never withheld. A
- * lookup is a map hit; the full profile never looks. A member that cannot be asked withholds nothing (its
- * clients see the catalog) until its lists change.
+ * server that withholds nothing from a client declaring nothing withholds nothing from any profile (more
+ * capabilities never take a tool away), so most servers are asked twice in all. A lookup is a map hit; the
+ * full profile never looks. A member that cannot be asked withholds nothing (its clients see the catalog)
+ * until its names change.
  */
 export class ProfileViews {
   private readonly byMember = new WeakMap<ProfiledMember, MemberViews>()
@@ -86,21 +99,30 @@ export class ProfileViews {
   /** What `profile` is withheld by `member`: known (a map hit) or being learned. */
   private withheld(member: ProfiledMember, profile: number): Withheld | Promise<Withheld> {
     let views = this.byMember.get(member)
-    if (!views) this.byMember.set(member, (views = { withheld: new Map() }))
+    if (!views) this.byMember.set(member, (views = { names: namesOf(member), withheld: new Map() }))
     const known = views.withheld.get(profile)
     if (known) return known
-    views.reference ??= member.offeredTo(FULL_PROFILE)
-    const learning = Promise.all([views.reference, member.offeredTo(profile)]).then(
-      ([all, offered]) => ({ tools: without(all.tools, offered.tools), prompts: without(all.prompts, offered.prompts) }),
-      () => NOTHING,
-    )
-    views.withheld.set(profile, learning)
-    // Kept as a plain value (a map hit from now on) while the member's lists are the ones it was learned from.
     const learnedOn = views
+    const compared = () => this.compare(member, learnedOn, profile)
+    const learning =
+      profile === NO_CAPABILITIES
+        ? compared()
+        : Promise.resolve(this.withheld(member, NO_CAPABILITIES)).then((none) => (none.tools.size || none.prompts.size ? compared() : NOTHING))
+    views.withheld.set(profile, learning)
+    // Kept as a plain value (a map hit from now on) while the member's names are the ones it was learned from.
     void learning.then((withheld) => {
       if (this.byMember.get(member) === learnedOn && learnedOn.withheld.get(profile) === learning) learnedOn.withheld.set(profile, withheld)
     })
     return learning
+  }
+
+  /** What a fresh full-profile session is offered and a `profile` one is not; nothing when the member cannot say. */
+  private compare(member: ProfiledMember, views: MemberViews, profile: number): Promise<Withheld> {
+    views.reference ??= member.offeredTo(FULL_PROFILE)
+    return Promise.all([views.reference, member.offeredTo(profile)]).then(
+      ([all, offered]) => ({ tools: without(all.tools, offered.tools), prompts: without(all.prompts, offered.prompts) }),
+      () => NOTHING,
+    )
   }
 
   /** Resolves once what `profile` is withheld by every connected member of `members` is known; undefined when it already is. */
@@ -126,8 +148,9 @@ export class ProfileViews {
     return known
   }
 
-  /** The member's lists changed (a list_changed, a reconnect with other lists): what it withholds is learned again. */
-  forget(member: ProfiledMember): void {
-    this.byMember.delete(member)
+  /** The member's lists changed (a list_changed, a reconnect): when its names did, what it withholds is learned again. */
+  listsChanged(member: ProfiledMember): void {
+    const views = this.byMember.get(member)
+    if (views && views.names !== namesOf(member)) this.byMember.delete(member)
   }
 }

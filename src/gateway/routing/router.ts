@@ -290,7 +290,7 @@ export class Router implements UpstreamEvents {
       return
     }
     const changed = this.rebuild([kind])
-    if (changed.includes('tools') || changed.includes('prompts')) this.profiles.forget(upstream)
+    if (changed.includes('tools') || changed.includes('prompts')) this.profiles.listsChanged(upstream)
     announce(changed, this.sessions, this.notifiers)
   }
 
@@ -300,8 +300,8 @@ export class Router implements UpstreamEvents {
     this.lists.forgetInstructions()
     if (upstream) this.onStatusChanged?.(upstream)
     const changed = this.rebuild()
-    // What a profile is not offered is learned again once a member comes back with other lists.
-    if (upstream && (changed.includes('tools') || changed.includes('prompts'))) this.profiles.forget(upstream)
+    // What a profile is not offered is learned again once a member comes back with other names.
+    if (upstream && (changed.includes('tools') || changed.includes('prompts'))) this.profiles.listsChanged(upstream)
     announce(changed, this.sessions, this.notifiers)
   }
 
