@@ -122,8 +122,10 @@ export class ClientSurface<Caller extends object> {
   private async callDiscoveryTool(params: Params, caller: Caller) {
     const name = params.name as string
     const args = discoveryArguments(name, params.arguments as Params | undefined)
-    const allowed = (tool: string) => this.access.tool(tool)
     if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
+    // Search and describe find what the client may use and is offered (what it declared: routing/profiles.ts).
+    const offered = args.kind === 'call' ? undefined : new Set((await this.router.toolsFor(caller)).map((tool) => tool.name))
+    const allowed = (tool: string) => this.access.tool(tool) && !!offered?.has(tool)
     if (args.kind === 'search') return jsonResult({ tools: await catalogOf(this.router).search(args.query, allowed, args.limit) })
     if (args.kind === 'describe') return jsonResult(catalogOf(this.router).describe(args.names, allowed))
     // call_tool: routed and policy-checked exactly like a direct call; progress and cancellation follow the caller.
