@@ -1,7 +1,7 @@
 // Capability profiles (issue 27 item 6): a client's profile from what it declared, and what each profile is
 // withheld, learned from members that count what they are asked (the real servers: test/fidelity/hop.test.ts).
 import { describe, expect, it } from 'vitest'
-import { capabilitiesOf, FULL_PROFILE, type OfferedNames, profileOf, type ProfiledMember, ProfileViews } from '../../src/gateway/routing/profiles.js'
+import { capabilitiesOf, FULL_PROFILE, type OfferedNames, passedOn, profileOf, type ProfiledMember, ProfileViews } from '../../src/gateway/routing/profiles.js'
 
 const APPS = { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } }
 
@@ -91,5 +91,14 @@ describe('ProfileViews', () => {
     const down = { ...everythingLike(), status: 'error' }
     expect(views.learn([down], 0)).toBeUndefined()
     expect(views.hides('tools', 'trigger-sampling', [down], 0)).toBe(false)
+  })
+})
+
+describe('passedOn', () => {
+  it('declares a client’s own words for what the gateway passes on, and nothing else', () => {
+    const declared = { sampling: { tools: {} }, roots: {}, elicitation: { form: { applyDefaults: true } }, tasks: {}, extensions: { ...APPS, other: {} } }
+    expect(passedOn(declared)).toEqual({ sampling: { tools: {} }, roots: {}, elicitation: { form: { applyDefaults: true } }, extensions: APPS })
+    expect(passedOn({})).toEqual({})
+    expect(passedOn(undefined)).toEqual(capabilitiesOf(FULL_PROFILE))
   })
 })

@@ -40,6 +40,22 @@ export function capabilitiesOf(profile: number): Params {
   }
 }
 
+/**
+ * What a connection serving one client declares upstream: that client's own capabilities among those the
+ * gateway passes on (their sub-fields too: `sampling.tools`, `roots.listChanged`), as it declared them direct.
+ */
+export function passedOn(capabilities: Params | undefined): Params {
+  if (!capabilities) return capabilitiesOf(FULL_PROFILE)
+  const { sampling, elicitation, roots } = capabilities
+  const apps = (capabilities.extensions as Params | undefined)?.[APPS_ID]
+  return {
+    ...(sampling !== undefined ? { sampling } : {}),
+    ...(elicitation !== undefined ? { elicitation } : {}),
+    ...(roots !== undefined ? { roots } : {}),
+    ...(apps !== undefined ? { extensions: { [APPS_ID]: apps } } : {}),
+  }
+}
+
 /** Tool and prompt names as a registration offers them (after its renames and prefix). */
 export interface OfferedNames {
   tools: string[]

@@ -1,7 +1,7 @@
 import { INTERNAL_ERROR } from '../../protocol/codes.js'
 import { GatewayError, UpstreamTransportError } from '../errors.js'
 import { needsOwnConnection } from '../routing/isolation.js'
-import { capabilitiesOf, profileOf } from '../routing/profiles.js'
+import { passedOn } from '../routing/profiles.js'
 import type { Registration } from '../types.js'
 import type { Upstream } from './upstream.js'
 
@@ -138,7 +138,7 @@ export class OwnConnections {
     const protocol = keepsSessions(upstream) ? ('2025-11-25' as const) : upstream.registration.protocol
     const created = this.create({ ...upstream.registration, protocol })
     // The server decides what it offers by what its client declared: the session declares what its client did (as direct).
-    created.capabilities = capabilitiesOf(profileOf(capabilitiesOfSession(session)))
+    created.capabilities = passedOn(capabilitiesOfSession(session))
     this.sessionOfConnection.set(created, session)
     this.open.set(upstream.id, this.count(upstream.id) + 1)
     const idle = setTimeout(() => this.expire(session, upstream.id, created), this.limits.idleMs)
