@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Gateway, type Registration } from 'airmcp/gateway'
 import type { HostileGateway } from '../hostile/harness.js'
-import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { freePort, killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import {
   type ClientEra,
   type FidelityClient,
@@ -13,6 +13,7 @@ import {
   connectDirect,
   connectThrough,
   type NpmServer,
+  resolveEntry,
   type Scrub,
   type Step,
   startFidelityGateway,
@@ -176,10 +177,22 @@ const withoutTasks: Scrub = (value) => {
 const toolsOf = (client: FidelityClient) => step('tools/list', () => client.listTools(), withoutTasks)
 const namesOf = (listed: Step) => (listed.outcome as { tools: { name: string }[] }).tools.map((tool) => tool.name)
 
+/** The everything server over Streamable HTTP behind a gateway: a 2025 server that decides at each session's initialize. */
+async function everythingOverHttp(): Promise<HostileGateway> {
+  const port = await freePort()
+  await startListening([resolveEntry(EVERYTHING.entry), 'streamableHttp'], { env: { PORT: String(port) }, pattern: /listening on port (\d+)/ })
+  return startFidelityGateway([{ id: 'everything', name: 'everything', connection: { type: 'http', url: `http://127.0.0.1:${port}/mcp` } }])
+}
+
 describe('capabilities (issue 27 item 6)', () => {
-  it.each(ERAS)('a %s client declaring no capabilities is offered the tools it is offered direct; one it is not offered is an unknown tool', async (era) => {
+  let overHttp: HostileGateway
+  beforeAll(async () => {
+    overHttp = await everythingOverHttp()
+  }, 60_000)
+
+  it.each(ERAS.flatMap((era) => [[era, 'stdio'], [era, 'http']] as const))('a %s client declaring no capabilities is offered the tools it is offered direct (%s upstream); one it is not offered is an unknown tool', async (era, upstream) => {
     const direct = await connectDirect(EVERYTHING, { era })
-    const through = await connectThrough(everything, { era })
+    const through = await connectThrough(upstream === 'stdio' ? everything : overHttp, { era })
     const listed = await toolsOf(through)
     expect(listed).toEqual(await toolsOf(direct))
     expect(namesOf(listed)).not.toContain('trigger-sampling-request')
@@ -195,10 +208,10 @@ describe('capabilities (issue 27 item 6)', () => {
     await Promise.all([direct.close(), through.close()])
   }, 60_000)
 
-  it.each(ERAS)('a %s client declaring sampling and elicitation is offered both tools and calls them, as direct', async (era) => {
+  it.each(ERAS.flatMap((era) => [[era, 'stdio'], [era, 'http']] as const))('a %s client declaring sampling and elicitation is offered both tools and calls them, as direct (%s upstream)', async (era, upstream) => {
     const setup = { era, capabilities: { sampling: {}, elicitation: { form: {}, url: {} } } }
     const direct = await connectDirect(EVERYTHING, setup)
-    const through = await connectThrough(everything, setup)
+    const through = await connectThrough(upstream === 'stdio' ? everything : overHttp, setup)
     const listed = await toolsOf(through)
     expect(listed).toEqual(await toolsOf(direct))
     expect(namesOf(listed)).toEqual(expect.arrayContaining(['trigger-sampling-request', 'trigger-elicitation-request']))
