@@ -289,9 +289,8 @@ export class Router implements UpstreamEvents {
       if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
       return
     }
-    const changed = this.rebuild([kind])
-    if (changed.includes('tools') || changed.includes('prompts')) this.profiles.listsChanged(upstream)
-    announce(changed, this.sessions, this.notifiers)
+    if (kind !== 'resources') this.profiles.listsChanged(upstream)
+    announce(this.rebuild([kind]), this.sessions, this.notifiers)
   }
 
   statusChanged(upstream?: Upstream): void {
@@ -299,10 +298,9 @@ export class Router implements UpstreamEvents {
     if (upstream && this.own?.ownerOf(upstream)) return
     this.lists.forgetInstructions()
     if (upstream) this.onStatusChanged?.(upstream)
-    const changed = this.rebuild()
     // What a profile is not offered is learned again once a member comes back with other names.
-    if (upstream && (changed.includes('tools') || changed.includes('prompts'))) this.profiles.listsChanged(upstream)
-    announce(changed, this.sessions, this.notifiers)
+    if (upstream) this.profiles.listsChanged(upstream)
+    announce(this.rebuild(), this.sessions, this.notifiers)
   }
 
   log(upstream: Upstream, params: Params): void {

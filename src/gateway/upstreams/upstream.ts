@@ -60,7 +60,7 @@ export class Upstream extends UpstreamSubscriptions {
   sessionClient: Client | undefined
   /** The server's `instructions` of its last connection (initialize or server/discover result). */
   instructions: string | undefined
-  /** What this connection declares: the gateway's capabilities, or a client's profile on a client session's own connection. */
+  /** What this connection declares: the gateway's capabilities, or (a client session's own connection) what its client declared of them. */
   capabilities: Record<string, unknown> = GATEWAY_CAPABILITIES
   private connecting: Promise<void> | undefined
   /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
