@@ -1,6 +1,10 @@
-// Capability profiles (issue 27 item 6): a client's profile from what it declared, and what each profile is
-// withheld, learned from members that count what they are asked (the real servers: test/fidelity/hop.test.ts).
-import { describe, expect, it } from 'vitest'
+// Capability profiles (issue 27 item 6): a client's profile from what it declared, what each profile is
+// withheld (learned from members that count what they are asked), and a real 2026 server that decides per
+// request, through a real gateway (2025 servers, stdio and HTTP: test/fidelity/hop.test.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeFidelityClients, connectThrough, startFidelityGateway, step } from '../fidelity/harness.js'
+import type { HostileGateway } from '../hostile/harness.js'
+import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { capabilitiesOf, FULL_PROFILE, type OfferedNames, passedOn, profileOf, type ProfiledMember, ProfileViews } from '../../src/gateway/routing/profiles.js'
 
 const APPS = { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } }
@@ -101,4 +105,27 @@ describe('passedOn', () => {
     expect(passedOn({})).toEqual({})
     expect(passedOn(undefined)).toEqual(capabilitiesOf(FULL_PROFILE))
   })
+})
+
+describe('a 2026 server that offers a tool by what each request declared, through the gateway', () => {
+  let gateway: HostileGateway
+  beforeAll(async () => {
+    const upstream = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/capability-tools.ts'])
+    gateway = await startFidelityGateway([{ id: 'caps', name: 'caps', connection: { type: 'http', url: upstream.url } }])
+  }, 60_000)
+  afterAll(async () => {
+    await closeFidelityClients()
+    await killAll()
+  })
+
+  it.each(['2025', '2026'] as const)('a %s client is offered ask_llm only when it declares sampling, and otherwise it is an unknown tool', async (era) => {
+    const plain = await connectThrough(gateway, { era })
+    const sampling = await connectThrough(gateway, { era, capabilities: { sampling: {} } })
+    const names = async (client: typeof plain) => (await client.listTools()).tools.map((tool) => tool.name).sort()
+    expect(await names(plain)).toEqual(['echo'])
+    expect(await names(sampling)).toEqual(['ask_llm', 'echo'])
+    expect((await step('call', () => plain.callTool({ name: 'ask_llm' }))).outcome).toEqual({ error: { code: -32602, message: 'Unknown tool "ask_llm".' } })
+    expect((await step('call', () => sampling.callTool({ name: 'ask_llm' }))).outcome).toEqual({ content: [{ type: 'text', text: 'ask_llm ran' }] })
+    await Promise.all([plain.close(), sampling.close()])
+  }, 60_000)
 })
