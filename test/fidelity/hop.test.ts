@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Gateway, type Registration } from 'airmcp/gateway'
 import type { HostileGateway } from '../hostile/harness.js'
-import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { freePort, killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import {
   type ClientEra,
   type FidelityClient,
@@ -13,7 +13,9 @@ import {
   connectDirect,
   connectThrough,
   type NpmServer,
+  resolveEntry,
   type Scrub,
+  type Step,
   startFidelityGateway,
   step,
   textOf,
@@ -166,35 +168,67 @@ describe('instructions (issue 27 item 5)', () => {
   }, 90_000)
 })
 
+// Tasks (simulate-research-query's taskSupport "required") belong to the Tasks issue; a 2026 client is not sent them.
+const withoutTasks: Scrub = (value) => {
+  if (!value || typeof value !== 'object' || !('execution' in value)) return value
+  const { execution: _tasks, ...rest } = value as Record<string, unknown>
+  return rest
+}
+const toolsOf = (client: FidelityClient) => step('tools/list', () => client.listTools(), withoutTasks)
+const namesOf = (listed: Step) => (listed.outcome as { tools: { name: string }[] }).tools.map((tool) => tool.name)
+
+/** The everything server over Streamable HTTP behind a gateway: a 2025 server that decides at each session's initialize. */
+async function everythingOverHttp(): Promise<HostileGateway> {
+  const port = await freePort()
+  await startListening([resolveEntry(EVERYTHING.entry), 'streamableHttp'], { env: { PORT: String(port) }, pattern: /listening on port (\d+)/ })
+  return startFidelityGateway([{ id: 'everything', name: 'everything', connection: { type: 'http', url: `http://127.0.0.1:${port}/mcp` } }])
+}
+
 describe('capabilities (issue 27 item 6)', () => {
-  it.each(ERAS)('a %s client declaring no capabilities that calls a tool needing sampling or elicitation gets the tool\'s own error, Method not found once', async (era) => {
-    const client = await connectThrough(everything, { era })
-    for (const [tool, args, capability] of [
-      ['trigger-sampling-request', { prompt: 'hi' }, 'sampling'],
-      ['trigger-elicitation-request', {}, 'elicitation'],
+  let overHttp: HostileGateway
+  beforeAll(async () => {
+    overHttp = await everythingOverHttp()
+  }, 60_000)
+
+  it.each(ERAS.flatMap((era) => [[era, 'stdio'], [era, 'http']] as const))('a %s client declaring no capabilities is offered the tools it is offered direct (%s upstream); one it is not offered is an unknown tool', async (era, upstream) => {
+    const direct = await connectDirect(EVERYTHING, { era })
+    const through = await connectThrough(upstream === 'stdio' ? everything : overHttp, { era })
+    const listed = await toolsOf(through)
+    expect(listed).toEqual(await toolsOf(direct))
+    expect(namesOf(listed)).not.toContain('trigger-sampling-request')
+    expect(namesOf(listed)).not.toContain('trigger-elicitation-request')
+    expect(namesOf(listed)).toContain('echo')
+    for (const [tool, args] of [
+      ['trigger-sampling-request', { prompt: 'hi' }],
+      ['trigger-elicitation-request', {}],
     ] as const) {
-      const called = await step(tool, () => client.callTool({ name: tool, arguments: args }))
-      // 2025: the upstream's request is answered as the client's SDK would (no handler: Method not found),
-      // and the tool reports that failure itself. 2026: the spec's error for a capability the request lacks.
-      expect(called.outcome).toEqual(
-        era === '2025'
-          ? { content: [{ type: 'text', text: 'MCP error -32601: Method not found' }], isError: true }
-          : { error: { code: -32021, message: `Missing required client capabilities: ${capability}` } },
-      )
+      const called = await step(tool, () => through.callTool({ name: tool, arguments: args }))
+      expect(called.outcome).toEqual({ error: { code: -32602, message: `Unknown tool "${tool}".` } })
     }
-    await client.close()
+    await Promise.all([direct.close(), through.close()])
+  }, 60_000)
+
+  it.each(ERAS.flatMap((era) => [[era, 'stdio'], [era, 'http']] as const))('a %s client declaring sampling and elicitation is offered both tools and calls them, as direct (%s upstream)', async (era, upstream) => {
+    const setup = { era, capabilities: { sampling: {}, elicitation: { form: {}, url: {} } } }
+    const direct = await connectDirect(EVERYTHING, setup)
+    const through = await connectThrough(upstream === 'stdio' ? everything : overHttp, setup)
+    const listed = await toolsOf(through)
+    expect(listed).toEqual(await toolsOf(direct))
+    expect(namesOf(listed)).toEqual(expect.arrayContaining(['trigger-sampling-request', 'trigger-elicitation-request']))
+    expect(namesOf(listed)).not.toContain('get-roots-list')
+    const calls = [
+      { tool: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 5 } },
+      { tool: 'trigger-elicitation-request' },
+    ]
+    expect(await transcript(through, calls, { scrub: withoutTasks })).toEqual(await transcript(direct, calls, { scrub: withoutTasks }))
+    await Promise.all([direct.close(), through.close()])
   }, 60_000)
 })
 
 describe.each(ERAS)('everything with a %s client declaring sampling, elicitation and roots', (era) => {
   it('lists, calls (sampling, elicitation and roots included), reads and gets prompts as direct', async () => {
     const setup = { era, capabilities: { sampling: {}, elicitation: { form: {}, url: {} } }, roots: [{ uri: `file://${root}`, name: 'root' }] }
-    // Tasks (simulate-research-query's taskSupport "required") belong to the Tasks issue; a 2026 client is not sent them.
-    const scrub: Scrub = (value) => {
-      if (!value || typeof value !== 'object' || !('execution' in value)) return value
-      const { execution: _tasks, ...rest } = value as Record<string, unknown>
-      return rest
-    }
+    const scrub = withoutTasks
     const calls = [
       { tool: 'echo', arguments: { message: 'hi' } },
       { tool: 'get-sum', arguments: { a: 2, b: 3 } },

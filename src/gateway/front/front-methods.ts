@@ -30,7 +30,7 @@ export function frontMethods(router: Router, era: Caller['era']): Map<string, Me
   // 2026 results of lists carry the upstreams' cache hints; 2025 results have no such fields.
   const hint = (kind: ListKind, caller: Caller) => (caller.era === 'modern' ? router.cacheHint(kind) : undefined)
   const methods = new Map<string, MethodHandler>([
-    ['tools/list', (_, caller, surface) => ({ tools: surface.listTools(), ...hint('tools', caller) })],
+    ['tools/list', async (_, caller, surface) => ({ tools: await surface.listTools(caller), ...hint('tools', caller) })],
     [
       'tools/call',
       (params, caller, surface) => {
@@ -42,7 +42,7 @@ export function frontMethods(router: Router, era: Caller['era']): Map<string, Me
     ['resources/list', (_, caller, surface) => ({ resources: surface.listResources(), ...hint('resources', caller) })],
     ['resources/templates/list', (_, caller, surface) => ({ resourceTemplates: surface.listResourceTemplates(), ...hint('resourceTemplates', caller) })],
     ['resources/read', (params, caller, surface) => (requireString(params, 'uri'), surface.readResource(params, caller))],
-    ['prompts/list', (_, caller, surface) => ({ prompts: surface.listPrompts(), ...hint('prompts', caller) })],
+    ['prompts/list', async (_, caller, surface) => ({ prompts: await surface.listPrompts(caller), ...hint('prompts', caller) })],
     ['prompts/get', (params, caller, surface) => (requireString(params, 'name'), surface.getPrompt(params, caller))],
     [
       'completion/complete',

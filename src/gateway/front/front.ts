@@ -100,7 +100,7 @@ export function createFrontSession(router: Router, info: { name: string; version
 }
 
 /** A request the SDK's stdio codec decoded (either era) as the router sees it. */
-function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
+function modernCaller(ctx: ServerContext, server: Server, access?: ClientAccess): Caller {
   const envelope = ctx.mcpReq.envelope as Params | undefined
   const modern = envelope?.['io.modelcontextprotocol/protocolVersion'] !== undefined
   const meta = ctx.mcpReq._meta as Params | undefined
@@ -113,7 +113,12 @@ function modernCaller(ctx: ServerContext, access?: ClientAccess): Caller {
     notify: (notification: { method: string; params?: Params }) => ctx.mcpReq.notify(notification as never),
   }
   if (!modern) {
-    return { ...base, era: 'legacy', request: (request) => ctx.mcpReq.send(request as never) }
+    return {
+      ...base,
+      era: 'legacy',
+      clientCapabilities: server.getClientCapabilities() as Params | undefined,
+      request: (request) => ctx.mcpReq.send(request as never),
+    }
   }
   return {
     ...base,
@@ -151,8 +156,8 @@ export function createStdioServer(
   if (era === 'legacy') addSessionMethods(server, router, surface)
   for (const [method, answer] of frontMethods(router, era)) {
     // Task methods are an extension's, unknown to the SDK's schemas: their params are checked as the extension says.
-    if (method.startsWith('tasks/')) server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => answer(params, modernCaller(ctx, access), surface) as never)
-    else server.setRequestHandler(method as 'tools/call', (request, ctx) => answer(request.params as Params, modernCaller(ctx, access), surface) as never)
+    if (method.startsWith('tasks/')) server.setRequestHandler(method, { params: TaskIdParams }, (params, ctx) => answer(params, modernCaller(ctx, server, access), surface) as never)
+    else server.setRequestHandler(method as 'tools/call', (request, ctx) => answer(request.params as Params, modernCaller(ctx, server, access), surface) as never)
   }
   return server
 }

@@ -35,6 +35,9 @@ export function resourceNotFound(uri: string): GatewayError {
 export type RouterView = Pick<MergedLists, 'revision' | 'listTools' | 'listPrompts' | 'listResources' | 'listResourceTemplates'> & {
   readonly searchByMeaning: boolean
   readonly guard: RequestGuard | undefined
+  /** The tools and prompts offered to a caller by what it declared (routing/profiles.ts). */
+  toolsFor(caller: object): ReturnType<MergedLists['listTools']> | Promise<ReturnType<MergedLists['listTools']>>
+  promptsFor(caller: object): ReturnType<MergedLists['listPrompts']> | Promise<ReturnType<MergedLists['listPrompts']>>
 }
 
 const catalogs = new WeakMap<RouterView, { revision: number; catalog: ToolCatalog }>()
@@ -97,9 +100,9 @@ export class ClientSurface<Caller extends object> {
     return this.access.discovery === 'search'
   }
 
-  listTools() {
+  async listTools(caller: Caller) {
     if (this.searching) return DISCOVERY_TOOLS
-    return this.router.listTools().filter((tool) => this.access.tool(tool.name))
+    return (await this.router.toolsFor(caller)).filter((tool) => this.access.tool(tool.name))
   }
 
   callTool(params: Params, caller: Caller) {
@@ -119,16 +122,18 @@ export class ClientSurface<Caller extends object> {
   private async callDiscoveryTool(params: Params, caller: Caller) {
     const name = params.name as string
     const args = discoveryArguments(name, params.arguments as Params | undefined)
-    const allowed = (tool: string) => this.access.tool(tool)
     if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
+    // Search and describe find what the client may use and is offered (what it declared: routing/profiles.ts).
+    const offered = args.kind === 'call' ? undefined : new Set((await this.router.toolsFor(caller)).map((tool) => tool.name))
+    const allowed = (tool: string) => this.access.tool(tool) && !!offered?.has(tool)
     if (args.kind === 'search') return jsonResult({ tools: await catalogOf(this.router).search(args.query, allowed, args.limit) })
     if (args.kind === 'describe') return jsonResult(catalogOf(this.router).describe(args.names, allowed))
     // call_tool: routed and policy-checked exactly like a direct call; progress and cancellation follow the caller.
     return this.callAllowedTool({ ...params, name: args.name, arguments: args.arguments }, caller)
   }
 
-  listPrompts() {
-    return this.router.listPrompts().filter((prompt) => this.access.prompt(prompt.name))
+  async listPrompts(caller: Caller) {
+    return (await this.router.promptsFor(caller)).filter((prompt) => this.access.prompt(prompt.name))
   }
 
   getPrompt(params: Params, caller: Caller) {

@@ -13,6 +13,8 @@ import { sessionOf } from './isolation.js'
 import { assertDepth, LIMIT_DEFAULTS } from '../security/limits.js'
 import type { LockGate } from '../security/lock.js'
 import { MergedLists } from './merged-lists.js'
+import { FULL_PROFILE, ProfileViews, profileOf } from './profiles.js'
+import type { Route } from './catalog.js'
 import { serverToolName } from './naming.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import type { RequestGuard } from '../security/request-guard.js'
@@ -65,6 +67,8 @@ export class Router implements UpstreamEvents {
   private readonly bridge: EraBridge
   private readonly messages: ServerMessages
   private readonly subscriptions: Subscriptions
+  /** What clients declaring less than the gateway does are not offered (profiles.ts). */
+  private readonly profiles = new ProfileViews()
 
   constructor(private readonly options: RouterOptions) {
     const own = () => this.own
@@ -116,6 +120,38 @@ export class Router implements UpstreamEvents {
     return this.lists.listPrompts()
   }
 
+  /** The tools offered to the caller: the catalog without what its capability profile is not offered (profiles.ts). */
+  toolsFor(caller: Caller) {
+    return this.offeredOf(caller, 'tools', () => this.lists.listTools(), (name) => this.lists.toolRoute(name))
+  }
+
+  promptsFor(caller: Caller) {
+    return this.offeredOf(caller, 'prompts', () => this.lists.listPrompts(), (name) => this.lists.promptRoute(name))
+  }
+
+  private offeredOf<T extends { name: string }>(caller: Caller, kind: 'tools' | 'prompts', list: () => T[], routeOf: (name: string) => Route | undefined): T[] | Promise<T[]> {
+    const profile = profileOf(caller.clientCapabilities)
+    if (profile === FULL_PROFILE) return list()
+    const offered = () =>
+      list().filter((item) => {
+        const route = routeOf(item.name)!
+        return !this.profiles.hides(kind, route.name, this.lists.members(route.pool), profile)
+      })
+    const learning = this.profiles.learn(this.upstreams, profile)
+    return learning ? learning.then(offered) : offered()
+  }
+
+  /**
+   * Whether the caller's profile is not offered `route` (a map hit), or a promise once that is being learned
+   * (ask again when it settles). The full profile is offered everything and never looks.
+   */
+  private withheld(caller: Caller, kind: 'tools' | 'prompts', route: Route): boolean | Promise<void> {
+    const profile = profileOf(caller.clientCapabilities)
+    if (profile === FULL_PROFILE) return false
+    const members = this.lists.members(route.pool)
+    return this.profiles.learn(members, profile) ?? this.profiles.hides(kind, route.name, members, profile)
+  }
+
   listResources(session?: object) {
     return this.lists.listResources(session)
   }
@@ -139,7 +175,7 @@ export class Router implements UpstreamEvents {
     assertDepth(params, this.options.maxArgumentDepth ?? LIMIT_DEFAULTS.maxArgumentDepth, what)
   }
 
-  callTool(params: Params, caller: Caller) {
+  callTool(params: Params, caller: Caller): Promise<Params> {
     const name = params.name as string
     const route = this.lists.toolRoute(name)
     if (!route) {
@@ -147,6 +183,10 @@ export class Router implements UpstreamEvents {
       const held = this.gate?.explain(name)
       throw held ? new ProtocolError(INVALID_PARAMS, held) : unknownTool(name)
     }
+    // A tool the server does not offer a client declaring what this one did is unknown to it, as direct.
+    const withheld = this.withheld(caller, 'tools', route)
+    if (withheld instanceof Promise) return withheld.then(() => this.callTool(params, caller))
+    if (withheld) throw unknownTool(name)
     const what = `tools/call "${name}"`
     this.checkInput(params, what)
     noteRoute(caller, route.pool)
@@ -196,21 +236,28 @@ export class Router implements UpstreamEvents {
     return sent === params ? read : read.then((result) => asRequested(result, target.uri, uri))
   }
 
-  getPrompt(params: Params, caller: Caller) {
+  getPrompt(params: Params, caller: Caller): Promise<Params> {
     const name = params.name as string
     const route = this.lists.promptRoute(name)
     if (!route) throw unknownPrompt(name)
+    const withheld = this.withheld(caller, 'prompts', route)
+    if (withheld instanceof Promise) return withheld.then(() => this.getPrompt(params, caller))
+    if (withheld) throw unknownPrompt(name)
     this.checkInput(params, `prompts/get "${name}"`)
     noteRoute(caller, route.pool, route.name)
     const paramsFor = () => ({ ...params, name: route.name })
     return this.bridge.run({ pool: route.pool, what: `prompts/get "${name}"`, method: 'prompts/get', paramsFor, exposed: params }, caller)
   }
 
-  complete(params: Params, caller: Caller) {
+  complete(params: Params, caller: Caller): Params | Promise<Params> {
     const ref = params.ref as { type: string; name?: string; uri?: string }
     const route = ref.type === 'ref/prompt' ? this.lists.promptRoute(ref.name ?? '') : undefined
     const pool = route?.pool ?? (ref.type === 'ref/resource' ? this.lists.resourcePool(ref.uri ?? '', sessionOf(caller)) : undefined)
     if (!pool) return { completion: { values: [] } }
+    // A prompt the caller is not offered completes as one that does not exist.
+    const withheld = route ? this.withheld(caller, 'prompts', route) : false
+    if (withheld instanceof Promise) return withheld.then(() => this.complete(params, caller))
+    if (withheld) return { completion: { values: [] } }
     this.checkInput(params, 'completion/complete')
     noteRoute(caller, pool)
     const sent = route ? { ...params, ref: { ...ref, name: route.name } } : params
@@ -242,6 +289,7 @@ export class Router implements UpstreamEvents {
       if (kind === 'resources') void Promise.resolve(owner.sendResourceListChanged()).catch(() => {})
       return
     }
+    if (kind !== 'resources') this.profiles.listsChanged(upstream)
     announce(this.rebuild([kind]), this.sessions, this.notifiers)
   }
 
@@ -250,6 +298,8 @@ export class Router implements UpstreamEvents {
     if (upstream && this.own?.ownerOf(upstream)) return
     this.lists.forgetInstructions()
     if (upstream) this.onStatusChanged?.(upstream)
+    // What a profile is not offered is learned again once a member comes back with other names.
+    if (upstream) this.profiles.listsChanged(upstream)
     announce(this.rebuild(), this.sessions, this.notifiers)
   }
 

@@ -1,6 +1,7 @@
 import { INTERNAL_ERROR } from '../../protocol/codes.js'
 import { GatewayError, UpstreamTransportError } from '../errors.js'
 import { needsOwnConnection } from '../routing/isolation.js'
+import { passedOn } from '../routing/profiles.js'
 import type { Registration } from '../types.js'
 import type { Upstream } from './upstream.js'
 
@@ -20,6 +21,11 @@ interface OwnConnection {
   idle: NodeJS.Timeout
   /** Requests between choosing this connection and being sent on it (it may still be connecting). */
   choosing: number
+}
+
+/** What a client session declared at initialize (undefined when its front does not say). */
+function capabilitiesOfSession(session: object): Record<string, unknown> | undefined {
+  return (session as { getClientCapabilities?: () => Record<string, unknown> | undefined }).getClientCapabilities?.()
 }
 
 /** True when a 2025 client reaches `upstream` on an upstream session that can hold state about it. */
@@ -67,8 +73,7 @@ export class OwnConnections {
   /** True when `session`'s requests to the pool member `upstream` go over an upstream session of its own. */
   wanted(upstream: Upstream, session: object): boolean {
     if (this.isRequired(upstream)) return true
-    const capabilities = (session as { getClientCapabilities?: () => Record<string, unknown> | undefined }).getClientCapabilities?.()
-    return needsOwnConnection(upstream.registration.connection.type, capabilities)
+    return needsOwnConnection(upstream.registration.connection.type, capabilitiesOfSession(session))
   }
 
   private isRequired(upstream: Upstream): boolean {
@@ -132,6 +137,8 @@ export class OwnConnections {
     // A session kept by the upstream is a 2025 one: spoken at once, without probing again.
     const protocol = keepsSessions(upstream) ? ('2025-11-25' as const) : upstream.registration.protocol
     const created = this.create({ ...upstream.registration, protocol })
+    // The server decides what it offers by what its client declared: the session declares what its client did (as direct).
+    created.capabilities = passedOn(capabilitiesOfSession(session))
     this.sessionOfConnection.set(created, session)
     this.open.set(upstream.id, this.count(upstream.id) + 1)
     const idle = setTimeout(() => this.expire(session, upstream.id, created), this.limits.idleMs)

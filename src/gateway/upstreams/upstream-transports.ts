@@ -34,10 +34,10 @@ export function sseEndpoint(url: string): URL {
   return parsed
 }
 
-/** The gateway's MCP client for one connection: it probes the server's era within `connectTimeout`. */
-export function newClient(connectTimeout: number): Client {
+/** The gateway's MCP client for one connection (declaring `capabilities`): it probes the server's era within `connectTimeout`. */
+export function newClient(connectTimeout: number, capabilities: Record<string, unknown> = GATEWAY_CAPABILITIES): Client {
   return new Client(GATEWAY_INFO, {
-    capabilities: GATEWAY_CAPABILITIES,
+    capabilities,
     versionNegotiation: { mode: 'auto', probe: { timeoutMs: connectTimeout } },
   })
 }

@@ -16,6 +16,9 @@ import { Semaphore } from '../security/limits.js'
 import type { Registration, ServerInfo } from '../types.js'
 import type { UpstreamTiming } from './upstream-health.js'
 import { PassThrough } from './upstream-lists.js'
+import { namesOnFreshSession, namesPerRequest } from './profile-lists.js'
+import { capabilitiesOf, FULL_PROFILE, type OfferedNames } from '../routing/profiles.js'
+import { offeredToolName } from '../routing/naming.js'
 import { UpstreamSubscriptions } from './upstream-subscriptions.js'
 import { authorizesPerCaller } from './auth/index.js'
 import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
@@ -57,6 +60,8 @@ export class Upstream extends UpstreamSubscriptions {
   sessionClient: Client | undefined
   /** The server's `instructions` of its last connection (initialize or server/discover result). */
   instructions: string | undefined
+  /** What this connection declares: the gateway's capabilities, or (a client session's own connection) what its client declared of them. */
+  capabilities: Record<string, unknown> = GATEWAY_CAPABILITIES
   private connecting: Promise<void> | undefined
   /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
   private readonly direct = new WeakMap<Client, DirectRequestsTransport>()
@@ -124,7 +129,7 @@ export class Upstream extends UpstreamSubscriptions {
 
   private async attemptConnect(): Promise<void> {
     clearTimeout(this.reconnectTimer)
-    const client = newClient(this.timing.connectTimeout)
+    const client = newClient(this.timing.connectTimeout, this.capabilities)
     this.wire(client)
     try {
       let transport = createTransport(this.registration, this.timing.maxResultBytes, (name) => this.tools.find((tool) => tool.name === name)?.inputSchema, this.withAuth)
@@ -144,7 +149,7 @@ export class Upstream extends UpstreamSubscriptions {
       // A 2025 server over Streamable HTTP is reached faster by the gateway's own keep-alive client.
       if (overHttp && (probeFailed || client.getProtocolEra() === 'legacy')) {
         await client.close().catch(() => {})
-        connected = newClient(this.timing.connectTimeout)
+        connected = newClient(this.timing.connectTimeout, this.capabilities)
         this.wire(connected)
         // A restarted upstream forgets its sessions: start a new one and repeat the call, unseen by clients.
         transport = sessionTransport(this.registration, this.timing.maxResultBytes, this.withAuth)
@@ -179,7 +184,7 @@ export class Upstream extends UpstreamSubscriptions {
     const version = client.getNegotiatedProtocolVersion()
     transport.envelope =
       client.getProtocolEra() === 'modern' && version
-        ? { [PROTOCOL_VERSION_META_KEY]: version, [CLIENT_INFO_META_KEY]: GATEWAY_INFO, [CLIENT_CAPABILITIES_META_KEY]: GATEWAY_CAPABILITIES }
+        ? { [PROTOCOL_VERSION_META_KEY]: version, [CLIENT_INFO_META_KEY]: GATEWAY_INFO, [CLIENT_CAPABILITIES_META_KEY]: this.capabilities }
         : undefined
     // Logs are read in wire order with the answers, not a turn later through the SDK client.
     transport.onlog = (params) => this.events.log(this, params)
@@ -201,12 +206,27 @@ export class Upstream extends UpstreamSubscriptions {
     return (result as Promise<Record<string, unknown>>).then(asGatewayResult)
   }
 
+  /**
+   * What a client declaring the capability `profile` is offered here, by the names the registration offers
+   * (routing/profiles.ts): a 2026 server is asked per request on this connection (the full profile is what it
+   * listed here), a 2025 one on a short-lived session declaring the profile.
+   */
+  async offeredTo(profile: number): Promise<OfferedNames> {
+    const names =
+      this.era !== 'modern'
+        ? await namesOnFreshSession(this.registration, capabilitiesOf(profile), this.timing, this.withAuth)
+        : profile === FULL_PROFILE
+          ? { tools: this.tools.map((tool) => tool.name), prompts: this.prompts.map((prompt) => prompt.name) }
+          : await namesPerRequest(this.id, (method, params, options) => this.request(method, params, options), this.client?.getServerCapabilities() ?? {}, capabilitiesOf(profile), this.timing)
+    return { tools: names.tools.map((name) => offeredToolName(this.registration.tools, name)), prompts: names.prompts }
+  }
+
   /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */
   private readonly withAuth = (transport: Transport): Transport => this.timing.upstreamAuth?.wrap(this.registration.connection, transport) ?? transport
 
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
   private async openSessionClient(): Promise<Client | undefined> {
-    const client = newClient(this.timing.connectTimeout)
+    const client = newClient(this.timing.connectTimeout, this.capabilities)
     this.wire(client)
     // List changes already arrive on the 2026 connection's listen stream: one refresh each, not two.
     for (const kind of ['tools', 'resources', 'prompts']) client.removeNotificationHandler(`notifications/${kind}/list_changed`)
@@ -256,9 +276,11 @@ export class Upstream extends UpstreamSubscriptions {
     client.setNotificationHandler('notifications/tasks/status' as never, ((n: { params: Record<string, unknown> }) => this.events.taskStatus?.(this, n.params)) as never)
     // Legacy servers push these during a call; for modern ones the SDK turns an `input_required` answer
     // into the same calls when the gateway's own client is a 2025 one (see Router.forward).
-    client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
-    client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
-    client.setRequestHandler('roots/list', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    // Only what this connection declares (the SDK refuses a handler for the rest; the server gets Method not found, as direct).
+    const declared = this.capabilities
+    if (declared.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    if (declared.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
+    if (declared.roots) client.setRequestHandler('roots/list', (request, ctx) => this.events.clientRequest(this, request, ctx.mcpReq.signal) as never)
   }
 
   /** Tells the server its client's roots changed (`notifications/roots/list_changed`); it asks for them again. */
