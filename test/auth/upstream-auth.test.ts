@@ -2,7 +2,6 @@
 // (oidc-provider) and two airmcp servers protected by it: per-user tokens asked for by a URL elicitation
 // (both eras), on-behalf-of by token exchange, the encrypted token store across a restart, and bad input
 // at discovery and at the callback refused with nothing stored.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
@@ -19,7 +18,8 @@ import { UpstreamOAuth } from '../../src/gateway/upstreams/auth/oauth-client.js'
 import { storeKey, unseal } from '../../src/gateway/upstreams/auth/token-store.js'
 import { createClient } from '@redis/client'
 import { type HostileGateway, startGateway } from '../hostile/harness.js'
-import { freePort, killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { type Redis, startRedis } from '../helpers/redis.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
 const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma' }
@@ -286,31 +286,16 @@ describe('discovery refuses malicious authorization-server metadata', () => {
 })
 
 describe('replicas share a Redis token store', () => {
-  let redis: ChildProcess
+  let redis: Redis
   let redisUrl: string
 
   beforeAll(async () => {
-    const port = await freePort()
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
-    redisUrl = `redis://127.0.0.1:${port}`
-    // Ready when it says so.
-    let said = ''
-    await new Promise<void>((resolve, reject) => {
-      redis.stdout!.on('data', (chunk: Buffer) => {
-        said += chunk.toString()
-        if (said.includes('Ready to accept connections')) resolve()
-      })
-      redis.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${said}`)))
-    })
-    redis.stdout!.resume()
+    redis = await startRedis()
+    redisUrl = redis.url
   })
 
   afterAll(async () => {
-    if (redis && redis.exitCode === null) {
-      const exited = new Promise((resolve) => redis.once('exit', resolve))
-      redis.kill()
-      await exited
-    }
+    await redis?.stop()
   })
 
   it('a consent given through one replica serves the next call through the other; Redis holds nothing readable without the key', async () => {

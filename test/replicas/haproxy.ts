@@ -31,10 +31,11 @@ export interface Haproxy {
 /**
  * An ordinary load balancer in front of gateway replicas, as the README asks of one: round-robin per
  * request with no stickiness, health checks on /health, and retries on another replica when a connection
- * fails (`retry-on conn-failure empty-response`, `option redispatch`).
+ * fails (`retry-on conn-failure empty-response`, `option redispatch`). `port` when the replicas must know
+ * their public URL before it starts (an OAuth redirect URI).
  */
-export async function startHaproxy(backends: string[]): Promise<Haproxy> {
-  const port = await freePort()
+export async function startHaproxy(backends: string[], port?: number): Promise<Haproxy> {
+  port ??= await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'airmcp-haproxy-'))
   const servers = backends.map((backend, i) => {
     const { hostname, port: backendPort } = new URL(backend)

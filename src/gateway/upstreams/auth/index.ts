@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Transport } from '@modelcontextprotocol/client'
 import type { Connection } from '../../types.js'
 import { assertSecureUrl, clientMetadataOf, type UpstreamAuth, UpstreamAuthError } from './authorization-server.js'
+import { ConsentBoard, MemoryConsentSpace } from './consents.js'
 import { AUTH_MODES, UpstreamOAuth } from './oauth-client.js'
 import { FileTokenStore, storeKey, type TokenStore } from './token-store.js'
 import { AuthorizingTransport } from './transport.js'
@@ -59,6 +60,7 @@ export function authorizesPerCaller(connection: Connection): boolean {
  */
 export class UpstreamAuthority {
   private store: Promise<TokenStore> | undefined
+  private board: Promise<ConsentBoard> | undefined
   private readonly clients = new Map<string, UpstreamOAuth>()
 
   constructor(private readonly options: UpstreamAuthorityOptions) {}
@@ -75,6 +77,12 @@ export class UpstreamAuthority {
       return FileTokenStore.open(where, key)
     })()
     return this.store
+  }
+
+  /** Pending authorizations: where the store's replicas all see them (Redis), else in this process. */
+  consents(): Promise<ConsentBoard> {
+    this.board ??= this.tokenStore().then((store) => new ConsentBoard(store.consentSpace?.() ?? new MemoryConsentSpace(), storeKey(this.options.tokenStoreKey)))
+    return this.board
   }
 
   /** Closes the token store, if one was opened (the gateway's stop). */
@@ -98,11 +106,17 @@ export class UpstreamAuthority {
     const key = `${connection.url}\u0000${JSON.stringify(connection.auth)}`
     let client = this.clients.get(key)
     if (!client) {
-      client = new UpstreamOAuth(connection.url, connection.auth!, () => this.tokenStore(), {
-        redirectUri: () => this.redirectUri(),
-        // Authorization servers fetch a metadata document over https only.
-        clientMetadataUrl: () => (this.origin().startsWith('https:') ? new URL(CLIENT_METADATA_PATH, this.origin()).href : undefined),
-      })
+      client = new UpstreamOAuth(
+        connection.url,
+        connection.auth!,
+        () => this.tokenStore(),
+        {
+          redirectUri: () => this.redirectUri(),
+          // Authorization servers fetch a metadata document over https only.
+          clientMetadataUrl: () => (this.origin().startsWith('https:') ? new URL(CLIENT_METADATA_PATH, this.origin()).href : undefined),
+        },
+        () => this.consents(),
+      )
       this.clients.set(key, client)
     }
     return client
@@ -124,21 +138,24 @@ export class UpstreamAuthority {
       return true
     }
     if (url.pathname !== CALLBACK_PATH) return false
-    const state = url.searchParams.get('state') ?? ''
-    const client = [...this.clients.values()].find((candidate) => candidate.pending.has(state))
     const page = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
       res.end(text)
     }
-    if (!client) {
-      page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
-      return true
-    }
-    client.complete(url.searchParams).then(
-      () => page(200, 'Authorized. You can close this window; the call goes on in your MCP client.'),
-      (error: unknown) =>
+    // Taken once from the board the replicas share: the replica that asked for it need not be this one.
+    this.consents()
+      .then(async (board) => {
+        const pending = await board.take(url.searchParams.get('state') ?? '')
+        const client = pending && [...this.clients.values()].find((candidate) => candidate.resource === pending.resource)
+        if (!client) {
+          return page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
+        }
+        await client.complete(url.searchParams, pending)
+        page(200, 'Authorized. You can close this window; the call goes on in your MCP client.')
+      })
+      .catch((error: unknown) =>
         page(400, `Authorization refused: ${error instanceof UpstreamAuthError ? error.message : 'the authorization server could not be reached.'} Nothing was stored.`),
-    )
+      )
     return true
   }
 }

@@ -1,15 +1,53 @@
-import { opaqueName, seal, type StoredTokens, type TokenStore, unseal } from './token-store.js'
+import { type ConsentSpace, opaqueName, seal, type StoredTokens, type TokenStore, unseal } from './token-store.js'
 
 const PREFIX = 'airmcp:upstream-tokens:'
+/** Pending authorizations (sealed, expiring) and the channel that tells every replica one ended. */
+const CONSENT_PREFIX = 'airmcp:upstream-consents:'
+const CONSENT_CHANNEL = 'airmcp:upstream-consents'
 
 type RedisClient = {
   connect(): Promise<unknown>
   on(event: 'error', listener: (error: Error) => void): unknown
   get(key: string): Promise<string | null>
-  set(key: string, value: string): Promise<unknown>
+  set(key: string, value: string, options?: { expiration: { type: 'PX'; value: number }; condition?: 'NX' }): Promise<unknown>
   del(key: string): Promise<unknown>
   scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>
+  publish(channel: string, message: string): Promise<unknown>
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>
+  duplicate(): RedisClient
   close(): Promise<void>
+}
+
+/** Pending authorizations in Redis: every replica reads them, SET NX claims one, PUBLISH tells of its end. */
+class RedisConsentSpace implements ConsentSpace {
+  /** A second connection, opened on the first wait (a subscribed connection runs no other command). */
+  subscriber: RedisClient | undefined
+
+  constructor(private readonly client: RedisClient) {}
+
+  async put(name: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.set(CONSENT_PREFIX + name, value, { expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } })
+  }
+
+  async claim(name: string, ttlMs: number): Promise<boolean> {
+    const set = await this.client.set(CONSENT_PREFIX + name, '1', { expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) }, condition: 'NX' })
+    return set === 'OK'
+  }
+
+  async get(name: string): Promise<string | undefined> {
+    return (await this.client.get(CONSENT_PREFIX + name)) ?? undefined
+  }
+
+  async publish(message: string): Promise<void> {
+    await this.client.publish(CONSENT_CHANNEL, message)
+  }
+
+  async subscribe(listener: (message: string) => void): Promise<void> {
+    this.subscriber = this.client.duplicate()
+    this.subscriber.on('error', () => {})
+    await this.subscriber.connect()
+    await this.subscriber.subscribe(CONSENT_CHANNEL, listener)
+  }
 }
 
 /**
@@ -19,11 +57,14 @@ type RedisClient = {
  */
 export class RedisTokenStore implements TokenStore {
   private readonly cache = new Map<string, StoredTokens>()
+  private readonly consents: RedisConsentSpace
 
   private constructor(
     private readonly client: RedisClient,
     private readonly key: Buffer,
-  ) {}
+  ) {
+    this.consents = new RedisConsentSpace(client)
+  }
 
   static async open(url: string, key: Buffer): Promise<RedisTokenStore> {
     const redis = await import('@redis/client').catch(() => {
@@ -73,8 +114,12 @@ export class RedisTokenStore implements TokenStore {
     return [...this.cache.keys()].filter((name) => name.startsWith(prefix))
   }
 
-  /** Waits for pending commands, then closes the connection (an open one keeps an embedding process alive). */
-  close(): Promise<void> {
-    return this.client.close()
+  consentSpace(): ConsentSpace {
+    return this.consents
+  }
+
+  /** Waits for pending commands, then closes the connections (an open one keeps an embedding process alive). */
+  async close(): Promise<void> {
+    await Promise.all([this.client.close(), this.consents.subscriber?.close()])
   }
 }

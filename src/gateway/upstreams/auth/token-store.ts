@@ -22,6 +22,23 @@ export interface TokenStore {
   keys(prefix?: string): string[]
   /** Releases what the store holds open (a Redis connection); the file store holds nothing. */
   close?(): Promise<void>
+  /** Where the replicas sharing this store keep pending authorizations (Redis); none: the process's memory. */
+  consentSpace?(): ConsentSpace
+}
+
+/**
+ * Where pending authorizations live: one process's memory (the file store), or Redis that every replica
+ * reaches. Values are opaque to it (sealed); `claim` is the one atomic step (first caller wins).
+ */
+export interface ConsentSpace {
+  put(name: string, value: string, ttlMs: number): Promise<void>
+  /** Sets `name` unless it exists: true for the first caller only. */
+  claim(name: string, ttlMs: number): Promise<boolean>
+  get(name: string): Promise<string | undefined>
+  /** To every replica's subscribers (this one's too). */
+  publish(message: string): Promise<void>
+  /** Resolves once subscribed: a message published after that reaches `listener`. */
+  subscribe(listener: (message: string) => void): Promise<void>
 }
 
 const KEY_ENV = 'AIRMCP_TOKEN_STORE_KEY'
