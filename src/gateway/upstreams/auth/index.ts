@@ -26,6 +26,23 @@ export interface UpstreamAuthorityOptions {
 
 type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
 
+/** Where the gateway keeps upstream tokens without a `tokenStore`: in its data directory. */
+export function defaultTokenStorePath(dataDir: string | undefined): string {
+  return join(dataDir ?? '.airmcp', 'upstream-tokens.json')
+}
+
+/**
+ * The store at `where`: a file, or `redis://…`. `once` (a command's): an unreachable Redis fails the open
+ * at once instead of being retried (a gateway keeps retrying).
+ */
+export async function openTokenStore(where: string, key: Buffer, once = false): Promise<TokenStore> {
+  if (/^rediss?:\/\//.test(where)) {
+    const { RedisTokenStore } = await import('./redis-store.js')
+    return RedisTokenStore.open(where, key, once)
+  }
+  return FileTokenStore.open(where, key)
+}
+
 /** Refuses an `auth` the gateway cannot use, at register(). */
 export function validateUpstreamAuth(id: string, connection: Connection): void {
   const auth = (connection as { auth?: UpstreamAuth }).auth
@@ -67,15 +84,7 @@ export class UpstreamAuthority {
 
   /** Opened on first use: a gateway with no per-user upstream needs no key. */
   tokenStore(): Promise<TokenStore> {
-    this.store ??= (async () => {
-      const key = storeKey(this.options.tokenStoreKey)
-      const where = this.options.tokenStore ?? join(this.options.dataDir ?? '.airmcp', 'upstream-tokens.json')
-      if (/^rediss?:\/\//.test(where)) {
-        const { RedisTokenStore } = await import('./redis-store.js')
-        return RedisTokenStore.open(where, key)
-      }
-      return FileTokenStore.open(where, key)
-    })()
+    this.store ??= (async () => openTokenStore(this.options.tokenStore ?? defaultTokenStorePath(this.options.dataDir), storeKey(this.options.tokenStoreKey)))()
     return this.store
   }
 

@@ -122,6 +122,11 @@ export class UpstreamOAuth {
   }
 
   private async refresh(store: TokenStore, key: string, held: StoredTokens): Promise<StoredTokens | undefined> {
+    // As stored now, past this replica's cache: revoked (`airmcp auth revoke`) stays revoked, and a pair
+    // another replica rotated first stands.
+    const now = await store.fresh(key)
+    if (!now) return undefined
+    if (now.refreshToken !== held.refreshToken) return now
     const { metadata } = await this.server.discover()
     const { client, addAuth } = await this.server.clientAuth()
     try {

@@ -1,4 +1,4 @@
-import { type ConsentSpace, opaqueName, seal, type StoredTokens, type TokenStore, unseal } from './token-store.js'
+import { type ConsentSpace, opaqueName, seal, type StoredTokens, type TokenStore, unreadableError, unseal } from './token-store.js'
 
 const PREFIX = 'airmcp:upstream-tokens:'
 /** Pending authorizations (sealed, expiring) and the channel that tells every replica one ended. */
@@ -66,11 +66,12 @@ export class RedisTokenStore implements TokenStore {
     this.consents = new RedisConsentSpace(client)
   }
 
-  static async open(url: string, key: Buffer): Promise<RedisTokenStore> {
+  /** `once`: no reconnection (a command's store), so an unreachable Redis fails the open. */
+  static async open(url: string, key: Buffer, once = false): Promise<RedisTokenStore> {
     const redis = await import('@redis/client').catch(() => {
       throw new TypeError('tokenStore redis:// needs the optional package @redis/client. Try this: npm install @redis/client.')
     })
-    const client: RedisClient = redis.createClient({ url })
+    const client: RedisClient = redis.createClient({ url, ...(once ? { socket: { reconnectStrategy: false } } : {}) })
     // Reconnects on its own; a request while it is down fails that request alone.
     client.on('error', () => {})
     await client.connect()
@@ -112,6 +113,23 @@ export class RedisTokenStore implements TokenStore {
 
   keys(prefix = ''): string[] {
     return [...this.cache.keys()].filter((name) => name.startsWith(prefix))
+  }
+
+  async list(): Promise<[string, StoredTokens][]> {
+    const found: [string, StoredTokens][] = []
+    let unreadable = 0
+    for await (const names of this.client.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 100 })) {
+      for (const name of names) {
+        const sealed = await this.client.get(name)
+        const plain = sealed === null ? undefined : unseal(this.key, sealed, name)
+        if (sealed !== null && plain === undefined) unreadable++
+        if (plain === undefined) continue
+        const { key, tokens } = JSON.parse(plain) as { key: string; tokens: StoredTokens }
+        found.push([key, tokens])
+      }
+    }
+    if (unreadable) throw unreadableError(unreadable, 'Redis', 'or delete those keys (users authorize again)')
+    return found
   }
 
   consentSpace(): ConsentSpace {
