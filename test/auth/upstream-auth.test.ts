@@ -19,6 +19,7 @@ import { storeKey, unseal } from '../../src/gateway/upstreams/auth/token-store.j
 import { createClient } from '@redis/client'
 import { type HostileGateway, startGateway } from '../hostile/harness.js'
 import { killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { runCli } from '../helpers/cli.js'
 import { type Redis, startRedis } from '../helpers/redis.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
@@ -319,6 +320,25 @@ describe('replicas share a Redis token store', () => {
     for (const field of [`${as.issuer} bob`, 'accessToken', 'refreshToken', ...tokens]) expect(`${names[0]} ${value}`).not.toContain(field)
     expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, names[0])).toBeUndefined()
     expect(unseal(storeKey(STORE_KEY), value, names[0])).toMatch(/"accessToken"/)
+  })
+
+  it('a revoked authorization (airmcp auth revoke) stays revoked: a replica that cached it asks for consent again rather than refreshing it back', async () => {
+    as.setAccessTokenTTL(30)
+    try {
+      gateway = await startTheGateway(redisUrl)
+      frontTokens.carol = await frontToken('carol')
+      const callbacks: string[] = []
+      const carol = await userClient('carol', '2026-07-28', true, callbacks)
+      // 30-second tokens: each call refreshes the pair this replica holds in memory.
+      for (let call = 0; call < 2; call++) expect((await whoami(carol, 'alpha_whoami')).sub).toBe('carol')
+      expect(callbacks).toHaveLength(1)
+      const revoked = await runCli(['auth', 'revoke', 'carol', '--store', redisUrl], { env: { AIRMCP_TOKEN_STORE_KEY: STORE_KEY } })
+      expect(revoked.code, revoked.stderr).toBe(0)
+      expect((await whoami(carol, 'alpha_whoami')).sub).toBe('carol')
+      expect(callbacks).toHaveLength(2)
+    } finally {
+      as.setAccessTokenTTL(600)
+    }
   })
 
   it("a closed store (the gateway's stop) leaves no connection open: an embedding process can end", async () => {

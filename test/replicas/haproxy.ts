@@ -39,7 +39,7 @@ export async function startHaproxy(backends: string[], port?: number): Promise<H
   const dir = mkdtempSync(join(tmpdir(), 'airmcp-haproxy-'))
   const servers = backends.map((backend, i) => {
     const { hostname, port: backendPort } = new URL(backend)
-    return `  server g${i + 1} ${hostname}:${backendPort} check inter 500 fall 1 rise 1`
+    return `  server g${i + 1} ${hostname}:${backendPort} check inter 500 fall 3 rise 1`
   })
   const config = [
     'global',
@@ -49,6 +49,9 @@ export async function startHaproxy(backends: string[], port?: number): Promise<H
     '  timeout connect 1s',
     '  timeout client 5m',
     '  timeout server 5m',
+    // A replica slow to answer /health under load is not taken out (fall 3, 5 s); a dead one is avoided at
+    // once all the same: its refused connections are retried on another (retry-on, redispatch).
+    '  timeout check 5s',
     '  retries 3',
     '  option redispatch 1',
     '  option http-buffer-request',

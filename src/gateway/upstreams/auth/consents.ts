@@ -69,7 +69,11 @@ export class ConsentBoard {
    * undefined for a state this gateway never issued (or long gone).
    */
   async outcome(state: string): Promise<ConsentOutcome | undefined> {
-    this.subscribed ??= this.space.subscribe((message) => this.announced(message))
+    // Subscribed once; a failed subscription (Redis down) is tried again by the next wait.
+    this.subscribed ??= this.space.subscribe((message) => this.announced(message)).catch((error: unknown) => {
+      this.subscribed = undefined
+      throw error
+    })
     await this.subscribed
     const name = this.name('ended', state)
     // Listening before looking: an end between the two is not missed.
