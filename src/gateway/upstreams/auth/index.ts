@@ -151,14 +151,18 @@ export class UpstreamAuthority {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
       res.end(text)
     }
+    const unknown = () => page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
+    // A gateway with no per-user upstream issued none (and may have no store to look in).
+    if (![...this.clients.values()].some((client) => client.config.mode === 'per-user')) {
+      unknown()
+      return true
+    }
     // Taken once from the board the replicas share: the replica that asked for it need not be this one.
     this.consents()
       .then(async (board) => {
         const pending = await board.take(url.searchParams.get('state') ?? '')
         const client = pending && [...this.clients.values()].find((candidate) => candidate.resource === pending.resource)
-        if (!client) {
-          return page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
-        }
+        if (!client) return unknown()
         await client.complete(url.searchParams, pending)
         page(200, 'Authorized. You can close this window; the call goes on in your MCP client.')
       })
