@@ -104,6 +104,12 @@ export function clockTime(date: Date): string {
   return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
 }
 
+/** Rows of cells as lines, each column as wide as its widest cell (the last one left as it is). */
+export function alignedColumns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd())
+}
+
 /** The table `airmcp status` prints: one row per registration. */
 export function statusTable(status: GatewayStatus): string[] {
   const rows = [
@@ -119,11 +125,10 @@ export function statusTable(status: GatewayStatus): string[] {
       lastErrorCell(s),
     ]),
   ]
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
   const held = status.quarantined ?? []
   return [
     `Gateway ${status.gateway}: ${status.status}, ${status.servers.length} server${status.servers.length === 1 ? '' : 's'}`,
-    ...rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd()),
+    ...alignedColumns(rows),
     // Held back by airmcp.lock: said after the table, so a reviewer sees what clients cannot reach and why.
     ...(held.length ? ['', `Held back by airmcp.lock (${held.length}):`, ...held.map((h) => `  ${h.server} ${h.kind} "${h.name}": ${h.reason}`)] : []),
   ]

@@ -2,7 +2,6 @@
 // (oidc-provider) and two airmcp servers protected by it: per-user tokens asked for by a URL elicitation
 // (both eras), on-behalf-of by token exchange, the encrypted token store across a restart, and bad input
 // at discovery and at the callback refused with nothing stored.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
@@ -19,7 +18,9 @@ import { UpstreamOAuth } from '../../src/gateway/upstreams/auth/oauth-client.js'
 import { storeKey, unseal } from '../../src/gateway/upstreams/auth/token-store.js'
 import { createClient } from '@redis/client'
 import { type HostileGateway, startGateway } from '../hostile/harness.js'
-import { freePort, killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { killAll, killProcess, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { runCli } from '../helpers/cli.js'
+import { type Redis, startRedis } from '../helpers/redis.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
 const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma' }
@@ -286,31 +287,16 @@ describe('discovery refuses malicious authorization-server metadata', () => {
 })
 
 describe('replicas share a Redis token store', () => {
-  let redis: ChildProcess
+  let redis: Redis
   let redisUrl: string
 
   beforeAll(async () => {
-    const port = await freePort()
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
-    redisUrl = `redis://127.0.0.1:${port}`
-    // Ready when it says so.
-    let said = ''
-    await new Promise<void>((resolve, reject) => {
-      redis.stdout!.on('data', (chunk: Buffer) => {
-        said += chunk.toString()
-        if (said.includes('Ready to accept connections')) resolve()
-      })
-      redis.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${said}`)))
-    })
-    redis.stdout!.resume()
+    redis = await startRedis()
+    redisUrl = redis.url
   })
 
   afterAll(async () => {
-    if (redis && redis.exitCode === null) {
-      const exited = new Promise((resolve) => redis.once('exit', resolve))
-      redis.kill()
-      await exited
-    }
+    await redis?.stop()
   })
 
   it('a consent given through one replica serves the next call through the other; Redis holds nothing readable without the key', async () => {
@@ -334,6 +320,25 @@ describe('replicas share a Redis token store', () => {
     for (const field of [`${as.issuer} bob`, 'accessToken', 'refreshToken', ...tokens]) expect(`${names[0]} ${value}`).not.toContain(field)
     expect(unseal(storeKey('another-key-of-at-least-32-characters-long'), value, names[0])).toBeUndefined()
     expect(unseal(storeKey(STORE_KEY), value, names[0])).toMatch(/"accessToken"/)
+  })
+
+  it('a revoked authorization (airmcp auth revoke) stays revoked: a replica that cached it asks for consent again rather than refreshing it back', async () => {
+    as.setAccessTokenTTL(30)
+    try {
+      gateway = await startTheGateway(redisUrl)
+      frontTokens.carol = await frontToken('carol')
+      const callbacks: string[] = []
+      const carol = await userClient('carol', '2026-07-28', true, callbacks)
+      // 30-second tokens: each call refreshes the pair this replica holds in memory.
+      for (let call = 0; call < 2; call++) expect((await whoami(carol, 'alpha_whoami')).sub).toBe('carol')
+      expect(callbacks).toHaveLength(1)
+      const revoked = await runCli(['auth', 'revoke', 'carol', '--store', redisUrl], { env: { AIRMCP_TOKEN_STORE_KEY: STORE_KEY } })
+      expect(revoked.code, revoked.stderr).toBe(0)
+      expect((await whoami(carol, 'alpha_whoami')).sub).toBe('carol')
+      expect(callbacks).toHaveLength(2)
+    } finally {
+      as.setAccessTokenTTL(600)
+    }
   })
 
   it("a closed store (the gateway's stop) leaves no connection open: an embedding process can end", async () => {

@@ -31,14 +31,15 @@ export interface Haproxy {
 /**
  * An ordinary load balancer in front of gateway replicas, as the README asks of one: round-robin per
  * request with no stickiness, health checks on /health, and retries on another replica when a connection
- * fails (`retry-on conn-failure empty-response`, `option redispatch`).
+ * fails (`retry-on conn-failure empty-response`, `option redispatch`). `port` when the replicas must know
+ * their public URL before it starts (an OAuth redirect URI).
  */
-export async function startHaproxy(backends: string[]): Promise<Haproxy> {
-  const port = await freePort()
+export async function startHaproxy(backends: string[], port?: number): Promise<Haproxy> {
+  port ??= await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'airmcp-haproxy-'))
   const servers = backends.map((backend, i) => {
     const { hostname, port: backendPort } = new URL(backend)
-    return `  server g${i + 1} ${hostname}:${backendPort} check inter 500 fall 1 rise 1`
+    return `  server g${i + 1} ${hostname}:${backendPort} check inter 500 fall 3 rise 1`
   })
   const config = [
     'global',
@@ -48,6 +49,9 @@ export async function startHaproxy(backends: string[]): Promise<Haproxy> {
     '  timeout connect 1s',
     '  timeout client 5m',
     '  timeout server 5m',
+    // A replica slow to answer /health under load is not taken out (fall 3, 5 s); a dead one is avoided at
+    // once all the same: its refused connections are retried on another (retry-on, redispatch).
+    '  timeout check 5s',
     '  retries 3',
     '  option redispatch 1',
     '  option http-buffer-request',

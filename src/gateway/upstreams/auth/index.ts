@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Transport } from '@modelcontextprotocol/client'
 import type { Connection } from '../../types.js'
 import { assertSecureUrl, clientMetadataOf, type UpstreamAuth, UpstreamAuthError } from './authorization-server.js'
+import { ConsentBoard, MemoryConsentSpace } from './consents.js'
 import { AUTH_MODES, UpstreamOAuth } from './oauth-client.js'
 import { FileTokenStore, storeKey, type TokenStore } from './token-store.js'
 import { AuthorizingTransport } from './transport.js'
@@ -24,6 +25,23 @@ export interface UpstreamAuthorityOptions {
 }
 
 type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
+
+/** Where the gateway keeps upstream tokens without a `tokenStore`: in its data directory. */
+export function defaultTokenStorePath(dataDir: string | undefined): string {
+  return join(dataDir ?? '.airmcp', 'upstream-tokens.json')
+}
+
+/**
+ * The store at `where`: a file, or `redis://…`. `once` (a command's): an unreachable Redis fails the open
+ * at once instead of being retried (a gateway keeps retrying).
+ */
+export async function openTokenStore(where: string, key: Buffer, once = false): Promise<TokenStore> {
+  if (/^rediss?:\/\//.test(where)) {
+    const { RedisTokenStore } = await import('./redis-store.js')
+    return RedisTokenStore.open(where, key, once)
+  }
+  return FileTokenStore.open(where, key)
+}
 
 /** Refuses an `auth` the gateway cannot use, at register(). */
 export function validateUpstreamAuth(id: string, connection: Connection): void {
@@ -59,22 +77,21 @@ export function authorizesPerCaller(connection: Connection): boolean {
  */
 export class UpstreamAuthority {
   private store: Promise<TokenStore> | undefined
+  private board: Promise<ConsentBoard> | undefined
   private readonly clients = new Map<string, UpstreamOAuth>()
 
   constructor(private readonly options: UpstreamAuthorityOptions) {}
 
   /** Opened on first use: a gateway with no per-user upstream needs no key. */
   tokenStore(): Promise<TokenStore> {
-    this.store ??= (async () => {
-      const key = storeKey(this.options.tokenStoreKey)
-      const where = this.options.tokenStore ?? join(this.options.dataDir ?? '.airmcp', 'upstream-tokens.json')
-      if (/^rediss?:\/\//.test(where)) {
-        const { RedisTokenStore } = await import('./redis-store.js')
-        return RedisTokenStore.open(where, key)
-      }
-      return FileTokenStore.open(where, key)
-    })()
+    this.store ??= (async () => openTokenStore(this.options.tokenStore ?? defaultTokenStorePath(this.options.dataDir), storeKey(this.options.tokenStoreKey)))()
     return this.store
+  }
+
+  /** Pending authorizations: where the store's replicas all see them (Redis), else in this process. */
+  consents(): Promise<ConsentBoard> {
+    this.board ??= this.tokenStore().then((store) => new ConsentBoard(store.consentSpace?.() ?? new MemoryConsentSpace(), storeKey(this.options.tokenStoreKey)))
+    return this.board
   }
 
   /** Closes the token store, if one was opened (the gateway's stop). */
@@ -98,11 +115,17 @@ export class UpstreamAuthority {
     const key = `${connection.url}\u0000${JSON.stringify(connection.auth)}`
     let client = this.clients.get(key)
     if (!client) {
-      client = new UpstreamOAuth(connection.url, connection.auth!, () => this.tokenStore(), {
-        redirectUri: () => this.redirectUri(),
-        // Authorization servers fetch a metadata document over https only.
-        clientMetadataUrl: () => (this.origin().startsWith('https:') ? new URL(CLIENT_METADATA_PATH, this.origin()).href : undefined),
-      })
+      client = new UpstreamOAuth(
+        connection.url,
+        connection.auth!,
+        () => this.tokenStore(),
+        {
+          redirectUri: () => this.redirectUri(),
+          // Authorization servers fetch a metadata document over https only.
+          clientMetadataUrl: () => (this.origin().startsWith('https:') ? new URL(CLIENT_METADATA_PATH, this.origin()).href : undefined),
+        },
+        () => this.consents(),
+      )
       this.clients.set(key, client)
     }
     return client
@@ -124,21 +147,28 @@ export class UpstreamAuthority {
       return true
     }
     if (url.pathname !== CALLBACK_PATH) return false
-    const state = url.searchParams.get('state') ?? ''
-    const client = [...this.clients.values()].find((candidate) => candidate.pending.has(state))
     const page = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
       res.end(text)
     }
-    if (!client) {
-      page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
+    const unknown = () => page(400, 'This authorization response is unknown or was already used. Nothing was stored. Go back to your MCP client and try the call again.')
+    // A gateway with no per-user upstream issued none (and may have no store to look in).
+    if (![...this.clients.values()].some((client) => client.config.mode === 'per-user')) {
+      unknown()
       return true
     }
-    client.complete(url.searchParams).then(
-      () => page(200, 'Authorized. You can close this window; the call goes on in your MCP client.'),
-      (error: unknown) =>
+    // Taken once from the board the replicas share: the replica that asked for it need not be this one.
+    this.consents()
+      .then(async (board) => {
+        const pending = await board.take(url.searchParams.get('state') ?? '')
+        const client = pending && [...this.clients.values()].find((candidate) => candidate.resource === pending.resource)
+        if (!client) return unknown()
+        await client.complete(url.searchParams, pending)
+        page(200, 'Authorized. You can close this window; the call goes on in your MCP client.')
+      })
+      .catch((error: unknown) =>
         page(400, `Authorization refused: ${error instanceof UpstreamAuthError ? error.message : 'the authorization server could not be reached.'} Nothing was stored.`),
-    )
+      )
     return true
   }
 }

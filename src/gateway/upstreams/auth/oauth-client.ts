@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { exchangeAuthorization, type OAuthTokens, refreshAuthorization, startAuthorization } from '@modelcontextprotocol/client'
 import type { Principal } from '../../../http/principal.js'
 import { AuthorizationServer, type Discovered, type UpstreamAuth, UpstreamAuthError } from './authorization-server.js'
+import { ConsentBoard, type ConsentOutcome, MemoryConsentSpace, type PendingAuthorization } from './consents.js'
 import type { StoredTokens, TokenStore } from './token-store.js'
 
 
@@ -9,8 +10,7 @@ export const AUTH_MODES = ['per-user', 'on-behalf-of', 'as-itself'] as const
 
 /** Refreshed (or exchanged again) this long before it expires. */
 const EXPIRY_MARGIN_MS = 60_000
-/** Authorizations waiting for their callback, and how long one waits. */
-const MAX_PENDING = 1000
+/** How long an authorization waits for its callback (and its outcome is kept for the call waiting on it). */
 const PENDING_MS = 10 * 60_000
 
 
@@ -19,20 +19,10 @@ export function principalKey(principal: Principal): string {
   return `${String(principal.claims.iss ?? '')} ${principal.sub ?? principal.name}`
 }
 
-interface Pending {
-  key: string
-  verifier: string
-  scope?: string
-  createdAt: number
-  done: Promise<void>
-  finish(error?: Error): void
-}
-
-/** A consent the gateway asks a caller for: where to send their browser, and its completion. */
+/** A consent the gateway asks a caller for: where to send their browser, and its state (consentOutcome). */
 export interface Consent {
   url: string
   elicitationId: string
-  done: Promise<void>
 }
 
 /**
@@ -48,7 +38,6 @@ export class UpstreamOAuth {
   private readonly exchanged = new Map<string, { token: string; expiresAt: number }>()
   /** Scopes a challenge asked for beyond what was granted (step-up on insufficient_scope). */
   private stepUpScope: string | undefined
-  readonly pending = new Map<string, Pending>()
   /** Refreshes in flight by key: one refresh per refresh token, however many calls need it. */
   private readonly refreshing = new Map<string, Promise<StoredTokens | undefined>>()
 
@@ -57,6 +46,8 @@ export class UpstreamOAuth {
     readonly config: UpstreamAuth,
     private readonly store: () => Promise<TokenStore>,
     private readonly gateway: { redirectUri(): string; clientMetadataUrl(): string | undefined },
+    /** Pending authorizations, shared with the other replicas when the store is (default: this process's). */
+    private readonly consents: () => Promise<ConsentBoard> = localConsents(),
   ) {
     this.server = new AuthorizationServer(resource, config, gateway)
   }
@@ -131,6 +122,11 @@ export class UpstreamOAuth {
   }
 
   private async refresh(store: TokenStore, key: string, held: StoredTokens): Promise<StoredTokens | undefined> {
+    // As stored now, past this replica's cache: revoked (`airmcp auth revoke`) stays revoked, and a pair
+    // another replica rotated first stands.
+    const now = await store.fresh(key)
+    if (!now) return undefined
+    if (now.refreshToken !== held.refreshToken) return now
     const { metadata } = await this.server.discover()
     const { client, addAuth } = await this.server.clientAuth()
     try {
@@ -187,34 +183,24 @@ export class UpstreamOAuth {
       state,
       resource: this.resource,
     })
-    this.expirePending()
-    let finish!: (error?: Error) => void
-    const done = new Promise<void>((resolve, reject) => {
-      finish = (error) => (error ? reject(error) : resolve())
-    })
-    done.catch(() => {})
-    this.pending.set(state, { key: this.storeKey(principal), verifier: codeVerifier, scope, createdAt: Date.now(), done, finish })
-    return { url: authorizationUrl.href, elicitationId: state, done }
+    const pending: PendingAuthorization = { key: this.storeKey(principal), resource: this.resource, verifier: codeVerifier, scope, expiresAt: Date.now() + PENDING_MS }
+    await (await this.consents()).open(state, pending)
+    return { url: authorizationUrl.href, elicitationId: state }
   }
 
-  private expirePending(): void {
-    for (const [state, pending] of this.pending) {
-      if (Date.now() - pending.createdAt < PENDING_MS && this.pending.size < MAX_PENDING) break
-      this.pending.delete(state)
-      pending.finish(new UpstreamAuthError('The authorization was not completed in time. Try this: call again for a new link.'))
-    }
+  /** How the consent of `state` ends, wherever its callback lands; undefined for a state never issued. */
+  async consentOutcome(state: string): Promise<ConsentOutcome | undefined> {
+    return (await this.consents()).outcome(state)
   }
 
   /**
-   * The redirect back from the authorization server: the state must be one this gateway issued (used
-   * once), `iss` the discovered issuer (RFC 9207), and the code redeemed with its PKCE verifier.
+   * The redirect back from the authorization server, for `pending` (its state's, taken once from the
+   * consent board: a replayed redirect finds nothing): `iss` the discovered issuer (RFC 9207), and the code
+   * redeemed with its PKCE verifier. The outcome reaches the call waiting for it, on whichever replica.
    */
-  async complete(params: URLSearchParams): Promise<void> {
+  async complete(params: URLSearchParams, pending: PendingAuthorization): Promise<void> {
     const state = params.get('state') ?? ''
-    const pending = this.pending.get(state)
-    if (!pending) throw new UpstreamAuthError('This authorization response is unknown or was already used.')
-    // Used once, whatever happens next: a replayed redirect finds nothing.
-    this.pending.delete(state)
+    const board = await this.consents()
     try {
       const error = params.get('error')
       if (error) throw new UpstreamAuthError(`The authorization server refused: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}.`)
@@ -240,14 +226,21 @@ export class UpstreamOAuth {
         throw new UpstreamAuthError(`The authorization code was refused by ${metadata.issuer}: ${(failure as Error).message}`)
       }
       await (await this.store()).set(pending.key, storedOf(tokens))
-      pending.finish()
+      await board.end(state, { ok: true }, PENDING_MS)
     } catch (error) {
-      pending.finish(error as Error)
+      const reason = error instanceof UpstreamAuthError ? error.message : 'The authorization server could not be reached.'
+      await board.end(state, { ok: false, error: reason }, PENDING_MS).catch(() => {})
       throw error
     }
   }
 }
 
+
+/** Pending authorizations in this process only (an UpstreamOAuth outside a gateway, in tests). */
+function localConsents(): () => Promise<ConsentBoard> {
+  const board = new ConsentBoard(new MemoryConsentSpace(), randomBytes(32))
+  return async () => board
+}
 
 function expiryOf(tokens: OAuthTokens): number | undefined {
   return typeof tokens.expires_in === 'number' ? Date.now() + tokens.expires_in * 1000 : undefined

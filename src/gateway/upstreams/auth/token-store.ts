@@ -20,8 +20,27 @@ export interface TokenStore {
   delete(key: string): Promise<void>
   /** Keys starting with `prefix` (a principal's), for `list` and `revoke`. */
   keys(prefix?: string): string[]
+  /** Everything stored now, every replica's (`airmcp auth list`); throws when a value cannot be read with this key. */
+  list(): Promise<[string, StoredTokens][]>
   /** Releases what the store holds open (a Redis connection); the file store holds nothing. */
   close?(): Promise<void>
+  /** Where the replicas sharing this store keep pending authorizations (Redis); none: the process's memory. */
+  consentSpace?(): ConsentSpace
+}
+
+/**
+ * Where pending authorizations live: one process's memory (the file store), or Redis that every replica
+ * reaches. Values are opaque to it (sealed); `claim` is the one atomic step (first caller wins).
+ */
+export interface ConsentSpace {
+  put(name: string, value: string, ttlMs: number): Promise<void>
+  /** Sets `name` unless it exists: true for the first caller only. */
+  claim(name: string, ttlMs: number): Promise<boolean>
+  get(name: string): Promise<string | undefined>
+  /** To every replica's subscribers (this one's too). */
+  publish(message: string): Promise<void>
+  /** Resolves once subscribed: a message published after that reaches `listener`. */
+  subscribe(listener: (message: string) => void): Promise<void>
 }
 
 const KEY_ENV = 'AIRMCP_TOKEN_STORE_KEY'
@@ -66,6 +85,11 @@ export function opaqueName(key: Buffer, name: string): string {
   return createHmac('sha256', key).update(name).digest('base64url')
 }
 
+/** Values sealed with another key: the store refuses to go on (a wrong key must not look like an empty store). */
+export function unreadableError(count: number, where: string, otherwise: string): Error {
+  return new Error(`${count} stored upstream token(s) in ${where} cannot be read with this key. Try this: the key the gateway used before (AIRMCP_TOKEN_STORE_KEY), ${otherwise}.`)
+}
+
 /**
  * The one-process store: a JSON file of sealed values in the gateway's data directory, read once at start
  * and rewritten atomically (a temporary file renamed over it) after each change, changes in order.
@@ -97,10 +121,12 @@ export class FileTokenStore implements TokenStore {
         store.entries.set(entry.key, entry.tokens)
       }
     }
-    if (unreadable) {
-      throw new Error(`${unreadable} stored upstream token(s) in ${path} cannot be read with this key. Try this: the key the gateway used before (AIRMCP_TOKEN_STORE_KEY), or delete the file (users authorize again).`)
-    }
+    if (unreadable) throw unreadableError(unreadable, path, 'or delete the file (users authorize again)')
     return store
+  }
+
+  async list(): Promise<[string, StoredTokens][]> {
+    return [...this.entries]
   }
 
   async get(key: string): Promise<StoredTokens | undefined> {

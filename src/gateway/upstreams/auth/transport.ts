@@ -3,7 +3,6 @@ import { frontTokenOf } from '../../../http/principal.js'
 import { isRequest } from '../../../http/jsonrpc.js'
 import { ownerOf } from '../../routing/isolation.js'
 import type { Caller } from '../../routing/caller.js'
-import { UpstreamAuthError } from './authorization-server.js'
 import type { Consent, UpstreamOAuth } from './oauth-client.js'
 
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Record<string, unknown> }
@@ -27,8 +26,6 @@ export class AuthorizingTransport implements Transport {
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: Transport['onmessage']
-  /** Consents asked for in an `input_required` round, by state, until the retry comes. */
-  private readonly asked = new Map<string, Consent>()
 
   constructor(
     private readonly inner: Transport,
@@ -79,14 +76,14 @@ export class AuthorizingTransport implements Transport {
       const resumed = this.resumed(sent)
       if (resumed) {
         sent = resumed.message
-        await this.untilAuthorized(resumed.consent, options?.requestSignal)
+        await this.untilAuthorized(resumed.state, options?.requestSignal)
       }
       token = await this.oauth.userToken(principal)
       if (!token && isRequest(message as never)) {
         const consent = await this.oauth.consent(principal)
         const asked = await this.askConsent(sent, consent, caller, options)
         if (asked === 'round') return
-        await this.untilAuthorized(consent, options?.requestSignal)
+        await this.untilAuthorized(consent.elicitationId, options?.requestSignal)
         token = await this.oauth.userToken(principal)
       }
       if (!token) throw new ProtocolError(-32600, 'The authorization for this upstream was not completed. Try this: call again.')
@@ -98,17 +95,17 @@ export class AuthorizingTransport implements Transport {
     })
   }
 
-  /** The retry of a round of ours: the request as first sent, and the consent it waited for. */
-  private resumed(message: Message): { message: Message; consent: Consent } | undefined {
-    const state = message.params?.requestState
-    if (typeof state !== 'string' || !state.startsWith(CONSENT_STATE)) return undefined
-    const consent = this.asked.get(state.slice(CONSENT_STATE.length))
-    if (!consent) throw new ProtocolError(-32602, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
-    this.asked.delete(consent.elicitationId)
+  /**
+   * The retry of a round of ours: the request as first sent, and the state of the consent it waited for
+   * (the round may have been asked by another replica: the consent board knows it).
+   */
+  private resumed(message: Message): { message: Message; state: string } | undefined {
+    const requestState = message.params?.requestState
+    if (typeof requestState !== 'string' || !requestState.startsWith(CONSENT_STATE)) return undefined
     const answer = (message.params?.inputResponses as Record<string, { action?: string }> | undefined)?.[CONSENT_INPUT]
     if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
     const { requestState: _state, inputResponses: _answers, ...params } = message.params!
-    return { message: { ...message, params }, consent }
+    return { message: { ...message, params }, state: requestState.slice(CONSENT_STATE.length) }
   }
 
   /**
@@ -134,8 +131,6 @@ export class AuthorizingTransport implements Transport {
       throw new ProtocolError(modern ? -32600 : URL_ELICITATION_REQUIRED, text, modern ? undefined : { elicitations: [elicitation] })
     }
     if (modern) {
-      if (this.asked.size >= 1000) this.asked.delete(this.asked.keys().next().value as string)
-      this.asked.set(consent.elicitationId, consent)
       const round = {
         resultType: 'input_required',
         inputRequests: { [CONSENT_INPUT]: { method: 'elicitation/create', params: elicitation } },
@@ -150,8 +145,8 @@ export class AuthorizingTransport implements Transport {
     return 'asked'
   }
 
-  /** Waits for the browser to come back to the gateway's callback (or the request to be cancelled). */
-  private async untilAuthorized(consent: Consent, signal?: AbortSignal): Promise<void> {
+  /** Waits for the browser to come back to a replica's callback (or the request to be cancelled). */
+  private async untilAuthorized(state: string, signal?: AbortSignal): Promise<void> {
     let stop: (() => void) | undefined
     const cancelled = new Promise<never>((_resolve, reject) => {
       stop = () => reject(new ProtocolError(-32600, 'The request ended before the authorization was completed.'))
@@ -159,10 +154,9 @@ export class AuthorizingTransport implements Transport {
     })
     cancelled.catch(() => {})
     try {
-      await Promise.race([consent.done, cancelled])
-    } catch (error) {
-      if (error instanceof UpstreamAuthError) throw new ProtocolError(-32600, error.message)
-      throw error
+      const outcome = await Promise.race([this.oauth.consentOutcome(state), cancelled])
+      if (!outcome) throw new ProtocolError(-32602, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
+      if (!outcome.ok) throw new ProtocolError(-32600, outcome.error)
     } finally {
       if (stop) signal?.removeEventListener('abort', stop)
     }
