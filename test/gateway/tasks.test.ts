@@ -12,7 +12,7 @@ import {
   TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
-import { codeOf, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
+import { codeOf, listenToEnd, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
 
 const ALICE = 'alice-token-0123456789abcdef'
 const BOB = 'bob-token-0123456789abcdef'
@@ -98,6 +98,32 @@ describe('tasks through the gateway', () => {
     expect((await get(aliceOnB, other)).status).toBe('cancelled')
   }, 60_000)
 
+  it('2026 clients hear their own tasks’ status on a listen stream, from either replica; another client hears nothing', async () => {
+    const [aliceOnA, aliceOnB, bobOnA] = [client(a, ALICE), client(b, ALICE), client(a, BOB)]
+    const taskId = (await send(aliceOnA, 'tools/call', { name: 'sleep_job', arguments: { seconds: 2 } })).taskId as string
+    const tasksOnly = { taskIds: [taskId] }
+    const [onA, onB, bobs] = await Promise.all([listenToEnd(aliceOnA, tasksOnly), listenToEnd(aliceOnB, tasksOnly), listenToEnd(bobOnA, tasksOnly)])
+
+    for (const stream of [onA, onB]) {
+      const [ack, ...rest] = stream
+      expect(ack).toMatchObject({ method: 'notifications/subscriptions/acknowledged', params: { notifications: { taskIds: [taskId] } } })
+      const news = rest.filter((m) => m.method === 'notifications/tasks').map((m) => m.params as Result)
+      expect(news.map((n) => [n.taskId, n.status])).toEqual([
+        [taskId, 'working'],
+        [taskId, 'completed'],
+      ])
+      expect(news.at(-1)!.result).toMatchObject({ content: [{ type: 'text', text: 'Slept 2s' }] })
+      // The stream ends, answered, once its tasks have.
+      expect(rest.at(-1)).toMatchObject({ result: { resultType: 'complete' } })
+    }
+    // Bob's listen for Alice's task is acknowledged for no task and hears nothing of it.
+    expect(bobs[0]).toMatchObject({ params: { notifications: { taskIds: [] } } })
+    expect(bobs.filter((m) => m.method === 'notifications/tasks')).toEqual([])
+
+    // A client that did not declare the extension is refused.
+    expect(await codeOf(listenToEnd({ url: a, token: ALICE, capabilities: {} }, tasksOnly))).toBe(-32021)
+  }, 60_000)
+
   it('2025-11-25 clients get their tasks and status notifications through the gateway too, each its own', async () => {
     const connect = async (url: string, token: string) => {
       const client = new LegacyClient({ name: 'tasks-2025', version: '1.0.0' })
@@ -125,7 +151,8 @@ describe('tasks through the gateway', () => {
       expect(await codeOf(bob.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema))).toBe(-32602)
       expect(await alice.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema)).toMatchObject({ taskId: long, status: 'cancelled' })
       await expect.poll(() => heard.alice.map((n) => [n.taskId, n.status])).toContainEqual([long, 'cancelled'])
-      expect(heard.bob).toEqual([])    } finally {
+      expect(heard.bob).toEqual([])
+    } finally {
       await Promise.allSettled([alice.close(), bob.close()])
     }
   })

@@ -5,12 +5,17 @@ import type { Forwarding } from './forwarding.js'
 import { sessionOf } from './isolation.js'
 import { assertTasksNegotiated, type TaskIds, type TaskMethod } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
+import type { TaskFeed } from '../../runtime/task-listen.js'
 
 const INVALID_PARAMS = -32602
 const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
 
 /** A 2025 client session that can be sent a notification (the front's SDK server). */
 type TaskSession = { notification(notification: { method: string; params?: Params }): Promise<void> }
+
+/** How often a 2026 client's listened task is read from its member: its pollIntervalMs, within these bounds. */
+const MIN_FOLLOW_MS = 200
+const MAX_FOLLOW_MS = 10_000
 
 const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
 
@@ -67,6 +72,44 @@ export class TaskRouting {
       },
       route.upstream,
     )
+  }
+
+  /**
+   * What a 2026 client's task listen stream reports (runtime/task-listen.ts): its own tasks alone (another
+   * client's id is unknown to it, as in tasks/get), each read from the member running it with tasks/get and
+   * followed by reading it again every pollIntervalMs, so any replica serves the stream whatever replica
+   * started the task.
+   */
+  feed(caller: Caller): TaskFeed {
+    // Another client's, a forged or an expired id: nothing to hear of (the open throws before any request).
+    const read = async (taskId: string): Promise<Params | undefined> => {
+      try {
+        return await this.taskRequest('tasks/get', { taskId }, caller)
+      } catch {
+        return undefined
+      }
+    }
+    return {
+      current: read,
+      watch: (taskId, listener) => {
+        let timer: NodeJS.Timeout | undefined
+        let stopped = false
+        const follow = (afterMs: unknown) => {
+          const delay = Math.min(Math.max(typeof afterMs === 'number' ? afterMs : 1000, MIN_FOLLOW_MS), MAX_FOLLOW_MS)
+          timer = setTimeout(async () => {
+            const task = await read(taskId)
+            if (stopped || task === undefined) return
+            listener(task)
+            if (!TERMINAL_TASK.has(task.status as string)) follow(task.pollIntervalMs)
+          }, delay).unref()
+        }
+        follow(undefined)
+        return () => {
+          stopped = true
+          clearTimeout(timer)
+        }
+      },
+    }
   }
 
   /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */
