@@ -1,6 +1,7 @@
 // Tasks (SEP-2663) through real gateway processes: a 10-second task of a real upstream is polled, updated
 // and cancelled with the task id the gateway sealed; a second client can neither read, answer nor cancel
-// it; and two gateway replicas sharing one stateKey serve each other's tasks.
+// it; and two gateway replicas sharing one stateKey serve each other's tasks. Status notifications, and the
+// tools' task support in 2025 listings, reach each client in its era.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -9,6 +10,7 @@ import {
   CreateTaskResultSchema,
   GetTaskPayloadResultSchema,
   GetTaskResultSchema,
+  ListToolsResultSchema,
   TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -135,6 +137,19 @@ describe('tasks through the gateway', () => {
     alice.setNotificationHandler(TaskStatusNotificationSchema, (n) => void heard.alice.push(n.params))
     bob.setNotificationHandler(TaskStatusNotificationSchema, (n) => void heard.bob.push(n.params))
     try {
+      // The upstream speaks 2026 to the gateway, whose listing has no per-tool task support; 2025 clients are
+      // told it as the upstream's 2025 session says it (where their task calls go), 2026 clients are not.
+      const { tools } = await alice.request({ method: 'tools/list', params: {} }, ListToolsResultSchema)
+      expect(Object.fromEntries(tools.map((tool) => [tool.name, tool.execution]))).toEqual({
+        long_job: { taskSupport: 'required' },
+        sleep_job: { taskSupport: 'optional' },
+      })
+      const modern = (await send(client(a, ALICE), 'tools/list', {})).tools as Result[]
+      expect(modern.map((tool) => [tool.name, 'execution' in tool])).toEqual([
+        ['long_job', false],
+        ['sleep_job', false],
+      ])
+
       const asTask = (seconds: number) =>
         alice.request({ method: 'tools/call', params: { name: 'sleep_job', arguments: { seconds }, task: { ttl: 60_000 } } }, CreateTaskResultSchema)
       const { task } = await asTask(1)
