@@ -189,9 +189,10 @@ describe('capabilities (issue 27 item 6)', () => {
 describe.each(ERAS)('everything with a %s client declaring sampling, elicitation and roots', (era) => {
   it('lists, calls (sampling, elicitation and roots included), reads and gets prompts as direct', async () => {
     const setup = { era, capabilities: { sampling: {}, elicitation: { form: {}, url: {} } }, roots: [{ uri: `file://${root}`, name: 'root' }] }
-    // Tasks (simulate-research-query's taskSupport "required") belong to the Tasks issue; a 2026 client is not sent them.
+    // A tool's task support (`execution`) is a 2025 field: a 2025 client sees it as direct (tasks.test.ts runs
+    // the task tool); a 2026 client direct to this 2025 server sees it, through the gateway (2026) it is not sent.
     const scrub: Scrub = (value) => {
-      if (!value || typeof value !== 'object' || !('execution' in value)) return value
+      if (era === '2025' || !value || typeof value !== 'object' || !('execution' in value)) return value
       const { execution: _tasks, ...rest } = value as Record<string, unknown>
       return rest
     }

@@ -1,0 +1,85 @@
+// The everything server's task tool (simulate-research-query, taskSupport "required", 2025-11-25 tasks) run
+// by a 2025 client that negotiates tasks, directly and through a real gateway process: the same listing,
+// the same task lifecycle and result, the id sealed by the gateway, status news under that id.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  GetTaskPayloadResultSchema,
+  GetTaskResultSchema,
+  ListToolsResultSchema,
+  TaskStatusNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js'
+import { auth, type HostileGateway } from '../hostile/harness.js'
+import { killAll } from '../helpers/processes.js'
+import { type NpmServer, resolveEntry, startFidelityGateway } from './harness.js'
+
+const EVERYTHING: NpmServer = { name: 'everything', entry: '@modelcontextprotocol/server-everything/dist/index.js', args: ['stdio'] }
+const TOOL = 'simulate-research-query'
+/** What a 2025 client declares to run tool calls as tasks. */
+const TASKS = { tasks: { cancel: {}, requests: { tools: { call: {} } } } }
+
+let gateway: HostileGateway
+beforeAll(async () => {
+  gateway = await startFidelityGateway([EVERYTHING])
+}, 120_000)
+afterAll(killAll)
+
+async function connect(path: 'direct' | 'through'): Promise<Client> {
+  const client = new Client({ name: 'fidelity-tasks', version: '1.0.0' }, { capabilities: TASKS as never })
+  const transport =
+    path === 'direct'
+      ? new StdioClientTransport({ command: process.execPath, args: [resolveEntry(EVERYTHING.entry), 'stdio'], stderr: 'ignore' })
+      : new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } })
+  await client.connect(transport)
+  return client
+}
+
+/** One run of the task tool on a path: what the client saw, task ids and timestamps aside (they differ per run). */
+async function runResearch(path: 'direct' | 'through') {
+  const client = await connect(path)
+  const heard: { taskId: string; status: string }[] = []
+  client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void heard.push({ taskId: n.params.taskId, status: n.params.status }))
+  try {
+    const { tools } = await client.request({ method: 'tools/list', params: {} }, ListToolsResultSchema)
+    const call = () =>
+      client.request({ method: 'tools/call', params: { name: TOOL, arguments: { topic: 'gateways' }, task: { ttl: 60_000 } } }, CreateTaskResultSchema)
+    const { task } = await call()
+    const result = await client.request({ method: 'tasks/result', params: { taskId: task.taskId } }, GetTaskPayloadResultSchema, { timeout: 30_000 })
+    const ended = await client.request({ method: 'tasks/get', params: { taskId: task.taskId } }, GetTaskResultSchema)
+    const second = (await call()).task.taskId
+    const cancelled = await client.request({ method: 'tasks/cancel', params: { taskId: second } }, CancelTaskResultSchema)
+    return {
+      taskId: task.taskId,
+      heard,
+      seen: {
+        execution: tools.find((tool) => tool.name === TOOL)?.execution,
+        created: { status: task.status, ttl: task.ttl, pollInterval: task.pollInterval },
+        result: { content: result.content, related: result._meta?.['io.modelcontextprotocol/related-task'] === undefined ? 'none' : 'its task' },
+        ended: ended.status,
+        cancelled: cancelled.status,
+      },
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+describe(`everything's ${TOOL} (taskSupport "required")`, () => {
+  it('a 2025 client that negotiates tasks runs it as a task through the gateway as direct', async () => {
+    const [direct, through] = await Promise.all([runResearch('direct'), runResearch('through')])
+    expect(direct.seen).toMatchObject({ execution: { taskSupport: 'required' }, created: { status: 'working' }, ended: 'completed', cancelled: 'cancelled' })
+    expect(through.seen).toEqual(direct.seen)
+    // The gateway hands out its own sealed id, and the server's status news reach the client under it.
+    expect(through.taskId).toMatch(/^gw1\./)
+    const statusesOf = (run: typeof direct) => run.heard.filter((n) => n.taskId === run.taskId).map((n) => n.status)
+    // (The one the server sends as it creates the task, before its result names it, reaches a client
+    // directly but has no client yet at the gateway: the news after it are the same.)
+    const [heardDirect, heardThrough] = [statusesOf(direct), statusesOf(through)]
+    expect(heardThrough).toContain('completed')
+    expect(heardThrough).toEqual(heardDirect.slice(heardDirect.length - heardThrough.length))
+  }, 60_000)
+})
