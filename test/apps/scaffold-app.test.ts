@@ -1,5 +1,6 @@
 // `airmcp add server dash --preset app`: the generated server builds, registers in the workspace's gateway,
-// and its app reaches a client through a real gateway process in both eras, the same as a direct read.
+// and its app reaches a client through a real gateway process in both eras, the same as a direct read, also
+// with a tool prefix configured.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,10 +15,12 @@ import { appRegistration, scaffoldAppServer } from './scaffold.js'
 const uiOf = (tool: { _meta?: Record<string, unknown> }) => tool._meta?.ui
 let dir = ''
 let gateway: HostileGateway
+/** The same server with its tools prefixed `d_`. */
+let prefixed: HostileGateway
 
 beforeAll(async () => {
   dir = await scaffoldAppServer()
-  gateway = await startGateway({}, [appRegistration(dir)])
+  ;[gateway, prefixed] = await Promise.all([startGateway({}, [appRegistration(dir)]), startGateway({}, [appRegistration(dir, { tools: { prefix: 'd_' } })])])
 }, 120_000)
 
 afterAll(async () => {
@@ -56,5 +59,19 @@ describe('airmcp add server --preset app, add tool --ui', () => {
     expect(await client.callTool({ name: 'chart', arguments: { days: 7 } })).toMatchObject({ structuredContent: { days: 7 } })
     const stats = await client.callTool({ name: 'get_stats', arguments: {} })
     expect(stats.structuredContent).toMatchObject({ refreshes: expect.any(Number), memoryMiB: expect.any(Number) })
+  })
+
+  it.each(['2025-11-25', '2026-07-28'] as const)('with a tool prefix, serves its app to a %s client under the pool, byte-identical to a direct read', async (era) => {
+    const direct = await connectEra(new StdioClientTransport({ command: process.execPath, args: ['dist/index.js'], cwd: join(dir, 'servers/dash'), stderr: 'ignore' }), '2025-11-25')
+    const client = await connectEra(new StreamableHTTPClientTransport(new URL(prefixed.url), { requestInit: { headers: auth } }), era)
+    const tools = Object.fromEntries((await client.listTools()).tools.map((t) => [t.name, t]))
+    const exposed = 'ui://airmcp~dash/show_dashboard/app.html'
+    expect(tools.d_show_dashboard!._meta).toEqual({ ui: { resourceUri: exposed }, 'ui/resourceUri': exposed })
+    expect(tools.d_get_stats!._meta).toEqual({ ui: { visibility: ['app'] } })
+    const read = await client.readResource({ uri: exposed })
+    expect(read.contents[0]!.uri).toBe(exposed)
+    const original = (await direct.readResource({ uri: 'ui://show_dashboard/app.html' })).contents
+    expect(read.contents.map((c) => ({ ...c, uri: 'ui://show_dashboard/app.html' }))).toEqual(original)
+    expect((await client.callTool({ name: 'd_get_stats', arguments: {} })).structuredContent).toMatchObject({ refreshes: expect.any(Number) })
   })
 })
