@@ -1,7 +1,7 @@
 // Tasks (SEP-2663) through real gateway processes: a 10-second task of a real upstream is polled, updated
 // and cancelled with the task id the gateway sealed; a second client can neither read, answer nor cancel
 // it; and two gateway replicas sharing one stateKey serve each other's tasks. Status notifications, and the
-// tools' task support in 2025 listings, reach each client in its era.
+// tools' task support in 2025 listings, reach each client in its era; a task outlives a gateway restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -13,7 +13,7 @@ import {
   ListToolsResultSchema,
   TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { killAll, type Started, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { codeOf, listenToEnd, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
 
 const ALICE = 'alice-token-0123456789abcdef'
@@ -24,6 +24,8 @@ const get = (client: Client, taskId: string) => send(client, 'tasks/get', { task
 describe('tasks through the gateway', () => {
   let a = ''
   let b = ''
+  /** Starts one more replica of the deployment. */
+  let gateway: () => Promise<Started>
 
   beforeAll(async () => {
     const upstream = (await startListening([...TSX_NODE_ARGS, 'fixtures/servers/tasks.ts'], { env: { AIRMCP_PORT: '0' } })).url
@@ -39,7 +41,7 @@ describe('tasks through the gateway', () => {
       },
       registrations: [{ id: 'jobs-1', name: 'jobs', connection: { type: 'http', url: upstream } }],
     })
-    const gateway = () => startListening([...TSX_NODE_ARGS, 'fixtures/servers/hostile-gateway.ts'], { env: { GATEWAY_CONFIG: config } })
+    gateway = () => startListening([...TSX_NODE_ARGS, 'fixtures/servers/hostile-gateway.ts'], { env: { GATEWAY_CONFIG: config } })
     ;[a, b] = (await Promise.all([gateway(), gateway()])).map((started) => started.url)
   }, 60_000)
   afterAll(killAll)
@@ -171,6 +173,17 @@ describe('tasks through the gateway', () => {
       await Promise.allSettled([alice.close(), bob.close()])
     }
   })
+
+  it('a task outlives a gateway restart while its upstream runs on', async () => {
+    const first = await gateway()
+    const taskId = (await send(client(first.url, ALICE), 'tools/call', { name: 'sleep_job', arguments: { seconds: 1 } })).taskId as string
+    first.child.kill('SIGTERM')
+    await new Promise((resolve) => first.child.once('exit', resolve))
+    const restarted = await gateway()
+    await expect.poll(async () => (await get(client(restarted.url, ALICE), taskId)).status, { timeout: 20_000, interval: 200 }).toBe('completed')
+    expect((await get(client(restarted.url, ALICE), taskId)).result).toMatchObject({ content: [{ type: 'text', text: 'Slept 1s' }] })
+    expect(await codeOf(get(client(restarted.url, BOB), taskId))).toBe(-32602)
+  }, 60_000)
 
   it('a client that did not negotiate tasks gets -32021 for a required-task tool and for tasks/*', async () => {
     const plain: Client = { url: a, token: ALICE, capabilities: { elicitation: {} } }
