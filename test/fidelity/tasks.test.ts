@@ -1,6 +1,7 @@
 // The everything server's task tool (simulate-research-query, taskSupport "required", 2025-11-25 tasks) run
 // by a 2025 client that negotiates tasks, directly and through a real gateway process: the same listing,
-// the same task lifecycle and result, the id sealed by the gateway, status news under that id.
+// the same task lifecycle and result, the id sealed by the gateway, status news under that id. A 2026
+// client runs it through the gateway as a 2026 task (SEP-2663) bridged onto the 2025 one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -15,6 +16,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import { auth, type HostileGateway } from '../hostile/harness.js'
 import { killAll } from '../helpers/processes.js'
+import { codeOf, listenToEnd, send, TASKS_EXTENSION, type Result, type WireClient } from '../helpers/wire-2026.js'
 import { type NpmServer, resolveEntry, startFidelityGateway } from './harness.js'
 
 const EVERYTHING: NpmServer = { name: 'everything', entry: '@modelcontextprotocol/server-everything/dist/index.js', args: ['stdio'] }
@@ -81,5 +83,27 @@ describe(`everything's ${TOOL} (taskSupport "required")`, () => {
     const [heardDirect, heardThrough] = [statusesOf(direct), statusesOf(through)]
     expect(heardThrough).toContain('completed')
     expect(heardThrough).toEqual(heardDirect.slice(heardDirect.length - heardThrough.length))
+  }, 60_000)
+
+  it('a 2026 client that negotiates tasks runs it through the gateway as a 2026 task, with the result a 2025 client gets', async () => {
+    const modern: WireClient = { url: gateway.url, token: auth.authorization.slice('Bearer '.length), capabilities: { extensions: { [TASKS_EXTENSION]: {} } } }
+    const call = () => send(modern, 'tools/call', { name: TOOL, arguments: { topic: 'gateways' } })
+    const [{ seen }, created] = await Promise.all([runResearch('direct'), call()])
+    expect(created).toMatchObject({ resultType: 'task', status: 'working', ttlMs: expect.any(Number), pollIntervalMs: expect.any(Number) })
+    const taskId = created.taskId as string
+    expect(taskId).toMatch(/^gw1\./)
+    // Its status on a listen stream, and by polling: the result inlined once completed.
+    const stream = await listenToEnd(modern, { taskIds: [taskId] })
+    const news = stream.filter((m) => m.method === 'notifications/tasks').map((m) => m.params as Result)
+    expect(news.at(-1)).toMatchObject({ taskId, status: 'completed' })
+    const done = await send(modern, 'tasks/get', { taskId })
+    expect(done).toMatchObject({ resultType: 'complete', taskId, status: 'completed' })
+    expect((done.result as Result).content).toEqual(seen.result.content)
+
+    const second = (await call()).taskId as string
+    expect(await send(modern, 'tasks/cancel', { taskId: second })).toEqual(expect.objectContaining({ resultType: 'complete' }))
+    expect(await send(modern, 'tasks/get', { taskId: second })).toMatchObject({ status: 'cancelled' })
+    // Without the extension, as for a 2026 tool that must run as a task.
+    expect(await codeOf(send({ ...modern, capabilities: {} }, 'tools/call', { name: TOOL, arguments: { topic: 'gateways' } }))).toBe(-32021)
   }, 60_000)
 })

@@ -7,6 +7,7 @@ import { bindCaller } from './isolation.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import { requestDigest, type StateSealer } from '../front/sealed-state.js'
 import type { TaskRouting } from './task-routing.js'
+import { assertTasksNegotiated, modernTask, requiresTask } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 
 const INVALID_REQUEST = -32600
@@ -90,7 +91,10 @@ export class EraBridge {
       async (upstream, options) => {
         this.served(caller, upstream, request.onUpstream)
         const params = paramsFor(upstream)
-        if (upstream.era !== 'modern') return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
+        if (upstream.era !== 'modern') {
+          if (method === 'tools/call' && requiresTask(upstream.tools, params.name)) return this.taskOnLegacy(upstream, params, caller, options, extraMeta)
+          return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
+        }
         const sent = {
           ...upstreamParams(params, caller, upstream.era, extraMeta),
           ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
@@ -174,6 +178,18 @@ export class EraBridge {
       round = { inputResponses, ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) }
     }
     throw new ProtocolError(INTERNAL_ERROR, `${method} still needed input after ${MAX_ROUNDS} rounds.`)
+  }
+
+  /**
+   * A 2026 client and a 2025 tool that runs only as a task: the call goes as a 2025 task, and the client,
+   * which negotiated the tasks extension (-32021 otherwise, as for a 2026 tool), gets a 2026 task under the
+   * gateway's sealed id; its tasks/* are answered from the 2025 methods (task-routing.ts).
+   */
+  private async taskOnLegacy(upstream: Upstream, params: Params, caller: Caller, options: ForwardOptions, extraMeta?: Params): Promise<Params> {
+    assertTasksNegotiated(caller.clientCapabilities)
+    const result = await upstream.request('tools/call', { ...upstreamParams(params, caller, upstream.era, extraMeta), task: {} }, options)
+    const task = result.task as Params | undefined
+    return task ? this.deps.tasks.expose({ resultType: 'task', ...modernTask(task) }, upstream, caller) : result
   }
 
   /**

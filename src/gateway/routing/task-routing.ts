@@ -1,13 +1,16 @@
 // The tasks stage: task ids sealed for the client that started a task, tasks/* requests to the member running it, and a 2025 task's status news to its session.
 import { ProtocolError } from '@modelcontextprotocol/client'
 import { taskOwner, upstreamParams, type Caller, type Params } from './caller.js'
+import type { ForwardOptions } from './cancellation.js'
 import type { Forwarding } from './forwarding.js'
 import { sessionOf } from './isolation.js'
-import { assertTasksNegotiated, type TaskIds, type TaskMethod } from './tasks.js'
+import { assertTasksNegotiated, modernTask, type TaskIds, type TaskMethod } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 import type { TaskFeed } from '../../runtime/task-listen.js'
 
 const INVALID_PARAMS = -32602
+const INTERNAL_ERROR = -32603
+const RELATED_TASK = 'io.modelcontextprotocol/related-task'
 const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
 
 /** A 2025 client session that can be sent a notification (the front's SDK server). */
@@ -16,6 +19,13 @@ type TaskSession = { notification(notification: { method: string; params?: Param
 /** How often a 2026 client's listened task is read from its member: its pollIntervalMs, within these bounds. */
 const MIN_FOLLOW_MS = 200
 const MAX_FOLLOW_MS = 10_000
+
+/** A 2025 tasks/result without the `_meta` naming its task (a 2026 task's result sits inside it). */
+function withoutRelatedTask(result: Params): Params {
+  const { [RELATED_TASK]: _related, ...meta } = (result._meta ?? {}) as Params
+  const { _meta: _all, ...rest } = result
+  return Object.keys(meta).length ? { ...rest, _meta: meta } : rest
+}
 
 const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
 
@@ -61,6 +71,7 @@ export class TaskRouting {
       method,
       caller,
       async (upstream, options) => {
+        if (caller.era === 'modern' && upstream.era === 'legacy') return this.legacyTaskRequest(method, route.taskId, upstream, options, params.taskId as string)
         const sent = {
           ...upstreamParams(params, caller, caller.era === 'modern' ? upstream.era : 'legacy'),
           taskId: route.taskId,
@@ -110,6 +121,30 @@ export class TaskRouting {
         }
       },
     }
+  }
+
+  /**
+   * A 2026 client's tasks/* on a 2025 task (era-bridge.ts `taskOnLegacy`), answered from the 2025 methods:
+   * tasks/get with the result (or error) of an ended task inlined from tasks/result; tasks/cancel and
+   * tasks/update acknowledged as 2026 does (the same ack for a task that had ended; no input is ever
+   * pending, see `modernTask`); an unknown task is -32602 as the upstream says.
+   */
+  private async legacyTaskRequest(method: TaskMethod, taskId: string, upstream: Upstream, options: ForwardOptions, clientId: string): Promise<Params> {
+    const ask = (legacyMethod: string) => upstream.request(legacyMethod, { taskId }, options)
+    const task = await ask('tasks/get')
+    if (method === 'tasks/cancel' && !TERMINAL_TASK.has(task.status as string)) await ask('tasks/cancel').catch(() => {})
+    if (method !== 'tasks/get') return { resultType: 'complete' }
+    const detailed: Params = { resultType: 'complete', ...modernTask(task), taskId: clientId }
+    if (task.status === 'completed' || task.status === 'failed') {
+      try {
+        detailed.result = withoutRelatedTask(await ask('tasks/result'))
+      } catch (error) {
+        const { code, message } = error as { code?: unknown; message?: unknown }
+        detailed.status = 'failed'
+        detailed.error = { code: typeof code === 'number' ? code : INTERNAL_ERROR, message: String(message) }
+      }
+    }
+    return detailed
   }
 
   /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */

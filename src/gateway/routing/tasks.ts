@@ -79,6 +79,28 @@ export class TaskIds {
   }
 }
 
+/**
+ * A 2025 task (`ttl`, `pollInterval`) as a 2026 one (SEP-2663: `ttlMs`, `pollIntervalMs`). A 2025 task waiting
+ * for input asks for it on the upstream's session, where a 2026 client cannot answer: it shows as working.
+ */
+export function modernTask(task: Params): Params {
+  const { taskId, status, statusMessage, createdAt, lastUpdatedAt, ttl, pollInterval } = task
+  return {
+    taskId,
+    status: status === 'input_required' ? 'working' : status,
+    ...(typeof statusMessage === 'string' ? { statusMessage } : {}),
+    createdAt,
+    lastUpdatedAt,
+    ttlMs: typeof ttl === 'number' ? ttl : null,
+    ...(typeof pollInterval === 'number' ? { pollIntervalMs: pollInterval } : {}),
+  }
+}
+
+/** A 2025 tool that runs only as a task (`execution.taskSupport: "required"`), by its name at the upstream. */
+export function requiresTask(tools: readonly { name: string; execution?: unknown }[], name: unknown): boolean {
+  return (tools.find((tool) => tool.name === name)?.execution as { taskSupport?: unknown } | undefined)?.taskSupport === 'required'
+}
+
 /** `tasks/*` answer only clients that negotiated the extension in the request (-32021 otherwise). */
 export function assertTasksNegotiated(clientCapabilities: Params | undefined): void {
   if (!negotiatedTasks(clientCapabilities)) throw tasksCapabilityRequired()
