@@ -14,6 +14,7 @@ import {
   TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { killAll, type Started, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { auth, startGateway } from '../hostile/harness.js'
 import { codeOf, listenToEnd, send, TASKS_EXTENSION, type Result, type WireClient as Client } from '../helpers/wire-2026.js'
 
 const ALICE = 'alice-token-0123456789abcdef'
@@ -190,4 +191,32 @@ describe('tasks through the gateway', () => {
     expect(await codeOf(send(plain, 'tools/call', { name: 'long_job', arguments: { seconds: 1 } }))).toBe(-32021)
     expect(await codeOf(send(plain, 'tasks/get', { taskId: 'any' }))).toBe(-32021)
   })
+})
+
+describe('tasks of a 2026-only upstream (stdio, no 2025 session) for a 2025 client', () => {
+  afterAll(killAll)
+
+  it('runs its task call as a 2026 task and answers tasks/get, tasks/result and tasks/cancel in the 2025 shapes', async () => {
+    const gateway = await startGateway({}, [
+      { id: 'jobs-1', name: 'jobs', connection: { type: 'stdio', command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/tasks.ts'], env: { TASKS_STDIO: '1' } } },
+    ])
+    const client = new LegacyClient({ name: 'tasks-2025', version: '1.0.0' }, { capabilities: { tasks: { cancel: {}, requests: { tools: { call: {} } } } } as never })
+    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: auth } }))
+    try {
+      const asTask = (seconds: number) =>
+        client.request({ method: 'tools/call', params: { name: 'sleep_job', arguments: { seconds }, task: { ttl: 60_000 } } }, CreateTaskResultSchema)
+      const { task } = await asTask(1)
+      expect(task).toMatchObject({ taskId: expect.stringMatching(/^gw1\./), status: 'working', ttl: expect.any(Number) })
+      const { taskId } = task
+      const result = await client.request({ method: 'tasks/result', params: { taskId } }, GetTaskPayloadResultSchema)
+      expect(result).toMatchObject({ content: [{ type: 'text', text: 'Slept 1s' }], _meta: { 'io.modelcontextprotocol/related-task': { taskId } } })
+      expect(await client.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema)).toMatchObject({ taskId, status: 'completed' })
+
+      const long = (await asTask(60)).task.taskId
+      expect(await client.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema)).toMatchObject({ taskId: long, status: 'cancelled' })
+      expect(await codeOf(client.request({ method: 'tasks/cancel', params: { taskId: long } }, CancelTaskResultSchema))).toBe(-32602)
+    } finally {
+      await client.close()
+    }
+  }, 60_000)
 })

@@ -7,7 +7,8 @@ import { bindCaller } from './isolation.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import { requestDigest, type StateSealer } from '../front/sealed-state.js'
 import type { TaskRouting } from './task-routing.js'
-import { assertTasksNegotiated, modernTask, requiresTask } from './tasks.js'
+import { legacyTask, type TaskState } from '../../runtime/tasks.js'
+import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 
 const INVALID_REQUEST = -32600
@@ -165,10 +166,14 @@ export class EraBridge {
    * session as server-to-client requests, and the call is retried with the answers and the upstream's state.
    */
   private async roundsForLegacy(upstream: Upstream, method: string, params: Params, caller: Caller, options: ForwardOptions, extraMeta?: Params) {
-    const base = upstreamParams(params, caller, upstream.era, extraMeta)
+    // A 2025 task-augmented call (`params.task`) declares the tasks extension: a 2026 task comes back as a 2025 one.
+    const asTask = method === 'tools/call' && params.task !== undefined
+    const declared = asTask ? { ...caller, clientCapabilities: withTasksExtension(caller.clientCapabilities) } : caller
+    const base = upstreamParams(params, declared, upstream.era, extraMeta)
     let round: Params = {}
     for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
       const result = await upstream.request(method, { ...base, ...round }, options)
+      if (result.resultType === 'task') return { task: legacyTask(result as unknown as TaskState) }
       if (result.resultType !== 'input_required') return result
       if (!caller.request) throw new ProtocolError(INVALID_REQUEST, `${method} needs input this client cannot be asked for.`)
       const inputResponses: Params = {}

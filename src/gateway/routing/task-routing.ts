@@ -4,7 +4,8 @@ import { taskOwner, upstreamParams, type Caller, type Params } from './caller.js
 import type { ForwardOptions } from './cancellation.js'
 import type { Forwarding } from './forwarding.js'
 import { sessionOf } from './isolation.js'
-import { assertTasksNegotiated, modernTask, type TaskIds, type TaskMethod } from './tasks.js'
+import { legacyTask, type TaskState } from '../../runtime/tasks.js'
+import { assertTasksNegotiated, modernTask, type TaskIds, type TaskMethod, withTasksExtension } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 import type { TaskFeed } from '../../runtime/task-listen.js'
 
@@ -26,6 +27,9 @@ function withoutRelatedTask(result: Params): Params {
   const { _meta: _all, ...rest } = result
   return Object.keys(meta).length ? { ...rest, _meta: meta } : rest
 }
+
+/** How long to wait before reading a task again: its pollIntervalMs, within bounds. */
+const followDelay = (pollIntervalMs: unknown) => Math.min(Math.max(typeof pollIntervalMs === 'number' ? pollIntervalMs : 1000, MIN_FOLLOW_MS), MAX_FOLLOW_MS)
 
 const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}`
 
@@ -72,6 +76,9 @@ export class TaskRouting {
       caller,
       async (upstream, options) => {
         if (caller.era === 'modern' && upstream.era === 'legacy') return this.legacyTaskRequest(method, route.taskId, upstream, options, params.taskId as string)
+        if (caller.era === 'legacy' && upstream.era === 'modern' && !upstream.sessionClient) {
+          return this.modernTaskRequest(method, route.taskId, upstream, options, caller, params.taskId as string)
+        }
         const sent = {
           ...upstreamParams(params, caller, caller.era === 'modern' ? upstream.era : 'legacy'),
           taskId: route.taskId,
@@ -106,13 +113,12 @@ export class TaskRouting {
         let timer: NodeJS.Timeout | undefined
         let stopped = false
         const follow = (afterMs: unknown) => {
-          const delay = Math.min(Math.max(typeof afterMs === 'number' ? afterMs : 1000, MIN_FOLLOW_MS), MAX_FOLLOW_MS)
           timer = setTimeout(async () => {
             const task = await read(taskId)
             if (stopped || task === undefined) return
             listener(task)
             if (!TERMINAL_TASK.has(task.status as string)) follow(task.pollIntervalMs)
-          }, delay).unref()
+          }, followDelay(afterMs)).unref()
         }
         follow(undefined)
         return () => {
@@ -145,6 +151,38 @@ export class TaskRouting {
       }
     }
     return detailed
+  }
+
+  /**
+   * A 2025 client's tasks/* on a 2026 task (a 2026 upstream without a 2025 session: era-bridge.ts
+   * `roundsForLegacy`), answered from the 2026 methods: tasks/get in the 2025 shape; tasks/result waits for
+   * the task to end (reading it every pollIntervalMs) and answers its result or error; tasks/cancel answers
+   * the cancelled task, -32602 for one that had ended, as 2025 does.
+   */
+  private async modernTaskRequest(method: TaskMethod, taskId: string, upstream: Upstream, options: ForwardOptions, caller: Caller, clientId: string): Promise<Params> {
+    const meta = { 'io.modelcontextprotocol/clientCapabilities': withTasksExtension(caller.clientCapabilities) }
+    const ask = (modernMethod: string) => upstream.request(modernMethod, { taskId, _meta: meta }, options)
+    let task = await ask('tasks/get')
+    if (method === 'tasks/cancel') {
+      if (TERMINAL_TASK.has(task.status as string)) {
+        throw new ProtocolError(INVALID_PARAMS, `Task ${clientId} already ended (${String(task.status)}); it cannot be cancelled.`)
+      }
+      await ask('tasks/cancel')
+      task = await ask('tasks/get')
+    }
+    if (method === 'tasks/result') {
+      while (!TERMINAL_TASK.has(task.status as string)) {
+        await new Promise((resolve) => setTimeout(resolve, followDelay(task.pollIntervalMs)))
+        if (caller.signal.aborted) throw caller.signal.reason
+        task = await ask('tasks/get')
+      }
+      const error = task.error as { code: number; message: string; data?: unknown } | undefined
+      if (task.status === 'failed' && error) throw new ProtocolError(error.code, error.message, error.data)
+      if (task.status !== 'completed') throw new ProtocolError(INVALID_PARAMS, `Task ${clientId} was ${String(task.status)}: it has no result.`)
+      const result = task.result as Params
+      return { ...result, _meta: { ...(result._meta as Params | undefined), [RELATED_TASK]: { taskId: clientId } } }
+    }
+    return { ...legacyTask(task as unknown as TaskState), taskId: clientId }
   }
 
   /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { INVALID_PARAMS } from '../../protocol/codes.js'
-import { negotiatedTasks, tasksCapabilityRequired } from '../../runtime/tasks.js'
+import { negotiatedTasks, TASKS_EXTENSION, tasksCapabilityRequired } from '../../runtime/tasks.js'
 import { GatewayError } from '../errors.js'
 import { createStateSealer, type StateSealer } from '../front/sealed-state.js'
 
@@ -94,6 +94,11 @@ export function modernTask(task: Params): Params {
     ttlMs: typeof ttl === 'number' ? ttl : null,
     ...(typeof pollInterval === 'number' ? { pollIntervalMs: pollInterval } : {}),
   }
+}
+
+/** A 2025 caller's capabilities with the tasks extension: what a 2026 upstream needs to run a call as a task. */
+export function withTasksExtension(capabilities: Params | undefined): Params {
+  return { ...capabilities, extensions: { ...(capabilities?.extensions as Params | undefined), [TASKS_EXTENSION]: {} } }
 }
 
 /** A 2025 tool that runs only as a task (`execution.taskSupport: "required"`), by its name at the upstream. */
