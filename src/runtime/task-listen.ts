@@ -112,8 +112,14 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   if (honoured.length === 0) finish()
 }
 
-/** `serve`, with task listen streams answered from `feed` (without one, as `serve` answers them). */
+/**
+ * `serve`, with task listen streams answered from `feed` (without one, as `serve` answers them). A listen
+ * whose standard headers are not the plain 2026 ones goes to `serve` too, for the SDK's exact refusal.
+ */
 export function answerTaskListens(feed: TaskFeed | undefined, serve: ModernHandler): ModernHandler {
   if (!feed) return serve
-  return (req, res, body, principal) => (isTaskListen(body) ? serveTaskListen(res, body, feed) : serve(req, res, body, principal))
+  return (req, res, body, principal) => {
+    const plain = req.headers['mcp-method'] === 'subscriptions/listen' && req.headers['mcp-protocol-version'] === '2026-07-28'
+    return plain && isTaskListen(body) ? serveTaskListen(res, body, feed) : serve(req, res, body, principal)
+  }
 }
