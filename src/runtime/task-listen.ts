@@ -102,7 +102,8 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   report = (taskId, task) => {
     if (res.writableEnded || reported.get(taskId) === task.status) return
     reported.set(taskId, task.status)
-    const { resultType: _dropped, ...detailed } = task
+    // The task as tasks/get shows it, less what belongs to a response (its result type, its `_meta`).
+    const { resultType: _type, _meta: _response, ...detailed } = task
     write({ method: 'notifications/tasks', params: stamp({ ...detailed, taskId }) })
     if (TERMINAL.has(task.status as string)) running.delete(taskId)
     if (running.size === 0) finish()
