@@ -118,6 +118,7 @@ describe('tasks through the gateway', () => {
         [taskId, 'completed'],
       ])
       expect(news.at(-1)!.result).toMatchObject({ content: [{ type: 'text', text: 'Slept 2s' }] })
+      expect(news.map((n) => Object.keys(n._meta as Result))).toEqual([['io.modelcontextprotocol/subscriptionId'], ['io.modelcontextprotocol/subscriptionId']])
       // The stream ends, answered, once its tasks have.
       expect(rest.at(-1)).toMatchObject({ result: { resultType: 'complete' } })
     }
