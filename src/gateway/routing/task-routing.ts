@@ -21,6 +21,10 @@ type TaskSession = { notification(notification: { method: string; params?: Param
 const MIN_FOLLOW_MS = 200
 const MAX_FOLLOW_MS = 10_000
 
+/** Bounds of the status news kept for 2025 tasks not handed out yet: tasks, and news per task. */
+const MAX_EARLY_TASKS = 256
+const MAX_EARLY_NEWS_PER_TASK = 4
+
 /** A 2025 tasks/result without the `_meta` naming its task (a 2026 task's result sits inside it). */
 function withoutRelatedTask(result: Params): Params {
   const { [RELATED_TASK]: _related, ...meta } = (result._meta ?? {}) as Params
@@ -36,6 +40,8 @@ const taskKey = (upstream: string, task: Params) => `${upstream}\n${task.taskId}
 export class TaskRouting {
   /** 2025 tasks still running, by upstream and upstream task id: the session to tell of status changes. */
   private readonly taskSessions = new Map<string, { session: TaskSession; exposed: Params }>()
+  /** Status news of 2025 tasks not handed to a session yet, by upstream and upstream task id (`keepEarly`). */
+  private readonly earlyNews = new Map<string, Params[]>()
 
   constructor(
     private readonly taskIds: TaskIds,
@@ -52,8 +58,31 @@ export class TaskRouting {
   exposeLegacy(result: Params, upstream: Upstream, caller: Caller): Params {
     const exposed = this.taskIds.exposeLegacy(result, upstream.id, taskOwner(caller))
     const session = sessionOf(caller) as TaskSession | undefined
-    if (exposed !== result && session) this.taskSessions.set(taskKey(upstream.id, result.task as Params), { session, exposed: exposed.task as Params })
+    if (exposed !== result && session) {
+      const key = taskKey(upstream.id, result.task as Params)
+      this.taskSessions.set(key, { session, exposed: exposed.task as Params })
+      // What the server said of the task before its result named it reaches the session now, in order.
+      const early = this.earlyNews.get(key) ?? []
+      this.earlyNews.delete(key)
+      for (const news of early) this.taskStatus(upstream, news)
+    }
     return exposed
+  }
+
+  /**
+   * A status change of a task no session was handed yet: a server may send one as it creates the task,
+   * before its result names it. Kept for the session the result goes to (a few per task, for the latest
+   * tasks: the news of a task nobody claims is dropped in time).
+   */
+  private keepEarly(key: string, params: Params): void {
+    const kept = this.earlyNews.get(key)
+    if (kept) {
+      kept.push(params)
+      if (kept.length > MAX_EARLY_NEWS_PER_TASK) kept.shift()
+      return
+    }
+    if (this.earlyNews.size >= MAX_EARLY_TASKS) this.earlyNews.delete(this.earlyNews.keys().next().value!)
+    this.earlyNews.set(key, [params])
   }
 
   /** A client session closed: no more news of its tasks. */
@@ -189,7 +218,7 @@ export class TaskRouting {
   taskStatus(upstream: Upstream, params: Params): void {
     const key = taskKey(upstream.id, params)
     const watcher = this.taskSessions.get(key)
-    if (!watcher) return
+    if (!watcher) return this.keepEarly(key, params)
     if (TERMINAL_TASK.has(params.status as string)) this.taskSessions.delete(key)
     const notification = { method: 'notifications/tasks/status', params: { ...params, taskId: watcher.exposed.taskId } }
     void watcher.session.notification(notification).catch(() => {})
