@@ -10,6 +10,7 @@ import { RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
 import { auth, startGateway, type HostileGateway } from '../hostile/harness.js'
 import { closeEraClients, connectEra } from '../helpers/era-clients.js'
 import { killAll } from '../helpers/processes.js'
+import { codeOf, send, TASKS_EXTENSION, type Result } from '../helpers/wire-2026.js'
 import { appRegistration, scaffoldAppServer } from './scaffold.js'
 
 const uiOf = (tool: { _meta?: Record<string, unknown> }) => tool._meta?.ui
@@ -73,5 +74,24 @@ describe('airmcp add server --preset app, add tool --ui', () => {
     const original = (await direct.readResource({ uri: 'ui://show_dashboard/app.html' })).contents
     expect(read.contents.map((c) => ({ ...c, uri: 'ui://show_dashboard/app.html' }))).toEqual(original)
     expect((await client.callTool({ name: 'd_get_stats', arguments: {} })).structuredContent).toMatchObject({ refreshes: expect.any(Number) })
+  })
+})
+
+describe('airmcp add tool --task', () => {
+  it('writes a long-running tool that runs as a task through the gateway: polled to its result, or cancelled', async () => {
+    expect(readFileSync(join(dir, 'servers/dash/src/index.ts'), 'utf8')).toContain("task: 'optional',")
+    const client = { url: gateway.url, token: auth.authorization.slice('Bearer '.length), capabilities: { extensions: { [TASKS_EXTENSION]: {} } } }
+    const created = await send(client, 'tools/call', { name: 'crunch', arguments: { size: 3 } })
+    expect(created).toMatchObject({ resultType: 'task', status: 'working' })
+    const taskId = created.taskId as string
+    await expect.poll(async () => (await send(client, 'tasks/get', { taskId })).status, { timeout: 20_000, interval: 100 }).toBe('completed')
+    const done = await send(client, 'tasks/get', { taskId })
+    expect((done.result as Result).structuredContent).toEqual({ todo: 'implement crunch', size: 3 })
+    expect(done.statusMessage).toBe('step 5 of 5')
+    // A client that does not negotiate tasks gets the result in the call.
+    expect(await send({ ...client, capabilities: {} }, 'tools/call', { name: 'crunch', arguments: {} })).toMatchObject({ structuredContent: { todo: 'implement crunch' } })
+    const cancelled = (await send(client, 'tools/call', { name: 'crunch', arguments: {} })).taskId as string
+    expect(await codeOf(send(client, 'tasks/cancel', { taskId: cancelled }))).toBe('answered')
+    expect((await send(client, 'tasks/get', { taskId: cancelled })).status).toBe('cancelled')
   })
 })
