@@ -144,7 +144,9 @@ export class TaskRouting {
         const follow = (afterMs: unknown) => {
           timer = setTimeout(async () => {
             const task = await read(taskId)
-            if (stopped || task === undefined) return
+            if (stopped) return
+            // Unreadable for now (its member reconnecting, say): read again later, while the stream is open.
+            if (task === undefined) return follow(MAX_FOLLOW_MS)
             listener(task)
             if (!TERMINAL_TASK.has(task.status as string)) follow(task.pollIntervalMs)
           }, followDelay(afterMs)).unref()
