@@ -214,9 +214,10 @@ export class StreamableHttpSession implements Transport {
       if (exchange.heldBytes > this.maxHeldBytes) this.toStream(exchange)
       return
     }
-    const body = exchange.batch ? `[${exchange.responses.join(',')}]` : json
-    // With its length, the answer goes out unchunked: less framing for both ends to write and parse.
-    exchange.res.writeHead(200, this.headers({ 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }))
+    // Encoded once (its length read off the bytes, not scanned for): with its length, the answer goes out
+    // unchunked, less framing for both ends to write and parse.
+    const body = Buffer.from(exchange.batch ? `[${exchange.responses.join(',')}]` : json)
+    exchange.res.writeHead(200, this.headers({ 'content-type': 'application/json', 'content-length': String(body.length) }))
     exchange.res.end(body)
   }
 

@@ -14,6 +14,7 @@ import { answerToolCallsOnWire } from './stdio-tool-calls.js'
 import { failedToStart, stopOnSignals, stopWithSupervisor } from './program.js'
 import { serverEnvironment, type ServerEnvironment } from '../config/environment.js'
 import { answerToolCallsOverHttp } from './http-tool-calls.js'
+import { answerTaskListens } from './task-listen.js'
 import type { PromptDefinition } from './prompt.js'
 import type { ResourceDefinition } from './resource.js'
 import { createServerFactory, type CacheHints } from './session.js'
@@ -247,7 +248,7 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: serveModern && checkParamHeaders(answerToolCallsOverHttp(factory, serveModern), (name) => factory.tools.get(name)?.inputSchema),
+          modern: serveModern && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, answerToolCallsOverHttp(factory, serveModern)), (name) => factory.tools.get(name)?.inputSchema),
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

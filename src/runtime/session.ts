@@ -333,7 +333,7 @@ export function createServerFactory(parts: ServerParts) {
       if (isInputRequiredResult(outcome)) return outcome
       prepared = outcome
     }
-    // A 2025 session hears of each status change (notifications/tasks/status); 2026 clients poll.
+    // A 2025 session hears of each status change (notifications/tasks/status); 2026 clients poll or listen (task-listen.ts).
     const notifyStatus = session
       ? (state: TaskState) => void session.notification({ method: 'notifications/tasks/status', params: legacyTask(state) } as never).catch(() => {})
       : undefined
@@ -505,7 +505,7 @@ export function createServerFactory(parts: ServerParts) {
     return server
   }
 
-  return { build, sessions, tools, prompts, callTool, serverInfo }
+  return { build, sessions, tools, prompts, callTool, serverInfo, taskRunner }
 }
 
 export type ServerFactory = ReturnType<typeof createServerFactory>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { MissingRequiredClientCapabilityError, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { isAnswer, type Ask, type InputMethod } from './input-rounds.js'
+import type { TaskFeed } from './task-listen.js'
 import { toToolResult, errorResult, type ToolResult } from './tool.js'
 
 /**
@@ -222,6 +223,15 @@ export class TaskRunner {
       .then((outcome) => this.#change(taskId, (s) => ({ ...s, ...outcome, inputRequests: undefined, answers: undefined })))
       .finally(stopWatching)
     return state
+  }
+
+  /** What a 2026 client's task listen stream reports (task-listen.ts): each task as `tasks/get` shows it, after each change. */
+  readonly feed: TaskFeed = {
+    current: async (taskId) => {
+      const state = await this.store.get(taskId)
+      return state && detailedTask(state)
+    },
+    watch: (taskId, listener) => this.store.watch(taskId, (state) => listener(detailedTask(state))),
   }
 
   /** `tasks/get`: -32602 for a task this server does not know (or no longer keeps). */

@@ -1,5 +1,6 @@
 // `airmcp add server dash --preset app`: the generated server builds, registers in the workspace's gateway,
-// and its app reaches a client through a real gateway process in both eras, the same as a direct read.
+// and its app reaches a client through a real gateway process in both eras, the same as a direct read, also
+// with a tool prefix configured.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,15 +10,18 @@ import { RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server'
 import { auth, startGateway, type HostileGateway } from '../hostile/harness.js'
 import { closeEraClients, connectEra } from '../helpers/era-clients.js'
 import { killAll } from '../helpers/processes.js'
+import { codeOf, send, TASKS_EXTENSION, type Result } from '../helpers/wire-2026.js'
 import { appRegistration, scaffoldAppServer } from './scaffold.js'
 
 const uiOf = (tool: { _meta?: Record<string, unknown> }) => tool._meta?.ui
 let dir = ''
 let gateway: HostileGateway
+/** The same server with its tools prefixed `d_`. */
+let prefixed: HostileGateway
 
 beforeAll(async () => {
   dir = await scaffoldAppServer()
-  gateway = await startGateway({}, [appRegistration(dir)])
+  ;[gateway, prefixed] = await Promise.all([startGateway({}, [appRegistration(dir)]), startGateway({}, [appRegistration(dir, { tools: { prefix: 'd_' } })])])
 }, 120_000)
 
 afterAll(async () => {
@@ -56,5 +60,38 @@ describe('airmcp add server --preset app, add tool --ui', () => {
     expect(await client.callTool({ name: 'chart', arguments: { days: 7 } })).toMatchObject({ structuredContent: { days: 7 } })
     const stats = await client.callTool({ name: 'get_stats', arguments: {} })
     expect(stats.structuredContent).toMatchObject({ refreshes: expect.any(Number), memoryMiB: expect.any(Number) })
+  })
+
+  it.each(['2025-11-25', '2026-07-28'] as const)('with a tool prefix, serves its app to a %s client under the pool, byte-identical to a direct read', async (era) => {
+    const direct = await connectEra(new StdioClientTransport({ command: process.execPath, args: ['dist/index.js'], cwd: join(dir, 'servers/dash'), stderr: 'ignore' }), '2025-11-25')
+    const client = await connectEra(new StreamableHTTPClientTransport(new URL(prefixed.url), { requestInit: { headers: auth } }), era)
+    const tools = Object.fromEntries((await client.listTools()).tools.map((t) => [t.name, t]))
+    const exposed = 'ui://airmcp~dash/show_dashboard/app.html'
+    expect(tools.d_show_dashboard!._meta).toEqual({ ui: { resourceUri: exposed }, 'ui/resourceUri': exposed })
+    expect(tools.d_get_stats!._meta).toEqual({ ui: { visibility: ['app'] } })
+    const read = await client.readResource({ uri: exposed })
+    expect(read.contents[0]!.uri).toBe(exposed)
+    const original = (await direct.readResource({ uri: 'ui://show_dashboard/app.html' })).contents
+    expect(read.contents.map((c) => ({ ...c, uri: 'ui://show_dashboard/app.html' }))).toEqual(original)
+    expect((await client.callTool({ name: 'd_get_stats', arguments: {} })).structuredContent).toMatchObject({ refreshes: expect.any(Number) })
+  })
+})
+
+describe('airmcp add tool --task', () => {
+  it('writes a long-running tool that runs as a task through the gateway: polled to its result, or cancelled', async () => {
+    expect(readFileSync(join(dir, 'servers/dash/src/index.ts'), 'utf8')).toContain("task: 'optional',")
+    const client = { url: gateway.url, token: auth.authorization.slice('Bearer '.length), capabilities: { extensions: { [TASKS_EXTENSION]: {} } } }
+    const created = await send(client, 'tools/call', { name: 'crunch', arguments: { size: 3 } })
+    expect(created).toMatchObject({ resultType: 'task', status: 'working' })
+    const taskId = created.taskId as string
+    await expect.poll(async () => (await send(client, 'tasks/get', { taskId })).status, { timeout: 20_000, interval: 100 }).toBe('completed')
+    const done = await send(client, 'tasks/get', { taskId })
+    expect((done.result as Result).structuredContent).toEqual({ todo: 'implement crunch', size: 3 })
+    expect(done.statusMessage).toBe('step 5 of 5')
+    // A client that does not negotiate tasks gets the result in the call.
+    expect(await send({ ...client, capabilities: {} }, 'tools/call', { name: 'crunch', arguments: {} })).toMatchObject({ structuredContent: { todo: 'implement crunch' } })
+    const cancelled = (await send(client, 'tools/call', { name: 'crunch', arguments: {} })).taskId as string
+    expect(await codeOf(send(client, 'tasks/cancel', { taskId: cancelled }))).toBe('answered')
+    expect((await send(client, 'tasks/get', { taskId: cancelled })).status).toBe('cancelled')
   })
 })

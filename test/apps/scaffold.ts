@@ -1,5 +1,5 @@
 // An app server made the way a user makes one: `airmcp new`, `airmcp add server dash --preset app`,
-// `airmcp add tool dash chart --ui`, then
+// `airmcp add tool dash chart --ui`, `airmcp add tool dash crunch --task`, then
 // compiled against this package (as the workspace would be after npm install; installing is too slow here).
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs'
@@ -10,7 +10,7 @@ import type { Registration } from 'airmcp/gateway'
 import { runCli } from '../helpers/cli.js'
 import { ROOT } from '../helpers/processes.js'
 
-/** The workspace folder, with servers/dash (its tools show_dashboard, get_stats and chart) built to dist/. */
+/** The workspace folder, with servers/dash (its tools show_dashboard, get_stats, chart and crunch) built to dist/. */
 export async function scaffoldAppServer(): Promise<string> {
   const cwd = mkdtempSync(join(tmpdir(), 'airmcp-app-'))
   const created = await runCli(['new', 'ws', '--yes', '--no-install', '--no-git'], { cwd })
@@ -20,6 +20,8 @@ export async function scaffoldAppServer(): Promise<string> {
   expect(added.code, added.stderr).toBe(0)
   const tool = await runCli(['add', 'tool', 'dash', 'chart', '--ui', '--param', 'days:number?'], { cwd: dir })
   expect(tool.code, tool.stderr).toBe(0)
+  const task = await runCli(['add', 'tool', 'dash', 'crunch', '--task', '--param', 'size:number?'], { cwd: dir })
+  expect(task.code, task.stderr).toBe(0)
   mkdirSync(join(dir, 'node_modules/@types'), { recursive: true })
   symlinkSync(ROOT, join(dir, 'node_modules/airmcp'))
   symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'))

@@ -230,7 +230,9 @@ describe('capabilities (issue 27 item 6)', () => {
 describe.each(ERAS)('everything with a %s client declaring sampling, elicitation and roots', (era) => {
   it('lists, calls (sampling, elicitation and roots included), reads and gets prompts as direct', async () => {
     const setup = { era, capabilities: { sampling: {}, elicitation: { form: {}, url: {} } }, roots: [{ uri: `file://${root}`, name: 'root' }] }
-    const scrub = withoutTasks
+    // A tool's task support (`execution`) is a 2025 field: a 2025 client sees it as direct (tasks.test.ts runs
+    // the task tool); a 2026 client direct to this 2025 server sees it, through the gateway (2026) it is not sent.
+    const scrub: Scrub = era === '2025' ? (value) => value : withoutTasks
     const calls = [
       { tool: 'echo', arguments: { message: 'hi' } },
       { tool: 'get-sum', arguments: { a: 2, b: 3 } },

@@ -48,14 +48,17 @@ export function headers2026(method: string, name: string | undefined): Record<st
   }
 }
 
+/** The `_meta` envelope every 2026 request carries: revision, client, capabilities. */
+const envelope = (client: WireClient) => ({
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'wire-test', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': client.capabilities,
+})
+
 /** Sends one request; resolves with its result, rejects with an {@link RpcError}. */
 export async function send(client: WireClient, method: string, params: Result): Promise<Result> {
   const name = (params.name ?? params.uri ?? params.taskId) as string | undefined
-  const meta = {
-    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-    'io.modelcontextprotocol/clientInfo': { name: 'wire-test', version: '1.0.0' },
-    'io.modelcontextprotocol/clientCapabilities': client.capabilities,
-  }
+  const meta = envelope(client)
   const res = await fetch(client.url, {
     method: 'POST',
     headers: { ...headers2026(method, name), ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
@@ -72,3 +75,26 @@ export const codeOf = (request: Promise<unknown>) =>
     () => 'answered' as const,
     (error: { code?: number }) => error.code,
   )
+
+/**
+ * A `subscriptions/listen` stream read to its end (a task listen ends once its tasks have): every message
+ * on it, in order. Rejects with an {@link RpcError} when the listen is refused.
+ */
+export async function listenToEnd(client: WireClient, notifications: Result, timeoutMs = 30_000): Promise<Result[]> {
+  const meta = envelope(client)
+  const res = await fetch(client.url, {
+    method: 'POST',
+    headers: { ...headers2026('subscriptions/listen', undefined), ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'subscriptions/listen', params: { notifications, _meta: meta } }),
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+  if (!res.headers.get('content-type')?.includes('text/event-stream')) {
+    const answer = (await answerOf(res)) as { error?: { code: number; message: string } }
+    throw new RpcError(answer.error?.code ?? 0, answer.error?.message ?? 'not a stream')
+  }
+  const text = await res.text()
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => JSON.parse(line.slice(5)) as Result)
+}

@@ -13,7 +13,7 @@ import {
   GetTaskResultSchema,
   ListToolsResultSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { codeOf, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
+import { codeOf, listenToEnd, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
 
 const withTasks = (url: string): WireClient => ({ url, capabilities: { extensions: { [TASKS_EXTENSION]: {} } } })
 
@@ -69,6 +69,24 @@ describe('tasks in the runtime', () => {
     const taskId = (await send(client, 'tools/call', { name: 'wait', arguments: { ms: 0 } })).taskId as string
     await expect.poll(async () => (await send(client, 'tasks/get', { taskId })).result).toMatchObject({ content: [{ text: 'waited 0 ms' }] })
     await expect.poll(() => codeOf(send(client, 'tasks/get', { taskId })), { timeout: 15_000, interval: 250 }).toBe(-32602)
+  })
+
+  it('reports a task’s status changes on a 2026 listen stream, from a server sharing the store too', async () => {
+    const [one, two] = [withTasks(servers[0]!.url!), withTasks(servers[1]!.url!)]
+    const taskId = (await send(one, 'tools/call', { name: 'wait', arguments: { ms: 1000 } })).taskId as string
+    const stream = await listenToEnd(two, { taskIds: [taskId, 'no-such-task'] })
+    expect(stream[0]).toMatchObject({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { notifications: { taskIds: [taskId] }, _meta: { 'io.modelcontextprotocol/subscriptionId': expect.anything() } },
+    })
+    const news = stream.filter((m) => m.method === 'notifications/tasks').map((m) => m.params as Record<string, unknown>)
+    expect(news.map((n) => n.status)).toEqual(['working', 'completed'])
+    expect(news[1]).toMatchObject({ taskId, result: { content: [{ type: 'text', text: 'waited 1000 ms' }] } })
+    expect(news[1]).not.toHaveProperty('resultType')
+    expect(stream.at(-1)).toMatchObject({ result: { resultType: 'complete' } })
+
+    expect(await codeOf(listenToEnd({ url: servers[0]!.url!, capabilities: {} }, { taskIds: [taskId] }))).toBe(-32021)
+    expect(await codeOf(listenToEnd(one, { taskIds: 'all' }))).toBe(-32602)
   })
 
   it('answers in the call a client that did not negotiate tasks', async () => {

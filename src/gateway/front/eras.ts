@@ -5,6 +5,7 @@ import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import { parseJsonRpcLine, refusedRequest } from '../../http/jsonrpc.js'
 import { Tally } from '../../http/tally.js'
+import { isTaskListen, serveTaskListen } from '../../runtime/task-listen.js'
 import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
 import { frontMethods, inputSchemaOf } from './front-methods.js'
 import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
@@ -13,7 +14,22 @@ import type { Caller, Router } from '../routing/router.js'
 import type { StateSealer } from './sealed-state.js'
 import type { ClientSurface } from './surface.js'
 
-type ListenRequest = { id?: string | number; method?: string; params?: { notifications?: { resourceSubscriptions?: unknown } } }
+type ListenRequest = {
+  id?: string | number
+  method?: string
+  params?: { notifications?: { resourceSubscriptions?: unknown }; _meta?: Record<string, unknown> }
+}
+
+/** The caller a listen stream's task reads are made as: the stream's client, as its tasks/get would be. */
+function listenCaller(request: ListenRequest, access: ClientAccess | undefined): Caller {
+  return {
+    era: 'modern',
+    signal: new AbortController().signal,
+    notify: async () => {},
+    principal: access?.principal,
+    clientCapabilities: request.params?._meta?.['io.modelcontextprotocol/clientCapabilities'] as Caller['clientCapabilities'],
+  }
+}
 
 /** How many 2026 listen streams the front keeps open, and how many resources one may follow. */
 export interface ListenLimits {
@@ -81,6 +97,7 @@ export function createModernHttpFront(
     if (!streams.admit(res, clients)) {
       return refuse(res, request.id, -32000, `Too many listen streams from this client (limit ${limits.maxListenStreamsPerClient}). Try this: close streams you no longer use, or raise maxListenStreamsPerClient.`)
     }
+    if (isTaskListen(body)) return serveTaskListen(res, body, router.taskFeed(listenCaller(request, access)))
     // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
     if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
     await serveListen(req, res, body)

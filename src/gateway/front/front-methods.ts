@@ -56,7 +56,7 @@ export function frontMethods(router: Router, era: Caller['era']): Map<string, Me
   // Tasks: each era has its own set of methods (2025-11-25's experimental tasks, 2026's extension).
   const taskMethods: readonly string[] = era === 'modern' ? TASK_METHODS : LEGACY_TASK_METHODS
   for (const method of taskMethods) {
-    methods.set(method, (params, caller) => (requireString(params, 'taskId'), router.taskRequest(method as TaskMethod, params, caller)))
+    methods.set(method, (params, caller, surface) => (requireString(params, 'taskId'), surface.taskRequest(method as TaskMethod, params, caller)))
   }
   return methods
 }

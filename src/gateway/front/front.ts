@@ -9,6 +9,7 @@ import type { GatewayState, StateSealer } from './sealed-state.js'
 import { answerSessionRequests, sessionCaller } from './session-codec.js'
 import { ClientSurface } from './surface.js'
 import { TASKS_EXTENSION } from '../../runtime/tasks.js'
+import type { TaskMethod } from '../routing/tasks.js'
 import { z } from 'zod'
 
 type Params = Record<string, unknown>
@@ -39,6 +40,7 @@ function forwarderOf(router: Router) {
     getPrompt: (params: Params, caller: Caller) => router.getPrompt(params, caller),
     readResource: (params: Params, caller: Caller) => router.readResource(params, caller),
     complete: (params: Params, caller: Caller) => router.complete(params, caller),
+    taskRequest: (method: TaskMethod, params: Params, caller: Caller) => router.taskRequest(method, params, caller),
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Principal } from '../../http/principal.js'
+import type { TaskMethod } from '../routing/tasks.js'
 import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import {
   DISCOVERY_TOOL_NAMES,
@@ -63,6 +64,7 @@ export interface Forwarder<Caller extends object> {
   getPrompt(params: Params, caller: Caller): unknown
   readResource(params: Params, caller: Caller): unknown
   complete(params: Params, caller: Caller): unknown
+  taskRequest(method: TaskMethod, params: Params, caller: Caller): unknown
 }
 
 /**
@@ -170,5 +172,10 @@ export class ClientSurface<Caller extends object> {
     return this.guarded('completion/complete', ref.name ?? ref.uri ?? '', params, caller, !hidden, () => ({ completion: { values: [] } }), () =>
       this.forward.complete(params, this.bind(caller)),
     )
+  }
+
+  /** tasks/*: on the session the task was started from (a 2025 session's task lives on its own upstream session). */
+  taskRequest(method: TaskMethod, params: Params, caller: Caller) {
+    return this.forward.taskRequest(method, params, this.bind(caller))
   }
 }

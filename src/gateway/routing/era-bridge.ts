@@ -7,6 +7,8 @@ import { bindCaller } from './isolation.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import { requestDigest, type StateSealer } from '../front/sealed-state.js'
 import type { TaskRouting } from './task-routing.js'
+import { legacyTask, type TaskState } from '../../runtime/tasks.js'
+import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 
 const INVALID_REQUEST = -32600
@@ -90,7 +92,10 @@ export class EraBridge {
       async (upstream, options) => {
         this.served(caller, upstream, request.onUpstream)
         const params = paramsFor(upstream)
-        if (upstream.era !== 'modern') return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
+        if (upstream.era !== 'modern') {
+          if (method === 'tools/call' && requiresTask(upstream.tools, params.name)) return this.taskOnLegacy(upstream, params, caller, options, extraMeta)
+          return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
+        }
         const sent = {
           ...upstreamParams(params, caller, upstream.era, extraMeta),
           ...(caller.inputResponses ? { inputResponses: caller.inputResponses } : {}),
@@ -161,10 +166,14 @@ export class EraBridge {
    * session as server-to-client requests, and the call is retried with the answers and the upstream's state.
    */
   private async roundsForLegacy(upstream: Upstream, method: string, params: Params, caller: Caller, options: ForwardOptions, extraMeta?: Params) {
-    const base = upstreamParams(params, caller, upstream.era, extraMeta)
+    // A 2025 task-augmented call (`params.task`) declares the tasks extension: a 2026 task comes back as a 2025 one.
+    const asTask = method === 'tools/call' && params.task !== undefined
+    const declared = asTask ? { ...caller, clientCapabilities: withTasksExtension(caller.clientCapabilities) } : caller
+    const base = upstreamParams(params, declared, upstream.era, extraMeta)
     let round: Params = {}
     for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
       const result = await upstream.request(method, { ...base, ...round }, options)
+      if (result.resultType === 'task') return { task: legacyTask(result as unknown as TaskState) }
       if (result.resultType !== 'input_required') return result
       if (!caller.request) throw new ProtocolError(INVALID_REQUEST, `${method} needs input this client cannot be asked for.`)
       const inputResponses: Params = {}
@@ -174,6 +183,18 @@ export class EraBridge {
       round = { inputResponses, ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) }
     }
     throw new ProtocolError(INTERNAL_ERROR, `${method} still needed input after ${MAX_ROUNDS} rounds.`)
+  }
+
+  /**
+   * A 2026 client and a 2025 tool that runs only as a task: the call goes as a 2025 task, and the client,
+   * which negotiated the tasks extension (-32021 otherwise, as for a 2026 tool), gets a 2026 task under the
+   * gateway's sealed id; its tasks/* are answered from the 2025 methods (task-routing.ts).
+   */
+  private async taskOnLegacy(upstream: Upstream, params: Params, caller: Caller, options: ForwardOptions, extraMeta?: Params): Promise<Params> {
+    assertTasksNegotiated(caller.clientCapabilities)
+    const result = await upstream.request('tools/call', { ...upstreamParams(params, caller, upstream.era, extraMeta), task: {} }, options)
+    const task = result.task as Params | undefined
+    return task ? this.deps.tasks.expose({ resultType: 'task', ...modernTask(task) }, upstream, caller) : result
   }
 
   /**

@@ -225,6 +225,11 @@ export class Router implements UpstreamEvents {
     return this.tasks.taskRequest(method, params, caller)
   }
 
+  /** A 2026 client's task listen stream's news (task-routing.ts `feed`). */
+  taskFeed(caller: Caller) {
+    return this.tasks.feed(caller)
+  }
+
   readResource(params: Params, caller: Caller) {
     const uri = params.uri as string
     const target = this.lists.resourceTarget(uri, sessionOf(caller))

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { INVALID_PARAMS } from '../../protocol/codes.js'
-import { negotiatedTasks, tasksCapabilityRequired } from '../../runtime/tasks.js'
+import { negotiatedTasks, TASKS_EXTENSION, tasksCapabilityRequired } from '../../runtime/tasks.js'
 import { GatewayError } from '../errors.js'
 import { createStateSealer, type StateSealer } from '../front/sealed-state.js'
 
@@ -77,6 +77,33 @@ export class TaskIds {
       ...(meta?.[RELATED_TASK] ? { _meta: { ...meta, [RELATED_TASK]: { taskId } } } : {}),
     }
   }
+}
+
+/**
+ * A 2025 task (`ttl`, `pollInterval`) as a 2026 one (SEP-2663: `ttlMs`, `pollIntervalMs`). A 2025 task waiting
+ * for input asks for it on the upstream's session, where a 2026 client cannot answer: it shows as working.
+ */
+export function modernTask(task: Params): Params {
+  const { taskId, status, statusMessage, createdAt, lastUpdatedAt, ttl, pollInterval } = task
+  return {
+    taskId,
+    status: status === 'input_required' ? 'working' : status,
+    ...(typeof statusMessage === 'string' ? { statusMessage } : {}),
+    createdAt,
+    lastUpdatedAt,
+    ttlMs: typeof ttl === 'number' ? ttl : null,
+    ...(typeof pollInterval === 'number' ? { pollIntervalMs: pollInterval } : {}),
+  }
+}
+
+/** A 2025 caller's capabilities with the tasks extension: what a 2026 upstream needs to run a call as a task. */
+export function withTasksExtension(capabilities: Params | undefined): Params {
+  return { ...capabilities, extensions: { ...(capabilities?.extensions as Params | undefined), [TASKS_EXTENSION]: {} } }
+}
+
+/** A 2025 tool that runs only as a task (`execution.taskSupport: "required"`), by its name at the upstream. */
+export function requiresTask(tools: readonly { name: string; execution?: unknown }[], name: unknown): boolean {
+  return (tools.find((tool) => tool.name === name)?.execution as { taskSupport?: unknown } | undefined)?.taskSupport === 'required'
 }
 
 /** `tasks/*` answer only clients that negotiated the extension in the request (-32021 otherwise). */

@@ -21,6 +21,8 @@ export abstract class UpstreamLists {
   /** The list_changed refetch running per kind, and whether another was asked for meanwhile. */
   private readonly refetching = new Map<'tools' | 'resources' | 'prompts', { again: boolean }>()
   abstract client: Client | undefined
+  /** The 2025 session beside a 2026 connection, where a 2025 client's task calls go (upstream.ts). */
+  abstract sessionClient: Client | undefined
   abstract lastError: string | undefined
   abstract readonly id: string
   abstract readonly secrets: string[]
@@ -66,7 +68,7 @@ export abstract class UpstreamLists {
       this.cacheHints.set(key, mergeCacheHints(read.hints))
       return read.items
     }
-    if ((!kind || kind === 'tools') && caps.tools) this.tools = (await pages('tools/list', 'tools')) as Tool[]
+    if ((!kind || kind === 'tools') && caps.tools) this.tools = await this.withTaskSupport((await pages('tools/list', 'tools')) as Tool[])
     if ((!kind || kind === 'resources') && caps.resources) {
       this.resources = (await pages('resources/list', 'resources')) as Resource[]
       this.resourceTemplates = (await pages('resources/templates/list', 'resourceTemplates')) as ResourceTemplate[]
@@ -74,8 +76,33 @@ export abstract class UpstreamLists {
     if ((!kind || kind === 'prompts') && caps.prompts) this.prompts = (await pages('prompts/list', 'prompts')) as Prompt[]
     if (kind) this.announceListChanged(kind)
   }
+
+  /**
+   * A 2026 listing says nothing of task support (the server decides per call); a 2025 one does
+   * (`execution.taskSupport`). A 2026 member that runs 2025 tasks on the session beside its connection,
+   * where a 2025 client's task calls go, is asked there, and its tools carry what it said for 2025 clients
+   * (a 2026 client's listing leaves `execution` out). Best effort: without an answer the tools stay as listed.
+   */
+  protected async withTaskSupport(tools: Tool[]): Promise<Tool[]> {
+    const session = this.sessionClient
+    const tasks = session?.getServerCapabilities()?.tasks as { requests?: { tools?: { call?: unknown } } } | undefined
+    if (!session || !tasks?.requests?.tools?.call) return tools
+    try {
+      const listed = (await session.request({ method: 'tools/list', params: {} } as never, PassThrough, { timeout: this.timing.connectTimeout })) as { tools?: Tool[] }
+      const support = new Map<string, TaskExecution>()
+      for (const tool of listed.tools ?? []) {
+        const execution = tool.execution as TaskExecution | undefined
+        if (execution?.taskSupport && execution.taskSupport !== 'forbidden') support.set(tool.name, execution)
+      }
+      return support.size ? tools.map((tool) => (support.has(tool.name) ? { ...tool, execution: support.get(tool.name) } : tool)) as Tool[] : tools
+    } catch {
+      return tools
+    }
+  }
 }
 
+/** A task-supporting tool's `execution` in a 2025 listing (`forbidden`, or none, for the others). */
+type TaskExecution = { taskSupport?: string }
 /** Forwarded results are passed on as the server sent them: the client that asked validates them. */
 export const PassThrough = {
   '~standard': {

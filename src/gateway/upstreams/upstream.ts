@@ -166,7 +166,10 @@ export class Upstream extends UpstreamSubscriptions {
       this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
-      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection)) this.sessionClient = await this.openSessionClient()
+      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection)) {
+        this.sessionClient = await this.openSessionClient()
+        this.tools = await this.withTaskSupport(this.tools)
+      }
       // The backoff is not reset yet: a child that dies right after each connect must not respawn at full speed.
       this.connectedAt = Date.now()
       this.failures = 0

@@ -17,6 +17,8 @@ export interface ToolGeneratorOptions {
   description?: string
   /** Give the tool an MCP App: a page in src/<tool>.html that shows the tool's result. */
   ui?: boolean
+  /** A long-running tool: it runs as a task for clients that negotiate tasks, reporting progress, stopping when cancelled. */
+  task?: boolean
 }
 
 export interface ToolGeneratorResult {
@@ -48,13 +50,25 @@ function toolCode(options: ToolGeneratorOptions, params: Param[], indent: string
   }
   if (options.ui) lines.push(`${unit}ui: { file: new URL(${quote(`../src/${options.tool}.html`)}, import.meta.url), appSdk: true },`)
   const names = params.map((p) => p.name)
-  lines.push(
-    `${unit}handler: async (${names.length ? `{ ${names.join(', ')} }` : ''}) => {`,
-    `${unit}${unit}// TODO: replace this placeholder with the real implementation.`,
-    `${unit}${unit}return { todo: ${quote(`implement ${options.tool}`)}${names.length ? `, ${names.join(', ')}` : ''} };`,
-    `${unit}},`,
-    '}),',
-  )
+  const args = names.length ? `{ ${names.join(', ')} }` : '_args'
+  const body = `${unit}${unit}`
+  if (options.task) {
+    lines.push(
+      `${unit}task: 'optional',`,
+      `${unit}handler: async (${args}, ctx) => {`,
+      `${body}// Runs as a task for clients that negotiate tasks (they poll it, or hear of it, and may cancel it).`,
+      `${body}const steps = 5;`,
+      `${body}for (let step = 0; step < steps; step++) {`,
+      `${body}${unit}ctx.signal.throwIfAborted();`,
+      `${body}${unit}await ctx.progress(step, steps, \`step \${step + 1} of \${steps}\`);`,
+      `${body}${unit}// TODO: replace this placeholder with one step of the real work.`,
+      `${body}${unit}await new Promise((resolve) => setTimeout(resolve, 1000));`,
+      `${body}}`,
+    )
+  } else {
+    lines.push(`${unit}handler: async (${names.length ? args : ''}) => {`, `${body}// TODO: replace this placeholder with the real implementation.`)
+  }
+  lines.push(`${body}return { todo: ${quote(`implement ${options.tool}`)}${names.length ? `, ${names.join(', ')}` : ''} };`, `${unit}},`, '}),')
   return lines.map((line, i) => (i === 0 ? line : inner.slice(unit.length) + line)).join(eol)
 }
 
