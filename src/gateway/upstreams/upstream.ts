@@ -17,7 +17,8 @@ import type { Registration, ServerInfo } from '../types.js'
 import type { UpstreamTiming } from './upstream-health.js'
 import { PassThrough } from './upstream-lists.js'
 import { UpstreamSubscriptions } from './upstream-subscriptions.js'
-import { authorizesPerCaller } from './auth/index.js'
+import { authorizesPerCaller, type HttpConnection } from './auth/index.js'
+import type { UpstreamOAuth } from './auth/oauth-client.js'
 import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
 
 // Parts of the old upstream module still imported from here by the router.
@@ -199,6 +200,12 @@ export class Upstream extends UpstreamSubscriptions {
     const signal = options.signal ?? cancellation?.signal
     const result = client.request({ method, params } as never, PassThrough, { ...sdkOptions, signal, allowInputRequired: true })
     return (result as Promise<Record<string, unknown>>).then(asGatewayResult)
+  }
+
+  /** Its OAuth client where each caller authorizes it (`auth.mode: 'per-user'`; see auth/list-consent.ts). */
+  get perUserAuth(): UpstreamOAuth | undefined {
+    const connection = this.registration.connection as HttpConnection
+    return connection.auth?.mode === 'per-user' ? this.timing.upstreamAuth?.oauthFor(connection) : undefined
   }
 
   /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */

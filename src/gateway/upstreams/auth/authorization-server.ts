@@ -22,6 +22,11 @@ export interface UpstreamAuth {
   mode: 'per-user' | 'on-behalf-of' | 'as-itself'
   /** A pre-registered client; without one, the gateway's Client ID Metadata Document or dynamic registration. */
   clientId?: string
+  /**
+   * The https URL of a Client ID Metadata Document published for the gateway elsewhere (default: the one the
+   * gateway serves at its public URL, when that is https); used where the authorization server takes one.
+   */
+  clientMetadataUrl?: string
   /** Its secret (from the environment, never in source). */
   clientSecret?: string
   /** `private_key_jwt`: the client's private key, a JWK or PKCS#8 PEM. */
@@ -69,6 +74,8 @@ export interface Discovered {
  */
 export class AuthorizationServer {
   private discovered: Promise<Discovered> | undefined
+  /** The resource metadata URL the discovery used (a 401 may name another: found again there). */
+  private discoveredWith: string | undefined
   private registered: Promise<OAuthClientInformationMixed> | undefined
 
   constructor(
@@ -79,6 +86,10 @@ export class AuthorizationServer {
 
   /** Discovery once (again after a failure): the resource's metadata, then its authorization server's. */
   discover(resourceMetadataUrl?: string): Promise<Discovered> {
+    if (resourceMetadataUrl !== undefined && resourceMetadataUrl !== this.discoveredWith) {
+      this.discovered = undefined
+      this.discoveredWith = resourceMetadataUrl
+    }
     this.discovered ??= this.runDiscovery(resourceMetadataUrl).catch((error: unknown) => {
       this.discovered = undefined
       throw error
@@ -137,7 +148,7 @@ export class AuthorizationServer {
     this.registered ??= (async () => {
       if (this.config.clientId) return { client_id: this.config.clientId, ...(this.config.clientSecret ? { client_secret: this.config.clientSecret } : {}) }
       const { metadata } = await this.discover()
-      const documentUrl = this.gateway.clientMetadataUrl()
+      const documentUrl = this.config.clientMetadataUrl ?? this.gateway.clientMetadataUrl()
       if (documentUrl && (metadata as { client_id_metadata_document_supported?: boolean }).client_id_metadata_document_supported) return { client_id: documentUrl }
       if (!metadata.registration_endpoint) {
         throw new UpstreamAuthError(`The authorization server ${metadata.issuer} takes neither this gateway's client metadata document nor dynamic registration. Try this: pre-register a client and give clientId.`)

@@ -23,7 +23,7 @@ export interface UpstreamAuthorityOptions {
   publicUrl: () => string | undefined
 }
 
-type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
+export type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
 
 /** Refuses an `auth` the gateway cannot use, at register(). */
 export function validateUpstreamAuth(id: string, connection: Connection): void {

@@ -21,6 +21,7 @@ export function principalKey(principal: Principal): string {
 
 interface Pending {
   key: string
+  principal: Principal
   verifier: string
   scope?: string
   createdAt: number
@@ -48,6 +49,14 @@ export class UpstreamOAuth {
   private readonly exchanged = new Map<string, { token: string; expiresAt: number }>()
   /** Scopes a challenge asked for beyond what was granted (step-up on insufficient_scope). */
   private stepUpScope: string | undefined
+  /** What the upstream's last 401 named: its resource metadata (RFC 9728) and the scope it wants. */
+  private challenge: { resourceMetadataUrl?: string; scope?: string } = {}
+  /**
+   * The user whose authorization the gateway's own requests (handshake, lists, pings) ride on where it has
+   * no credentials of its own (a public client): the last one who consented.
+   */
+  private lister: Principal | undefined
+  private noServiceToken = false
   readonly pending = new Map<string, Pending>()
   /** Refreshes in flight by key: one refresh per refresh token, however many calls need it. */
   private readonly refreshing = new Map<string, Promise<StoredTokens | undefined>>()
@@ -61,9 +70,36 @@ export class UpstreamOAuth {
     this.server = new AuthorizationServer(resource, config, gateway)
   }
 
-  /** The upstream's authorization server, found once (authorization-server.ts). */
-  discover(resourceMetadataUrl?: string): Promise<Discovered> {
+  /** The upstream's authorization server, found once (authorization-server.ts), from the metadata its 401 named. */
+  discover(resourceMetadataUrl = this.challenge.resourceMetadataUrl): Promise<Discovered> {
     return this.server.discover(resourceMetadataUrl)
+  }
+
+  /** The upstream refused a request with 401: where its metadata is and which scope it wants, for the next consent. */
+  challenged(challenge: { resourceMetadataUrl?: string; scope?: string }): void {
+    this.challenge = { resourceMetadataUrl: challenge.resourceMetadataUrl ?? this.challenge.resourceMetadataUrl, scope: challenge.scope }
+  }
+
+  /**
+   * The token of the gateway's own requests: its client credentials, else (per user, public client) the
+   * authorization of the last user who consented; undefined until someone has.
+   */
+  async ownToken(): Promise<string | undefined> {
+    if (this.config.mode !== 'per-user') return this.serviceToken()
+    const confidential = this.config.clientSecret !== undefined || this.config.privateKey !== undefined
+    // An authorization server that grants a per-user client no client credentials is asked once.
+    const service = confidential && !this.noServiceToken ? await this.serviceToken().catch(() => void (this.noServiceToken = true)) : undefined
+    return service ?? (this.lister && (await this.userToken(this.lister)))
+  }
+
+  /** True when the gateway's own requests have a token to go with (else the first user to list consents for them). */
+  async hasOwnToken(): Promise<boolean> {
+    return (await this.ownToken().catch(() => undefined)) !== undefined
+  }
+
+  /** The gateway's own requests ride on `principal`'s authorization from now on (they consented). */
+  listAs(principal: Principal): void {
+    this.lister = principal
   }
 
   private storeKey(principal: Principal): string {
@@ -178,7 +214,7 @@ export class UpstreamOAuth {
     const state = randomBytes(24).toString('base64url')
     // A refresh token where the server offers one (offline_access), so the user consents once.
     const offline = metadata.scopes_supported?.includes('offline_access') ? 'offline_access' : undefined
-    const scope = unionOf(this.scope() ?? scopesSupported?.join(' '), offline)
+    const scope = unionOf(this.scope() ?? this.challenge.scope ?? scopesSupported?.join(' '), offline)
     const { authorizationUrl, codeVerifier } = await startAuthorization(metadata.issuer, {
       metadata,
       clientInformation: client,
@@ -193,7 +229,7 @@ export class UpstreamOAuth {
       finish = (error) => (error ? reject(error) : resolve())
     })
     done.catch(() => {})
-    this.pending.set(state, { key: this.storeKey(principal), verifier: codeVerifier, scope, createdAt: Date.now(), done, finish })
+    this.pending.set(state, { key: this.storeKey(principal), principal, verifier: codeVerifier, scope, createdAt: Date.now(), done, finish })
     return { url: authorizationUrl.href, elicitationId: state, done }
   }
 
@@ -222,7 +258,11 @@ export class UpstreamOAuth {
       if (!code) throw new UpstreamAuthError('The authorization response has no code.')
       const { metadata } = await this.server.discover()
       const iss = params.get('iss') ?? undefined
+      // RFC 9207: compared as strings, without normalization; required where the server says it sends it.
       if (iss !== undefined && iss !== metadata.issuer) throw new UpstreamAuthError(`The authorization response names the issuer ${iss}, not ${metadata.issuer}; refused.`)
+      if (iss === undefined && metadata.authorization_response_iss_parameter_supported) {
+        throw new UpstreamAuthError(`The authorization response of ${metadata.issuer} has no iss, which its metadata promises; refused.`)
+      }
       const { client, addAuth } = await this.server.clientAuth()
       let tokens: OAuthTokens
       try {
@@ -240,6 +280,7 @@ export class UpstreamOAuth {
         throw new UpstreamAuthError(`The authorization code was refused by ${metadata.issuer}: ${(failure as Error).message}`)
       }
       await (await this.store()).set(pending.key, storedOf(tokens))
+      this.lister = pending.principal
       pending.finish()
     } catch (error) {
       pending.finish(error as Error)
