@@ -10,6 +10,7 @@ import {
   type OAuthClientInformationMixed,
   type OAuthTokens,
   registerClient,
+  selectClientAuthMethod,
 } from '@modelcontextprotocol/client'
 
 /** How the gateway authenticates to one protected upstream (`connection.auth`). */
@@ -33,7 +34,7 @@ export interface UpstreamAuth {
   privateKey?: string | Record<string, unknown>
   /** The private key's algorithm (default RS256). */
   privateKeyAlg?: string
-  /** Default: `private_key_jwt` with a key, `client_secret_basic` with a secret, else `none`. */
+  /** Default: `private_key_jwt` with a key; with a secret, the registered method or the first the server takes of `client_secret_basic` and `client_secret_post`; else `none`. */
   tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
   /** Scopes to ask for (default: the challenge's, else the resource's `scopes_supported`). */
   scope?: string
@@ -63,6 +64,8 @@ const noRedirects: FetchLike = async (url, init) => {
 
 export interface Discovered {
   issuer: string
+  /** The `resource` parameter (RFC 8707): the resource as its metadata publishes it, byte for byte. */
+  resource: string
   metadata: AuthorizationServerMetadata
   scopesSupported?: string[]
 }
@@ -74,8 +77,8 @@ export interface Discovered {
  */
 export class AuthorizationServer {
   private discovered: Promise<Discovered> | undefined
-  /** The resource metadata URL the discovery used (a 401 may name another: found again there). */
-  private discoveredWith: string | undefined
+  /** Where the resource's metadata is, as its 401 named it (RFC 9728); a new one means discovery again. */
+  private resourceMetadataUrl: string | undefined
   private registered: Promise<OAuthClientInformationMixed> | undefined
 
   constructor(
@@ -86,11 +89,11 @@ export class AuthorizationServer {
 
   /** Discovery once (again after a failure): the resource's metadata, then its authorization server's. */
   discover(resourceMetadataUrl?: string): Promise<Discovered> {
-    if (resourceMetadataUrl !== undefined && resourceMetadataUrl !== this.discoveredWith) {
+    if (resourceMetadataUrl !== undefined && resourceMetadataUrl !== this.resourceMetadataUrl) {
       this.discovered = undefined
-      this.discoveredWith = resourceMetadataUrl
+      this.resourceMetadataUrl = resourceMetadataUrl
     }
-    this.discovered ??= this.runDiscovery(resourceMetadataUrl).catch((error: unknown) => {
+    this.discovered ??= this.runDiscovery(this.resourceMetadataUrl).catch((error: unknown) => {
       this.discovered = undefined
       throw error
     })
@@ -113,14 +116,15 @@ export class AuthorizationServer {
     }
     if (!metadata) throw new UpstreamAuthError(`No OAuth metadata found for the authorization server ${issuer}.`)
     for (const field of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint'] as const) assertSecureUrl(metadata[field] as string | undefined, field)
-    return { issuer: metadata.issuer, metadata, scopesSupported: resourceMetadata?.scopes_supported }
+    return { issuer: metadata.issuer, resource: resourceMetadata?.resource ?? this.resource, metadata, scopesSupported: resourceMetadata?.scopes_supported }
   }
 
   /** The client's authentication at the token endpoint, per the configured (or registered) method. */
   async clientAuth(): Promise<{ client: OAuthClientInformationMixed; addAuth: AddClientAuthentication }> {
     const client = await this.client()
-    const method = this.config.tokenEndpointAuthMethod ?? (this.config.privateKey ? 'private_key_jwt' : client.client_secret ? 'client_secret_basic' : 'none')
     const { metadata } = await this.discover()
+    // Else the method the client was registered with, or the first the server takes (basic before post with a secret).
+    const method = this.config.tokenEndpointAuthMethod ?? (this.config.privateKey ? 'private_key_jwt' : selectClientAuthMethod(client, metadata.token_endpoint_auth_methods_supported ?? []))
     const addAuth: AddClientAuthentication = async (headers, params, url, meta) => {
       if (method === 'private_key_jwt') {
         const sign = createPrivateKeyJwtAuth({

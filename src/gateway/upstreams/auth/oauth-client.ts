@@ -49,8 +49,8 @@ export class UpstreamOAuth {
   private readonly exchanged = new Map<string, { token: string; expiresAt: number }>()
   /** Scopes a challenge asked for beyond what was granted (step-up on insufficient_scope). */
   private stepUpScope: string | undefined
-  /** What the upstream's last 401 named: its resource metadata (RFC 9728) and the scope it wants. */
-  private challenge: { resourceMetadataUrl?: string; scope?: string } = {}
+  /** The scope the upstream's last 401 named. */
+  private challengeScope: string | undefined
   /**
    * The user whose authorization the gateway's own requests (handshake, lists, pings) ride on where it has
    * no credentials of its own (a public client): the last one who consented.
@@ -70,14 +70,15 @@ export class UpstreamOAuth {
     this.server = new AuthorizationServer(resource, config, gateway)
   }
 
-  /** The upstream's authorization server, found once (authorization-server.ts), from the metadata its 401 named. */
-  discover(resourceMetadataUrl = this.challenge.resourceMetadataUrl): Promise<Discovered> {
+  /** The upstream's authorization server, found once (authorization-server.ts). */
+  discover(resourceMetadataUrl?: string): Promise<Discovered> {
     return this.server.discover(resourceMetadataUrl)
   }
 
-  /** The upstream refused a request with 401: where its metadata is and which scope it wants, for the next consent. */
+  /** The upstream refused a request with 401: where its metadata is (found there from now on) and the scope it wants, for the next consent. */
   challenged(challenge: { resourceMetadataUrl?: string; scope?: string }): void {
-    this.challenge = { resourceMetadataUrl: challenge.resourceMetadataUrl ?? this.challenge.resourceMetadataUrl, scope: challenge.scope }
+    if (challenge.resourceMetadataUrl) void this.server.discover(challenge.resourceMetadataUrl).catch(() => {})
+    this.challengeScope = challenge.scope
   }
 
   /**
@@ -116,7 +117,7 @@ export class UpstreamOAuth {
     const client = await this.server.client()
     if (!client.client_secret && !this.config.privateKey) return undefined
     const scope = this.scope() ?? (await this.server.discover()).scopesSupported?.join(' ')
-    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource: this.resource, ...(scope ? { scope } : {}) }))
+    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource: (await this.server.discover()).resource, ...(scope ? { scope } : {}) }))
     this.service = { token: tokens.access_token, expiresAt: expiryOf(tokens) ?? Date.now() + 5 * 60_000 }
     return tokens.access_token
   }
@@ -133,7 +134,7 @@ export class UpstreamOAuth {
         subject_token: subjectToken,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        resource: this.resource,
+        resource: (await this.server.discover()).resource,
         ...(scope ? { scope } : {}),
       }),
     )
@@ -174,7 +175,7 @@ export class UpstreamOAuth {
         metadata,
         clientInformation: client,
         refreshToken: held.refreshToken!,
-        resource: this.resource,
+        resource: (await this.server.discover()).resource,
         addClientAuthentication: addAuth,
       })
       // The rotated pair replaces the old one in one write: the old refresh token is never kept beside it.
@@ -214,14 +215,14 @@ export class UpstreamOAuth {
     const state = randomBytes(24).toString('base64url')
     // A refresh token where the server offers one (offline_access), so the user consents once.
     const offline = metadata.scopes_supported?.includes('offline_access') ? 'offline_access' : undefined
-    const scope = unionOf(this.scope() ?? this.challenge.scope ?? scopesSupported?.join(' '), offline)
+    const scope = unionOf(this.scope() ?? this.challengeScope ?? scopesSupported?.join(' '), offline)
     const { authorizationUrl, codeVerifier } = await startAuthorization(metadata.issuer, {
       metadata,
       clientInformation: client,
       redirectUrl: this.gateway.redirectUri(),
       scope,
       state,
-      resource: this.resource,
+      resource: (await this.server.discover()).resource,
     })
     this.expirePending()
     let finish!: (error?: Error) => void
@@ -273,7 +274,7 @@ export class UpstreamOAuth {
           iss,
           codeVerifier: pending.verifier,
           redirectUri: this.gateway.redirectUri(),
-          resource: this.resource,
+          resource: (await this.server.discover()).resource,
           addClientAuthentication: addAuth,
         })
       } catch (failure) {
