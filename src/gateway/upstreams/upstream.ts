@@ -162,7 +162,8 @@ export class Upstream extends UpstreamSubscriptions {
       this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
-      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection)) this.sessionClient = await this.openSessionClient()
+      const modernOnly = this.registration.protocol === '2026-07-28'
+      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection) && !modernOnly) this.sessionClient = await this.openSessionClient()
       // The backoff is not reset yet: a child that dies right after each connect must not respawn at full speed.
       this.connectedAt = Date.now()
       this.failures = 0
