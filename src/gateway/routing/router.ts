@@ -134,8 +134,8 @@ export class Router implements UpstreamEvents {
   }
 
   /** A per-user upstream nobody has authorized yet asks the caller who lists first (upstreams/auth/list-consent.ts). */
-  consentBeforeListing(caller: Caller, method: string): Promise<Params | undefined> {
-    return consentBeforeListing(this.upstreams, caller, this.options.sealer, method)
+  consentBeforeListing(caller: Caller): Promise<void> {
+    return consentBeforeListing(this.upstreams, caller)
   }
 
   // ---- the route stage: client requests ----

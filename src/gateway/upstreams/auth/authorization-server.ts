@@ -79,6 +79,8 @@ export class AuthorizationServer {
   private discovered: Promise<Discovered> | undefined
   /** Where the resource's metadata is, as its 401 named it (RFC 9728); a new one means discovery again. */
   private resourceMetadataUrl: string | undefined
+  /** The issuer the client was registered at: credentials of one authorization server never go to another (SEP-2352). */
+  private registeredAt: string | undefined
   private registered: Promise<OAuthClientInformationMixed> | undefined
 
   constructor(
@@ -100,6 +102,11 @@ export class AuthorizationServer {
     return this.discovered
   }
 
+  /** A token refused: the resource may have moved to another authorization server, so it is found again at next use. */
+  rediscover(): void {
+    this.discovered = undefined
+  }
+
   private async runDiscovery(resourceMetadataUrl?: string): Promise<Discovered> {
     const resourceMetadata = await discoverOAuthProtectedResourceMetadata(this.resource, { resourceMetadataUrl }, noRedirects).catch(() => undefined)
     if (resourceMetadata && !checkResourceAllowed({ requestedResource: this.resource, configuredResource: resourceMetadata.resource })) {
@@ -116,6 +123,7 @@ export class AuthorizationServer {
     }
     if (!metadata) throw new UpstreamAuthError(`No OAuth metadata found for the authorization server ${issuer}.`)
     for (const field of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint'] as const) assertSecureUrl(metadata[field] as string | undefined, field)
+    if (this.registeredAt !== undefined && this.registeredAt !== metadata.issuer) this.registered = undefined
     return { issuer: metadata.issuer, resource: resourceMetadata?.resource ?? this.resource, metadata, scopesSupported: resourceMetadata?.scopes_supported }
   }
 
@@ -152,6 +160,7 @@ export class AuthorizationServer {
     this.registered ??= (async () => {
       if (this.config.clientId) return { client_id: this.config.clientId, ...(this.config.clientSecret ? { client_secret: this.config.clientSecret } : {}) }
       const { metadata } = await this.discover()
+      this.registeredAt = metadata.issuer
       const documentUrl = this.config.clientMetadataUrl ?? this.gateway.clientMetadataUrl()
       if (documentUrl && (metadata as { client_id_metadata_document_supported?: boolean }).client_id_metadata_document_supported) return { client_id: documentUrl }
       if (!metadata.registration_endpoint) {
@@ -184,6 +193,8 @@ export function clientMetadataOf(redirectUri: string, clientId?: string) {
   return {
     ...(clientId ? { client_id: clientId } : {}),
     client_name: 'airmcp gateway',
+    // A web application: its redirect is the gateway's own https callback (SEP-837).
+    application_type: 'web',
     redirect_uris: [redirectUri],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],

@@ -1,16 +1,13 @@
 // The first listing of a per-user upstream: a server that wants a user's token for every request (its
 // handshake and lists too) cannot be listed until someone has consented, where the gateway has no
-// credentials of its own there (a public client). The first caller who lists is asked, as for a call.
-import { type StateSealer, requestDigest } from '../../front/sealed-state.js'
+// credentials of its own there (a public client). The first 2025 caller who lists is asked, as for a call.
+import type { Principal } from '../../../http/principal.js'
 import type { Caller } from '../../routing/caller.js'
 import type { UpstreamOAuth } from './oauth-client.js'
-import { CONSENT_INPUT, CONSENT_STATE, canOpenUrls, consentElicitation, untilAuthorized } from './transport.js'
-
-type Params = Record<string, unknown>
+import { canOpenUrls, consentElicitation, untilAuthorized } from './transport.js'
 
 /** An upstream as the listing consent sees it. */
 export interface ConsentableUpstream {
-  readonly id: string
   readonly status: string
   /** Its OAuth client where each caller authorizes it (`auth.mode: 'per-user'`). */
   readonly perUserAuth: UpstreamOAuth | undefined
@@ -19,45 +16,35 @@ export interface ConsentableUpstream {
 
 /**
  * Before a list is answered: each per-user upstream that is down for want of anyone's authorization asks
- * the caller for theirs (a URL elicitation on a 2025 session; an `input_required` round, returned here, for
- * a 2026 request), then connects on it. An upstream the caller does not authorize stays out of the list.
+ * the caller for theirs with a URL elicitation on their 2025 session, then connects on it. A 2026 list
+ * cannot carry an `input_required` round: a 2026 caller, or one that declines, gets the list without it.
  */
-export async function consentBeforeListing(upstreams: readonly ConsentableUpstream[], caller: Caller, sealer: StateSealer, method: string): Promise<Params | undefined> {
-  if (!caller.principal) return undefined
+export async function consentBeforeListing(upstreams: readonly ConsentableUpstream[], caller: Caller): Promise<void> {
+  const principal = caller.principal
+  if (!principal || caller.era === 'modern' || !caller.request || !canOpenUrls(caller)) return
   for (const upstream of upstreams) {
     const oauth = upstream.perUserAuth
-    if (!oauth || upstream.status === 'connected' || (await oauth.hasOwnToken())) continue
-    const round = await authorizeLister(upstream, oauth, caller, sealer, method).catch(() => undefined)
-    if (round) return round
-  }
-  return undefined
-}
-
-async function authorizeLister(upstream: ConsentableUpstream, oauth: UpstreamOAuth, caller: Caller, sealer: StateSealer, method: string): Promise<Params | undefined> {
-  const principal = caller.principal!
-  if (!(await oauth.userToken(principal))) {
-    const asked = caller.era === 'modern' && caller.state?.upstream === upstream.id ? caller.state.state : undefined
-    if (asked?.startsWith(CONSENT_STATE)) {
-      if ((caller.inputResponses?.[CONSENT_INPUT] as { action?: string } | undefined)?.action !== 'accept') return undefined
-      const pending = oauth.pending.get(asked.slice(CONSENT_STATE.length))
-      if (pending) await untilAuthorized(pending, caller.signal)
-    } else {
-      if (!canOpenUrls(caller)) return undefined
-      const consent = await oauth.consent(principal)
-      const elicitation = consentElicitation(oauth.resource, consent)
-      if (caller.era === 'modern') {
-        return {
-          resultType: 'input_required',
-          inputRequests: { [CONSENT_INPUT]: { method: 'elicitation/create', params: elicitation } },
-          requestState: sealer.seal({ upstream: upstream.id, request: requestDigest(method, {}), state: `${CONSENT_STATE}${consent.elicitationId}` }),
-        }
-      }
-      const answer = (await caller.request?.({ method: 'elicitation/create', params: elicitation } as never, caller.signal)) as { action?: string } | undefined
-      if (answer?.action !== 'accept') return undefined
-      await untilAuthorized(consent, caller.signal)
+    // Twice at most: a token the upstream refuses at once (its authorization server changed) is asked for again.
+    for (let round = 0; round < 2 && oauth && upstream.status !== 'connected' && !(await oauth.hasOwnToken()); round++) {
+      if (!(await authorizeLister(upstream, oauth, caller, principal))) break
     }
   }
-  oauth.listAs(principal)
-  await upstream.connect()
-  return undefined
+}
+
+/** Asks the caller's consent where the gateway holds no token of theirs, then connects on it; false when declined or failed. */
+async function authorizeLister(upstream: ConsentableUpstream, oauth: UpstreamOAuth, caller: Caller, principal: Principal): Promise<boolean> {
+  try {
+    if (!(await oauth.userToken(principal))) {
+      const consent = await oauth.consent(principal)
+      const answer = (await caller.request!({ method: 'elicitation/create', params: consentElicitation(oauth.resource, consent) } as never, caller.signal)) as { action?: string }
+      if (answer?.action !== 'accept') return false
+      await untilAuthorized(consent, caller.signal)
+    }
+    oauth.listAs(principal)
+    await upstream.connect()
+    return true
+  } catch {
+    // Its discovery or consent failed: the list goes on without it, and its first call says why.
+    return false
+  }
 }

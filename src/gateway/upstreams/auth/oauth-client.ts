@@ -75,8 +75,12 @@ export class UpstreamOAuth {
     return this.server.discover(resourceMetadataUrl)
   }
 
-  /** The upstream refused a request with 401: where its metadata is (found there from now on) and the scope it wants, for the next consent. */
-  challenged(challenge: { resourceMetadataUrl?: string; scope?: string }): void {
+  /**
+   * The upstream refused a request with 401: where its metadata is (found there from now on), the scope it
+   * wants, for the next consent; a refused token means the authorization server may have changed.
+   */
+  challenged(challenge: { resourceMetadataUrl?: string; scope?: string; refusedToken: boolean }): void {
+    if (challenge.refusedToken) this.server.rediscover()
     if (challenge.resourceMetadataUrl) void this.server.discover(challenge.resourceMetadataUrl).catch(() => {})
     this.challengeScope = challenge.scope
   }
@@ -204,8 +208,15 @@ export class UpstreamOAuth {
     this.exchanged.clear()
   }
 
-  dropServiceToken(): void {
-    this.service = undefined
+  /** The upstream refused the gateway's own token: its client credentials' token, else the lister's (who is asked again). */
+  async dropServiceToken(): Promise<void> {
+    if (this.service || this.config.mode !== 'per-user' || !this.lister) {
+      this.service = undefined
+      return
+    }
+    const lister = this.lister
+    this.lister = undefined
+    await this.forget(lister)
   }
 
   /** A consent URL for `principal` (PKCE S256, `resource`, a fresh `state`), and the promise of its callback. */
@@ -215,7 +226,8 @@ export class UpstreamOAuth {
     const state = randomBytes(24).toString('base64url')
     // A refresh token where the server offers one (offline_access), so the user consents once.
     const offline = metadata.scopes_supported?.includes('offline_access') ? 'offline_access' : undefined
-    const scope = unionOf(this.scope() ?? this.challengeScope ?? scopesSupported?.join(' '), offline)
+    // What was asked for before stays asked for on a step-up (SEP-2350).
+    const scope = unionOf(this.config.scope ?? this.challengeScope ?? scopesSupported?.join(' '), this.stepUpScope, offline)
     const { authorizationUrl, codeVerifier } = await startAuthorization(metadata.issuer, {
       metadata,
       clientInformation: client,

@@ -12,8 +12,8 @@ type SendOptions = Parameters<Transport['send']>[1] & { authorization?: string; 
 /** The 2025-11-25 error for "this needs a URL elicitation first" (the client opens the URL, then retries). */
 export const URL_ELICITATION_REQUIRED = -32042
 /** The key of the gateway's own consent request in an `input_required` round, and the prefix of its state. */
-export const CONSENT_INPUT = 'airmcp-upstream-authorization'
-export const CONSENT_STATE = 'airmcp-consent:'
+const CONSENT_INPUT = 'airmcp-upstream-authorization'
+const CONSENT_STATE = 'airmcp-consent:'
 
 /**
  * Wraps the gateway's HTTP client to one protected upstream: every message goes with the access token its
@@ -97,7 +97,7 @@ export class AuthorizingTransport implements Transport {
     } catch (error) {
       const challenge = (error as { challenge?: { status: number; header: string | null } }).challenge
       if (!challenge) throw error
-      await this.onChallenge(challenge.status, challenge.header, perCaller ? principal : undefined)
+      await this.onChallenge(challenge, token !== undefined, perCaller ? principal : undefined)
       // A caller's own token refused (revoked, or short of a scope the upstream now asks for): they consent once more.
       if (!again && perCaller && this.oauth.config.mode === 'per-user' && isRequest(message as never)) return this.send(sent as never, options, true)
       throw error
@@ -150,14 +150,14 @@ export class AuthorizingTransport implements Transport {
     return 'asked'
   }
 
-  /** A 401 drops the token that was refused; a 403 insufficient_scope asks for the scope next time. */
-  private async onChallenge(status: number, header: string | null, principal: Caller['principal']): Promise<void> {
+  /** A 401 or 403 drops the token that was refused; a 403 insufficient_scope asks for the scope next time. */
+  private async onChallenge({ status, header }: { status: number; header: string | null }, refusedToken: boolean, principal: Caller['principal']): Promise<void> {
     const { resourceMetadataUrl, scope, error } = extractWWWAuthenticateParams({ headers: new Headers(header ? { 'www-authenticate': header } : {}) } as Response)
-    if (status === 401) this.oauth.challenged({ resourceMetadataUrl: resourceMetadataUrl?.href, scope })
+    if (status === 401) this.oauth.challenged({ resourceMetadataUrl: resourceMetadataUrl?.href, scope, refusedToken })
     if (status === 403 && error === 'insufficient_scope' && scope) this.oauth.stepUp(scope)
     if (status !== 401 && status !== 403) return
     if (principal) await this.oauth.forget(principal).catch(() => {})
-    else this.oauth.dropServiceToken()
+    else await this.oauth.dropServiceToken()
   }
 }
 
