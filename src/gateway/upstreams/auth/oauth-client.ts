@@ -56,6 +56,7 @@ export class UpstreamOAuth {
    * no credentials of its own (a public client): the last one who consented.
    */
   private lister: Principal | undefined
+  /** The authorization server refused this per-user client a client-credentials token: not asked again. */
   private noServiceToken = false
   readonly pending = new Map<string, Pending>()
   /** Refreshes in flight by key: one refresh per refresh token, however many calls need it. */
@@ -92,9 +93,15 @@ export class UpstreamOAuth {
   async ownToken(): Promise<string | undefined> {
     if (this.config.mode !== 'per-user') return this.serviceToken()
     const confidential = this.config.clientSecret !== undefined || this.config.privateKey !== undefined
-    // An authorization server that grants a per-user client no client credentials is asked once.
-    const service = confidential && !this.noServiceToken ? await this.serviceToken().catch(() => void (this.noServiceToken = true)) : undefined
-    return service ?? (this.lister && (await this.userToken(this.lister)))
+    if (confidential && !this.noServiceToken) {
+      try {
+        const service = await this.serviceToken()
+        if (service) return service
+      } catch {
+        this.noServiceToken = true
+      }
+    }
+    return this.lister && this.userToken(this.lister)
   }
 
   /** True when the gateway's own requests have a token to go with (else the first user to list consents for them). */
@@ -120,8 +127,9 @@ export class UpstreamOAuth {
     if (this.service && this.service.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return this.service.token
     const client = await this.server.client()
     if (!client.client_secret && !this.config.privateKey) return undefined
-    const scope = this.scope() ?? (await this.server.discover()).scopesSupported?.join(' ')
-    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource: (await this.server.discover()).resource, ...(scope ? { scope } : {}) }))
+    const { resource, scopesSupported } = await this.server.discover()
+    const scope = this.scope() ?? scopesSupported?.join(' ')
+    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource, ...(scope ? { scope } : {}) }))
     this.service = { token: tokens.access_token, expiresAt: expiryOf(tokens) ?? Date.now() + 5 * 60_000 }
     return tokens.access_token
   }
@@ -132,13 +140,14 @@ export class UpstreamOAuth {
     const held = this.exchanged.get(key)
     if (held && held.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return held.token
     const scope = this.scope()
+    const { resource } = await this.server.discover()
     const tokens = await this.server.tokenRequest(
       new URLSearchParams({
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
         subject_token: subjectToken,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        resource: (await this.server.discover()).resource,
+        resource,
         ...(scope ? { scope } : {}),
       }),
     )
@@ -172,14 +181,14 @@ export class UpstreamOAuth {
   }
 
   private async refresh(store: TokenStore, key: string, held: StoredTokens): Promise<StoredTokens | undefined> {
-    const { metadata } = await this.server.discover()
+    const { metadata, resource } = await this.server.discover()
     const { client, addAuth } = await this.server.clientAuth()
     try {
       const tokens = await refreshAuthorization(metadata.issuer, {
         metadata,
         clientInformation: client,
         refreshToken: held.refreshToken!,
-        resource: (await this.server.discover()).resource,
+        resource,
         addClientAuthentication: addAuth,
       })
       // The rotated pair replaces the old one in one write: the old refresh token is never kept beside it.
@@ -221,7 +230,7 @@ export class UpstreamOAuth {
 
   /** A consent URL for `principal` (PKCE S256, `resource`, a fresh `state`), and the promise of its callback. */
   async consent(principal: Principal): Promise<Consent> {
-    const { metadata, scopesSupported } = await this.server.discover()
+    const { metadata, resource, scopesSupported } = await this.server.discover()
     const client = await this.server.client()
     const state = randomBytes(24).toString('base64url')
     // A refresh token where the server offers one (offline_access), so the user consents once.
@@ -234,7 +243,7 @@ export class UpstreamOAuth {
       redirectUrl: this.gateway.redirectUri(),
       scope,
       state,
-      resource: (await this.server.discover()).resource,
+      resource,
     })
     this.expirePending()
     let finish!: (error?: Error) => void
@@ -269,7 +278,7 @@ export class UpstreamOAuth {
       if (error) throw new UpstreamAuthError(`The authorization server refused: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}.`)
       const code = params.get('code')
       if (!code) throw new UpstreamAuthError('The authorization response has no code.')
-      const { metadata } = await this.server.discover()
+      const { metadata, resource } = await this.server.discover()
       const iss = params.get('iss') ?? undefined
       // RFC 9207: compared as strings, without normalization; required where the server says it sends it.
       if (iss !== undefined && iss !== metadata.issuer) throw new UpstreamAuthError(`The authorization response names the issuer ${iss}, not ${metadata.issuer}; refused.`)
@@ -286,7 +295,7 @@ export class UpstreamOAuth {
           iss,
           codeVerifier: pending.verifier,
           redirectUri: this.gateway.redirectUri(),
-          resource: (await this.server.discover()).resource,
+          resource,
           addClientAuthentication: addAuth,
         })
       } catch (failure) {
