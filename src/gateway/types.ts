@@ -27,9 +27,11 @@ export interface Registration {
   tools?: ToolNaming
   /**
    * `2025-11-25`: speak that revision to the server without probing it (one session for all clients, as
-   * a 2025 server would have). Default: probe, and speak 2026-07-28 to a server that offers it.
+   * a 2025 server would have). Default: probe, and speak 2026-07-28 to a server that offers it, with a
+   * 2025 session beside it for 2025 clients. `2026-07-28`: a server that takes no 2025 requests at all
+   * (no session beside it; 2025 clients' requests are bridged to 2026 ones).
    */
-  protocol?: '2025-11-25'
+  protocol?: '2025-11-25' | '2026-07-28'
   /**
    * `own` (default): each 2025 client session (HTTP front) gets its own upstream session with this server,
    * opened on its first request there: an MCP session of its own over HTTP or SSE, a process of its own for

@@ -30,7 +30,7 @@ export function frontMethods(router: Router, era: Caller['era']): Map<string, Me
   // 2026 results of lists carry the upstreams' cache hints; 2025 results have no such fields.
   const hint = (kind: ListKind, caller: Caller) => (caller.era === 'modern' ? router.cacheHint(kind) : undefined)
   const methods = new Map<string, MethodHandler>([
-    ['tools/list', async (_, caller, surface) => ({ tools: await surface.listTools(caller), ...hint('tools', caller) })],
+    ['tools/list', async (_, caller, surface) => (await router.consentBeforeListing(caller), { tools: await surface.listTools(caller), ...hint('tools', caller) })],
     [
       'tools/call',
       (params, caller, surface) => {

@@ -25,6 +25,7 @@ import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from '../front/surface
 import { TaskRouting } from './task-routing.js'
 import { TaskIds, type TaskMethod } from './tasks.js'
 import type { CacheHint, Upstream, UpstreamEvents } from '../upstreams/upstream.js'
+import { consentBeforeListing } from '../upstreams/auth/list-consent.js'
 
 export type { Caller, LegacySession, ModernNotifier } from './caller.js'
 
@@ -166,6 +167,11 @@ export class Router implements UpstreamEvents {
 
   cacheHint(kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts'): Required<CacheHint> {
     return this.lists.cacheHint(kind)
+  }
+
+  /** A per-user upstream nobody has authorized yet asks the caller who lists first (upstreams/auth/list-consent.ts). */
+  consentBeforeListing(caller: Caller): Promise<void> {
+    return consentBeforeListing(this.upstreams, caller)
   }
 
   // ---- the route stage: client requests ----

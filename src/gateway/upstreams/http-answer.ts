@@ -10,7 +10,12 @@ export interface AnswerSink {
   readonly maxResultBytes: number
   deliver(text: string, owner?: unknown, answer?: Answer): boolean
   failRequest(id: RequestId, code: number, message: string): void
+  /** Resumes a stream the server ended before the response (SSE resumability): a GET with Last-Event-ID after `retryMs`. */
+  resume?(answer: Answer, lastEventId: string, retryMs: number): void
 }
+
+/** How long to wait before resuming an SSE stream whose server named no `retry`. */
+const DEFAULT_RETRY_MS = 1000
 
 /**
  * Reads one POST's answer (JSON or an SSE stream) in linear time and bounded memory. For a request, a
@@ -23,11 +28,14 @@ export class Answer {
   private readonly parts: Buffer[] = []
   private size = 0
   private readonly events: { parser: EventSourceParser; decoder: StringDecoder } | undefined
+  /** The SSE stream's last event id and the reconnection delay it asked for: where a resumed stream starts. */
+  private lastEventId: string | undefined
+  private retryMs = DEFAULT_RETRY_MS
 
   constructor(
     private readonly sink: AnswerSink,
     readonly id: RequestId | undefined,
-    private readonly owner: unknown,
+    readonly owner: unknown,
     private readonly exchange: { abort(): void; aborted: boolean },
     contentType: string,
     /** Called instead of failing the request when the stream ends unanswered (a `subscriptions/listen` stream). */
@@ -38,9 +46,13 @@ export class Answer {
     const parser = createParser({
       maxBufferSize: sink.maxResultBytes,
       onEvent: (event) => {
+        if (event.id !== undefined) this.lastEventId = event.id
         const data = event.data
         // Each event is handled as it is read: the gateway's transport takes a call's progress, logs and answer in order.
         if (data && !sink.deliver(data, owner, this)) this.broken('sent an event that is not JSON-RPC.')
+      },
+      onRetry: (ms) => {
+        this.retryMs = ms
       },
       onError: (error) => {
         if (error.type === 'max-buffer-size-exceeded') this.tooLarge()
@@ -63,7 +75,10 @@ export class Answer {
       const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8')
       if (!this.sink.deliver(text, this.owner, this)) return this.broken('answered with something that is not JSON-RPC.')
     }
-    if (!this.answered) this.broken('ended its answer without a response.')
+    if (this.answered || this.exchange.aborted) return
+    // A stream with event ids ended before the response: the server means it to be resumed (SEP-1699).
+    if (this.events && this.lastEventId !== undefined && this.id !== undefined && this.sink.resume) return this.sink.resume(this, this.lastEventId, this.retryMs)
+    this.broken('ended its answer without a response.')
   }
 
   /** The connection failed in the middle of the answer. */

@@ -58,6 +58,47 @@ export class HttpClientTransport extends HttpSession implements Transport {
     )
   }
 
+  /**
+   * A request's SSE stream the server ended before the response, its events numbered: resumed with a GET
+   * from the last event after the delay the server asked for (SEP-1699); the response arrives there.
+   */
+  resume(answer: Answer, lastEventId: string, retryMs: number): void {
+    const id = answer.id!
+    let call: HttpExchange | undefined
+    const exchange = {
+      aborted: false,
+      abort: () => {
+        exchange.aborted = true
+        clearTimeout(timer)
+        call?.abort()
+        if (this.inflight.get(id) === exchange.abort) this.inflight.delete(id)
+      },
+    }
+    const refused = (why: string) => {
+      exchange.abort()
+      this.failRequest(id, UPSTREAM_BROKEN, `The server at ${this.where} ended its answer without a response, and ${why}.`)
+    }
+    const timer = setTimeout(() => {
+      if (this.closed || exchange.aborted) return
+      let resumed: Answer | undefined
+      call = this.pool.request(this.pool.head('GET', { ...this.headers('text/event-stream'), 'last-event-id': lastEventId }), undefined, undefined, {
+        onHead: (status, headers) => {
+          if (status !== 200) return refused(`its resumption was refused (HTTP ${status})`)
+          resumed = new Answer(this, id, answer.owner, exchange, headers.get('content-type') ?? '')
+        },
+        onData: (chunk) => {
+          resumed?.data(chunk)
+          // The stream stays the server's to keep open: once the response went by, it is no longer read.
+          if (resumed?.answered) exchange.abort()
+        },
+        onEnd: () => resumed?.end(),
+        onError: () => (resumed ? resumed.cut() : refused('its resumption failed')),
+      })
+    }, retryMs)
+    timer.unref()
+    this.inflight.set(id, exchange.abort)
+  }
+
   send(message: JSONRPCMessage, options?: TransportSendOptions & UpstreamAuthorization): Promise<void> {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId

@@ -44,7 +44,7 @@ export abstract class HttpSession {
     this.protocolVersion = version
   }
 
-  private headers(accept: string, withVersion = true): Record<string, string> {
+  protected headers(accept: string, withVersion = true): Record<string, string> {
     return {
       ...this.extraHeaders,
       accept,

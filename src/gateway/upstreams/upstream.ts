@@ -20,7 +20,8 @@ import { namesOnFreshSession, namesPerRequest } from './profile-lists.js'
 import { capabilitiesOf, FULL_PROFILE, type OfferedNames } from '../routing/profiles.js'
 import { offeredToolName } from '../routing/naming.js'
 import { UpstreamSubscriptions } from './upstream-subscriptions.js'
-import { authorizesPerCaller } from './auth/index.js'
+import { authorizesPerCaller, type HttpConnection } from './auth/index.js'
+import type { UpstreamOAuth } from './auth/oauth-client.js'
 import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
 
 // Parts of the old upstream module still imported from here by the router.
@@ -166,7 +167,8 @@ export class Upstream extends UpstreamSubscriptions {
       this.instructions = connected.getInstructions() ?? this.discover?.instructions
       await this.refresh()
       if (this.era === 'modern') await this.listen()
-      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection)) {
+      const modernOnly = this.registration.protocol === '2026-07-28'
+      if (this.era === 'modern' && overHttp && !authorizesPerCaller(connection) && !modernOnly) {
         this.sessionClient = await this.openSessionClient()
         this.tools = await this.withTaskSupport(this.tools)
       }
@@ -222,6 +224,12 @@ export class Upstream extends UpstreamSubscriptions {
           ? { tools: this.tools.map((tool) => tool.name), prompts: this.prompts.map((prompt) => prompt.name) }
           : await namesPerRequest(this.id, (method, params, options) => this.request(method, params, options), this.client?.getServerCapabilities() ?? {}, capabilitiesOf(profile), this.timing)
     return { tools: names.tools.map((name) => offeredToolName(this.registration.tools, name)), prompts: names.prompts }
+  }
+
+  /** Its OAuth client where each caller authorizes it (`auth.mode: 'per-user'`; see auth/list-consent.ts). */
+  get perUserAuth(): UpstreamOAuth | undefined {
+    const connection = this.registration.connection as HttpConnection
+    return connection.auth?.mode === 'per-user' ? this.timing.upstreamAuth?.oauthFor(connection) : undefined
   }
 
   /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */

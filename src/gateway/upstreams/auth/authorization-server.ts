@@ -10,6 +10,7 @@ import {
   type OAuthClientInformationMixed,
   type OAuthTokens,
   registerClient,
+  selectClientAuthMethod,
 } from '@modelcontextprotocol/client'
 
 /** How the gateway authenticates to one protected upstream (`connection.auth`). */
@@ -22,13 +23,18 @@ export interface UpstreamAuth {
   mode: 'per-user' | 'on-behalf-of' | 'as-itself'
   /** A pre-registered client; without one, the gateway's Client ID Metadata Document or dynamic registration. */
   clientId?: string
+  /**
+   * The https URL of a Client ID Metadata Document published for the gateway elsewhere (default: the one the
+   * gateway serves at its public URL, when that is https); used where the authorization server takes one.
+   */
+  clientMetadataUrl?: string
   /** Its secret (from the environment, never in source). */
   clientSecret?: string
   /** `private_key_jwt`: the client's private key, a JWK or PKCS#8 PEM. */
   privateKey?: string | Record<string, unknown>
   /** The private key's algorithm (default RS256). */
   privateKeyAlg?: string
-  /** Default: `private_key_jwt` with a key, `client_secret_basic` with a secret, else `none`. */
+  /** Default: `private_key_jwt` with a key; with a secret, the registered method or the first the server takes of `client_secret_basic` and `client_secret_post`; else `none`. */
   tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
   /** Scopes to ask for (default: the challenge's, else the resource's `scopes_supported`). */
   scope?: string
@@ -58,6 +64,8 @@ const noRedirects: FetchLike = async (url, init) => {
 
 export interface Discovered {
   issuer: string
+  /** The `resource` parameter (RFC 8707): the resource as its metadata publishes it, byte for byte. */
+  resource: string
   metadata: AuthorizationServerMetadata
   scopesSupported?: string[]
 }
@@ -69,6 +77,10 @@ export interface Discovered {
  */
 export class AuthorizationServer {
   private discovered: Promise<Discovered> | undefined
+  /** Where the resource's metadata is, as its 401 named it (RFC 9728); a new one means discovery again. */
+  private resourceMetadataUrl: string | undefined
+  /** The issuer the client was registered at: credentials of one authorization server never go to another (SEP-2352). */
+  private registeredAt: string | undefined
   private registered: Promise<OAuthClientInformationMixed> | undefined
 
   constructor(
@@ -79,11 +91,20 @@ export class AuthorizationServer {
 
   /** Discovery once (again after a failure): the resource's metadata, then its authorization server's. */
   discover(resourceMetadataUrl?: string): Promise<Discovered> {
-    this.discovered ??= this.runDiscovery(resourceMetadataUrl).catch((error: unknown) => {
+    if (resourceMetadataUrl !== undefined && resourceMetadataUrl !== this.resourceMetadataUrl) {
+      this.discovered = undefined
+      this.resourceMetadataUrl = resourceMetadataUrl
+    }
+    this.discovered ??= this.runDiscovery(this.resourceMetadataUrl).catch((error: unknown) => {
       this.discovered = undefined
       throw error
     })
     return this.discovered
+  }
+
+  /** A token refused: the resource may have moved to another authorization server, so it is found again at next use. */
+  rediscover(): void {
+    this.discovered = undefined
   }
 
   private async runDiscovery(resourceMetadataUrl?: string): Promise<Discovered> {
@@ -102,14 +123,16 @@ export class AuthorizationServer {
     }
     if (!metadata) throw new UpstreamAuthError(`No OAuth metadata found for the authorization server ${issuer}.`)
     for (const field of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint'] as const) assertSecureUrl(metadata[field] as string | undefined, field)
-    return { issuer: metadata.issuer, metadata, scopesSupported: resourceMetadata?.scopes_supported }
+    if (this.registeredAt !== undefined && this.registeredAt !== metadata.issuer) this.registered = undefined
+    return { issuer: metadata.issuer, resource: resourceMetadata?.resource ?? this.resource, metadata, scopesSupported: resourceMetadata?.scopes_supported }
   }
 
   /** The client's authentication at the token endpoint, per the configured (or registered) method. */
   async clientAuth(): Promise<{ client: OAuthClientInformationMixed; addAuth: AddClientAuthentication }> {
     const client = await this.client()
-    const method = this.config.tokenEndpointAuthMethod ?? (this.config.privateKey ? 'private_key_jwt' : client.client_secret ? 'client_secret_basic' : 'none')
     const { metadata } = await this.discover()
+    // Else the method the client was registered with, or the first the server takes (basic before post with a secret).
+    const method = this.config.tokenEndpointAuthMethod ?? (this.config.privateKey ? 'private_key_jwt' : selectClientAuthMethod(client, metadata.token_endpoint_auth_methods_supported ?? []))
     const addAuth: AddClientAuthentication = async (headers, params, url, meta) => {
       if (method === 'private_key_jwt') {
         const sign = createPrivateKeyJwtAuth({
@@ -137,7 +160,8 @@ export class AuthorizationServer {
     this.registered ??= (async () => {
       if (this.config.clientId) return { client_id: this.config.clientId, ...(this.config.clientSecret ? { client_secret: this.config.clientSecret } : {}) }
       const { metadata } = await this.discover()
-      const documentUrl = this.gateway.clientMetadataUrl()
+      this.registeredAt = metadata.issuer
+      const documentUrl = this.config.clientMetadataUrl ?? this.gateway.clientMetadataUrl()
       if (documentUrl && (metadata as { client_id_metadata_document_supported?: boolean }).client_id_metadata_document_supported) return { client_id: documentUrl }
       if (!metadata.registration_endpoint) {
         throw new UpstreamAuthError(`The authorization server ${metadata.issuer} takes neither this gateway's client metadata document nor dynamic registration. Try this: pre-register a client and give clientId.`)
@@ -169,6 +193,8 @@ export function clientMetadataOf(redirectUri: string, clientId?: string) {
   return {
     ...(clientId ? { client_id: clientId } : {}),
     client_name: 'airmcp gateway',
+    // A web application: its redirect is the gateway's own https callback (SEP-837).
+    application_type: 'web',
     redirect_uris: [redirectUri],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],

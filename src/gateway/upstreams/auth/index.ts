@@ -24,7 +24,7 @@ export interface UpstreamAuthorityOptions {
   publicUrl: () => string | undefined
 }
 
-type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
+export type HttpConnection = Extract<Connection, { type: 'http' | 'streamable-http' }> & { auth?: UpstreamAuth }
 
 /** Where the gateway keeps upstream tokens without a `tokenStore`: in its data directory. */
 export function defaultTokenStorePath(dataDir: string | undefined): string {
@@ -58,6 +58,9 @@ export function validateUpstreamAuth(id: string, connection: Connection): void {
     assertSecureUrl(connection.url, 'upstream')
   } catch (error) {
     throw new TypeError(`Registration "${id}": ${(error as Error).message} Try this: an https:// URL; tokens never go over plain http off loopback.`)
+  }
+  if (auth.clientMetadataUrl !== undefined && !/^https:\/\/[^/]+\/./.test(auth.clientMetadataUrl)) {
+    throw new TypeError(`Registration "${id}": clientMetadataUrl must be an https URL with a path (a Client ID Metadata Document). Try this: https://your.domain/oauth/client-metadata.json, or leave it out.`)
   }
   if (auth.mode === 'as-itself' && !auth.clientSecret && !auth.privateKey) {
     throw new TypeError(`Registration "${id}": auth mode 'as-itself' needs the gateway's client credentials. Try this: clientId with clientSecret (from the environment) or privateKey.`)

@@ -38,6 +38,15 @@ export class UpstreamOAuth {
   private readonly exchanged = new Map<string, { token: string; expiresAt: number }>()
   /** Scopes a challenge asked for beyond what was granted (step-up on insufficient_scope). */
   private stepUpScope: string | undefined
+  /** The scope the upstream's last 401 named. */
+  private challengeScope: string | undefined
+  /**
+   * The user whose authorization the gateway's own requests (handshake, lists, pings) ride on where it has
+   * no credentials of its own (a public client): the last one who consented.
+   */
+  private lister: Principal | undefined
+  /** The authorization server refused this per-user client a client-credentials token: not asked again. */
+  private noServiceToken = false
   /** Refreshes in flight by key: one refresh per refresh token, however many calls need it. */
   private readonly refreshing = new Map<string, Promise<StoredTokens | undefined>>()
 
@@ -57,6 +66,44 @@ export class UpstreamOAuth {
     return this.server.discover(resourceMetadataUrl)
   }
 
+  /**
+   * The upstream refused a request with 401: where its metadata is (found there from now on), the scope it
+   * wants, for the next consent; a refused token means the authorization server may have changed.
+   */
+  challenged(challenge: { resourceMetadataUrl?: string; scope?: string; refusedToken: boolean }): void {
+    if (challenge.refusedToken) this.server.rediscover()
+    if (challenge.resourceMetadataUrl) void this.server.discover(challenge.resourceMetadataUrl).catch(() => {})
+    this.challengeScope = challenge.scope
+  }
+
+  /**
+   * The token of the gateway's own requests: its client credentials, else (per user, public client) the
+   * authorization of the last user who consented; undefined until someone has.
+   */
+  async ownToken(): Promise<string | undefined> {
+    if (this.config.mode !== 'per-user') return this.serviceToken()
+    const confidential = this.config.clientSecret !== undefined || this.config.privateKey !== undefined
+    if (confidential && !this.noServiceToken) {
+      try {
+        const service = await this.serviceToken()
+        if (service) return service
+      } catch {
+        this.noServiceToken = true
+      }
+    }
+    return this.lister && this.userToken(this.lister)
+  }
+
+  /** True when the gateway's own requests have a token to go with (else the first user to list consents for them). */
+  async hasOwnToken(): Promise<boolean> {
+    return (await this.ownToken().catch(() => undefined)) !== undefined
+  }
+
+  /** The gateway's own requests ride on `principal`'s authorization from now on (they consented). */
+  listAs(principal: Principal): void {
+    this.lister = principal
+  }
+
   private storeKey(principal: Principal): string {
     return `${principalKey(principal)}\u0000${this.resource}`
   }
@@ -70,8 +117,9 @@ export class UpstreamOAuth {
     if (this.service && this.service.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return this.service.token
     const client = await this.server.client()
     if (!client.client_secret && !this.config.privateKey) return undefined
-    const scope = this.scope() ?? (await this.server.discover()).scopesSupported?.join(' ')
-    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource: this.resource, ...(scope ? { scope } : {}) }))
+    const { resource, scopesSupported } = await this.server.discover()
+    const scope = this.scope() ?? scopesSupported?.join(' ')
+    const tokens = await this.server.tokenRequest(new URLSearchParams({ grant_type: 'client_credentials', resource, ...(scope ? { scope } : {}) }))
     this.service = { token: tokens.access_token, expiresAt: expiryOf(tokens) ?? Date.now() + 5 * 60_000 }
     return tokens.access_token
   }
@@ -82,13 +130,14 @@ export class UpstreamOAuth {
     const held = this.exchanged.get(key)
     if (held && held.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return held.token
     const scope = this.scope()
+    const { resource } = await this.server.discover()
     const tokens = await this.server.tokenRequest(
       new URLSearchParams({
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
         subject_token: subjectToken,
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        resource: this.resource,
+        resource,
         ...(scope ? { scope } : {}),
       }),
     )
@@ -127,14 +176,14 @@ export class UpstreamOAuth {
     const now = await store.fresh(key)
     if (!now) return undefined
     if (now.refreshToken !== held.refreshToken) return now
-    const { metadata } = await this.server.discover()
+    const { metadata, resource } = await this.server.discover()
     const { client, addAuth } = await this.server.clientAuth()
     try {
       const tokens = await refreshAuthorization(metadata.issuer, {
         metadata,
         clientInformation: client,
         refreshToken: held.refreshToken!,
-        resource: this.resource,
+        resource,
         addClientAuthentication: addAuth,
       })
       // The rotated pair replaces the old one in one write: the old refresh token is never kept beside it.
@@ -163,25 +212,33 @@ export class UpstreamOAuth {
     this.exchanged.clear()
   }
 
-  dropServiceToken(): void {
-    this.service = undefined
+  /** The upstream refused the gateway's own token: its client credentials' token, else the lister's (who is asked again). */
+  async dropServiceToken(): Promise<void> {
+    if (this.service || this.config.mode !== 'per-user' || !this.lister) {
+      this.service = undefined
+      return
+    }
+    const lister = this.lister
+    this.lister = undefined
+    await this.forget(lister)
   }
 
-  /** A consent URL for `principal` (PKCE S256, `resource`, a fresh `state`), and the promise of its callback. */
+  /** A consent URL for `principal` (PKCE S256, `resource`, a fresh `state`); how it ends: consentOutcome. */
   async consent(principal: Principal): Promise<Consent> {
-    const { metadata, scopesSupported } = await this.server.discover()
+    const { metadata, resource, scopesSupported } = await this.server.discover()
     const client = await this.server.client()
     const state = randomBytes(24).toString('base64url')
     // A refresh token where the server offers one (offline_access), so the user consents once.
     const offline = metadata.scopes_supported?.includes('offline_access') ? 'offline_access' : undefined
-    const scope = unionOf(this.scope() ?? scopesSupported?.join(' '), offline)
+    // What was asked for before stays asked for on a step-up (SEP-2350).
+    const scope = unionOf(this.config.scope ?? this.challengeScope ?? scopesSupported?.join(' '), this.stepUpScope, offline)
     const { authorizationUrl, codeVerifier } = await startAuthorization(metadata.issuer, {
       metadata,
       clientInformation: client,
       redirectUrl: this.gateway.redirectUri(),
       scope,
       state,
-      resource: this.resource,
+      resource,
     })
     const pending: PendingAuthorization = { key: this.storeKey(principal), resource: this.resource, verifier: codeVerifier, scope, expiresAt: Date.now() + PENDING_MS }
     await (await this.consents()).open(state, pending)
@@ -206,9 +263,13 @@ export class UpstreamOAuth {
       if (error) throw new UpstreamAuthError(`The authorization server refused: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}.`)
       const code = params.get('code')
       if (!code) throw new UpstreamAuthError('The authorization response has no code.')
-      const { metadata } = await this.server.discover()
+      const { metadata, resource } = await this.server.discover()
       const iss = params.get('iss') ?? undefined
+      // RFC 9207: compared as strings, without normalization; required where the server says it sends it.
       if (iss !== undefined && iss !== metadata.issuer) throw new UpstreamAuthError(`The authorization response names the issuer ${iss}, not ${metadata.issuer}; refused.`)
+      if (iss === undefined && metadata.authorization_response_iss_parameter_supported) {
+        throw new UpstreamAuthError(`The authorization response of ${metadata.issuer} has no iss, which its metadata promises; refused.`)
+      }
       const { client, addAuth } = await this.server.clientAuth()
       let tokens: OAuthTokens
       try {
@@ -219,7 +280,7 @@ export class UpstreamOAuth {
           iss,
           codeVerifier: pending.verifier,
           redirectUri: this.gateway.redirectUri(),
-          resource: this.resource,
+          resource,
           addClientAuthentication: addAuth,
         })
       } catch (failure) {

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
+import { extractWWWAuthenticateParams, PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
 import { frontTokenOf } from '../../../http/principal.js'
 import { isRequest } from '../../../http/jsonrpc.js'
 import { ownerOf } from '../../routing/isolation.js'
@@ -61,13 +61,14 @@ export class AuthorizingTransport implements Transport {
     return this.inner.close()
   }
 
-  async send(message: Parameters<Transport['send']>[0], options?: SendOptions): Promise<void> {
+  /** `again`: the retry of a caller's request whose token the upstream refused (asked for consent once more). */
+  async send(message: Parameters<Transport['send']>[0], options?: SendOptions, again = false): Promise<void> {
     const caller = ownerOf(options?.relatedRequestId) as Caller | undefined
     const principal = caller?.principal
     const perCaller = principal && this.oauth.config.mode !== 'as-itself'
     let token: string | undefined
     let sent = message as Message
-    if (!perCaller) token = await this.oauth.serviceToken()
+    if (!perCaller) token = await this.oauth.ownToken()
     else if (this.oauth.config.mode === 'on-behalf-of') {
       const subject = frontTokenOf(principal)
       if (!subject) throw new ProtocolError(-32600, 'This upstream acts on behalf of the caller, whose OAuth access token the gateway did not receive (a static-token client). Try this: call with an OAuth token.')
@@ -76,23 +77,31 @@ export class AuthorizingTransport implements Transport {
       const resumed = this.resumed(sent)
       if (resumed) {
         sent = resumed.message
-        await this.untilAuthorized(resumed.state, options?.requestSignal)
+        await untilAuthorized(this.oauth, resumed.state, options?.requestSignal)
+        // The last user who consented is whom the gateway's own requests ride on where it has no credentials.
+        this.oauth.listAs(principal)
       }
       token = await this.oauth.userToken(principal)
       if (!token && isRequest(message as never)) {
         const consent = await this.oauth.consent(principal)
         const asked = await this.askConsent(sent, consent, caller, options)
         if (asked === 'round') return
-        await this.untilAuthorized(consent.elicitationId, options?.requestSignal)
+        await untilAuthorized(this.oauth, consent.elicitationId, options?.requestSignal)
+        this.oauth.listAs(principal)
         token = await this.oauth.userToken(principal)
       }
       if (!token) throw new ProtocolError(-32600, 'The authorization for this upstream was not completed. Try this: call again.')
     }
-    return this.inner.send(sent as never, { ...options, authorization: token && `Bearer ${token}` } as never).catch((error: unknown) => {
+    try {
+      return await this.inner.send(sent as never, { ...options, authorization: token && `Bearer ${token}` } as never)
+    } catch (error) {
       const challenge = (error as { challenge?: { status: number; header: string | null } }).challenge
-      if (challenge) this.onChallenge(challenge.status, challenge.header, perCaller ? principal : undefined)
+      if (!challenge) throw error
+      await this.onChallenge(challenge, token !== undefined, perCaller ? principal : undefined)
+      // A caller's own token refused (revoked, or short of a scope the upstream now asks for): they consent once more.
+      if (!again && perCaller && this.oauth.config.mode === 'per-user' && isRequest(message as never)) return this.send(sent as never, options, true)
       throw error
-    })
+    }
   }
 
   /**
@@ -113,15 +122,9 @@ export class AuthorizingTransport implements Transport {
    * request ('round': answered here, nothing is sent upstream), or an elicitation on a 2025 caller's session.
    */
   private async askConsent(message: Message, consent: Consent, caller: Caller, options?: SendOptions): Promise<'round' | 'asked'> {
-    const elicitation = {
-      mode: 'url',
-      elicitationId: consent.elicitationId,
-      url: consent.url,
-      message: `The server at ${new URL(this.oauth.resource).host} needs your authorization. Open the link, sign in and consent; the call then goes on.`,
-    }
-    const canOpenUrls = (caller.clientCapabilities?.elicitation as { url?: unknown } | undefined)?.url !== undefined
+    const elicitation = consentElicitation(this.oauth.resource, consent)
     const modern = (message.params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY] !== undefined
-    if (!canOpenUrls) {
+    if (!canOpenUrls(caller)) {
       const text = `This call needs your authorization at ${new URL(this.oauth.resource).host}. Try this: open ${consent.url} in a browser, sign in and consent, then call again.`
       // A tool error the user reads; elsewhere the 2025 "URL elicitation required" error (2026 has none).
       if (message.method === 'tools/call') {
@@ -145,29 +148,45 @@ export class AuthorizingTransport implements Transport {
     return 'asked'
   }
 
-  /** Waits for the browser to come back to a replica's callback (or the request to be cancelled). */
-  private async untilAuthorized(state: string, signal?: AbortSignal): Promise<void> {
-    let stop: (() => void) | undefined
-    const cancelled = new Promise<never>((_resolve, reject) => {
-      stop = () => reject(new ProtocolError(-32600, 'The request ended before the authorization was completed.'))
-      signal?.addEventListener('abort', stop, { once: true })
-    })
-    cancelled.catch(() => {})
-    try {
-      const outcome = await Promise.race([this.oauth.consentOutcome(state), cancelled])
-      if (!outcome) throw new ProtocolError(-32602, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
-      if (!outcome.ok) throw new ProtocolError(-32600, outcome.error)
-    } finally {
-      if (stop) signal?.removeEventListener('abort', stop)
-    }
-  }
-
-  /** A 401 drops the token that was refused; a 403 insufficient_scope asks for the scope next time. */
-  private onChallenge(status: number, header: string | null, principal: Caller['principal']): void {
-    const scope = header && /scope="([^"]*)"/.exec(header)?.[1]
-    if (status === 403 && header?.includes('insufficient_scope') && scope) this.oauth.stepUp(scope)
+  /** A 401 or 403 drops the token that was refused; a 403 insufficient_scope asks for the scope next time. */
+  private async onChallenge({ status, header }: { status: number; header: string | null }, refusedToken: boolean, principal: Caller['principal']): Promise<void> {
+    const { resourceMetadataUrl, scope, error } = extractWWWAuthenticateParams({ headers: new Headers(header ? { 'www-authenticate': header } : {}) } as Response)
+    if (status === 401) this.oauth.challenged({ resourceMetadataUrl: resourceMetadataUrl?.href, scope, refusedToken })
+    if (status === 403 && error === 'insufficient_scope' && scope) this.oauth.stepUp(scope)
     if (status !== 401 && status !== 403) return
-    if (principal) void this.oauth.forget(principal).catch(() => {})
-    else this.oauth.dropServiceToken()
+    if (principal) await this.oauth.forget(principal).catch(() => {})
+    else await this.oauth.dropServiceToken()
+  }
+}
+
+/** The URL elicitation that sends a caller's browser to the consent of the upstream at `resource`. */
+export function consentElicitation(resource: string, consent: Consent) {
+  return {
+    mode: 'url',
+    elicitationId: consent.elicitationId,
+    url: consent.url,
+    message: `The server at ${new URL(resource).host} needs your authorization. Open the link, sign in and consent; the call then goes on.`,
+  }
+}
+
+/** Whether the caller declared URL elicitation (else it is told the link in an error). */
+export function canOpenUrls(caller: Caller): boolean {
+  return (caller.clientCapabilities?.elicitation as { url?: unknown } | undefined)?.url !== undefined
+}
+
+/** Waits for the browser to come back to a replica's callback for the consent of `state` (or the request to be cancelled). */
+export async function untilAuthorized(oauth: UpstreamOAuth, state: string, signal?: AbortSignal): Promise<void> {
+  let stop: (() => void) | undefined
+  const cancelled = new Promise<never>((_resolve, reject) => {
+    stop = () => reject(new ProtocolError(-32600, 'The request ended before the authorization was completed.'))
+    signal?.addEventListener('abort', stop, { once: true })
+  })
+  cancelled.catch(() => {})
+  try {
+    const outcome = await Promise.race([oauth.consentOutcome(state), cancelled])
+    if (!outcome) throw new ProtocolError(-32602, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
+    if (!outcome.ok) throw new ProtocolError(-32600, outcome.error)
+  } finally {
+    if (stop) signal?.removeEventListener('abort', stop)
   }
 }
