@@ -18,6 +18,7 @@ import { measureLeanStdio } from './lean-stdio.js'
 import { memorySection } from './memory.js'
 import { fmt, interleavedMedians, measureCalls, medianWallMs, postWithoutSharedSignal, type CallStats } from './measure.js'
 import { soakSection } from './soak.js'
+import { upstreamAuthSection } from './upstream-auth.js'
 import { tasksSection } from './tasks.js'
 
 const lines: string[] = []
@@ -541,6 +542,9 @@ if (!only || only === 'auth') {
   await authSection(out)
   await killAll()
   if (only) replaceSection('## Gateway: identity', lines.slice(from))
+  const upstream = lines.length
+  await upstreamAuthSection(out)
+  if (only) replaceSection('## Gateway: upstream authorization', lines.slice(upstream))
 }
 if (!only || only === 'memory') {
   const from = lines.length
