@@ -6,7 +6,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { killAll, ROOT } from '../helpers/processes.js'
 import { rssMiB, startGateway, startUpstream, TOKEN } from '../hostile/harness.js'
-import { fmt } from './measure.js'
+import { fmt, postWithoutSharedSignal } from './measure.js'
 
 const WARM_UP = 8_000
 const MEASURED = 16_000
@@ -45,7 +45,7 @@ export async function memorySection(out: (line?: string) => void): Promise<void>
   const connect = async (era: '2025' | '2026') => {
     const mode = era === '2026' ? { pin: '2026-07-28' } : ('legacy' as const)
     const client = new Client({ name: 'bench-memory', version: '0' }, { versionNegotiation: { mode } })
-    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers } }))
+    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers }, fetch: postWithoutSharedSignal }))
     return client
   }
   const clients = [await connect('2025'), await connect('2026')]
