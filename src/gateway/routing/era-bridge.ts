@@ -69,9 +69,11 @@ export class EraBridge {
         return answer.then((result) => tasks.exposeLegacy(result, upstream, caller))
       })
     }
-    const digest = requestDigest(method, request.exposed)
+    // Hashed only when a round needs it (a requestState to check or to seal, a 2025 upstream's replay), not per call.
+    let hashed: string | undefined
+    const digest = () => (hashed ??= requestDigest(method, request.exposed))
     const state = caller.state
-    if (state && state.request !== digest) {
+    if (state && state.request !== digest()) {
       throw new ProtocolError(INVALID_PARAMS, 'Invalid requestState: it was issued for another request.')
     }
     if (this.needsRoots(pool, caller)) {
@@ -80,7 +82,7 @@ export class EraBridge {
         return Promise.resolve({
           resultType: 'input_required',
           inputRequests: { [ROOTS_ANSWER]: { method: 'roots/list', params: {} } },
-          requestState: sealer.seal({ upstream: '', request: digest, answers: {} }),
+          requestState: sealer.seal({ upstream: '', request: digest(), answers: {} }),
         })
       }
       bindCaller(caller, this.rootsSession(roots as Params, caller.clientCapabilities!))
@@ -94,7 +96,7 @@ export class EraBridge {
         const params = paramsFor(upstream)
         if (upstream.era !== 'modern') {
           if (method === 'tools/call' && requiresTask(upstream.tools, params.name)) return this.taskOnLegacy(upstream, params, caller, options, extraMeta)
-          return this.replayOnLegacy(upstream, method, params, caller, options, digest, extraMeta)
+          return this.replayOnLegacy(upstream, method, params, caller, options, digest(), extraMeta)
         }
         const sent = {
           ...upstreamParams(params, caller, upstream.era, extraMeta),
@@ -109,7 +111,7 @@ export class EraBridge {
           ...(result.inputRequests ? { inputRequests: result.inputRequests } : {}),
           requestState: sealer.seal({
             upstream: upstream.id,
-            request: digest,
+            request: digest(),
             ...(typeof result.requestState === 'string' ? { state: result.requestState } : {}),
           }),
         }
