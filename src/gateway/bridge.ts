@@ -2,6 +2,7 @@ import { StreamableHTTPClientTransport, type JSONRPCMessage, type StreamableHTTP
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { ParamHeaderMirror } from '../bridge/param-headers.js'
 import { SERVER_ERROR } from '../protocol/codes.js'
+import { STREAM_HEAD_WAIT_MS } from './upstreams/http-session.js'
 import { SessionResumingTransport } from './upstreams/session-resume.js'
 import { redact } from './errors.js'
 
@@ -34,9 +35,6 @@ const withOwnSignal: typeof fetch = async (input, init) => {
     inflight.delete(own)
   }
 }
-
-/** How long the messages after `notifications/initialized` wait for the session's GET stream to be answered. */
-const STREAM_HEAD_WAIT_MS = 1000
 
 /**
  * The transport opens a 2025 session's GET stream once `notifications/initialized` is accepted, without

@@ -3,6 +3,7 @@ import { cancelledBy, type ForwardOptions, onCancel } from '../routing/cancellat
 import { RELATED_REQUEST_META } from '../../runtime/stdio-wire.js'
 import { exchangeFailureOf } from '../errors.js'
 import { markOwner, OWNER_MARK } from '../routing/isolation.js'
+import { WrappingTransport } from './wrapping-transport.js'
 
 type Params = Record<string, unknown>
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Params; result?: Params; error?: { code: number; message: string; data?: unknown } }
@@ -43,10 +44,7 @@ const ID_PREFIX = 'airmcp-call-'
  * SDK would give them; their answers and progress are taken out before the SDK sees the stream, and every
  * other message (server requests, logs, list changes, the SDK's own requests' answers) goes on to it.
  */
-export class DirectRequestsTransport implements Transport {
-  onclose?: () => void
-  onerror?: (error: Error) => void
-  onmessage?: Transport['onmessage']
+export class DirectRequestsTransport extends WrappingTransport {
   /** The 2026-07-28 `_meta` envelope of this connection (protocol version, client info and capabilities), once negotiated. */
   envelope: Params | undefined
   /**
@@ -57,15 +55,14 @@ export class DirectRequestsTransport implements Transport {
   private readonly pending = new Map<string, Pending>()
   private next = 0
 
-  constructor(private readonly inner: Transport) {
-    inner.onmessage = (message, extra) => {
-      if (!this.take(message as Message)) this.onmessage?.(message, extra)
-    }
-    inner.onclose = () => {
-      this.failAll()
-      this.onclose?.()
-    }
-    inner.onerror = (error) => this.onerror?.(error)
+  /** Answers, progress and logs of our own requests are taken here; everything else goes on to the SDK. */
+  protected override received(...[message, extra]: Parameters<NonNullable<Transport['onmessage']>>): void {
+    if (!this.take(message as Message)) this.onmessage?.(message, extra)
+  }
+
+  protected override closed(): void {
+    this.failAll()
+    this.onclose?.()
   }
 
   /** 2026 requests over Streamable HTTP are cancelled by closing their exchange; the SDK asks the transport. */
@@ -73,24 +70,8 @@ export class DirectRequestsTransport implements Transport {
     return (this.inner as { hasPerRequestStream?: boolean }).hasPerRequestStream
   }
 
-  get sessionId(): string | undefined {
-    return this.inner.sessionId
-  }
-
-  setProtocolVersion(version: string): void {
-    this.inner.setProtocolVersion?.(version)
-  }
-
-  start(): Promise<void> {
-    return this.inner.start()
-  }
-
   send(message: Parameters<Transport['send']>[0], options?: Parameters<Transport['send']>[1]): Promise<void> {
     return this.inner.send(message, options)
-  }
-
-  close(): Promise<void> {
-    return this.inner.close()
   }
 
   /**

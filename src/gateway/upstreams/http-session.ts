@@ -8,8 +8,8 @@ import { redact, UpstreamTransportError } from '../errors.js'
 import type { Answer } from './http-answer.js'
 import { markOwner } from '../routing/isolation.js'
 
-/** How long a new session waits for its GET stream's head before its first request goes anyway. */
-const STREAM_HEAD_WAIT_MS = 1000
+/** How long a new 2025 session waits for its GET stream's head before its next message goes anyway (here and in the bridge). */
+export const STREAM_HEAD_WAIT_MS = 1000
 
 /** The session half of the gateway's HTTP client (http-client.ts sends the POSTs on it). */
 export abstract class HttpSession {

@@ -1,5 +1,6 @@
 import { type JSONRPCMessage, type JSONRPCRequest, type RequestId, SdkHttpError, type Transport } from '@modelcontextprotocol/client'
 import { UpstreamTransportError } from '../errors.js'
+import { WrappingTransport } from './wrapping-transport.js'
 
 /**
  * Whether a failed send is the server saying it no longer knows the 2025 session (HTTP 404: it restarted,
@@ -20,50 +21,32 @@ const isInitialize = (message: JSONRPCMessage): message is JSONRPCRequest =>
  * (the answer is kept from the client, which already has one), sends `notifications/initialized`, and
  * repeats the message once. Requests that fail any other way fail as before.
  */
-export class SessionResumingTransport implements Transport {
-  onclose?: () => void
-  onerror?: (error: Error) => void
-  onmessage?: Transport['onmessage']
+export class SessionResumingTransport extends WrappingTransport {
   private initialize: JSONRPCRequest | undefined
   private resuming: Promise<void> | undefined
   private readonly internal = new Map<RequestId, { resolve: () => void; reject: (error: Error) => void }>()
   private resumes = 0
 
   constructor(
-    readonly inner: Transport,
+    inner: Transport,
     private readonly onResume?: (sessionId: string | undefined) => void,
   ) {
-    inner.onmessage = (message, extra) => {
-      const id = 'id' in message && !('method' in message) ? message.id : undefined
-      const waiter = id === undefined ? undefined : this.internal.get(id)
-      if (!waiter) return this.onmessage?.(message, extra)
-      this.internal.delete(id!)
-      if ('error' in message) waiter.reject(new Error(`The new session was refused: ${message.error.message}`))
-      else waiter.resolve()
-    }
-    inner.onclose = () => this.onclose?.()
-    inner.onerror = (error) => this.onerror?.(error)
+    super(inner)
   }
 
-  get sessionId(): string | undefined {
-    return this.inner.sessionId
+  /** The answer to a resumption's own `initialize` stays here; everything else goes on. */
+  protected override received(...[message, extra]: Parameters<NonNullable<Transport['onmessage']>>): void {
+    const id = 'id' in message && !('method' in message) ? message.id : undefined
+    const waiter = id === undefined ? undefined : this.internal.get(id)
+    if (!waiter) return this.onmessage?.(message, extra)
+    this.internal.delete(id!)
+    if ('error' in message) waiter.reject(new Error(`The new session was refused: ${message.error.message}`))
+    else waiter.resolve()
   }
 
   /** How many times a new session was started in place of a lost one. */
   get resumed(): number {
     return this.resumes
-  }
-
-  setProtocolVersion(version: string): void {
-    this.inner.setProtocolVersion?.(version)
-  }
-
-  start(): Promise<void> {
-    return this.inner.start()
-  }
-
-  close(): Promise<void> {
-    return this.inner.close()
   }
 
   send(message: JSONRPCMessage, options?: Parameters<Transport['send']>[1]): Promise<void> {

@@ -4,6 +4,7 @@ import { isRequest } from '../../../http/jsonrpc.js'
 import { ownerOf } from '../../routing/isolation.js'
 import type { Caller } from '../../routing/caller.js'
 import type { Consent, UpstreamOAuth } from './oauth-client.js'
+import { WrappingTransport } from '../wrapping-transport.js'
 
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Record<string, unknown> }
 type SendOptions = Parameters<Transport['send']>[1] & { authorization?: string; requestSignal?: AbortSignal }
@@ -22,43 +23,16 @@ const CONSENT_STATE = 'airmcp-consent:'
  * round the router passes on (as an `elicitation/create` to a 2025 caller), a 2025 one an elicitation on
  * the caller's session; a caller that cannot open URLs gets an error naming the URL.
  */
-export class AuthorizingTransport implements Transport {
-  onclose?: () => void
-  onerror?: (error: Error) => void
-  onmessage?: Transport['onmessage']
-
+export class AuthorizingTransport extends WrappingTransport {
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly oauth: UpstreamOAuth,
   ) {
-    inner.onmessage = (message, extra) => this.onmessage?.(message, extra)
-    inner.onclose = () => this.onclose?.()
-    inner.onerror = (error) => this.onerror?.(error)
+    super(inner)
   }
 
   get hasPerRequestStream(): boolean | undefined {
     return (this.inner as { hasPerRequestStream?: boolean }).hasPerRequestStream
-  }
-
-  get sessionId(): string | undefined {
-    return this.inner.sessionId
-  }
-
-  /** A lost 2025 session is dropped through here before a new one starts (session-resume.ts). */
-  set sessionId(value: string | undefined) {
-    ;(this.inner as { sessionId?: string }).sessionId = value
-  }
-
-  setProtocolVersion(version: string): void {
-    this.inner.setProtocolVersion?.(version)
-  }
-
-  start(): Promise<void> {
-    return this.inner.start()
-  }
-
-  close(): Promise<void> {
-    return this.inner.close()
   }
 
   /** `again`: the retry of a caller's request whose token the upstream refused (asked for consent once more). */
