@@ -1,7 +1,7 @@
 // The transport an upstream member is reached on, per connection type (SSE, Streamable HTTP, stdio), and the MCP client the gateway speaks to it with.
 import { Client, SSEClientTransport, type Transport } from '@modelcontextprotocol/client'
 import { withActiveTraceHeaders } from '../../telemetry/tracing.js'
-import { APPS_EXTENSION } from '../routing/apps.js'
+import { capabilitiesOf, FULL_PROFILE } from '../routing/profiles.js'
 import { DirectRequestsTransport } from './direct-requests.js'
 import { httpStatusFailure, redact } from '../errors.js'
 import { HttpClientTransport } from './http-client.js'
@@ -12,7 +12,7 @@ import type { Registration } from '../types.js'
 
 export const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
 /** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
-export const GATEWAY_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true }, extensions: APPS_EXTENSION }
+export const GATEWAY_CAPABILITIES = capabilitiesOf(FULL_PROFILE)
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
