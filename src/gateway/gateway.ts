@@ -172,6 +172,7 @@ export class Gateway extends GatewayRegistrations {
         allowedOrigins: this.options.allowedOrigins,
         maxBodyBytes: this.options.maxBodyBytes,
         sessionIdleMs: this.options.sessionIdleMs,
+        keepAliveMs: this.options.keepAliveMs,
         sessionKey: this.options.sessionKey ?? this.env.sessionKey,
         replicaUrl: this.options.replicaUrl ?? this.env.replicaUrl,
         maxSessions: this.options.maxSessions,

@@ -6,6 +6,7 @@ import { checkBearer, checkHostAndOrigin, DEFAULT_MAX_BODY, HttpError, readJsonB
 import { closeServer, listen } from './listen.js'
 import type { ProtectedResource } from './oauth-resource.js'
 import { isModernRequest } from './era.js'
+import { DEFAULT_KEEP_ALIVE_MS, startKeepAlive } from './keep-alive.js'
 import { SendBudget } from './send-budget.js'
 import { SessionIds } from './session-id.js'
 import { SseSession } from './sse-session.js'
@@ -61,6 +62,8 @@ export interface HttpHostOptions extends GuardOptions {
   requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
+  /** A quiet SSE stream or a request unanswered this long gets a comment, so proxies keep it open (default 25 s; 0: never). */
+  keepAliveMs?: number
   /**
    * Key signing 2025 session ids; replicas given the same key serve each other's sessions (servers and
    * gateways pass `AIRMCP_SESSION_KEY` when their code sets none). Default: random per process.
@@ -112,6 +115,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }, Math.max(10, Math.min(60_000, idleMs / 2)))
   sweeper.unref()
   const sse = new Map<string, { transport: SseSession; server: SessionServer; principal?: unknown }>()
+  const keepAlive = startKeepAlive(options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS, function* () {
+    for (const session of streamable.values()) yield session.transport
+    for (const session of sse.values()) yield session.transport
+  })
   const sessionCount = () => streamable.size + sse.size
   const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)
   const reviving = new Map<string, Promise<StreamableEntry | undefined>>()
@@ -339,6 +346,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     sessionCount,
     async close() {
       clearInterval(sweeper)
+      keepAlive.stop()
       const sessions = [...streamable.values(), ...sse.values()]
       streamable.clear()
       sse.clear()

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
 import { INVALID_REQUEST } from '../protocol/codes.js'
+import { KEEP_ALIVE_COMMENT } from './keep-alive.js'
 import { requestHeadersView } from '../telemetry/tracing.js'
 
 /**
@@ -44,6 +45,11 @@ export class SseSession implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return
     this.res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+  }
+
+  /** A keep-alive tick (keep-alive.ts): the stream carries every answer, so it is never quiet for long. */
+  keepAlive(): void {
+    if (!this.closed) this.res.write(KEEP_ALIVE_COMMENT)
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import {
 import { INVALID_REQUEST, SERVER_ERROR } from '../protocol/codes.js'
 import { requestHeadersView } from '../telemetry/tracing.js'
 import { isPlainMessage, isRequest, isResponse, refusedRequest } from './jsonrpc.js'
+import { KEEP_ALIVE_COMMENT } from './keep-alive.js'
 import { DEFAULT_MAX_BUFFERED_BYTES } from './send-budget.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
@@ -22,6 +23,8 @@ interface Exchange {
   /** Answers serialized, held until the last one for the JSON body; `heldBytes` their length. */
   responses: string[]
   heldBytes: number
+  /** Seen open at a keep-alive tick: still open at the next, it has waited a whole interval. */
+  waited?: boolean
 }
 
 const eventOf = (json: string) => `event: message\ndata: ${json}\n\n`
@@ -168,6 +171,22 @@ export class StreamableHttpSession implements Transport {
     if (exchange.open.size > 0) return
     this.toStream(exchange)
     exchange.res.end()
+  }
+
+  /**
+   * A keep-alive tick (keep-alive.ts): the GET stream gets a comment, and so does every POST still unanswered
+   * since the last tick, which becomes an SSE stream for it (a JSON answer cannot carry a comment).
+   */
+  keepAlive(): void {
+    this.standalone?.write(KEEP_ALIVE_COMMENT)
+    for (const exchange of new Set(this.exchanges.values())) {
+      if (!exchange.waited) {
+        exchange.waited = true
+        continue
+      }
+      this.toStream(exchange)
+      exchange.res.write(KEEP_ALIVE_COMMENT)
+    }
   }
 
   private toStream(exchange: Exchange): void {

@@ -62,6 +62,8 @@ export interface ServerOptions {
   auth?: ResourceAuthOptions
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
+  /** A quiet SSE stream or a request unanswered this long gets an SSE comment, so proxies do not cut it (default 25 s; 0: never). */
+  keepAliveMs?: number
   /**
    * Tools declared with `task`: where their tasks live (default: this process's memory; give replicas a
    * shared {@link TaskStore}), how long a task and its result stay readable (`ttlMs`, default 1 hour) and
@@ -259,6 +261,7 @@ export function defineServer(options: ServerOptions): McpServer {
           authenticate: protectedResource && principalAuthenticator(protectedResource),
           protectedResource,
           sessionIdleMs: options.sessionIdleMs,
+          keepAliveMs: options.keepAliveMs,
           sessionKey,
           replicaUrl: options.replicaUrl ?? env.replicaUrl,
           metrics: metrics && { token: options.metricsToken ?? options.authToken, render: () => metrics.render() },

@@ -32,9 +32,10 @@ export interface Haproxy {
  * An ordinary load balancer in front of gateway replicas, as the README asks of one: round-robin per
  * request with no stickiness, health checks on /health, and retries on another replica when a connection
  * fails (`retry-on conn-failure empty-response`, `option redispatch`). `port` when the replicas must know
- * their public URL before it starts (an OAuth redirect URI).
+ * their public URL before it starts (an OAuth redirect URI); `serverTimeout`: how long a backend may stay
+ * silent before haproxy gives up on its answer (haproxy's syntax, e.g. `700ms`).
  */
-export async function startHaproxy(backends: string[], port?: number): Promise<Haproxy> {
+export async function startHaproxy(backends: string[], port?: number, { serverTimeout = '5m' } = {}): Promise<Haproxy> {
   port ??= await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'airmcp-haproxy-'))
   const servers = backends.map((backend, i) => {
@@ -48,7 +49,7 @@ export async function startHaproxy(backends: string[], port?: number): Promise<H
     '  mode http',
     '  timeout connect 1s',
     '  timeout client 5m',
-    '  timeout server 5m',
+    `  timeout server ${serverTimeout}`,
     // A replica slow to answer /health under load is not taken out (fall 3, 5 s); a dead one is avoided at
     // once all the same: its refused connections are retried on another (retry-on, redispatch).
     '  timeout check 5s',
