@@ -5,7 +5,7 @@
 export const KEEP_ALIVE_COMMENT = ': keepalive\n\n'
 
 /** How often quiet streams get a comment, in ms (`keepAliveMs`; 0 turns it off). */
-export const DEFAULT_KEEP_ALIVE_MS = 25_000
+export const DEFAULT_KEEP_ALIVE_MS = 15_000
 
 /** Something holding responses open that can be told a keep-alive interval has passed. */
 export interface KeepsAlive {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { ModernHandler } from '../http/host.js'
+import { DEFAULT_KEEP_ALIVE_MS, KEEP_ALIVE_COMMENT } from '../http/keep-alive.js'
 import { TASKS_EXTENSION, negotiatedTasks } from './tasks.js'
 
 type Params = Record<string, unknown>
@@ -26,7 +27,6 @@ interface ListenRequest {
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId'
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities'
 const TERMINAL = new Set(['completed', 'failed', 'cancelled'])
-const KEEP_ALIVE_MS = 15_000
 /** Most task ids one stream follows (each is a store watch, or a poll at the gateway). */
 export const MAX_LISTEN_TASK_IDS = 100
 
@@ -88,7 +88,7 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   const write = (message: Params) => {
     if (!res.writableEnded) res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`)
   }
-  keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref()
+  keepAlive = setInterval(() => res.write(KEEP_ALIVE_COMMENT), DEFAULT_KEEP_ALIVE_MS).unref()
   /** Ends the stream as the SDK's listen router does: the listen request answered. */
   const finish = () => {
     close()

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { auth, rawSession, startGateway } from '../hostile/harness.js'
 import { hasHaproxy, startHaproxy, type Haproxy } from '../replicas/haproxy.js'
+import { headers2026 } from '../helpers/wire-2026.js'
 
 const KITCHEN_SINK = { type: 'stdio' as const, command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/kitchen-sink.ts'], env: { TRANSPORT: 'stdio' } }
 const proxies: Haproxy[] = []
@@ -66,7 +67,7 @@ describe.skipIf(!hasHaproxy())('keep-alive through a proxy with a short idle tim
   it('a tool call that runs longer than the proxy waits gets comments and stays open', async () => {
     const session = await rawSession(kept)
     const headers = { ...auth, 'mcp-session-id': session.id, 'mcp-protocol-version': '2025-06-18' }
-    // Twelve comments at 150 ms span more than twice the proxy's 700 ms: without them it would have cut the answer.
+    // Twelve comments, one per 150 ms at best, span more than twice the proxy's 700 ms: without them it would have cut the answer.
     const answer = await stream(kept, { method: 'POST', headers, body: slowCall }, 12)
     expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
   })
@@ -75,6 +76,13 @@ describe.skipIf(!hasHaproxy())('keep-alive through a proxy with a short idle tim
     const session = await rawSession(kept)
     const headers = { ...auth, 'mcp-session-id': session.id, 'mcp-protocol-version': '2025-06-18' }
     const answer = await stream(kept, { method: 'GET', headers }, 12)
+    expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
+  })
+
+  it('a 2026-07-28 tool call that runs longer than the proxy waits turns into a stream with comments', async () => {
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} }
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'slow', arguments: {}, _meta: meta } })
+    const answer = await stream(kept, { method: 'POST', headers: { ...auth, ...headers2026('tools/call', 'slow') }, body }, 12)
     expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
   })
 

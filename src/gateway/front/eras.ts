@@ -112,7 +112,7 @@ export function createModernHttpFront(
     if (!surface) surfaces.set(access, (surface = surfaceFor(router, access)))
     return surface
   }
-  const handle = createModernCodec({
+  const codec = createModernCodec({
     serverInfo: info,
     sealer,
     methods: frontMethods(router, 'modern'),
@@ -122,7 +122,8 @@ export function createModernHttpFront(
     passOn: new Map([['subscriptions/listen', listen]]),
   })
   return {
-    handle: (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => handle(req, res, body, principal as ClientAccess | undefined),
+    handle: (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => codec.handle(req, res, body, principal as ClientAccess | undefined),
+    keepAlive: codec.keepAlive,
     close: async () => {
       await listenHandler.close()
     },

@@ -8,6 +8,7 @@ import {
   UnsupportedProtocolVersionError,
 } from '@modelcontextprotocol/server'
 import { isRecord, refusedRequest } from '../../http/jsonrpc.js'
+import { KEEP_ALIVE_COMMENT } from '../../http/keep-alive.js'
 import { paramHeaderRefusal } from '../../http/param-headers.js'
 import { Cancellation } from '../routing/cancellation.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
@@ -142,6 +143,8 @@ function errorOf(error: unknown): { code: number; message: string; data?: unknow
  */
 class Exchange {
   private streaming = false
+  /** Seen open at a keep-alive tick: still open at the next, it has waited a whole interval. */
+  private waited = false
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -156,6 +159,20 @@ class Exchange {
       this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
     }
     this.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...notification })}\n\n`)
+  }
+
+  /** A keep-alive tick (src/http/keep-alive.ts): unanswered since the last one, it becomes a stream and gets a comment. */
+  keepAlive(): void {
+    if (!this.open) return
+    if (!this.waited) {
+      this.waited = true
+      return
+    }
+    if (!this.streaming) {
+      this.streaming = true
+      this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
+    }
+    this.res.write(KEEP_ALIVE_COMMENT)
   }
 
   answer(message: Params, status = 200): void {
@@ -194,6 +211,8 @@ export interface ModernCodecOptions {
  */
 export function createModernCodec(options: ModernCodecOptions) {
   const serverInfo: Params = { ...options.serverInfo }
+  /** Requests not yet answered, for the keep-alive ticks. */
+  const pending = new Set<Exchange>()
 
   async function dispatch(req: IncomingMessage, res: ServerResponse, request: Request, access: ClientAccess | undefined) {
     const { method, id, params } = request
@@ -204,6 +223,7 @@ export function createModernCodec(options: ModernCodecOptions) {
     })
     const handler = method === 'server/discover' ? () => options.discover() : options.methods.get(method)
     if (!handler) return refuse(res, id, new Refusal(404, ProtocolErrorCode.MethodNotFound, `Method not found: ${method}`))
+    pending.add(exchange)
     try {
       const meta = isRecord(params._meta) ? params._meta : {}
       const sealed = params.requestState
@@ -238,10 +258,12 @@ export function createModernCodec(options: ModernCodecOptions) {
       const status = error instanceof Refusal ? error.status : errorOf(error).code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200
       // A request the client cancelled (closed) gets no answer: nobody reads it.
       if (!cancellation.aborted) exchange.answer({ jsonrpc: '2.0', id, error: errorOf(error) }, status)
+    } finally {
+      pending.delete(exchange)
     }
   }
 
-  return async function handle(req: IncomingMessage, res: ServerResponse, body: unknown, access: ClientAccess | undefined): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, body: unknown, access: ClientAccess | undefined): Promise<void> {
     if (!isJsonContentType(req.headers['content-type'] ?? null)) {
       return refuse(res, undefined, new Refusal(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'))
     }
@@ -257,5 +279,12 @@ export function createModernCodec(options: ModernCodecOptions) {
     const passOn = options.passOn.get(request.method)
     if (passOn) return passOn(req, res, body, access)
     await dispatch(req, res, request, access)
+  }
+
+  return {
+    handle,
+    keepAlive: () => {
+      for (const exchange of pending) exchange.keepAlive()
+    },
   }
 }
