@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server'
 import { INVALID_REQUEST } from '../protocol/codes.js'
+import { isPlainMessage, refusedRequest } from './jsonrpc.js'
 import { KEEP_ALIVE_COMMENT } from './keep-alive.js'
 import { requestHeadersView } from '../telemetry/tracing.js'
 
@@ -32,13 +33,17 @@ export class SseSession implements Transport {
   handlePost(req: IncomingMessage, res: ServerResponse, body: unknown): void {
     let message: JSONRPCMessage
     try {
-      message = parseJSONRPCMessage(body)
+      // The SDK's schema parse only for what a plain shape check does not recognise (it costs more than the call).
+      message = isPlainMessage(body) ? (body as JSONRPCMessage) : parseJSONRPCMessage(body)
     } catch (error) {
       res.writeHead(400, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: INVALID_REQUEST, message: `Invalid JSON-RPC message: ${(error as Error).message}` }, id: null }))
       return
     }
     res.writeHead(202).end('Accepted')
+    // A request the SDK would drop unanswered (jsonrpc.ts) is answered on the stream instead.
+    const refusal = refusedRequest(message)
+    if (refusal) return void this.send(refusal as JSONRPCMessage)
     this.onmessage?.(message, { requestInfo: { headers: req.headers }, request: requestHeadersView(req.headers), authInfo: (req as { auth?: unknown }).auth } as never)
   }
 

@@ -106,7 +106,7 @@ async function expectUnharmed(steady: ReturnType<typeof steadyCalls>, rssBound: 
 }
 
 /** A response, or a failure naming the request when none comes within 10 s (an unanswered request). */
-function answered(request: Promise<RawResponse>, what: string): Promise<RawResponse> {
+function answered<T = RawResponse>(request: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer to ${what}`)), 10_000)
@@ -133,6 +133,62 @@ function stalledPost(url: string, localAddress: string, sessionId: string, body:
         `Accept: application/json, text/event-stream\r\nMcp-Session-Id: ${sessionId}\r\nMcp-Protocol-Version: 2025-06-18\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
+  })
+}
+
+interface SseMessage {
+  id?: unknown
+  result?: unknown
+  error?: { code: number }
+}
+
+/**
+ * A raw legacy `GET /sse` stream: its announced endpoint, and `answer(id)`, the message answering `id` once
+ * it has come on the stream (within 10 s, else a failure naming the id).
+ */
+function openSseStream(url: string): Promise<{ endpoint: string; answer(id: number): Promise<SseMessage>; close(): void }> {
+  const messages: SseMessage[] = []
+  const waiting = new Set<() => void>()
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL('/sse', url), { headers: { ...auth, accept: 'text/event-stream' } })
+    req.on('error', reject)
+    req.on('response', (res) => {
+      let buffer = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        buffer += chunk
+        const events = buffer.split('\n\n')
+        buffer = events.pop() ?? ''
+        for (const event of events) {
+          const data = /^data: (.*)$/m.exec(event)?.[1]
+          if (data === undefined) continue
+          if (/^event: endpoint$/m.test(event)) {
+            resolve({
+              endpoint: data,
+              answer: (id) =>
+                answered(
+                  new Promise<SseMessage>((found) => {
+                    const look = () => {
+                      const message = messages.find((m) => m.id === id)
+                      if (!message) return
+                      waiting.delete(look)
+                      found(message)
+                    }
+                    waiting.add(look)
+                    look()
+                  }),
+                  `request ${id} on /sse`,
+                ),
+              close: () => req.destroy(),
+            })
+          } else {
+            messages.push(JSON.parse(data))
+            for (const look of [...waiting]) look()
+          }
+        }
+      })
+    })
+    req.end()
   })
 }
 
@@ -250,6 +306,24 @@ describe('hostile clients of the gateway front', () => {
       expect(ok.result?.content).toEqual([{ type: 'text', text: 'ok' }])
     } finally {
       await session.close()
+    }
+  })
+
+  it('9: the legacy /sse front answers the same requests with an error on its stream, and serves on', async () => {
+    const stream = await openSseStream(gateway.url)
+    try {
+      const post = (message: object) => rawRequest(gateway.url, { headers: auth, body: JSON.stringify(message), path: stream.endpoint })
+      await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'attacker', version: '0' } } })
+      await stream.answer(0)
+      await post({ jsonrpc: '2.0', method: 'notifications/initialized' })
+      for (const [i, [label, meta]] of BAD_META.entries()) {
+        expect((await post({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'steady__echo', arguments: { text: 'x' }, _meta: meta } })).status).toBe(202)
+        expect([label, (await stream.answer(i + 1)).error?.code]).toEqual([label, -32602])
+      }
+      await post({ jsonrpc: '2.0', id: 100, method: 'tools/call', params: { name: 'steady__echo', arguments: { text: 'ok' } } })
+      expect((await stream.answer(100)).result).toMatchObject({ content: [{ type: 'text', text: 'ok' }] })
+    } finally {
+      stream.close()
     }
   })
 
