@@ -124,9 +124,9 @@ export function detailedTask(state: TaskState) {
 
 /**
  * The 2025-11-25 experimental shape of a task (`tasks` capability): `ttl` and `pollInterval` in ms, no
- * inlined result (a 2025 client fetches it with `tasks/result`).
+ * inlined result (a 2025 client fetches it with `tasks/result`). From a stored task, or from one a 2026 server sent (the gateway).
  */
-export function legacyTask(state: TaskState) {
+export function legacyTask(state: TaskState | Record<string, unknown>) {
   const { taskId, status, statusMessage, createdAt, lastUpdatedAt, ttlMs, pollIntervalMs } = state
   return { taskId, status, ...(statusMessage ? { statusMessage } : {}), createdAt, lastUpdatedAt, ttl: ttlMs, pollInterval: pollIntervalMs }
 }

@@ -7,7 +7,7 @@ import { bindCaller } from './isolation.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import { requestDigest, type StateSealer } from '../front/sealed-state.js'
 import type { TaskRouting } from './task-routing.js'
-import { legacyTask, type TaskState } from '../../runtime/tasks.js'
+import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 
@@ -175,7 +175,7 @@ export class EraBridge {
     let round: Params = {}
     for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
       const result = await upstream.request(method, { ...base, ...round }, options)
-      if (result.resultType === 'task') return { task: legacyTask(result as unknown as TaskState) }
+      if (result.resultType === 'task') return { task: legacyTask(result) }
       if (result.resultType !== 'input_required') return result
       if (!caller.request) throw new ProtocolError(INVALID_REQUEST, `${method} needs input this client cannot be asked for.`)
       const inputResponses: Params = {}

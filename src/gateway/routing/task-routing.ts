@@ -4,7 +4,7 @@ import { taskOwner, upstreamParams, type Caller, type Params } from './caller.js
 import type { ForwardOptions } from './cancellation.js'
 import type { Forwarding } from './forwarding.js'
 import { sessionOf } from './isolation.js'
-import { legacyTask, type TaskState } from '../../runtime/tasks.js'
+import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, type TaskIds, type TaskMethod, withTasksExtension } from './tasks.js'
 import type { Upstream } from '../upstreams/upstream.js'
 import type { TaskFeed } from '../../runtime/task-listen.js'
@@ -213,7 +213,7 @@ export class TaskRouting {
       const result = task.result as Params
       return { ...result, _meta: { ...(result._meta as Params | undefined), [RELATED_TASK]: { taskId: clientId } } }
     }
-    return { ...legacyTask(task as unknown as TaskState), taskId: clientId }
+    return { ...legacyTask(task), taskId: clientId }
   }
 
   /** A 2025 task's status change: to the session that started the task alone, under the id it was given. */
