@@ -2,7 +2,7 @@
 import { gatewayEnvironment, type GatewayEnvironment } from '../config/environment.js'
 import { withUpstreamOverride } from './upstreams/deploy-env.js'
 import { LIMIT_DEFAULTS } from './security/limits.js'
-import { validateNaming } from './routing/naming.js'
+import { validateNaming } from './names/naming.js'
 import { parsePortMap, remapConnection } from './upstreams/port-map.js'
 import type { Router } from './routing/router.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'

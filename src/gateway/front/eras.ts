@@ -11,7 +11,7 @@ import { frontMethods, inputSchemaOf } from './front-methods.js'
 import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
 import type { ClientAccess } from '../security/policy.js'
 import type { Caller, Router } from '../routing/router.js'
-import type { StateSealer } from './sealed-state.js'
+import type { StateSealer } from '../calls/sealed-state.js'
 import type { ClientSurface } from './surface.js'
 
 type ListenRequest = {

@@ -2,7 +2,7 @@
 import type { JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server'
 import { isRecord, isRequest } from '../../http/jsonrpc.js'
 import type { TraceCarrier } from '../../telemetry/tracing.js'
-import { Cancellation } from '../routing/cancellation.js'
+import { Cancellation } from '../calls/cancellation.js'
 import { jsonRpcErrorOf, passableMeta } from './front-methods.js'
 import type { Caller } from '../routing/router.js'
 

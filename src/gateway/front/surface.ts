@@ -1,6 +1,5 @@
 import type { Principal } from '../../http/principal.js'
 import type { TaskMethod } from '../routing/tasks.js'
-import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import {
   DISCOVERY_TOOL_NAMES,
   DISCOVERY_TOOLS,
@@ -8,35 +7,17 @@ import {
   ToolCatalog,
   type ToolDefinition,
 } from '../discovery/discovery.js'
-import { GatewayError } from '../errors.js'
-import { bindCaller } from '../routing/isolation.js'
+import { resourceNotFound, unknownPrompt, unknownTool } from '../errors.js'
+import { bindCaller } from '../calls/isolation.js'
 import { fullAccess, type ClientAccess } from '../security/policy.js'
 import type { MergedLists } from '../routing/merged-lists.js'
 import { ANONYMOUS, type GuardedCaller, type RequestGuard } from '../security/request-guard.js'
-
-export { RESOURCE_NOT_FOUND }
-
-/**
- * The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle.
- * Like every error the gateway makes, its message carries no "MCP error <code>:" prefix (the client adds one).
- */
-export function unknownTool(name: string): GatewayError {
-  return new GatewayError(INVALID_PARAMS, `Unknown tool "${name}".`)
-}
-
-export function unknownPrompt(name: string): GatewayError {
-  return new GatewayError(INVALID_PARAMS, `Unknown prompt "${name}".`)
-}
-
-export function resourceNotFound(uri: string): GatewayError {
-  return new GatewayError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
-}
 
 /** What a client's surface reads of the router: the merged lists, how search ranks, the request guard. */
 export type RouterView = Pick<MergedLists, 'revision' | 'listTools' | 'listPrompts' | 'listResources' | 'listResourceTemplates'> & {
   readonly searchByMeaning: boolean
   readonly guard: RequestGuard | undefined
-  /** The tools and prompts offered to a caller by what it declared (routing/profiles.ts). */
+  /** The tools and prompts offered to a caller by what it declared (upstreams/profiles.ts). */
   toolsFor(caller: object): ReturnType<MergedLists['listTools']> | Promise<ReturnType<MergedLists['listTools']>>
   promptsFor(caller: object): ReturnType<MergedLists['listPrompts']> | Promise<ReturnType<MergedLists['listPrompts']>>
 }

@@ -1,6 +1,6 @@
 import { CallTelemetry } from '../../telemetry/calls.js'
 import type { MetricsRoute } from '../../telemetry/metrics.js'
-import { LockGate, lockPathFrom, type HeldItem } from '../security/lock.js'
+import { LockGate, lockPathFrom, type HeldItem } from '../lock/lock.js'
 import type { Router } from '../routing/router.js'
 import type { GatewayOptions, ServerInfo } from '../types.js'
 

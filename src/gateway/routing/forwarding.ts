@@ -1,10 +1,10 @@
 // The forwarding stage: one request to a pool within its session's share and its deadline, on a healthy member, with one failover; the upstream's progress and logs handed on before the result.
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { createBalancer } from './balancer.js'
-import { declares, isCancelled, type Caller, type LegacySession, type Message } from './caller.js'
-import type { ForwardOptions } from './cancellation.js'
+import { declares, isCancelled, type Caller, type LegacySession, type Message } from '../calls/caller.js'
+import type { ForwardOptions } from '../calls/cancellation.js'
 import { classifyFailure, redact, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText } from '../errors.js'
-import { ownerMark, releaseOwner, sessionOf } from './isolation.js'
+import { ownerMark, releaseOwner, sessionOf } from '../calls/isolation.js'
 import { KeyedSemaphores, LIMIT_DEFAULTS } from '../security/limits.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import type { BalancerName } from '../types.js'

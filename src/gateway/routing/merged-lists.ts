@@ -1,10 +1,10 @@
 // The catalog stage: every pool's tools, prompts and resources merged into the lists clients see, the names that route to each pool, and the merged instructions.
 import { matchTemplate } from '../../runtime/resource.js'
-import { AppUris, parsePoolUiUri } from './apps.js'
-import type { ListKind } from './caller.js'
-import { buildRoutes, type Route } from './catalog.js'
-import type { LockGate } from '../security/lock.js'
-import { offeredTools } from './naming.js'
+import { AppUris, parsePoolUiUri } from '../names/apps.js'
+import type { ListKind } from '../calls/caller.js'
+import { buildRoutes, type Route } from '../names/catalog.js'
+import type { LockGate } from '../lock/lock.js'
+import { offeredTools } from '../names/naming.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import { mergeCacheHints, type CacheHint, type Upstream } from '../upstreams/upstream.js'
 

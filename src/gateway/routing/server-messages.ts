@@ -1,8 +1,8 @@
 // The server-to-client stage: an upstream's logs and its sampling, elicitation and roots requests, each to the client whose call it belongs to (isolation.ts), and clients' roots.
 import { ProtocolError } from '@modelcontextprotocol/client'
-import { capabilityFor, declares, type Caller, type LegacySession, type Message, type Params, type Replay } from './caller.js'
+import { capabilityFor, declares, type Caller, type LegacySession, type Message, type Params, type Replay } from '../calls/caller.js'
 import type { Forwarding } from './forwarding.js'
-import { sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
+import { sessionOf, soleCaller, takeOwner, wantsLog } from '../calls/isolation.js'
 import type { OwnConnections } from '../upstreams/own-connections.js'
 import type { Upstream } from '../upstreams/upstream.js'
 

@@ -1,5 +1,5 @@
 import { log } from '../../telemetry/log.js'
-import { refusedName } from '../routing/catalog.js'
+import { refusedName } from '../names/catalog.js'
 import { jsonSize, TOO_DEEP, TOO_LARGE, type GatewayLimits } from '../security/limits.js'
 
 /** The lists the gateway reads from an upstream. */

@@ -1,8 +1,8 @@
 import { extractWWWAuthenticateParams, PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
 import { frontTokenOf } from '../../../http/principal.js'
 import { isRequest } from '../../../http/jsonrpc.js'
-import { ownerOf } from '../../routing/isolation.js'
-import type { Caller } from '../../routing/caller.js'
+import { ownerOf } from '../../calls/isolation.js'
+import type { Caller } from '../../calls/caller.js'
 import type { Consent, UpstreamOAuth } from './oauth-client.js'
 import { WrappingTransport } from '../wrapping-transport.js'
 

@@ -1,9 +1,8 @@
 // What the router's stages share: who made a request (Caller), the client sessions and notifiers they answer to, and the capability checks.
 import type { Principal } from '../../http/principal.js'
 import type { TraceCarrier } from '../../telemetry/tracing.js'
-import type { AuditNote } from '../security/audit.js'
 import type { Cancellation } from './cancellation.js'
-import type { GatewayState } from '../front/sealed-state.js'
+import type { GatewayState } from './sealed-state.js'
 
 export type Params = Record<string, unknown>
 export type Message = { method: string; params?: Params }
@@ -45,6 +44,18 @@ export interface Caller {
   replay?: Replay
   /** Set when the request is audited: where it went (request-guard.ts). */
   audit?: AuditNote
+}
+
+/** What the router learned while serving a request, for its audit line (set only when auditing). */
+export interface AuditNote {
+  /** The pool (the registration's `name`). */
+  server?: string
+  /** The member that served it (the registration's `id`). */
+  upstream?: string
+  /** The tool's or prompt's name on the upstream (a prefix or rename makes it differ from the exposed one). */
+  upstreamName?: string
+  /** The trace of the gateway's span (tracing on). */
+  traceId?: string
 }
 
 /** A 2026 client's call replayed on a 2025 upstream: the answers so far, and what the upstream asks next. */
