@@ -2,8 +2,7 @@ import { StreamableHTTPClientTransport, type JSONRPCMessage, type StreamableHTTP
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { ParamHeaderMirror } from '../bridge/param-headers.js'
 import { SERVER_ERROR } from '../protocol/codes.js'
-import { STREAM_HEAD_WAIT_MS } from './upstreams/http-session.js'
-import { SessionResumingTransport } from './upstreams/session-resume.js'
+import { SessionResumingTransport, STREAM_HEAD_WAIT_MS } from './upstreams/index.js'
 import { redact } from './errors.js'
 
 /** Per long-lived signal, the controllers of the POSTs in flight; one listener on that signal serves them all. */

@@ -1,9 +1,7 @@
 import type { TracingOption } from '../telemetry/tracing.js'
-import type { ToolNaming } from './names/naming.js'
+import type { ToolNaming } from './names/index.js'
 import type { ResourceAuthOptions } from '../http/oauth-resource.js'
-import type { AuditOption } from './security/audit.js'
-import type { DiscoveryMode, GatewayClient } from './security/policy.js'
-import type { RateLimit } from './security/rate-limit.js'
+import type { AuditOption, DiscoveryMode, GatewayClient, RateLimit } from './security/index.js'
 
 /** How the gateway authenticates to one protected upstream (`connection.auth`). */
 export interface UpstreamAuth {

@@ -1,15 +1,13 @@
 // The gateway's front: the SDK servers a client session or stdio connection talks to, over the front's methods (front-methods.ts).
 import { Server, type ServerContext, type Transport } from '@modelcontextprotocol/server'
-import { APPS_EXTENSION } from '../names/apps.js'
+import { APPS_EXTENSION } from '../names/index.js'
 import { frontMethods, passableMeta } from './front-methods.js'
-import { setSessionLevel } from '../calls/isolation.js'
-import type { ClientAccess } from '../security/policy.js'
-import type { Caller, Router } from '../routing/router.js'
-import type { GatewayState, StateSealer } from '../calls/sealed-state.js'
+import { type Caller, type GatewayState, setSessionLevel, type StateSealer } from '../calls/index.js'
+import type { ClientAccess } from '../security/index.js'
+import type { Router, TaskMethod } from '../routing/index.js'
 import { answerSessionRequests, sessionCaller } from './session-codec.js'
 import { ClientSurface } from './surface.js'
 import { TASKS_EXTENSION } from '../../runtime/tasks.js'
-import type { TaskMethod } from '../routing/tasks.js'
 import { z } from 'zod'
 
 type Params = Record<string, unknown>

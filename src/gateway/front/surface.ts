@@ -1,17 +1,9 @@
 import type { Principal } from '../../http/principal.js'
-import type { TaskMethod } from '../routing/tasks.js'
-import {
-  DISCOVERY_TOOL_NAMES,
-  DISCOVERY_TOOLS,
-  discoveryArguments,
-  ToolCatalog,
-  type ToolDefinition,
-} from '../discovery/discovery.js'
+import type { MergedLists, TaskMethod } from '../routing/index.js'
+import { DISCOVERY_TOOL_NAMES, DISCOVERY_TOOLS, discoveryArguments, ToolCatalog, type ToolDefinition } from '../discovery/index.js'
 import { resourceNotFound, unknownPrompt, unknownTool } from '../errors.js'
-import { bindCaller } from '../calls/isolation.js'
-import { fullAccess, type ClientAccess } from '../security/policy.js'
-import type { MergedLists } from '../routing/merged-lists.js'
-import { ANONYMOUS, type GuardedCaller, type RequestGuard } from '../security/request-guard.js'
+import { bindCaller } from '../calls/index.js'
+import { ANONYMOUS, type ClientAccess, fullAccess, type GuardedCaller, type RequestGuard } from '../security/index.js'
 
 /** What a client's surface reads of the router: the merged lists, how search ranks, the request guard. */
 export type RouterView = Pick<MergedLists, 'revision' | 'listTools' | 'listPrompts' | 'listResources' | 'listResourceTemplates'> & {

@@ -1,12 +1,9 @@
 // The catalog stage: every pool's tools, prompts and resources merged into the lists clients see, the names that route to each pool, and the merged instructions.
 import { matchTemplate } from '../../runtime/resource.js'
-import { AppUris, parsePoolUiUri } from '../names/apps.js'
-import type { ListKind } from '../calls/caller.js'
-import { buildRoutes, type Route } from '../names/catalog.js'
-import type { LockGate } from '../lock/lock.js'
-import { offeredTools } from '../names/naming.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import { mergeCacheHints, type CacheHint, type Upstream } from '../upstreams/upstream.js'
+import { AppUris, buildRoutes, offeredTools, parsePoolUiUri, type Route } from '../names/index.js'
+import type { ListKind } from '../calls/index.js'
+import type { LockGate } from '../lock/index.js'
+import { type CacheHint, mergeCacheHints, type OwnConnections, type Upstream } from '../upstreams/index.js'
 
 /** Longest part of the gateway's instructions one server's take (characters). */
 export const MAX_INSTRUCTIONS_CHARS = 8192

@@ -2,32 +2,42 @@
 import { ProtocolError } from '@modelcontextprotocol/client'
 import { RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import { CallTelemetry } from '../../telemetry/calls.js'
-import { asRequested } from '../names/apps.js'
-import { noteRoute, traceIdOf } from '../security/audit.js'
+import { asRequested, type Route, serverToolName } from '../names/index.js'
+import { assertDepth, LIMIT_DEFAULTS, noteRoute, type RequestGuard, traceIdOf } from '../security/index.js'
 import { announce } from './announcements.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
-import { upstreamParams, type Caller, type LegacySession, type ListKind, type Message, type ModernNotifier, type Params } from '../calls/caller.js'
+import {
+  type Caller,
+  type LegacySession,
+  type ListKind,
+  type Message,
+  type ModernNotifier,
+  type Params,
+  sessionOf,
+  type StateSealer,
+  upstreamParams,
+} from '../calls/index.js'
 import { EraBridge } from './era-bridge.js'
 import { RESULT_TOO_LARGE, unknownPrompt, unknownTool } from '../errors.js'
 import { Forwarding, type ForwardingOptions } from './forwarding.js'
-import { sessionOf } from '../calls/isolation.js'
-import { assertDepth, LIMIT_DEFAULTS } from '../security/limits.js'
-import type { LockGate } from '../lock/lock.js'
+import type { LockGate } from '../lock/index.js'
 import { MergedLists } from './merged-lists.js'
-import { FULL_PROFILE, ProfileViews, profileOf } from '../upstreams/profiles.js'
-import type { Route } from '../names/catalog.js'
-import { serverToolName } from '../names/naming.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import type { RequestGuard } from '../security/request-guard.js'
-import type { StateSealer } from '../calls/sealed-state.js'
+import {
+  type CacheHint,
+  consentBeforeListing,
+  FULL_PROFILE,
+  type OwnConnections,
+  profileOf,
+  ProfileViews,
+  type Upstream,
+  type UpstreamEvents,
+} from '../upstreams/index.js'
 import { ServerMessages } from './server-messages.js'
 import { Subscriptions } from './subscriptions.js'
 import { TaskRouting } from './task-routing.js'
 import { TaskIds, type TaskMethod } from './tasks.js'
-import type { CacheHint, Upstream, UpstreamEvents } from '../upstreams/upstream.js'
-import { consentBeforeListing } from '../upstreams/auth/list-consent.js'
 
-export type { Caller, LegacySession, ModernNotifier } from '../calls/caller.js'
+export type { Caller, LegacySession, ModernNotifier } from '../calls/index.js'
 
 const INVALID_PARAMS = -32602
 

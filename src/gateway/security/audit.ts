@@ -1,7 +1,7 @@
 import { appendFileSync, closeSync, openSync } from 'node:fs'
 import type { Principal } from '../../http/principal.js'
 import { log, writeLogLine } from '../../telemetry/log.js'
-import type { AuditNote } from '../calls/caller.js'
+import type { AuditNote } from '../calls/index.js'
 import { redact } from '../errors.js'
 
 /** `audit: true` writes to the JSON log stream; `{ file }` appends to a file; `arguments: true` adds the (redacted) arguments. */
