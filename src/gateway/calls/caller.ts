@@ -40,9 +40,9 @@ export interface Caller {
   clientCapabilities?: Params
   /** Who is calling (audit, rate limits): the client's verified principal, when the front knows it. */
   principal?: Principal
-  /** Set while a 2025 upstream's call is replayed for a 2026 client (see era-bridge.ts `replayOnLegacy`). */
+  /** Set while a 2025 upstream's call is replayed for a 2026 client (see routing/era-bridge.ts `replayOnLegacy`). */
   replay?: Replay
-  /** Set when the request is audited: where it went (request-guard.ts). */
+  /** Set when the request is audited: where it went (security/request-guard.ts). */
   audit?: AuditNote
 }
 

@@ -54,7 +54,7 @@ export function surfaceFor(router: Router, access?: ClientAccess, session?: obje
 function addSessionMethods(server: Server, router: Router, surface: ClientSurface<Caller>, onLevel?: (level: string) => void): void {
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
-  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
+  // Logs of no call go only to the sessions that asked for their level (see calls/isolation.ts).
   server.setRequestHandler('logging/setLevel', (r) => (onLevel?.(r.params.level), setSessionLevel(server, r.params.level), {}))
   server.setRequestHandler('resources/subscribe', (r) => (surface.checkResource(r.params.uri), router.subscribe(server, r.params.uri)))
   server.setRequestHandler('resources/unsubscribe', (r) => router.unsubscribe(server, r.params.uri))

@@ -53,7 +53,7 @@ export class ClientSurface<Caller extends object> {
     private readonly session?: object,
   ) {}
 
-  /** Remembers which session a forwarded request came from (isolation.ts routes the upstream's answers by it). */
+  /** Remembers which session a forwarded request came from (calls/isolation.ts routes the upstream's answers by it). */
   private bind(caller: Caller): Caller {
     if (this.session) bindCaller(caller, this.session)
     if (this.access.principal) (caller as { principal?: Principal }).principal = this.access.principal
@@ -98,7 +98,7 @@ export class ClientSurface<Caller extends object> {
     const name = params.name as string
     const args = discoveryArguments(name, params.arguments as Params | undefined)
     if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
-    // Search and describe find what the client may use and is offered (what it declared: routing/profiles.ts).
+    // Search and describe find what the client may use and is offered (what it declared: upstreams/profiles.ts).
     const offered = args.kind === 'call' ? undefined : new Set((await this.router.toolsFor(caller)).map((tool) => tool.name))
     const allowed = (tool: string) => this.access.tool(tool) && !!offered?.has(tool)
     if (args.kind === 'search') return jsonResult({ tools: await catalogOf(this.router).search(args.query, allowed, args.limit) })

@@ -25,7 +25,7 @@ export class MergedLists {
   revision = 0
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
-  /** Where each pool's `ui://` apps are exposed and read (apps.ts). */
+  /** Where each pool's `ui://` apps are exposed and read (names/apps.ts). */
   private apps = new AppUris()
   private readonly published = new Map<ListKind, string>()
   /** The merged instructions; null when an upstream's status changed since they were built. */

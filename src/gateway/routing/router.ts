@@ -78,7 +78,7 @@ export class Router implements UpstreamEvents {
   private readonly bridge: EraBridge
   private readonly messages: ServerMessages
   private readonly subscriptions: Subscriptions
-  /** What clients declaring less than the gateway does are not offered (profiles.ts). */
+  /** What clients declaring less than the gateway does are not offered (upstreams/profiles.ts). */
   private readonly profiles = new ProfileViews()
 
   constructor(private readonly options: RouterOptions) {
@@ -131,7 +131,7 @@ export class Router implements UpstreamEvents {
     return this.lists.listPrompts()
   }
 
-  /** The tools offered to the caller: the catalog without what its capability profile is not offered (profiles.ts). */
+  /** The tools offered to the caller: the catalog without what its capability profile is not offered (upstreams/profiles.ts). */
   toolsFor(caller: Caller) {
     return this.offeredOf(caller, 'tools', () => this.lists.listTools(), (name) => this.lists.toolRoute(name))
   }

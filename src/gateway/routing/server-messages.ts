@@ -1,4 +1,4 @@
-// The server-to-client stage: an upstream's logs and its sampling, elicitation and roots requests, each to the client whose call it belongs to (isolation.ts), and clients' roots.
+// The server-to-client stage: an upstream's logs and its sampling, elicitation and roots requests, each to the client whose call it belongs to (calls/isolation.ts), and clients' roots.
 import { ProtocolError } from '@modelcontextprotocol/client'
 import {
   type Caller,

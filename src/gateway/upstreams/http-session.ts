@@ -79,7 +79,7 @@ export abstract class HttpSession {
       if (!isJsonRpcMessage(item)) return false
       const message = item as JSONRPCMessage
       if (answer && 'id' in message && message.id === answer.id && !('method' in message)) answer.answered = true
-      // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
+      // `owner`: the mark of the request whose answer carried the message (see calls/isolation.ts).
       markOwner(message as never, owner)
       this.onmessage?.(message)
     }

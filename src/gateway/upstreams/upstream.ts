@@ -213,7 +213,7 @@ export class Upstream extends UpstreamSubscriptions {
 
   /**
    * What a client declaring the capability `profile` is offered here, by the names the registration offers
-   * (routing/profiles.ts): a 2026 server is asked per request on this connection (the full profile is what it
+   * (profiles.ts): a 2026 server is asked per request on this connection (the full profile is what it
    * listed here), a 2025 one on a short-lived session declaring the profile.
    */
   async offeredTo(profile: number): Promise<OfferedNames> {
