@@ -48,7 +48,7 @@ export default class Bridge extends BaseCommand {
     }
     const url = args.url
     const [{ runBridge }, { prepareOAuth, OAuthLoginTransport }, { credentialsFile }, { StreamableHTTPClientTransport }] = await Promise.all([
-      import('../gateway/bridge.js'),
+      import('../bridge/bridge.js'),
       import('../bridge/oauth.js'),
       import('../bridge/token-store.js'),
       import('@modelcontextprotocol/client'),

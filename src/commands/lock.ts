@@ -5,7 +5,7 @@ import { BaseCommand } from '../cli/base-command.js'
 import { AirmcpError } from '../errors.js'
 import { applyTree } from '../tree/apply.js'
 import { findWorkspaceRoot } from '../workspace/root.js'
-import type { LockChange } from '../gateway/security/lock-file.js'
+import type { LockChange } from '../gateway/lock/lock-file.js'
 import { Tree } from '../tree/tree.js'
 
 export interface LockResult {

@@ -1,5 +1,5 @@
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
-import { SERVER_ERROR, UPSTREAM_BUSY } from '../protocol/codes.js'
+import { INVALID_PARAMS, RESOURCE_NOT_FOUND, SERVER_ERROR, UPSTREAM_BUSY } from '../protocol/codes.js'
 
 export { RESULT_TOO_LARGE, UPSTREAM_BUSY } from '../protocol/codes.js'
 
@@ -203,4 +203,20 @@ export function secretsOf(connection: { url?: string; headers?: Record<string, s
 /** An error's message as the gateway words its own reports (not redacted: callers redact where it leaves). */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle.
+ * Like every error the gateway makes, its message carries no "MCP error <code>:" prefix (the client adds one).
+ */
+export function unknownTool(name: string): GatewayError {
+  return new GatewayError(INVALID_PARAMS, `Unknown tool "${name}".`)
+}
+
+export function unknownPrompt(name: string): GatewayError {
+  return new GatewayError(INVALID_PARAMS, `Unknown prompt "${name}".`)
+}
+
+export function resourceNotFound(uri: string): GatewayError {
+  return new GatewayError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
 }

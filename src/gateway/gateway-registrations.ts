@@ -1,14 +1,10 @@
 // The gateway's registration management: adding, removing, replacing and reconnecting upstream servers while serving, and listing them with their status.
 import { gatewayEnvironment, type GatewayEnvironment } from '../config/environment.js'
-import { withUpstreamOverride } from './upstreams/deploy-env.js'
-import { LIMIT_DEFAULTS } from './security/limits.js'
-import { validateNaming } from './routing/naming.js'
-import { parsePortMap, remapConnection } from './upstreams/port-map.js'
-import type { Router } from './routing/router.js'
+import { parsePortMap, remapConnection, Upstream, type UpstreamAuthority, validateUpstreamAuth, withUpstreamOverride } from './upstreams/index.js'
+import { LIMIT_DEFAULTS } from './security/index.js'
+import { validateNaming } from './names/index.js'
+import type { Router } from './routing/index.js'
 import type { GatewayOptions, Registration, ServerInfo } from './types.js'
-import type { UpstreamAuthority } from './upstreams/auth/index.js'
-import { validateUpstreamAuth } from './upstreams/auth/index.js'
-import { Upstream } from './upstreams/upstream.js'
 
 /** The registrations of a gateway, each an Upstream the router routes to (the base of Gateway, gateway.ts). */
 export abstract class GatewayRegistrations {

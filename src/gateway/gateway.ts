@@ -2,23 +2,28 @@
 import { startHttpHost, type HttpHost } from '../http/host.js'
 import { failedToStart, stopOnSignals } from '../runtime/program.js'
 import { log } from '../telemetry/log.js'
-import { createModernHttpFront, serveGatewayStdio } from './front/eras.js'
-import { createFrontSession } from './front/front.js'
+import { createFrontSession, createModernHttpFront, serveGatewayStdio } from './front/index.js'
 import { createProtectedResource, type ProtectedResource } from '../http/oauth-resource.js'
-import { AuditLog, checkAuditOption } from './security/audit.js'
-import { accessFor, createAuthenticator, createPrincipalAuthenticator, fullAccess, validateClients, type ClientAccess } from './security/policy.js'
-import { checkRateLimit, RateLimiter } from './security/rate-limit.js'
-import { RequestGuard } from './security/request-guard.js'
-import { OwnConnections } from './upstreams/own-connections.js'
+import {
+  accessFor,
+  AuditLog,
+  checkAuditOption,
+  checkRateLimit,
+  type ClientAccess,
+  createAuthenticator,
+  createPrincipalAuthenticator,
+  fullAccess,
+  LIMIT_DEFAULTS,
+  RateLimiter,
+  RequestGuard,
+  validateClients,
+} from './security/index.js'
+import { OwnConnections, UpstreamAuthority } from './upstreams/index.js'
 import { GatewayRegistrations } from './gateway-registrations.js'
-import { LIMIT_DEFAULTS } from './security/limits.js'
-import { startOperations, type Operations } from './operations/operations.js'
-import { Router } from './routing/router.js'
-import { createStateSealer, type StateSealer } from './front/sealed-state.js'
-import { TaskIds } from './routing/tasks.js'
+import { attachSupervisor, type Operations, startOperations } from './operations/index.js'
+import { Router, TaskIds } from './routing/index.js'
+import { createStateSealer, type StateSealer } from './calls/index.js'
 import type { GatewayOptions } from './types.js'
-import { attachSupervisor } from './operations/supervisor-channel.js'
-import { UpstreamAuthority } from './upstreams/auth/index.js'
 
 const VERSION = '1'
 

@@ -7,10 +7,7 @@
  */
 export { Gateway } from './gateway.js'
 export type { BalancerName, Connection, GatewayOptions, Registration, ServerInfo, UpstreamStatus } from './types.js'
-export { buildRoutes, type Route } from './routing/catalog.js'
-export type { DiscoveryMode, GatewayClient, NamePolicy, PrincipalMatch } from './security/policy.js'
+export { buildRoutes, type Route, type ToolNaming } from './names/index.js'
+export type { AuditOption, DiscoveryMode, GatewayClient, NamePolicy, PrincipalMatch, RateLimit } from './security/index.js'
 export type { ResourceAuthOptions } from '../http/oauth-resource.js'
 export type { Principal } from '../http/principal.js'
-export type { ToolNaming } from './routing/naming.js'
-export type { AuditOption } from './security/audit.js'
-export type { RateLimit } from './security/rate-limit.js'

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Client, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
-import type { ServerInventory } from '../gateway/security/lock-file.js'
+import type { ServerInventory } from '../gateway/lock/lock-file.js'
 
 /** A built server to list: its folder (absolute) and how it serves. */
 export interface InventoryTarget {

@@ -1,5 +1,5 @@
 import type { Tree } from '../tree/tree.js'
-import { compareLocks, lockServer, parseLock, renderLock, type LockChange, type LockFile, type ServerInventory } from '../gateway/security/lock-file.js'
+import { compareLocks, lockServer, parseLock, renderLock, type LockChange, type LockFile, type ServerInventory } from '../gateway/lock/lock-file.js'
 
 export const LOCK_FILE = 'airmcp.lock'
 

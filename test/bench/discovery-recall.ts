@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CATALOG, catalogTools } from '../../fixtures/discovery/catalog.js'
-import { buildRoutes } from '../../src/gateway/routing/catalog.js'
+import { buildRoutes } from '../../src/gateway/names/catalog.js'
 import type { ToolDefinition } from '../../src/gateway/discovery/discovery.js'
 import { ROOT } from '../helpers/processes.js'
 

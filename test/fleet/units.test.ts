@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CallStats } from '../../src/gateway/operations/call-stats.js'
+import { CallStats } from '../../src/gateway/upstreams/call-stats.js'
 import { parsePortMap, remapConnection } from '../../src/gateway/upstreams/port-map.js'
 import { PrefixedOutput, wantsColour } from '../../src/fleet/output.js'
 import { statusTable } from '../../src/fleet/status.js'

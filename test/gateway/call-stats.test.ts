@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CallStats } from '../../src/gateway/operations/call-stats.js'
+import { CallStats } from '../../src/gateway/upstreams/call-stats.js'
 
 describe('CallStats: the last error', () => {
   it('keeps the text of the last failed call and when, and nothing for calls that succeed', () => {

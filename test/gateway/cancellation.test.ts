@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Cancellation, cancelledBy, onCancel } from '../../src/gateway/routing/cancellation.js'
+import { Cancellation, cancelledBy, onCancel } from '../../src/gateway/calls/cancellation.js'
 
 describe('Cancellation', () => {
   it('tells its listeners once, and a signal made before or after the abort says the same', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bindCaller, markOwner, needsOwnConnection, OWNER_MARK, ownerMark, releaseOwner, setSessionLevel, soleCaller, takeOwner, wantsLog } from '../../src/gateway/routing/isolation.js'
+import { bindCaller, markOwner, needsOwnConnection, OWNER_MARK, ownerMark, releaseOwner, setSessionLevel, soleCaller, takeOwner, wantsLog } from '../../src/gateway/calls/isolation.js'
 
 describe('owner marks', () => {
   it('marks a message with its owner and takes the mark off before it is sent on', () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { Gateway } from 'airmcp/gateway'
-import { offeredToolName, serverToolName, validateNaming } from '../../src/gateway/routing/naming.js'
+import { offeredToolName, serverToolName, validateNaming } from '../../src/gateway/names/naming.js'
 import { closeClients, textOf } from '../helpers/clients.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 

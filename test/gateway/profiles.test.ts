@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeFidelityClients, connectThrough, startFidelityGateway, step } from '../fidelity/harness.js'
 import type { HostileGateway } from '../hostile/harness.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
-import { capabilitiesOf, FULL_PROFILE, type OfferedNames, passedOn, profileOf, type ProfiledMember, ProfileViews } from '../../src/gateway/routing/profiles.js'
+import { capabilitiesOf, FULL_PROFILE, type OfferedNames, passedOn, profileOf, type ProfiledMember, ProfileViews } from '../../src/gateway/upstreams/profiles.js'
 
 const APPS = { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } }
 

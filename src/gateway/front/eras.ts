@@ -9,9 +9,9 @@ import { isTaskListen, serveTaskListen } from '../../runtime/task-listen.js'
 import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
 import { frontMethods, inputSchemaOf } from './front-methods.js'
 import { createModernCodec, MODERN_VERSIONS } from './modern-http.js'
-import type { ClientAccess } from '../security/policy.js'
-import type { Caller, Router } from '../routing/router.js'
-import type { StateSealer } from './sealed-state.js'
+import type { ClientAccess } from '../security/index.js'
+import type { Router } from '../routing/index.js'
+import type { Caller, StateSealer } from '../calls/index.js'
 import type { ClientSurface } from './surface.js'
 
 type ListenRequest = {

@@ -1,9 +1,9 @@
 // The one request path of the gateway's front: what each client request method does, whatever the era and transport.
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server'
 import { isRecord } from '../../http/jsonrpc.js'
-import type { Caller, Router } from '../routing/router.js'
+import type { Caller } from '../calls/index.js'
+import { LEGACY_TASK_METHODS, type Router, TASK_METHODS, type TaskMethod } from '../routing/index.js'
 import type { ClientSurface } from './surface.js'
-import { LEGACY_TASK_METHODS, TASK_METHODS, type TaskMethod } from '../routing/tasks.js'
 
 type Params = Record<string, unknown>
 

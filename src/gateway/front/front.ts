@@ -1,15 +1,13 @@
 // The gateway's front: the SDK servers a client session or stdio connection talks to, over the front's methods (front-methods.ts).
 import { Server, type ServerContext, type Transport } from '@modelcontextprotocol/server'
-import { APPS_EXTENSION } from '../routing/apps.js'
+import { APPS_EXTENSION } from '../names/index.js'
 import { frontMethods, passableMeta } from './front-methods.js'
-import { setSessionLevel } from '../routing/isolation.js'
-import type { ClientAccess } from '../security/policy.js'
-import type { Caller, Router } from '../routing/router.js'
-import type { GatewayState, StateSealer } from './sealed-state.js'
+import { type Caller, type GatewayState, setSessionLevel, type StateSealer } from '../calls/index.js'
+import type { ClientAccess } from '../security/index.js'
+import type { Router, TaskMethod } from '../routing/index.js'
 import { answerSessionRequests, sessionCaller } from './session-codec.js'
 import { ClientSurface } from './surface.js'
 import { TASKS_EXTENSION } from '../../runtime/tasks.js'
-import type { TaskMethod } from '../routing/tasks.js'
 import { z } from 'zod'
 
 type Params = Record<string, unknown>
@@ -56,7 +54,7 @@ export function surfaceFor(router: Router, access?: ClientAccess, session?: obje
 function addSessionMethods(server: Server, router: Router, surface: ClientSurface<Caller>, onLevel?: (level: string) => void): void {
   router.sessions.add(server)
   server.onclose = () => router.removeSession(server)
-  // Logs of no call go only to the sessions that asked for their level (see isolation.ts).
+  // Logs of no call go only to the sessions that asked for their level (see calls/isolation.ts).
   server.setRequestHandler('logging/setLevel', (r) => (onLevel?.(r.params.level), setSessionLevel(server, r.params.level), {}))
   server.setRequestHandler('resources/subscribe', (r) => (surface.checkResource(r.params.uri), router.subscribe(server, r.params.uri)))
   server.setRequestHandler('resources/unsubscribe', (r) => router.unsubscribe(server, r.params.uri))

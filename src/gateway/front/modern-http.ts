@@ -10,11 +10,9 @@ import {
 import { isRecord, refusedRequest } from '../../http/jsonrpc.js'
 import { KEEP_ALIVE_COMMENT } from '../../http/keep-alive.js'
 import { paramHeaderRefusal } from '../../http/param-headers.js'
-import { Cancellation } from '../routing/cancellation.js'
+import { type Caller, Cancellation, type GatewayState, type StateSealer } from '../calls/index.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
-import type { ClientAccess } from '../security/policy.js'
-import type { Caller } from '../routing/router.js'
-import type { GatewayState, StateSealer } from './sealed-state.js'
+import type { ClientAccess } from '../security/index.js'
 import { HEADER_MISMATCH, headerOf, Refusal, standardHeaderRefusal } from './modern-headers.js'
 import type { ClientSurface } from './surface.js'
 

@@ -2,9 +2,8 @@
 import type { JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server'
 import { isRecord, isRequest } from '../../http/jsonrpc.js'
 import type { TraceCarrier } from '../../telemetry/tracing.js'
-import { Cancellation } from '../routing/cancellation.js'
+import { type Caller, Cancellation } from '../calls/index.js'
 import { jsonRpcErrorOf, passableMeta } from './front-methods.js'
-import type { Caller } from '../routing/router.js'
 
 type Params = Record<string, unknown>
 type Message = { method: string; params?: Params }

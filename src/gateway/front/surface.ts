@@ -1,42 +1,15 @@
 import type { Principal } from '../../http/principal.js'
-import type { TaskMethod } from '../routing/tasks.js'
-import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
-import {
-  DISCOVERY_TOOL_NAMES,
-  DISCOVERY_TOOLS,
-  discoveryArguments,
-  ToolCatalog,
-  type ToolDefinition,
-} from '../discovery/discovery.js'
-import { GatewayError } from '../errors.js'
-import { bindCaller } from '../routing/isolation.js'
-import { fullAccess, type ClientAccess } from '../security/policy.js'
-import type { MergedLists } from '../routing/merged-lists.js'
-import { ANONYMOUS, type GuardedCaller, type RequestGuard } from '../security/request-guard.js'
-
-export { RESOURCE_NOT_FOUND }
-
-/**
- * The one answer to a tool name a client cannot use, whether it does not exist or is denied: no oracle.
- * Like every error the gateway makes, its message carries no "MCP error <code>:" prefix (the client adds one).
- */
-export function unknownTool(name: string): GatewayError {
-  return new GatewayError(INVALID_PARAMS, `Unknown tool "${name}".`)
-}
-
-export function unknownPrompt(name: string): GatewayError {
-  return new GatewayError(INVALID_PARAMS, `Unknown prompt "${name}".`)
-}
-
-export function resourceNotFound(uri: string): GatewayError {
-  return new GatewayError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`)
-}
+import type { MergedLists, TaskMethod } from '../routing/index.js'
+import { DISCOVERY_TOOL_NAMES, DISCOVERY_TOOLS, discoveryArguments, ToolCatalog, type ToolDefinition } from '../discovery/index.js'
+import { resourceNotFound, unknownPrompt, unknownTool } from '../errors.js'
+import { bindCaller } from '../calls/index.js'
+import { ANONYMOUS, type ClientAccess, fullAccess, type GuardedCaller, type RequestGuard } from '../security/index.js'
 
 /** What a client's surface reads of the router: the merged lists, how search ranks, the request guard. */
 export type RouterView = Pick<MergedLists, 'revision' | 'listTools' | 'listPrompts' | 'listResources' | 'listResourceTemplates'> & {
   readonly searchByMeaning: boolean
   readonly guard: RequestGuard | undefined
-  /** The tools and prompts offered to a caller by what it declared (routing/profiles.ts). */
+  /** The tools and prompts offered to a caller by what it declared (upstreams/profiles.ts). */
   toolsFor(caller: object): ReturnType<MergedLists['listTools']> | Promise<ReturnType<MergedLists['listTools']>>
   promptsFor(caller: object): ReturnType<MergedLists['listPrompts']> | Promise<ReturnType<MergedLists['listPrompts']>>
 }
@@ -80,7 +53,7 @@ export class ClientSurface<Caller extends object> {
     private readonly session?: object,
   ) {}
 
-  /** Remembers which session a forwarded request came from (isolation.ts routes the upstream's answers by it). */
+  /** Remembers which session a forwarded request came from (calls/isolation.ts routes the upstream's answers by it). */
   private bind(caller: Caller): Caller {
     if (this.session) bindCaller(caller, this.session)
     if (this.access.principal) (caller as { principal?: Principal }).principal = this.access.principal
@@ -125,7 +98,7 @@ export class ClientSurface<Caller extends object> {
     const name = params.name as string
     const args = discoveryArguments(name, params.arguments as Params | undefined)
     if (args.kind === 'error') return { content: [{ type: 'text' as const, text: args.error }], isError: true }
-    // Search and describe find what the client may use and is offered (what it declared: routing/profiles.ts).
+    // Search and describe find what the client may use and is offered (what it declared: upstreams/profiles.ts).
     const offered = args.kind === 'call' ? undefined : new Set((await this.router.toolsFor(caller)).map((tool) => tool.name))
     const allowed = (tool: string) => this.access.tool(tool) && !!offered?.has(tool)
     if (args.kind === 'search') return jsonResult({ tools: await catalogOf(this.router).search(args.query, allowed, args.limit) })

@@ -1,7 +1,7 @@
 import { CallTelemetry } from '../../telemetry/calls.js'
 import type { MetricsRoute } from '../../telemetry/metrics.js'
-import { LockGate, lockPathFrom, type HeldItem } from '../security/lock.js'
-import type { Router } from '../routing/router.js'
+import { type HeldItem, LockGate, lockPathFrom } from '../lock/index.js'
+import type { Router } from '../routing/index.js'
 import type { GatewayOptions, ServerInfo } from '../types.js'
 
 /** What the gateway's operations add to its front: `/metrics`, lock fields in `/health`, and a stop. */

@@ -1,5 +1,5 @@
 // The list-change stage: tells 2025 sessions and 2026 listen streams that a merged list changed.
-import type { LegacySession, ListKind, ModernNotifier } from './caller.js'
+import type { LegacySession, ListKind, ModernNotifier } from '../calls/index.js'
 
 /** Tells every client session and listen stream which lists changed. */
 export function announce(kinds: ListKind[], sessions: Iterable<LegacySession>, notifiers: Iterable<ModernNotifier>): void {

@@ -1,8 +1,8 @@
 // Telemetry of a forwarded tools/call: what the span and metrics record of it, and the trace context sent upstream.
 import type { CallInfo, CallScope } from '../../telemetry/calls.js'
 import type { TraceCarrier } from '../../telemetry/tracing.js'
-import type { Route } from './catalog.js'
-import type { Caller } from './caller.js'
+import type { Route } from '../names/index.js'
+import type { Caller } from '../calls/index.js'
 
 /**
  * What telemetry needs of a forwarded tools/call: the pool and the upstream's name for the tool, and

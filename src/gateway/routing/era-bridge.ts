@@ -1,15 +1,23 @@
 // The era-bridging stage: requests that may need the client's input (tools/call, prompts/get, resources/read) across eras: input rounds for 2026 clients, server-to-client requests for 2025 ones, and replay of a 2025 upstream's call.
 import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
-import { declares, upstreamParams, type Caller, type LegacySession, type Message, type Params, type Replay } from './caller.js'
-import type { ForwardOptions } from './cancellation.js'
+import {
+  bindCaller,
+  type Caller,
+  declares,
+  type ForwardOptions,
+  type LegacySession,
+  type Message,
+  type Params,
+  type Replay,
+  requestDigest,
+  type StateSealer,
+  upstreamParams,
+} from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
-import { bindCaller } from './isolation.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import { requestDigest, type StateSealer } from '../front/sealed-state.js'
+import type { OwnConnections, Upstream } from '../upstreams/index.js'
 import type { TaskRouting } from './task-routing.js'
 import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
-import type { Upstream } from '../upstreams/upstream.js'
 
 const INVALID_REQUEST = -32600
 const INVALID_PARAMS = -32602

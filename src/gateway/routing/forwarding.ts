@@ -1,14 +1,21 @@
 // The forwarding stage: one request to a pool within its session's share and its deadline, on a healthy member, with one failover; the upstream's progress and logs handed on before the result.
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { createBalancer } from './balancer.js'
-import { declares, isCancelled, type Caller, type LegacySession, type Message } from './caller.js'
-import type { ForwardOptions } from './cancellation.js'
+import {
+  type Caller,
+  declares,
+  type ForwardOptions,
+  isCancelled,
+  type LegacySession,
+  type Message,
+  ownerMark,
+  releaseOwner,
+  sessionOf,
+} from '../calls/index.js'
 import { classifyFailure, redact, UPSTREAM_BUSY, UpstreamBusyError, upstreamErrorText } from '../errors.js'
-import { ownerMark, releaseOwner, sessionOf } from './isolation.js'
-import { KeyedSemaphores, LIMIT_DEFAULTS } from '../security/limits.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
+import { KeyedSemaphores, LIMIT_DEFAULTS } from '../security/index.js'
+import { isTimeoutError, type OwnConnections, type Upstream } from '../upstreams/index.js'
 import type { BalancerName } from '../types.js'
-import { isTimeoutError, type Upstream } from '../upstreams/upstream.js'
 
 const INVALID_REQUEST = -32600
 const INTERNAL_ERROR = -32603

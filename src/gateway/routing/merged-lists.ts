@@ -1,12 +1,9 @@
 // The catalog stage: every pool's tools, prompts and resources merged into the lists clients see, the names that route to each pool, and the merged instructions.
 import { matchTemplate } from '../../runtime/resource.js'
-import { AppUris, parsePoolUiUri } from './apps.js'
-import type { ListKind } from './caller.js'
-import { buildRoutes, type Route } from './catalog.js'
-import type { LockGate } from '../security/lock.js'
-import { offeredTools } from './naming.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import { mergeCacheHints, type CacheHint, type Upstream } from '../upstreams/upstream.js'
+import { AppUris, buildRoutes, offeredTools, parsePoolUiUri, type Route } from '../names/index.js'
+import type { ListKind } from '../calls/index.js'
+import type { LockGate } from '../lock/index.js'
+import { type CacheHint, mergeCacheHints, type OwnConnections, type Upstream } from '../upstreams/index.js'
 
 /** Longest part of the gateway's instructions one server's take (characters). */
 export const MAX_INSTRUCTIONS_CHARS = 8192
@@ -28,7 +25,7 @@ export class MergedLists {
   revision = 0
   private toolRoutes = new Map<string, Route>()
   private promptRoutes = new Map<string, Route>()
-  /** Where each pool's `ui://` apps are exposed and read (apps.ts). */
+  /** Where each pool's `ui://` apps are exposed and read (names/apps.ts). */
   private apps = new AppUris()
   private readonly published = new Map<ListKind, string>()
   /** The merged instructions; null when an upstream's status changed since they were built. */

@@ -1,33 +1,43 @@
 // The router: the route stage (an exposed name to its pool, input limits, telemetry) in front of the other stages, and the one face the fronts and upstreams talk to.
 import { ProtocolError } from '@modelcontextprotocol/client'
+import { RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import { CallTelemetry } from '../../telemetry/calls.js'
-import { asRequested } from './apps.js'
-import { noteRoute, traceIdOf } from '../security/audit.js'
+import { asRequested, type Route, serverToolName } from '../names/index.js'
+import { assertDepth, LIMIT_DEFAULTS, noteRoute, type RequestGuard, traceIdOf } from '../security/index.js'
 import { announce } from './announcements.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
-import { upstreamParams, type Caller, type LegacySession, type ListKind, type Message, type ModernNotifier, type Params } from './caller.js'
+import {
+  type Caller,
+  type LegacySession,
+  type ListKind,
+  type Message,
+  type ModernNotifier,
+  type Params,
+  sessionOf,
+  type StateSealer,
+  upstreamParams,
+} from '../calls/index.js'
 import { EraBridge } from './era-bridge.js'
-import { RESULT_TOO_LARGE } from '../errors.js'
+import { RESULT_TOO_LARGE, unknownPrompt, unknownTool } from '../errors.js'
 import { Forwarding, type ForwardingOptions } from './forwarding.js'
-import { sessionOf } from './isolation.js'
-import { assertDepth, LIMIT_DEFAULTS } from '../security/limits.js'
-import type { LockGate } from '../security/lock.js'
+import type { LockGate } from '../lock/index.js'
 import { MergedLists } from './merged-lists.js'
-import { FULL_PROFILE, ProfileViews, profileOf } from './profiles.js'
-import type { Route } from './catalog.js'
-import { serverToolName } from './naming.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import type { RequestGuard } from '../security/request-guard.js'
-import type { StateSealer } from '../front/sealed-state.js'
+import {
+  type CacheHint,
+  consentBeforeListing,
+  FULL_PROFILE,
+  type OwnConnections,
+  profileOf,
+  ProfileViews,
+  type Upstream,
+  type UpstreamEvents,
+} from '../upstreams/index.js'
 import { ServerMessages } from './server-messages.js'
 import { Subscriptions } from './subscriptions.js'
-import { RESOURCE_NOT_FOUND, unknownPrompt, unknownTool } from '../front/surface.js'
 import { TaskRouting } from './task-routing.js'
 import { TaskIds, type TaskMethod } from './tasks.js'
-import type { CacheHint, Upstream, UpstreamEvents } from '../upstreams/upstream.js'
-import { consentBeforeListing } from '../upstreams/auth/list-consent.js'
 
-export type { Caller, LegacySession, ModernNotifier } from './caller.js'
+export type { Caller, LegacySession, ModernNotifier } from '../calls/index.js'
 
 const INVALID_PARAMS = -32602
 
@@ -68,7 +78,7 @@ export class Router implements UpstreamEvents {
   private readonly bridge: EraBridge
   private readonly messages: ServerMessages
   private readonly subscriptions: Subscriptions
-  /** What clients declaring less than the gateway does are not offered (profiles.ts). */
+  /** What clients declaring less than the gateway does are not offered (upstreams/profiles.ts). */
   private readonly profiles = new ProfileViews()
 
   constructor(private readonly options: RouterOptions) {
@@ -121,7 +131,7 @@ export class Router implements UpstreamEvents {
     return this.lists.listPrompts()
   }
 
-  /** The tools offered to the caller: the catalog without what its capability profile is not offered (profiles.ts). */
+  /** The tools offered to the caller: the catalog without what its capability profile is not offered (upstreams/profiles.ts). */
   toolsFor(caller: Caller) {
     return this.offeredOf(caller, 'tools', () => this.lists.listTools(), (name) => this.lists.toolRoute(name))
   }

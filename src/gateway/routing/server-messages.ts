@@ -1,10 +1,20 @@
-// The server-to-client stage: an upstream's logs and its sampling, elicitation and roots requests, each to the client whose call it belongs to (isolation.ts), and clients' roots.
+// The server-to-client stage: an upstream's logs and its sampling, elicitation and roots requests, each to the client whose call it belongs to (calls/isolation.ts), and clients' roots.
 import { ProtocolError } from '@modelcontextprotocol/client'
-import { capabilityFor, declares, type Caller, type LegacySession, type Message, type Params, type Replay } from './caller.js'
+import {
+  type Caller,
+  capabilityFor,
+  declares,
+  type LegacySession,
+  type Message,
+  type Params,
+  type Replay,
+  sessionOf,
+  soleCaller,
+  takeOwner,
+  wantsLog,
+} from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
-import { sessionOf, soleCaller, takeOwner, wantsLog } from './isolation.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import type { Upstream } from '../upstreams/upstream.js'
+import type { OwnConnections, Upstream } from '../upstreams/index.js'
 
 const INVALID_REQUEST = -32600
 const METHOD_NOT_FOUND = -32601

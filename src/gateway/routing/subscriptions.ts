@@ -1,12 +1,11 @@
 // The subscriptions stage: 2025 sessions' resource subscriptions (bounded per session), asked of the owning pool on the session's own upstream session where it has one, and each update to its subscribers.
 import { ProtocolError } from '@modelcontextprotocol/client'
-import type { LegacySession, ModernNotifier } from './caller.js'
+import type { LegacySession, ModernNotifier } from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
-import { LIMIT_DEFAULTS } from '../security/limits.js'
+import { LIMIT_DEFAULTS } from '../security/index.js'
 import type { MergedLists } from './merged-lists.js'
-import type { OwnConnections } from '../upstreams/own-connections.js'
-import { RESOURCE_NOT_FOUND } from '../front/surface.js'
-import type { Upstream } from '../upstreams/upstream.js'
+import type { OwnConnections, Upstream } from '../upstreams/index.js'
+import { RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 
 const INVALID_PARAMS = -32602
 

@@ -1,12 +1,10 @@
 // The tasks stage: task ids sealed for the client that started a task, tasks/* requests to the member running it, and a 2025 task's status news to its session.
 import { ProtocolError } from '@modelcontextprotocol/client'
-import { taskOwner, upstreamParams, type Caller, type Params } from './caller.js'
-import type { ForwardOptions } from './cancellation.js'
+import { type Caller, type ForwardOptions, type Params, sessionOf, taskOwner, upstreamParams } from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
-import { sessionOf } from './isolation.js'
 import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, type TaskIds, type TaskMethod, withTasksExtension } from './tasks.js'
-import type { Upstream } from '../upstreams/upstream.js'
+import type { Upstream } from '../upstreams/index.js'
 import type { TaskFeed } from '../../runtime/task-listen.js'
 
 const INVALID_PARAMS = -32602

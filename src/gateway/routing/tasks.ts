@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { INVALID_PARAMS } from '../../protocol/codes.js'
 import { negotiatedTasks, TASKS_EXTENSION, tasksCapabilityRequired } from '../../runtime/tasks.js'
 import { GatewayError } from '../errors.js'
-import { createStateSealer, type StateSealer } from '../front/sealed-state.js'
+import { createStateSealer, type StateSealer } from '../calls/index.js'
 
 type Params = Record<string, unknown>
 

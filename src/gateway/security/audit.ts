@@ -1,6 +1,7 @@
 import { appendFileSync, closeSync, openSync } from 'node:fs'
 import type { Principal } from '../../http/principal.js'
 import { log, writeLogLine } from '../../telemetry/log.js'
+import type { AuditNote } from '../calls/index.js'
 import { redact } from '../errors.js'
 
 /** `audit: true` writes to the JSON log stream; `{ file }` appends to a file; `arguments: true` adds the (redacted) arguments. */
@@ -8,18 +9,6 @@ export type AuditOption = boolean | { file?: string; arguments?: boolean }
 
 /** How an audited request ended. */
 export type AuditOutcome = 'ok' | 'error' | 'denied' | 'rate_limited'
-
-/** What the router learned while serving a request, for its audit line (set only when auditing). */
-export interface AuditNote {
-  /** The pool (the registration's `name`). */
-  server?: string
-  /** The member that served it (the registration's `id`). */
-  upstream?: string
-  /** The tool's or prompt's name on the upstream (a prefix or rename makes it differ from the exposed one). */
-  upstreamName?: string
-  /** The trace of the gateway's span (tracing on). */
-  traceId?: string
-}
 
 /** One audited request. */
 export interface AuditEntry {

@@ -1,7 +1,7 @@
 import type { Principal } from '../../http/principal.js'
 import { outcomeOf } from '../../telemetry/calls.js'
-import { traceIdOf, type AuditLog, type AuditNote } from './audit.js'
-import type { Cancellation } from '../routing/cancellation.js'
+import { traceIdOf, type AuditLog } from './audit.js'
+import type { AuditNote, Cancellation } from '../calls/index.js'
 import { rateLimited, type RateLimiter } from './rate-limit.js'
 
 type Params = Record<string, unknown>

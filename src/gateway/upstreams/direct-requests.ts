@@ -1,8 +1,7 @@
 import { ProtocolError, SdkError, SdkErrorCode, type Transport } from '@modelcontextprotocol/client'
-import { cancelledBy, type ForwardOptions, onCancel } from '../routing/cancellation.js'
+import { cancelledBy, type ForwardOptions, markOwner, onCancel, OWNER_MARK } from '../calls/index.js'
 import { RELATED_REQUEST_META } from '../../runtime/stdio-wire.js'
 import { exchangeFailureOf } from '../errors.js'
-import { markOwner, OWNER_MARK } from '../routing/isolation.js'
 import { WrappingTransport } from './wrapping-transport.js'
 
 type Params = Record<string, unknown>

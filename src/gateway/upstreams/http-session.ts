@@ -6,7 +6,7 @@ import { type Exchange as HttpExchange, Http1Pool, type RequestHead } from '../.
 import { isJsonRpcMessage } from '../../http/jsonrpc.js'
 import { redact, UpstreamTransportError } from '../errors.js'
 import type { Answer } from './http-answer.js'
-import { markOwner } from '../routing/isolation.js'
+import { markOwner } from '../calls/index.js'
 
 /** How long a new 2025 session waits for its GET stream's head before its next message goes anyway (here and in the bridge). */
 export const STREAM_HEAD_WAIT_MS = 1000
@@ -79,7 +79,7 @@ export abstract class HttpSession {
       if (!isJsonRpcMessage(item)) return false
       const message = item as JSONRPCMessage
       if (answer && 'id' in message && message.id === answer.id && !('method' in message)) answer.answered = true
-      // `owner`: the mark of the request whose answer carried the message (see isolation.ts).
+      // `owner`: the mark of the request whose answer carried the message (see calls/isolation.ts).
       markOwner(message as never, owner)
       this.onmessage?.(message)
     }

@@ -1,6 +1,6 @@
 import { log } from '../../telemetry/log.js'
-import { refusedName } from '../routing/catalog.js'
-import { jsonSize, TOO_DEEP, TOO_LARGE, type GatewayLimits } from '../security/limits.js'
+import { refusedName } from '../names/index.js'
+import { type GatewayLimits, jsonSize, TOO_DEEP, TOO_LARGE } from '../security/index.js'
 
 /** The lists the gateway reads from an upstream. */
 export type ListKey = 'tools' | 'resources' | 'resourceTemplates' | 'prompts'

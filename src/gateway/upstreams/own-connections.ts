@@ -1,7 +1,7 @@
 import { INTERNAL_ERROR } from '../../protocol/codes.js'
 import { GatewayError, UpstreamTransportError } from '../errors.js'
-import { needsOwnConnection } from '../routing/isolation.js'
-import { passedOn } from '../routing/profiles.js'
+import { needsOwnConnection } from '../calls/index.js'
+import { passedOn } from './profiles.js'
 import type { Registration } from '../types.js'
 import type { Upstream } from './upstream.js'
 

@@ -1,7 +1,7 @@
-// What a server offers a client declaring one capability profile (routing/profiles.ts): asked per request of a 2026 server, or on a short-lived 2025 session of its own.
+// What a server offers a client declaring one capability profile (profiles.ts): asked per request of a 2026 server, or on a short-lived 2025 session of its own.
 import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/client'
-import type { ForwardOptions } from '../routing/cancellation.js'
-import { LIMIT_DEFAULTS } from '../security/limits.js'
+import type { ForwardOptions } from '../calls/index.js'
+import { LIMIT_DEFAULTS } from '../security/index.js'
 import type { Registration } from '../types.js'
 import { readList, type ListKey, type ListLimits } from './list-intake.js'
 import { PassThrough } from './upstream-lists.js'

@@ -1,7 +1,7 @@
 // An upstream member's status: health pings, a broken connection taken out of its pool, and the reconnect backoff (a crash loop keeps it growing).
 import { type DiscoverResult, type McpSubscription, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { REQUEST_TIMEOUT } from '../../protocol/codes.js'
-import { CallStats } from '../operations/call-stats.js'
+import { CallStats } from './call-stats.js'
 import { classifyFailure, messageOf, upstreamErrorText } from '../errors.js'
 import type { ListLimits } from './list-intake.js'
 import type { UpstreamStatus } from '../types.js'

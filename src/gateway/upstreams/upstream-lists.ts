@@ -1,7 +1,7 @@
 // What an upstream member serves (tools, resources, templates, prompts): read within the list limits, refetched on list_changed, with each list's cache hints.
 import type { Client, Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client'
 import { messageOf, redact } from '../errors.js'
-import { LIMIT_DEFAULTS } from '../security/limits.js'
+import { LIMIT_DEFAULTS } from '../security/index.js'
 import { readList, type ListKey, type ListLimits, type ListPageRequest } from './list-intake.js'
 
 /** Cache hints of a list result (2026-07-28): how long and for whom it may be reused. */

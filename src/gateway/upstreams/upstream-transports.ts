@@ -1,7 +1,7 @@
 // The transport an upstream member is reached on, per connection type (SSE, Streamable HTTP, stdio), and the MCP client the gateway speaks to it with.
 import { Client, SSEClientTransport, type Transport } from '@modelcontextprotocol/client'
 import { withActiveTraceHeaders } from '../../telemetry/tracing.js'
-import { capabilitiesOf, FULL_PROFILE } from '../routing/profiles.js'
+import { capabilitiesOf, FULL_PROFILE } from './profiles.js'
 import { DirectRequestsTransport } from './direct-requests.js'
 import { httpStatusFailure, redact } from '../errors.js'
 import { HttpClientTransport } from './http-client.js'

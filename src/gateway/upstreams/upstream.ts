@@ -9,16 +9,16 @@ import {
   SseError,
   type Transport,
 } from '@modelcontextprotocol/client'
-import type { ForwardOptions } from '../routing/cancellation.js'
+import type { ForwardOptions } from '../calls/index.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
 import { messageOf, secretsOf, UpstreamTransportError } from '../errors.js'
-import { Semaphore } from '../security/limits.js'
+import { Semaphore } from '../security/index.js'
 import type { Registration, ServerInfo } from '../types.js'
 import type { UpstreamTiming } from './upstream-health.js'
 import { PassThrough } from './upstream-lists.js'
 import { namesOnFreshSession, namesPerRequest } from './profile-lists.js'
-import { capabilitiesOf, FULL_PROFILE, type OfferedNames } from '../routing/profiles.js'
-import { offeredToolName } from '../routing/naming.js'
+import { capabilitiesOf, FULL_PROFILE, type OfferedNames } from './profiles.js'
+import { offeredToolName } from '../names/index.js'
 import { UpstreamSubscriptions } from './upstream-subscriptions.js'
 import { authorizesPerCaller, type HttpConnection } from './auth/index.js'
 import type { UpstreamOAuth } from './auth/oauth-client.js'
@@ -213,7 +213,7 @@ export class Upstream extends UpstreamSubscriptions {
 
   /**
    * What a client declaring the capability `profile` is offered here, by the names the registration offers
-   * (routing/profiles.ts): a 2026 server is asked per request on this connection (the full profile is what it
+   * (profiles.ts): a 2026 server is asked per request on this connection (the full profile is what it
    * listed here), a 2025 one on a short-lived session declaring the profile.
    */
   async offeredTo(profile: number): Promise<OfferedNames> {

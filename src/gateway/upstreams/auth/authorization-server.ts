@@ -12,33 +12,9 @@ import {
   registerClient,
   selectClientAuthMethod,
 } from '@modelcontextprotocol/client'
+import type { UpstreamAuth } from '../../types.js'
 
-/** How the gateway authenticates to one protected upstream (`connection.auth`). */
-export interface UpstreamAuth {
-  /**
-   * `per-user`: each caller's own authorization (authorization code + PKCE), asked for by a URL
-   * elicitation the first time; `on-behalf-of`: the caller's front token exchanged (RFC 8693) for one whose
-   * audience is the upstream; `as-itself`: the gateway's own client credentials for every request.
-   */
-  mode: 'per-user' | 'on-behalf-of' | 'as-itself'
-  /** A pre-registered client; without one, the gateway's Client ID Metadata Document or dynamic registration. */
-  clientId?: string
-  /**
-   * The https URL of a Client ID Metadata Document published for the gateway elsewhere (default: the one the
-   * gateway serves at its public URL, when that is https); used where the authorization server takes one.
-   */
-  clientMetadataUrl?: string
-  /** Its secret (from the environment, never in source). */
-  clientSecret?: string
-  /** `private_key_jwt`: the client's private key, a JWK or PKCS#8 PEM. */
-  privateKey?: string | Record<string, unknown>
-  /** The private key's algorithm (default RS256). */
-  privateKeyAlg?: string
-  /** Default: `private_key_jwt` with a key; with a secret, the registered method or the first the server takes of `client_secret_basic` and `client_secret_post`; else `none`. */
-  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
-  /** Scopes to ask for (default: the challenge's, else the resource's `scopes_supported`). */
-  scope?: string
-}
+export type { UpstreamAuth } from '../../types.js'
 
 /** A refusal of bad input from a server or a browser: its message is the whole story, nothing was stored. */
 export class UpstreamAuthError extends Error {}

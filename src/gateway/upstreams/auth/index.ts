@@ -1,3 +1,4 @@
+// Upstream authorization: the gateway as the OAuth client of protected upstreams (per user, on behalf of the caller, as itself), the token store and consent board they share, and the routes browsers and authorization servers reach (the callback, the client metadata document).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { Transport } from '@modelcontextprotocol/client'

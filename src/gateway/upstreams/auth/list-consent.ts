@@ -2,7 +2,7 @@
 // handshake and lists too) cannot be listed until someone has consented, where the gateway has no
 // credentials of its own there (a public client). The first 2025 caller who lists is asked, as for a call.
 import type { Principal } from '../../../http/principal.js'
-import type { Caller } from '../../routing/caller.js'
+import type { Caller } from '../../calls/index.js'
 import type { UpstreamOAuth } from './oauth-client.js'
 import { canOpenUrls, consentElicitation, untilAuthorized } from './transport.js'
 

@@ -1,8 +1,7 @@
 import { extractWWWAuthenticateParams, PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
 import { frontTokenOf } from '../../../http/principal.js'
 import { isRequest } from '../../../http/jsonrpc.js'
-import { ownerOf } from '../../routing/isolation.js'
-import type { Caller } from '../../routing/caller.js'
+import { type Caller, ownerOf } from '../../calls/index.js'
 import type { Consent, UpstreamOAuth } from './oauth-client.js'
 import { WrappingTransport } from '../wrapping-transport.js'
 

@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto'
  *   client's request that caused the upstream one). A marked message goes to that client only.
  * - stdio upstreams of the airmcp runtime name the request a log or a server-to-client request belongs to
  *   (`dev.airmcp/related-request`, runtime/stdio-wire.ts); the gateway's direct transport marks such a
- *   message with its owner as the HTTP client does (direct-requests.ts).
+ *   message with its owner as the HTTP client does (upstreams/direct-requests.ts).
  * - Other stdio and legacy SSE upstreams share one channel: a 2025 server says nothing about which call a log,
  *   an elicitation or a roots request belongs to. When every call in flight on that connection is one
  *   client's, it is that client's. When several clients have calls in flight there, such a request is
  *   refused (an error to the upstream) and a log is dropped, rather than guessed. On the HTTP front each
- *   2025 client session has its own upstream session with servers that keep sessions (own-connections.ts),
+ *   2025 client session has its own upstream session with servers that keep sessions (upstreams/own-connections.ts),
  *   and a client that declares sampling, elicitation or roots gets its own connection to such upstreams
  *   even where they are shared (see `needsOwnConnection`), so its requests are never ambiguous.
  * - A log that belongs to no call (none in flight) goes only to the clients that asked for that level

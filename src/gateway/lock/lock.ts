@@ -2,7 +2,7 @@ import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { lockVerdict, parseLock, type LockFile } from './lock-file.js'
 import { log } from '../../telemetry/log.js'
-import type { Upstream } from '../upstreams/upstream.js'
+import type { Upstream } from '../upstreams/index.js'
 
 /** A tool or prompt the lock holds back, with the reason, as `/health` and metrics show it. */
 export interface HeldItem {

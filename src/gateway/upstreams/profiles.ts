@@ -1,6 +1,6 @@
 // Capability profiles: what an upstream offers a client depends on what that client declared (sampling, elicitation, roots, the apps extension), as direct.
-import { APPS_EXTENSION } from './apps.js'
-import type { Params } from './caller.js'
+import { APPS_EXTENSION } from '../names/index.js'
+import type { Params } from '../calls/index.js'
 
 const SAMPLING = 1
 const ELICITATION_FORM = 2

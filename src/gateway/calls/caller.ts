@@ -1,9 +1,8 @@
 // What the router's stages share: who made a request (Caller), the client sessions and notifiers they answer to, and the capability checks.
 import type { Principal } from '../../http/principal.js'
 import type { TraceCarrier } from '../../telemetry/tracing.js'
-import type { AuditNote } from '../security/audit.js'
 import type { Cancellation } from './cancellation.js'
-import type { GatewayState } from '../front/sealed-state.js'
+import type { GatewayState } from './sealed-state.js'
 
 export type Params = Record<string, unknown>
 export type Message = { method: string; params?: Params }
@@ -41,10 +40,22 @@ export interface Caller {
   clientCapabilities?: Params
   /** Who is calling (audit, rate limits): the client's verified principal, when the front knows it. */
   principal?: Principal
-  /** Set while a 2025 upstream's call is replayed for a 2026 client (see era-bridge.ts `replayOnLegacy`). */
+  /** Set while a 2025 upstream's call is replayed for a 2026 client (see routing/era-bridge.ts `replayOnLegacy`). */
   replay?: Replay
-  /** Set when the request is audited: where it went (request-guard.ts). */
+  /** Set when the request is audited: where it went (security/request-guard.ts). */
   audit?: AuditNote
+}
+
+/** What the router learned while serving a request, for its audit line (set only when auditing). */
+export interface AuditNote {
+  /** The pool (the registration's `name`). */
+  server?: string
+  /** The member that served it (the registration's `id`). */
+  upstream?: string
+  /** The tool's or prompt's name on the upstream (a prefix or rename makes it differ from the exposed one). */
+  upstreamName?: string
+  /** The trace of the gateway's span (tracing on). */
+  traceId?: string
 }
 
 /** A 2026 client's call replayed on a 2025 upstream: the answers so far, and what the upstream asks next. */

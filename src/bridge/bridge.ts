@@ -1,10 +1,10 @@
 import { StreamableHTTPClientTransport, type JSONRPCMessage, type StreamableHTTPClientTransportOptions, type Transport } from '@modelcontextprotocol/client'
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
-import { ParamHeaderMirror } from '../bridge/param-headers.js'
+import { ParamHeaderMirror } from './param-headers.js'
 import { SERVER_ERROR } from '../protocol/codes.js'
-import { STREAM_HEAD_WAIT_MS } from './upstreams/http-session.js'
-import { SessionResumingTransport } from './upstreams/session-resume.js'
-import { redact } from './errors.js'
+import { STREAM_HEAD_WAIT_MS } from '../gateway/upstreams/http-session.js'
+import { SessionResumingTransport } from '../gateway/upstreams/session-resume.js'
+import { redact } from '../gateway/errors.js'
 
 /** Per long-lived signal, the controllers of the POSTs in flight; one listener on that signal serves them all. */
 const inflightBySignal = new WeakMap<AbortSignal, Set<AbortController>>()
