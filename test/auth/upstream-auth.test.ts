@@ -34,6 +34,8 @@ const audiences = new Map<string, string>()
 const servers: http.Server[] = []
 /** Every Authorization header each upstream was sent. */
 const seen = { alpha: [] as string[], beta: [] as string[], gamma: [] as string[] }
+/** The subjects of the tokens each upstream 2025 session was sent, and how many requests it had (initialize included). */
+const sessions = new Map<string, { subs: Set<string>; requests: number }>()
 const frontTokens: Record<string, string> = {}
 const clients: Client[] = []
 
@@ -43,6 +45,13 @@ async function recordingProxy(target: string, record: string[]): Promise<string>
   const server = http.createServer((req, res) => {
     if (req.headers.authorization) record.push(req.headers.authorization)
     const forward = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      const id = answer.headers['mcp-session-id'] ?? req.headers['mcp-session-id']
+      if (typeof id === 'string' && req.headers.authorization) {
+        const session = sessions.get(id) ?? { subs: new Set<string>(), requests: 0 }
+        session.subs.add(String(bearerPayload(req.headers.authorization).sub))
+        session.requests++
+        sessions.set(id, session)
+      }
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
     })
@@ -154,6 +163,26 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     expect(replay.status).toBe(400)
     expect(await replay.text()).toMatch(/unknown or was already used/)
     expect((await whoami(alice, 'alpha_whoami')).sub).toBe('alice')
+  })
+
+  it('per user, 2025 callers: once their token is held, each rides an upstream 2025 session of their own, opened with their token', async () => {
+    frontTokens.erin = await frontToken('erin')
+    frontTokens.frank = await frontToken('frank')
+    const [erin, frank] = await Promise.all([userClient('erin', '2025-11-25', true), userClient('frank', '2025-11-25', true)])
+    const sessionOf = (user: string) => [...sessions.values()].filter((session) => session.subs.has(user))
+    // The first call asks for consent (on the gateway's shared connection); the next ones open the user's session.
+    expect([(await whoami(erin, 'alpha_whoami')).sub, (await whoami(frank, 'alpha_whoami')).sub]).toEqual(['erin', 'frank'])
+    const [e, f] = await Promise.all([whoami(erin, 'alpha_whoami'), whoami(frank, 'alpha_whoami')])
+    expect([e.sub, f.sub]).toEqual(['erin', 'frank'])
+    const [erins, franks] = [sessionOf('erin'), sessionOf('frank')]
+    expect(erins).toHaveLength(1)
+    expect(franks).toHaveLength(1)
+    // Each session carried its user's token alone, from its initialize on.
+    expect([...erins[0].subs, ...franks[0].subs]).toEqual(['erin', 'frank'])
+    // Further calls ride it.
+    const before = erins[0].requests
+    expect((await whoami(erin, 'alpha_whoami')).sub).toBe('erin')
+    expect(erins[0].requests).toBe(before + 1)
   })
 
   it('on behalf of: each caller\'s token is exchanged for one whose audience is the upstream, no interaction, never the front token itself', async () => {

@@ -170,7 +170,7 @@ export class Forwarding {
           if (!own.has(session, picked.id) && declares(caller.clientCapabilities, { roots: {} })) {
             await this.deps.rootsOf(session as LegacySession).catch(() => {})
           }
-          const chosen = own.choose(picked, session)
+          const chosen = own.choose(picked, session, caller.principal)
           if (chosen instanceof Promise) {
             upstream = await chosen
             // Opening it (bounded by connectTimeout) is not the request's time: a direct client connects, then calls.

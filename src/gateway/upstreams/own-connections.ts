@@ -3,6 +3,7 @@ import { GatewayError, UpstreamTransportError } from '../errors.js'
 import { needsOwnConnection } from '../calls/index.js'
 import { passedOn } from './profiles.js'
 import type { Registration } from '../types.js'
+import type { Principal } from '../../http/principal.js'
 import type { Upstream } from './upstream.js'
 
 export interface OwnConnectionLimits {
@@ -46,7 +47,10 @@ function keepsSessions(upstream: Upstream): boolean {
  * a client that declares sampling, elicitation or roots still gets its own connection to a stdio or SSE
  * server, so that the server's requests are never ambiguous. A 2026 client declaring roots is the
  * exception to sharing: its requests to a 2025 server run on an upstream session per set of roots
- * (Router.needsRoots), as a 2025 client's would on its own.
+ * (Router.needsRoots), as a 2025 client's would on its own. A 2026 server that wants each caller's own token
+ * (`auth.mode: 'per-user'`) has no shared 2025 session: a 2025 client session gets its own there, opened with
+ * its caller's token, once the gateway holds one (until then its calls go on the shared connection, where
+ * the caller is asked to consent).
  *
  * At most `maxPerRegistration` stdio children are open per registration (HTTP and SSE sessions are bounded
  * by the front's `maxSessions`): a client session past it gets a clear error (or, where the registration is
@@ -73,6 +77,7 @@ export class OwnConnections {
   /** True when `session`'s requests to the pool member `upstream` go over an upstream session of its own. */
   wanted(upstream: Upstream, session: object): boolean {
     if (this.isRequired(upstream)) return true
+    if (upstream.sessionsPerPrincipal && upstream.registration.sessions !== 'shared') return true
     return needsOwnConnection(upstream.registration.connection.type, capabilitiesOfSession(session))
   }
 
@@ -90,19 +95,25 @@ export class OwnConnections {
    * The session's own connection to `upstream` (opened on first use; it goes by the registration's id).
    * Past the cap, or when it cannot connect, a registration that keeps sessions is an error (a transport
    * one when it cannot connect: the router fails over); a shared one falls back to `upstream`.
+   * `principal`: the session's caller, whose token opens its own session with a per-user upstream.
    */
-  choose(upstream: Upstream, session: object): Upstream | Promise<Upstream> {
+  choose(upstream: Upstream, session: object, principal?: Principal): Upstream | Promise<Upstream> {
     const connections = this.bySession.get(session)
     const own = connections?.get(upstream.id)
     if (own?.upstream.status === 'connected' && own.upstream.client) {
       own.idle.refresh()
       return own.upstream
     }
-    return this.connect(upstream, session, own)
+    return this.connect(upstream, session, own, principal)
   }
 
-  private async connect(upstream: Upstream, session: object, existing: OwnConnection | undefined): Promise<Upstream> {
+  private async connect(upstream: Upstream, session: object, existing: OwnConnection | undefined, principal?: Principal): Promise<Upstream> {
     let own = existing
+    if (!own && upstream.sessionsPerPrincipal) {
+      // A caller whose token the gateway does not hold yet consents on the shared connection (auth/transport.ts); its session comes after.
+      if (!principal || !(await upstream.perUserAuth?.userToken(principal).catch(() => undefined))) return upstream
+      own = this.bySession.get(session)?.get(upstream.id)
+    }
     if (!own) {
       // Processes are capped; an HTTP or SSE session costs the server what a direct client would (the front caps sessions).
       if (upstream.registration.connection.type === 'stdio' && this.count(upstream.id) >= this.limits.maxPerRegistration) {
@@ -116,7 +127,7 @@ export class OwnConnections {
       }
       const connections = this.bySession.get(session) ?? new Map<string, OwnConnection>()
       this.bySession.set(session, connections)
-      own = this.openFor(session, upstream)
+      own = this.openFor(session, upstream, principal)
       connections.set(upstream.id, own)
     }
     own.choosing++
@@ -133,12 +144,14 @@ export class OwnConnections {
     throw new UpstreamTransportError(`could not open a session for this client: ${connection.lastError ?? 'not connected'}`)
   }
 
-  private openFor(session: object, upstream: Upstream): OwnConnection {
+  private openFor(session: object, upstream: Upstream, principal: Principal | undefined): OwnConnection {
+    const perPrincipal = upstream.sessionsPerPrincipal
     // A session kept by the upstream is a 2025 one: spoken at once, without probing again.
-    const protocol = keepsSessions(upstream) ? ('2025-11-25' as const) : upstream.registration.protocol
+    const protocol = keepsSessions(upstream) || perPrincipal ? ('2025-11-25' as const) : upstream.registration.protocol
     const created = this.create({ ...upstream.registration, protocol })
     // The server decides what it offers by what its client declared: the session declares what its client did (as direct).
     created.capabilities = passedOn(capabilitiesOfSession(session))
+    if (perPrincipal) created.sessionPrincipal = principal
     this.sessionOfConnection.set(created, session)
     this.open.set(upstream.id, this.count(upstream.id) + 1)
     const idle = setTimeout(() => this.expire(session, upstream.id, created), this.limits.idleMs)

@@ -9,6 +9,7 @@ import {
   SseError,
   type Transport,
 } from '@modelcontextprotocol/client'
+import type { Principal } from '../../http/principal.js'
 import type { ForwardOptions } from '../calls/index.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
 import { messageOf, secretsOf, UpstreamTransportError } from '../errors.js'
@@ -63,6 +64,8 @@ export class Upstream extends UpstreamSubscriptions {
   instructions: string | undefined
   /** What this connection declares: the gateway's capabilities, or (a client session's own connection) what its client declared of them. */
   capabilities: Record<string, unknown> = GATEWAY_CAPABILITIES
+  /** Whose token a client session's own connection to a per-user upstream opens with (see `sessionsPerPrincipal`). */
+  sessionPrincipal: Principal | undefined
   private connecting: Promise<void> | undefined
   /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
   private readonly direct = new WeakMap<Client, DirectRequestsTransport>()
@@ -232,8 +235,18 @@ export class Upstream extends UpstreamSubscriptions {
     return connection.auth?.mode === 'per-user' ? this.timing.upstreamAuth?.oauthFor(connection) : undefined
   }
 
+  /**
+   * A 2026 server whose every request carries its caller's own token (`auth.mode: 'per-user'`) has no shared
+   * 2025 session beside (its server binds a session to the token's subject): a 2025 client session whose
+   * token the gateway holds gets one of its own instead, opened with that token (own-connections.ts).
+   */
+  get sessionsPerPrincipal(): boolean {
+    return this.era === 'modern' && (this.registration.connection as HttpConnection).auth?.mode === 'per-user' && this.registration.protocol !== '2026-07-28'
+  }
+
   /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */
-  private readonly withAuth = (transport: Transport): Transport => this.timing.upstreamAuth?.wrap(this.registration.connection, transport) ?? transport
+  private readonly withAuth = (transport: Transport): Transport =>
+    this.timing.upstreamAuth?.wrap(this.registration.connection, transport, this.sessionPrincipal) ?? transport
 
   /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
   private async openSessionClient(): Promise<Client | undefined> {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { Transport } from '@modelcontextprotocol/client'
+import type { Principal } from '../../../http/principal.js'
 import type { Connection } from '../../types.js'
 import { assertSecureUrl, clientMetadataOf, type UpstreamAuth, UpstreamAuthError } from './authorization-server.js'
 import { ConsentBoard, MemoryConsentSpace } from './consents.js'
@@ -135,10 +136,13 @@ export class UpstreamAuthority {
     return client
   }
 
-  /** The transport itself for an upstream without `auth`; else it wrapped to carry the right token. */
-  wrap(connection: Connection, transport: Transport): Transport {
+  /**
+   * The transport itself for an upstream without `auth`; else it wrapped to carry the right token.
+   * `principal`: the transport of a 2025 client session's own upstream session, opened with its caller's token.
+   */
+  wrap(connection: Connection, transport: Transport, principal?: Principal): Transport {
     const auth = (connection as HttpConnection).auth
-    return auth ? new AuthorizingTransport(transport, this.oauthFor(connection as HttpConnection)) : transport
+    return auth ? new AuthorizingTransport(transport, this.oauthFor(connection as HttpConnection), principal) : transport
   }
 
   /** Serves the callback and the metadata document; false for any other path. */

@@ -1,5 +1,5 @@
 import { extractWWWAuthenticateParams, PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
-import { frontTokenOf } from '../../../http/principal.js'
+import { frontTokenOf, type Principal } from '../../../http/principal.js'
 import { isRequest } from '../../../http/jsonrpc.js'
 import { type Caller, ownerOf } from '../../calls/index.js'
 import type { Consent, UpstreamOAuth } from './oauth-client.js'
@@ -26,6 +26,8 @@ export class AuthorizingTransport extends WrappingTransport {
   constructor(
     inner: Transport,
     private readonly oauth: UpstreamOAuth,
+    /** Set on one 2025 client session's own upstream session: whose token its own messages (initialize) go with. */
+    private readonly sessionPrincipal?: Principal,
   ) {
     super(inner)
   }
@@ -37,7 +39,8 @@ export class AuthorizingTransport extends WrappingTransport {
   /** `again`: the retry of a caller's request whose token the upstream refused (asked for consent once more). */
   async send(message: Parameters<Transport['send']>[0], options?: SendOptions, again = false): Promise<void> {
     const caller = ownerOf(options?.relatedRequestId) as Caller | undefined
-    const principal = caller?.principal
+    // On a session's own upstream session every message is that session's principal's (its server binds the session to them).
+    const principal = caller?.principal ?? this.sessionPrincipal
     const perCaller = principal && this.oauth.config.mode !== 'as-itself'
     let token: string | undefined
     let sent = message as Message
@@ -55,7 +58,7 @@ export class AuthorizingTransport extends WrappingTransport {
         this.oauth.listAs(principal)
       }
       token = await this.oauth.userToken(principal)
-      if (!token && isRequest(message as never)) {
+      if (!token && caller && isRequest(message as never)) {
         const consent = await this.oauth.consent(principal)
         const asked = await this.askConsent(sent, consent, caller, options)
         if (asked === 'round') return
@@ -72,7 +75,7 @@ export class AuthorizingTransport extends WrappingTransport {
       if (!challenge) throw error
       await this.onChallenge(challenge, token !== undefined, perCaller ? principal : undefined)
       // A caller's own token refused (revoked, or short of a scope the upstream now asks for): they consent once more.
-      if (!again && perCaller && this.oauth.config.mode === 'per-user' && isRequest(message as never)) return this.send(sent as never, options, true)
+      if (!again && caller && perCaller && this.oauth.config.mode === 'per-user' && isRequest(message as never)) return this.send(sent as never, options, true)
       throw error
     }
   }
