@@ -62,7 +62,6 @@ export class AuthorizingTransport extends WrappingTransport {
         const consent = await this.oauth.consent(principal)
         const asked = await this.askConsent(sent, consent, caller, options)
         if (asked === 'round') return
-        await untilAuthorized(this.oauth, consent.elicitationId, options?.requestSignal)
         this.oauth.listAs(principal)
         token = await this.oauth.userToken(principal)
       }
@@ -95,7 +94,8 @@ export class AuthorizingTransport extends WrappingTransport {
 
   /**
    * Asks the caller to open the consent URL: as an `input_required` round answered to a 2026 upstream
-   * request ('round': answered here, nothing is sent upstream), or an elicitation on a 2025 caller's session.
+   * request ('round': answered here, nothing is sent upstream), or an elicitation on a 2025 caller's session
+   * ('asked': the browser came back).
    */
   private async askConsent(message: Message, consent: Consent, caller: Caller, options?: SendOptions): Promise<'round' | 'asked'> {
     const elicitation = consentElicitation(this.oauth.resource, consent)
@@ -119,8 +119,7 @@ export class AuthorizingTransport extends WrappingTransport {
       return 'round'
     }
     if (!caller.request) throw new ProtocolError(URL_ELICITATION_REQUIRED, `This call needs your authorization. Try this: open ${consent.url}, then call again.`)
-    const answer = (await caller.request({ method: 'elicitation/create', params: elicitation } as never, options?.requestSignal)) as { action?: string }
-    if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+    await elicitConsent(this.oauth, consent, caller.request, options?.requestSignal)
     return 'asked'
   }
 
@@ -143,6 +142,24 @@ export function consentElicitation(resource: string, consent: Consent) {
     url: consent.url,
     message: `The server at ${new URL(resource).host} needs your authorization. Open the link, sign in and consent; the call then goes on.`,
   }
+}
+
+/** Sends a 2025 caller's browser to `consent` with a URL elicitation on its session, and waits for it to come back. */
+export async function elicitConsent(oauth: UpstreamOAuth, consent: Consent, request: NonNullable<Caller['request']>, signal?: AbortSignal): Promise<void> {
+  const answer = (await request({ method: 'elicitation/create', params: consentElicitation(oauth.resource, consent) }, signal)) as { action?: string }
+  if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+  await untilAuthorized(oauth, consent.elicitationId, signal)
+}
+
+/**
+ * Before a 2025 caller's own session with a per-user server opens (own-connections.ts): their consent, asked
+ * on their session; false where they cannot be asked so (their call is told the URL instead, auth/transport.ts).
+ */
+export async function consentOnSession(oauth: UpstreamOAuth, caller: Caller, principal: Principal): Promise<boolean> {
+  if (caller.era === 'modern' || !caller.request || !canOpenUrls(caller)) return false
+  await elicitConsent(oauth, await oauth.consent(principal), caller.request, caller.signal)
+  oauth.listAs(principal)
+  return true
 }
 
 /** Whether the caller declared URL elicitation (else it is told the link in an error). */
