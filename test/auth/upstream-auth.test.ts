@@ -202,15 +202,20 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     const modern = await Promise.all([whoami(erin26, 'delta_whoami'), whoami(frank26, 'delta_whoami'), whoami(erin26b, 'delta_whoami'), whoami(erin26, 'delta_whoami')])
     expect(modern.map((answer) => answer.sub)).toEqual(['erin', 'frank', 'erin', 'erin'])
     expect(callbacks).toHaveLength(2)
+    // A 2026 caller without a token consents in an input_required round first; their session opens after it.
+    frontTokens.grace = await frontToken('grace')
+    const grace = await userClient('grace', '2026-07-28', true, callbacks)
+    expect([(await whoami(grace, 'delta_whoami')).sub, (await whoami(grace, 'delta_whoami')).sub]).toEqual(['grace', 'grace'])
+    expect(callbacks).toHaveLength(3)
     const deltas = [...sessions.values()].filter((session) => session.of === seen.delta)
     const usersOf = (user: string) => deltas.filter((session) => session.subs.has(user))
-    // Each session a user's calls rode carried that user's token alone, from its initialize on: one 2025 session and one of their principal's each.
-    for (const user of ['erin', 'frank']) {
-      expect(usersOf(user)).toHaveLength(2)
+    // Each session a user's calls rode carried that user's token alone, from its initialize on: a 2025 session and one of their principal's.
+    for (const [user, count] of [['erin', 2], ['frank', 2], ['grace', 1]] as const) {
+      expect(usersOf(user)).toHaveLength(count)
       for (const session of usersOf(user)) expect([...session.subs]).toEqual([user])
     }
     // The rest is the gateway's own (its lists and pings), with its own token.
-    for (const session of deltas.filter((session) => !session.subs.has('erin') && !session.subs.has('frank'))) expect([...session.subs]).toEqual([GATEWAY_CLIENT.id])
+    for (const session of deltas.filter((session) => !['erin', 'frank', 'grace'].some((user) => session.subs.has(user)))) expect([...session.subs]).toEqual([GATEWAY_CLIENT.id])
     expect(new Set(seen.delta.map((header) => bearerPayload(header).aud))).toEqual(new Set([AUDIENCE.delta]))
   })
 

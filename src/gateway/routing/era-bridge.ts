@@ -15,7 +15,7 @@ import {
   upstreamParams,
 } from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
-import { type OwnConnections, principalKey, type Upstream } from '../upstreams/index.js'
+import { isConsentState, type OwnConnections, principalKey, type Upstream } from '../upstreams/index.js'
 import type { TaskRouting } from './task-routing.js'
 import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
@@ -220,8 +220,12 @@ export class EraBridge {
     const replay: Replay = { answers, next: 0, abort: new AbortController() }
     caller.replay = replay
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])
+    // The retry of the gateway's consent round (a per-user server, upstreams/auth/transport.ts): its answer goes to the wrapper that asked.
+    const consent = isConsentState(caller.state?.state) ? { requestState: caller.state!.state, inputResponses: caller.inputResponses } : {}
     try {
-      return await upstream.request(method, upstreamParams(params, caller, upstream.era, extraMeta), { ...options, signal })
+      const result = await upstream.request(method, { ...upstreamParams(params, caller, upstream.era, extraMeta), ...consent }, { ...options, signal })
+      if (result.resultType !== 'input_required' || !isConsentState(result.requestState)) return result
+      return { ...result, requestState: this.deps.sealer.seal({ upstream: upstream.id, request: digest, answers, state: result.requestState as string }) }
     } catch (error) {
       if (replay.missing) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: replay.missing } as never)
       if (!replay.needed) throw error

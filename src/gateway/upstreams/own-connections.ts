@@ -6,7 +6,7 @@ import type { Registration } from '../types.js'
 import type { Principal } from '../../http/principal.js'
 import type { Upstream } from './upstream.js'
 import { principalKey } from './auth/oauth-client.js'
-import { consentOnSession } from './auth/transport.js'
+import { consentBeforeSession } from './auth/transport.js'
 
 export interface OwnConnectionLimits {
   /** Most own stdio children one registration has open at once (default 16). */
@@ -176,13 +176,13 @@ export class OwnConnections {
 
   /**
    * Whether the gateway holds the caller's token for a per-user upstream, once a 2025-only one's caller has
-   * been asked for it on their session. False: their call goes on the shared connection, which asks them
-   * (a 2026 server's) or tells them the URL without sending it (auth/transport.ts).
+   * consented (asked on their 2025 session, or retrying a 2026 consent round). False: their call goes on the
+   * shared connection, where the consent is asked or its URL told, nothing sent (auth/transport.ts).
    */
   private async authorized(upstream: Upstream, caller: Caller): Promise<boolean> {
     const oauth = upstream.perUserAuth!
     if (await oauth.userToken(caller.principal!).catch(() => undefined)) return true
-    return upstream.era === 'legacy' && consentOnSession(oauth, caller, caller.principal!)
+    return upstream.era === 'legacy' && consentBeforeSession(oauth, caller, caller.principal!)
   }
 
   private openFor(session: object, upstream: Upstream, principal: Principal | undefined): OwnConnection {
