@@ -141,7 +141,7 @@ export class OwnConnections {
     const principal = caller?.principal
     if (!own && upstream.sessionsPerPrincipal) {
       // A caller whose token the gateway does not hold yet consents first; its session comes after.
-      if (!principal || !(await this.authorized(upstream, caller!))) return upstream
+      if (!caller || !principal || !(await this.authorized(upstream, caller, principal))) return upstream
       own = this.bySession.get(session)?.get(upstream.id)
     }
     if (!own) {
@@ -179,10 +179,11 @@ export class OwnConnections {
    * consented (asked on their 2025 session, or retrying a 2026 consent round). False: their call goes on the
    * shared connection, where the consent is asked or its URL told, nothing sent (auth/transport.ts).
    */
-  private async authorized(upstream: Upstream, caller: Caller): Promise<boolean> {
-    const oauth = upstream.perUserAuth!
-    if (await oauth.userToken(caller.principal!).catch(() => undefined)) return true
-    return upstream.era === 'legacy' && consentBeforeSession(oauth, caller, caller.principal!)
+  private async authorized(upstream: Upstream, caller: Caller, principal: Principal): Promise<boolean> {
+    const oauth = upstream.perUserAuth
+    if (!oauth) return false
+    if (await oauth.userToken(principal).catch(() => undefined)) return true
+    return upstream.era === 'legacy' && consentBeforeSession(oauth, caller, principal)
   }
 
   private openFor(session: object, upstream: Upstream, principal: Principal | undefined): OwnConnection {
