@@ -207,6 +207,12 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     const grace = await userClient('grace', '2026-07-28', true, callbacks)
     expect([(await whoami(grace, 'delta_whoami')).sub, (await whoami(grace, 'delta_whoami')).sub]).toEqual(['grace', 'grace'])
     expect(callbacks).toHaveLength(3)
+    // A 2025 caller that cannot open URLs is told the link, and nothing of theirs goes upstream.
+    frontTokens.dave ??= await frontToken('dave')
+    const dave = (await (await userClient('dave', '2025-11-25', false)).callTool({ name: 'delta_whoami', arguments: {} })) as { content: { text: string }[]; isError?: boolean }
+    expect(dave.isError).toBe(true)
+    expect(dave.content[0].text).toMatch(/needs your authorization at 127\.0\.0\.1:\d+\. Try this: open http:\/\/127\.0\.0\.1:\d+\/auth\?\S+ in a browser/)
+    expect(seen.delta.filter((header) => bearerPayload(header).sub === 'dave')).toEqual([])
     const deltas = [...sessions.values()].filter((session) => session.of === seen.delta)
     const usersOf = (user: string) => deltas.filter((session) => session.subs.has(user))
     // Each session a user's calls rode carried that user's token alone, from its initialize on: a 2025 session and one of their principal's.
