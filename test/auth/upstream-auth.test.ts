@@ -23,7 +23,7 @@ import { runCli } from '../helpers/cli.js'
 import { type Redis, startRedis } from '../helpers/redis.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
-const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma' }
+const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma', delta: 'api://upstream-delta' }
 const STORE_KEY = 'a-test-token-store-key-of-at-least-32-characters'
 
 let as: AuthorizationServer
@@ -33,9 +33,9 @@ let registrations: Registration[]
 const audiences = new Map<string, string>()
 const servers: http.Server[] = []
 /** Every Authorization header each upstream was sent. */
-const seen = { alpha: [] as string[], beta: [] as string[], gamma: [] as string[] }
-/** The subjects of the tokens each upstream 2025 session was sent, and how many requests it had (initialize included). */
-const sessions = new Map<string, { subs: Set<string>; requests: number }>()
+const seen = { alpha: [] as string[], beta: [] as string[], gamma: [] as string[], delta: [] as string[] }
+/** The subjects of the tokens each upstream 2025 session was sent ('none', its method and status, for a request with no token), how many requests it had (initialize included), and whose session it is (the upstream's record). */
+const sessions = new Map<string, { subs: Set<string>; requests: number; of: string[] }>()
 const frontTokens: Record<string, string> = {}
 const clients: Client[] = []
 
@@ -46,9 +46,9 @@ async function recordingProxy(target: string, record: string[]): Promise<string>
     if (req.headers.authorization) record.push(req.headers.authorization)
     const forward = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
       const id = answer.headers['mcp-session-id'] ?? req.headers['mcp-session-id']
-      if (typeof id === 'string' && req.headers.authorization) {
-        const session = sessions.get(id) ?? { subs: new Set<string>(), requests: 0 }
-        session.subs.add(String(bearerPayload(req.headers.authorization).sub))
+      if (typeof id === 'string') {
+        const session = sessions.get(id) ?? { subs: new Set<string>(), requests: 0, of: record }
+        session.subs.add(req.headers.authorization ? String(bearerPayload(req.headers.authorization).sub) : `none ${req.method} ${answer.statusCode}`)
         session.requests++
         sessions.set(id, session)
       }
@@ -125,6 +125,8 @@ beforeAll(async () => {
       tools: { prefix: 'gamma_' },
       connection: { type: 'http', url: await protectedUpstream(AUDIENCE.gamma, seen.gamma), auth: { mode: 'as-itself', ...client, tokenEndpointAuthMethod: 'client_secret_basic' } },
     },
+    // A server spoken to in 2025-11-25 only, as most protected SaaS servers are: each of its sessions is bound to the token that opened it.
+    { id: 'delta-1', name: 'delta', protocol: '2025-11-25', tools: { prefix: 'delta_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.delta, seen.delta), auth: { mode: 'per-user', ...client } } },
   ]
   gateway = await startTheGateway()
   frontTokens.alice = await frontToken('alice')
@@ -183,6 +185,44 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     const before = erins[0].requests
     expect((await whoami(erin, 'alpha_whoami')).sub).toBe('erin')
     expect(erins[0].requests).toBe(before + 1)
+  })
+
+  it('per user, a 2025-only server: every upstream session carrying a user\'s calls is opened with that user\'s token and carries it alone, for 2025 and 2026 callers', async () => {
+    frontTokens.erin ??= await frontToken('erin')
+    frontTokens.frank ??= await frontToken('frank')
+    const callbacks: string[] = []
+    const [erin, frank] = await Promise.all([userClient('erin', '2025-11-25', true, callbacks), userClient('frank', '2025-11-25', true, callbacks)])
+    // Neither has consented to delta: each is asked on their own session, and their session opens after it.
+    expect([(await whoami(erin, 'delta_whoami')).sub, (await whoami(frank, 'delta_whoami')).sub]).toEqual(['erin', 'frank'])
+    expect(callbacks).toHaveLength(2)
+    const again = await Promise.all([whoami(erin, 'delta_whoami'), whoami(frank, 'delta_whoami')])
+    expect(again.map((answer) => answer.sub)).toEqual(['erin', 'frank'])
+    // 2026 clients of the same users (two of erin's) ride a session of their principal's, not the gateway's.
+    const [erin26, erin26b, frank26] = await Promise.all([userClient('erin', '2026-07-28', false), userClient('erin', '2026-07-28', false), userClient('frank', '2026-07-28', false)])
+    const modern = await Promise.all([whoami(erin26, 'delta_whoami'), whoami(frank26, 'delta_whoami'), whoami(erin26b, 'delta_whoami'), whoami(erin26, 'delta_whoami')])
+    expect(modern.map((answer) => answer.sub)).toEqual(['erin', 'frank', 'erin', 'erin'])
+    expect(callbacks).toHaveLength(2)
+    // A 2026 caller without a token consents in an input_required round first; their session opens after it.
+    frontTokens.grace = await frontToken('grace')
+    const grace = await userClient('grace', '2026-07-28', true, callbacks)
+    expect([(await whoami(grace, 'delta_whoami')).sub, (await whoami(grace, 'delta_whoami')).sub]).toEqual(['grace', 'grace'])
+    expect(callbacks).toHaveLength(3)
+    // A 2025 caller that cannot open URLs is told the link, and nothing of theirs goes upstream.
+    frontTokens.dave ??= await frontToken('dave')
+    const dave = (await (await userClient('dave', '2025-11-25', false)).callTool({ name: 'delta_whoami', arguments: {} })) as { content: { text: string }[]; isError?: boolean }
+    expect(dave.isError).toBe(true)
+    expect(dave.content[0].text).toMatch(/needs your authorization at 127\.0\.0\.1:\d+\. Try this: open http:\/\/127\.0\.0\.1:\d+\/auth\?\S+ in a browser/)
+    expect(seen.delta.filter((header) => bearerPayload(header).sub === 'dave')).toEqual([])
+    const deltas = [...sessions.values()].filter((session) => session.of === seen.delta)
+    const usersOf = (user: string) => deltas.filter((session) => session.subs.has(user))
+    // Each session a user's calls rode carried that user's token alone, from its initialize on: a 2025 session and one of their principal's.
+    for (const [user, count] of [['erin', 2], ['frank', 2], ['grace', 1]] as const) {
+      expect(usersOf(user)).toHaveLength(count)
+      for (const session of usersOf(user)) expect([...session.subs]).toEqual([user])
+    }
+    // The rest is the gateway's own (its lists and pings), with its own token.
+    for (const session of deltas.filter((session) => !['erin', 'frank', 'grace'].some((user) => session.subs.has(user)))) expect([...session.subs]).toEqual([GATEWAY_CLIENT.id])
+    expect(new Set(seen.delta.map((header) => bearerPayload(header).aud))).toEqual(new Set([AUDIENCE.delta]))
   })
 
   it('on behalf of: each caller\'s token is exchanged for one whose audience is the upstream, no interaction, never the front token itself', async () => {

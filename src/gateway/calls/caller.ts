@@ -81,6 +81,25 @@ export interface LegacySession {
   listRoots?(params?: undefined, options?: { signal?: AbortSignal }): Promise<unknown>
 }
 
+/**
+ * The session a 2026 client has not, where its requests ride an upstream 2025 session of their own (its
+ * roots, its principal): what it declared, and its roots. It has nowhere to hear what that upstream session
+ * says outside a call: that is dropped.
+ */
+export function standInSession(capabilities?: Params, roots?: Params): LegacySession {
+  const unheard = async () => {}
+  return {
+    ...(capabilities ? { getClientCapabilities: () => capabilities } : {}),
+    ...(roots ? { listRoots: async () => roots } : {}),
+    sendToolListChanged: unheard,
+    sendPromptListChanged: unheard,
+    sendResourceListChanged: unheard,
+    sendLoggingMessage: unheard,
+    sendResourceUpdated: unheard,
+    close: unheard,
+  }
+}
+
 /** Something that tells 2026 `subscriptions/listen` streams about changes. */
 export interface ModernNotifier {
   toolsChanged(): void

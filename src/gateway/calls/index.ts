@@ -11,6 +11,7 @@ export {
   type ModernNotifier,
   type Params,
   type Replay,
+  standInSession,
   taskOwner,
   upstreamParams,
 } from './caller.js'

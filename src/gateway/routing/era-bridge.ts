@@ -10,11 +10,12 @@ import {
   type Params,
   type Replay,
   requestDigest,
+  standInSession,
   type StateSealer,
   upstreamParams,
 } from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
-import type { OwnConnections, Upstream } from '../upstreams/index.js'
+import { isConsentState, type OwnConnections, principalKey, type Upstream } from '../upstreams/index.js'
 import type { TaskRouting } from './task-routing.js'
 import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
@@ -93,7 +94,9 @@ export class EraBridge {
           requestState: sealer.seal({ upstream: '', request: digest(), answers: {} }),
         })
       }
-      bindCaller(caller, this.rootsSession(roots as Params, caller.clientCapabilities!))
+      // One per user too where a server binds its sessions to the user whose token opened them.
+      const perUser = caller.principal && this.deps.members(pool).some((u) => u.sessionsPerPrincipal)
+      bindCaller(caller, this.rootsSession(roots as Params, caller.clientCapabilities!, perUser ? principalKey(caller.principal!) : undefined))
     }
     return forwarding.forward(
       pool,
@@ -148,22 +151,11 @@ export class EraBridge {
   }
 
   /** The stand-in session of a 2026 client's roots: what its own connections answer `roots/list` with. */
-  private rootsSession(roots: Params, capabilities: Params): LegacySession {
-    const key = JSON.stringify([roots, capabilities])
+  private rootsSession(roots: Params, capabilities: Params, principal?: string): LegacySession {
+    const key = JSON.stringify([roots, capabilities, principal])
     let session = this.rootsSessions.get(key)
     if (!session) {
-      // A 2026 client has no session to hear what its upstream session says outside a call: that is dropped.
-      const unheard = async () => {}
-      session = {
-        getClientCapabilities: () => capabilities,
-        listRoots: async () => roots,
-        sendToolListChanged: unheard,
-        sendPromptListChanged: unheard,
-        sendResourceListChanged: unheard,
-        sendLoggingMessage: unheard,
-        sendResourceUpdated: unheard,
-        close: unheard,
-      }
+      session = standInSession(capabilities, roots)
       this.rootsSessions.set(key, session)
       // Bounded: a forgotten stand-in's connection still closes when idle; the same roots later open another.
       if (this.rootsSessions.size > MAX_ROOTS_SESSIONS) this.rootsSessions.delete(this.rootsSessions.keys().next().value!)
@@ -228,8 +220,12 @@ export class EraBridge {
     const replay: Replay = { answers, next: 0, abort: new AbortController() }
     caller.replay = replay
     const signal = AbortSignal.any([caller.signal, replay.abort.signal])
+    // The retry of the gateway's consent round (a per-user server, upstreams/auth/transport.ts): its answer goes to the wrapper that asked.
+    const consent = isConsentState(caller.state?.state) ? { requestState: caller.state!.state, inputResponses: caller.inputResponses } : {}
     try {
-      return await upstream.request(method, upstreamParams(params, caller, upstream.era, extraMeta), { ...options, signal })
+      const result = await upstream.request(method, { ...upstreamParams(params, caller, upstream.era, extraMeta), ...consent }, { ...options, signal })
+      if (result.resultType !== 'input_required' || !isConsentState(result.requestState)) return result
+      return { ...result, requestState: this.deps.sealer.seal({ upstream: upstream.id, request: digest, answers, state: result.requestState as string }) }
     } catch (error) {
       if (replay.missing) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: replay.missing } as never)
       if (!replay.needed) throw error

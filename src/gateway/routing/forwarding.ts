@@ -162,15 +162,17 @@ export class Forwarding {
       let startedAt = 0
       let opening = false
       let callDeadline = deadline
+      // A 2026 caller of a server that binds its sessions to their user rides their principal's session there.
+      const owner = own && (session || own.principalSession(picked, caller.principal))
       try {
         // An own session that cannot be opened fails over like the member itself (a cap reached is the caller's error).
-        if (session && own.wanted(picked, session)) {
+        if (owner && own.wanted(picked, owner)) {
           opening = true
           // A server asks for roots as its session starts: have them at hand, so its first call finds them applied.
-          if (!own.has(session, picked.id) && declares(caller.clientCapabilities, { roots: {} })) {
-            await this.deps.rootsOf(session as LegacySession).catch(() => {})
+          if (!own.has(owner, picked.id) && declares(caller.clientCapabilities, { roots: {} })) {
+            await this.deps.rootsOf(owner as LegacySession).catch(() => {})
           }
-          const chosen = own.choose(picked, session, caller.principal)
+          const chosen = own.choose(picked, owner, caller)
           if (chosen instanceof Promise) {
             upstream = await chosen
             // Opening it (bounded by connectTimeout) is not the request's time: a direct client connects, then calls.

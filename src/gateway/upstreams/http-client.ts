@@ -81,7 +81,7 @@ export class HttpClientTransport extends HttpSession implements Transport {
     const timer = setTimeout(() => {
       if (this.closed || exchange.aborted) return
       let resumed: Answer | undefined
-      call = this.pool.request(this.pool.head('GET', { ...this.headers('text/event-stream'), 'last-event-id': lastEventId }), undefined, undefined, {
+      call = this.pool.request(this.pool.head('GET', { ...this.streamHeaders('text/event-stream'), 'last-event-id': lastEventId }), undefined, undefined, {
         onHead: (status, headers) => {
           if (status !== 200) return refused(`its resumption was refused (HTTP ${status})`)
           resumed = new Answer(this, id, answer.owner, exchange, headers.get('content-type') ?? '')
@@ -116,7 +116,10 @@ export class HttpClientTransport extends HttpSession implements Transport {
     const envelope = envelopeHeaders(message, this.inputSchemaOf)
     const trace = traceHeadersOf(message)
     if (envelope || trace.traceparent) headers = { ...headers, ...envelope, ...trace }
-    if (options?.authorization) headers = { ...headers, authorization: options.authorization }
+    if (options?.authorization) {
+      headers = { ...headers, authorization: options.authorization }
+      if (options.relatedRequestId === undefined) this.authorization = options.authorization
+    }
     const post: Post = { message, id, body, headers, owner: id !== undefined ? options?.relatedRequestId : undefined, options }
     return this.post(post, true)
   }

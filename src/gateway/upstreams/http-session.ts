@@ -24,6 +24,8 @@ export abstract class HttpSession {
   private standalone: HttpExchange | undefined
   private reopenTimer: NodeJS.Timeout | undefined
   protected closed = false
+  /** The token the session's own messages (initialize, not a caller's request) last went with, at a protected upstream: its GET and DELETE go with it too. */
+  protected authorization: string | undefined
   /** The URL as errors show it (credentials and query values removed), computed once. */
   readonly where: string
   /** The POST head for the current session and revision, and the same without the revision (a 2026 request carries its own). */
@@ -51,6 +53,12 @@ export abstract class HttpSession {
       ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
       ...(this.protocolVersion && withVersion ? { 'mcp-protocol-version': this.protocolVersion } : {}),
     }
+  }
+
+  /** A GET's or DELETE's headers: the session's, and the token it was opened with where the upstream is protected. */
+  protected streamHeaders(accept: string): Record<string, string> {
+    const headers = this.headers(accept)
+    return this.authorization ? { ...headers, authorization: this.authorization } : headers
   }
 
   /** A POST's fixed head, built once per session and revision rather than per request. */
@@ -110,7 +118,7 @@ export abstract class HttpSession {
       this.reopenTimer = setTimeout(() => this.openStandalone(), Date.now() - opened > 1000 ? 0 : 1000)
       this.reopenTimer.unref()
     }
-    const call: HttpExchange = this.pool.request(this.pool.head('GET', this.headers('text/event-stream')), undefined, undefined, {
+    const call: HttpExchange = this.pool.request(this.pool.head('GET', this.streamHeaders('text/event-stream')), undefined, undefined, {
       onHead: (status) => {
         headSeen()
         // 405: the server offers no standalone stream; nothing to reopen.
@@ -171,7 +179,7 @@ export abstract class HttpSession {
         call.abort()
         finish()
       }, 1000)
-      const call = this.pool.request(this.pool.head('DELETE', this.headers('application/json')), undefined, undefined, { onHead() {}, onData() {}, onEnd: finish, onError: finish })
+      const call = this.pool.request(this.pool.head('DELETE', this.streamHeaders('application/json')), undefined, undefined, { onHead() {}, onData() {}, onEnd: finish, onError: finish })
     } else this.pool.close()
     this.onclose?.()
   }

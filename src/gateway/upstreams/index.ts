@@ -1,6 +1,7 @@
 // The upstream side: one registration's connection (lifecycle, handshake, lists, health, subscriptions), its transports (direct requests, HTTP, stdio, session resumption), own connections per client, capability profiles, and upstream authorization (auth/).
-export { UpstreamAuthority, validateUpstreamAuth } from './auth/index.js'
+export { principalKey, UpstreamAuthority, validateUpstreamAuth } from './auth/index.js'
 export { consentBeforeListing } from './auth/list-consent.js'
+export { isConsentState } from './auth/transport.js'
 export { withUpstreamOverride } from './deploy-env.js'
 export { STREAM_HEAD_WAIT_MS } from './http-session.js'
 export { OwnConnections } from './own-connections.js'

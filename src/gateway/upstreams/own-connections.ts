@@ -1,10 +1,12 @@
 import { INTERNAL_ERROR } from '../../protocol/codes.js'
 import { GatewayError, UpstreamTransportError } from '../errors.js'
-import { needsOwnConnection } from '../calls/index.js'
+import { type Caller, needsOwnConnection, standInSession } from '../calls/index.js'
 import { passedOn } from './profiles.js'
 import type { Registration } from '../types.js'
 import type { Principal } from '../../http/principal.js'
 import type { Upstream } from './upstream.js'
+import { principalKey } from './auth/oauth-client.js'
+import { consentBeforeSession } from './auth/transport.js'
 
 export interface OwnConnectionLimits {
   /** Most own stdio children one registration has open at once (default 16). */
@@ -14,6 +16,9 @@ export interface OwnConnectionLimits {
 }
 
 export const OWN_CONNECTION_DEFAULTS: OwnConnectionLimits = { maxPerRegistration: 16, idleMs: 5 * 60_000 }
+
+/** Most principals whose 2026 callers' sessions are kept apart (`principalSession`); past it, the least recently used one's idle sessions close. */
+const MAX_PRINCIPAL_SESSIONS = 256
 
 interface OwnConnection {
   connection: Promise<Upstream>
@@ -47,10 +52,12 @@ function keepsSessions(upstream: Upstream): boolean {
  * a client that declares sampling, elicitation or roots still gets its own connection to a stdio or SSE
  * server, so that the server's requests are never ambiguous. A 2026 client declaring roots is the
  * exception to sharing: its requests to a 2025 server run on an upstream session per set of roots
- * (Router.needsRoots), as a 2025 client's would on its own. A 2026 server that wants each caller's own token
- * (`auth.mode: 'per-user'`) has no shared 2025 session: a 2025 client session gets its own there, opened with
- * its caller's token, once the gateway holds one (until then its calls go on the shared connection, where
- * the caller is asked to consent).
+ * (Router.needsRoots), as a 2025 client's would on its own. A server that wants each caller's own token
+ * (`auth.mode: 'per-user'`) binds its sessions to the user whose token opened them: a 2025 client session gets
+ * its own there, opened with its caller's token once the gateway holds one. Until then, a 2026 server's
+ * callers are asked to consent on the shared connection, where their calls go; a 2025-only server's are
+ * asked on their client session before their upstream session opens (or told the URL, where they cannot be
+ * asked so), and its 2026 callers ride a session of their principal's (`principalSession`).
  *
  * At most `maxPerRegistration` stdio children are open per registration (HTTP and SSE sessions are bounded
  * by the front's `maxSessions`): a client session past it gets a clear error (or, where the registration is
@@ -62,6 +69,8 @@ export class OwnConnections {
   private readonly sessionOfConnection = new WeakMap<Upstream, object>()
   /** Open own connections per registration id. */
   private readonly open = new Map<string, number>()
+  /** The stand-in sessions of principals (`principalSession`), least recently used first. */
+  private readonly principals = new Map<string, object>()
   private readonly limits: OwnConnectionLimits
 
   constructor(
@@ -92,26 +101,47 @@ export class OwnConnections {
   }
 
   /**
+   * The stand-in session of a 2026 caller (it has none) whose requests to `upstream`, a 2025 server binding
+   * its sessions to the user whose token opened them, ride an upstream session of their principal's; undefined
+   * elsewhere. Bounded: past `MAX_PRINCIPAL_SESSIONS` principals, the least recently used one's sessions close
+   * once idle, and its next request opens another.
+   */
+  principalSession(upstream: Upstream, principal: Principal | undefined): object | undefined {
+    if (!principal || upstream.era !== 'legacy' || !upstream.sessionsPerPrincipal) return undefined
+    const key = principalKey(principal)
+    const session = this.principals.get(key) ?? standInSession()
+    this.principals.delete(key)
+    this.principals.set(key, session)
+    if (this.principals.size > MAX_PRINCIPAL_SESSIONS) {
+      const [oldest, retired] = this.principals.entries().next().value!
+      this.principals.delete(oldest)
+      for (const [id, own] of this.bySession.get(retired) ?? []) this.expire(retired, id, own.upstream)
+    }
+    return session
+  }
+
+  /**
    * The session's own connection to `upstream` (opened on first use; it goes by the registration's id).
    * Past the cap, or when it cannot connect, a registration that keeps sessions is an error (a transport
    * one when it cannot connect: the router fails over); a shared one falls back to `upstream`.
-   * `principal`: the session's caller, whose token opens its own session with a per-user upstream.
+   * `caller`: the session's, whose token opens its own session with a per-user upstream.
    */
-  choose(upstream: Upstream, session: object, principal?: Principal): Upstream | Promise<Upstream> {
+  choose(upstream: Upstream, session: object, caller?: Caller): Upstream | Promise<Upstream> {
     const connections = this.bySession.get(session)
     const own = connections?.get(upstream.id)
     if (own?.upstream.status === 'connected' && own.upstream.client) {
       own.idle.refresh()
       return own.upstream
     }
-    return this.connect(upstream, session, own, principal)
+    return this.connect(upstream, session, own, caller)
   }
 
-  private async connect(upstream: Upstream, session: object, existing: OwnConnection | undefined, principal?: Principal): Promise<Upstream> {
+  private async connect(upstream: Upstream, session: object, existing: OwnConnection | undefined, caller?: Caller): Promise<Upstream> {
     let own = existing
+    const principal = caller?.principal
     if (!own && upstream.sessionsPerPrincipal) {
-      // A caller whose token the gateway does not hold yet consents on the shared connection (auth/transport.ts); its session comes after.
-      if (!principal || !(await upstream.perUserAuth?.userToken(principal).catch(() => undefined))) return upstream
+      // A caller whose token the gateway does not hold yet consents first; its session comes after.
+      if (!caller || !principal || !(await this.authorized(upstream, caller, principal))) return upstream
       own = this.bySession.get(session)?.get(upstream.id)
     }
     if (!own) {
@@ -142,6 +172,18 @@ export class OwnConnections {
     if (connection.status === 'connected' && connection.client) return connection
     if (!this.isRequired(upstream)) return upstream
     throw new UpstreamTransportError(`could not open a session for this client: ${connection.lastError ?? 'not connected'}`)
+  }
+
+  /**
+   * Whether the gateway holds the caller's token for a per-user upstream, once a 2025-only one's caller has
+   * consented (asked on their 2025 session, or retrying a 2026 consent round). False: their call goes on the
+   * shared connection, where the consent is asked or its URL told, nothing sent (auth/transport.ts).
+   */
+  private async authorized(upstream: Upstream, caller: Caller, principal: Principal): Promise<boolean> {
+    const oauth = upstream.perUserAuth
+    if (!oauth) return false
+    if (await oauth.userToken(principal).catch(() => undefined)) return true
+    return upstream.era === 'legacy' && consentBeforeSession(oauth, caller, principal)
   }
 
   private openFor(session: object, upstream: Upstream, principal: Principal | undefined): OwnConnection {

@@ -236,12 +236,14 @@ export class Upstream extends UpstreamSubscriptions {
   }
 
   /**
-   * A 2026 server whose every request carries its caller's own token (`auth.mode: 'per-user'`) has no shared
-   * 2025 session beside (its server binds a session to the token's subject): a 2025 client session whose
-   * token the gateway holds gets one of its own instead, opened with that token (own-connections.ts).
+   * A server whose every request carries its caller's own token (`auth.mode: 'per-user'`) binds a session to
+   * the token's subject: a 2025 client session gets an upstream 2025 session of its own, opened with its
+   * caller's token once the gateway holds one (own-connections.ts). A 2026 server has no shared 2025 session
+   * beside; a 2025-only one's 2026 callers ride a session of their principal's (`OwnConnections.principalSession`).
    */
   get sessionsPerPrincipal(): boolean {
-    return this.era === 'modern' && (this.registration.connection as HttpConnection).auth?.mode === 'per-user' && this.registration.protocol !== '2026-07-28'
+    if ((this.registration.connection as HttpConnection).auth?.mode !== 'per-user') return false
+    return this.era === 'legacy' || (this.era === 'modern' && this.registration.protocol !== '2026-07-28')
   }
 
   /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */

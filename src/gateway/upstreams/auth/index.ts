@@ -11,6 +11,7 @@ import { FileTokenStore, storeKey, type TokenStore } from './token-store.js'
 import { AuthorizingTransport } from './transport.js'
 
 export type { UpstreamAuth } from './authorization-server.js'
+export { principalKey } from './oauth-client.js'
 
 export const CALLBACK_PATH = '/oauth/callback'
 export const CLIENT_METADATA_PATH = '/oauth/client-metadata.json'

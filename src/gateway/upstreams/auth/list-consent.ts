@@ -4,7 +4,7 @@
 import type { Principal } from '../../../http/principal.js'
 import type { Caller } from '../../calls/index.js'
 import type { UpstreamOAuth } from './oauth-client.js'
-import { canOpenUrls, consentElicitation, untilAuthorized } from './transport.js'
+import { canOpenUrls, elicitConsent } from './transport.js'
 
 /** An upstream as the listing consent sees it. */
 export interface ConsentableUpstream {
@@ -35,10 +35,7 @@ export async function consentBeforeListing(upstreams: readonly ConsentableUpstre
 async function authorizeLister(upstream: ConsentableUpstream, oauth: UpstreamOAuth, caller: Caller, principal: Principal): Promise<boolean> {
   try {
     if (!(await oauth.userToken(principal))) {
-      const consent = await oauth.consent(principal)
-      const answer = (await caller.request!({ method: 'elicitation/create', params: consentElicitation(oauth.resource, consent) } as never, caller.signal)) as { action?: string }
-      if (answer?.action !== 'accept') return false
-      await untilAuthorized(oauth, consent.elicitationId, caller.signal)
+      await elicitConsent(oauth, await oauth.consent(principal), caller.request!, caller.signal)
     }
     oauth.listAs(principal)
     await upstream.connect()

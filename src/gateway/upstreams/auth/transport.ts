@@ -62,7 +62,6 @@ export class AuthorizingTransport extends WrappingTransport {
         const consent = await this.oauth.consent(principal)
         const asked = await this.askConsent(sent, consent, caller, options)
         if (asked === 'round') return
-        await untilAuthorized(this.oauth, consent.elicitationId, options?.requestSignal)
         this.oauth.listAs(principal)
         token = await this.oauth.userToken(principal)
       }
@@ -85,21 +84,21 @@ export class AuthorizingTransport extends WrappingTransport {
    * (the round may have been asked by another replica: the consent board knows it).
    */
   private resumed(message: Message): { message: Message; state: string } | undefined {
-    const requestState = message.params?.requestState
-    if (typeof requestState !== 'string' || !requestState.startsWith(CONSENT_STATE)) return undefined
-    const answer = (message.params?.inputResponses as Record<string, { action?: string }> | undefined)?.[CONSENT_INPUT]
-    if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+    const state = acceptedConsent(message.params?.requestState, message.params?.inputResponses)
+    if (state === undefined) return undefined
     const { requestState: _state, inputResponses: _answers, ...params } = message.params!
-    return { message: { ...message, params }, state: requestState.slice(CONSENT_STATE.length) }
+    return { message: { ...message, params }, state }
   }
 
   /**
    * Asks the caller to open the consent URL: as an `input_required` round answered to a 2026 upstream
-   * request ('round': answered here, nothing is sent upstream), or an elicitation on a 2025 caller's session.
+   * request ('round': answered here, nothing is sent upstream), or an elicitation on a 2025 caller's session
+   * ('asked': the browser came back).
    */
   private async askConsent(message: Message, consent: Consent, caller: Caller, options?: SendOptions): Promise<'round' | 'asked'> {
     const elicitation = consentElicitation(this.oauth.resource, consent)
-    const modern = (message.params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY] !== undefined
+    // A 2026 request, or a 2026 caller's replayed on a 2025 server (routing/era-bridge.ts seals the round there).
+    const modern = caller.replay !== undefined || (message.params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY] !== undefined
     if (!canOpenUrls(caller)) {
       const text = `This call needs your authorization at ${new URL(this.oauth.resource).host}. Try this: open ${consent.url} in a browser, sign in and consent, then call again.`
       // A tool error the user reads; elsewhere the 2025 "URL elicitation required" error (2026 has none).
@@ -119,8 +118,7 @@ export class AuthorizingTransport extends WrappingTransport {
       return 'round'
     }
     if (!caller.request) throw new ProtocolError(URL_ELICITATION_REQUIRED, `This call needs your authorization. Try this: open ${consent.url}, then call again.`)
-    const answer = (await caller.request({ method: 'elicitation/create', params: elicitation } as never, options?.requestSignal)) as { action?: string }
-    if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+    await elicitConsent(this.oauth, consent, caller.request, options?.requestSignal)
     return 'asked'
   }
 
@@ -143,6 +141,43 @@ export function consentElicitation(resource: string, consent: Consent) {
     url: consent.url,
     message: `The server at ${new URL(resource).host} needs your authorization. Open the link, sign in and consent; the call then goes on.`,
   }
+}
+
+/** Whether `requestState` is that of the gateway's own consent round (auth/transport.ts), not its server's. */
+export function isConsentState(requestState: unknown): boolean {
+  return typeof requestState === 'string' && requestState.startsWith(CONSENT_STATE)
+}
+
+/**
+ * The consent a retry of the gateway's consent round waits for (its state), once the caller accepted it;
+ * undefined for any other request. Declined: an error.
+ */
+export function acceptedConsent(requestState: unknown, inputResponses: unknown): string | undefined {
+  if (!isConsentState(requestState)) return undefined
+  const answer = (inputResponses as Record<string, { action?: string }> | undefined)?.[CONSENT_INPUT]
+  if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+  return (requestState as string).slice(CONSENT_STATE.length)
+}
+
+/** Sends a 2025 caller's browser to `consent` with a URL elicitation on its session, and waits for it to come back. */
+export async function elicitConsent(oauth: UpstreamOAuth, consent: Consent, request: NonNullable<Caller['request']>, signal?: AbortSignal): Promise<void> {
+  const answer = (await request({ method: 'elicitation/create', params: consentElicitation(oauth.resource, consent) }, signal)) as { action?: string }
+  if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+  await untilAuthorized(oauth, consent.elicitationId, signal)
+}
+
+/**
+ * Before a caller's own session with a 2025 per-user server opens (own-connections.ts): a 2025 caller's
+ * consent, asked on their session; a 2026 caller's retry of the consent round, once the browser came back.
+ * False where neither: the call goes where the consent is asked or its URL told, nothing sent (`send`).
+ */
+export async function consentBeforeSession(oauth: UpstreamOAuth, caller: Caller, principal: Principal): Promise<boolean> {
+  const round = caller.era === 'modern' ? acceptedConsent(caller.state?.state, caller.inputResponses) : undefined
+  if (round !== undefined) await untilAuthorized(oauth, round, caller.signal)
+  else if (caller.era === 'modern' || !caller.request || !canOpenUrls(caller)) return false
+  else await elicitConsent(oauth, await oauth.consent(principal), caller.request, caller.signal)
+  oauth.listAs(principal)
+  return true
 }
 
 /** Whether the caller declared URL elicitation (else it is told the link in an error). */
