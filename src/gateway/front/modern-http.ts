@@ -8,6 +8,7 @@ import {
   UnsupportedProtocolVersionError,
 } from '@modelcontextprotocol/server'
 import { isRecord, refusedRequest } from '../../http/jsonrpc.js'
+import { endWithJson } from '../../http/long-strings.js'
 import { paramHeaderRefusal } from '../../http/param-headers.js'
 import { Cancellation } from '../routing/cancellation.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
@@ -160,10 +161,8 @@ class Exchange {
 
   answer(message: Params, status = 200): void {
     if (!this.open) return
-    const json = JSON.stringify(message)
-    if (this.streaming) return void this.res.end(`event: message\ndata: ${json}\n\n`)
-    this.res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)) })
-    this.res.end(json)
+    if (this.streaming) return void this.res.end(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+    endWithJson(this.res, status, { 'content-type': 'application/json' }, message)
   }
 }
 
