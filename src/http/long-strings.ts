@@ -1,7 +1,7 @@
 // Long JSON strings passed through as they were read: a large answer (an app's HTML, a file's text) is parsed
 // once when it arrives, and its long strings are written out again as the bytes they came in, not
 // re-escaped and re-encoded.
-import { isAscii, isUtf8 } from 'node:buffer'
+import { isUtf8 } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 
@@ -98,7 +98,8 @@ function restore(value: unknown, texts: Buffer[]): unknown {
     if (!text) return value
     // Bytes that are not UTF-8 are read as U+FFFD: such a string is written anew, never passed on as it came.
     const utf8 = isUtf8(text)
-    const string = utf8 && isPlain(text) ? text.toString(isAscii(text) ? 'latin1' : 'utf8', 1, text.length - 1) : (JSON.parse(text.toString('utf8')) as string)
+    // (Decoded as UTF-8 even when ASCII: Node makes a large latin1 string external memory, which costs full GCs.)
+    const string = utf8 && isPlain(text) ? text.toString('utf8', 1, text.length - 1) : (JSON.parse(text.toString('utf8')) as string)
     if (utf8 && string.length >= LONG_STRING) keep(string, text)
     return string
   }
