@@ -9,9 +9,12 @@ import type { ServerResponse } from 'node:http'
 export const LONG_STRING = 16 * 1024
 /** Bodies smaller than this are parsed as they are: looking for long strings would not pay. */
 const MIN_BODY = 64 * 1024
-/** Most bytes of kept JSON text, and how long it is kept for a write that may never come. */
+/**
+ * Most bytes kept (the bodies the texts are part of), and how long a text is kept for a write that may
+ * never come (its client gone, or a front that writes otherwise): an answer is written as soon as it is read.
+ */
 const MAX_KEPT_BYTES = 32 * 1024 * 1024
-const KEPT_MS = 60_000
+const KEPT_MS = 10_000
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -25,24 +28,32 @@ const QUOTED_MARK = JSON.stringify(MARK).slice(0, -1)
 const kept = new Map<string, { text: Buffer; at: number }>()
 let keptBytes = 0
 
+/** What keeping a text holds: the whole body it is part of. */
+const heldBy = (text: Buffer) => text.buffer.byteLength
+
 function forget(value: string): void {
   const entry = kept.get(value)
   if (!entry) return
   kept.delete(value)
-  keptBytes -= entry.text.length
+  keptBytes -= heldBy(entry.text)
+}
+
+/** Lets go of the oldest texts until `room` more bytes fit, and of every text kept too long. */
+function prune(room = 0): void {
+  const now = Date.now()
+  for (const [old, entry] of kept) {
+    if (keptBytes + room <= MAX_KEPT_BYTES && now - entry.at < KEPT_MS) break
+    forget(old)
+  }
 }
 
 /** Keeps a string's JSON text (valid UTF-8) for its next write. */
 function keep(value: string, text: Buffer): void {
-  if (text.length > MAX_KEPT_BYTES) return
+  if (heldBy(text) > MAX_KEPT_BYTES) return
   forget(value)
-  const now = Date.now()
-  for (const [old, entry] of kept) {
-    if (keptBytes + text.length <= MAX_KEPT_BYTES && now - entry.at < KEPT_MS) break
-    forget(old)
-  }
-  kept.set(value, { text, at: now })
-  keptBytes += text.length
+  prune(heldBy(text))
+  kept.set(value, { text, at: Date.now() })
+  keptBytes += heldBy(text)
 }
 
 /**
@@ -143,6 +154,7 @@ export function parseJsonBytes(bytes: Buffer): unknown {
  * then written as the bytes it came in (once: the text is let go when written).
  */
 export function jsonBody(value: unknown): Buffer[] {
+  if (kept.size > 0) prune()
   // Encoded once: its length is read off the bytes, not scanned for.
   if (kept.size === 0) return [Buffer.from(JSON.stringify(value))]
   const texts: Buffer[] = []

@@ -1,7 +1,7 @@
 // Long JSON strings read once and written out as the bytes they came in (src/http/long-strings.ts): every
 // body parses to what JSON.parse of its text gives (the same errors too), and what is written back is JSON
 // of the same value, its long strings the upstream's own bytes.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { jsonBody, LONG_STRING, parseJsonBytes } from '../../src/http/long-strings.js'
 
 const long = (piece: string, size = LONG_STRING * 4) => piece.repeat(Math.ceil(size / piece.length))
@@ -73,6 +73,20 @@ describe('long strings', () => {
     const again = written({ text })
     expect(again.includes(Buffer.from(escaped))).toBe(false)
     expect(JSON.parse(again.toString('utf8'))).toEqual({ text })
+  })
+
+  it('lets go of a text its write did not come for within 10 s', () => {
+    const body = bodies['escapes written as the server chose']!
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const read = parseJsonBytes(body)
+      vi.setSystemTime(Date.now() + 10_001)
+      const out = written(read)
+      expect(out.includes(Buffer.from(escaped))).toBe(false)
+      expect(JSON.parse(out.toString('utf8'))).toEqual(reference(body))
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('writes strings that are not UTF-8 anew (as U+FFFD), not as the bytes they came in', () => {
