@@ -181,17 +181,13 @@ export function jsonBody(value: unknown): Buffer[] {
 
 /**
  * Answers with a value as a whole JSON body (jsonBody), its length given: unchunked, less framing for
- * both ends to write and parse.
+ * both ends to write and parse. (Its parts are copied together once, which costs far less than encoding.)
  */
 export function endWithJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
   const body = jsonBody(value)
   let length = 0
   for (const part of body) length += part.length
   res.writeHead(status, { ...headers, 'content-length': String(length) })
-  if (body.length === 1) return void res.end(body[0])
-  // Written together (one writev), the long strings' buffers as they are.
-  res.cork()
-  for (let i = 0; i < body.length - 1; i++) res.write(body[i])
-  res.end(body[body.length - 1])
-  res.uncork()
+  // One write: a client's send budget (send-budget.ts) counts the message being written as one.
+  res.end(body.length === 1 ? body[0] : Buffer.concat(body, length))
 }

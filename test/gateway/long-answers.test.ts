@@ -9,10 +9,13 @@ import { rawSession, startGateway, startRawUpstream, TOKEN, type HostileGateway 
 
 let raw: Started
 let gateway: HostileGateway
+/** A gateway whose clients may hold little unsent: an answer larger than that still goes out whole. */
+let small: HostileGateway
 
 beforeAll(async () => {
   raw = await startRawUpstream()
-  gateway = await startGateway({}, [{ id: 'raw-1', name: 'raw', connection: { type: 'http', url: raw.url } }])
+  const registrations = [{ id: 'raw-1', name: 'raw', connection: { type: 'http' as const, url: raw.url } }]
+  ;[gateway, small] = await Promise.all([startGateway({}, registrations), startGateway({ maxBufferedBytesPerClient: 32 * 1024 }, registrations)])
 }, 60_000)
 
 afterAll(() => killAll())
@@ -29,19 +32,19 @@ async function direct(kind: string): Promise<Answer> {
 }
 
 /** The gateway's answer to a 2025 session, as its text. */
-async function through2025(kind: string): Promise<string> {
-  const session = await rawSession(gateway.url)
+async function through2025(kind: string, at = gateway): Promise<string> {
+  const session = await rawSession(at.url)
   return (await session.post(callBody('longtext', kind))).body
 }
 
 /** The gateway's answer to a 2026 request, as its text. */
-async function through2026(kind: string): Promise<string> {
+async function through2026(kind: string, at = gateway): Promise<string> {
   const envelope = {
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',
     'io.modelcontextprotocol/clientInfo': { name: 'long-answers', version: '1' },
     'io.modelcontextprotocol/clientCapabilities': {},
   }
-  const res = await fetch(gateway.url, {
+  const res = await fetch(at.url, {
     method: 'POST',
     headers: { ...headers2026('tools/call', 'longtext'), authorization: `Bearer ${TOKEN}` },
     body: callBody('longtext', kind, envelope),
@@ -71,6 +74,12 @@ describe.each([
       expect(answer.result?.content).toEqual(expected.result!.content)
       expect(answer.result?.structuredContent).toEqual(expected.result!.structuredContent)
     }
+  })
+
+  it('sends an answer many times maxBufferedBytesPerClient whole to a client that reads it', async () => {
+    const [expected, text] = await Promise.all([direct('escaped'), through('escaped', small)])
+    expect(text.length).toBeGreaterThan(4 * 32 * 1024)
+    expect((JSON.parse(text) as Answer).result?.content).toEqual(expected.result!.content)
   })
 
   it('fails a call whose long string holds a raw control character (not JSON), as it did', async () => {
