@@ -4,6 +4,7 @@
 import { isUtf8 } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
+import { MESSAGE_BYTES } from './send-budget.js'
 
 /** Strings at least this long (UTF-16 units) are kept with their JSON text; shorter ones cost little to write. */
 export const LONG_STRING = 16 * 1024
@@ -181,13 +182,19 @@ export function jsonBody(value: unknown): Buffer[] {
 
 /**
  * Answers with a value as a whole JSON body (jsonBody), its length given: unchunked, less framing for
- * both ends to write and parse. (Its parts are copied together once, which costs far less than encoding.)
+ * both ends to write and parse.
  */
 export function endWithJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
   const body = jsonBody(value)
   let length = 0
   for (const part of body) length += part.length
   res.writeHead(status, { ...headers, 'content-length': String(length) })
-  // One write: a client's send budget (send-budget.ts) counts the message being written as one.
-  res.end(body.length === 1 ? body[0] : Buffer.concat(body, length))
+  if (body.length === 1) return void res.end(body[0])
+  // Written together (one writev), the long strings' buffers as they are: not copied into a fresh buffer,
+  // whose pages the kernel would have to map first. A client's send budget counts the parts as one message.
+  Object.assign(res, { [MESSAGE_BYTES]: length })
+  res.cork()
+  for (let i = 0; i < body.length - 1; i++) res.write(body[i])
+  res.end(body[body.length - 1])
+  res.uncork()
 }
