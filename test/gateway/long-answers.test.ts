@@ -3,7 +3,8 @@
 // 2025 and 2026 clients alike, with the values a client reading the upstream directly gets; an answer that
 // is not JSON still fails its call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAll, type Started } from '../helpers/processes.js'
+import { longTextAnswer } from '../../fixtures/servers/long-text.js'
+import { killAll, type Started, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { headers2026 } from '../helpers/wire-2026.js'
 import { rawSession, startGateway, startRawUpstream, TOKEN, type HostileGateway } from '../hostile/harness.js'
 
@@ -14,7 +15,10 @@ let small: HostileGateway
 
 beforeAll(async () => {
   raw = await startRawUpstream()
-  const registrations = [{ id: 'raw-1', name: 'raw', connection: { type: 'http' as const, url: raw.url } }]
+  const registrations = [
+    { id: 'raw-1', name: 'raw', connection: { type: 'http' as const, url: raw.url } },
+    { id: 'stdio-1', name: 'stdio', connection: { type: 'stdio' as const, command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/raw-stdio-upstream.ts'] } },
+  ]
   ;[gateway, small] = await Promise.all([startGateway({}, registrations), startGateway({ maxBufferedBytesPerClient: 32 * 1024 }, registrations)])
 }, 60_000)
 
@@ -32,13 +36,13 @@ async function direct(kind: string): Promise<Answer> {
 }
 
 /** The gateway's answer to a 2025 session, as its text. */
-async function through2025(kind: string, at = gateway): Promise<string> {
+async function through2025(kind: string, at = gateway, tool = 'longtext'): Promise<string> {
   const session = await rawSession(at.url)
-  return (await session.post(callBody('longtext', kind))).body
+  return (await session.post(callBody(tool, kind))).body
 }
 
 /** The gateway's answer to a 2026 request, as its text. */
-async function through2026(kind: string, at = gateway): Promise<string> {
+async function through2026(kind: string, at = gateway, tool = 'longtext'): Promise<string> {
   const envelope = {
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',
     'io.modelcontextprotocol/clientInfo': { name: 'long-answers', version: '1' },
@@ -46,8 +50,8 @@ async function through2026(kind: string, at = gateway): Promise<string> {
   }
   const res = await fetch(at.url, {
     method: 'POST',
-    headers: { ...headers2026('tools/call', 'longtext'), authorization: `Bearer ${TOKEN}` },
-    body: callBody('longtext', kind, envelope),
+    headers: { ...headers2026('tools/call', tool), authorization: `Bearer ${TOKEN}` },
+    body: callBody(tool, kind, envelope),
   })
   return Buffer.from(await res.arrayBuffer()).toString('utf8')
 }
@@ -61,6 +65,15 @@ describe.each([
 ] as const)('long strings through the gateway, %s client', (_era, through) => {
   it('passes long strings on as the upstream wrote them, with the values a direct read gives', async () => {
     const [expected, text] = await Promise.all([direct('escaped'), through('escaped')])
+    const answer = JSON.parse(text) as Answer
+    expect(answer.result?.content).toEqual(expected.result!.content)
+    expect(answer.result?.structuredContent).toEqual(expected.result!.structuredContent)
+    expect(text.includes(SERVER_ESCAPES)).toBe(true)
+  })
+
+  it("passes a stdio upstream's long strings on as it wrote them", async () => {
+    const expected = JSON.parse(longTextAnswer(1, 'escaped').toString('utf8')) as Answer
+    const text = await through('escaped', gateway, 'stdiotext')
     const answer = JSON.parse(text) as Answer
     expect(answer.result?.content).toEqual(expected.result!.content)
     expect(answer.result?.structuredContent).toEqual(expected.result!.structuredContent)
