@@ -1,4 +1,5 @@
 import { INVALID_PARAMS, INVALID_REQUEST } from '../protocol/codes.js'
+import { parseJsonBytes } from './long-strings.js'
 
 /**
  * Shape tests for JSON-RPC messages, in place of the SDK's `isJSONRPC*` guards and parse, which run a zod
@@ -30,9 +31,9 @@ export function isJsonRpcMessage(value: unknown): boolean {
 }
 
 /** One line of newline-delimited JSON-RPC (stdio) as a message, or undefined when it is not one. */
-export function parseJsonRpcLine(line: string): object | undefined {
+export function parseJsonRpcLine(line: string | Buffer): object | undefined {
   try {
-    const value: unknown = JSON.parse(line)
+    const value: unknown = typeof line === 'string' ? JSON.parse(line) : parseJsonBytes(line)
     return isJsonRpcMessage(value) ? (value as object) : undefined
   } catch {
     return undefined

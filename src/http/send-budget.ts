@@ -9,6 +9,9 @@ const STALL_MS = 1000
 /** The bytes of a chunk as written (a string's length: what it takes at least, without a scan). */
 const sizeOf = (chunk: unknown) => (typeof chunk === 'string' ? chunk.length : ArrayBuffer.isView(chunk) ? chunk.byteLength : 0)
 
+/** Set on a response by a writer that writes one message in several parts: its whole size, counted as the message being written. */
+export const MESSAGE_BYTES = Symbol('messageBytes')
+
 /** A client's open responses, each with when it began to hold unsent bytes (undefined while it holds none). */
 interface ClientResponses {
   held: Map<ServerResponse, number | undefined>
@@ -37,7 +40,7 @@ export class SendBudget {
     const { write, end } = res
     const wrote = (chunk: unknown) => {
       if (own.held.get(res) === undefined) own.held.set(res, Date.now())
-      this.enforce(own, sizeOf(chunk))
+      this.enforce(own, (res as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? sizeOf(chunk))
     }
     res.write = ((...args: Parameters<ServerResponse['write']>) => {
       const taken = write.apply(res, args)

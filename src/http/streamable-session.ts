@@ -11,6 +11,7 @@ import { INVALID_REQUEST, SERVER_ERROR } from '../protocol/codes.js'
 import { requestHeadersView } from '../telemetry/tracing.js'
 import { isPlainMessage, isRequest, isResponse, refusedRequest } from './jsonrpc.js'
 import { KEEP_ALIVE_COMMENT } from './keep-alive.js'
+import { endWithJson } from './long-strings.js'
 import { DEFAULT_MAX_BUFFERED_BYTES } from './send-budget.js'
 
 /** The HTTP exchange of one POST: which requests it carries and how it answers them. */
@@ -225,6 +226,7 @@ export class StreamableHttpSession implements Transport {
       if (exchange.open.size === 0) exchange.res.end()
       return
     }
+    if (!exchange.batch) return endWithJson(exchange.res, 200, this.headers({ 'content-type': 'application/json' }), message)
     const json = JSON.stringify(message)
     exchange.responses.push(json)
     exchange.heldBytes += json.length
@@ -235,7 +237,7 @@ export class StreamableHttpSession implements Transport {
     }
     // Encoded once (its length read off the bytes, not scanned for): with its length, the answer goes out
     // unchunked, less framing for both ends to write and parse.
-    const body = Buffer.from(exchange.batch ? `[${exchange.responses.join(',')}]` : json)
+    const body = Buffer.from(`[${exchange.responses.join(',')}]`)
     exchange.res.writeHead(200, this.headers({ 'content-type': 'application/json', 'content-length': String(body.length) }))
     exchange.res.end(body)
   }

@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { isRecord, refusedRequest } from '../../http/jsonrpc.js'
 import { KEEP_ALIVE_COMMENT } from '../../http/keep-alive.js'
+import { endWithJson } from '../../http/long-strings.js'
 import { paramHeaderRefusal } from '../../http/param-headers.js'
 import { type Caller, Cancellation, type GatewayState, type StateSealer } from '../calls/index.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
@@ -152,10 +153,7 @@ class Exchange {
 
   notify(notification: { method: string; params?: Params }): void {
     if (!this.open) return
-    if (!this.streaming) {
-      this.streaming = true
-      this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
-    }
+    this.toStream()
     this.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...notification })}\n\n`)
   }
 
@@ -166,19 +164,20 @@ class Exchange {
       this.waited = true
       return
     }
-    if (!this.streaming) {
-      this.streaming = true
-      this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
-    }
+    this.toStream()
     this.res.write(KEEP_ALIVE_COMMENT)
+  }
+
+  private toStream(): void {
+    if (this.streaming) return
+    this.streaming = true
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
   }
 
   answer(message: Params, status = 200): void {
     if (!this.open) return
-    const json = JSON.stringify(message)
-    if (this.streaming) return void this.res.end(`event: message\ndata: ${json}\n\n`)
-    this.res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)) })
-    this.res.end(json)
+    if (this.streaming) return void this.res.end(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+    endWithJson(this.res, status, { 'content-type': 'application/json' }, message)
   }
 }
 

@@ -22,8 +22,21 @@ export interface TaskRoute {
 /** How long a task id handed out stays usable (the upstream's `ttlMs` decides how long the task itself lives). */
 const TASK_ID_TTL_MS = 7 * 24 * 3_600_000
 
+/** Task ids opened lately and principals' digests, at most this many of each: a client polls one task many times. */
+const MAX_REMEMBERED = 1024
+
+/** Keeps at most MAX_REMEMBERED entries, the oldest let go first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  if (map.size >= MAX_REMEMBERED) map.delete(map.keys().next().value!)
+  map.set(key, value)
+  return value
+}
+
+const ownerDigests = new Map<string, string>()
+
 function ownerDigest(principal: string | undefined): string {
-  return createHash('sha256').update(`task-owner:${principal ?? ''}`).digest('base64url').slice(0, 22)
+  const name = principal ?? ''
+  return ownerDigests.get(name) ?? remember(ownerDigests, name, createHash('sha256').update(`task-owner:${name}`).digest('base64url').slice(0, 22))
 }
 
 /**
@@ -34,6 +47,8 @@ function ownerDigest(principal: string | undefined): string {
  */
 export class TaskIds {
   private readonly sealer: StateSealer
+  /** Ids whose seal was checked, by id: polling a task checks its HMAC once, not on every tasks/get. */
+  private readonly opened = new Map<string, { route: TaskRoute; owner: string; exp: number }>()
 
   constructor(stateKey: string | undefined) {
     this.sealer = createStateSealer(stateKey === undefined ? undefined : `tasks:${stateKey}`, TASK_ID_TTL_MS)
@@ -46,13 +61,21 @@ export class TaskIds {
 
   /** The route of a sealed id `principal` may use; -32602 otherwise. */
   open(sealed: unknown, principal: string | undefined): TaskRoute {
+    const known = typeof sealed === 'string' ? (this.opened.get(sealed) ?? this.check(sealed)) : undefined
+    if (known && known.owner === ownerDigest(principal) && known.exp >= Date.now()) return known.route
+    throw new GatewayError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
+  }
+
+  /** A sealed id's route, owner and expiry once its seal is checked (remembered); undefined for one that is not the gateway's. */
+  private check(sealed: string) {
     try {
-      const state = this.sealer.open(sealed as string)
-      if (state.request === ownerDigest(principal) && typeof state.state === 'string') return { upstream: state.upstream, taskId: state.state }
+      const state = this.sealer.open(sealed)
+      if (typeof state.state !== 'string') return undefined
+      return remember(this.opened, sealed, { route: { upstream: state.upstream, taskId: state.state }, owner: state.request, exp: state.exp })
     } catch {
       // Forged, altered, expired or another gateway's: all the same unknown task.
+      return undefined
     }
-    throw new GatewayError(INVALID_PARAMS, `Unknown task ${JSON.stringify(sealed)}.`)
   }
 
   /** An upstream's CreateTaskResult (2026: flat) with the id the client is to use. */

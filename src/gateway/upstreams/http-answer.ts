@@ -8,7 +8,7 @@ import { RESULT_TOO_LARGE, UPSTREAM_BROKEN } from '../errors.js'
 export interface AnswerSink {
   readonly where: string
   readonly maxResultBytes: number
-  deliver(text: string, owner?: unknown, answer?: Answer): boolean
+  deliver(text: string | Buffer, owner?: unknown, answer?: Answer): boolean
   failRequest(id: RequestId, code: number, message: string): void
   /** Resumes a stream the server ended before the response (SSE resumability): a GET with Last-Event-ID after `retryMs`. */
   resume?(answer: Answer, lastEventId: string, retryMs: number): void
@@ -64,7 +64,7 @@ export class Answer {
   data(chunk: Buffer): void {
     if (this.exchange.aborted) return
     if (this.events) return this.events.parser.feed(this.events.decoder.write(chunk))
-    // A JSON answer is read as bytes and decoded once.
+    // A JSON answer is read as bytes and parsed once (its long strings kept as they came: long-strings.ts).
     this.size += chunk.length
     if (this.size > this.sink.maxResultBytes) return this.tooLarge()
     this.parts.push(chunk)
@@ -72,8 +72,8 @@ export class Answer {
 
   end(): void {
     if (!this.events && this.parts.length) {
-      const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8')
-      if (!this.sink.deliver(text, this.owner, this)) return this.broken('answered with something that is not JSON-RPC.')
+      const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)
+      if (!this.sink.deliver(body, this.owner, this)) return this.broken('answered with something that is not JSON-RPC.')
     }
     if (this.answered || this.exchange.aborted) return
     // A stream with event ids ended before the response: the server means it to be resumed (SEP-1699).

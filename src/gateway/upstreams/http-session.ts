@@ -4,6 +4,7 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/client'
 import { createParser } from 'eventsource-parser'
 import { type Exchange as HttpExchange, Http1Pool, type RequestHead } from '../../http/http1-client.js'
 import { isJsonRpcMessage } from '../../http/jsonrpc.js'
+import { parseJsonBytes } from '../../http/long-strings.js'
 import { redact, UpstreamTransportError } from '../errors.js'
 import type { Answer } from './http-answer.js'
 import { markOwner } from '../calls/index.js'
@@ -73,13 +74,13 @@ export abstract class HttpSession {
   }
 
   /**
-   * Passes on each JSON-RPC message of a JSON text, noting on `answer` when its response goes by; returns
-   * false when the text is not JSON-RPC at all.
+   * Passes on each JSON-RPC message of a JSON text (or body), noting on `answer` when its response goes by;
+   * returns false when the text is not JSON-RPC at all.
    */
-  deliver(text: string, owner?: unknown, answer?: Answer): boolean {
+  deliver(text: string | Buffer, owner?: unknown, answer?: Answer): boolean {
     let data: unknown
     try {
-      data = JSON.parse(text)
+      data = typeof text === 'string' ? JSON.parse(text) : parseJsonBytes(text)
     } catch {
       return false
     }

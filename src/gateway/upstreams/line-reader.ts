@@ -7,19 +7,26 @@ export interface OversizedLine {
 
 const EDGE = 512
 
+const utf8 = (line: Buffer) => line.toString('utf8')
+
+/** A line of nothing but whitespace (one that starts with a printable ASCII character is not, without decoding it). */
+const isBlank = (line: Buffer) => !(line[0]! > 0x20 && line[0]! < 0x7f) && !line.toString('utf8').trim()
+
 /**
  * Splits a byte stream into lines in linear time (each byte is scanned once) and never holds more than
- * `maxLineBytes` of one line: a longer line is dropped as it streams in and reported once it ends.
+ * `maxLineBytes` of one line: a longer line is dropped as it streams in and reported once it ends. Lines
+ * are passed on decoded, or as `decode` makes them (the bytes themselves, for a reader that parses them).
  */
-export class LineReader {
+export class LineReader<Line = string> {
   private chunks: Buffer[] = []
   private size = 0
   private oversized: { bytes: number; head: Buffer; tail: Buffer } | undefined
 
   constructor(
     private readonly maxLineBytes: number,
-    private readonly onLine: (line: string) => void,
+    private readonly onLine: (line: Line) => void,
     private readonly onOversized: (line: OversizedLine) => void,
+    private readonly decode: (line: Buffer) => Line = utf8 as (line: Buffer) => Line,
   ) {}
 
   push(chunk: Buffer): void {
@@ -59,10 +66,11 @@ export class LineReader {
       this.onOversized({ bytes: over.bytes, head: over.head.toString('utf8'), tail: over.tail.toString('utf8') })
       return
     }
-    const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '')
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    const line = bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, -1) : bytes
     this.chunks = []
     this.size = 0
-    if (line.trim()) this.onLine(line)
+    if (!isBlank(line)) this.onLine(this.decode(line))
   }
 }
 

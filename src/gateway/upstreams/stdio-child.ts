@@ -54,10 +54,11 @@ export class ChildProcessTransport implements Transport {
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
   private child?: ChildProcess
-  private readonly reader: LineReader
+  private readonly reader: LineReader<Buffer>
 
   constructor(private readonly options: ChildOptions) {
-    this.reader = new LineReader(options.maxLineBytes ?? 8 * 1024 * 1024, (line) => this.readLine(line), (line) => this.dropOversized(line))
+    // Stdout lines are parsed from their bytes: a large answer's long strings are kept as they came (long-strings.ts).
+    this.reader = new LineReader(options.maxLineBytes ?? 8 * 1024 * 1024, (line) => this.readLine(line), (line) => this.dropOversized(line), (line) => line)
   }
 
   get pid(): number | undefined {
@@ -100,11 +101,11 @@ export class ChildProcessTransport implements Transport {
     })
   }
 
-  private readLine(line: string): void {
+  private readLine(line: Buffer): void {
     const message = parseJsonRpcLine(line)
     if (!message) {
       // Stray stdout (a console.log in the server) is not MCP; it is reported, the connection goes on.
-      this.onerror?.(new Error(`${this.options.label}: ignored a stdout line that is not JSON-RPC (${line.length} characters)`))
+      this.onerror?.(new Error(`${this.options.label}: ignored a stdout line that is not JSON-RPC (${line.length} bytes)`))
       return
     }
     this.onmessage?.(message as JSONRPCMessage)

@@ -1,0 +1,102 @@
+// Long strings of an upstream's answer (an app's HTML, a large text) pass through a real gateway process as
+// the upstream wrote them, not re-escaped and re-encoded (issue 25: "streamed, not buffered twice"), to
+// 2025 and 2026 clients alike, with the values a client reading the upstream directly gets; an answer that
+// is not JSON still fails its call.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { longTextAnswer } from '../../fixtures/servers/long-text.js'
+import { killAll, type Started, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { headers2026 } from '../helpers/wire-2026.js'
+import { rawSession, startGateway, startRawUpstream, TOKEN, type HostileGateway } from '../hostile/harness.js'
+
+let raw: Started
+let gateway: HostileGateway
+/** A gateway whose clients may hold little unsent: an answer larger than that still goes out whole. */
+let small: HostileGateway
+
+beforeAll(async () => {
+  raw = await startRawUpstream()
+  const registrations = [
+    { id: 'raw-1', name: 'raw', connection: { type: 'http' as const, url: raw.url } },
+    { id: 'stdio-1', name: 'stdio', connection: { type: 'stdio' as const, command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/raw-stdio-upstream.ts'] } },
+  ]
+  ;[gateway, small] = await Promise.all([startGateway({}, registrations), startGateway({ maxBufferedBytesPerClient: 32 * 1024 }, registrations)])
+}, 60_000)
+
+afterAll(() => killAll())
+
+type Answer = { result?: { content: { text: string }[]; structuredContent?: Record<string, unknown> }; error?: { message: string } }
+
+const callBody = (name: string, kind: string, meta?: object) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { text: kind }, ...(meta ? { _meta: meta } : {}) } })
+
+/** The upstream's own answer, read directly: what JSON.parse of its UTF-8 text gives. */
+async function direct(kind: string): Promise<Answer> {
+  const res = await fetch(raw.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: callBody('longtext', kind) })
+  return JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as Answer
+}
+
+/** The gateway's answer to a 2025 session, as its text. */
+async function through2025(kind: string, at = gateway, tool = 'longtext'): Promise<string> {
+  const session = await rawSession(at.url)
+  return (await session.post(callBody(tool, kind))).body
+}
+
+/** The gateway's answer to a 2026 request, as its text. */
+async function through2026(kind: string, at = gateway, tool = 'longtext'): Promise<string> {
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'long-answers', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  }
+  const res = await fetch(at.url, {
+    method: 'POST',
+    headers: { ...headers2026('tools/call', tool), authorization: `Bearer ${TOKEN}` },
+    body: callBody(tool, kind, envelope),
+  })
+  return Buffer.from(await res.arrayBuffer()).toString('utf8')
+}
+
+/** The upstream's escapes, as no JSON.stringify writes them (it writes é, / and the emoji as themselves). */
+const SERVER_ESCAPES = 'caf\\u00e9 \\/ \\"q\\" \\ud83d\\ude00 h\u00e9llo \u2713\\n'.repeat(8)
+
+describe.each([
+  ['2025-11-25', through2025],
+  ['2026-07-28', through2026],
+] as const)('long strings through the gateway, %s client', (_era, through) => {
+  it('passes long strings on as the upstream wrote them, with the values a direct read gives', async () => {
+    const [expected, text] = await Promise.all([direct('escaped'), through('escaped')])
+    const answer = JSON.parse(text) as Answer
+    expect(answer.result?.content).toEqual(expected.result!.content)
+    expect(answer.result?.structuredContent).toEqual(expected.result!.structuredContent)
+    expect(text.includes(SERVER_ESCAPES)).toBe(true)
+  })
+
+  it("passes a stdio upstream's long strings on as it wrote them", async () => {
+    const expected = JSON.parse(longTextAnswer(1, 'escaped').toString('utf8')) as Answer
+    const text = await through('escaped', gateway, 'stdiotext')
+    const answer = JSON.parse(text) as Answer
+    expect(answer.result?.content).toEqual(expected.result!.content)
+    expect(answer.result?.structuredContent).toEqual(expected.result!.structuredContent)
+    expect(text.includes(SERVER_ESCAPES)).toBe(true)
+  })
+
+  it('reads an answer with a long object key, and one with bytes that are not UTF-8, as a direct read does', async () => {
+    for (const kind of ['key', 'latin1']) {
+      const [expected, text] = await Promise.all([direct(kind), through(kind)])
+      const answer = JSON.parse(text) as Answer
+      expect(answer.result?.content).toEqual(expected.result!.content)
+      expect(answer.result?.structuredContent).toEqual(expected.result!.structuredContent)
+    }
+  })
+
+  it('sends an answer many times maxBufferedBytesPerClient whole to a client that reads it', async () => {
+    const [expected, text] = await Promise.all([direct('escaped'), through('escaped', small)])
+    expect(text.length).toBeGreaterThan(4 * 32 * 1024)
+    expect((JSON.parse(text) as Answer).result?.content).toEqual(expected.result!.content)
+  })
+
+  it('fails a call whose long string holds a raw control character (not JSON), as it did', async () => {
+    const answer = JSON.parse(await through('control')) as Answer
+    expect(answer.error?.message).toMatch(/answered with something that is not JSON-RPC/)
+  })
+})
