@@ -14,7 +14,7 @@ import { fmt, latencyAndCpuInTurns, median, postWithoutSharedSignal } from './me
 
 const AUDIENCE = 'api://airmcp-bench-gateway'
 const ERAS = ['2025-11-25', '2026-07-28'] as const
-const ROUNDS = 500
+const ROUNDS = 1500
 const WARMUP = [200, 50, 50, 50, 50]
 const RUNS = WARMUP.length
 
