@@ -72,7 +72,7 @@ export async function authSection(out: (line?: string) => void): Promise<void> {
     out('## Gateway: identity (OAuth resource server and audit log)')
     out()
     out(
-      `tools/call through gateways in front of one Streamable HTTP upstream (fixtures/servers/bench-airmcp.ts), an SDK v2 client each, every path in turns (${RUNS} runs of ${ROUNDS} rounds; each figure the median run, each ratio the median of the runs' ratios to auth off in the same era). Tokens from oidc-provider by client credentials, one per client (its verification cached, JWKS cached); CPU from /proc over each run's calls.`,
+      `tools/call through gateways in front of one Streamable HTTP upstream (fixtures/servers/bench-airmcp.ts), an SDK v2 client each, every path in turns (${RUNS} runs of ${ROUNDS} rounds; each figure the median run, each ratio the median of the runs' ratios to auth off in the same era). Tokens from oidc-provider by client credentials, one per client (its verification cached, JWKS cached); CPU from /proc over each run's calls, the gateways on one CPU.`,
     )
     out()
     out('| gateway | era | median ms | median × auth off | gateway CPU µs / call | CPU × auth off |')

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
 
 export interface CallStats {
@@ -103,8 +105,18 @@ export const postWithoutSharedSignal: typeof fetch = (url, init) => fetch(url, i
 export const fmt = (n: number, digits = 2) => n.toFixed(digits)
 
 /**
+ * Puts every thread of the measured processes on the same CPU (the last; `taskset`, when installed). Left to
+ * the scheduler, identical gateways measured in turns differed by up to 30% in CPU per call, as each landed
+ * beside the client or the upstream, or moved; on one CPU they agree within a few percent.
+ */
+export function pinToOneCpu(pids: number[]): void {
+  const cpu = String(cpus().length - 1)
+  for (const pid of pids) spawnSync('taskset', ['-a', '-cp', cpu, String(pid)], { stdio: 'ignore' })
+}
+
+/**
  * Paths in turns, `runs` times (`warmups[run]` rounds first, then `rounds`): each run, every path's median
- * latency and its process's CPU per call over that run's calls (from /proc).
+ * latency and its process's CPU per call over that run's calls (from /proc), the processes on one CPU.
  */
 export async function latencyAndCpuInTurns<C = CallingClient>(
   paths: { pid: number; client: C }[],
@@ -113,6 +125,7 @@ export async function latencyAndCpuInTurns<C = CallingClient>(
   call?: (client: C) => Promise<unknown>,
 ): Promise<{ medianMs: number; cpuUs: number }[][]> {
   const runs: { medianMs: number; cpuUs: number }[][] = []
+  pinToOneCpu(paths.map(({ pid }) => pid))
   for (const warmup of warmups) {
     const before = paths.map(({ pid }) => cpuMsOf(pid) ?? NaN)
     const medians = await interleavedMedians(

@@ -60,7 +60,7 @@ export async function upstreamAuthSection(out: (line?: string) => void): Promise
     const runs = await latencyAndCpuInTurns(paths, ROUNDS, WARMUP, (client) => client.callTool({ name: 'whoami', arguments: {} }))
     out('## Gateway: upstream authorization')
     out()
-    out(`tools/call through gateways with OAuth at the front to one protected airmcp server, an SDK v2 client each, every path in turns (${RUNS} runs of ${ROUNDS} rounds; each figure the median run, each ratio the median of the runs' ratios).`)
+    out(`tools/call through gateways with OAuth at the front to one protected airmcp server, an SDK v2 client each, every path in turns (${RUNS} runs of ${ROUNDS} rounds; each figure the median run, each ratio the median of the runs' ratios; the gateways on one CPU).`)
     out()
     out('| upstream credential | era | median ms | median × static | gateway CPU µs / call | CPU × static |')
     out('| --- | --- | --- | --- | --- | --- |')
