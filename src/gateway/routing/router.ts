@@ -37,8 +37,6 @@ import { Subscriptions } from './subscriptions.js'
 import { TaskRouting } from './task-routing.js'
 import { TaskIds, type TaskMethod } from './tasks.js'
 
-export type { Caller, LegacySession, ModernNotifier } from '../calls/index.js'
-
 const INVALID_PARAMS = -32602
 
 export interface RouterOptions extends ForwardingOptions {

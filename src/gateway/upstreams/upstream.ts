@@ -26,8 +26,6 @@ import type { UpstreamOAuth } from './auth/oauth-client.js'
 import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
 
 // Parts of the old upstream module still imported from here by the router.
-export { isTimeoutError } from './upstream-health.js'
-export { mergeCacheHints, type CacheHint } from './upstream-lists.js'
 
 /** What an upstream asks of the gateway: list changes, notifications and requests to pass to clients. */
 export interface UpstreamEvents {

@@ -14,8 +14,6 @@ import {
 } from '@modelcontextprotocol/client'
 import type { UpstreamAuth } from '../../types.js'
 
-export type { UpstreamAuth } from '../../types.js'
-
 /** A refusal of bad input from a server or a browser: its message is the whole story, nothing was stored. */
 export class UpstreamAuthError extends Error {}
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { exchangeAuthorization, type OAuthTokens, refreshAuthorization, startAuthorization } from '@modelcontextprotocol/client'
 import type { Principal } from '../../../http/principal.js'
-import { AuthorizationServer, type Discovered, type UpstreamAuth, UpstreamAuthError } from './authorization-server.js'
+import type { UpstreamAuth } from '../../types.js'
+import { AuthorizationServer, type Discovered, UpstreamAuthError } from './authorization-server.js'
 import { ConsentBoard, type ConsentOutcome, MemoryConsentSpace, type PendingAuthorization } from './consents.js'
 import type { StoredTokens, TokenStore } from './token-store.js'
 
