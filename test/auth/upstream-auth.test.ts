@@ -23,7 +23,7 @@ import { runCli } from '../helpers/cli.js'
 import { type Redis, startRedis } from '../helpers/redis.js'
 
 const GATEWAY_AUDIENCE = 'api://airmcp-test-gateway'
-const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma', delta: 'api://upstream-delta' }
+const AUDIENCE = { alpha: 'api://upstream-alpha', beta: 'api://upstream-beta', gamma: 'api://upstream-gamma', delta: 'api://upstream-delta', epsilon: 'api://upstream-epsilon' }
 const STORE_KEY = 'a-test-token-store-key-of-at-least-32-characters'
 
 let as: AuthorizationServer
@@ -33,7 +33,7 @@ let registrations: Registration[]
 const audiences = new Map<string, string>()
 const servers: http.Server[] = []
 /** Every Authorization header each upstream was sent. */
-const seen = { alpha: [] as string[], beta: [] as string[], gamma: [] as string[], delta: [] as string[] }
+const seen = { alpha: [] as string[], beta: [] as string[], gamma: [] as string[], delta: [] as string[], epsilon: [] as string[] }
 /** The subjects of the tokens each upstream 2025 session was sent ('none', its method and status, for a request with no token), how many requests it had (initialize included), and whose session it is (the upstream's record). */
 const sessions = new Map<string, { subs: Set<string>; requests: number; of: string[] }>()
 const frontTokens: Record<string, string> = {}
@@ -127,6 +127,7 @@ beforeAll(async () => {
     },
     // A server spoken to in 2025-11-25 only, as most protected SaaS servers are: each of its sessions is bound to the token that opened it.
     { id: 'delta-1', name: 'delta', protocol: '2025-11-25', tools: { prefix: 'delta_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.delta, seen.delta), auth: { mode: 'per-user', ...client } } },
+    { id: 'epsilon-1', name: 'epsilon', protocol: '2025-11-25', tools: { prefix: 'epsilon_' }, connection: { type: 'http', url: await protectedUpstream(AUDIENCE.epsilon, seen.epsilon), auth: { mode: 'on-behalf-of', ...client } } },
   ]
   gateway = await startTheGateway()
   frontTokens.alice = await frontToken('alice')
@@ -236,6 +237,22 @@ describe('the gateway as an OAuth client of protected upstreams', () => {
     expect(tokens.map((token) => token.sub)).toEqual(expect.arrayContaining(['alice', 'bob']))
     const forwarded = [...seen.alpha, ...seen.beta]
     for (const front of Object.values(frontTokens)) expect(forwarded).not.toContain(`Bearer ${front}`)
+  })
+
+  it('on behalf of, a 2025-only server: every upstream session carrying a user\'s calls is opened with that user\'s exchanged token and carries it alone, for 2025 and 2026 callers', async () => {
+    const users = ['alice', 'bob', 'alice', 'bob'] as const
+    const callers = await Promise.all(users.map((user, i) => userClient(user, i < 2 ? '2025-11-25' : '2026-07-28', false)))
+    const answers = await Promise.all([...callers, callers[0], callers[2]].map((caller) => whoami(caller, 'epsilon_whoami')))
+    expect(answers.map((answer) => answer.sub)).toEqual([...users, 'alice', 'alice'])
+    const epsilons = [...sessions.values()].filter((session) => session.of === seen.epsilon)
+    // Each user's calls rode two sessions (their 2025 client's own, and their principal's for 2026 callers), each opened with their token alone.
+    for (const user of ['alice', 'bob']) {
+      const theirs = epsilons.filter((session) => session.subs.has(user))
+      expect(theirs).toHaveLength(2)
+      for (const session of theirs) expect([...session.subs]).toEqual([user])
+    }
+    expect(new Set(seen.epsilon.map((header) => bearerPayload(header).aud))).toEqual(new Set([AUDIENCE.epsilon]))
+    for (const front of Object.values(frontTokens)) expect(seen.epsilon).not.toContain(`Bearer ${front}`)
   })
 
   it('as itself: every request carries the gateway\'s own token (client credentials) for that upstream, whoever calls', async () => {

@@ -234,14 +234,20 @@ export class Upstream extends UpstreamSubscriptions {
   }
 
   /**
-   * A server whose every request carries its caller's own token (`auth.mode: 'per-user'`) binds a session to
-   * the token's subject: a 2025 client session gets an upstream 2025 session of its own, opened with its
-   * caller's token once the gateway holds one (own-connections.ts). A 2026 server has no shared 2025 session
-   * beside; a 2025-only one's 2026 callers ride a session of their principal's (`OwnConnections.principalSession`).
+   * A server whose every request carries a token of its caller's (`auth.mode: 'per-user'`, or
+   * `'on-behalf-of'`: the caller's exchanged) binds a session to the token's subject: a 2025 client session
+   * gets an upstream 2025 session of its own, opened with its caller's token once the gateway holds one
+   * (own-connections.ts). A 2026 server has no shared 2025 session beside; a 2025-only one's 2026 callers ride
+   * a session of their principal's (`OwnConnections.principalSession`).
    */
   get sessionsPerPrincipal(): boolean {
-    if ((this.registration.connection as HttpConnection).auth?.mode !== 'per-user') return false
+    if (!authorizesPerCaller(this.registration.connection)) return false
     return this.era === 'legacy' || (this.era === 'modern' && this.registration.protocol !== '2026-07-28')
+  }
+
+  /** Whether each caller's front token is exchanged for this upstream's (`auth.mode: 'on-behalf-of'`): nobody is asked. */
+  get actsOnBehalfOf(): boolean {
+    return (this.registration.connection as HttpConnection).auth?.mode === 'on-behalf-of'
   }
 
   /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */
