@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server'
 import type { ModernHandler } from '../http/host.js'
+import { endWithJson } from '../http/long-strings.js'
 import type { Principal } from '../http/principal.js'
 import { nodeHeaderCarrier } from './call-telemetry.js'
 import { errorResponse, requestCodec, type CallPath } from './tool-call-codec.js'
@@ -66,10 +67,12 @@ export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): Mod
   }
 }
 
-/** The response, with the SDK's status for an answer in band: 200, or 400 for a missing client capability. */
+/**
+ * The response, with the SDK's status for an answer in band (200, or 400 for a missing client capability),
+ * its length given: one write, which the client reads without chunked framing.
+ */
 function write(res: ServerResponse, message: JSONRPCMessage): void {
   if (res.destroyed) return
   const code = 'error' in message ? message.error.code : undefined
-  res.writeHead(code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200, { 'content-type': 'application/json' })
-  res.end(JSON.stringify(message))
+  endWithJson(res, code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200, { 'content-type': 'application/json' }, message)
 }

@@ -1,6 +1,6 @@
 // `npm run bench apps`: an MCP App's ui:// resource (a 1 MiB page) read directly from an airmcp server
 // and through a gateway process in front of it (speaking either era to the server), in turns, median of
-// each; the gateway should stay within 1.3×.
+// each; the gateway should stay within 1.3×. Beside them, the do-nothing relay: the floor of any HTTP hop.
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { auth, startGateway } from '../hostile/harness.js'
 import { killAll, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
@@ -32,9 +32,15 @@ export async function appsSection(out: (line?: string) => void): Promise<void> {
       { id: 'apps-1', name: 'apps', connection: { type: 'http', url: server.url } },
       { id: 'apps25-1', name: 'apps25', protocol: '2025-11-25', connection: { type: 'http', url: server.url } },
     ])
+    const relay = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: server.url } })
     const viaGateway = await connect(gateway.url, auth)
-    clients.push({ client: await connect(server.url), uri: URI }, { client: viaGateway, uri: THROUGH.apps }, { client: viaGateway, uri: THROUGH.apps25 })
-    const [direct, through, through25] = await interleavedMedians(clients, 200, 20, read)
+    clients.push(
+      { client: await connect(server.url), uri: URI },
+      { client: viaGateway, uri: THROUGH.apps },
+      { client: viaGateway, uri: THROUGH.apps25 },
+      { client: await connect(relay.url), uri: URI },
+    )
+    const [direct, through, through25, relayed] = await interleavedMedians(clients, 200, 20, read)
     out('## MCP Apps: a 1 MiB ui:// resource')
     out()
     out('| Path | resources/read median (ms) | × direct |')
@@ -42,6 +48,7 @@ export async function appsSection(out: (line?: string) => void): Promise<void> {
     out(`| direct (Streamable HTTP, 2025-11-25) | ${fmt(direct!)} | 1.00 |`)
     out(`| through the gateway (2026-07-28 to the server) | ${fmt(through!)} | ${fmt(through! / direct!)} |`)
     out(`| through the gateway (2025-11-25 to the server) | ${fmt(through25!)} | ${fmt(through25! / direct!)} |`)
+    out(`| through the do-nothing relay (bytes passed on as they arrive: the floor of any HTTP hop here) | ${fmt(relayed!)} | ${fmt(relayed! / direct!)} |`)
     out()
   } finally {
     await Promise.allSettled(clients.map(({ client }) => client.close()))
