@@ -4,20 +4,36 @@
 // is not JSON still fails its call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { longTextAnswer } from '../../fixtures/servers/long-text.js'
-import { killAll, type Started, TSX_NODE_ARGS } from '../helpers/processes.js'
+import { killAll, type Started, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
 import { headers2026 } from '../helpers/wire-2026.js'
 import { rawSession, startGateway, startRawUpstream, TOKEN, type HostileGateway } from '../hostile/harness.js'
 
 let raw: Started
+/** An airmcp server with a 1 MiB app page (the bench's), behind the gateway with a tool prefix. */
+let app: Started
+const APP_BYTES = String(1024 * 1024)
+const APP_URI = 'ui://bundle/app.html'
 let gateway: HostileGateway
 /** A gateway whose clients may hold little unsent: an answer larger than that still goes out whole. */
 let small: HostileGateway
 
 beforeAll(async () => {
-  raw = await startRawUpstream()
+  ;[raw, app] = await Promise.all([
+    startRawUpstream(),
+    startListening([...TSX_NODE_ARGS, 'fixtures/servers/app-runtime.ts'], { env: { TRANSPORT: 'http', AIRMCP_PORT: '0', APP_BYTES } }),
+  ])
   const registrations = [
     { id: 'raw-1', name: 'raw', connection: { type: 'http' as const, url: raw.url } },
     { id: 'stdio-1', name: 'stdio', connection: { type: 'stdio' as const, command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/raw-stdio-upstream.ts'] } },
+    // The app server over HTTP (2026 to it) and on stdio (2025 to it), each with a tool prefix: its URI is renamed.
+    { id: 'app-1', name: 'app', tools: { prefix: 'a_' }, connection: { type: 'http' as const, url: app.url } },
+    {
+      id: 'appstdio-1',
+      name: 'appstdio',
+      protocol: '2025-11-25' as const,
+      tools: { prefix: 's_' },
+      connection: { type: 'stdio' as const, command: 'node', args: [...TSX_NODE_ARGS, 'fixtures/servers/app-runtime.ts'], env: { TRANSPORT: 'stdio', APP_BYTES } },
+    },
   ]
   ;[gateway, small] = await Promise.all([startGateway({}, registrations), startGateway({ maxBufferedBytesPerClient: 32 * 1024 }, registrations)])
 }, 60_000)
@@ -26,8 +42,9 @@ afterAll(() => killAll())
 
 type Answer = { result?: { content: { text: string }[]; structuredContent?: Record<string, unknown> }; error?: { message: string } }
 
-const callBody = (name: string, kind: string, meta?: object) =>
-  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { text: kind }, ...(meta ? { _meta: meta } : {}) } })
+const callBody = (name: string, kind: string, meta?: object) => requestBody('tools/call', { name, arguments: { text: kind } }, meta)
+const requestBody = (method: string, params: object, meta?: object) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, ...(meta ? { _meta: meta } : {}) } })
 
 /** The upstream's own answer, read directly: what JSON.parse of its UTF-8 text gives. */
 async function direct(kind: string): Promise<Answer> {
@@ -35,34 +52,54 @@ async function direct(kind: string): Promise<Answer> {
   return JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as Answer
 }
 
-/** The gateway's answer to a 2025 session, as its text. */
-async function through2025(kind: string, at = gateway, tool = 'longtext'): Promise<string> {
-  const session = await rawSession(at.url)
-  return (await session.post(callBody(tool, kind))).body
-}
+/** A request's answer, as its text: `name` is the tool or resource it names (the 2026 `Mcp-Name`). */
+type Send = (url: string, method: string, name: string, params: object) => Promise<string>
 
-/** The gateway's answer to a 2026 request, as its text. */
-async function through2026(kind: string, at = gateway, tool = 'longtext'): Promise<string> {
+/** On a 2025 session. */
+const send2025: Send = async (url, method, _name, params) => (await (await rawSession(url)).post(requestBody(method, params))).body
+
+/** As a 2026 request. */
+const send2026: Send = async (url, method, name, params) => {
   const envelope = {
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',
     'io.modelcontextprotocol/clientInfo': { name: 'long-answers', version: '1' },
     'io.modelcontextprotocol/clientCapabilities': {},
   }
-  const res = await fetch(at.url, {
+  const res = await fetch(url, {
     method: 'POST',
-    headers: { ...headers2026('tools/call', tool), authorization: `Bearer ${TOKEN}` },
-    body: callBody(tool, kind, envelope),
+    headers: { ...headers2026(method, name), authorization: `Bearer ${TOKEN}` },
+    body: requestBody(method, params, envelope),
   })
   return Buffer.from(await res.arrayBuffer()).toString('utf8')
 }
+
+/** The gateway's answer to a `tools/call` of `tool` on the era's wire, as its text. */
+const calling = (send: Send) => async (kind: string, at = gateway, tool = 'longtext') => send(at.url, 'tools/call', tool, { name: tool, arguments: { text: kind } })
+const through2025 = calling(send2025)
+const through2026 = calling(send2026)
+
+type Read = { result?: { contents: { uri: string; text: string }[] }; error?: { message: string } }
 
 /** The upstream's escapes, as no JSON.stringify writes them (it writes é, / and the emoji as themselves). */
 const SERVER_ESCAPES = 'caf\\u00e9 \\/ \\"q\\" \\ud83d\\ude00 h\u00e9llo \u2713\\n'.repeat(8)
 
 describe.each([
-  ['2025-11-25', through2025],
-  ['2026-07-28', through2026],
-] as const)('long strings through the gateway, %s client', (_era, through) => {
+  ['2025-11-25', through2025, send2025],
+  ['2026-07-28', through2026, send2026],
+] as const)('long strings through the gateway, %s client', (_era, through, send) => {
+  it('reads a 1 MiB app page under its renamed URI twice, the same text as a direct read each time', async () => {
+    const expected = (JSON.parse(await send2025(app.url, 'resources/read', APP_URI, { uri: APP_URI })) as Read).result!.contents[0]!.text
+    expect(expected.length).toBe(Number(APP_BYTES))
+    for (const pool of ['app', 'appstdio']) {
+      const uri = `ui://airmcp~${pool}/bundle/app.html`
+      for (const _time of [1, 2]) {
+        const read = JSON.parse(await send(gateway.url, 'resources/read', uri, { uri })) as Read
+        expect(read.result?.contents.map((c) => c.uri)).toEqual([uri])
+        expect(read.result!.contents[0]!.text === expected).toBe(true)
+      }
+    }
+  })
+
   it('passes long strings on as the upstream wrote them, with the values a direct read gives', async () => {
     const [expected, text] = await Promise.all([direct('escaped'), through('escaped')])
     const answer = JSON.parse(text) as Answer

@@ -1,4 +1,5 @@
 import { EXTENSION_ID, RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server'
+import { shallowCopy } from '../../http/long-strings.js'
 
 /**
  * MCP Apps (`io.modelcontextprotocol/ui`) through the gateway. A tool names its app by a `ui://` URI in
@@ -124,5 +125,6 @@ export class AppUris {
 export function asRequested(result: unknown, serverUri: string, requested: string): unknown {
   const contents = (result as { contents?: { uri?: string }[] } | undefined)?.contents
   if (serverUri === requested || !Array.isArray(contents)) return result
-  return { ...(result as object), contents: contents.map((c) => (c?.uri === serverUri ? { ...c, uri: requested } : c)) }
+  // Copied with shallowCopy, not a spread: the contents' text (an app's HTML) is passed on unread (long-strings.ts).
+  return { ...(result as object), contents: contents.map((c) => (c?.uri === serverUri ? Object.assign(shallowCopy(c), { uri: requested }) : c)) }
 }
