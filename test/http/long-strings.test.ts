@@ -2,8 +2,11 @@
 // body parses to what JSON.parse of its text gives (the same errors too), its long strings decoded only when
 // read, and what is written back is JSON of the same value however it was read, copied or changed, its long
 // strings the upstream's own bytes.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { jsonBody, LONG_STRING, parseJsonBytes, shallowCopy } from '../../src/http/long-strings.js'
+import { ROOT } from '../helpers/processes.js'
 
 const long = (piece: string, size = LONG_STRING * 4) => piece.repeat(Math.ceil(size / piece.length))
 
@@ -147,6 +150,15 @@ describe('long strings', () => {
     expect(JSON.parse(again.toString('utf8')).result.content[0].text).toBe(`${text}!`)
     // A copy made with a spread holds the string, not its bytes.
     expect(written({ text: copy.text }).includes(Buffer.from(fewEscapes))).toBe(false)
+  })
+
+  it("leaves an official example app's HTML (an escape every ~45 bytes) unread, and writes it as it came", () => {
+    const html = readFileSync(path.join(ROOT, 'node_modules/@modelcontextprotocol/server-basic-vanillajs/dist/mcp-app.html'), 'utf8')
+    const literal = JSON.stringify(html)
+    const read = parseJsonBytes(answer(`{"contents":[{"uri":"ui://basic/app.html","text":${literal}}]}`)) as { result: { contents: Tree[] } }
+    expect(Object.getOwnPropertyDescriptor(read.result.contents[0]!, 'text')?.get).toBeDefined()
+    expect(written(read).includes(Buffer.from(literal))).toBe(true)
+    expect(read.result.contents[0]!.text).toBe(html)
   })
 
   it('reads a long string of many escapes at once, and writes it as the bytes it came in', () => {
