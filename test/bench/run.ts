@@ -321,6 +321,8 @@ async function gatewaySection() {
   const gatewayHttpLegacy = await startGateway(httpUpstream, '2025-11-25')
   const relayProcess = await startListening([...TSX_NODE_ARGS, 'fixtures/servers/bench-relay.ts'], { env: { UPSTREAM: httpUpstream } })
   const relay: Target = { url: relayProcess.url, pid: relayProcess.child.pid }
+  const leanRelayProcess = await startListening([...TSX_NODE_ARGS, 'test/bench/lean-relay.ts'], { env: { UPSTREAM: httpUpstream } })
+  const leanRelay: Target = { url: leanRelayProcess.url, pid: leanRelayProcess.child.pid }
   const gatewayStdio = await startGateway('stdio')
   const stdioServer = `${process.execPath} --import tsx fixtures/servers/bench-airmcp.ts`
   const superPort = await freePort()
@@ -349,6 +351,7 @@ async function gatewaySection() {
       ['gateway → Streamable HTTP upstream serving both revisions', gatewayHttp],
       ["gateway → the same upstream registered with protocol: '2025-11-25'", gatewayHttpLegacy],
       ['do-nothing HTTP relay → the same upstream', relay],
+      ["relay built from the gateway's own HTTP parts (node:http server, its upstream client; no MCP) → the same upstream", leanRelay],
     ])
     const sdk = new Map<Target, CallStats>()
     for (const target of [direct, ...paths.map(([, t]) => t)]) sdk.set(target, await measureSdk(target))
@@ -419,6 +422,7 @@ async function gatewaySection() {
     const leanestProxyCpu = Math.min(leanOf(supergateway).serverCpuMsPerKCall ?? NaN, leanOf(mcpProxy).serverCpuMsPerKCall ?? NaN)
     out(`Gateway (stdio upstream) calls per CPU-second × the leaner of supergateway / mcp-proxy: ${fmt(leanestProxyCpu / (leanOf(gatewayStdio).serverCpuMsPerKCall ?? NaN))}`)
     out(`The extra hop alone (the do-nothing relay) costs ${fmt(latency[3].ratio)}× direct (in turns); the gateway's own work is the rest: ${fmt(latency[2].ratio / latency[3].ratio)}× the relay (2025 pinned).`)
+    out(`An HTTP hop of the gateway's own parts costs ${fmt(latency[4].ratio)}× direct; its MCP work on top: ${fmt(latency[2].ratio / latency[4].ratio)}× that hop (2025 pinned).`)
     out()
   } finally {
     stopProxies()
