@@ -53,8 +53,8 @@ function keepsSessions(upstream: Upstream): boolean {
  * server, so that the server's requests are never ambiguous. A 2026 client declaring roots is the
  * exception to sharing: its requests to a 2025 server run on an upstream session per set of roots
  * (Router.needsRoots), as a 2025 client's would on its own. A server that wants each caller's own token
- * (`auth.mode: 'per-user'` or `'on-behalf-of'`) binds its sessions to the user whose token opened them: a 2025 client session gets
- * its own there, opened with its caller's token once the gateway holds one. Until then, a 2026 server's
+ * (`auth.mode: 'per-user'` or `'on-behalf-of'`) binds its sessions to the user whose token opened them: a
+ * 2025 client session gets its own there, opened with its caller's token once the gateway holds one. Until then, a 2026 server's
  * callers are asked to consent on the shared connection, where their calls go; a 2025-only server's are
  * asked on their client session before their upstream session opens (or told the URL, where they cannot be
  * asked so), and its 2026 callers ride a session of their principal's (`principalSession`).
@@ -176,8 +176,9 @@ export class OwnConnections {
 
   /**
    * Whether the gateway holds the caller's token for a per-user upstream (or can exchange theirs, on behalf
-   * of them), once a 2025-only one's caller has consented (asked on their 2025 session, or retrying a 2026 consent round). False: their call goes on the
-   * shared connection, where the consent is asked or its URL told, nothing sent (auth/transport.ts).
+   * of them), once a 2025-only one's caller has consented (asked on their 2025 session, or retrying a 2026
+   * consent round). False: their call goes on the shared connection, where the consent is asked or its URL
+   * told, nothing sent (auth/transport.ts).
    */
   private async authorized(upstream: Upstream, caller: Caller, principal: Principal): Promise<boolean> {
     // Its token is exchanged as the session opens; a caller without one is told so on the shared connection.
