@@ -143,7 +143,7 @@ export interface GatewayOptions {
   maxBodyBytes?: number
   /** HTTP front: close a client session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
-  /** HTTP front: a quiet SSE stream or a request unanswered this long gets an SSE comment, so proxies do not cut it (default 25 s; 0: never). */
+  /** HTTP front: a quiet SSE stream or a request unanswered this long gets an SSE comment, so proxies do not cut it (default 15 s; 0: never). */
   keepAliveMs?: number
   /**
    * Key of the sealed `requestState` the gateway hands 2026 clients between rounds of a multi-round-trip

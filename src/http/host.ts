@@ -64,7 +64,7 @@ export interface HttpHostOptions extends GuardOptions {
   requestReadTimeout?: number
   /** Streamable HTTP sessions with no request and no open stream for this long are closed (default 30 min). */
   sessionIdleMs?: number
-  /** A quiet SSE stream or a request unanswered this long gets a comment, so proxies keep it open (default 25 s; 0: never). */
+  /** A quiet SSE stream or a request unanswered this long gets a comment, so proxies keep it open (default 15 s; 0: never). */
   keepAliveMs?: number
   /**
    * Key signing 2025 session ids; replicas given the same key serve each other's sessions (servers and

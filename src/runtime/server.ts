@@ -62,7 +62,7 @@ export interface ServerOptions {
   auth?: ResourceAuthOptions
   /** Streamable HTTP: close a session idle this long with no open stream (default 30 min). */
   sessionIdleMs?: number
-  /** A quiet SSE stream or a request unanswered this long gets an SSE comment, so proxies do not cut it (default 25 s; 0: never). */
+  /** A quiet SSE stream or a request unanswered this long gets an SSE comment, so proxies do not cut it (default 15 s; 0: never). */
   keepAliveMs?: number
   /**
    * Tools declared with `task`: where their tasks live (default: this process's memory; give replicas a
