@@ -23,6 +23,8 @@ export const RESULT_TOO_LARGE = -32013
 export const HEADER_MISMATCH = -32020
 /** MCP 2026-07-28: the request needs a client capability it did not declare. */
 export const MISSING_CLIENT_CAPABILITY = -32021
+/** MCP 2025-11-25: the request needs a URL elicitation first (the client opens the URL, then retries). */
+export const URL_ELICITATION_REQUIRED = -32042
 /** Every member the client could use answered HTTP 429. */
 export const UPSTREAM_BUSY = -32029
 /** A principal past its rate limit (the gateway's own; UPSTREAM_BUSY is an upstream's 429). */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { ModernHandler } from '../http/host.js'
 import { DEFAULT_KEEP_ALIVE_MS, KEEP_ALIVE_COMMENT } from '../http/keep-alive.js'
+import { INVALID_PARAMS, MISSING_CLIENT_CAPABILITY } from '../protocol/codes.js'
 import { TASKS_EXTENSION, negotiatedTasks } from './tasks.js'
 
 type Params = Record<string, unknown>
@@ -38,7 +39,7 @@ export function isTaskListen(body: unknown): boolean {
 
 /** One JSON-RPC error, answered as the SDK answers its own (400 for a missing client capability). */
 function refuse(res: ServerResponse, id: unknown, code: number, message: string, data?: Params): void {
-  res.writeHead(code === -32021 ? 400 : 200, { 'content-type': 'application/json' })
+  res.writeHead(code === MISSING_CLIENT_CAPABILITY ? 400 : 200, { 'content-type': 'application/json' })
   res.end(JSON.stringify({ jsonrpc: '2.0', id: id ?? null, error: { code, message, ...(data ? { data } : {}) } }))
 }
 
@@ -51,16 +52,16 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   const request = body as ListenRequest
   const id = request.id
   if (!negotiatedTasks(request.params?._meta?.[CLIENT_CAPABILITIES] as Params | undefined)) {
-    return refuse(res, id, -32021, 'Task status notifications need the tasks extension in the client capabilities.', {
+    return refuse(res, id, MISSING_CLIENT_CAPABILITY, 'Task status notifications need the tasks extension in the client capabilities.', {
       requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
     })
   }
   const requested = request.params?.notifications?.taskIds
   if (!Array.isArray(requested) || !requested.every((taskId) => typeof taskId === 'string')) {
-    return refuse(res, id, -32602, 'Invalid params: notifications.taskIds must be an array of task ids.')
+    return refuse(res, id, INVALID_PARAMS, 'Invalid params: notifications.taskIds must be an array of task ids.')
   }
   if (requested.length > MAX_LISTEN_TASK_IDS) {
-    return refuse(res, id, -32602, `Too many task ids in one listen (${requested.length}; limit ${MAX_LISTEN_TASK_IDS}). Try this: listen on several streams.`)
+    return refuse(res, id, INVALID_PARAMS, `Too many task ids in one listen (${requested.length}; limit ${MAX_LISTEN_TASK_IDS}). Try this: listen on several streams.`)
   }
   // Watching starts before the current states are read, so no change falls between the two.
   const stops = new Map<string, () => void>()

@@ -2,10 +2,7 @@
 import type { IncomingMessage } from 'node:http'
 import { isRecord } from '../../http/jsonrpc.js'
 import { decodeHeaderValue, MCP_NAME_FIELD } from '../../http/param-headers.js'
-
-/** The JSON-RPC code of a request whose headers and body disagree. */
-export const HEADER_MISMATCH = -32020
-
+import { HEADER_MISMATCH } from '../../protocol/codes.js'
 
 /** A JSON-RPC error to answer with, and the HTTP status it goes out on. */
 export class Refusal {

@@ -11,10 +11,11 @@ import { isRecord, refusedRequest } from '../../http/jsonrpc.js'
 import { KEEP_ALIVE_COMMENT } from '../../http/keep-alive.js'
 import { endWithJson } from '../../http/long-strings.js'
 import { paramHeaderRefusal } from '../../http/param-headers.js'
+import { HEADER_MISMATCH, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import { type Caller, Cancellation, type GatewayState, type StateSealer } from '../calls/index.js'
 import { jsonRpcErrorOf, passableMeta, type MethodHandler } from './front-methods.js'
 import type { ClientAccess } from '../security/index.js'
-import { HEADER_MISMATCH, headerOf, Refusal, standardHeaderRefusal } from './modern-headers.js'
+import { headerOf, Refusal, standardHeaderRefusal } from './modern-headers.js'
 import type { ClientSurface } from './surface.js'
 
 type Params = Record<string, unknown>
@@ -23,7 +24,6 @@ type Id = string | number
 /** The revisions this codec serves. */
 export const MODERN_VERSIONS = ['2026-07-28']
 
-const RESOURCE_NOT_FOUND = -32002
 /** Results that carry cache fields (ttlMs, cacheScope) on 2026-07-28. */
 const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read', 'server/discover'])
 /** Results that may be other than `complete` (an `input_required` round). */

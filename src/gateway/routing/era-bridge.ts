@@ -1,4 +1,5 @@
 // The era-bridging stage: requests that may need the client's input (tools/call, prompts/get, resources/read) across eras: input rounds for 2026 clients, server-to-client requests for 2025 ones, and replay of a 2025 upstream's call.
+import { INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST } from '../../protocol/codes.js'
 import { MissingRequiredClientCapabilityError, ProtocolError } from '@modelcontextprotocol/client'
 import {
   bindCaller,
@@ -20,9 +21,6 @@ import type { TaskRouting } from './task-routing.js'
 import { legacyTask } from '../../runtime/tasks.js'
 import { assertTasksNegotiated, modernTask, requiresTask, withTasksExtension } from './tasks.js'
 
-const INVALID_REQUEST = -32600
-const INVALID_PARAMS = -32602
-const INTERNAL_ERROR = -32603
 const MAX_ROUNDS = 10
 /** The key of a 2026 client's answer to the gateway's own `roots/list` input request. */
 const ROOTS_ANSWER = 'roots'

@@ -1,4 +1,5 @@
 // The forwarding stage: one request to a pool within its session's share and its deadline, on a healthy member, with one failover; the upstream's progress and logs handed on before the result.
+import { INTERNAL_ERROR, INVALID_REQUEST, REQUEST_TIMEOUT } from '../../protocol/codes.js'
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { createBalancer } from './balancer.js'
 import {
@@ -16,10 +17,6 @@ import { classifyFailure, redact, UPSTREAM_BUSY, UpstreamBusyError, upstreamErro
 import { KeyedSemaphores, LIMIT_DEFAULTS } from '../security/index.js'
 import { isTimeoutError, type OwnConnections, type Upstream } from '../upstreams/index.js'
 import type { BalancerName } from '../types.js'
-
-const INVALID_REQUEST = -32600
-const INTERNAL_ERROR = -32603
-const REQUEST_TIMEOUT = -32001
 
 export interface ForwardingOptions {
   requestTimeout: number

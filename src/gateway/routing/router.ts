@@ -1,6 +1,6 @@
 // The router: the route stage (an exposed name to its pool, input limits, telemetry) in front of the other stages, and the one face the fronts and upstreams talk to.
 import { ProtocolError } from '@modelcontextprotocol/client'
-import { RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
+import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import { CallTelemetry } from '../../telemetry/calls.js'
 import { asRequested, type Route, serverToolName } from '../names/index.js'
 import { assertDepth, LIMIT_DEFAULTS, noteRoute, type RequestGuard, traceIdOf } from '../security/index.js'
@@ -36,8 +36,6 @@ import { ServerMessages } from './server-messages.js'
 import { Subscriptions } from './subscriptions.js'
 import { TaskRouting } from './task-routing.js'
 import { TaskIds, type TaskMethod } from './tasks.js'
-
-const INVALID_PARAMS = -32602
 
 export interface RouterOptions extends ForwardingOptions {
   sealer: StateSealer

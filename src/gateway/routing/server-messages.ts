@@ -1,4 +1,5 @@
 // The server-to-client stage: an upstream's logs and its sampling, elicitation and roots requests, each to the client whose call it belongs to (calls/isolation.ts), and clients' roots.
+import { INVALID_REQUEST, METHOD_NOT_FOUND } from '../../protocol/codes.js'
 import { ProtocolError } from '@modelcontextprotocol/client'
 import {
   type Caller,
@@ -16,8 +17,6 @@ import {
 import type { Forwarding } from './forwarding.js'
 import type { OwnConnections, Upstream } from '../upstreams/index.js'
 
-const INVALID_REQUEST = -32600
-const METHOD_NOT_FOUND = -32601
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /** True when a log at `level` passes a client's threshold (`undefined` threshold: nothing passes). */

@@ -5,9 +5,7 @@ import type { Forwarding } from './forwarding.js'
 import { LIMIT_DEFAULTS } from '../security/index.js'
 import type { MergedLists } from './merged-lists.js'
 import type { OwnConnections, Upstream } from '../upstreams/index.js'
-import { RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
-
-const INVALID_PARAMS = -32602
+import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 
 export class Subscriptions {
   private readonly subscriptions = new Map<LegacySession, Set<string>>()

@@ -1,4 +1,5 @@
 // The tasks stage: task ids sealed for the client that started a task, tasks/* requests to the member running it, and a 2025 task's status news to its session.
+import { INTERNAL_ERROR, INVALID_PARAMS } from '../../protocol/codes.js'
 import { ProtocolError } from '@modelcontextprotocol/client'
 import { type Caller, type ForwardOptions, type Params, sessionOf, taskOwner, upstreamParams } from '../calls/index.js'
 import type { Forwarding } from './forwarding.js'
@@ -7,8 +8,6 @@ import { assertTasksNegotiated, modernTask, type TaskIds, type TaskMethod, withT
 import type { Upstream } from '../upstreams/index.js'
 import type { TaskFeed } from '../../runtime/task-listen.js'
 
-const INVALID_PARAMS = -32602
-const INTERNAL_ERROR = -32603
 const RELATED_TASK = 'io.modelcontextprotocol/related-task'
 const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled'])
 

@@ -1,5 +1,6 @@
 import { extractWWWAuthenticateParams, PROTOCOL_VERSION_META_KEY, ProtocolError, type Transport } from '@modelcontextprotocol/client'
 import { frontTokenOf, type Principal } from '../../../http/principal.js'
+import { INVALID_PARAMS, INVALID_REQUEST, URL_ELICITATION_REQUIRED } from '../../../protocol/codes.js'
 import { isRequest } from '../../../http/jsonrpc.js'
 import { type Caller, ownerOf } from '../../calls/index.js'
 import type { Consent, UpstreamOAuth } from './oauth-client.js'
@@ -8,8 +9,6 @@ import { WrappingTransport } from '../wrapping-transport.js'
 type Message = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Record<string, unknown> }
 type SendOptions = Parameters<Transport['send']>[1] & { authorization?: string; requestSignal?: AbortSignal }
 
-/** The 2025-11-25 error for "this needs a URL elicitation first" (the client opens the URL, then retries). */
-export const URL_ELICITATION_REQUIRED = -32042
 /** The key of the gateway's own consent request in an `input_required` round, and the prefix of its state. */
 const CONSENT_INPUT = 'airmcp-upstream-authorization'
 const CONSENT_STATE = 'airmcp-consent:'
@@ -47,7 +46,7 @@ export class AuthorizingTransport extends WrappingTransport {
     if (!perCaller) token = await this.oauth.ownToken()
     else if (this.oauth.config.mode === 'on-behalf-of') {
       const subject = frontTokenOf(principal)
-      if (!subject) throw new ProtocolError(-32600, 'This upstream acts on behalf of the caller, whose OAuth access token the gateway did not receive (a static-token client). Try this: call with an OAuth token.')
+      if (!subject) throw new ProtocolError(INVALID_REQUEST, 'This upstream acts on behalf of the caller, whose OAuth access token the gateway did not receive (a static-token client). Try this: call with an OAuth token.')
       token = await this.oauth.exchangedToken(principal, subject)
     } else {
       const resumed = this.resumed(sent)
@@ -65,7 +64,7 @@ export class AuthorizingTransport extends WrappingTransport {
         this.oauth.listAs(principal)
         token = await this.oauth.userToken(principal)
       }
-      if (!token) throw new ProtocolError(-32600, 'The authorization for this upstream was not completed. Try this: call again.')
+      if (!token) throw new ProtocolError(INVALID_REQUEST, 'The authorization for this upstream was not completed. Try this: call again.')
     }
     try {
       return await this.inner.send(sent as never, { ...options, authorization: token && `Bearer ${token}` } as never)
@@ -106,7 +105,7 @@ export class AuthorizingTransport extends WrappingTransport {
         this.onmessage?.({ jsonrpc: '2.0', id: message.id!, result: { content: [{ type: 'text', text }], isError: true } } as never)
         return 'round'
       }
-      throw new ProtocolError(modern ? -32600 : URL_ELICITATION_REQUIRED, text, modern ? undefined : { elicitations: [elicitation] })
+      throw new ProtocolError(modern ? INVALID_REQUEST : URL_ELICITATION_REQUIRED, text, modern ? undefined : { elicitations: [elicitation] })
     }
     if (modern) {
       const round = {
@@ -155,14 +154,14 @@ export function isConsentState(requestState: unknown): boolean {
 export function acceptedConsent(requestState: unknown, inputResponses: unknown): string | undefined {
   if (!isConsentState(requestState)) return undefined
   const answer = (inputResponses as Record<string, { action?: string }> | undefined)?.[CONSENT_INPUT]
-  if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+  if (answer?.action !== 'accept') throw new ProtocolError(INVALID_REQUEST, 'The authorization for this upstream was declined.')
   return (requestState as string).slice(CONSENT_STATE.length)
 }
 
 /** Sends a 2025 caller's browser to `consent` with a URL elicitation on its session, and waits for it to come back. */
 export async function elicitConsent(oauth: UpstreamOAuth, consent: Consent, request: NonNullable<Caller['request']>, signal?: AbortSignal): Promise<void> {
   const answer = (await request({ method: 'elicitation/create', params: consentElicitation(oauth.resource, consent) }, signal)) as { action?: string }
-  if (answer?.action !== 'accept') throw new ProtocolError(-32600, 'The authorization for this upstream was declined.')
+  if (answer?.action !== 'accept') throw new ProtocolError(INVALID_REQUEST, 'The authorization for this upstream was declined.')
   await untilAuthorized(oauth, consent.elicitationId, signal)
 }
 
@@ -189,14 +188,14 @@ export function canOpenUrls(caller: Caller): boolean {
 export async function untilAuthorized(oauth: UpstreamOAuth, state: string, signal?: AbortSignal): Promise<void> {
   let stop: (() => void) | undefined
   const cancelled = new Promise<never>((_resolve, reject) => {
-    stop = () => reject(new ProtocolError(-32600, 'The request ended before the authorization was completed.'))
+    stop = () => reject(new ProtocolError(INVALID_REQUEST, 'The request ended before the authorization was completed.'))
     signal?.addEventListener('abort', stop, { once: true })
   })
   cancelled.catch(() => {})
   try {
     const outcome = await Promise.race([oauth.consentOutcome(state), cancelled])
-    if (!outcome) throw new ProtocolError(-32602, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
-    if (!outcome.ok) throw new ProtocolError(-32600, outcome.error)
+    if (!outcome) throw new ProtocolError(INVALID_PARAMS, 'This authorization round is unknown or over. Try this: send the request again without requestState.')
+    if (!outcome.ok) throw new ProtocolError(INVALID_REQUEST, outcome.error)
   } finally {
     if (stop) signal?.removeEventListener('abort', stop)
   }
