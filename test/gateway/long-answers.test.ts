@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { longTextAnswer } from '../../fixtures/servers/long-text.js'
 import { killAll, type Started, startListening, TSX_NODE_ARGS } from '../helpers/processes.js'
-import { headers2026 } from '../helpers/wire-2026.js'
+import { post2026 } from '../helpers/wire-2026.js'
 import { rawSession, startGateway, startRawUpstream, TOKEN, type HostileGateway } from '../hostile/harness.js'
 
 let raw: Started
@@ -42,9 +42,8 @@ afterAll(() => killAll())
 
 type Answer = { result?: { content: { text: string }[]; structuredContent?: Record<string, unknown> }; error?: { message: string } }
 
-const callBody = (name: string, kind: string, meta?: object) => requestBody('tools/call', { name, arguments: { text: kind } }, meta)
-const requestBody = (method: string, params: object, meta?: object) =>
-  JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, ...(meta ? { _meta: meta } : {}) } })
+const callBody = (name: string, kind: string) => requestBody('tools/call', { name, arguments: { text: kind } })
+const requestBody = (method: string, params: object) => JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
 
 /** The upstream's own answer, read directly: what JSON.parse of its UTF-8 text gives. */
 async function direct(kind: string): Promise<Answer> {
@@ -52,29 +51,17 @@ async function direct(kind: string): Promise<Answer> {
   return JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as Answer
 }
 
-/** A request's answer, as its text: `name` is the tool or resource it names (the 2026 `Mcp-Name`). */
-type Send = (url: string, method: string, name: string, params: object) => Promise<string>
+/** A request's answer, as its text. */
+type Send = (url: string, method: string, params: Record<string, unknown>) => Promise<string>
 
 /** On a 2025 session. */
-const send2025: Send = async (url, method, _name, params) => (await (await rawSession(url)).post(requestBody(method, params))).body
+const send2025: Send = async (url, method, params) => (await (await rawSession(url)).post(requestBody(method, params))).body
 
 /** As a 2026 request. */
-const send2026: Send = async (url, method, name, params) => {
-  const envelope = {
-    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-    'io.modelcontextprotocol/clientInfo': { name: 'long-answers', version: '1' },
-    'io.modelcontextprotocol/clientCapabilities': {},
-  }
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { ...headers2026(method, name), authorization: `Bearer ${TOKEN}` },
-    body: requestBody(method, params, envelope),
-  })
-  return Buffer.from(await res.arrayBuffer()).toString('utf8')
-}
+const send2026: Send = async (url, method, params) => Buffer.from(await (await post2026({ url, token: TOKEN, capabilities: {} }, method, params)).arrayBuffer()).toString('utf8')
 
 /** The gateway's answer to a `tools/call` of `tool` on the era's wire, as its text. */
-const calling = (send: Send) => async (kind: string, at = gateway, tool = 'longtext') => send(at.url, 'tools/call', tool, { name: tool, arguments: { text: kind } })
+const calling = (send: Send) => async (kind: string, at = gateway, tool = 'longtext') => send(at.url, 'tools/call', { name: tool, arguments: { text: kind } })
 const through2025 = calling(send2025)
 const through2026 = calling(send2026)
 
@@ -88,12 +75,12 @@ describe.each([
   ['2026-07-28', through2026, send2026],
 ] as const)('long strings through the gateway, %s client', (_era, through, send) => {
   it('reads a 1 MiB app page under its renamed URI twice, the same text as a direct read each time', async () => {
-    const expected = (JSON.parse(await send2025(app.url, 'resources/read', APP_URI, { uri: APP_URI })) as Read).result!.contents[0]!.text
+    const expected = (JSON.parse(await send2025(app.url, 'resources/read', { uri: APP_URI })) as Read).result!.contents[0]!.text
     expect(expected.length).toBe(Number(APP_BYTES))
     for (const pool of ['app', 'appstdio']) {
       const uri = `ui://airmcp~${pool}/bundle/app.html`
       for (const _time of [1, 2]) {
-        const read = JSON.parse(await send(gateway.url, 'resources/read', uri, { uri })) as Read
+        const read = JSON.parse(await send(gateway.url, 'resources/read', { uri })) as Read
         expect(read.result?.contents.map((c) => c.uri)).toEqual([uri])
         expect(read.result!.contents[0]!.text === expected).toBe(true)
       }

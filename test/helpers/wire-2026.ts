@@ -55,16 +55,19 @@ const envelope = (client: WireClient) => ({
   'io.modelcontextprotocol/clientCapabilities': client.capabilities,
 })
 
-/** Sends one request; resolves with its result, rejects with an {@link RpcError}. */
-export async function send(client: WireClient, method: string, params: Result): Promise<Result> {
+/** Posts one request as a 2026 client does (headers and envelope); the HTTP response as it came. */
+export function post2026(client: WireClient, method: string, params: Result): Promise<Response> {
   const name = (params.name ?? params.uri ?? params.taskId) as string | undefined
-  const meta = envelope(client)
-  const res = await fetch(client.url, {
+  return fetch(client.url, {
     method: 'POST',
     headers: { ...headers2026(method, name), ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: envelope(client) } }),
   })
-  const answer = (await answerOf(res)) as { result?: Result; error?: { code: number; message: string } }
+}
+
+/** Sends one request; resolves with its result, rejects with an {@link RpcError}. */
+export async function send(client: WireClient, method: string, params: Result): Promise<Result> {
+  const answer = (await answerOf(await post2026(client, method, params))) as { result?: Result; error?: { code: number; message: string } }
   if (answer.error) throw new RpcError(answer.error.code, answer.error.message)
   return answer.result!
 }

@@ -54,10 +54,11 @@ function keepsSessions(upstream: Upstream): boolean {
  * exception to sharing: its requests to a 2025 server run on an upstream session per set of roots
  * (Router.needsRoots), as a 2025 client's would on its own. A server that wants each caller's own token
  * (`auth.mode: 'per-user'` or `'on-behalf-of'`) binds its sessions to the user whose token opened them: a
- * 2025 client session gets its own there, opened with its caller's token once the gateway holds one. Until then, a 2026 server's
- * callers are asked to consent on the shared connection, where their calls go; a 2025-only server's are
- * asked on their client session before their upstream session opens (or told the URL, where they cannot be
- * asked so), and its 2026 callers ride a session of their principal's (`principalSession`).
+ * 2025 client session gets its own there, opened with its caller's token once the gateway holds one. Until
+ * then, a 2026 server's callers are asked to consent on the shared connection, where their calls go; a
+ * 2025-only server's are asked on their client session before their upstream session opens (or told the
+ * URL, where they cannot be asked so), and its 2026 callers ride a session of their principal's
+ * (`principalSession`).
  *
  * At most `maxPerRegistration` stdio children are open per registration (HTTP and SSE sessions are bounded
  * by the front's `maxSessions`): a client session past it gets a clear error (or, where the registration is
