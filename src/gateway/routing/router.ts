@@ -2,7 +2,7 @@
 import { ProtocolError } from '@modelcontextprotocol/client'
 import { INVALID_PARAMS, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import { CallTelemetry } from '../../telemetry/calls.js'
-import { asRequested, type Route, serverToolName } from '../names/index.js'
+import { asRequested, serverToolName } from '../names/index.js'
 import { assertDepth, LIMIT_DEFAULTS, noteRoute, type RequestGuard, traceIdOf } from '../security/index.js'
 import { announce } from './announcements.js'
 import { toolCallInfo, traceMeta } from './call-telemetry.js'
@@ -21,17 +21,8 @@ import { EraBridge } from './era-bridge.js'
 import { RESULT_TOO_LARGE, unknownPrompt, unknownTool } from '../errors.js'
 import { Forwarding, type ForwardingOptions } from './forwarding.js'
 import type { LockGate } from '../lock/index.js'
-import { MergedLists } from './merged-lists.js'
-import {
-  type CacheHint,
-  consentBeforeListing,
-  FULL_PROFILE,
-  type OwnConnections,
-  profileOf,
-  ProfileViews,
-  type Upstream,
-  type UpstreamEvents,
-} from '../upstreams/index.js'
+import { OfferedLists } from './offered-lists.js'
+import { type OwnConnections, type Upstream, type UpstreamEvents } from '../upstreams/index.js'
 import { ServerMessages } from './server-messages.js'
 import { Subscriptions } from './subscriptions.js'
 import { TaskRouting } from './task-routing.js'
@@ -47,14 +38,13 @@ export interface RouterOptions extends ForwardingOptions {
 
 /**
  * Routes each client request to the pool that owns the name, through the stages: merged lists
- * (merged-lists.ts), era bridging (era-bridge.ts), forwarding with failover (forwarding.ts), tasks
+ * (merged-lists.ts, offered-lists.ts), era bridging (era-bridge.ts), forwarding with failover (forwarding.ts), tasks
  * (task-routing.ts); and each upstream's messages back to clients (server-messages.ts, subscriptions.ts,
  * announcements.ts).
  */
-export class Router implements UpstreamEvents {
+export class Router extends OfferedLists implements UpstreamEvents {
   readonly sessions = new Set<LegacySession>()
   readonly notifiers = new Set<ModernNotifier>()
-  readonly upstreams: Upstream[] = []
   /** Tool search ranks by meaning as well as words (GatewayOptions.searchByMeaning). */
   searchByMeaning = false
   /** Client sessions' own upstream sessions (HTTP front; see own-connections.ts for the session model). */
@@ -68,29 +58,21 @@ export class Router implements UpstreamEvents {
   /** Told of every upstream status change (reconnect counting). */
   onStatusChanged: ((upstream: Upstream) => void) | undefined
 
-  private readonly lists: MergedLists
   private readonly forwarding: Forwarding
   private readonly tasks: TaskRouting
   private readonly bridge: EraBridge
   private readonly messages: ServerMessages
   private readonly subscriptions: Subscriptions
-  /** What clients declaring less than the gateway does are not offered (upstreams/profiles.ts). */
-  private readonly profiles = new ProfileViews()
 
   constructor(private readonly options: RouterOptions) {
+    super()
     const own = () => this.own
-    this.lists = new MergedLists(this.upstreams, { gate: () => this.gate, own })
     const members = (pool: string) => this.lists.members(pool)
     this.forwarding = new Forwarding(options, { members, own, rootsOf: (session) => this.messages.rootsOf(session) })
     this.tasks = new TaskRouting(options.taskIds ?? new TaskIds(undefined), this.forwarding, this.upstreams)
     this.bridge = new EraBridge({ forwarding: this.forwarding, tasks: this.tasks, sealer: options.sealer, members, own })
     this.messages = new ServerMessages(this.forwarding, this.sessions, own)
     this.subscriptions = new Subscriptions(this.lists, this.forwarding, this.notifiers, own, options.maxSubscriptionsPerSession)
-  }
-
-  /** Bumped whenever the exposed lists change (the discovery index is rebuilt on a new revision). */
-  get revision(): number {
-    return this.lists.revision
   }
 
   // ---- upstreams and client sessions ----
@@ -111,73 +93,6 @@ export class Router implements UpstreamEvents {
     this.sessions.delete(session)
     this.subscriptions.removeSession(session)
     void this.own?.close(session)
-  }
-
-  // ---- the merged lists ----
-
-  rebuild(kinds?: ListKind[]): ListKind[] {
-    return this.lists.rebuild(kinds)
-  }
-
-  listTools() {
-    return this.lists.listTools()
-  }
-
-  listPrompts() {
-    return this.lists.listPrompts()
-  }
-
-  /** The tools offered to the caller: the catalog without what its capability profile is not offered (upstreams/profiles.ts). */
-  toolsFor(caller: Caller) {
-    return this.offeredOf(caller, 'tools', () => this.lists.listTools(), (name) => this.lists.toolRoute(name))
-  }
-
-  promptsFor(caller: Caller) {
-    return this.offeredOf(caller, 'prompts', () => this.lists.listPrompts(), (name) => this.lists.promptRoute(name))
-  }
-
-  private offeredOf<T extends { name: string }>(caller: Caller, kind: 'tools' | 'prompts', list: () => T[], routeOf: (name: string) => Route | undefined): T[] | Promise<T[]> {
-    const profile = profileOf(caller.clientCapabilities)
-    if (profile === FULL_PROFILE) return list()
-    const offered = () =>
-      list().filter((item) => {
-        const route = routeOf(item.name)!
-        return !this.profiles.hides(kind, route.name, this.lists.members(route.pool), profile)
-      })
-    const learning = this.profiles.learn(this.upstreams, profile)
-    return learning ? learning.then(offered) : offered()
-  }
-
-  /**
-   * Whether the caller's profile is not offered `route` (a map hit), or a promise once that is being learned
-   * (ask again when it settles). The full profile is offered everything and never looks.
-   */
-  private withheld(caller: Caller, kind: 'tools' | 'prompts', route: Route): boolean | Promise<void> {
-    const profile = profileOf(caller.clientCapabilities)
-    if (profile === FULL_PROFILE) return false
-    const members = this.lists.members(route.pool)
-    return this.profiles.learn(members, profile) ?? this.profiles.hides(kind, route.name, members, profile)
-  }
-
-  listResources(session?: object) {
-    return this.lists.listResources(session)
-  }
-
-  listResourceTemplates(session?: object) {
-    return this.lists.listResourceTemplates(session)
-  }
-
-  instructions(): string | undefined {
-    return this.lists.instructions()
-  }
-
-  cacheHint(kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts'): Required<CacheHint> {
-    return this.lists.cacheHint(kind)
-  }
-
-  /** A per-user upstream nobody has authorized yet asks the caller who lists first (upstreams/auth/list-consent.ts). */
-  consentBeforeListing(caller: Caller): Promise<void> {
-    return consentBeforeListing(this.upstreams, caller)
   }
 
   // ---- the route stage: client requests ----
