@@ -1,4 +1,4 @@
-// An upstream member: its connection's lifecycle (probe, handshake, the 2025 session beside a 2026 connection, reconnect, stop), its notification handlers and forwarded requests.
+// An upstream member: its connection's lifecycle (probe, handshake, the 2025 session beside a 2026 connection (upstream-sessions.ts), reconnect, stop), its notification handlers and forwarded requests.
 import {
   Client,
   SdkError,
@@ -9,7 +9,6 @@ import {
   SseError,
   type Transport,
 } from '@modelcontextprotocol/client'
-import type { Principal } from '../../http/principal.js'
 import type { ForwardOptions } from '../calls/index.js'
 import { asGatewayResult, DirectRequestsTransport } from './direct-requests.js'
 import { messageOf, secretsOf, UpstreamTransportError } from '../errors.js'
@@ -20,9 +19,8 @@ import { PassThrough } from './upstream-lists.js'
 import { namesOnFreshSession, namesPerRequest } from './profile-lists.js'
 import { capabilitiesOf, FULL_PROFILE, type OfferedNames } from './profiles.js'
 import { offeredToolName } from '../names/index.js'
-import { UpstreamSubscriptions } from './upstream-subscriptions.js'
-import { authorizesPerCaller, type HttpConnection } from './auth/index.js'
-import type { UpstreamOAuth } from './auth/oauth-client.js'
+import { UpstreamSessions } from './upstream-sessions.js'
+import { authorizesPerCaller } from './auth/index.js'
 import { createTransport, GATEWAY_CAPABILITIES, GATEWAY_INFO, newClient, sessionTransport } from './upstream-transports.js'
 
 // Parts of the old upstream module still imported from here by the router.
@@ -49,21 +47,13 @@ function isStreamFailure(error: unknown): boolean {
  * connect probes the server once (`server/discover`, falling back to `initialize`); the verdict is kept
  * for the life of the connection and decides which era every forwarded request speaks.
  */
-export class Upstream extends UpstreamSubscriptions {
+export class Upstream extends UpstreamSessions {
   lastError: string | undefined
   client: Client | undefined
-  /**
-   * A 2025 session with the same server when it serves both revisions over Streamable HTTP: 2025 callers
-   * are forwarded on it in their own revision (questions as server-to-client requests, the tool run once),
-   * instead of being bridged to 2026 input rounds. Lists, health and 2026 callers use `client`.
-   */
-  sessionClient: Client | undefined
   /** The server's `instructions` of its last connection (initialize or server/discover result). */
   instructions: string | undefined
   /** What this connection declares: the gateway's capabilities, or (a client session's own connection) what its client declared of them. */
   capabilities: Record<string, unknown> = GATEWAY_CAPABILITIES
-  /** Whose token a client session's own connection to a per-user upstream opens with (see `sessionsPerPrincipal`). */
-  sessionPrincipal: Principal | undefined
   private connecting: Promise<void> | undefined
   /** Each connection's transport when the gateway owns it: forwarded requests go there directly. */
   private readonly direct = new WeakMap<Client, DirectRequestsTransport>()
@@ -185,7 +175,7 @@ export class Upstream extends UpstreamSubscriptions {
   }
 
   /** Forwarded requests on this connection skip the SDK client when the gateway owns its transport (direct-requests.ts). */
-  private goDirect(client: Client, transport: Transport): void {
+  protected goDirect(client: Client, transport: Transport): void {
     if (!(transport instanceof DirectRequestsTransport)) return
     const version = client.getNegotiatedProtocolVersion()
     transport.envelope =
@@ -227,62 +217,7 @@ export class Upstream extends UpstreamSubscriptions {
     return { tools: names.tools.map((name) => offeredToolName(this.registration.tools, name)), prompts: names.prompts }
   }
 
-  /** Its OAuth client where each caller authorizes it (`auth.mode: 'per-user'`; see auth/list-consent.ts). */
-  get perUserAuth(): UpstreamOAuth | undefined {
-    const connection = this.registration.connection as HttpConnection
-    return connection.auth?.mode === 'per-user' ? this.timing.upstreamAuth?.oauthFor(connection) : undefined
-  }
-
-  /**
-   * A server whose every request carries a token of its caller's (`auth.mode: 'per-user'`, or
-   * `'on-behalf-of'`: the caller's exchanged) binds a session to the token's subject: a 2025 client session
-   * gets an upstream 2025 session of its own, opened with its caller's token once the gateway holds one
-   * (own-connections.ts). A 2026 server has no shared 2025 session beside; a 2025-only one's 2026 callers ride
-   * a session of their principal's (`OwnConnections.principalSession`).
-   */
-  get sessionsPerPrincipal(): boolean {
-    if (!authorizesPerCaller(this.registration.connection)) return false
-    return this.era === 'legacy' || (this.era === 'modern' && this.registration.protocol !== '2026-07-28')
-  }
-
-  /** Whether each caller's front token is exchanged for this upstream's (`auth.mode: 'on-behalf-of'`): nobody is asked. */
-  get actsOnBehalfOf(): boolean {
-    return (this.registration.connection as HttpConnection).auth?.mode === 'on-behalf-of'
-  }
-
-  /** A protected upstream's HTTP transport carries the tokens its requests need (upstream-auth/). */
-  private readonly withAuth = (transport: Transport): Transport =>
-    this.timing.upstreamAuth?.wrap(this.registration.connection, transport, this.sessionPrincipal) ?? transport
-
-  /** The 2025 session beside a 2026 connection; undefined when the server refuses 2025 clients (strict 2026). */
-  private async openSessionClient(): Promise<Client | undefined> {
-    const client = newClient(this.timing.connectTimeout, this.capabilities)
-    this.wire(client)
-    // List changes already arrive on the 2026 connection's listen stream: one refresh each, not two.
-    for (const kind of ['tools', 'resources', 'prompts']) client.removeNotificationHandler(`notifications/${kind}/list_changed`)
-    client.onclose = () => {
-      if (this.sessionClient === client) this.sessionClient = undefined
-    }
-    const transport = sessionTransport(this.registration, this.timing.maxResultBytes, this.withAuth)
-    try {
-      await client.connect(transport, { prior: { kind: 'legacy' }, timeout: this.timing.connectTimeout })
-      this.goDirect(client, transport)
-      if (!this.stopped) return client
-      await client.close().catch(() => {})
-      return undefined
-    } catch {
-      await client.close().catch(() => {})
-      return undefined
-    }
-  }
-
-  protected closeSessionClient(): void {
-    const client = this.sessionClient
-    this.sessionClient = undefined
-    void client?.close().catch(() => {})
-  }
-
-  private wire(client: Client): void {
+  protected wire(client: Client): void {
     client.onclose = () => {
       if (this.client === client) {
         this.client = undefined
