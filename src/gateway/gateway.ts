@@ -187,7 +187,7 @@ export class Gateway extends GatewayRegistrations {
         requestReadTimeout: this.options.requestReadTimeout,
         authenticate: this.authenticate,
         protectedResource: this.protectedResource,
-        routes: (req, res, url) => this.upstreamAuth.route(req, res, url),
+        routes: (req, res, pathname, url) => this.upstreamAuth.route(req, res, pathname, url),
         metrics: this.operations.metrics,
         portEnv: 'AIRMCP_GATEWAY_PORT',
         health: () => {

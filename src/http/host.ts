@@ -41,8 +41,8 @@ export interface HttpHostOptions extends GuardOptions {
    * principal gets a 404.
    */
   authenticate?: (authorization: string | undefined, req: IncomingMessage) => unknown
-  /** Extra GET routes before any token is asked for (the gateway's OAuth callback); true when served. */
-  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean
+  /** Extra GET routes before any token is asked for (the gateway's OAuth callback); true when served. `url()` parses the target. */
+  routes?: (req: IncomingMessage, res: ServerResponse, pathname: string, url: () => URL) => boolean
   /** An OAuth protected resource: its RFC 9728 metadata is served and its challenge sent with every 401. */
   protectedResource?: ProtectedResource
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
@@ -100,6 +100,12 @@ interface StreamableEntry {
   lastSeen: number
   principal?: unknown
 }
+
+/** A request target WHATWG URL leaves as it is: unreserved and sub-delim characters only, no dot segment, no escape. */
+const PLAIN_PATH = /^(?!.*\/\.\.?(?:\/|$))\/(?!\/)[\w\-.~!$&'()*+,;=:@/]*$/
+
+/** Whether a request target is its own pathname (`new URL(target, base).pathname === target`). */
+export const isPlainPath = (target: string): boolean => PLAIN_PATH.test(target)
 
 /** Starts an HTTP server that hosts MCP sessions; rejects with a clear error when the port is taken. */
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
@@ -292,12 +298,16 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const target = req.url ?? '/'
+    let parsed: URL | undefined
+    const url = () => (parsed ??= new URL(target, 'http://localhost'))
+    // A plain path is its own pathname: most requests skip building a URL (a few µs on every call).
+    const pathname = isPlainPath(target) ? target : url().pathname
     // Public by design (RFC 9728): browser-based clients on other origins read it too.
-    if (options.protectedResource?.serveMetadata(req, res, url.pathname)) return
+    if (options.protectedResource?.serveMetadata(req, res, pathname)) return
     checkHostAndOrigin(req, options)
-    if (options.routes?.(req, res, url)) return
-    if (url.pathname === '/health' && req.method === 'GET') {
+    if (options.routes?.(req, res, pathname, url)) return
+    if (pathname === '/health' && req.method === 'GET') {
       // A liveness probe without the token learns that the process answers, nothing more.
       const authorized = options.authenticate
         ? await Promise.resolve(options.authenticate(req.headers.authorization, req)).then((p) => p !== undefined, () => false)
@@ -306,7 +316,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       res.end(JSON.stringify(authorized ? { ...options.health(), sessions: sessionCount() } : { status: 'ok' }))
       return
     }
-    if (url.pathname === '/metrics' && req.method === 'GET' && options.metrics) {
+    if (pathname === '/metrics' && req.method === 'GET' && options.metrics) {
       // Its own token when it has one, else whoever may use the front (authToken or a named client).
       if (options.metrics.token !== undefined) checkBearer(req, options.metrics.token)
       else await authorize(req)
@@ -316,17 +326,17 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       return
     }
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
-    if (options.serve.streamable && url.pathname === mcpPath) {
+    if (options.serve.streamable && pathname === mcpPath) {
       return handleStreamable(req, res, await authorize(req))
     }
-    if (options.serve.sse && req.method === 'GET' && (url.pathname === '/sse' || (url.pathname === '/' && wantsEvents))) {
+    if (options.serve.sse && req.method === 'GET' && (pathname === '/sse' || (pathname === '/' && wantsEvents))) {
       return openSse(req, res, await authorize(req))
     }
-    if (options.serve.sse && req.method === 'POST' && url.pathname === '/messages') {
-      return postSse(req, res, url, await authorize(req))
+    if (options.serve.sse && req.method === 'POST' && pathname === '/messages') {
+      return postSse(req, res, url(), await authorize(req))
     }
     const endpoint = options.serve.streamable ? `POST ${mcpPath}` : 'GET /sse'
-    throw new HttpError(404, `Nothing at ${req.method} ${url.pathname}. Try this: the MCP endpoint is ${endpoint}.`)
+    throw new HttpError(404, `Nothing at ${req.method} ${pathname}. Try this: the MCP endpoint is ${endpoint}.`)
   }
 
   // Slow clients get a bounded time to send a request (Node's default is 5 minutes per request).

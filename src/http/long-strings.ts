@@ -252,6 +252,12 @@ export function jsonBody(value: unknown): Buffer[] {
  * both ends to write and parse.
  */
 export function endWithJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
+  if (holders === 0) {
+    // No long string anywhere: the text as it is, which node:http sends with the head in one write.
+    const json = JSON.stringify(value)
+    res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(json)) })
+    return void res.end(json)
+  }
   const body = jsonBody(value)
   let length = 0
   for (const part of body) length += part.length

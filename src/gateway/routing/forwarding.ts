@@ -204,8 +204,9 @@ export class Forwarding {
         const result = await run(upstream, options)
         picked.stats.recordResult(performance.now() - startedAt, result, picked.secrets)
         // The upstream's progress and logs about the call were read before its answer and handed on as they
-        // came: the result follows them out once they are with the client's codec.
-        await this.told.get(caller)
+        // came: the result follows them out once they are with the client's codec (no extra turn when none came).
+        const told = this.told.get(caller)
+        if (told) await told
         return result
       } catch (error) {
         if (startedAt) picked.stats.recordError(performance.now() - startedAt, error, picked.secrets)

@@ -147,15 +147,16 @@ export class UpstreamAuthority {
   }
 
   /** Serves the callback and the metadata document; false for any other path. */
-  route(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+  route(req: IncomingMessage, res: ServerResponse, pathname: string, url: () => URL): boolean {
     if (req.method !== 'GET') return false
-    if (url.pathname === CLIENT_METADATA_PATH) {
+    if (pathname === CLIENT_METADATA_PATH) {
       const id = new URL(CLIENT_METADATA_PATH, this.origin()).href
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' })
       res.end(JSON.stringify(clientMetadataOf(this.redirectUri(), id)))
       return true
     }
-    if (url.pathname !== CALLBACK_PATH) return false
+    if (pathname !== CALLBACK_PATH) return false
+    const { searchParams } = url()
     const page = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
       res.end(text)
@@ -169,10 +170,10 @@ export class UpstreamAuthority {
     // Taken once from the board the replicas share: the replica that asked for it need not be this one.
     this.consents()
       .then(async (board) => {
-        const pending = await board.take(url.searchParams.get('state') ?? '')
+        const pending = await board.take(searchParams.get('state') ?? '')
         const client = pending && [...this.clients.values()].find((candidate) => candidate.resource === pending.resource)
         if (!client) return unknown()
-        await client.complete(url.searchParams, pending)
+        await client.complete(searchParams, pending)
         page(200, 'Authorized. You can close this window; the call goes on in your MCP client.')
       })
       .catch((error: unknown) =>
