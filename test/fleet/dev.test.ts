@@ -127,6 +127,18 @@ describe('airmcp dev', () => {
     await expectServed(client, 'folder re-created')
   }, 180_000)
 
+  it('its src/ folder deleted and created again, then saved by rename: the new folder is watched and the save served', async () => {
+    const text = readFileSync(search(), 'utf8')
+    rmSync(dirname(search()), { recursive: true })
+    mkdirSync(dirname(search()))
+    writeFileSync(search(), withSaved(text, 'new folder'))
+    await expectServed(client, 'new folder')
+    const temporary = `${search()}___jb_tmp___`
+    writeFileSync(temporary, withSaved(text, 'renamed into the new folder'))
+    renameSync(temporary, search())
+    await expectServed(client, 'renamed into the new folder')
+  }, 180_000)
+
   it("an editor's save (a temp file renamed over the source, swap and backup files beside it): that server alone is rebuilt", async () => {
     const before = rebuilds().length
     const noise = [`${search()}.swp`, join(dirname(search()), '.index.ts.swp'), join(root, 'gateway/src/.index.ts.swp'), join(root, 'gateway/src/index.ts~')]
