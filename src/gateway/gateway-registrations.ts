@@ -95,9 +95,12 @@ export abstract class GatewayRegistrations {
     return { added: added.map((r) => r.id), removed, changed: changed.map((r) => r.id) }
   }
 
-  /** Drops and re-opens one registration's connection (a restarted server, a rebuilt stdio child). */
+  /**
+   * Drops and re-opens one registration's connection (a restarted server, a rebuilt stdio child). Client
+   * sessions' own connections to it start over too: kept, they would count each restart as a crash and back off.
+   */
   async reconnect(id: string): Promise<void> {
-    await this.registrations.get(id)?.reconnect()
+    await Promise.all([this.registrations.get(id)?.reconnect(), this.router.own?.closeRegistration(id)])
   }
 
   /** Every registration with its status, tools and last error. */

@@ -70,4 +70,34 @@ describe('Gateway registrations at run time', () => {
     await until([])
     expect(textOf(await client.callTool({ name: 'two', arguments: {} }).catch((e: Error) => ({ content: [{ type: 'text', text: e.message }] })))).toMatch(/Unknown tool "two"/)
   })
+
+  it("reconnect after its server restarted: client sessions' own connections to it start over as well, however many restarts came before", async () => {
+    // `airmcp dev` restarts a server on each save within seconds: a session's own connection that outlived
+    // them counted them as a crash loop and waited out its growing backoff (saves served up to 30 s late).
+    const start = async (port: number, answer: string) => {
+      const started = defineServer({
+        name: 'gamma',
+        version: '1.0.0',
+        transport: { type: 'sse', port },
+        handleSignals: false,
+        tools: [defineTool('three', { description: 'three', handler: () => answer })],
+      })
+      await started.start()
+      return started
+    }
+    let server = await start(0, 'first build')
+    const url = server.url!
+    const gateway = new Gateway({ name: 'g', port: 0, handleSignals: false })
+    gateway.register({ id: 'gamma-1', name: 'gamma', connection: { type: 'sse', url } })
+    await gateway.start()
+    stops.push(() => server.stop(), () => gateway.stop())
+    const client = await connectClient('http', gateway.url!)
+    expect(textOf(await client.callTool({ name: 'three', arguments: {} }))).toBe('first build')
+    for (let build = 2; build <= 6; build++) {
+      await server.stop()
+      server = await start(Number(new URL(url).port), `build ${build}`)
+      await gateway.reconnect('gamma-1')
+      expect(textOf(await client.callTool({ name: 'three', arguments: {} }))).toBe(`build ${build}`)
+    }
+  })
 })

@@ -14,12 +14,21 @@ export const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
 /** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
 export const GATEWAY_CAPABILITIES = capabilitiesOf(FULL_PROFILE)
 
+/** A fetch that failed on a kept-alive socket the server had closed (a restarted server's, say) before any answer came. */
+const onClosedSocket = (error: unknown) => (error as { cause?: { code?: unknown } })?.cause?.code === 'UND_ERR_SOCKET'
+
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
- * undici leaves one listener per request (thousands under load); a POST is short and needs none.
+ * undici leaves one listener per request (thousands under load); a POST is short and needs none. Opening
+ * the stream (a GET: nothing runs twice) goes once more when a pooled socket turns out to be closed.
  */
 const postWithoutSharedSignal: typeof fetch = async (url, init) => {
-  if (init?.method !== 'POST') return fetch(url, init)
+  if (init?.method !== 'POST') {
+    return fetch(url, init).catch((error: unknown) => {
+      if (!onClosedSocket(error) || init?.signal?.aborted) throw error
+      return fetch(url, init)
+    })
+  }
   const response = await fetch(url, { ...init, signal: undefined, headers: withActiveTraceHeaders(init.headers) })
   if (response.ok) return response
   // What a refused POST means is said by type (errors.ts), not in the SDK's words quoting the body.
