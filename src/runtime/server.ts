@@ -250,7 +250,7 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: serveModern && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, answerToolCallsOverHttp(factory, serveModern)), (name) => factory.tools.get(name)?.inputSchema),
+          modern: serveModern && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, answerToolCallsOverHttp(factory, serveModern), options.keepAliveMs), (name) => factory.tools.get(name)?.inputSchema),
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

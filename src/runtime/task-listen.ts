@@ -48,7 +48,7 @@ function refuse(res: ServerResponse, id: unknown, code: number, message: string,
  * malformed `taskIds` (-32602); acknowledges the ids it will report on (those `feed` knows for this client);
  * sends each task's current state, then every status change; ends the stream once all have ended.
  */
-export async function serveTaskListen(res: ServerResponse, body: unknown, feed: TaskFeed): Promise<void> {
+export async function serveTaskListen(res: ServerResponse, body: unknown, feed: TaskFeed, keepAliveMs = DEFAULT_KEEP_ALIVE_MS): Promise<void> {
   const request = body as ListenRequest
   const id = request.id
   if (!negotiatedTasks(request.params?._meta?.[CLIENT_CAPABILITIES] as Params | undefined)) {
@@ -89,7 +89,8 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   const write = (message: Params) => {
     if (!res.writableEnded) res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`)
   }
-  keepAlive = setInterval(() => res.write(KEEP_ALIVE_COMMENT), DEFAULT_KEEP_ALIVE_MS).unref()
+  // The server's keepAliveMs, as on its other streams (0: none).
+  if (keepAliveMs > 0) keepAlive = setInterval(() => res.write(KEEP_ALIVE_COMMENT), keepAliveMs).unref()
   /** Ends the stream as the SDK's listen router does: the listen request answered. */
   const finish = () => {
     close()
@@ -118,10 +119,10 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
  * `serve`, with task listen streams answered from `feed` (without one, as `serve` answers them). A listen
  * whose standard headers are not the plain 2026 ones goes to `serve` too, for the SDK's exact refusal.
  */
-export function answerTaskListens(feed: TaskFeed | undefined, serve: ModernHandler): ModernHandler {
+export function answerTaskListens(feed: TaskFeed | undefined, serve: ModernHandler, keepAliveMs?: number): ModernHandler {
   if (!feed) return serve
   return (req, res, body, principal) => {
     const plain = req.headers['mcp-method'] === 'subscriptions/listen' && req.headers['mcp-protocol-version'] === '2026-07-28'
-    return plain && isTaskListen(body) ? serveTaskListen(res, body, feed) : serve(req, res, body, principal)
+    return plain && isTaskListen(body) ? serveTaskListen(res, body, feed, keepAliveMs) : serve(req, res, body, principal)
   }
 }

@@ -86,6 +86,13 @@ describe.skipIf(!hasHaproxy())('keep-alive through a proxy with a short idle tim
     expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
   })
 
+  it('a 2026-07-28 listen stream, quiet for as long as nothing changes, gets comments and stays open', async () => {
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} }
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta } })
+    const answer = await stream(kept, { method: 'POST', headers: { ...auth, ...headers2026('subscriptions/listen', undefined) }, body }, 12)
+    expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
+  })
+
   it('without them (keepAliveMs: 0) the proxy cuts the same call', async () => {
     const session = await rawSession(silent)
     const headers = { ...auth, 'mcp-session-id': session.id, 'mcp-protocol-version': '2025-06-18' }

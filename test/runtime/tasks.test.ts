@@ -13,7 +13,7 @@ import {
   GetTaskResultSchema,
   ListToolsResultSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { codeOf, listenToEnd, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
+import { codeOf, listenToEnd, post2026, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
 
 const withTasks = (url: string): WireClient => ({ url, capabilities: { extensions: { [TASKS_EXTENSION]: {} } } })
 
@@ -88,6 +88,27 @@ describe('tasks in the runtime', () => {
     expect(await codeOf(listenToEnd({ url: servers[0]!.url!, capabilities: {} }, { taskIds: [taskId] }))).toBe(-32021)
     expect(await codeOf(listenToEnd(one, { taskIds: 'all' }))).toBe(-32602)
   })
+
+  it("keeps a task's listen stream open with the server's keepAliveMs comments while the task runs", async () => {
+    let release = () => {}
+    const held = defineTool('held', { task: 'required', handler: () => new Promise<string>((resolve) => (release = () => resolve('released'))) })
+    const server = defineServer({ name: 'tasks-keep-alive', version: '1.0.0', transport: { type: 'http', port: 0 }, handleSignals: false, metrics: false, keepAliveMs: 100, tools: [held], tasks: {} })
+    await server.start()
+    servers.push(server)
+    const client = withTasks(server.url!)
+    const taskId = (await send(client, 'tools/call', { name: 'held', arguments: {} })).taskId as string
+    const res = await post2026(client, 'subscriptions/listen', { notifications: { taskIds: [taskId] } })
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk, { stream: true })
+      // The task is held until a comment came: the stream was quiet and kept open.
+      if (text.includes(': keepalive')) release()
+    }
+    expect(text).toContain(': keepalive')
+    expect(text).toContain('"status":"completed"')
+    // Far short of the 15 s default: only the server's own interval can comment in time.
+  }, 10_000)
 
   it('answers in the call a client that did not negotiate tasks', async () => {
     const plain: WireClient = { url: servers[0]!.url!, capabilities: {} }
