@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProtocolErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/server'
 import type { ModernHandler } from '../http/host.js'
-import { endWithJson } from '../http/long-strings.js'
+import { Exchange } from '../http/exchange.js'
+import type { KeepsAlive } from '../http/keep-alive.js'
 import type { Principal } from '../http/principal.js'
 import { nodeHeaderCarrier } from './call-telemetry.js'
 import { errorResponse, requestCodec, type CallPath } from './tool-call-codec.js'
@@ -36,11 +37,14 @@ const silent = async () => {}
  * (`createMcpHandler`), which builds a server, web streams and zod parses per request: a plain call (plain
  * headers and envelope, no progress token, no round state, a tool that is no task) is read into the
  * runtime's one `IncomingCall`, answered by the one `callTool` (where the SDK's handler hands its calls too)
- * and written as the one JSON response the SDK would write. Every other request goes to `sdk`. The call's
- * signal aborts when the client goes before its answer.
+ * and written as the one JSON response the SDK would write; a call still running at a keep-alive tick
+ * (`keepAlive`, the host's) is answered as an SSE stream with comments instead, so a proxy does not cut it.
+ * Every other request goes to `sdk`. The call's signal aborts when the client goes before its answer.
  */
-export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): ModernHandler {
-  return (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => {
+export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): ModernHandler & KeepsAlive {
+  /** Calls not yet answered, for the keep-alive ticks. */
+  const pending = new Set<Exchange>()
+  const handle: ModernHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => {
     const name = (body as { method?: unknown; params?: { name?: unknown } } | null)?.params?.name
     if ((body as { method?: unknown } | null)?.method !== 'tools/call' || typeof name !== 'string' || !plainHeaders(req, name)) return sdk(req, res, body, principal)
     let controller: AbortController | undefined
@@ -60,19 +64,23 @@ export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): Mod
     const call = codec.read(body as never, signal)
     if (!call || (call.params._meta ?? {}).progressToken !== undefined) return sdk(req, res, body, principal)
     call.headers = () => nodeHeaderCarrier(req.headers)
+    const exchange = new Exchange(res)
+    pending.add(exchange)
+    const answer = (message: JSONRPCMessage) => {
+      pending.delete(exchange)
+      // The SDK's status for an answer in band: 200, or 400 for a missing client capability.
+      const code = 'error' in message ? message.error.code : undefined
+      exchange.answer(message, code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200)
+    }
     return path.callTool(call).then(
-      (result) => write(res, codec.encode(call.id, result)),
-      (error: unknown) => write(res, errorResponse(call.id, error)),
+      (result) => answer(codec.encode(call.id, result)),
+      (error: unknown) => answer(errorResponse(call.id, error)),
     )
   }
+  return Object.assign(handle, {
+    keepAlive: () => {
+      for (const exchange of pending) exchange.keepAlive()
+    },
+  })
 }
 
-/**
- * The response, with the SDK's status for an answer in band (200, or 400 for a missing client capability),
- * its length given: one write, which the client reads without chunked framing.
- */
-function write(res: ServerResponse, message: JSONRPCMessage): void {
-  if (res.destroyed) return
-  const code = 'error' in message ? message.error.code : undefined
-  endWithJson(res, code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200, { 'content-type': 'application/json' }, message)
-}

@@ -242,6 +242,7 @@ export function defineServer(options: ServerOptions): McpServer {
         const http = transport.type === 'http'
         if (http) modern = createMcpHandler(({ era }) => factory.build(era), { legacy: 'reject' })
         const serveModern = modern ? toNodeHandler(modern) : undefined
+        const toolCalls = serveModern && answerToolCallsOverHttp(factory, serveModern)
         host = await startHttpHost({
           label: `Server "${options.name}"`,
           port: transport.port!,
@@ -250,7 +251,8 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: serveModern && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, answerToolCallsOverHttp(factory, serveModern), options.keepAliveMs), (name) => factory.tools.get(name)?.inputSchema),
+          modern: toolCalls && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, toolCalls, options.keepAliveMs), (name) => factory.tools.get(name)?.inputSchema),
+          keepsAlive: toolCalls,
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

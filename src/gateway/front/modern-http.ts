@@ -8,8 +8,7 @@ import {
   UnsupportedProtocolVersionError,
 } from '@modelcontextprotocol/server'
 import { isRecord, refusedRequest } from '../../http/jsonrpc.js'
-import { KEEP_ALIVE_COMMENT } from '../../http/keep-alive.js'
-import { endWithJson } from '../../http/long-strings.js'
+import { Exchange } from '../../http/exchange.js'
 import { paramHeaderRefusal } from '../../http/param-headers.js'
 import { HEADER_MISMATCH, RESOURCE_NOT_FOUND } from '../../protocol/codes.js'
 import { type Caller, Cancellation, type GatewayState, type StateSealer } from '../calls/index.js'
@@ -133,52 +132,6 @@ function encodeResult(method: string, result: unknown, serverInfo: Params): Para
 function errorOf(error: unknown): { code: number; message: string; data?: unknown } {
   const answer = jsonRpcErrorOf(error)
   return answer.code === RESOURCE_NOT_FOUND ? { ...answer, code: ProtocolErrorCode.InvalidParams } : answer
-}
-
-/**
- * One 2026 exchange: answered as one JSON body unless a notification about the request comes first,
- * then as an SSE stream whose last event is the answer. Progress and logs go out in the order they are
- * sent, before the answer, because they are written to the same response first.
- */
-class Exchange {
-  private streaming = false
-  /** Seen open at a keep-alive tick: still open at the next, it has waited a whole interval. */
-  private waited = false
-
-  constructor(private readonly res: ServerResponse) {}
-
-  get open(): boolean {
-    return !this.res.writableEnded && !this.res.destroyed
-  }
-
-  notify(notification: { method: string; params?: Params }): void {
-    if (!this.open) return
-    this.toStream()
-    this.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...notification })}\n\n`)
-  }
-
-  /** A keep-alive tick (src/http/keep-alive.ts): unanswered since the last one, it becomes a stream and gets a comment. */
-  keepAlive(): void {
-    if (!this.open) return
-    if (!this.waited) {
-      this.waited = true
-      return
-    }
-    this.toStream()
-    this.res.write(KEEP_ALIVE_COMMENT)
-  }
-
-  private toStream(): void {
-    if (this.streaming) return
-    this.streaming = true
-    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' })
-  }
-
-  answer(message: Params, status = 200): void {
-    if (!this.open) return
-    if (this.streaming) return void this.res.end(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
-    endWithJson(this.res, status, { 'content-type': 'application/json' }, message)
-  }
 }
 
 function refuse(res: ServerResponse, id: Id | undefined, refusal: Refusal): void {
