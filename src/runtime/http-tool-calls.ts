@@ -29,16 +29,14 @@ function plainHeaders(req: IncomingMessage, name: string): boolean {
   )
 }
 
-/** Nothing to notify: the codec takes no request with a progress token, and a 2026 request without a log level gets no logs. */
-const silent = async () => {}
-
 /**
  * A 2026-07-28 Streamable HTTP request's codec for `tools/call`, in front of the SDK's per-request handler
  * (`createMcpHandler`), which builds a server, web streams and zod parses per request: a plain call (plain
- * headers and envelope, no progress token, no round state, a tool that is no task) is read into the
+ * headers and envelope, no round state, a tool that is no task) is read into the
  * runtime's one `IncomingCall`, answered by the one `callTool` (where the SDK's handler hands its calls too)
- * and written as the one JSON response the SDK would write; a call still running at a keep-alive tick
- * (`keepAlive`, the host's) is answered as an SSE stream with comments instead, so a proxy does not cut it.
+ * and written as the one JSON response the SDK would write. Its progress, or a keep-alive tick (`keepAlive`,
+ * the host's) that finds it still running, turns the answer into an SSE stream (comments keep a proxy from
+ * cutting it), the result its last event.
  * Every other request goes to `sdk`. The call's signal aborts when the client goes before its answer.
  */
 export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): ModernHandler & KeepsAlive {
@@ -60,11 +58,12 @@ export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): Mod
     }
     // The verified principal rides on the request as the SDK's authInfo (oauth-resource.ts principalAuthenticator).
     const verified = (req as { auth?: { extra?: { principal?: Principal } } }).auth?.extra?.principal
-    const codec = requestCodec(path, silent, verified)
-    const call = codec.read(body as never, signal)
-    if (!call || (call.params._meta ?? {}).progressToken !== undefined) return sdk(req, res, body, principal)
-    call.headers = () => nodeHeaderCarrier(req.headers)
+    // Progress goes out on the call's own response, which becomes an SSE stream with the first of it.
     const exchange = new Exchange(res)
+    const codec = requestCodec(path, async (notification) => exchange.notify(notification), verified)
+    const call = codec.read(body as never, signal)
+    if (!call) return sdk(req, res, body, principal)
+    call.headers = () => nodeHeaderCarrier(req.headers)
     pending.add(exchange)
     const answer = (message: JSONRPCMessage) => {
       pending.delete(exchange)

@@ -61,7 +61,7 @@ export function post2026(client: WireClient, method: string, params: Result): Pr
   return fetch(client.url, {
     method: 'POST',
     headers: { ...headers2026(method, name), ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: envelope(client) } }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: { ...(params._meta as Result | undefined), ...envelope(client) } } }),
   })
 }
 

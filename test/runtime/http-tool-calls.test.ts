@@ -36,10 +36,10 @@ describe('2026-07-28 over Streamable HTTP: tools/call read by the codec answers 
       body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...params, _meta: { ...(params._meta as object), ...envelope(capabilities) } } }),
     })
     const text = await res.text()
-    // An SSE response (the SDK's, when the call may report progress) holds the answer in its last data line.
-    const json = text.startsWith('{') ? text : text.split('\n').filter((line) => line.startsWith('data:')).at(-1)!.slice(5)
-    const { id: _id, ...answer } = JSON.parse(json)
-    return { status: res.status, type: res.headers.get('content-type'), answer }
+    // An SSE response (once the call reports progress) holds its notifications, then the answer in its last data line.
+    const events = text.startsWith('{') ? [] : text.split('\n').filter((line) => line.startsWith('data:')).map((line) => JSON.parse(line.slice(5)))
+    const { id: _id, ...answer } = events.length ? events.pop() : JSON.parse(text)
+    return { status: res.status, type: res.headers.get('content-type'), notifications: events, answer }
   }
   async function onBothPaths(params: Record<string, unknown>, capabilities: Record<string, unknown> = {}) {
     const codec = await post(params, capabilities)
@@ -55,6 +55,7 @@ describe('2026-07-28 over Streamable HTTP: tools/call read by the codec answers 
     expect(echoed).toEqual({
       status: 200,
       type: 'application/json',
+      notifications: [],
       answer: { jsonrpc: '2.0', result: { content: [{ type: 'text', text: 'abab' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'stdio-calls', version: '1.0.0' } } } },
     })
     expect((await onBothPaths({ name: 'list', arguments: {} })).answer.result.structuredContent).toEqual({ items: [1, 2, 3] })
@@ -71,10 +72,17 @@ describe('2026-07-28 over Streamable HTTP: tools/call read by the codec answers 
     expect(refused.answer.error.code).toBeTypeOf('number')
   })
 
-  it('a request with progress or headers out of the plain goes to the SDK, which answers it', async () => {
-    const progress = await post({ name: 'progress', arguments: { steps: 2 }, _meta: { progressToken: 'p' } })
-    expect(progress.status).toBe(200)
+  it('a call with a progress token: its progress, then its result, on one SSE stream', async () => {
+    const progress = await onBothPaths({ name: 'progress', arguments: { steps: 2 }, _meta: { progressToken: 'p' } })
+    expect(progress.type).toBe('text/event-stream')
+    expect(progress.notifications.map((n: { method: string; params: { progressToken: string; progress: number } }) => [n.method, n.params.progressToken, n.params.progress])).toEqual([
+      ['notifications/progress', 'p', 1],
+      ['notifications/progress', 'p', 2],
+    ])
     expect(progress.answer.result.content[0].text).toBe('done')
+  })
+
+  it('a request with headers out of the plain goes to the SDK, which answers it', async () => {
     const wrongName = await post({ name: 'echo', arguments: { text: 'a' } }, {}, { 'mcp-name': 'list' })
     expect(wrongName.status).toBe(400)
   })

@@ -17,8 +17,11 @@ describe('keep-alive on a 2026-07-28 tool call in the runtime', () => {
   })
   afterAll(() => server.stop())
 
-  it('answers a call still running after an interval as a stream with comments, its result the last event', async () => {
-    const res = await post2026(client, 'tools/call', { name: 'held', arguments: {} })
+  it.each([
+    ['a call', {}],
+    ['a call with a progress token (none reported yet)', { _meta: { progressToken: 'p' } }],
+  ])('answers %s still running after an interval as a stream with comments, its result the last event', async (_what, extra) => {
+    const res = await post2026(client, 'tools/call', { name: 'held', arguments: {}, ...extra })
     expect(res.headers.get('content-type')).toBe('text/event-stream')
     let text = ''
     const decoder = new TextDecoder()
