@@ -167,7 +167,7 @@ export class Gateway extends GatewayRegistrations {
       this.modern = modern
       this.host = await startHttpHost({
         modern: (req, res, body, principal) => modern.handle(req, res, body, principal),
-        keepsAlive: modern,
+        keepsAlive: [modern],
         label: `Gateway "${this.options.name}"`,
         port: this.env.port ?? this.options.port ?? 4000,
         host: this.env.host || this.options.host || '127.0.0.1',

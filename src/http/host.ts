@@ -47,8 +47,8 @@ export interface HttpHostOptions extends GuardOptions {
   protectedResource?: ProtectedResource
   /** Serves 2026-07-28 requests on the Streamable HTTP path; without it every request is served as 2025-era. */
   modern?: ModernHandler
-  /** What else holds responses open for the keep-alive ticks (the 2026 front's unanswered requests). */
-  keepsAlive?: KeepsAlive
+  /** What else holds responses open for the keep-alive ticks (the 2026 front's unanswered requests, listen streams). */
+  keepsAlive?: KeepsAlive[]
   /** Largest request body in bytes (default 4 MiB). */
   maxBodyBytes?: number
   /** Most concurrent sessions, held-open SSE streams included (default 1000); at the cap the least recently used idle one is closed. */
@@ -126,7 +126,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const keepAlive = startKeepAlive(options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS, function* () {
     for (const session of streamable.values()) yield session.transport
     for (const session of sse.values()) yield session.transport
-    if (options.keepsAlive) yield options.keepsAlive
+    yield* options.keepsAlive ?? []
   })
   const sessionCount = () => streamable.size + sse.size
   const ids = new SessionIds(options.sessionKey, options.sessionTtlMs)

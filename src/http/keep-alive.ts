@@ -1,5 +1,6 @@
 // Comments on quiet SSE streams, so a proxy or load balancer whose idle timeout (often 60 s) is shorter than a
 // tool call or a held-open stream does not cut it.
+import type { ServerResponse } from 'node:http'
 
 /** An SSE comment: every client ignores it, every proxy sees bytes. */
 export const KEEP_ALIVE_COMMENT = ': keepalive\n\n'
@@ -23,4 +24,23 @@ export function startKeepAlive(intervalMs: number, holders: () => Iterable<Keeps
   }, intervalMs)
   timer.unref()
   return { stop: () => clearInterval(timer) }
+}
+
+/**
+ * Long-lived streams, quiet most of their life (listen streams): each gets a comment at every tick once its
+ * head is out. A refusal (JSON) is written and ended within one turn, so what a tick finds begun and not
+ * ended is a stream.
+ */
+export class QuietStreams implements KeepsAlive {
+  private readonly streams = new Set<ServerResponse>()
+
+  /** Follows `res` until it closes. */
+  add(res: ServerResponse): void {
+    this.streams.add(res)
+    res.once('close', () => this.streams.delete(res))
+  }
+
+  keepAlive(): void {
+    for (const res of this.streams) if (res.headersSent && !res.writableEnded) res.write(KEEP_ALIVE_COMMENT)
+  }
 }

@@ -2,6 +2,7 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { serveStdio, type StdioServerHandle } from '@modelcontextprotocol/server/stdio'
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { startHttpHost, type HttpHost } from '../http/host.js'
+import { QuietStreams } from '../http/keep-alive.js'
 import { createProtectedResource, principalAuthenticator, type ResourceAuthOptions } from '../http/oauth-resource.js'
 import { CallTelemetry } from '../telemetry/calls.js'
 import { log as writeLog } from '../telemetry/log.js'
@@ -243,6 +244,7 @@ export function defineServer(options: ServerOptions): McpServer {
         if (http) modern = createMcpHandler(({ era }) => factory.build(era), { legacy: 'reject' })
         const serveModern = modern ? toNodeHandler(modern) : undefined
         const toolCalls = serveModern && answerToolCallsOverHttp(factory, serveModern)
+        const taskListens = new QuietStreams()
         host = await startHttpHost({
           label: `Server "${options.name}"`,
           port: transport.port!,
@@ -251,8 +253,8 @@ export function defineServer(options: ServerOptions): McpServer {
           path: http ? transport.path : undefined,
           stateless: http ? transport.stateless : undefined,
           createSession: () => factory.build('legacy', { longLived: true }),
-          modern: toolCalls && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, toolCalls, options.keepAliveMs), (name) => factory.tools.get(name)?.inputSchema),
-          keepsAlive: toolCalls,
+          modern: toolCalls && checkParamHeaders(answerTaskListens(factory.taskRunner?.feed, toolCalls, taskListens), (name) => factory.tools.get(name)?.inputSchema),
+          keepsAlive: toolCalls && [toolCalls, taskListens],
           allowedHosts: options.allowedHosts,
           allowedOrigins: options.allowedOrigins,
           maxBodyBytes: options.maxBodyBytes,

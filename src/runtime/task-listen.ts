@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { ModernHandler } from '../http/host.js'
-import { DEFAULT_KEEP_ALIVE_MS, KEEP_ALIVE_COMMENT } from '../http/keep-alive.js'
+import type { QuietStreams } from '../http/keep-alive.js'
 import { INVALID_PARAMS, MISSING_CLIENT_CAPABILITY } from '../protocol/codes.js'
 import { TASKS_EXTENSION, negotiatedTasks } from './tasks.js'
 
@@ -46,9 +46,10 @@ function refuse(res: ServerResponse, id: unknown, code: number, message: string,
 /**
  * Serves one task listen stream: refuses a client that did not declare the tasks extension (-32021) and a
  * malformed `taskIds` (-32602); acknowledges the ids it will report on (those `feed` knows for this client);
- * sends each task's current state, then every status change; ends the stream once all have ended.
+ * sends each task's current state, then every status change; ends the stream once all have ended. Its
+ * keep-alive comments are the caller's (a QuietStreams following `res`).
  */
-export async function serveTaskListen(res: ServerResponse, body: unknown, feed: TaskFeed, keepAliveMs = DEFAULT_KEEP_ALIVE_MS): Promise<void> {
+export async function serveTaskListen(res: ServerResponse, body: unknown, feed: TaskFeed): Promise<void> {
   const request = body as ListenRequest
   const id = request.id
   if (!negotiatedTasks(request.params?._meta?.[CLIENT_CAPABILITIES] as Params | undefined)) {
@@ -65,9 +66,7 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   }
   // Watching starts before the current states are read, so no change falls between the two.
   const stops = new Map<string, () => void>()
-  let keepAlive: NodeJS.Timeout | undefined
   const close = () => {
-    clearInterval(keepAlive)
     for (const stop of stops.values()) stop()
     stops.clear()
   }
@@ -89,8 +88,6 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
   const write = (message: Params) => {
     if (!res.writableEnded) res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`)
   }
-  // The server's keepAliveMs, as on its other streams (0: none).
-  if (keepAliveMs > 0) keepAlive = setInterval(() => res.write(KEEP_ALIVE_COMMENT), keepAliveMs).unref()
   /** Ends the stream as the SDK's listen router does: the listen request answered. */
   const finish = () => {
     close()
@@ -117,12 +114,15 @@ export async function serveTaskListen(res: ServerResponse, body: unknown, feed: 
 
 /**
  * `serve`, with task listen streams answered from `feed` (without one, as `serve` answers them). A listen
- * whose standard headers are not the plain 2026 ones goes to `serve` too, for the SDK's exact refusal.
+ * whose standard headers are not the plain 2026 ones goes to `serve` too, for the SDK's exact refusal. Each
+ * stream is followed by `quiet`, the server's keep-alive holder for them.
  */
-export function answerTaskListens(feed: TaskFeed | undefined, serve: ModernHandler, keepAliveMs?: number): ModernHandler {
+export function answerTaskListens(feed: TaskFeed | undefined, serve: ModernHandler, quiet: QuietStreams): ModernHandler {
   if (!feed) return serve
   return (req, res, body, principal) => {
     const plain = req.headers['mcp-method'] === 'subscriptions/listen' && req.headers['mcp-protocol-version'] === '2026-07-28'
-    return plain && isTaskListen(body) ? serveTaskListen(res, body, feed, keepAliveMs) : serve(req, res, body, principal)
+    if (!plain || !isTaskListen(body)) return serve(req, res, body, principal)
+    quiet.add(res)
+    return serveTaskListen(res, body, feed)
   }
 }

@@ -5,7 +5,7 @@ import { createMcpHandler, type McpRequestContext } from '@modelcontextprotocol/
 import { serveStdio } from '@modelcontextprotocol/server/stdio'
 import { parseJsonRpcLine, refusedRequest } from '../../http/jsonrpc.js'
 import { Tally } from '../../http/tally.js'
-import { KEEP_ALIVE_COMMENT } from '../../http/keep-alive.js'
+import { QuietStreams } from '../../http/keep-alive.js'
 import { isTaskListen, serveTaskListen } from '../../runtime/task-listen.js'
 import { createListenServer, createStdioServer, MODERN_CAPABILITIES, surfaceFor } from './front.js'
 import { frontMethods, inputSchemaOf } from './front-methods.js'
@@ -45,7 +45,8 @@ export interface ListenLimits {
 /** Open listen streams by client, so that one client cannot take every stream the handler allows. */
 class ListenStreams {
   private readonly open = new Tally<string>()
-  private readonly streams = new Set<ServerResponse>()
+  /** Every admitted stream, for the keep-alive ticks. */
+  readonly quiet = new QuietStreams()
 
   constructor(private readonly perClient: number) {}
 
@@ -53,20 +54,11 @@ class ListenStreams {
   admit(res: ServerResponse, clients: string[]): boolean {
     if (clients.some((client) => this.open.of(client) >= this.perClient)) return false
     for (const client of clients) this.open.add(client)
-    this.streams.add(res)
+    this.quiet.add(res)
     res.once('close', () => {
       for (const client of clients) this.open.remove(client)
-      this.streams.delete(res)
     })
     return true
-  }
-
-  /**
-   * A comment on every open stream at each keep-alive tick: a listen stream is quiet most of its life. A
-   * refusal (JSON) is written and ended within one turn, so what a tick finds begun and not ended is a stream.
-   */
-  keepAlive(): void {
-    for (const res of this.streams) if (res.headersSent && !res.writableEnded) res.write(KEEP_ALIVE_COMMENT)
   }
 }
 
@@ -109,8 +101,7 @@ export function createModernHttpFront(
     if (!streams.admit(res, clients)) {
       return refuse(res, request.id, -32000, `Too many listen streams from this client (limit ${limits.maxListenStreamsPerClient}). Try this: close streams you no longer use, or raise maxListenStreamsPerClient.`)
     }
-    // (Its comments come with the others' at the front's keep-alive ticks.)
-    if (isTaskListen(body)) return serveTaskListen(res, body, router.taskFeed(listenCaller(request, access)), 0)
+    if (isTaskListen(body)) return serveTaskListen(res, body, router.taskFeed(listenCaller(request, access)))
     // A listen stream asking for resource updates: the owning upstreams must be asked for them too.
     if (Array.isArray(uris)) await Promise.allSettled(uris.map((uri) => router.subscribeUpstream(String(uri))))
     await serveListen(req, res, body)
@@ -138,7 +129,7 @@ export function createModernHttpFront(
     handle: (req: IncomingMessage, res: ServerResponse, body: unknown, principal?: unknown) => codec.handle(req, res, body, principal as ClientAccess | undefined),
     keepAlive: () => {
       codec.keepAlive()
-      streams.keepAlive()
+      streams.quiet.keepAlive()
     },
     close: async () => {
       await listenHandler.close()
