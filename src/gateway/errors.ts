@@ -112,6 +112,9 @@ function codeOf(error: unknown): string | undefined {
   return undefined
 }
 
+/** A request that failed on a kept-alive socket its server had closed (a restarted server's, say), before any answer came. */
+export const onClosedSocket = (error: unknown): boolean => codeOf(error) === 'UND_ERR_SOCKET'
+
 /** Classifies a failed upstream exchange once; see {@link FailureKind}. */
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof GatewayError) return error.failure

@@ -3,7 +3,7 @@ import { Client, SSEClientTransport, type Transport } from '@modelcontextprotoco
 import { withActiveTraceHeaders } from '../../telemetry/tracing.js'
 import { capabilitiesOf, FULL_PROFILE } from './profiles.js'
 import { DirectRequestsTransport } from './direct-requests.js'
-import { httpStatusFailure, redact } from '../errors.js'
+import { httpStatusFailure, onClosedSocket, redact } from '../errors.js'
 import { HttpClientTransport } from './http-client.js'
 import type { ToolSchemas } from './http-headers.js'
 import { SessionResumingTransport } from './session-resume.js'
@@ -13,9 +13,6 @@ import type { Registration } from '../types.js'
 export const GATEWAY_INFO = { name: 'airmcp-gateway', version: '1' }
 /** What the gateway can relay to a client; each request is answered only if that client declared it (Router.clientRequest). */
 export const GATEWAY_CAPABILITIES = capabilitiesOf(FULL_PROFILE)
-
-/** A fetch that failed on a kept-alive socket the server had closed (a restarted server's, say) before any answer came. */
-const onClosedSocket = (error: unknown) => (error as { cause?: { code?: unknown } })?.cause?.code === 'UND_ERR_SOCKET'
 
 /**
  * fetch for the SSE client: its POSTs carry the transport's long-lived abort signal, on which Node 20's
