@@ -51,6 +51,8 @@ function stream(url: string, options: { method: string; headers: Record<string, 
   })
 }
 
+/** The `_meta` a 2026 request carries (this file reads answers as streams with node:http, not wire-2026's fetch). */
+const ENVELOPE_2026 = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} }
 const slowCall = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: {} } })
 
 describe.skipIf(!hasHaproxy())('keep-alive through a proxy with a short idle timeout', () => {
@@ -80,15 +82,13 @@ describe.skipIf(!hasHaproxy())('keep-alive through a proxy with a short idle tim
   })
 
   it('a 2026-07-28 tool call that runs longer than the proxy waits turns into a stream with comments', async () => {
-    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} }
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'slow', arguments: {}, _meta: meta } })
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'slow', arguments: {}, _meta: ENVELOPE_2026 } })
     const answer = await stream(kept, { method: 'POST', headers: { ...auth, ...headers2026('tools/call', 'slow') }, body }, 12)
     expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
   })
 
   it('a 2026-07-28 listen stream, quiet for as long as nothing changes, gets comments and stays open', async () => {
-    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} }
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta } })
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: ENVELOPE_2026 } })
     const answer = await stream(kept, { method: 'POST', headers: { ...auth, ...headers2026('subscriptions/listen', undefined) }, body }, 12)
     expect(answer).toMatchObject({ status: 200, contentType: 'text/event-stream', ended: false })
   })

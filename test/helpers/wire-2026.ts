@@ -101,3 +101,21 @@ export async function listenToEnd(client: WireClient, notifications: Result, tim
     .filter((line) => line.startsWith('data:'))
     .map((line) => JSON.parse(line.slice(5)) as Result)
 }
+
+/**
+ * Reads a streamed answer to its end, calling `onFirstComment` once when the first keep-alive comment has
+ * come (a test holds the call until then: the answer was quiet and kept open); resolves with the whole text.
+ */
+export async function readPastKeepAlive(res: Response, onFirstComment: () => void): Promise<string> {
+  let text = ''
+  let commented = false
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body!) {
+    text += decoder.decode(chunk, { stream: true })
+    if (!commented && text.includes(': keepalive')) {
+      commented = true
+      onFirstComment()
+    }
+  }
+  return text
+}

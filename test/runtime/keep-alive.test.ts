@@ -2,7 +2,7 @@
 // keep-alive tick (keepAliveMs), its answer becomes an SSE stream with comments; a quick call stays one JSON body.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineServer, defineTool, type McpServer } from 'airmcp'
-import { post2026, type WireClient } from '../helpers/wire-2026.js'
+import { post2026, readPastKeepAlive, type WireClient } from '../helpers/wire-2026.js'
 
 describe('keep-alive on a 2026-07-28 tool call in the runtime', () => {
   let server: McpServer
@@ -23,13 +23,7 @@ describe('keep-alive on a 2026-07-28 tool call in the runtime', () => {
   ])('answers %s still running after an interval as a stream with comments, its result the last event', async (_what, extra) => {
     const res = await post2026(client, 'tools/call', { name: 'held', arguments: {}, ...extra })
     expect(res.headers.get('content-type')).toBe('text/event-stream')
-    let text = ''
-    const decoder = new TextDecoder()
-    for await (const chunk of res.body!) {
-      text += decoder.decode(chunk, { stream: true })
-      // The call is held until a comment came: the answer was quiet and kept open.
-      if (text.includes(': keepalive')) release()
-    }
+    const text = await readPastKeepAlive(res, release)
     const events = text.split('\n').filter((line) => line.startsWith('data:'))
     expect(events).toHaveLength(1)
     expect(JSON.parse(events[0]!.slice(5))).toMatchObject({ result: { content: [{ type: 'text', text: 'released' }] } })

@@ -13,7 +13,7 @@ import {
   GetTaskResultSchema,
   ListToolsResultSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { codeOf, listenToEnd, post2026, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
+import { codeOf, listenToEnd, post2026, readPastKeepAlive, send, TASKS_EXTENSION, type WireClient } from '../helpers/wire-2026.js'
 
 const withTasks = (url: string): WireClient => ({ url, capabilities: { extensions: { [TASKS_EXTENSION]: {} } } })
 
@@ -98,13 +98,7 @@ describe('tasks in the runtime', () => {
     const client = withTasks(server.url!)
     const taskId = (await send(client, 'tools/call', { name: 'held', arguments: {} })).taskId as string
     const res = await post2026(client, 'subscriptions/listen', { notifications: { taskIds: [taskId] } })
-    let text = ''
-    const decoder = new TextDecoder()
-    for await (const chunk of res.body!) {
-      text += decoder.decode(chunk, { stream: true })
-      // The task is held until a comment came: the stream was quiet and kept open.
-      if (text.includes(': keepalive')) release()
-    }
+    const text = await readPastKeepAlive(res, release)
     expect(text).toContain(': keepalive')
     expect(text).toContain('"status":"completed"')
     // Far short of the 15 s default: only the server's own interval can comment in time.
