@@ -32,12 +32,12 @@ function plainHeaders(req: IncomingMessage, name: string): boolean {
 /**
  * A 2026-07-28 Streamable HTTP request's codec for `tools/call`, in front of the SDK's per-request handler
  * (`createMcpHandler`), which builds a server, web streams and zod parses per request: a plain call (plain
- * headers and envelope, no round state, a tool that is no task) is read into the
- * runtime's one `IncomingCall`, answered by the one `callTool` (where the SDK's handler hands its calls too)
- * and written as the one JSON response the SDK would write. Its progress, or a keep-alive tick (`keepAlive`,
- * the host's) that finds it still running, turns the answer into an SSE stream (comments keep a proxy from
- * cutting it), the result its last event.
- * Every other request goes to `sdk`. The call's signal aborts when the client goes before its answer.
+ * headers and envelope, no round state, a tool that is no task) is read into the runtime's one
+ * `IncomingCall`, answered by the one `callTool` (where the SDK's handler hands its calls too) and written as
+ * the one JSON response the SDK would write. Its progress, or a keep-alive tick (`keepAlive`, the host's)
+ * that finds it still running, turns the answer into an SSE stream (comments keep a proxy from cutting it),
+ * the result its last event. Every other request goes to `sdk`. The call's signal aborts when the client
+ * goes before its answer.
  */
 export function answerToolCallsOverHttp(path: CallPath, sdk: ModernHandler): ModernHandler & KeepsAlive {
   /** Calls not yet answered, for the keep-alive ticks. */
